@@ -1,0 +1,2 @@
+// Node-only parts of @moge/ascend-hal (native kernels, files, worker threads).
+export * from './backend/node-index';

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel } from '../index';
+import { parseWith } from '../errors/parse';
+import { ValidationError } from '../errors/moge-error';
+
+const panguPro = {
+  numLayers: 48, hiddenSize: 5120, numHeads: 40, numKvHeads: 8, headDim: 128, vocabSize: 153376,
+  denseFfnSize: 0, numExperts: 64, numExpertGroups: 8, topK: 8, expertFfnSize: 1344, sharedExpertFfnSize: 5376,
+  attentionBias: true, ropeTheta: 1.6e7,
+};
+
+describe('MoeArchSchema', () => {
+  it('accepts Pangu Pro MoE and fills defaults', () => {
+    const a = parseWith(MoeArchSchema, panguPro, 'arch');
+    expect(a.router).toBe('moge');
+    expect(a.attention).toBe('gqa');
+    expect(a.numDenseLayers).toBe(0);
+  });
+
+  it('accepts dense models', () => {
+    const a = parseWith(MoeArchSchema, { numLayers: 64, hiddenSize: 5120, numHeads: 40, numKvHeads: 8, headDim: 128, vocabSize: 152064, denseFfnSize: 27648 }, 'arch');
+    expect(a.numExperts).toBe(0);
+  });
+
+  it('names the field, the value and what was expected', () => {
+    try {
+      parseWith(MoeArchSchema, { ...panguPro, topK: 6 }, 'arch');
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ValidationError);
+      const err = e as ValidationError;
+      expect(err.issues[0]!.path).toBe('topK');
+      expect(err.issues[0]!.received).toBe(6);
+      expect(err.message).toMatch(/topK: got 6, expected a multiple of numExpertGroups \(8\)/);
+    }
+  });
+
+  it('requires MLA ranks for MLA attention', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, attention: 'mla' }, 'arch')).toThrow(/mla: got nothing/);
+  });
+
+  it('rejects a wrong type with the field path', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, hiddenSize: '5120' }, 'arch')).toThrow(/hiddenSize: got "5120"/);
+  });
+});
+
+describe('ParallelPlanSchema', () => {
+  it('accepts the Pangu Ultra plan and derives sizes', () => {
+    const p = parseWith(ParallelPlanSchema, { tp: 8, pp: 16, vpp: 2, ep: 4, dp: 48, microBatchSize: 2, globalBatchSize: 1536 }, 'plan');
+    expect(planWorldSize(p)).toBe(6144);
+    expect(planExpertDataParallel(p)).toBe(96);
+  });
+
+  it('rejects an expert layout that does not fit a stage', () => {
+    expect(() => parseWith(ParallelPlanSchema, { tp: 2, dp: 3, ep: 4 }, 'plan')).toThrow(/ep: got 4, expected ep × etp/);
+  });
+
+  it('rejects a global batch that does not split into micro-batches', () => {
+    expect(() => parseWith(ParallelPlanSchema, { dp: 4, microBatchSize: 2, globalBatchSize: 12 }, 'plan')).toThrow(/globalBatchSize/);
+  });
+});

@@ -27,6 +27,8 @@ export default defineConfig({
   resolve: { alias: workspaceAliases() },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // A JSON report beside the console output lets `npm test` print one closing 'N passed, N failed' line.
+    reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     benchmark: { include: ['bench/**/*.bench.ts'] },

@@ -3,3 +3,4 @@ export * from './backend/index';
 export * from './catalog/index';
 export * from './cost/index';
 export * from './collective/index';
+export * from './comm/index';

@@ -10,3 +10,15 @@ export type {
   RmsNormGrads,
   GroupTopKResult,
 } from './backend';
+export { createReferenceBackend } from './reference/reference-backend';
+export {
+  backendConformanceCases,
+  checkConformanceCase,
+  runBackendConformance,
+  compareOutputs,
+  DEFAULT_TOLERANCE,
+  type ConformanceCase,
+  type ConformanceResult,
+  type HostTensor,
+  type Tolerance,
+} from './conformance/index';

@@ -1,1 +1,2 @@
-export {};
+export { createOnnxBackend, OnnxBackendOptionsSchema, type OnnxBackendOptions } from './onnxruntime/onnx-backend';
+export { createBackend, BackendNameSchema, type BackendName } from './create-backend';

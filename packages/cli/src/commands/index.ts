@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
+import { registerEp } from './ep';
+import { registerHw } from './hw';
+import { registerModel } from './model';
+import { registerMem } from './mem';
+import { registerSim } from './sim';
 
 /**
  * Each command area registers itself here, one line per area. A registration adds a subcommand tree
  * to the program and nothing else.
  */
-const registrations: ((program: Command) => void)[] = [];
+const registrations: ((program: Command) => void)[] = [registerEp, registerModel, registerHw, registerSim, registerMem];
 
 export function registerAll(program: Command): void {
   for (const register of registrations) register(program);

@@ -1,0 +1,99 @@
+import { MogeError } from '@moge/core';
+import type { Backend, HostArray, MatmulOptions, Tensor, TensorDType } from '../backend';
+import { affine, axpyInPlace, binary, swiglu, swigluBackward, unary } from '../reference/elementwise';
+import { groupTopK } from '../reference/group-topk';
+import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose } from '../reference/indexing';
+import { groupedMatmul, groupedMatmulWeightGrad, matmul } from '../reference/matmul';
+import { rmsNorm, rmsNormBackward } from '../reference/norm';
+import { max, sum, sumAll } from '../reference/reductions';
+import { rope } from '../reference/rope';
+import { logSoftmax, softmax, softmaxBackward } from '../reference/softmax';
+import { CpuTensor, allocate, describeShape, shapeError, shapeSize } from './cpu-tensor';
+
+/** Kernels a CPU backend may replace with faster ones; everything else runs the reference code. */
+export interface CpuKernelOverrides {
+  matmul?(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor;
+  groupedMatmul?(x: CpuTensor, w: CpuTensor, offsets: Int32Array, options?: { transB?: boolean }): CpuTensor;
+  groupedMatmulWeightGrad?(x: CpuTensor, dy: CpuTensor, offsets: Int32Array): CpuTensor;
+}
+
+function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
+  if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (data instanceof Int32Array) return data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isInteger(data[i])) throw new MogeError('E_DTYPE', `fromArray: i32 data holds a non-integer ${data[i]} at ${i}`);
+  }
+  return Int32Array.from(data);
+}
+
+/**
+ * A Backend over `CpuTensor`s named `name`: buffers and bookkeeping, the reference kernels, and the
+ * `overrides` a faster CPU backend brings. Every entry point checks that its tensors belong to this
+ * backend, so a tensor from another backend fails loudly instead of computing on foreign memory.
+ */
+export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {}): Backend {
+  const own = (t: Tensor, kernel: string): CpuTensor => {
+    if (!(t instanceof CpuTensor) || t.backend !== name) {
+      throw new MogeError('E_BACKEND', `${kernel}: tensor of backend '${t?.backend}' passed to backend '${name}'`);
+    }
+    return t;
+  };
+  const mm = overrides.matmul ?? matmul;
+  const gmm = overrides.groupedMatmul ?? groupedMatmul;
+  const gmmWg = overrides.groupedMatmulWeightGrad ?? groupedMatmulWeightGrad;
+
+  return {
+    name,
+    fromArray(data, shape, dtype) {
+      const type: TensorDType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+      const size = shapeSize(shape, 'fromArray');
+      if (data.length !== size) throw shapeError('fromArray', `${data.length} values do not fill shape ${describeShape(shape)}`);
+      return new CpuTensor(name, type, shape, toStorage(data, type));
+    },
+    zeros(shape, dtype = 'f32') {
+      return new CpuTensor(name, dtype, shape, allocate(dtype, shapeSize(shape, 'zeros')));
+    },
+    full(shape, value) {
+      return new CpuTensor(name, 'f32', shape, new Float32Array(shapeSize(shape, 'full')).fill(value));
+    },
+    read: (t) => own(t, 'read').data,
+    reshape(t, shape) {
+      const src = own(t, 'reshape');
+      if (shapeSize(shape, 'reshape') !== src.size) {
+        throw shapeError('reshape', `cannot view ${describeShape(src.shape)} (${src.size} elements) as ${describeShape(shape)}`);
+      }
+      return new CpuTensor(name, src.dtype, shape, src.data);
+    },
+
+    matmul: (a, b, options) => mm(own(a, 'matmul'), own(b, 'matmul'), options),
+    groupedMatmul: (x, w, offsets, options) => gmm(own(x, 'groupedMatmul'), own(w, 'groupedMatmul'), offsets, options),
+    groupedMatmulWeightGrad: (x, dy, offsets) =>
+      gmmWg(own(x, 'groupedMatmulWeightGrad'), own(dy, 'groupedMatmulWeightGrad'), offsets),
+
+    unary: (op, a) => unary(op, own(a, 'unary')),
+    binary: (op, a, b) => binary(op, own(a, 'binary'), own(b, 'binary')),
+    affine: (a, scale, shift) => affine(own(a, 'affine'), scale, shift),
+    swiglu: (gate, up) => swiglu(own(gate, 'swiglu'), own(up, 'swiglu')),
+    swigluBackward: (gate, up, dy) => swigluBackward(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
+    axpyInPlace: (dst, src, alpha) => axpyInPlace(own(dst, 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
+
+    sum: (a, axis) => sum(own(a, 'sum'), axis),
+    max: (a, axis) => max(own(a, 'max'), axis),
+    sumAll: (a) => sumAll(own(a, 'sumAll')),
+
+    softmax: (a, options) => softmax(own(a, 'softmax'), options),
+    softmaxBackward: (y, dy) => softmaxBackward(own(y, 'softmaxBackward'), own(dy, 'softmaxBackward')),
+    logSoftmax: (a) => logSoftmax(own(a, 'logSoftmax')),
+    rmsNorm: (x, weight, eps) => rmsNorm(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), eps),
+    rmsNormBackward: (x, weight, invRms, dy) =>
+      rmsNormBackward(own(x, 'rmsNormBackward'), own(weight, 'rmsNormBackward'), own(invRms, 'rmsNormBackward'), own(dy, 'rmsNormBackward')),
+    rope: (x, positions, theta, options) => rope(own(x, 'rope'), positions, theta, options),
+
+    gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), index),
+    scatterAddRows: (dst, index, src) => scatterAddRows(own(dst, 'scatterAddRows'), index, own(src, 'scatterAddRows')),
+    sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
+    concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
+    transpose: (a, perm) => transpose(own(a, 'transpose'), perm),
+    groupTopK: (scores, groups, kPerGroup) => groupTopK(own(scores, 'groupTopK'), groups, kPerGroup),
+  };
+}

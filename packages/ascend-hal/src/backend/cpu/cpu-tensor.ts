@@ -1,0 +1,74 @@
+import { MogeError } from '@moge/core';
+import type { HostArray, Tensor, TensorDType } from '../backend';
+
+/**
+ * The tensor of the CPU backends (`reference`, `onnxruntime`): a row-major typed array plus its shape.
+ * Both backends share this class so that the onnxruntime backend can reuse the reference kernels
+ * where a native call would cost more than the work; the `backend` stamp still keeps tensors of one
+ * backend out of the other.
+ */
+export class CpuTensor implements Tensor {
+  readonly shape: readonly number[];
+  readonly dtype: TensorDType;
+  readonly size: number;
+  readonly backend: string;
+  /** Row-major storage; Float32Array for 'f32', Int32Array for 'i32'. */
+  readonly data: HostArray;
+
+  constructor(backend: string, dtype: TensorDType, shape: readonly number[], data: HostArray) {
+    this.backend = backend;
+    this.dtype = dtype;
+    this.shape = Object.freeze([...shape]);
+    this.size = data.length;
+    this.data = data;
+  }
+
+  /** The storage as Float32Array; throws for integer tensors (a kernel that needs floats says so). */
+  f32(kernel: string): Float32Array {
+    if (!(this.data instanceof Float32Array)) {
+      throw new MogeError('E_DTYPE', `${kernel}: expected an f32 tensor, got ${this.dtype} [${this.shape.join(', ')}]`);
+    }
+    return this.data;
+  }
+}
+
+/** A kernel's input is malformed (wrong rank, mismatched sizes, bad index). */
+export function shapeError(kernel: string, message: string): MogeError {
+  return new MogeError('E_SHAPE', `${kernel}: ${message}`);
+}
+
+export function describeShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Element count of a shape, after checking every dimension is a non-negative integer. */
+export function shapeSize(shape: readonly number[], kernel = 'shape'): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw shapeError(kernel, `invalid dimension ${d} in ${describeShape(shape)}`);
+    size *= d;
+  }
+  return size;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Resolves a possibly negative axis against a rank. */
+export function normalizeAxis(axis: number, rank: number, kernel: string): number {
+  const ax = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= rank) throw shapeError(kernel, `axis ${axis} out of range for rank ${rank}`);
+  return ax;
+}
+
+/** Last-axis view used by the row-wise kernels: `rows` rows of `cols` elements. */
+export function rowsAndCols(shape: readonly number[], kernel: string): { rows: number; cols: number } {
+  if (shape.length === 0) throw shapeError(kernel, 'expected a tensor of rank ≥ 1, got a scalar');
+  const cols = shape[shape.length - 1]!;
+  return { rows: cols === 0 ? shapeSize(shape.slice(0, -1)) : shapeSize(shape) / cols, cols };
+}
+
+export function allocate(dtype: TensorDType, size: number): HostArray {
+  return dtype === 'i32' ? new Int32Array(size) : new Float32Array(size);
+}

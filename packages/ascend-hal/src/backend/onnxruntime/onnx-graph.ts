@@ -1,0 +1,65 @@
+/**
+ * A few lines over onnx-proto (the protobufjs classes generated from onnx.proto of ONNX 1.10) to write
+ * the small graphs the onnxruntime backend runs. onnx-proto is used rather than a hand-written encoder
+ * because it is the schema itself: field numbers and types cannot drift.
+ */
+import onnxProto from 'onnx-proto';
+import type { onnx as OnnxTypes } from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** Opset 13: the first with Split's sizes as an input (so segment sizes may change per call). */
+const OPSET = 13;
+/** IR version 7 is the one that goes with opset 13. */
+const IR_VERSION = 7;
+
+export const FLOAT = onnx.TensorProto.DataType.FLOAT;
+export const INT64 = onnx.TensorProto.DataType.INT64;
+
+/** A dimension: a fixed size, or a name for a size chosen at run time. */
+export type Dim = number | string;
+
+export function valueInfo(name: string, dims: readonly Dim[], elemType: number = FLOAT): OnnxTypes.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+/** A node; integer attributes become INT, integer lists INTS (all the graphs here need). */
+export function node(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  attributes: Record<string, number | readonly number[]> = {},
+): OnnxTypes.INodeProto {
+  const attribute = Object.entries(attributes).map(([name, v]) =>
+    typeof v === 'number'
+      ? { name, type: onnx.AttributeProto.AttributeType.INT, i: v }
+      : { name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...v] },
+  );
+  return { opType, input: [...inputs], output: [...outputs], attribute };
+}
+
+export interface GraphSpec {
+  name: string;
+  nodes: OnnxTypes.INodeProto[];
+  inputs: OnnxTypes.IValueInfoProto[];
+  outputs: OnnxTypes.IValueInfoProto[];
+}
+
+/** Serialises a graph into ModelProto bytes that onnxruntime can load. */
+export function encodeModel(spec: GraphSpec): Uint8Array {
+  const model = onnx.ModelProto.fromObject({
+    irVersion: IR_VERSION,
+    producerName: '@moge/ascend-hal',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: { name: spec.name, node: spec.nodes, input: spec.inputs, output: spec.outputs },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

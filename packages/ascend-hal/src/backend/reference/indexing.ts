@@ -1,0 +1,108 @@
+import { CpuTensor, allocate, describeShape, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
+
+function checkIndex(kernel: string, index: Int32Array, limit: number): void {
+  for (let i = 0; i < index.length; i++) {
+    const v = index[i]!;
+    if (v < 0 || v >= limit) throw shapeError(kernel, `index[${i}] = ${v} is outside [0, ${limit})`);
+  }
+}
+
+/** out[i] = table[index[i]]: table [V, D] → [n, D] (any dtype, e.g. i32 lookup tables too). */
+export function gatherRows(table: CpuTensor, index: Int32Array): CpuTensor {
+  if (table.shape.length !== 2) throw shapeError('gatherRows', `table must be [V, D], got ${describeShape(table.shape)}`);
+  const [v, d] = table.shape as [number, number];
+  checkIndex('gatherRows', index, v);
+  const out = allocate(table.dtype, index.length * d);
+  for (let i = 0; i < index.length; i++) {
+    const row = index[i]! * d;
+    out.set(table.data.subarray(row, row + d), i * d);
+  }
+  return new CpuTensor(table.backend, table.dtype, [index.length, d], out);
+}
+
+/** dst[index[i]] += src[i], in place; repeated indices accumulate in order. */
+export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor): void {
+  if (dst.shape.length !== 2 || src.shape.length !== 2 || dst.shape[1] !== src.shape[1] || src.shape[0] !== index.length) {
+    throw shapeError(
+      'scatterAddRows',
+      `expected dst [V, D], src [n, D] with n = index.length (${index.length}), got ${describeShape(dst.shape)} and ${describeShape(src.shape)}`,
+    );
+  }
+  const [v, d] = dst.shape as [number, number];
+  checkIndex('scatterAddRows', index, v);
+  const y = dst.f32('scatterAddRows');
+  const x = src.f32('scatterAddRows');
+  for (let i = 0; i < index.length; i++) {
+    const to = index[i]! * d;
+    const from = i * d;
+    for (let j = 0; j < d; j++) y[to + j] = y[to + j]! + x[from + j]!;
+  }
+}
+
+/**
+ * Columns [start, start + width) of the last axis. Leading axes are all treated as rows, so a
+ * [T, H, D] tensor slices its last axis too (the interface names the 2-D case).
+ */
+export function sliceColumns(a: CpuTensor, start: number, width: number): CpuTensor {
+  const { rows, cols } = rowsAndCols(a.shape, 'sliceColumns');
+  if (!Number.isInteger(start) || !Number.isInteger(width) || start < 0 || width < 0 || start + width > cols) {
+    throw shapeError('sliceColumns', `columns [${start}, ${start + width}) are outside [0, ${cols})`);
+  }
+  const out = allocate(a.dtype, rows * width);
+  for (let r = 0; r < rows; r++) out.set(a.data.subarray(r * cols + start, r * cols + start + width), r * width);
+  return new CpuTensor(a.backend, a.dtype, [...a.shape.slice(0, -1), width], out);
+}
+
+/** Concatenates along the last axis; all parts share the leading axes and the dtype. */
+export function concatColumns(parts: readonly CpuTensor[]): CpuTensor {
+  if (parts.length === 0) throw shapeError('concatColumns', 'needs at least one part');
+  const first = parts[0]!;
+  const lead = first.shape.slice(0, -1);
+  const { rows } = rowsAndCols(first.shape, 'concatColumns');
+  let total = 0;
+  for (const p of parts) {
+    const ok = p.dtype === first.dtype && p.shape.length === first.shape.length && lead.every((d, i) => d === p.shape[i]);
+    if (!ok) throw shapeError('concatColumns', `parts disagree: ${parts.map((x) => `${x.dtype}${describeShape(x.shape)}`).join(', ')}`);
+    total += p.shape[p.shape.length - 1]!;
+  }
+  const out = allocate(first.dtype, rows * total);
+  let col = 0;
+  for (const p of parts) {
+    const w = p.shape[p.shape.length - 1]!;
+    for (let r = 0; r < rows; r++) out.set(p.data.subarray(r * w, (r + 1) * w), r * total + col);
+    col += w;
+  }
+  return new CpuTensor(first.backend, first.dtype, [...lead, total], out);
+}
+
+/** General axis permutation: out axis i is input axis perm[i]. */
+export function transpose(a: CpuTensor, perm: readonly number[]): CpuTensor {
+  const rank = a.shape.length;
+  const seen = new Set(perm);
+  if (perm.length !== rank || seen.size !== rank || perm.some((p) => !Number.isInteger(p) || p < 0 || p >= rank)) {
+    throw shapeError('transpose', `perm [${perm.join(', ')}] is not a permutation of the ${rank} axes of ${describeShape(a.shape)}`);
+  }
+  const outShape = perm.map((p) => a.shape[p]!);
+  const inStrides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= a.shape[i]!;
+  }
+  // Stride in the input of each output axis; walk the output in order with an odometer.
+  const strides = perm.map((p) => inStrides[p]!);
+  const out = allocate(a.dtype, a.size);
+  const coord = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let i = 0; i < a.size; i++) {
+    out[i] = a.data[src]!;
+    for (let ax = rank - 1; ax >= 0; ax--) {
+      coord[ax]!++;
+      src += strides[ax]!;
+      if (coord[ax]! < outShape[ax]!) break;
+      src -= strides[ax]! * coord[ax]!;
+      coord[ax] = 0;
+    }
+  }
+  return new CpuTensor(a.backend, a.dtype, outShape, out);
+}

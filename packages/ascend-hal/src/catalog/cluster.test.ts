@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ValidationError } from '@moge/core';
+import { makeCluster, parseClusterSpec } from './cluster';
+import { getNodePreset, listNodePresets } from './nodes';
+
+/** The field paths a ValidationError names. */
+function issuePaths(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ValidationError) return e.issues.map((i) => i.path);
+    throw e;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseClusterSpec: preset strings', () => {
+  it('a part of one node', () => {
+    expect(parseClusterSpec('atlas-800i-a2:4')).toMatchObject({ name: 'atlas-800i-a2:4', numDevices: 4, devicesPerNode: 4, numNodes: 1 });
+    expect(parseClusterSpec('hgx-h200:4').node.chip.name).toBe('nvidia-h200');
+  });
+
+  it('many whole nodes', () => {
+    expect(parseClusterSpec('atlas-800t-a2:6144')).toMatchObject({ numDevices: 6144, devicesPerNode: 8, numNodes: 768 });
+  });
+
+  it('a bare preset is one full node; aliases and spaces are accepted', () => {
+    expect(parseClusterSpec(' hgx-h200 ')).toMatchObject({ numDevices: 8, numNodes: 1 });
+    expect(parseClusterSpec('atlas-900-a3:768')).toMatchObject({ numNodes: 2, devicesPerNode: 384 });
+  });
+
+  it('inline JSON', () => {
+    expect(parseClusterSpec('{"preset":"dgx-a100","devices":16}')).toMatchObject({ numNodes: 2 });
+  });
+
+  it('bad input names the field', () => {
+    expect(issuePaths(() => parseClusterSpec('atlas-9000:8'))).toEqual(['preset']);
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:0'))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:four'))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:'))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:12'))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec('{"preset": '))).toEqual(['(json)']);
+  });
+
+  it('the error message lists the presets', () => {
+    expect(() => parseClusterSpec('h300:8')).toThrow(/atlas-800t-a2.*hgx-h200/s);
+  });
+
+  it('property: <preset>:<k × devicesPerNode> has k nodes of devicesPerNode', () => {
+    const presets = listNodePresets().map((p) => p.spec);
+    fc.assert(
+      fc.property(fc.constantFrom(...presets), fc.integer({ min: 1, max: 64 }), (node, k) => {
+        const c = parseClusterSpec(`${node.name}:${k * node.devicesPerNode}`);
+        return c.numNodes === k && c.devicesPerNode === node.devicesPerNode && c.numDevices === c.numNodes * c.devicesPerNode;
+      }),
+    );
+  });
+});
+
+describe('parseClusterSpec: objects (JSON/YAML files)', () => {
+  it('a preset with overrides: a bare number becomes an assumed user override, other figures keep their source', () => {
+    const c = parseClusterSpec({ preset: 'atlas-800t-a2', devices: 16, node: { interNode: { bandwidth: 50e9 } } });
+    expect(c.node.interNode.bandwidth).toEqual({ value: 50e9, source: 'override in cluster file', confidence: 'assumed' });
+    expect(c.node.interNode.latencyS).toEqual(getNodePreset('atlas-800t-a2').interNode.latencyS);
+    expect(c.numNodes).toBe(2);
+  });
+
+  it('an override object without provenance does not inherit the preset source', () => {
+    const c = parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { chip: { hbmBandwidth: { value: 5e12 } } } });
+    expect(c.node.chip.hbmBandwidth).toEqual({ value: 5e12, source: 'override in cluster file', confidence: 'assumed' });
+    expect(c.node.chip.peakFlops.bf16.value).toBe(989e12);
+  });
+
+  it('an override can swap the chip by name', () => {
+    const c = parseClusterSpec({ preset: 'hgx-h100', devices: 8, node: { chip: 'nvidia-h200' } });
+    expect(c.node.chip.name).toBe('nvidia-h200');
+  });
+
+  it('a full node description, with measured provenance kept as given', () => {
+    const base = getNodePreset('hgx-h200');
+    const node = {
+      ...base,
+      name: 'lab-box',
+      chip: 'nvidia-h200',
+      devicesPerNode: 4,
+      intraNode: { ...base.intraNode, bandwidth: { value: 300e9, source: 'nccl-tests on lab-box', confidence: 'measured' } },
+    };
+    const c = parseClusterSpec({ name: 'lab', devices: 8, node });
+    expect(c).toMatchObject({ name: 'lab', numNodes: 2, devicesPerNode: 4 });
+    expect(c.node.intraNode.bandwidth.confidence).toBe('measured');
+  });
+
+  it('bad fields are named under node.*', () => {
+    const base = getNodePreset('hgx-h200');
+    expect(issuePaths(() => parseClusterSpec({ devices: 8, node: { ...base, intraNode: { ...base.intraNode, bandwidth: -1 } } }))).toEqual(['node.intraNode.bandwidth']);
+    expect(issuePaths(() => parseClusterSpec({ devices: 8, node: { ...base, chip: 'tpu-v9' } }))).toEqual(['node.chip']);
+    expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { intraNode: { topology: 'full-mesh' } } }))).toEqual(['node.intraNode.links']);
+  });
+
+  it('a file needs devices and a preset or a node; unknown keys are refused', () => {
+    expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200' }))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec({ devices: 8 }))).toEqual(['preset']);
+    expect(issuePaths(() => parseClusterSpec({ preset: 'nope', devices: 8 }))).toEqual(['preset']);
+    expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, nodes: 2 }))).toEqual(['']);
+  });
+});
+
+describe('makeCluster', () => {
+  it('refuses a device count that leaves a node half full', () => {
+    expect(issuePaths(() => makeCluster(getNodePreset('atlas-300i-duo'), 6))).toEqual(['devices']);
+    expect(makeCluster(getNodePreset('atlas-300i-duo'), 3)).toMatchObject({ numNodes: 1, devicesPerNode: 3 });
+  });
+});

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { parseWith, toFieldIssues, ValidationError } from '@moge/core';
+import { findChip } from './chips';
+import { mergeOverrides } from './merge';
+import { findNodePreset, nodePresetNames } from './nodes';
+import { NodeSpecSchema, type Cluster, type NodeSpec } from './schemas';
+
+/**
+ * A cluster file (JSON/YAML): either a preset with optional overrides,
+ * `{ preset: 'atlas-800i-a2', devices: 4, node: { interNode: { bandwidth: 50e9 } } }`,
+ * or a full node description, `{ devices: 16, node: { name, chip, devicesPerNode, ... } }`.
+ * In `node.chip` a chip preset name (`'ascend-910b'`) stands for its full spec.
+ */
+export const ClusterFileSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    preset: z.string().min(1).optional(),
+    devices: z.number().int().positive(),
+    node: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((f) => f.preset !== undefined || f.node !== undefined, {
+    message: 'a `preset` name or a full `node` description',
+    path: ['preset'],
+  });
+export type ClusterFile = z.infer<typeof ClusterFileSchema>;
+
+/**
+ * Builds a cluster of `numDevices` devices of `node`. More devices than one node holds must fill
+ * whole nodes, because every model downstream assumes identical nodes.
+ */
+export function makeCluster(node: NodeSpec, numDevices: number, name?: string): Cluster {
+  if (!Number.isInteger(numDevices) || numDevices < 1) {
+    throw new ValidationError('cluster', [{ path: 'devices', received: numDevices, expected: 'an integer ≥ 1' }]);
+  }
+  if (numDevices > node.devicesPerNode && numDevices % node.devicesPerNode !== 0) {
+    throw new ValidationError('cluster', [
+      {
+        path: 'devices',
+        received: numDevices,
+        expected: `at most ${node.devicesPerNode} or a multiple of ${node.devicesPerNode} (devices per ${node.name} node)`,
+      },
+    ]);
+  }
+  const devicesPerNode = Math.min(numDevices, node.devicesPerNode);
+  return { name: name ?? `${node.name}:${numDevices}`, node, numDevices, devicesPerNode, numNodes: numDevices / devicesPerNode };
+}
+
+function resolveChipName(node: unknown): unknown {
+  if (typeof node !== 'object' || node === null) return node;
+  const chip = (node as Record<string, unknown>).chip;
+  if (typeof chip !== 'string') return node;
+  const spec = findChip(chip);
+  if (!spec) return node; // left as a string: the schema then names `node.chip` as the bad field
+  return { ...node, chip: spec };
+}
+
+function parseClusterString(text: string): Cluster {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch (e) {
+      throw new ValidationError('cluster spec', [{ path: '(json)', received: trimmed, expected: `valid JSON (${(e as Error).message})` }]);
+    }
+    return parseClusterObject(value);
+  }
+  const colon = trimmed.lastIndexOf(':');
+  const presetName = colon < 0 ? trimmed : trimmed.slice(0, colon);
+  const devicesText = colon < 0 ? undefined : trimmed.slice(colon + 1);
+  const node = findNodePreset(presetName);
+  if (!node) {
+    throw new ValidationError(
+      'cluster spec',
+      [{ path: 'preset', received: presetName, expected: `one of ${nodePresetNames().join(', ')}` }],
+      'write a cluster as <node-preset>:<devices>, e.g. atlas-800i-a2:4, or give a JSON/YAML file',
+    );
+  }
+  if (devicesText === undefined) return makeCluster(node, node.devicesPerNode);
+  const devices = /^\d+$/.test(devicesText) ? Number(devicesText) : Number.NaN;
+  if (!Number.isInteger(devices) || devices < 1) {
+    throw new ValidationError('cluster spec', [{ path: 'devices', received: devicesText, expected: 'an integer ≥ 1 after the colon' }]);
+  }
+  return makeCluster(node, devices);
+}
+
+function parseClusterObject(value: unknown): Cluster {
+  const file = parseWith(ClusterFileSchema, value, 'cluster file');
+  let rawNode: unknown = file.node;
+  if (file.preset !== undefined) {
+    const preset = findNodePreset(file.preset);
+    if (!preset) {
+      throw new ValidationError('cluster file', [{ path: 'preset', received: file.preset, expected: `one of ${nodePresetNames().join(', ')}` }]);
+    }
+    rawNode = mergeOverrides(preset, resolveChipName(file.node), 'cluster file');
+  }
+  const node = parseNodeSpec(resolveChipName(rawNode));
+  return makeCluster(node, file.devices, file.name);
+}
+
+/** Validates a node description; issues are reported under `node.<field>`. */
+export function parseNodeSpec(value: unknown): NodeSpec {
+  const result = NodeSpecSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationError('cluster file', toFieldIssues(result.error, value, 'node'));
+}
+
+/**
+ * A cluster from `<node-preset>[:<devices>]` (`atlas-800i-a2:4`, `hgx-h200:4`, `atlas-800t-a2:6144`),
+ * inline JSON, or an already-parsed JSON/YAML object (see ClusterFileSchema). Bad input throws a
+ * ValidationError naming the field.
+ */
+export function parseClusterSpec(input: unknown): Cluster {
+  if (typeof input === 'string') return parseClusterString(input);
+  return parseClusterObject(input);
+}

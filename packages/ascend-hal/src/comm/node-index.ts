@@ -1,0 +1,1 @@
+export { runWorkerGroup, joinWorkerGroup, finishWorker, postToParent, type WorkerGroupOptions } from './worker-group';

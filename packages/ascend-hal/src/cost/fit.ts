@@ -1,0 +1,91 @@
+import { parseWith, sourced, ValidationError } from '@moge/core';
+import { z } from 'zod';
+import type { ChipSpec } from '../catalog/schemas';
+import { estimateOpTime } from './estimate-op';
+import { nelderMead } from './nelder-mead';
+import { MatmulRowSchema, type EfficiencyProfile, type MatmulRow } from './profile';
+
+export interface MatmulFitOptions {
+  chip: ChipSpec;
+  /** Supplies everything the fit does not touch (HBM efficiency, attention and vector factors). */
+  base: EfficiencyProfile;
+  /** Provenance recorded on the fitted numbers. */
+  source?: string;
+}
+
+export interface MatmulFit {
+  effMax: number;
+  w0Flops: number;
+  alpha: number;
+  launchOverheadS: number;
+  /** Root mean square of ln(predicted / measured time) over the rows. */
+  rmsLogError: number;
+  /** `base` with the fitted curve and overhead, marked measured. */
+  profile: EfficiencyProfile;
+}
+
+const logistic = (x: number) => 1 / (1 + Math.exp(-x));
+const logit = (p: number) => Math.log(p / (1 - p));
+
+function withParams(base: EfficiencyProfile, p: readonly number[], source: string): EfficiencyProfile {
+  const [effLogit, logW0, logAlpha, logOverhead] = p as [number, number, number, number];
+  return {
+    ...base,
+    matmul: {
+      effMax: sourced(logistic(effLogit), source, 'measured'),
+      w0Flops: sourced(Math.exp(logW0), source, 'measured'),
+      alpha: sourced(Math.exp(logAlpha), source, 'measured'),
+    },
+    launchOverheadS: sourced(Math.exp(logOverhead), source, 'measured'),
+  };
+}
+
+/** Root mean square log error of a profile's predictions over GEMM rows. */
+export function matmulRmsLogError(chip: ChipSpec, profile: EfficiencyProfile, rows: readonly MatmulRow[]): number {
+  let sum = 0;
+  for (const r of rows) {
+    const t = estimateOpTime(chip, { kind: 'matmul', m: r.m, k: r.k, n: r.n, dtype: r.dtype }, { profile }).timeS;
+    sum += Math.log(t / r.timeS) ** 2;
+  }
+  return Math.sqrt(sum / rows.length);
+}
+
+/**
+ * Fits the matmul efficiency curve (effMax, w0Flops, alpha) and the launch overhead to timed GEMMs
+ * by least squares on log time, through the same roofline `estimateOpTime` uses, so a fitted
+ * profile reproduces its rows by construction. Memory-bound rows inform the overhead; the HBM
+ * efficiency stays that of `base` (a copy benchmark measures it better than GEMMs can).
+ */
+export function fitMatmulEfficiency(rows: readonly MatmulRow[], options: MatmulFitOptions): MatmulFit {
+  const parsed = parseWith(z.array(MatmulRowSchema), rows, 'matmul rows');
+  if (parsed.length < 4) {
+    throw new ValidationError('matmul rows', [{ path: 'length', received: parsed.length, expected: 'at least 4 rows for 4 parameters' }]);
+  }
+  const { chip, base } = options;
+  const source = options.source ?? `fitted by fitMatmulEfficiency to ${parsed.length} GEMM rows`;
+  // Start from what the data says: the best achieved efficiency, the median work, half the fastest run.
+  const achieved = parsed.map((r) => (2 * r.m * r.k * r.n) / r.timeS / chip.peakFlops[r.dtype === 'int4' ? 'int8' : r.dtype].value);
+  const works = parsed.map((r) => 2 * r.m * r.k * r.n).sort((a, b) => a - b);
+  const start = [
+    logit(Math.min(0.95, Math.max(...achieved) * 1.05)),
+    Math.log(works[Math.floor(works.length / 2)]),
+    0,
+    Math.log(Math.min(...parsed.map((r) => r.timeS)) / 4),
+  ];
+  const loss = (p: number[]) => {
+    const err = matmulRmsLogError(chip, withParams(base, p, source), parsed);
+    return Number.isFinite(err) ? err : Number.POSITIVE_INFINITY;
+  };
+  // Restarting from the best point escapes the simplex collapsing early on a flat direction.
+  let best = nelderMead(loss, start);
+  for (let restart = 0; restart < 5; restart++) best = nelderMead(loss, best.x, 2000, 0.3);
+  const profile = withParams(base, best.x, source);
+  return {
+    effMax: profile.matmul.effMax.value,
+    w0Flops: profile.matmul.w0Flops.value,
+    alpha: profile.matmul.alpha.value,
+    launchOverheadS: profile.launchOverheadS.value,
+    rmsLogError: best.value,
+    profile,
+  };
+}

@@ -1,0 +1,121 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listNodePresets } from '@moge/ascend-hal';
+import { main } from '../main';
+import { parseBytesFlag } from './hw';
+
+let dir: string;
+let out: string[];
+let err: string[];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'moge-hw-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+function capture(): void {
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+}
+
+async function run(...argv: string[]): Promise<number> {
+  capture();
+  return main(argv);
+}
+
+describe('moge hw list / show', () => {
+  it('list prints one row per preset', async () => {
+    expect(await run('hw', 'list')).toBe(0);
+    const text = out.join('');
+    for (const { spec } of listNodePresets()) expect(text).toContain(spec.name);
+    expect(text).toContain('atlas-900-a3'); // aliases are shown
+  });
+
+  it('list --json gives the specs with their aliases', async () => {
+    expect(await run('hw', 'list', '--json')).toBe(0);
+    const json = JSON.parse(out.join('')) as { name: string; aliases: string[] }[];
+    expect(json.map((p) => p.name)).toEqual(listNodePresets().map((p) => p.spec.name));
+    expect(json.find((p) => p.name === 'cloudmatrix384')?.aliases).toEqual(['atlas-900-a3']);
+  });
+
+  it('show prints each figure with its confidence and source', async () => {
+    expect(await run('hw', 'show', 'atlas-800t-a2')).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/memory bandwidth\s+1\.60 TB\/s\s+assumed/);
+    expect(text).toMatch(/peak bf16\s+256\.0 T\/s\s+published\s+Pangu Pro/);
+  });
+
+  it('show --json prints the node spec', async () => {
+    expect(await run('hw', 'show', 'hgx-h200', '--json')).toBe(0);
+    const json = JSON.parse(out.join(''));
+    expect(json.chip.peakFlops.bf16).toMatchObject({ value: 989e12, confidence: 'published' });
+  });
+
+  it('show of an unknown preset fails naming the field and listing presets', async () => {
+    expect(await run('hw', 'show', 'h300')).toBe(1);
+    expect(err.join('')).toMatch(/preset: got "h300", expected one of atlas-800t-a2/);
+  });
+});
+
+describe('moge hw collective', () => {
+  it('--json prints timeS, algBandwidth and busBandwidth in bytes/s', async () => {
+    expect(await run('hw', 'collective', '--cluster', 'hgx-h200:8', '--op', 'all-reduce', '--bytes', '1GiB', '--algorithm', 'ring', '--json')).toBe(0);
+    const json = JSON.parse(out.join(''));
+    expect(json).toMatchObject({ cluster: 'hgx-h200:8', op: 'all-reduce', bytes: 2 ** 30, ranks: 8, algorithm: 'ring' });
+    expect(json.algBandwidth).toBeCloseTo(json.bytes / json.timeS, 6);
+    expect(json.busBandwidth).toBeCloseTo((json.algBandwidth * 14) / 8, 6);
+    expect(json.bytesConvention).toMatch(/buffer size per rank/);
+  });
+
+  it('defaults to every device and the fastest algorithm; prints a table for people', async () => {
+    expect(await run('hw', 'collective', '--cluster', 'atlas-800t-a2:16', '--op', 'all-gather', '--bytes', '256MB')).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/over 16 ranks \(2 node\(s\) × 8\)/);
+    expect(text).toContain('algorithm hierarchical');
+    expect(text).toContain('inter-node');
+  });
+
+  it('reads a cluster file', async () => {
+    const file = join(dir, 'lab.yaml');
+    writeFileSync(file, 'preset: atlas-800t-a2\ndevices: 16\nnode:\n  interNode:\n    bandwidth: 50000000000\n');
+    expect(await run('hw', 'collective', '--cluster', file, '--op', 'all-to-all', '--bytes', '1e8', '--json')).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ cluster: 'atlas-800t-a2:16', nodes: 2 });
+  });
+
+  it.each([
+    [['--op', 'all-sum', '--bytes', '1'], /--op: got "all-sum", expected one of all-reduce/],
+    [['--op', 'all-reduce', '--bytes', 'lots'], /--bytes: got "lots"/],
+    [['--op', 'all-reduce', '--bytes', '1', '--algorithm', 'tree'], /--algorithm: got "tree"/],
+    [['--op', 'all-reduce', '--bytes', '1', '--ranks', '0'], /--ranks: got "0"/],
+    [['--op', 'all-reduce', '--bytes', '1', '--ranks', '64'], /ranks: got 64, expected at most the cluster's 8 devices/],
+    [['--op', 'all-to-all', '--bytes', '1', '--algorithm', 'ring'], /algorithm: got "ring", expected one of direct/],
+  ])('bad flags fail with a message naming the flag: %j', async (flags, message) => {
+    expect(await run('hw', 'collective', '--cluster', 'hgx-h200:8', ...flags)).toBe(1);
+    expect(err.join('')).toMatch(message);
+  });
+
+  it('a bad cluster names the field', async () => {
+    expect(await run('hw', 'collective', '--cluster', 'hgx-h200:12', '--op', 'all-reduce', '--bytes', '1')).toBe(1);
+    expect(err.join('')).toMatch(/devices: got 12, expected at most 8 or a multiple of 8/);
+  });
+
+  it('a missing required flag is a usage error', async () => {
+    expect(await run('hw', 'collective', '--op', 'all-reduce', '--bytes', '1')).toBe(2);
+  });
+});
+
+describe('parseBytesFlag', () => {
+  it('reads counts and units', () => {
+    expect(parseBytesFlag('--bytes', '268435456')).toBe(268435456);
+    expect(parseBytesFlag('--bytes', '2.5e8')).toBe(2.5e8);
+    expect(parseBytesFlag('--bytes', '256MiB')).toBe(256 * 2 ** 20);
+    expect(parseBytesFlag('--bytes', '1 GB')).toBe(1e9);
+    expect(() => parseBytesFlag('--bytes', '-1')).toThrow(/--bytes/);
+    expect(() => parseBytesFlag('--bytes', '1XB')).toThrow(/--bytes/);
+  });
+});

@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+import {
+  CollectiveAlgorithmSchema,
+  COLLECTIVE_BYTES_CONVENTION,
+  estimateCollective,
+  getNodePreset,
+  listNodePresets,
+  type CollectiveOp,
+  type LinkTier,
+  type NodeSpec,
+} from '@moge/ascend-hal';
+import { formatBytes, formatRate, formatSeconds, GB, GiB, KB, KiB, MB, MiB, TB, TiB, type SourcedNumber } from '@moge/core';
+import { badFlag, parseIntFlag } from '../util/errors';
+import { printJson, printTable } from '../util/output';
+import { resolveCluster } from '../util/resolve-cluster';
+
+/** The ops `moge hw collective` takes: those that need only a byte count. */
+const CLI_OPS = ['all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all', 'broadcast', 'send-recv'] as const;
+
+const UNITS: Record<string, number> = { b: 1, kb: KB, mb: MB, gb: GB, tb: TB, kib: KiB, mib: MiB, gib: GiB, tib: TiB };
+
+/** `--bytes` takes a plain count (`268435456`, `2.5e8`) or a size with a unit (`256MiB`, `1GB`). */
+export function parseBytesFlag(flag: string, value: string): number {
+  const match = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match?.[2]?.toLowerCase() ?? '';
+  const scale = unit === '' ? 1 : UNITS[unit];
+  if (!match || scale === undefined) throw badFlag(flag, value, 'a byte count such as 268435456, 2.5e8, 256MiB or 1GB');
+  const bytes = Number(match[1]) * scale;
+  if (!Number.isFinite(bytes) || bytes < 0) throw badFlag(flag, value, 'a finite byte count ≥ 0');
+  return Math.round(bytes);
+}
+
+function tierSummary(tier: LinkTier): string {
+  return `${tier.name}, ${formatRate(tier.bandwidth.value)} per device, ${tier.topology}`;
+}
+
+function listPresets(json: boolean): void {
+  const presets = listNodePresets();
+  if (json) {
+    printJson(presets.map(({ spec, aliases }) => ({ ...spec, aliases })));
+    return;
+  }
+  printTable(
+    ['preset', 'aliases', 'chip', 'devices', 'bf16/dev', 'int8/dev', 'memory/dev', 'HBM bw', 'intra-node', 'inter-node', 'role'],
+    presets.map(({ spec, aliases }) => [
+      spec.name,
+      aliases.join(',') || '-',
+      spec.chip.name,
+      spec.devicesPerNode,
+      spec.chip.peakFlops.bf16.value > 0 ? `${(spec.chip.peakFlops.bf16.value / 1e12).toFixed(0)} TF` : '-',
+      `${(spec.chip.peakFlops.int8.value / 1e12).toFixed(0)} TO`,
+      formatBytes(spec.chip.hbmBytes.value),
+      formatRate(spec.chip.hbmBandwidth.value),
+      formatRate(spec.intraNode.bandwidth.value),
+      formatRate(spec.interNode.bandwidth.value),
+      spec.role,
+    ]),
+  );
+}
+
+function sourcedRow(label: string, n: SourcedNumber, shown: string): (string | number)[] {
+  return [label, shown, n.confidence, n.source];
+}
+
+function showPreset(node: NodeSpec): void {
+  const c = node.chip;
+  process.stdout.write(`${node.displayName}\n  chip ${c.displayName}, ${node.devicesPerNode} devices per node, role ${node.role}\n`);
+  process.stdout.write(`  intra-node: ${tierSummary(node.intraNode)}\n  inter-node: ${tierSummary(node.interNode)}\n  host link:  ${tierSummary(node.hostLink)}\n`);
+  if (node.pcieDomain) {
+    process.stdout.write(`  PCIe domain: ${node.pcieDomain.chipsPerCard} chips per card, ${node.pcieDomain.chipsPerCpuDomain} per host CPU domain\n`);
+  }
+  process.stdout.write(`  efficiency profile: ${c.efficiencyProfile.name} (${c.efficiencyProfile.confidence})\n\n`);
+  const tf = (n: SourcedNumber) => (n.value > 0 ? `${(n.value / 1e12).toFixed(1)} T/s` : 'none');
+  printTable(
+    ['figure', 'value', 'confidence', 'source'],
+    [
+      sourcedRow('peak fp32', c.peakFlops.fp32, tf(c.peakFlops.fp32)),
+      sourcedRow('peak bf16', c.peakFlops.bf16, tf(c.peakFlops.bf16)),
+      sourcedRow('peak fp16', c.peakFlops.fp16, tf(c.peakFlops.fp16)),
+      sourcedRow('peak int8', c.peakFlops.int8, tf(c.peakFlops.int8)),
+      sourcedRow('device memory', c.hbmBytes, formatBytes(c.hbmBytes.value)),
+      sourcedRow('memory bandwidth', c.hbmBandwidth, formatRate(c.hbmBandwidth.value)),
+      sourcedRow('intra-node bandwidth', node.intraNode.bandwidth, formatRate(node.intraNode.bandwidth.value)),
+      sourcedRow('intra-node latency', node.intraNode.latencyS, formatSeconds(node.intraNode.latencyS.value)),
+      sourcedRow('inter-node bandwidth', node.interNode.bandwidth, formatRate(node.interNode.bandwidth.value)),
+      sourcedRow('inter-node latency', node.interNode.latencyS, formatSeconds(node.interNode.latencyS.value)),
+      sourcedRow('host-link bandwidth', node.hostLink.bandwidth, formatRate(node.hostLink.bandwidth.value)),
+      sourcedRow('host memory (node)', node.hostMemoryBytes, formatBytes(node.hostMemoryBytes.value)),
+    ],
+  );
+}
+
+interface CollectiveFlags {
+  cluster: string;
+  op: string;
+  bytes: string;
+  ranks?: string;
+  ranksPerNode?: string;
+  algorithm?: string;
+  json?: boolean;
+}
+
+function runCollective(flags: CollectiveFlags): void {
+  if (!(CLI_OPS as readonly string[]).includes(flags.op)) throw badFlag('--op', flags.op, `one of ${CLI_OPS.join(', ')}`);
+  const op = flags.op as CollectiveOp;
+  const bytes = parseBytesFlag('--bytes', flags.bytes);
+  const algorithm = flags.algorithm === undefined || flags.algorithm === 'auto' ? undefined : CollectiveAlgorithmSchema.safeParse(flags.algorithm).data;
+  if (flags.algorithm !== undefined && flags.algorithm !== 'auto' && algorithm === undefined) {
+    throw badFlag('--algorithm', flags.algorithm, `one of auto, ${CollectiveAlgorithmSchema.options.join(', ')}`);
+  }
+  const cluster = resolveCluster(flags.cluster);
+  const ranks = flags.ranks === undefined ? (op === 'send-recv' ? 2 : cluster.numDevices) : parseIntFlag('--ranks', flags.ranks, 1);
+  const ranksPerNode = flags.ranksPerNode === undefined ? undefined : parseIntFlag('--ranks-per-node', flags.ranksPerNode, 1);
+  const result = estimateCollective(cluster, { op, bytes, ranks, ranksPerNode, algorithm });
+  if (flags.json) {
+    printJson({ cluster: cluster.name, bytesConvention: COLLECTIVE_BYTES_CONVENTION[op], ...result });
+    return;
+  }
+  process.stdout.write(
+    `${op} of ${formatBytes(bytes)} (${COLLECTIVE_BYTES_CONVENTION[op]}) over ${ranks} ranks ` +
+      `(${result.nodes} node(s) × ${result.ranksPerNode}) on ${cluster.name}\n` +
+      `  algorithm ${result.algorithm}: ${formatSeconds(result.timeS)}, ` +
+      `algbw ${formatRate(result.algBandwidth)} (HCCL), busbw ${formatRate(result.busBandwidth)} (NCCL)\n\n`,
+  );
+  printTable(
+    ['phase', 'tier', 'step', 'bytes/rank', 'time'],
+    result.perTier.map((t) => [t.phase, t.tier, t.step, formatBytes(t.bytesPerRank), formatSeconds(t.timeS)]),
+  );
+  if (result.candidates.length > 1) {
+    process.stdout.write(`\nalternatives: ${result.candidates.map((c) => `${c.algorithm} ${formatSeconds(c.timeS)}`).join(', ')}\n`);
+  }
+}
+
+export function registerHw(program: Command): void {
+  const hw = program.command('hw').description('hardware catalog (chips, nodes, clusters) and communication cost');
+  hw.command('list')
+    .description('list node presets')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => listPresets(Boolean(opts.json)));
+  hw.command('show')
+    .description('show a node preset with the source and confidence of every figure')
+    .argument('<preset>', 'node preset name or alias (see `moge hw list`)')
+    .option('--json', 'machine-readable output')
+    .action((name: string, opts: { json?: boolean }) => {
+      const node = getNodePreset(name);
+      if (opts.json) printJson(node);
+      else showPreset(node);
+    });
+  hw.command('collective')
+    .description('estimate one collective (α-β model per link tier)')
+    .requiredOption('--cluster <spec>', 'cluster: <node-preset>[:<devices>], inline JSON or a JSON/YAML file')
+    .requiredOption('--op <op>', `collective: ${CLI_OPS.join(', ')}`)
+    .requiredOption('--bytes <size>', 'bytes in nccl-tests convention (e.g. 268435456, 256MiB, 1GB)')
+    .option('--ranks <n>', 'ranks in the group (default: every device of the cluster; 2 for send-recv)')
+    .option('--ranks-per-node <n>', 'ranks of the group per node (default: fill nodes)')
+    .option('--algorithm <name>', `auto, ${CollectiveAlgorithmSchema.options.join(', ')}`)
+    .option('--json', 'machine-readable output')
+    .action((flags: CollectiveFlags) => runCollective(flags));
+}

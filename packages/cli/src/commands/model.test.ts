@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readSafetensorsFile } from '@moge/model/node';
+import { main } from '../main';
+
+// The golden model, read in place: <repo root>/../shared/golden/tiny-moge-a.
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const golden = resolve(repoRoot, '..', 'shared', 'golden', 'tiny-moge-a');
+const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-model-'));
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  return { out, err };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('moge model forward', () => {
+  const expected = JSON.parse(readFileSync(join(golden, 'expected.json'), 'utf8'));
+  const input = join(tmp, 'input.json');
+  writeFileSync(input, JSON.stringify({ input_ids: expected.input_ids }));
+
+  it.each(['reference', 'onnxruntime'])('reproduces the golden result and gradients on %s', async (backend) => {
+    capture();
+    const out = join(tmp, `result-${backend}.json`);
+    const grads = join(tmp, `grads-${backend}.safetensors`);
+    const code = await main(['model', 'forward', '--model', golden, '--input', input, '--out', out, '--grads', grads, '--aux-alpha', '0.01', '--backend', backend, '--threads', '1']);
+    expect(code).toBe(0);
+    const got = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(got).sort()).toEqual(['input_ids', 'logits', 'logits_shape', 'loss', 'routing']);
+    expect(got.logits_shape).toEqual(expected.logits_shape);
+    expect(Math.abs(got.loss.total - expected.loss.total)).toBeLessThan(1e-5);
+    expect(got.routing.map((r: { expert_ids: unknown }) => r.expert_ids)).toEqual(expected.routing.map((r: { expert_ids: unknown }) => r.expert_ids));
+    expect(got.routing[1].counts).toEqual(expected.routing[1].counts);
+    expect(Object.keys(got.routing[0])).toEqual(Object.keys(expected.routing[0]));
+    const g = readSafetensorsFile(grads).tensors;
+    const ref = readSafetensorsFile(join(golden, 'grads.safetensors')).tensors;
+    expect([...g.keys()].sort()).toEqual([...ref.keys()].sort());
+  });
+
+  it('names a bad flag, a bad input file and a missing model', async () => {
+    const { err } = capture();
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', join(tmp, 'x.json'), '--backend', 'cuda'])).toBe(1);
+    expect(err.join('')).toMatch(/--backend: got "cuda"/);
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ input_ids: [[1, 2], [3]] }));
+    expect(await main(['model', 'forward', '--model', golden, '--input', bad, '--out', join(tmp, 'x.json')])).toBe(1);
+    expect(err.join('')).toMatch(/input_ids.*\[1\]: got "1 tokens"/s);
+    expect(await main(['model', 'forward', '--model', join(tmp, 'nowhere'), '--input', input, '--out', join(tmp, 'x.json')])).toBe(1);
+    expect(err.join('')).toMatch(/nowhere.*config\.json: no such file/);
+  });
+});
+
+describe('moge model info and init', () => {
+  it('prints Pangu Pro MoE parameters as JSON', async () => {
+    const { out } = capture();
+    expect(await main(['model', 'info', 'pangu-pro-moe', '--json'])).toBe(0);
+    const info = JSON.parse(out.join(''));
+    expect((info.parameters.total / 1e9).toFixed(2)).toBe('71.99');
+    expect(info.kvBytesPerToken.bf16).toBe(2 * 8 * 128 * 48 * 2);
+  });
+
+  it('initialises a model directory that forward then loads', async () => {
+    capture();
+    const dir = join(tmp, 'tiny');
+    expect(await main(['model', 'init', '--arch', 'moge-tiny', '--out', dir, '--seed', '5'])).toBe(0);
+    const input = join(tmp, 'tiny-in.json');
+    writeFileSync(input, JSON.stringify({ input_ids: [[1, 2, 3, 4]] }));
+    const out = join(tmp, 'tiny-out.json');
+    expect(await main(['model', 'forward', '--model', dir, '--input', input, '--out', out])).toBe(0);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    // Untrained: the loss is near log(vocab) = log(256).
+    expect(Math.abs(r.loss.cross_entropy - Math.log(256))).toBeLessThan(0.5);
+  });
+});

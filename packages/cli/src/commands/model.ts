@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { createBackend, BackendNameSchema } from '@moge/ascend-hal/node';
+import { ValidationError, countParameters, formatBytes, parseWith } from '@moge/core';
+import {
+  flopsPerToken,
+  initModelWeights,
+  kvBytesPerToken,
+  modelBackward,
+  modelForward,
+  tensorsToHost,
+  tokenBatchFromRows,
+  weightBytes,
+  type ForwardResult,
+} from '@moge/model';
+import { loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
+import { readStructuredFile, writeJsonAtomic } from '../util/io';
+import { printJson, printTable } from '../util/output';
+import { resolveArch } from '../util/resolve-arch';
+
+/** A flag holding a whole number ≥ min, given as text by commander. */
+const intFlag = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `a whole number ≥ ${min}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
+
+const numberFlag = z
+  .string()
+  .refine((s) => s.trim() !== '' && Number.isFinite(Number(s)) && Number(s) >= 0, 'a number ≥ 0')
+  .transform(Number);
+
+// Keys are the flags themselves, so a validation error names the flag the user typed.
+const ForwardFlagsSchema = z.object({
+  '--model': z.string().min(1, 'a model directory (config.json + model.safetensors)'),
+  '--input': z.string().min(1, 'a JSON file {"input_ids": [[...], ...]}'),
+  '--out': z.string().min(1, 'a path for the result JSON'),
+  '--grads': z.string().min(1).optional(),
+  '--aux-alpha': numberFlag.optional(),
+  '--backend': BackendNameSchema.default('reference'),
+  '--threads': intFlag(1).optional(),
+});
+
+const InputFileSchema = z.object({ input_ids: z.unknown() });
+
+/** The result in the format of the golden `expected.json` (logits flattened row-major). */
+function resultJson(inputIds: number[][], fwd: ForwardResult, logits: ArrayLike<number>, batch: number, seqLen: number, vocab: number, k: number) {
+  const rows = <T>(flat: ArrayLike<T>) => Array.from({ length: flat.length / k }, (_, t) => Array.from({ length: k }, (_, j) => flat[t * k + j]!));
+  return {
+    input_ids: inputIds,
+    loss: fwd.loss && {
+      cross_entropy: fwd.loss.crossEntropy,
+      aux_alpha: fwd.loss.auxAlpha,
+      aux_unscaled_per_layer: fwd.loss.auxUnscaledPerLayer,
+      total: fwd.loss.total,
+    },
+    logits: Array.from(logits),
+    logits_shape: [batch, seqLen, vocab],
+    routing: fwd.routing.map((r) => ({ layer: r.layer, expert_ids: rows(r.expertIds), weights: rows(r.weights), counts: Array.from(r.counts) })),
+  };
+}
+
+function runForward(opts: Record<string, string | undefined>): void {
+  const flags = parseWith(
+    ForwardFlagsSchema,
+    { '--model': opts.model, '--input': opts.input, '--out': opts.out, '--grads': opts.grads, '--aux-alpha': opts.auxAlpha, '--backend': opts.backend, '--threads': opts.threads },
+    'model forward flags',
+  );
+  const backend = createBackend(flags['--backend'], flags['--threads'] === undefined ? {} : { intraOpThreads: flags['--threads'] });
+  const weights = loadModelDir(flags['--model'], backend);
+  const input = parseWith(InputFileSchema, readStructuredFile(flags['--input']), `input file ${flags['--input']}`);
+  const batch = tokenBatchFromRows(input.input_ids, weights.arch.vocabSize, `input_ids (${flags['--input']})`);
+  if (flags['--grads'] && batch.seqLen < 2) {
+    throw new ValidationError('model forward flags', [
+      { path: '--grads', received: flags['--grads'], expected: `input rows of at least 2 tokens for a next-token loss (got ${batch.seqLen})` },
+    ]);
+  }
+  const withGrad = flags['--grads'] !== undefined;
+  const fwd = modelForward(weights, batch, { auxAlpha: flags['--aux-alpha'], withGrad });
+  const k = weights.arch.topK;
+  writeJsonAtomic(flags['--out'], resultJson(input.input_ids as number[][], fwd, backend.read(fwd.logits), batch.batch, batch.seqLen, weights.arch.vocabSize, k));
+  if (withGrad) saveHfTensors(flags['--grads']!, weights.arch, tensorsToHost(backend, modelBackward(weights, fwd)));
+  const loss = fwd.loss ? ` loss ${fwd.loss.total.toFixed(6)} (CE ${fwd.loss.crossEntropy.toFixed(6)})` : '';
+  process.stderr.write(`forward ${batch.batch}×${batch.seqLen} tokens on ${backend.name}:${loss} → ${flags['--out']}${withGrad ? `, grads → ${flags['--grads']}` : ''}\n`);
+}
+
+const InfoFlagsSchema = z.object({ '--seq-len': intFlag(1).default(4096) });
+
+function runInfo(archValue: string, opts: { seqLen?: string; json?: boolean }): void {
+  const flags = parseWith(InfoFlagsSchema, { '--seq-len': opts.seqLen }, 'model info flags');
+  const arch = resolveArch(archValue);
+  const c = countParameters(arch);
+  const s = flags['--seq-len'];
+  const train = flopsPerToken(arch, { seqLen: s, pass: 'training' });
+  const fwd = flopsPerToken(arch, { seqLen: s, pass: 'forward' });
+  const info = {
+    arch,
+    parameters: { total: c.total, active: c.active, activeExcludingEmbedding: c.activeExcludingEmbedding, activeNonEmbedding: c.activeNonEmbedding, mtp: c.mtp.total },
+    flopsPerToken: { seqLen: s, training: train, forward: fwd },
+    weightBytes: { bf16: weightBytes(arch, 'bf16'), int8: weightBytes(arch, 'int8') },
+    kvBytesPerToken: { bf16: kvBytesPerToken(arch, 'bf16') },
+  };
+  if (opts.json) return printJson(info);
+  const g = (n: number) => `${(n / 1e9).toFixed(3)} G`;
+  printTable(
+    ['quantity', 'value'],
+    [
+      ['parameters (total)', g(c.total)],
+      ['parameters (active per token)', g(c.active)],
+      ['active, no input embedding', g(c.activeExcludingEmbedding)],
+      ['MTP parameters (apart)', g(c.mtp.total)],
+      [`training FLOP/token (MFU convention, s=${s})`, `${(train.mfu / 1e9).toFixed(2)} GFLOP`],
+      [`forward FLOP/token (all matmuls, s=${s})`, `${(fwd.total / 1e9).toFixed(2)} GFLOP`],
+      ['weights in bf16', formatBytes(info.weightBytes.bf16)],
+      ['KV cache per token (bf16)', formatBytes(info.kvBytesPerToken.bf16)],
+    ],
+  );
+}
+
+const InitFlagsSchema = z.object({
+  '--arch': z.string().min(1, 'a preset name, MoeArch file or HF config.json'),
+  '--out': z.string().min(1, 'a directory to write config.json + model.safetensors into'),
+  '--seed': intFlag(0).pipe(z.number().max(0xffffffff, 'a seed below 2^32')).default(0),
+  '--dtype': z.enum(['F32', 'BF16', 'F16']).default('F32'),
+});
+
+function runInit(opts: Record<string, string | undefined>): void {
+  const flags = parseWith(InitFlagsSchema, { '--arch': opts.arch, '--out': opts.out, '--seed': opts.seed, '--dtype': opts.dtype }, 'model init flags');
+  const arch = resolveArch(flags['--arch']);
+  const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });
+  saveModelDir(flags['--out'], weights, { dtype: flags['--dtype'] });
+  process.stderr.write(`initialised ${arch.name ?? flags['--arch']} (${countParameters(arch).total} parameters, seed ${flags['--seed']}) → ${flags['--out']}\n`);
+}
+
+export function registerModel(program: Command): void {
+  const model = program.command('model').description('MoGE transformer checkpoints: forward/backward, accounting, initialisation');
+  model
+    .command('forward')
+    .description('run a forward pass (and optionally backward) of an HF model directory on token ids')
+    .option('--model <dir>', 'model directory: config.json + model.safetensors (or sharded with an index)')
+    .option('--input <file>', 'JSON file {"input_ids": [[...], ...]} (rows of equal length)')
+    .option('--out <file>', 'result JSON: logits, loss {cross_entropy, aux_alpha, aux_unscaled_per_layer, total}, routing')
+    .option('--grads <file>', 'also write d total / d parameter for every tensor (HF names) as safetensors')
+    .option('--aux-alpha <alpha>', "α of the auxiliary loss (default: the config's router_aux_loss_coef)")
+    .option('--backend <name>', 'reference | onnxruntime', 'reference')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .action((opts: Record<string, string | undefined>) => runForward(opts));
+  model
+    .command('info')
+    .description('parameters, FLOPs per token, weight and KV-cache bytes of an architecture')
+    .argument('<arch>', 'preset name, MoeArch JSON/YAML file, HF config.json or model directory')
+    .option('--seq-len <n>', 'sequence length for attention FLOPs', '4096')
+    .option('--json', 'machine-readable output')
+    .action((arch: string, opts: { seqLen?: string; json?: boolean }) => runInfo(arch, opts));
+  model
+    .command('init')
+    .description('write a randomly initialised model directory (normal(0, 0.02), router_scale ones)')
+    .option('--arch <arch>', 'preset name, MoeArch file or HF config.json')
+    .option('--out <dir>', 'output model directory')
+    .option('--seed <n>', 'RNG seed', '0')
+    .option('--dtype <dtype>', 'F32 | BF16 | F16', 'F32')
+    .action((opts: Record<string, string | undefined>) => runInit(opts));
+}

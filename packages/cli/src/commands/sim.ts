@@ -1,0 +1,244 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { formatBytes, formatSeconds, MogeError, parseWith, type MoeArch, type ParallelPlan } from '@moge/core';
+import type { Cluster } from '@moge/ascend-hal';
+import {
+  ArchRangesSchema,
+  enumerateArchs,
+  searchTraining,
+  simulateTraining,
+  validateTraining,
+  type SearchEntry,
+  type TrainingSimOptionsInput,
+  type TrainingSimResult,
+} from '@moge/sim';
+import { readStructuredFile, writeJsonAtomic } from '../util/io';
+import { printJson, printTable } from '../util/output';
+import { startProgress } from '../util/progress';
+import { resolveArch } from '../util/resolve-arch';
+import { resolveCluster } from '../util/resolve-cluster';
+import { resolvePlan } from '../util/resolve-plan';
+
+const intFlag = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `a whole number ≥ ${min}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
+
+/** Flags shared by `train` and `search` that shape the simulation; keys are the flags, so errors name them. */
+const SimFlagsSchema = z.object({
+  '--profile': z.string().min(1).optional(),
+  '--dispatch': z.enum(['flat', 'hierarchical']).default('hierarchical'),
+  '--overlap': z.boolean().default(true),
+  '--rebalance': z.boolean().default(true),
+});
+
+interface SimCliFlags {
+  profile?: string;
+  dispatch?: string;
+  overlap?: boolean;
+  rebalance?: boolean;
+}
+
+function simOptions(flags: SimCliFlags): TrainingSimOptionsInput {
+  const f = parseWith(SimFlagsSchema, { '--profile': flags.profile, '--dispatch': flags.dispatch, '--overlap': flags.overlap, '--rebalance': flags.rebalance }, 'sim flags');
+  return { ...(f['--profile'] ? { profile: f['--profile'] } : {}), dispatch: f['--dispatch'], overlap: f['--overlap'], expertLoad: { kind: 'router', rebalance: f['--rebalance'] } };
+}
+
+const BatchFlagsSchema = z.object({ '--global-batch': intFlag(1), '--seq-length': intFlag(1) });
+
+function addSimFlags(cmd: Command): Command {
+  return cmd
+    .option('--profile <name>', 'simulator profile (default: the calibrated one for the chip)')
+    .option('--dispatch <algorithm>', 'expert all-to-all: flat | hierarchical', 'hierarchical')
+    .option('--no-overlap', 'switch communication/computation overlap off')
+    .option('--no-rebalance', 'no expert re-placement (top-k imbalance as routed)');
+}
+
+function planLabel(p: ParallelPlan): string {
+  const recompute = p.recompute.length === 0 ? 'none' : p.recompute.includes('layer') ? 'full' : p.recompute.join('+');
+  return `TP${p.tp} CP${p.cp} PP${p.pp} VPP${p.vpp} EP${p.ep} ETP${p.etp} DP${p.dp} mbs${p.microBatchSize} rc=${recompute}${p.noopLayers ? ` noop${p.noopLayers}` : ''}`;
+}
+
+function printTrainResult(r: TrainingSimResult, plan: ParallelPlan): void {
+  const b = r.breakdown;
+  const pct = (s: number) => `${((100 * s) / r.stepTimeS).toFixed(1)} %`;
+  process.stdout.write(`plan: ${planLabel(plan)} on ${r.devices} devices (profile ${r.profile})\n`);
+  process.stdout.write(`step ${formatSeconds(r.stepTimeS)}  ${(r.tokensPerSecond / 1e6).toFixed(3)} M tokens/s  MFU ${(100 * r.mfu).toFixed(1)} %  peak memory ${formatBytes(r.peakMemoryBytesPerDevice)}${r.fitsInMemory ? '' : ' (does NOT fit)'}\n`);
+  process.stdout.write(`micro-batches ${r.numMicroBatches}, busiest EP device load ×${r.expertLoadFactor.toFixed(3)}, critical stage ${r.criticalStage}\n\n`);
+  const rows: [string, number][] = [
+    ['compute', b.computeS],
+    ['recompute', b.recomputeS],
+    ['swap', b.swapS],
+    ['exposed TP comm', b.exposedComm.tpS],
+    ['exposed CP comm', b.exposedComm.cpS],
+    ['exposed EP comm', b.exposedComm.epS],
+    ['exposed ETP comm', b.exposedComm.etpS],
+    ['exposed DP comm', b.exposedComm.dpS],
+    ['pipeline bubble', b.bubbleS],
+    ['optimizer', b.optimizerS],
+    ['overhead', b.overheadS],
+  ];
+  printTable(['category', 'time', 'share'], rows.map(([k, s]) => [k, formatSeconds(s), pct(s)]));
+  process.stdout.write(`\nMFU convention: ${r.mfuConvention}\n`);
+}
+
+function registerSimTrain(sim: Command): void {
+  addSimFlags(
+    sim
+      .command('train')
+      .description('predict step time, tokens/s, MFU and memory of a training plan')
+      .requiredOption('--arch <arch>', 'preset name, MoeArch file or HF config.json')
+      .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
+      .requiredOption('--plan <plan>', 'ParallelPlan file, inline JSON, or "auto" (best plan of a search)')
+      .option('--global-batch <sequences>', 'with --plan auto: sequences per step', '1024')
+      .option('--seq-length <tokens>', 'with --plan auto: tokens per sequence', '4096')
+      .option('--json', 'machine-readable output on stdout')
+      .option('--trace <file>', 'write a Chrome trace (chrome://tracing, Perfetto) of the schedule'),
+  ).action((flags: SimCliFlags & { arch: string; cluster: string; plan: string; json?: boolean; trace?: string; globalBatch: string; seqLength: string }) => {
+    const arch = resolveArch(flags.arch);
+    const cluster = resolveCluster(flags.cluster);
+    const options = simOptions(flags);
+    let plan: ParallelPlan;
+    if (flags.plan.trim() === 'auto') {
+      const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch, '--seq-length': flags.seqLength }, 'sim train flags');
+      const found = searchTraining({ archs: [arch], cluster, globalBatchSize: batch['--global-batch'], seqLength: batch['--seq-length'], options, top: 1 });
+      if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan of the search space fits ${arch.name ?? 'this architecture'} on ${cluster.name} with ${batch['--global-batch']} sequences of ${batch['--seq-length']}`);
+      plan = found.top[0]!.plan;
+    } else {
+      plan = resolvePlan(flags.plan);
+    }
+    const r = simulateTraining({ arch, cluster, plan, options: { ...options, trace: Boolean(flags.trace) } });
+    if (flags.trace && r.trace) writeJsonAtomic(flags.trace, r.trace);
+    if (flags.json) {
+      const { trace: _trace, memory, ...rest } = r;
+      printJson({ ...rest, plan, memory: { totalBytes: memory.totalBytes, weightsBytes: memory.weightsBytes, gradientsBytes: memory.gradientsBytes, optimizerBytes: memory.optimizerBytes, activationsBytes: memory.activationsBytes, peakStage: memory.peakStage } });
+      return;
+    }
+    printTrainResult(r, plan);
+    if (flags.trace) process.stdout.write(`trace written to ${flags.trace}\n`);
+  });
+}
+
+/** `--arch` for search: a preset/file, or a ranges file `{ base, vary, totalParams }` whose base is a preset or an arch object. */
+function resolveArchOrRanges(value: string): MoeArch[] {
+  try {
+    return [resolveArch(value)];
+  } catch (e) {
+    if (!(e instanceof MogeError)) throw e;
+    const raw = readStructuredFile(value);
+    if (typeof raw !== 'object' || raw === null || !('vary' in raw || 'base' in raw)) throw e;
+    const withBase = { ...(raw as Record<string, unknown>) };
+    if (typeof withBase.base === 'string') withBase.base = resolveArch(withBase.base);
+    return enumerateArchs(parseWith(ArchRangesSchema, withBase, `architecture ranges (${value})`));
+  }
+}
+
+function entryJson(e: SearchEntry) {
+  return {
+    arch: e.arch.name ?? 'custom',
+    plan: e.plan,
+    label: planLabel(e.plan),
+    stepTimeS: e.result.stepTimeS,
+    tokensPerSecond: e.result.tokensPerSecond,
+    mfu: e.result.mfu,
+    peakMemoryBytesPerDevice: e.result.peakMemoryBytesPerDevice,
+    breakdown: e.result.breakdown,
+  };
+}
+
+function registerSimSearch(sim: Command): void {
+  addSimFlags(
+    sim
+      .command('search')
+      .description('search architectures × plans: prune by memory, rank by the objective, show the top and the Pareto front')
+      .requiredOption('--arch <arch>', 'preset, MoeArch file, or a ranges file {base, vary, totalParams}')
+      .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
+      .option('--objective <objective>', 'throughput | mfu', 'throughput')
+      .option('--global-batch <sequences>', 'sequences per optimizer step', '1024')
+      .option('--seq-length <tokens>', 'tokens per sequence', '4096')
+      .option('--top <n>', 'configurations to show', '10')
+      .option('--json', 'machine-readable output on stdout'),
+  ).action((flags: SimCliFlags & { arch: string; cluster: string; objective: string; globalBatch: string; seqLength: string; top: string; json?: boolean }) => {
+    const f = parseWith(
+      BatchFlagsSchema.extend({ '--objective': z.enum(['throughput', 'mfu']), '--top': intFlag(1) }),
+      { '--global-batch': flags.globalBatch, '--seq-length': flags.seqLength, '--objective': flags.objective, '--top': flags.top },
+      'sim search flags',
+    );
+    const archs = resolveArchOrRanges(flags.arch);
+    const cluster: Cluster = resolveCluster(flags.cluster);
+    const progress = startProgress(1, 'searching');
+    let result;
+    try {
+      result = searchTraining({
+        archs,
+        cluster,
+        globalBatchSize: f['--global-batch'],
+        seqLength: f['--seq-length'],
+        objective: f['--objective'],
+        top: f['--top'],
+        options: simOptions(flags),
+        onProgress: (done, total) => progress.update(done, { total }),
+      });
+    } finally {
+      progress.stop();
+    }
+    if (flags.json) {
+      printJson({ objective: result.objective, counts: result.counts, architectures: archs.length, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson) });
+      return;
+    }
+    process.stdout.write(`${archs.length} architecture(s), ${result.counts.enumerated} plans, ${result.counts.fitting} fit in memory, ${result.counts.simulated} simulated event by event\n\n`);
+    const row = (e: SearchEntry, i: number) => [
+      String(i + 1),
+      e.arch.name ?? 'custom',
+      planLabel(e.plan),
+      (e.result.tokensPerSecond / 1e6).toFixed(3),
+      `${(100 * e.result.mfu).toFixed(1)} %`,
+      formatBytes(e.result.peakMemoryBytesPerDevice),
+    ];
+    printTable(['#', 'arch', 'plan', 'M tok/s', 'MFU', 'peak memory'], result.top.map(row));
+    process.stdout.write('\nPareto front (throughput vs peak memory):\n');
+    printTable(['#', 'arch', 'plan', 'M tok/s', 'MFU', 'peak memory'], result.pareto.map(row));
+  });
+}
+
+function registerSimValidate(sim: Command): void {
+  sim
+    .command('validate')
+    .description('predict every training case of targets.md next to the published figure')
+    .option('--profile <name>', 'simulator profile to validate')
+    .option('--json', 'machine-readable output on stdout')
+    .action((flags: { profile?: string; json?: boolean }) => {
+      const rows = validateTraining(flags.profile ? { profile: flags.profile } : {});
+      if (flags.json) {
+        printJson(rows);
+        return;
+      }
+      const fmt = (metric: string, v: number) => (metric === 'tokens/s' ? `${(v / 1e6).toFixed(3)} M` : `${(100 * v).toFixed(1)} %`);
+      printTable(
+        ['case', 'metric', 'published', 'predicted', 'error', 'goal', 'ok'],
+        rows.map((r) => [
+          r.id,
+          r.metric,
+          fmt(r.metric, r.published),
+          fmt(r.metric, r.predicted),
+          r.errorKind === 'points' ? `${r.error.toFixed(1)} pt` : `${(100 * r.error).toFixed(1)} %`,
+          r.errorKind === 'points' ? `±${r.goal} pt` : `±${100 * r.goal} %`,
+          r.withinGoal ? 'yes' : 'no',
+        ]),
+      );
+      process.stdout.write('\nAssumed conditions:\n');
+      for (const id of [...new Set(rows.map((r) => r.id))]) {
+        process.stdout.write(`  ${id}: ${rows.find((r) => r.id === id)!.assumed.join('; ')}\n`);
+      }
+    });
+}
+
+/** `moge sim …`: simulators. Each subcommand registers itself on the `sim` group (inference adds its own). */
+export function registerSim(program: Command): void {
+  const sim = program.command('sim').description('simulate training and inference of a plan on a cluster, and search for the best');
+  registerSimTrain(sim);
+  registerSimSearch(sim);
+  registerSimValidate(sim);
+}

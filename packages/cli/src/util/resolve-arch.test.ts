@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ValidationError, MogeError } from '@moge/core';
+import { getPreset, hfConfigFromArch } from '@moge/model';
+import { resolveArch } from './resolve-arch';
+
+describe('resolveArch', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moge-arch-'));
+
+  it('takes a preset name', () => {
+    expect(resolveArch('pangu-pro-moe')).toEqual(getPreset('pangu-pro-moe'));
+  });
+
+  it('takes a MoeArch YAML or JSON file, applying defaults', () => {
+    const yaml = join(dir, 'a.yaml');
+    writeFileSync(yaml, 'numLayers: 2\nhiddenSize: 8\nnumHeads: 2\nnumKvHeads: 1\nheadDim: 4\nvocabSize: 10\ndenseFfnSize: 16\n');
+    expect(resolveArch(yaml)).toMatchObject({ numLayers: 2, numExperts: 0, ropeTheta: 10000 });
+    const json = join(dir, 'a.json');
+    writeFileSync(json, JSON.stringify(getPreset('moge-small')));
+    expect(resolveArch(json)).toEqual(getPreset('moge-small'));
+  });
+
+  it('detects an HF config.json, also through its model directory', () => {
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    writeFileSync(join(model, 'config.json'), JSON.stringify(hfConfigFromArch(getPreset('moge-tiny'))));
+    expect(resolveArch(join(model, 'config.json')).numExperts).toBe(8);
+    expect(resolveArch(model).hiddenSize).toBe(64);
+  });
+
+  it('names the bad field or the unknown value', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...getPreset('moge-tiny'), topK: 3 }));
+    expect(() => resolveArch(bad)).toThrow(ValidationError);
+    expect(() => resolveArch(bad)).toThrow(/topK: got 3/);
+    expect(() => resolveArch('no-such-model')).toThrow(MogeError);
+    expect(() => resolveArch('no-such-model')).toThrow(/no-such-model.*pangu-pro-moe/);
+  });
+});

@@ -1,0 +1,22 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
+import { archFromHfConfig, getPreset, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
+import { readStructuredFile } from './io';
+
+/**
+ * `--arch`/`--model` values: a preset name (`pangu-pro-moe`), a MoeArch JSON/YAML file, an HF
+ * `config.json` (recognised by `model_type` or `hidden_size`), or a model directory holding one.
+ * Errors name the value and, for files, every bad field.
+ */
+export function resolveArch(value: string): MoeArch {
+  if (isPresetName(value)) return getPreset(value);
+  let path = value;
+  if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'config.json');
+  if (!existsSync(path)) {
+    throw new MogeError('E_NO_ARCH', `architecture "${value}": not a preset (${listPresets().join(', ')}) and no such file`);
+  }
+  const json = readStructuredFile(path);
+  if (looksLikeHfConfig(json)) return archFromHfConfig(json, `HF config (${path})`);
+  return parseWith(MoeArchSchema, json, `architecture (${path})`);
+}

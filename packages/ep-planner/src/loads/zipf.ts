@@ -1,0 +1,57 @@
+import { Rng } from '@moge/core';
+import { loadMatrixFromRows, type LoadMatrix } from './load-matrix';
+
+export interface ZipfLoadOptions {
+  numLayers: number;
+  numExperts: number;
+  /** Zipf exponent s: the k-th hottest expert gets a share ∝ 1/k^s (0 = uniform). */
+  exponent: number;
+  /** Token→expert assignments per layer (tokens × topK). */
+  assignmentsPerLayer: number;
+  seed: number;
+  /**
+   * Loads as MoGE routing makes them: every one of these contiguous groups receives the same
+   * number of assignments (K/M per token in each group) and the Zipf skew applies inside each
+   * group. Omit for plain top-k routing, where the skew spans all experts.
+   */
+  moGeGroups?: number;
+}
+
+/** Zipf shares of n items, summing to 1: item k (0-based) gets ∝ 1/(k+1)^s. */
+function zipfShares(n: number, exponent: number): Float64Array {
+  const shares = new Float64Array(n);
+  let total = 0;
+  for (let k = 0; k < n; k++) total += shares[k] = 1 / Math.pow(k + 1, exponent);
+  for (let k = 0; k < n; k++) shares[k]! /= total;
+  return shares;
+}
+
+/**
+ * Synthetic skewed expert loads: expected Zipf counts with the hot experts shuffled per layer
+ * (seeded), so the hottest experts differ between layers and do not line up with groups.
+ * Expected counts, not samples, so a benchmark measures the policy and not the sampling noise.
+ */
+export function zipfLoads(options: ZipfLoadOptions): LoadMatrix {
+  const { numLayers, numExperts, exponent, assignmentsPerLayer, seed } = options;
+  const groups = options.moGeGroups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || numExperts % groups !== 0) {
+    throw new RangeError(`zipfLoads: moGeGroups must be a positive divisor of numExperts (${numExperts}), got ${groups}`);
+  }
+  const groupSize = numExperts / groups;
+  const shares = zipfShares(groupSize, exponent);
+  const perGroup = assignmentsPerLayer / groups;
+  const rng = new Rng(seed);
+  const rows: Float64Array[] = [];
+  const perm = new Int32Array(groupSize);
+  for (let l = 0; l < numLayers; l++) {
+    const layerRng = rng.fork(`layer.${l}`);
+    const row = new Float64Array(numExperts);
+    for (let g = 0; g < groups; g++) {
+      for (let i = 0; i < groupSize; i++) perm[i] = i;
+      layerRng.shuffle(perm);
+      for (let k = 0; k < groupSize; k++) row[g * groupSize + perm[k]!] = perGroup * shares[k]!;
+    }
+    rows.push(row);
+  }
+  return loadMatrixFromRows(rows);
+}

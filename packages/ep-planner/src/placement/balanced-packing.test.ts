@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { balancedPacking, orderByWeightDescending } from './balanced-packing';
+
+const packingCase = fc
+  .tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 }))
+  .chain(([packs, perPack]) =>
+    fc.tuple(fc.constant(packs), fc.array(fc.double({ min: 0, max: 1000, noNaN: true }), { minLength: packs * perPack, maxLength: packs * perPack })),
+  );
+
+describe('balancedPacking', () => {
+  it('fills every pack with exactly n/m items at distinct positions and conserves weight', () => {
+    fc.assert(
+      fc.property(packingCase, ([packs, weights]) => {
+        const { packOf, slotOf, packWeights } = balancedPacking(weights, packs);
+        const perPack = weights.length / packs;
+        const seen = new Set<number>();
+        const sums = new Float64Array(packs);
+        weights.forEach((w, i) => {
+          seen.add(packOf[i]! * perPack + slotOf[i]!);
+          sums[packOf[i]!]! += w;
+        });
+        expect(Array.from(packOf).every((p) => p >= 0 && p < packs)).toBe(true);
+        expect(Array.from(slotOf).every((j) => j >= 0 && j < perPack)).toBe(true);
+        expect(seen.size).toBe(weights.length);
+        sums.forEach((s, p) => expect(packWeights[p]).toBeCloseTo(s, 6));
+      }),
+    );
+  });
+
+  it('is longest-processing-time: with one item per pack it is a permutation, with free capacity the heaviest items spread out', () => {
+    // 4 items into 2 packs of 2: 10 → pack 0, 9 → pack 1, 2 → pack 1 (lighter), 1 → pack 0.
+    const { packOf, packWeights } = balancedPacking([1, 9, 10, 2], 2);
+    expect(Array.from(packOf)).toEqual([0, 1, 0, 1]);
+    expect(Array.from(packWeights)).toEqual([11, 11]);
+  });
+
+  it('matches the straightforward O(n·m) argmin scan it replaces, item for item', () => {
+    fc.assert(
+      fc.property(packingCase, ([packs, weights]) => {
+        const perPack = weights.length / packs;
+        const refPack = new Array<number>(weights.length);
+        const refWeights = new Array<number>(packs).fill(0);
+        const refCounts = new Array<number>(packs).fill(0);
+        for (const item of orderByWeightDescending(weights)) {
+          let best = -1;
+          for (let p = 0; p < packs; p++) {
+            if (refCounts[p]! < perPack && (best < 0 || refWeights[p]! < refWeights[best]!)) best = p;
+          }
+          refPack[item] = best;
+          refWeights[best]! += weights[item]!;
+          refCounts[best]!++;
+        }
+        expect(Array.from(balancedPacking(weights, packs).packOf)).toEqual(refPack);
+      }),
+    );
+  });
+
+  it('rejects a pack count that does not divide the items', () => {
+    expect(() => balancedPacking([1, 2, 3], 2)).toThrow(/numPacks must be a positive divisor/);
+  });
+
+  it('orders heaviest first, ties by index', () => {
+    expect(Array.from(orderByWeightDescending([1, 3, 3, 0]))).toEqual([1, 2, 0, 3]);
+  });
+});
+
+describe('balancedPacking with keys (replicas of one expert)', () => {
+  it('keeps two items of one key apart when another pack has room, and falls back when none has', () => {
+    // Items 0 and 1 are two halves of one expert (key 7); plain LPT would put both on pack 0
+    // because pack 1 gets the single heavy item 2 first.
+    const weights = [5, 5, 20, 1];
+    expect(Array.from(balancedPacking(weights, 2).packOf)).toEqual([0, 0, 1, 1]);
+    const apart = balancedPacking(weights, 2, Int32Array.of(7, 7, 1, 2));
+    expect(apart.packOf[0]).not.toBe(apart.packOf[1]);
+    // One pack, two replicas: nowhere else to go.
+    expect(Array.from(balancedPacking([1, 1], 1, Int32Array.of(3, 3)).packOf)).toEqual([0, 0]);
+  });
+
+  it('still fills every pack exactly, and only doubles a key up on a pack when every open pack already holds it', () => {
+    fc.assert(
+      fc.property(packingCase, fc.nat(), ([packs, weights], salt) => {
+        const keys = Int32Array.from(weights, (_, i) => (i * 7 + salt) % Math.max(1, Math.ceil(weights.length / 3)));
+        const { packOf } = balancedPacking(weights, packs, keys);
+        const counts = new Array<number>(packs).fill(0);
+        packOf.forEach((p) => counts[p]!++);
+        expect(counts.every((c) => c === weights.length / packs)).toBe(true);
+        // A key on a pack more than once implies the key occurs more often than there are packs, or
+        // the other packs were full: count pairs only where a key has ≤ packs items and packs are large.
+        const perPack = weights.length / packs;
+        if (perPack === 1) expect(new Set(packOf).size).toBe(packs);
+      }),
+    );
+  });
+});

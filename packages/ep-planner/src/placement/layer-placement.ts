@@ -1,0 +1,91 @@
+/**
+ * The placement of one MoE layer: which logical expert every physical slot holds, the inverse map,
+ * replica counts and the load each rank is predicted to carry. Every policy produces its slots and
+ * hands them to `buildLayerPlacement`, so the derived maps are computed (and checked) in one place.
+ */
+export interface LayerPlacement {
+  /** Slot p = rank · slotsPerRank + j holds logical expert physicalToLogical[p]; slots of a rank are sorted by expert id. */
+  physicalToLogical: Int32Array;
+  /**
+   * Logical → physical in CSR form: the replicas of expert e are
+   * logicalToPhysical[logicalOffsets[e] .. logicalOffsets[e + 1]), ascending.
+   */
+  logicalToPhysical: Int32Array;
+  logicalOffsets: Int32Array;
+  /** replicaCounts[e] = number of slots holding logical expert e (≥ 1). */
+  replicaCounts: Int32Array;
+  /** Predicted tokens per rank, an expert's load split evenly over its replicas. */
+  rankLoads: Float64Array;
+  /** max / mean of rankLoads: 1 is perfect balance (also reported when every load is 0). */
+  maxOverMean: number;
+}
+
+/** max / mean of a load vector; 1 when the mean is 0, since nothing is then imbalanced. */
+export function maxOverMean(values: ArrayLike<number>): number {
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    sum += v;
+    if (v > max) max = v;
+  }
+  const mean = sum / values.length;
+  return mean > 0 ? max / mean : 1;
+}
+
+/** Load per rank when `loads` (tokens per logical expert) split evenly over the replicas of `placement`. */
+export function rankLoadsUnder(
+  placement: Pick<LayerPlacement, 'physicalToLogical' | 'replicaCounts'>,
+  numRanks: number,
+  loads: ArrayLike<number>,
+): Float64Array {
+  const slots = placement.physicalToLogical;
+  const slotsPerRank = slots.length / numRanks;
+  const out = new Float64Array(numRanks);
+  for (let p = 0; p < slots.length; p++) {
+    const e = slots[p]!;
+    out[(p / slotsPerRank) | 0]! += loads[e]! / placement.replicaCounts[e]!;
+  }
+  return out;
+}
+
+/**
+ * Builds the derived maps from a slot assignment. Throws if a logical expert has no replica or an
+ * id is out of range, because a placement like that would drop tokens.
+ */
+export function buildLayerPlacement(
+  slots: Int32Array,
+  numRanks: number,
+  numExperts: number,
+  loads: ArrayLike<number>,
+): LayerPlacement {
+  if (slots.length % numRanks !== 0) {
+    throw new RangeError(`buildLayerPlacement: ${slots.length} slots do not split evenly over ${numRanks} ranks`);
+  }
+  const slotsPerRank = slots.length / numRanks;
+  // Canonical order inside a rank (by expert id): the order of packing carries no meaning, and a
+  // canonical form makes placements comparable and the output deterministic.
+  const physicalToLogical = new Int32Array(slots);
+  for (let r = 0; r < numRanks; r++) physicalToLogical.subarray(r * slotsPerRank, (r + 1) * slotsPerRank).sort();
+  const replicaCounts = new Int32Array(numExperts);
+  for (let p = 0; p < physicalToLogical.length; p++) {
+    const e = physicalToLogical[p]!;
+    if (e < 0 || e >= numExperts) throw new RangeError(`buildLayerPlacement: slot ${p} holds expert ${e}, outside [0, ${numExperts})`);
+    replicaCounts[e]!++;
+  }
+  const logicalOffsets = new Int32Array(numExperts + 1);
+  for (let e = 0; e < numExperts; e++) {
+    if (replicaCounts[e] === 0) throw new RangeError(`buildLayerPlacement: logical expert ${e} has no replica`);
+    logicalOffsets[e + 1] = logicalOffsets[e]! + replicaCounts[e]!;
+  }
+  const logicalToPhysical = new Int32Array(physicalToLogical.length);
+  const fill = logicalOffsets.slice(0, numExperts);
+  for (let p = 0; p < physicalToLogical.length; p++) logicalToPhysical[fill[physicalToLogical[p]!]!++] = p;
+  const rankLoads = rankLoadsUnder({ physicalToLogical, replicaCounts }, numRanks, loads);
+  return { physicalToLogical, logicalToPhysical, logicalOffsets, replicaCounts, rankLoads, maxOverMean: maxOverMean(rankLoads) };
+}
+
+/** Physical slots holding logical expert `expert` (a view, not a copy). */
+export function replicasOf(layer: LayerPlacement, expert: number): Int32Array {
+  return layer.logicalToPhysical.subarray(layer.logicalOffsets[expert]!, layer.logicalOffsets[expert + 1]!);
+}

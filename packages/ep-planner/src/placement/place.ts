@@ -1,0 +1,48 @@
+import { parseWith } from '@moge/core';
+import type { LoadMatrix } from '../loads/load-matrix';
+import { buildLayerPlacement, type LayerPlacement } from './layer-placement';
+import {
+  PlacementOptionsSchema,
+  resolvePlacementShape,
+  type PlacementOptionsInput,
+  type PlacementShape,
+  type PlacementPolicy,
+} from './options';
+import { placeEplbGlobal, placeEplbHierarchical, placeGreedy, placeMoge, type LayerPolicy } from './policies';
+
+/** Expert placement of every MoE layer, with the sizes it was computed for. */
+export interface Placement extends PlacementShape {
+  layers: LayerPlacement[];
+}
+
+const POLICIES: Record<PlacementPolicy, LayerPolicy> = {
+  moge: placeMoge,
+  'eplb-hierarchical': placeEplbHierarchical,
+  'eplb-global': placeEplbGlobal,
+  greedy: placeGreedy,
+};
+
+/**
+ * Places the experts of every layer of `loads` on ranks with the chosen policy. Options are
+ * validated (ValidationError naming the field) before any work is done.
+ */
+export function placeExperts(loads: LoadMatrix, options: PlacementOptionsInput): Placement {
+  const shape = resolvePlacementShape(parseWith(PlacementOptionsSchema, options, 'placement options'), loads.numExperts);
+  const policy = POLICIES[shape.policy];
+  const layers = loads.layers.map((layerLoads) =>
+    buildLayerPlacement(policy(layerLoads, shape), shape.numRanks, shape.numExperts, layerLoads),
+  );
+  return { ...shape, layers };
+}
+
+/** Mean over layers of max/mean rank load: one number to compare policies. */
+export function meanMaxOverMean(placement: Pick<Placement, 'layers'>): number {
+  let sum = 0;
+  for (const layer of placement.layers) sum += layer.maxOverMean;
+  return placement.layers.length > 0 ? sum / placement.layers.length : 1;
+}
+
+/** The node a rank lives on (consecutive ranks share a node). */
+export function nodeOfRank(shape: Pick<PlacementShape, 'ranksPerNode'>, rank: number): number {
+  return Math.floor(rank / shape.ranksPerNode);
+}

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GiB } from '@moge/core';
+import { estimateInferenceMemory, kvBytesPerToken, kvBytesPerTokenPerDevice, maxBatchForContext } from '../index';
+import { arch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from '../training/test-archs';
+
+const pro = arch(PANGU_PRO_MOE);
+const ultra = arch(PANGU_ULTRA_MOE);
+
+describe('KV cache per token', () => {
+  it('GQA stores K and V for every KV head: 2 · 8 · 128 · 2 bytes · 48 layers for Pangu Pro MoE', () => {
+    expect(kvBytesPerToken(pro, 'bf16')).toBe(2 * 8 * 128 * 2 * 48);
+    expect(kvBytesPerToken(pro, 'int8')).toBe(2 * 8 * 128 * 48);
+  });
+
+  it('MLA stores kvLoraRank + qkRopeHeadDim per layer (DeepSeek-V2 §2.1.2): (512 + 64) · 2 · 61 for Pangu Ultra MoE', () => {
+    expect(kvBytesPerToken(ultra)).toBe(576 * 2 * 61);
+    expect(kvBytesPerToken(ultra, 'bf16', { includeMtp: true })).toBe(576 * 2 * 62);
+  });
+
+  it('splits GQA heads over TP but replicates the MLA latent; splits layers over PP', () => {
+    expect(kvBytesPerTokenPerDevice(pro, plan({ tp: 4 }))).toBe(kvBytesPerToken(pro) / 4);
+    expect(kvBytesPerTokenPerDevice(pro, plan({ tp: 16 }))).toBe(kvBytesPerToken(pro) / 8); // one KV head per rank at least
+    expect(kvBytesPerTokenPerDevice(ultra, plan({ tp: 8 }))).toBe(kvBytesPerToken(ultra));
+    expect(kvBytesPerTokenPerDevice(pro, plan({ pp: 4 }))).toBe(kvBytesPerToken(pro) / 4);
+  });
+});
+
+describe('inference memory', () => {
+  // Pangu Pro MoE's H2P layout on an Atlas 800I A2 node: attention DP2 × TP4, experts TP2 × EP4.
+  const h2p = plan({ tp: 4, dp: 2, ep: 4, etp: 2, globalBatchSize: 2 });
+  const node = { hbmBytes: 64 * GiB, contextLength: 2048 };
+
+  it('weights shrink with quantisation: int8 and int4 linears, 16-bit tables', () => {
+    const bf16 = estimateInferenceMemory(pro, h2p, { ...node, quantization: 'bf16' }).weightsBytes;
+    const w8 = estimateInferenceMemory(pro, h2p, { ...node, quantization: 'w8a8' }).weightsBytes;
+    const w4 = estimateInferenceMemory(pro, h2p, { ...node, quantization: 'w4a8' }).weightsBytes;
+    const tables = ((2 * pro.vocabSize * pro.hiddenSize) / 4) * 2; // embedding + head, vocab-split over TP, bf16
+    expect(w8 - tables).toBeGreaterThan(0.5 * (bf16 - tables) * 0.99);
+    expect(w8 - tables).toBeLessThan(0.5 * (bf16 - tables) * 1.01);
+    expect(w4 - tables).toBeLessThan(0.25 * (bf16 - tables) * 1.01);
+  });
+
+  it('the largest batch fits and one more does not', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 128, max: 32768 }), fc.constantFrom('bf16', 'w8a8', 'w4a8') as fc.Arbitrary<'bf16' | 'w8a8' | 'w4a8'>, (ctx, q) => {
+        const o = { ...node, contextLength: ctx, quantization: q };
+        const max = maxBatchForContext(pro, h2p, o);
+        const at = estimateInferenceMemory(pro, h2p, { ...o, batch: max });
+        const over = estimateInferenceMemory(pro, h2p, { ...o, batch: max + 1 });
+        return max >= 1 && at.fits && !over.fits && at.maxBatchTotal === 2 * max;
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('rounds sequences up to whole blocks and reports the block count', () => {
+    const e = estimateInferenceMemory(pro, h2p, { ...node, contextLength: 2049, blockSize: 128 });
+    expect(e.kvBytesPerSequence).toBe(17 * 128 * e.kvBytesPerTokenPerDevice);
+    expect(e.numBlocks).toBe(Math.floor(e.kvBudgetBytes / (128 * e.kvBytesPerTokenPerDevice)));
+  });
+
+  it('reports zero batch when the weights alone do not fit', () => {
+    const e = estimateInferenceMemory(ultra, plan({ tp: 8, ep: 8, dp: 8, globalBatchSize: 8 }), { hbmBytes: 32 * GiB, contextLength: 4096 });
+    expect(e.maxBatch).toBe(0);
+    expect(e.kvBudgetBytes).toBeLessThan(0);
+    expect(e.fits).toBe(false);
+  });
+
+  it('names bad workload options', () => {
+    expect(() => estimateInferenceMemory(pro, h2p, { hbmBytes: 64 * GiB, contextLength: 0 })).toThrow(/contextLength: got 0/);
+  });
+});

@@ -1,0 +1,49 @@
+import type { TrainingMemoryEstimate } from '../training/estimate';
+
+export type MemoryComponent = 'weights' | 'gradients' | 'optimizer' | 'activations' | 'overhead';
+
+/** Why the least-memory policy still misses the budget. */
+export interface Shortfall {
+  stage: number;
+  /** Peak bytes of the least-memory policy minus the budget. */
+  overBytes: number;
+  /** The largest component at that stage, its bytes and share of the total. */
+  dominant: { component: MemoryComponent; bytes: number; share: number };
+  /** Weights + gradients + optimizer + overhead: what no recompute or swap can touch. */
+  staticBytes: number;
+  message: string;
+}
+
+const ADVICE: Record<MemoryComponent, string> = {
+  weights: 'shard weights further (larger tp, ep or pp) or use a smaller model',
+  gradients: 'shard further (larger tp, ep or pp) or accumulate gradients in bf16 (gradDType)',
+  optimizer: 'enable distributedOptimizer or raise dp / the expert-data-parallel size so optimizer states shard further',
+  activations: 'lower microBatchSize or seqLength, or raise tp / cp / pp',
+  overhead: 'lower frameworkOverheadBytes if your runtime measurement allows',
+};
+
+export function explainShortfall(least: TrainingMemoryEstimate, budgetBytes: number, swapUnavailable: boolean): Shortfall {
+  const stage = least.stages[least.peakStage]!;
+  const parts: [MemoryComponent, number][] = [
+    ['weights', stage.weightsBytes],
+    ['gradients', stage.gradientsBytes],
+    ['optimizer', stage.optimizerBytes],
+    ['activations', stage.activationsBytes],
+    ['overhead', stage.overheadBytes],
+  ];
+  const [component, bytes] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const staticBytes = stage.weightsBytes + stage.gradientsBytes + stage.optimizerBytes + stage.overheadBytes;
+  const overBytes = stage.totalBytes - budgetBytes;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const share = bytes / stage.totalBytes;
+  const staticNote =
+    staticBytes > budgetBytes
+      ? `weights, gradients, optimizer states and overhead alone need ${gib(staticBytes)}, more than the budget, so no recompute or swap can help`
+      : `with every recompute${swapUnavailable ? '' : ' and swap'} option the activations still need ${gib(stage.activationsBytes)}`;
+  const swapNote = swapUnavailable ? ' (swap was not tried: give a host link to price it)' : '';
+  const message =
+    `does not fit: stage ${stage.stage} needs at least ${gib(stage.totalBytes)} against a budget of ${gib(budgetBytes)} ` +
+    `(over by ${gib(overBytes)}); ${staticNote}${swapNote}. The largest part is ${component} at ${gib(bytes)} ` +
+    `(${(share * 100).toFixed(0)} %): ${ADVICE[component]}.`;
+  return { stage: stage.stage, overBytes, dominant: { component, bytes, share }, staticBytes, message };
+}

@@ -1,0 +1,58 @@
+import { ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
+
+/** Where one layer slot (real or no-op) runs: pipeline stage and model chunk (virtual stage = chunk·pp + stage). */
+export interface LayerSlot {
+  layer: number;
+  stage: number;
+  chunk: number;
+}
+
+/**
+ * Megatron-LM's layer assignment: numLayers + noopLayers slots in pp × vpp equal model chunks, virtual
+ * stage v = chunk·pp + stage holding the v-th contiguous run. No-op slots (Pangu Pro MoE pads 48 layers
+ * to 50) come last, so they land on the last virtual stages, next to the output head.
+ */
+export function layerSlots(arch: MoeArch, plan: ParallelPlan): LayerSlot[] {
+  const slots = arch.numLayers + plan.noopLayers;
+  const perChunk = slots / (plan.pp * plan.vpp);
+  return Array.from({ length: slots }, (_, layer) => {
+    const virtualStage = Math.floor(layer / perChunk);
+    return { layer, stage: virtualStage % plan.pp, chunk: Math.floor(virtualStage / plan.pp) };
+  });
+}
+
+/**
+ * Checks that a plan can run an arch at all, before any estimate: each rule names the plan field and
+ * what it needs, so a user can fix the plan from the message alone. Sequence parallelism is a training
+ * requirement only (inference engines do not use Megatron's SP).
+ */
+export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 'training' | 'inference' = 'training'): void {
+  const issues: FieldIssue[] = [];
+  const chunks = plan.pp * plan.vpp;
+  const slots = arch.numLayers + plan.noopLayers;
+  if (slots % chunks !== 0) {
+    const pad = chunks - (slots % chunks);
+    issues.push({
+      path: 'plan.noopLayers',
+      received: plan.noopLayers,
+      expected: `numLayers + noopLayers (${arch.numLayers} + ${plan.noopLayers}) divisible by pp × vpp (${chunks}); e.g. noopLayers ${plan.noopLayers + pad}`,
+    });
+  }
+  if (arch.numHeads % plan.tp !== 0) {
+    issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of numHeads (${arch.numHeads})` });
+  }
+  const hasMoe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
+  if (hasMoe) {
+    if (arch.numExperts % plan.ep !== 0) {
+      issues.push({ path: 'plan.ep', received: plan.ep, expected: `a divisor of numExperts (${arch.numExperts})` });
+    }
+    if (purpose === 'training' && plan.tp > 1 && !plan.sequenceParallel) {
+      issues.push({
+        path: 'plan.sequenceParallel',
+        received: plan.sequenceParallel,
+        expected: 'true when a MoE model runs with tp > 1 (Megatron-LM requires sequence parallelism for MoE with TP)',
+      });
+    }
+  }
+  if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
+}

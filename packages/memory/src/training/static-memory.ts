@@ -1,0 +1,97 @@
+import { dtypeBytes, layerParams, type MoeArch, type ParallelPlan } from '@moge/core';
+import { planExpertDataParallel } from '@moge/core';
+import type { TrainingMemoryOptions } from './options';
+import { layerSlots } from './stage-layout';
+
+/** Parameters one device of a stage holds, split by how the optimizer shards them. */
+export interface StageParams {
+  /** Attention, norms, dense/shared FFN, router, embedding, head, MTP glue — per device after TP. */
+  dense: number;
+  /** Routed experts — per device after EP × ETP. */
+  expert: number;
+  /**
+   * The part of `dense` that quantised inference keeps in 16 bits: embedding and head tables, norms and
+   * router gates (what vLLM-Ascend / MindIE W8A8 and W4A8 leave unquantised).
+   */
+  highPrecision: number;
+}
+
+/**
+ * MLA down-projections (and their norms) are computed in full on every TP rank in Megatron-LM's MLA, so
+ * their weights are replicated; the rest of attention is split over TP.
+ */
+function replicatedAttentionParams(arch: MoeArch): number {
+  if (arch.attention !== 'mla') return 0;
+  const m = arch.mla!;
+  const h = arch.hiddenSize;
+  const q = m.qLoraRank > 0 ? h * m.qLoraRank + m.qLoraRank : 0;
+  return q + h * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank;
+}
+
+function transformerLayerParams(arch: MoeArch, layer: number, tp: number, expertShards: number): StageParams {
+  const p = layerParams(arch, layer);
+  const replicatedAttention = replicatedAttentionParams(arch);
+  // Norms and the router gate are replicated over TP (Megatron keeps them whole on every rank).
+  const dense = (p.attention - replicatedAttention + p.denseFfn + p.sharedExpert) / tp + replicatedAttention + p.norms + p.router;
+  return { dense, expert: p.routedExperts / expertShards, highPrecision: p.norms + p.router };
+}
+
+/**
+ * Parameters per device of every stage: its layers; the embedding on stage 0; the final norm, the
+ * head and the MTP modules on the last stage. With pp > 1 the last stage also holds a copy of the
+ * embedding when the head is tied to it or MTP needs it (Megatron keeps and all-reduces that copy).
+ */
+export function stageParams(arch: MoeArch, plan: ParallelPlan): StageParams[] {
+  const tp = plan.tp;
+  const expertShards = plan.ep * plan.etp;
+  const stages: StageParams[] = Array.from({ length: plan.pp }, () => ({ dense: 0, expert: 0, highPrecision: 0 }));
+  const add = (stage: number, p: StageParams) => {
+    stages[stage]!.dense += p.dense;
+    stages[stage]!.expert += p.expert;
+    stages[stage]!.highPrecision += p.highPrecision;
+  };
+  for (const slot of layerSlots(arch, plan)) {
+    if (slot.layer < arch.numLayers) add(slot.stage, transformerLayerParams(arch, slot.layer, tp, expertShards));
+  }
+  const h = arch.hiddenSize;
+  const table = (arch.vocabSize * h) / tp;
+  const last = plan.pp - 1;
+  const tables = (dense: number) => ({ dense, expert: 0, highPrecision: dense });
+  add(0, tables(table));
+  add(last, tables(h + (arch.tiedEmbeddings ? 0 : table)));
+  if (plan.pp > 1 && (arch.tiedEmbeddings || arch.mtpDepth > 0)) add(last, tables(table));
+  for (let d = 0; d < arch.mtpDepth; d++) {
+    const layer = transformerLayerParams(arch, arch.numLayers - 1, tp, expertShards);
+    // Two input norms, the 2h → h projection (column-parallel) and the module's final norm: countParameters' MTP layout.
+    add(last, { dense: layer.dense + 3 * h + (2 * h * h) / tp, expert: layer.expert, highPrecision: layer.highPrecision + 3 * h });
+  }
+  return stages;
+}
+
+/** Weights, gradients and optimizer states of one device holding `params`. */
+export interface StaticBytes {
+  weightsBytes: number;
+  gradientsBytes: number;
+  optimizerBytes: number;
+}
+
+/**
+ * Mixed-precision Adam as Megatron-LM runs it: bf16 weights, an fp32 gradient buffer, and per parameter
+ * an fp32 master copy plus two fp32 moments (12 bytes). The distributed optimizer shards the 12 bytes
+ * (not the weights or gradient buffer) over the data-parallel group — dp × cp for dense parameters and
+ * the expert-data-parallel group for experts. Without it that is 18 bytes per parameter; with it
+ * 6 + 12/d — the figures of Megatron-LM's theoretical_memory_usage.py.
+ */
+export function staticBytes(params: StageParams, plan: ParallelPlan, options: TrainingMemoryOptions): StaticBytes {
+  const count = params.dense + params.expert;
+  const statePerParam =
+    (options.masterWeightDType === null ? 0 : dtypeBytes(options.masterWeightDType)) +
+    options.optimizerMoments * dtypeBytes(options.optimizerStateDType);
+  const denseShards = plan.distributedOptimizer ? plan.dp * plan.cp : 1;
+  const expertShards = plan.distributedOptimizer ? planExpertDataParallel(plan) : 1;
+  return {
+    weightsBytes: count * dtypeBytes(options.paramDType),
+    gradientsBytes: count * dtypeBytes(options.gradDType),
+    optimizerBytes: statePerParam * (params.dense / denseShards + params.expert / expertShards),
+  };
+}

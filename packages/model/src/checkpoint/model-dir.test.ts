@@ -1,0 +1,95 @@
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { FileFormatError, MogeError, ValidationError } from '@moge/core';
+import { getPreset } from '../presets/presets';
+import { initModelWeights, weightsToHost } from '../weights/model-weights';
+import { readSafetensorsFile, writeSafetensorsFile } from '../safetensors/file';
+import { loadModelDir, readModelConfig, saveModelDir } from './model-dir';
+
+const backend = createReferenceBackend();
+const arch = getPreset('moge-tiny');
+const weights = initModelWeights(arch, backend, { seed: 3 });
+const root = mkdtempSync(join(tmpdir(), 'moge-ckpt-'));
+
+function sameWeights(a: typeof weights, b: typeof weights, tol = 0): void {
+  const ha = weightsToHost(a);
+  const hb = weightsToHost(b);
+  for (const [name, t] of ha) {
+    const u = hb.get(name)!;
+    expect(u.shape, name).toEqual(t.shape);
+    let worst = 0;
+    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(u.data[i]! - t.data[i]!));
+    expect(worst, name).toBeLessThanOrEqual(tol);
+  }
+}
+
+describe('model directories', () => {
+  it('saves and loads a single-file F32 checkpoint exactly, with HF tensor names', () => {
+    const dir = join(root, 'single');
+    saveModelDir(dir, weights, { tokenizerJson: '{"model":{}}' });
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+    const names = [...readSafetensorsFile(join(dir, 'model.safetensors')).tensors.keys()];
+    expect(names).toContain('model.layers.1.mlp.experts.7.down_proj.weight');
+    expect(names).not.toContain('model.layers.1.mlp.experts.down_proj.weight');
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'PanguProMoE', num_expert_groups: 4, torch_dtype: 'float32' });
+    expect(readModelConfig(dir)).toEqual({ ...arch, name: undefined });
+    sameWeights(weights, loadModelDir(dir, backend));
+  });
+
+  it('saves and loads a sharded BF16 checkpoint (index.json)', () => {
+    const dir = join(root, 'sharded');
+    saveModelDir(dir, weights, { dtype: 'BF16', maxShardBytes: 40_000 });
+    const files = readdirSync(dir);
+    expect(files).toContain('model.safetensors.index.json');
+    expect(files.filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(2);
+    sameWeights(weights, loadModelDir(dir, backend), 2e-3);
+  });
+
+  it('names every missing, extra or mis-shaped tensor before reading any data', () => {
+    const dir = join(root, 'mismatch');
+    saveModelDir(dir, weights);
+    const t = readSafetensorsFile(join(dir, 'model.safetensors')).tensors;
+    t.delete('model.layers.0.self_attn.q_proj.bias');
+    t.set('model.layers.0.mlp.experts.8.up_proj.weight', { shape: [32, 64], data: new Float32Array(32 * 64) });
+    const bad = t.get('lm_head.weight')!;
+    t.set('lm_head.weight', { shape: [64, 256], data: bad.data });
+    writeSafetensorsFile(join(dir, 'model.safetensors'), [...t].map(([name, v]) => ({ name, shape: v.shape, data: v.data })));
+    let err: unknown;
+    try {
+      loadModelDir(dir, backend);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    const paths = (err as ValidationError).issues.map((i) => i.path).sort();
+    expect(paths).toEqual(['lm_head.weight', 'model.layers.0.mlp.experts.8.up_proj.weight', 'model.layers.0.self_attn.q_proj.bias']);
+  });
+
+  it('refuses a truncated shard naming file and tensor, and returns nothing', () => {
+    const dir = join(root, 'truncated');
+    cpSync(join(root, 'single'), dir, { recursive: true });
+    const file = join(dir, 'model.safetensors');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    expect(() => loadModelDir(dir, backend)).toThrow(FileFormatError);
+    expect(() => loadModelDir(dir, backend)).toThrow(/model\.safetensors: tensor lm_head\.weight: .*truncated/);
+  });
+
+  it('refuses an index that lists a tensor its shard lacks, and a directory with no weights', () => {
+    const dir = join(root, 'badindex');
+    cpSync(join(root, 'sharded'), dir, { recursive: true });
+    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+    const [first, firstFile] = Object.entries(index.weight_map as Record<string, string>)[0]!;
+    const other = Object.values(index.weight_map as Record<string, string>).find((f) => f !== firstFile)!;
+    index.weight_map[first] = other;
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index));
+    expect(() => loadModelDir(dir, backend)).toThrow(new RegExp(`tensor ${first.replace(/\./g, '\\.')}: listed in`));
+    const empty = join(root, 'empty');
+    cpSync(join(root, 'single', 'config.json'), join(empty, 'config.json'));
+    expect(() => loadModelDir(empty, backend)).toThrow(MogeError);
+    expect(existsSync(join(empty, 'model.safetensors'))).toBe(false);
+  });
+});

@@ -1,0 +1,164 @@
+import { existsSync, readFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { Backend } from '@moge/ascend-hal';
+import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
+import { archFromHfConfig, hfConfigFromArch } from '../config/hf-config';
+import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
+import type { SafetensorsDType } from '../safetensors/dtype';
+import type { SafetensorsHeader } from '../safetensors/format';
+import { fromHfTensors, hfTensorShapes, toHfTensors, type HostTensor } from '../weights/hf-layout';
+import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
+
+/**
+ * An HF-style model directory: `config.json`, `model.safetensors` (or shards listed in
+ * `model.safetensors.index.json`), optionally `tokenizer.json`.
+ */
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export const TOKENIZER_FILE = 'tokenizer.json';
+
+const IndexSchema = z.object({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  weight_map: z.record(z.string(), z.string().regex(/^[^/\\]+$/, 'a file name inside the model directory')),
+});
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) throw new MogeError('E_NO_FILE', `${file}: no such file`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FileFormatError(file, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The architecture of a model directory (its config.json), validated. */
+export function readModelConfig(dir: string): MoeArch {
+  const file = join(dir, CONFIG_FILE);
+  return archFromHfConfig(readJson(file), file);
+}
+
+/** Which file holds each tensor: from the index of a sharded checkpoint, or the single file. */
+function tensorFiles(dir: string): Map<string, string[]> {
+  const indexFile = join(dir, WEIGHTS_INDEX_FILE);
+  const files = new Map<string, string[]>();
+  if (existsSync(indexFile)) {
+    const index = parseWith(IndexSchema, readJson(indexFile), indexFile);
+    for (const [name, shard] of Object.entries(index.weight_map)) {
+      const path = join(dir, shard);
+      files.set(path, [...(files.get(path) ?? []), name]);
+    }
+    return files;
+  }
+  const single = join(dir, WEIGHTS_FILE);
+  if (!existsSync(single)) throw new MogeError('E_NO_FILE', `${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`);
+  files.set(single, []);
+  return files;
+}
+
+/**
+ * Reads a model directory onto `backend`. Validation comes first and covers everything — config,
+ * index, every shard header, every tensor name and shape against the config — before any tensor data
+ * is read; data is then read tensor by tensor (byte ranges, never a whole shard at once), and the
+ * weights are created only when all of it succeeded. Errors name the file and the tensor.
+ */
+export function loadModelDir(dir: string, backend: Backend): ModelWeights {
+  const arch = readModelConfig(dir);
+  const files = tensorFiles(dir);
+  const headers = new Map<string, SafetensorsHeader>();
+  const owner = new Map<string, string>();
+  for (const [file, listed] of files) {
+    const header = readSafetensorsHeader(file);
+    headers.set(file, header);
+    for (const name of listed) {
+      if (!header.entries.has(name)) throw new FileFormatError(file, `tensor ${name}: listed in ${WEIGHTS_INDEX_FILE} but not in this shard`);
+    }
+    for (const name of header.entries.keys()) {
+      const prev = owner.get(name);
+      if (prev) throw new FileFormatError(file, `tensor ${name}: also in ${prev}`);
+      owner.set(name, file);
+    }
+  }
+  const expected = hfTensorShapes(arch);
+  const shapes = new Map<string, HostTensor>();
+  for (const [name, file] of owner) shapes.set(name, { shape: headers.get(file)!.entries.get(name)!.shape, data: new Float32Array(0) });
+  const issues: { path: string; received?: unknown; expected: string }[] = [];
+  for (const [name, shape] of expected) {
+    const got = shapes.get(name)?.shape;
+    if (!got) issues.push({ path: name, expected: `a tensor of shape [${shape.join(', ')}] (missing from the checkpoint)` });
+    else if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) issues.push({ path: name, received: got, expected: `shape [${shape.join(', ')}] (from config.json)` });
+  }
+  for (const [name, file] of owner) if (!expected.has(name)) issues.push({ path: name, expected: `no such tensor in this architecture (found in ${basename(file)})` });
+  if (issues.length > 0) throw new ValidationError(`checkpoint ${dir} against its config.json`, issues);
+
+  const hf = new Map<string, HostTensor>();
+  for (const [file, header] of headers) for (const [name, t] of readSafetensorsTensors(file, header)) hf.set(name, t);
+  return createModelWeights(arch, backend, fromHfTensors(arch, hf, `checkpoint ${dir}`));
+}
+
+export interface SaveModelOptions {
+  /** Storage format of the weights (default F32). */
+  dtype?: SafetensorsDType;
+  /** Split into shards of at most this many bytes of tensor data (default: one file). */
+  maxShardBytes?: number;
+  /** tokenizer.json contents to write beside the weights. */
+  tokenizerJson?: string;
+}
+
+function writeTextAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Writes HF-named host tensors (e.g. gradients) as one safetensors file, atomically. */
+export function saveHfTensors(file: string, arch: MoeArch, stacked: ReadonlyMap<string, HostTensor>, dtype: SafetensorsDType = 'F32'): void {
+  const hf = toHfTensors(arch, stacked);
+  writeSafetensorsFile(file, [...hf].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { dtype, metadata: { format: 'pt' } });
+}
+
+/**
+ * Writes `weights` as an HF model directory. Every file is written atomically; the weights go first
+ * and config.json last, so a directory with a config.json always has complete weights beside it.
+ */
+export function saveModelDir(dir: string, weights: ModelWeights, options: SaveModelOptions = {}): void {
+  const dtype = options.dtype ?? 'F32';
+  const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const bytesPer = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
+  const max = options.maxShardBytes;
+  if (max === undefined) {
+    writeSafetensorsFile(join(dir, WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt' } });
+    rmSync(join(dir, WEIGHTS_INDEX_FILE), { force: true });
+  } else {
+    if (!(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
+    const shards: (typeof hf)[] = [[]];
+    let used = 0;
+    for (const t of hf) {
+      const bytes = t.data.length * bytesPer;
+      if (used > 0 && used + bytes > max) {
+        shards.push([]);
+        used = 0;
+      }
+      shards[shards.length - 1]!.push(t);
+      used += bytes;
+    }
+    const weightMap: Record<string, string> = {};
+    shards.forEach((shard, i) => {
+      const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+      writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } });
+      for (const t of shard) weightMap[t.name] = name;
+    });
+    const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
+    writeTextAtomic(join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
+  }
+  if (options.tokenizerJson !== undefined) writeTextAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
+  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
+  writeTextAtomic(join(dir, CONFIG_FILE), `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`);
+}

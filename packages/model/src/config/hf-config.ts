@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { MoeArchSchema, ValidationError, parseWith, type MoeArch } from '@moge/core';
+
+/** `model_type` of the Pangu Pro MoE family in HF `config.json`. */
+export const HF_MODEL_TYPE = 'PanguProMoE';
+export const HF_ARCHITECTURE = 'PanguProMoEForCausalLM';
+
+const positiveInt = z.number().int().positive();
+
+/**
+ * The fields of an HF `config.json` that define a PanguProMoE model. Unknown keys (torch_dtype,
+ * transformers_version, auto_map, ...) are kept by `.loose()` so a round trip does not drop them.
+ */
+export const HfPanguConfigSchema = z
+  .object({
+    model_type: z.literal(HF_MODEL_TYPE),
+    architectures: z.array(z.string()).optional(),
+    vocab_size: positiveInt,
+    hidden_size: positiveInt,
+    num_hidden_layers: positiveInt,
+    num_attention_heads: positiveInt,
+    num_key_value_heads: positiveInt,
+    /** Not in the released config (it is hidden_size / heads there); accepted when present. */
+    head_dim: positiveInt.optional(),
+    hidden_act: z.literal('silu').default('silu'),
+    max_position_embeddings: positiveInt.default(4096),
+    rms_norm_eps: z.number().positive().default(1e-5),
+    rope_theta: z.number().positive().default(10000),
+    tie_word_embeddings: z.boolean().default(false),
+    moe_intermediate_size: positiveInt,
+    shared_expert_intermediate_size: z.number().int().nonnegative().default(0),
+    num_experts: positiveInt,
+    num_experts_per_tok: positiveInt,
+    router_aux_loss_coef: z.number().nonnegative().default(0.01),
+    /** Our extension: the MoGE group count M. The released 72B model uses 8. */
+    num_expert_groups: positiveInt.default(8),
+    /** Pangu Pro has q/k/v/o biases; a config may say otherwise. */
+    attention_bias: z.boolean().default(true),
+  })
+  .loose();
+export type HfPanguConfig = z.output<typeof HfPanguConfigSchema>;
+
+/** True when `json` looks like an HF config (as opposed to a MoeArch file). */
+export function looksLikeHfConfig(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && ('model_type' in json || 'hidden_size' in json);
+}
+
+/** Parses an HF `config.json` (already JSON-decoded) into a validated MoeArch. */
+export function archFromHfConfig(json: unknown, subject = 'HF config.json'): MoeArch {
+  const hf = parseWith(HfPanguConfigSchema, json, subject);
+  if (hf.head_dim === undefined && hf.hidden_size % hf.num_attention_heads !== 0) {
+    throw new ValidationError(subject, [
+      { path: 'hidden_size', received: hf.hidden_size, expected: `a multiple of num_attention_heads (${hf.num_attention_heads}) when head_dim is absent` },
+    ]);
+  }
+  const arch = {
+    numLayers: hf.num_hidden_layers,
+    hiddenSize: hf.hidden_size,
+    numHeads: hf.num_attention_heads,
+    numKvHeads: hf.num_key_value_heads,
+    headDim: hf.head_dim ?? hf.hidden_size / hf.num_attention_heads,
+    vocabSize: hf.vocab_size,
+    denseFfnSize: 0,
+    numExperts: hf.num_experts,
+    numExpertGroups: hf.num_expert_groups,
+    topK: hf.num_experts_per_tok,
+    expertFfnSize: hf.moe_intermediate_size,
+    sharedExpertFfnSize: hf.shared_expert_intermediate_size,
+    router: 'moge' as const,
+    routerAuxLossCoef: hf.router_aux_loss_coef,
+    attention: 'gqa' as const,
+    attentionBias: hf.attention_bias,
+    ropeTheta: hf.rope_theta,
+    normEps: hf.rms_norm_eps,
+    tiedEmbeddings: hf.tie_word_embeddings,
+    maxPositionEmbeddings: hf.max_position_embeddings,
+  };
+  // Cross-field rules (topK a multiple of the groups, ...) live in MoeArchSchema; name the HF fields.
+  return parseWith(MoeArchSchema, arch, subject, 'fields are named as in MoeArch: topK = num_experts_per_tok, numExpertGroups = num_expert_groups, numKvHeads = num_key_value_heads');
+}
+
+/**
+ * The HF `config.json` for `arch`. Only what PanguProMoE can express: GQA attention, every layer MoE,
+ * MoGE routing (plain top-k is MoGE with one group), no MTP.
+ */
+export function hfConfigFromArch(arch: MoeArch): HfPanguConfig {
+  const issues: { path: string; received: unknown; expected: string }[] = [];
+  if (arch.attention !== 'gqa') issues.push({ path: 'attention', received: arch.attention, expected: '"gqa" (PanguProMoE has no MLA)' });
+  if (arch.numExperts === 0) issues.push({ path: 'numExperts', received: 0, expected: 'a MoE model (numExperts > 0)' });
+  if (arch.numDenseLayers !== 0) issues.push({ path: 'numDenseLayers', received: arch.numDenseLayers, expected: '0 (every PanguProMoE layer is MoE)' });
+  if (arch.router !== 'moge' && arch.numExpertGroups !== 1) {
+    issues.push({ path: 'router', received: arch.router, expected: '"moge", or one expert group (plain top-k)' });
+  }
+  if (arch.mtpDepth !== 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0 (MTP layers are not part of PanguProMoE config.json)' });
+  if (issues.length > 0) throw new ValidationError(`arch${arch.name ? ` "${arch.name}"` : ''} as PanguProMoE config.json`, issues);
+  const config: HfPanguConfig = {
+    model_type: HF_MODEL_TYPE,
+    architectures: [HF_ARCHITECTURE],
+    vocab_size: arch.vocabSize,
+    hidden_size: arch.hiddenSize,
+    num_hidden_layers: arch.numLayers,
+    num_attention_heads: arch.numHeads,
+    num_key_value_heads: arch.numKvHeads,
+    hidden_act: 'silu',
+    max_position_embeddings: arch.maxPositionEmbeddings,
+    rms_norm_eps: arch.normEps,
+    rope_theta: arch.ropeTheta,
+    tie_word_embeddings: arch.tiedEmbeddings,
+    moe_intermediate_size: arch.expertFfnSize,
+    shared_expert_intermediate_size: arch.sharedExpertFfnSize,
+    num_experts: arch.numExperts,
+    num_experts_per_tok: arch.topK,
+    router_aux_loss_coef: arch.routerAuxLossCoef,
+    num_expert_groups: arch.numExpertGroups,
+    attention_bias: arch.attentionBias,
+  };
+  if (arch.headDim * arch.numHeads !== arch.hiddenSize) config.head_dim = arch.headDim;
+  return config;
+}

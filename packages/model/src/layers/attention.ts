@@ -1,0 +1,147 @@
+import type { Backend, Tensor } from '@moge/ascend-hal';
+import type { MoeArch } from '@moge/core';
+import { linearBackward, linearForward } from './linear';
+
+/**
+ * Causal grouped-query attention with RoPE (rotate-half) and biases on q/k/v/o, over a batch of B
+ * sequences of S new tokens each, optionally after L cached positions.
+ *
+ * Layout trick for GQA: query head h uses KV head h / rep (rep = H / KV, HF `repeat_kv`). Queries are
+ * arranged [B·KV, rep·S, D] so that one batched matmul against keys [B·KV, L+S, D] scores every
+ * query head of a KV group at once — the KV heads are never copied rep times, and in backward the
+ * rep heads' contributions to dK and dV are summed by the same matmul.
+ */
+export interface AttentionWeights {
+  q: Tensor; // [H·D, h]
+  k: Tensor; // [KV·D, h]
+  v: Tensor; // [KV·D, h]
+  o: Tensor; // [h, H·D]
+  qBias?: Tensor;
+  kBias?: Tensor;
+  vBias?: Tensor;
+  oBias?: Tensor;
+}
+
+/** Keys and values of the positions seen so far, per (sequence, KV head): [B·KV, L·D] each. */
+export interface KvPair {
+  k: Tensor;
+  v: Tensor;
+}
+
+export interface AttentionDims {
+  batch: number;
+  /** New tokens per sequence. */
+  seqLen: number;
+  /** Cached positions per sequence before these tokens. */
+  pastLen: number;
+}
+
+export interface AttentionSaved {
+  x: Tensor;
+  q3: Tensor; // [B·KV, rep·S, D], rotated and scaled by 1/√D
+  k3: Tensor; // [B·KV, L+S, D], rotated
+  v3: Tensor; // [B·KV, L+S, D]
+  probs: Tensor; // [B·KV, rep·S, L+S]
+  ctx: Tensor; // [T, H·D]
+}
+
+export interface AttentionForward {
+  y: Tensor;
+  saved: AttentionSaved;
+  /** Keys and values including these tokens: the cache for the next decode step. */
+  present: KvPair;
+}
+
+function sizes(arch: MoeArch, d: AttentionDims) {
+  const rep = arch.numHeads / arch.numKvHeads;
+  return { b: d.batch, s: d.seqLen, kv: arch.numKvHeads, rep, hd: arch.headDim, sk: d.pastLen + d.seqLen, t: d.batch * d.seqLen };
+}
+
+export function attentionForward(
+  b: Backend,
+  arch: MoeArch,
+  w: AttentionWeights,
+  x: Tensor,
+  positions: Int32Array,
+  dims: AttentionDims,
+  past?: KvPair,
+): AttentionForward {
+  const { b: nb, s, kv, rep, hd, sk, t } = sizes(arch, dims);
+  const q = b.rope(b.reshape(linearForward(b, x, w.q, w.qBias), [t, kv * rep, hd]), positions, arch.ropeTheta);
+  const k = b.rope(b.reshape(linearForward(b, x, w.k, w.kBias), [t, kv, hd]), positions, arch.ropeTheta);
+  const v = linearForward(b, x, w.v, w.vBias);
+
+  // Scale q rather than the [.., S, L+S] scores: fewer elements, same result.
+  const qScaled = b.affine(q, 1 / Math.sqrt(hd));
+  const q3 = b.reshape(b.transpose(b.reshape(qScaled, [nb, s, kv, rep, hd]), [0, 2, 3, 1, 4]), [nb * kv, rep * s, hd]);
+  const kNew = b.reshape(b.transpose(b.reshape(k, [nb, s, kv, hd]), [0, 2, 1, 3]), [nb * kv, s * hd]);
+  const vNew = b.reshape(b.transpose(b.reshape(v, [nb, s, kv, hd]), [0, 2, 1, 3]), [nb * kv, s * hd]);
+  const present: KvPair = past ? { k: b.concatColumns([past.k, kNew]), v: b.concatColumns([past.v, vNew]) } : { k: kNew, v: vNew };
+  const k3 = b.reshape(present.k, [nb * kv, sk, hd]);
+  const v3 = b.reshape(present.v, [nb * kv, sk, hd]);
+
+  // Rows of one (sequence, KV head) block are rep query heads of S rows each: the causal softmax
+  // sees them as rep separate [S, L+S] blocks.
+  const scores = b.matmul(q3, k3, { transB: true });
+  const probs = b.reshape(b.softmax(b.reshape(scores, [nb * kv * rep, s, sk]), { causal: true }), [nb * kv, rep * s, sk]);
+  const out3 = b.matmul(probs, v3);
+  const ctx = b.reshape(b.transpose(b.reshape(out3, [nb, kv, rep, s, hd]), [0, 3, 1, 2, 4]), [t, kv * rep * hd]);
+  const y = linearForward(b, ctx, w.o, w.oBias);
+  return { y, saved: { x, q3, k3, v3, probs, ctx }, present };
+}
+
+export interface AttentionGrads {
+  dx: Tensor;
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+  do: Tensor;
+  dqBias?: Tensor;
+  dkBias?: Tensor;
+  dvBias?: Tensor;
+  doBias?: Tensor;
+}
+
+/** Backward of a forward without a cache (training). */
+export function attentionBackward(
+  b: Backend,
+  arch: MoeArch,
+  w: AttentionWeights,
+  saved: AttentionSaved,
+  positions: Int32Array,
+  dims: AttentionDims,
+  dy: Tensor,
+): AttentionGrads {
+  const { b: nb, s, kv, rep, hd, t } = sizes(arch, dims);
+  const bias = arch.attentionBias;
+  const o = linearBackward(b, saved.ctx, w.o, dy, bias);
+  const dOut3 = b.reshape(b.transpose(b.reshape(o.dx, [nb, s, kv, rep, hd]), [0, 2, 3, 1, 4]), [nb * kv, rep * s, hd]);
+
+  const dProbs = b.matmul(dOut3, saved.v3, { transB: true });
+  const dV3 = b.matmul(saved.probs, dOut3, { transA: true });
+  const dScores = b.softmaxBackward(saved.probs, dProbs); // masked entries have p = 0, so their gradient is 0
+  const dQ3 = b.matmul(dScores, saved.k3);
+  const dK3 = b.matmul(dScores, saved.q3, { transA: true });
+
+  const dqRot = b.affine(b.reshape(b.transpose(b.reshape(dQ3, [nb, kv, rep, s, hd]), [0, 3, 1, 2, 4]), [t, kv * rep, hd]), 1 / Math.sqrt(hd));
+  const dq = b.reshape(b.rope(dqRot, positions, arch.ropeTheta, { inverse: true }), [t, kv * rep * hd]);
+  const dkRot = b.reshape(b.transpose(b.reshape(dK3, [nb, kv, s, hd]), [0, 2, 1, 3]), [t, kv, hd]);
+  const dk = b.reshape(b.rope(dkRot, positions, arch.ropeTheta, { inverse: true }), [t, kv * hd]);
+  const dv = b.reshape(b.transpose(b.reshape(dV3, [nb, kv, s, hd]), [0, 2, 1, 3]), [t, kv * hd]);
+
+  const gq = linearBackward(b, saved.x, w.q, dq, bias);
+  const gk = linearBackward(b, saved.x, w.k, dk, bias);
+  const gv = linearBackward(b, saved.x, w.v, dv, bias);
+  const dx = b.binary('add', b.binary('add', gq.dx, gk.dx), gv.dx);
+  return {
+    dx,
+    dq: gq.dWeight,
+    dk: gk.dWeight,
+    dv: gv.dWeight,
+    do: o.dWeight,
+    dqBias: gq.dBias,
+    dkBias: gk.dBias,
+    dvBias: gv.dBias,
+    doBias: o.dBias,
+  };
+}

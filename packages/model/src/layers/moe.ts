@@ -1,0 +1,144 @@
+import type { Backend, Tensor } from '@moge/ascend-hal';
+import type { MoeArch } from '@moge/core';
+import { batchAuxLoss, createRouter, type Router, type RouterForward } from '@moge/router';
+import { planDispatch, type DispatchPlan } from './dispatch';
+import { linearBackward, linearForward } from './linear';
+import { swigluFfnBackward, swigluFfnForward, type SwigluSaved, type SwigluWeights } from './swiglu-ffn';
+
+/**
+ * The MoGE feed-forward block of Pangu Pro MoE:
+ *   logits = x · W_gateᵀ, route (MoGE: softmax over all E, K/M best per group, weight = p · router_scale),
+ *   y = Σ_k weight_k · Expert_k(x) + SharedExpert(x).
+ * Routed experts run as three grouped matmuls over the expert-sorted assignment block.
+ */
+export interface MoeWeights {
+  gate: Tensor; // router gate [E, h]
+  routerScale: Tensor; // [1, E]
+  expertGate: Tensor; // [E, F, h]
+  expertUp: Tensor; // [E, F, h]
+  expertDown: Tensor; // [E, h, F]
+  shared?: SwigluWeights;
+}
+
+export interface MoeSaved {
+  x: Tensor;
+  route: RouterForward;
+  plan: DispatchPlan;
+  xs: Tensor; // [T·K, h] expert-sorted inputs
+  g: Tensor; // [T·K, F]
+  u: Tensor;
+  a: Tensor;
+  yTokens: Tensor; // [T, K, h] expert outputs back in token order
+  shared?: SwigluSaved;
+  /** ∂aux/∂probs (unscaled), [T, E]. */
+  dAuxProbs: Tensor;
+}
+
+export interface LayerRouting {
+  layer: number;
+  /** [T][K] expert ids, group-major, best-first in a group. */
+  expertIds: Int32Array;
+  /** [T][K] combine weights p · router_scale. */
+  weights: Float32Array;
+  /** Assignments per expert, [E]. */
+  counts: Int32Array;
+  /** Unscaled batch-level auxiliary loss Σ f_i · p̄_i. */
+  auxLoss: number;
+}
+
+export interface MoeForward {
+  y: Tensor;
+  saved: MoeSaved;
+  routing: Omit<LayerRouting, 'layer'>;
+}
+
+/** The router of a model's MoE layers (stateless; one serves every layer). */
+export function routerForArch(arch: MoeArch): Router {
+  return createRouter(arch.router, { numExperts: arch.numExperts, numGroups: arch.router === 'moge' ? arch.numExpertGroups : 1, topK: arch.topK });
+}
+
+export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeights, x: Tensor): MoeForward {
+  const t = x.shape[0]!;
+  const h = arch.hiddenSize;
+  const k = arch.topK;
+  const e = arch.numExperts;
+  const route = router.forward(b, linearForward(b, x, w.gate), b.reshape(w.routerScale, [e]));
+  const plan = planDispatch(route.expertIdsHost, e, k);
+
+  const xs = b.gatherRows(x, plan.tokenOfSorted);
+  const g = b.groupedMatmul(xs, w.expertGate, plan.offsets, { transB: true });
+  const u = b.groupedMatmul(xs, w.expertUp, plan.offsets, { transB: true });
+  const a = b.swiglu(g, u);
+  const ys = b.groupedMatmul(a, w.expertDown, plan.offsets, { transB: true });
+
+  // Combine: back to token order, then one batched [1, K]·[K, h] product per token applies the K
+  // weights and sums the K expert outputs in the same step.
+  const yTokens = b.reshape(b.gatherRows(ys, plan.positionOf), [t, k, h]);
+  let y = b.reshape(b.matmul(b.reshape(route.weights, [t, 1, k]), yTokens), [t, h]);
+  let shared: SwigluSaved | undefined;
+  if (w.shared) {
+    const s = swigluFfnForward(b, w.shared, x);
+    y = b.binary('add', y, s.y);
+    shared = s.saved;
+  }
+  const aux = batchAuxLoss(b, route.probs, route.expertIdsHost, k);
+  return {
+    y,
+    saved: { x, route, plan, xs, g, u, a, yTokens, shared, dAuxProbs: aux.dProbs },
+    routing: {
+      expertIds: route.expertIdsHost,
+      weights: Float32Array.from(b.read(route.weights) as Float32Array),
+      counts: plan.counts,
+      auxLoss: aux.loss,
+    },
+  };
+}
+
+export interface MoeGrads {
+  dx: Tensor;
+  dGate: Tensor;
+  dRouterScale: Tensor; // [1, E]
+  dExpertGate: Tensor;
+  dExpertUp: Tensor;
+  dExpertDown: Tensor;
+  dShared?: { gate: Tensor; up: Tensor; down: Tensor };
+}
+
+/** Backward of `moeForward`; `auxAlpha` scales the auxiliary loss's gradient (loss = … + α·aux). */
+export function moeBackward(b: Backend, arch: MoeArch, router: Router, w: MoeWeights, s: MoeSaved, dy: Tensor, auxAlpha: number): MoeGrads {
+  const t = dy.shape[0]!;
+  const h = arch.hiddenSize;
+  const k = arch.topK;
+  const e = arch.numExperts;
+  const { plan } = s;
+
+  // Combine: y_t = Σ_k w_tk · yTokens_tk.
+  const dy3 = b.reshape(dy, [t, 1, h]);
+  const dWeights = b.reshape(b.matmul(dy3, s.yTokens, { transB: true }), [t, k]);
+  const dYTokens = b.reshape(b.matmul(b.reshape(s.route.weights, [t, 1, k]), dy3, { transA: true }), [t * k, h]);
+  const dys = b.gatherRows(dYTokens, plan.order);
+
+  // Experts, in sorted order: ys = a · W_downᵀ, a = silu(g) · u, g = xs · W_gateᵀ, u = xs · W_upᵀ.
+  const da = b.groupedMatmul(dys, w.expertDown, plan.offsets);
+  const dExpertDown = b.groupedMatmulWeightGrad(dys, s.a, plan.offsets);
+  const [dg, du] = b.swigluBackward(s.g, s.u, da);
+  const dExpertGate = b.groupedMatmulWeightGrad(dg, s.xs, plan.offsets);
+  const dExpertUp = b.groupedMatmulWeightGrad(du, s.xs, plan.offsets);
+  const dxs = b.binary('add', b.groupedMatmul(dg, w.expertGate, plan.offsets), b.groupedMatmul(du, w.expertUp, plan.offsets));
+  let dx = b.zeros([t, h]);
+  b.scatterAddRows(dx, plan.tokenOfSorted, dxs);
+
+  // Router: the weights' gradient plus α · ∂aux/∂p, through the softmax to the logits and the gate.
+  const dProbs = auxAlpha !== 0 ? b.affine(s.dAuxProbs, auxAlpha) : undefined;
+  const rg = router.backward(b, s.route, dWeights, dProbs);
+  const gate = linearBackward(b, s.x, w.gate, rg.dLogits, false);
+  dx = b.binary('add', dx, gate.dx);
+
+  let dShared: MoeGrads['dShared'];
+  if (w.shared && s.shared) {
+    const sg = swigluFfnBackward(b, w.shared, s.shared, dy);
+    dx = b.binary('add', dx, sg.dx);
+    dShared = { gate: sg.dGate, up: sg.dUp, down: sg.dDown };
+  }
+  return { dx, dGate: gate.dWeight, dRouterScale: b.reshape(rg.dRouterScale, [1, e]), dExpertGate, dExpertUp, dExpertDown, dShared };
+}

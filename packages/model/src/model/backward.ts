@@ -1,0 +1,73 @@
+import type { Tensor } from '@moge/ascend-hal';
+import { MogeError } from '@moge/core';
+import { attentionBackward } from '../layers/attention';
+import { moeBackward } from '../layers/moe';
+import { linearBackward } from '../layers/linear';
+import { param, type ModelGrads, type ModelWeights } from '../weights/model-weights';
+import { paramSpecs, stackedExpertName } from '../weights/param-specs';
+import type { ForwardResult } from './transformer';
+
+/**
+ * d total / d parameter for every parameter, from a forward with labels, layer by layer in reverse:
+ * head → final norm → for each layer: MoE block, post-attention norm, attention, input norm → embedding.
+ * The residual stream's gradient `dx` is carried down and each block's input gradient added to it.
+ */
+export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
+  const b = w.backend;
+  const arch = w.arch;
+  const st = fwd.state;
+  if (!st.dLogits) throw new MogeError('E_BACKWARD', 'backward needs a forward over a batch with labels and withGrad (the default)');
+  if (st.cached) throw new MogeError('E_BACKWARD', 'backward of a forward that used a KV cache is not supported (train on full sequences)');
+  const grads: ModelGrads = new Map<string, Tensor>();
+  const dims = { batch: st.batch.batch, seqLen: st.batch.seqLen, pastLen: 0 };
+
+  // logits = normFinal.y · W_headᵀ
+  const head = linearBackward(b, st.normFinal.y, param(w, 'lm_head.weight'), st.dLogits, false);
+  grads.set('lm_head.weight', head.dWeight);
+  const fin = b.rmsNormBackward(st.xFinal, param(w, 'model.norm.weight'), st.normFinal.invRms, head.dx);
+  grads.set('model.norm.weight', fin.dWeight);
+  let dx = fin.dx;
+
+  for (let l = arch.numLayers - 1; l >= 0; l--) {
+    const s = st.layers[l]!;
+    const lw = s.weights;
+    const p = lw.prefix;
+
+    // x' = xMid + MoE(RMSNorm(xMid))
+    const moe = moeBackward(b, arch, st.router, lw.moe, s.moe, dx, st.auxAlpha);
+    grads.set(`${p}.mlp.gate.weight`, moe.dGate);
+    grads.set(`${p}.mlp.router_scale`, moe.dRouterScale);
+    grads.set(stackedExpertName(l, 'gate_proj'), moe.dExpertGate);
+    grads.set(stackedExpertName(l, 'up_proj'), moe.dExpertUp);
+    grads.set(stackedExpertName(l, 'down_proj'), moe.dExpertDown);
+    if (moe.dShared) {
+      grads.set(`${p}.mlp.shared_expert.gate_proj.weight`, moe.dShared.gate);
+      grads.set(`${p}.mlp.shared_expert.up_proj.weight`, moe.dShared.up);
+      grads.set(`${p}.mlp.shared_expert.down_proj.weight`, moe.dShared.down);
+    }
+    const n2 = b.rmsNormBackward(s.xMid, lw.postNorm, s.norm2.invRms, moe.dx);
+    grads.set(`${p}.post_attention_layernorm.weight`, n2.dWeight);
+    const dMid = b.binary('add', dx, n2.dx);
+
+    // xMid = xIn + Attention(RMSNorm(xIn))
+    const at = attentionBackward(b, arch, lw.attention, s.attention, st.positions, dims, dMid);
+    for (const [proj, dW, dB] of [
+      ['q_proj', at.dq, at.dqBias],
+      ['k_proj', at.dk, at.dkBias],
+      ['v_proj', at.dv, at.dvBias],
+      ['o_proj', at.do, at.doBias],
+    ] as const) {
+      grads.set(`${p}.self_attn.${proj}.weight`, dW);
+      if (dB) grads.set(`${p}.self_attn.${proj}.bias`, dB);
+    }
+    const n1 = b.rmsNormBackward(s.xIn, lw.inputNorm, s.norm1.invRms, at.dx);
+    grads.set(`${p}.input_layernorm.weight`, n1.dWeight);
+    dx = b.binary('add', dMid, n1.dx);
+  }
+
+  const dEmbed = b.zeros([arch.vocabSize, arch.hiddenSize]);
+  b.scatterAddRows(dEmbed, st.batch.ids, dx);
+  grads.set('model.embed_tokens.weight', dEmbed);
+  // Hand back in parameter order (embedding first), the order the optimizer and checkpoints use.
+  return new Map(paramSpecs(arch).map((s) => [s.name, grads.get(s.name)!]));
+}

@@ -1,0 +1,18 @@
+import { MogeError, type MoeArch } from '@moge/core';
+import type { KvPair } from '../layers/attention';
+
+/**
+ * Keys and values of every layer for B sequences that advance together (one decode step appends the
+ * same number of tokens to each). Per layer: [B·KV, L·D] for K and for V, post-RoPE keys.
+ */
+export interface KvCache {
+  readonly batch: number;
+  /** Positions cached per sequence (L). */
+  length: number;
+  layers: (KvPair | undefined)[];
+}
+
+export function createKvCache(arch: MoeArch, batch: number): KvCache {
+  if (!Number.isInteger(batch) || batch < 1) throw new MogeError('E_KV_CACHE', `KV cache batch: got ${batch}, expected an integer ≥ 1`);
+  return { batch, length: 0, layers: new Array<KvPair | undefined>(arch.numLayers).fill(undefined) };
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { MogeError, ValidationError } from '@moge/core';
+import { getPreset } from '../presets/presets';
+import { initModelWeights, paramSpecs } from '../index';
+import { maxRelativeError } from '../test-support/golden';
+import { tokenBatchFromRows, nextTokenLabels } from './batch';
+import { createKvCache } from './kv-cache';
+import { modelBackward } from './backward';
+import { modelForward } from './transformer';
+
+const arch = getPreset('moge-tiny');
+const backend = createReferenceBackend();
+const w = initModelWeights(arch, backend, { seed: 7, std: 0.2 });
+
+function ids(batch: number, seqLen: number, seed: number): number[][] {
+  return Array.from({ length: batch }, (_, b) => Array.from({ length: seqLen }, (_, s) => (seed * 31 + b * 97 + s * 13 + ((s * s) % 7)) % arch.vocabSize));
+}
+
+describe('incremental decode with a KV cache', () => {
+  it('gives the logits of a full forward, for any prefix split (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 10 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 1000 }), (batch, len, cut, seed) => {
+        const split = Math.min(cut, len - 1);
+        const rows = ids(batch, len, seed);
+        const full = backend.read(modelForward(w, tokenBatchFromRows(rows, arch.vocabSize)).logits);
+        const cache = createKvCache(arch, batch);
+        const prefill = modelForward(w, { ids: Int32Array.from(rows.flatMap((r) => r.slice(0, split))), batch, seqLen: split }, { cache });
+        const v = arch.vocabSize;
+        const got = new Float32Array(batch * len * v);
+        const pre = backend.read(prefill.logits);
+        for (let b = 0; b < batch; b++) got.set(pre.subarray(b * split * v, (b + 1) * split * v), b * len * v);
+        // then one token at a time
+        for (let s = split; s < len; s++) {
+          const step = backend.read(modelForward(w, { ids: Int32Array.from(rows.map((r) => r[s]!)), batch, seqLen: 1 }, { cache }).logits);
+          for (let b = 0; b < batch; b++) got.set(step.subarray(b * v, (b + 1) * v), (b * len + s) * v);
+        }
+        expect(cache.length).toBe(len);
+        expect(maxRelativeError(got, full, 1)).toBeLessThan(1e-5);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('refuses a batch of another size than the cache, and backward through a cache', () => {
+    const cache = createKvCache(arch, 2);
+    expect(() => modelForward(w, tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize), { cache })).toThrow(MogeError);
+    const cache1 = createKvCache(arch, 1);
+    const f = modelForward(w, tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize), { cache: cache1 });
+    expect(() => modelBackward(w, f)).toThrow(/KV cache/);
+  });
+});
+
+describe('forward and backward', () => {
+  it('backward matches central finite differences of the total loss', () => {
+    const batch = tokenBatchFromRows(ids(2, 6, 3), arch.vocabSize);
+    const alpha = 0.1;
+    const grads = modelBackward(w, modelForward(w, batch, { auxAlpha: alpha }));
+    // The largest-gradient coordinate of every parameter tensor. The forward runs in float32, so the
+    // step is large and the tolerance loose; the golden test pins the exact values.
+    const names = paramSpecs(arch).map((s) => s.name);
+    for (const name of names) {
+      const t = w.params.get(name)!;
+      const data = backend.read(t) as Float32Array;
+      const g = backend.read(grads.get(name)!);
+      let idx = 0;
+      for (let i = 0; i < g.length; i++) if (Math.abs(g[i]!) > Math.abs(g[idx]!)) idx = i;
+      const h = 1e-2 * Math.max(1, Math.abs(data[idx]!));
+      const orig = data[idx]!;
+      data[idx] = orig + h;
+      const up = modelForward(w, batch, { auxAlpha: alpha, withGrad: false }).loss!.total;
+      data[idx] = orig - h;
+      const down = modelForward(w, batch, { auxAlpha: alpha, withGrad: false }).loss!.total;
+      data[idx] = orig;
+      const numeric = (up - down) / (2 * h);
+      expect(Math.abs(numeric - g[idx]!), name).toBeLessThan(2e-2 * Math.abs(g[idx]!) + 2e-4);
+    }
+  });
+
+  it('returns a gradient for every parameter, same names and shapes', () => {
+    const grads = modelBackward(w, modelForward(w, tokenBatchFromRows(ids(2, 5, 1), arch.vocabSize)));
+    expect([...grads.keys()]).toEqual([...w.params.keys()]);
+    for (const [name, g] of grads) expect(g.shape, name).toEqual(w.params.get(name)!.shape);
+  });
+
+  it('counts K assignments per token, one K/M share per group (MoGE)', () => {
+    const f = modelForward(w, tokenBatchFromRows(ids(3, 7, 2), arch.vocabSize));
+    const per = arch.numExperts / arch.numExpertGroups;
+    for (const r of f.routing) {
+      expect(r.counts.reduce((a, c) => a + c, 0)).toBe(21 * arch.topK);
+      for (let t = 0; t < 21; t++) {
+        const groups = Array.from(r.expertIds.subarray(t * arch.topK, (t + 1) * arch.topK), (e) => Math.floor(e / per));
+        expect(groups).toEqual([0, 1, 2, 3]);
+      }
+    }
+  });
+
+  it('uses labels: ignored positions do not count', () => {
+    const rows = ids(1, 6, 4);
+    const batch = tokenBatchFromRows(rows, arch.vocabSize);
+    const labels = nextTokenLabels(batch.ids, 1, 6);
+    labels.fill(-1, 3);
+    const part = modelForward(w, { ...batch, labels }).loss!;
+    const short = modelForward(w, tokenBatchFromRows([rows[0]!.slice(0, 4)], arch.vocabSize)).loss!;
+    expect(part.crossEntropy).toBeCloseTo(short.crossEntropy, 5);
+  });
+
+  it('validates token ids and ragged rows, naming the position', () => {
+    expect(() => tokenBatchFromRows([[1, 2], [3]], arch.vocabSize)).toThrow(ValidationError);
+    expect(() => tokenBatchFromRows([[1, 999]], arch.vocabSize)).toThrow(/\[0\]\[1\].*999/);
+  });
+
+  it('initialises deterministically from the seed', () => {
+    const a = initModelWeights(arch, backend, { seed: 1 });
+    const b = initModelWeights(arch, backend, { seed: 1 });
+    const c = initModelWeights(arch, backend, { seed: 2 });
+    const name = 'model.layers.1.self_attn.q_proj.weight';
+    expect(backend.read(a.params.get(name)!)).toEqual(backend.read(b.params.get(name)!));
+    expect(backend.read(a.params.get(name)!)).not.toEqual(backend.read(c.params.get(name)!));
+    expect(Array.from(backend.read(a.params.get('model.layers.0.mlp.router_scale')!))).toEqual(new Array(arch.numExperts).fill(1));
+    const emb = backend.read(a.params.get('model.embed_tokens.weight')!) as Float32Array;
+    const std = Math.sqrt(emb.reduce((s, v) => s + v * v, 0) / emb.length);
+    expect(std).toBeGreaterThan(0.018);
+    expect(std).toBeLessThan(0.022);
+  });
+});

@@ -1,0 +1,127 @@
+import type { Backend, RmsNormResult, Tensor } from '@moge/ascend-hal';
+import { MogeError } from '@moge/core';
+import type { Router } from '@moge/router';
+import { attentionForward, type AttentionSaved } from '../layers/attention';
+import { moeForward, routerForArch, type LayerRouting, type MoeSaved } from '../layers/moe';
+import { linearForward } from '../layers/linear';
+import { param, type ModelWeights } from '../weights/model-weights';
+import type { TokenBatch } from './batch';
+import type { KvCache } from './kv-cache';
+import { layerWeights, type LayerWeights } from './layer-weights';
+import { crossEntropy } from './loss';
+
+/**
+ * The PanguProMoE decoder, forward, llm.c style: every step written out, activations kept for
+ * backward. Per layer (pre-norm residual):
+ *   h = x + Attention(RMSNorm(x));  x' = h + MoGE-FFN(RMSNorm(h))
+ * then logits = RMSNorm(x) · W_headᵀ and loss = CE + α · Σ_layers aux.
+ */
+
+export interface LossReport {
+  crossEntropy: number;
+  auxAlpha: number;
+  auxUnscaledPerLayer: number[];
+  total: number;
+}
+
+export interface LayerState {
+  weights: LayerWeights;
+  xIn: Tensor;
+  norm1: RmsNormResult;
+  attention: AttentionSaved;
+  xMid: Tensor;
+  norm2: RmsNormResult;
+  moe: MoeSaved;
+}
+
+/** What backward needs; opaque to callers. */
+export interface ForwardState {
+  batch: TokenBatch;
+  positions: Int32Array;
+  router: Router;
+  layers: LayerState[];
+  xFinal: Tensor;
+  normFinal: RmsNormResult;
+  dLogits?: Tensor;
+  auxAlpha: number;
+  cached: boolean;
+}
+
+export interface ForwardResult {
+  /** [B·S, V] row-major = [B, S, V]. */
+  logits: Tensor;
+  /** Present when the batch has labels. */
+  loss?: LossReport;
+  routing: LayerRouting[];
+  state: ForwardState;
+}
+
+export interface ForwardOptions {
+  /** α of the auxiliary loss; defaults to the arch's `routerAuxLossCoef`. */
+  auxAlpha?: number;
+  /**
+   * Continue these sequences: positions start at `cache.length`, attention sees the cached keys and
+   * values, and the cache is extended with this batch's (it is updated in place).
+   */
+  cache?: KvCache;
+  /** Compute ∂loss/∂logits now (for a following `modelBackward`); default true when there are labels. */
+  withGrad?: boolean;
+}
+
+function checkIds(batch: TokenBatch, vocab: number): void {
+  if (batch.ids.length !== batch.batch * batch.seqLen || batch.seqLen < 1) {
+    throw new MogeError('E_BATCH', `token batch: ${batch.ids.length} ids for ${batch.batch} × ${batch.seqLen} positions`);
+  }
+  for (let i = 0; i < batch.ids.length; i++) {
+    const id = batch.ids[i]!;
+    if (!(id >= 0 && id < vocab)) throw new MogeError('E_BATCH', `token batch: ids[${i}] = ${id}, expected a token id in [0, ${vocab})`);
+  }
+}
+
+export function modelForward(w: ModelWeights, batch: TokenBatch, options: ForwardOptions = {}): ForwardResult {
+  const b: Backend = w.backend;
+  const arch = w.arch;
+  checkIds(batch, arch.vocabSize);
+  const cache = options.cache;
+  if (cache && cache.batch !== batch.batch) {
+    throw new MogeError('E_KV_CACHE', `KV cache holds ${cache.batch} sequences, the batch has ${batch.batch}`);
+  }
+  const pastLen = cache?.length ?? 0;
+  const dims = { batch: batch.batch, seqLen: batch.seqLen, pastLen };
+  const positions = new Int32Array(batch.ids.length);
+  for (let i = 0; i < positions.length; i++) positions[i] = pastLen + (i % batch.seqLen);
+  const auxAlpha = options.auxAlpha ?? arch.routerAuxLossCoef;
+  const router = routerForArch(arch);
+
+  let x = b.gatherRows(param(w, 'model.embed_tokens.weight'), batch.ids);
+  const layers: LayerState[] = [];
+  const routing: LayerRouting[] = [];
+  for (let l = 0; l < arch.numLayers; l++) {
+    const lw = layerWeights(w, l);
+    const xIn = x;
+    const norm1 = b.rmsNorm(xIn, lw.inputNorm, arch.normEps);
+    const attn = attentionForward(b, arch, lw.attention, norm1.y, positions, dims, cache?.layers[l]);
+    if (cache) cache.layers[l] = attn.present;
+    const xMid = b.binary('add', xIn, attn.y);
+    const norm2 = b.rmsNorm(xMid, lw.postNorm, arch.normEps);
+    const moe = moeForward(b, arch, router, lw.moe, norm2.y);
+    x = b.binary('add', xMid, moe.y);
+    layers.push({ weights: lw, xIn, norm1, attention: attn.saved, xMid, norm2, moe: moe.saved });
+    routing.push({ layer: l, ...moe.routing });
+  }
+  if (cache) cache.length += batch.seqLen;
+
+  const normFinal = b.rmsNorm(x, param(w, 'model.norm.weight'), arch.normEps);
+  const logits = linearForward(b, normFinal.y, param(w, 'lm_head.weight'));
+  const state: ForwardState = { batch, positions, router, layers, xFinal: x, normFinal, auxAlpha, cached: cache !== undefined };
+
+  let loss: LossReport | undefined;
+  if (batch.labels) {
+    const ce = crossEntropy(b, logits, batch.labels, options.withGrad ?? true);
+    const auxUnscaledPerLayer = routing.map((r) => r.auxLoss);
+    const auxSum = auxUnscaledPerLayer.reduce((s, a) => s + a, 0);
+    loss = { crossEntropy: ce.loss, auxAlpha, auxUnscaledPerLayer, total: ce.loss + auxAlpha * auxSum };
+    if (options.withGrad ?? true) state.dLogits = ce.dLogits;
+  }
+  return { logits, loss, routing, state };
+}

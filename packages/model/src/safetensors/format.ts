@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { SAFETENSORS_DTYPE_BYTES, isSafetensorsDType, type SafetensorsDType } from './dtype';
+
+/**
+ * The safetensors container (huggingface/safetensors): an 8-byte little-endian header length N, N
+ * bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}`,
+ * then the data; offsets are relative to the data start. This module is pure (bytes in, bytes out);
+ * `file.ts` reads byte ranges from disk so that a large file is never loaded whole.
+ */
+
+/** Headers beyond this are refused as corrupt (the format's own reference reader uses 100 MB). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  /** Byte range in the file (absolute, header included). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: Map<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+  /** Absolute offset of the data section. */
+  dataStart: number;
+}
+
+/** Thrown for a malformed container; `tensor` names the entry at fault when there is one. */
+export class SafetensorsFormatError extends Error {
+  readonly tensor?: string;
+  constructor(message: string, tensor?: string) {
+    super(tensor ? `tensor ${tensor}: ${message}` : message);
+    this.tensor = tensor;
+  }
+}
+
+const EntrySchema = z.object({
+  dtype: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+});
+
+/** Header length from the first 8 bytes, checked against the file size. */
+export function readHeaderLength(prefix: Uint8Array, fileSize: number): number {
+  if (prefix.length < 8 || fileSize < 8) throw new SafetensorsFormatError(`file is ${fileSize} bytes, shorter than the 8-byte header length`);
+  const n = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
+  if (n > MAX_HEADER_BYTES) throw new SafetensorsFormatError(`header length ${n} exceeds ${MAX_HEADER_BYTES} bytes (corrupt file?)`);
+  if (8 + n > fileSize) throw new SafetensorsFormatError(`header of ${n} bytes does not fit in a ${fileSize}-byte file (truncated?)`);
+  return n;
+}
+
+/**
+ * Parses and validates the JSON header: every entry's dtype is a float format we read, its byte
+ * length equals shape × element size, entries neither overlap nor leave holes, and the data section
+ * ends exactly at the end of the file (a truncated file names the first tensor that is cut).
+ */
+export function parseHeader(headerBytes: Uint8Array, fileSize: number): SafetensorsHeader {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+  } catch (e) {
+    throw new SafetensorsFormatError(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SafetensorsFormatError('header is not a JSON object');
+  const dataStart = 8 + headerBytes.length;
+  const dataLength = fileSize - dataStart;
+  const entries = new Map<string, SafetensorsEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      const m = z.record(z.string(), z.string()).safeParse(raw);
+      if (!m.success) throw new SafetensorsFormatError('__metadata__ must map strings to strings');
+      metadata = m.data;
+      continue;
+    }
+    const p = EntrySchema.safeParse(raw);
+    if (!p.success) throw new SafetensorsFormatError(`header entry is not {dtype, shape, data_offsets}: ${p.error.issues[0]?.message}`, name);
+    const { dtype, shape, data_offsets: [b, e] } = p.data;
+    if (!isSafetensorsDType(dtype)) throw new SafetensorsFormatError(`dtype ${dtype} is not supported (expected F32, F16, BF16 or F64)`, name);
+    const expectBytes = shape.reduce((a, d) => a * d, 1) * SAFETENSORS_DTYPE_BYTES[dtype];
+    if (e < b || e - b !== expectBytes) {
+      throw new SafetensorsFormatError(`data_offsets [${b}, ${e}] hold ${e - b} bytes, shape [${shape.join(', ')}] of ${dtype} needs ${expectBytes}`, name);
+    }
+    if (e > dataLength) {
+      throw new SafetensorsFormatError(`data ends at byte ${e} of the data section but the file has only ${Math.max(0, dataLength)} (truncated?)`, name);
+    }
+    entries.set(name, { name, dtype, shape, begin: dataStart + b, end: dataStart + e });
+  }
+  const sorted = [...entries.values()].sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let at = dataStart;
+  for (const en of sorted) {
+    if (en.begin < at) throw new SafetensorsFormatError(`data overlaps the previous tensor's`, en.name);
+    if (en.begin > at) throw new SafetensorsFormatError(`a hole of ${en.begin - at} bytes precedes its data`, en.name);
+    at = en.end;
+  }
+  if (at !== fileSize) throw new SafetensorsFormatError(`${fileSize - at} bytes after the last tensor (the file does not match its header)`);
+  return { entries, metadata, dataStart };
+}
+
+/** A tensor to write: float32 data stored as `dtype`. */
+export interface TensorToWrite {
+  name: string;
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/**
+ * The header bytes (length prefix + JSON padded with spaces to a multiple of 8, as the reference
+ * writer does) for tensors laid out in the given order, and each tensor's byte length.
+ */
+export function buildHeader(tensors: readonly TensorToWrite[], dtype: SafetensorsDType, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const count = t.shape.reduce((a, d) => a * d, 1);
+    if (count !== t.data.length) throw new SafetensorsFormatError(`shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`, t.name);
+    const bytes = count * SAFETENSORS_DTYPE_BYTES[dtype];
+    header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const raw = new TextEncoder().encode(json);
+  json += ' '.repeat((8 - (raw.length % 8)) % 8);
+  const body = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + body.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(body.length), true);
+  out.set(body, 8);
+  return out;
+}

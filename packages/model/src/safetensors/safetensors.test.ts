@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FileFormatError } from '@moge/core';
+import { decodeToFloat32, encodeFromFloat32, SAFETENSORS_DTYPES } from './dtype';
+import { buildHeader } from './format';
+import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
+import { goldenDir } from '../test-support/golden';
+
+const dir = mkdtempSync(join(tmpdir(), 'moge-st-'));
+
+describe('safetensors dtypes', () => {
+  it('round-trips F32 and F64 exactly, BF16 and F16 within their precision (property)', () => {
+    fc.assert(
+      fc.property(fc.float32Array({ noNaN: true, noDefaultInfinity: true, minLength: 1, maxLength: 64, min: -60000, max: 60000 }), (a) => {
+        for (const dtype of SAFETENSORS_DTYPES) {
+          const back = decodeToFloat32(dtype, encodeFromFloat32(dtype, a), a.length);
+          const rel = dtype === 'BF16' ? 2 ** -8 : dtype === 'F16' ? 2 ** -11 : 0;
+          a.forEach((v, i) => {
+            // Below the format's smallest normal the spacing is absolute (subnormals).
+            const tol = rel * Math.abs(v) + (dtype === 'F16' ? 2 ** -24 : dtype === 'BF16' ? 2 ** -133 : 0);
+            expect(Math.abs(back[i]! - v), `${dtype} ${v}`).toBeLessThanOrEqual(tol);
+          });
+        }
+      }),
+    );
+  });
+
+  it('knows well-known half and bfloat16 bit patterns', () => {
+    const enc = (d: 'F16' | 'BF16', v: number) => new DataView(encodeFromFloat32(d, Float32Array.of(v)).buffer).getUint16(0, true);
+    expect(enc('F16', 1)).toBe(0x3c00);
+    expect(enc('F16', -2)).toBe(0xc000);
+    expect(enc('F16', 65504)).toBe(0x7bff);
+    expect(enc('F16', 1e6)).toBe(0x7c00);
+    expect(enc('BF16', 1)).toBe(0x3f80);
+    expect(enc('BF16', -2)).toBe(0xc000);
+  });
+});
+
+describe('safetensors files', () => {
+  const tensors = [
+    { name: 'a.weight', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+    { name: 'b', shape: [4], data: Float32Array.from([0.5, -1, 0.25, 8]) },
+  ];
+
+  it('writes and reads back F32, F16 and BF16, with metadata and 8-byte aligned header', () => {
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const file = join(dir, `rt-${dtype}.safetensors`);
+      writeSafetensorsFile(file, tensors, { dtype, metadata: { format: 'pt' } });
+      const bytes = readFileSync(file);
+      expect(Number(bytes.readBigUInt64LE(0)) % 8).toBe(0);
+      const back = readSafetensorsFile(file);
+      expect(back.metadata).toEqual({ format: 'pt' });
+      expect(back.tensors.get('a.weight')).toEqual({ shape: [2, 3], data: tensors[0]!.data });
+      expect(back.tensors.get('b')!.data).toEqual(tensors[1]!.data);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('reads the golden checkpoint header (no __metadata__) and every tensor', () => {
+    const h = readSafetensorsHeader(join(goldenDir('tiny-moge-a'), 'model.safetensors'));
+    expect(h.entries.get('model.layers.0.mlp.router_scale')).toMatchObject({ dtype: 'F32', shape: [1, 8] });
+  });
+
+  it('names the tensor a truncated file cuts', () => {
+    const file = join(dir, 'trunc.safetensors');
+    writeSafetensorsFile(file, tensors);
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 3));
+    expect(() => readSafetensorsFile(file)).toThrow(FileFormatError);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor b: .*truncated/);
+    writeFileSync(file, bytes.subarray(0, 5));
+    expect(() => readSafetensorsFile(file)).toThrow(/shorter than the 8-byte header length/);
+  });
+
+  it('refuses corrupt headers: bad JSON, wrong byte counts, holes, unknown dtypes', () => {
+    const file = join(dir, 'corrupt.safetensors');
+    const withHeader = (header: object, dataBytes: number) => {
+      const json = Buffer.from(JSON.stringify(header));
+      const out = Buffer.alloc(8 + json.length + dataBytes);
+      out.writeBigUInt64LE(BigInt(json.length), 0);
+      json.copy(out, 8);
+      writeFileSync(file, out);
+    };
+    withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor x: data_offsets \[0, 8\] hold 8 bytes.*needs 12/);
+    withHeader({ x: { dtype: 'I8', shape: [4], data_offsets: [0, 4] } }, 4);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor x: dtype I8 is not supported/);
+    withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor x: a hole of 4 bytes/);
+    withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8);
+    expect(() => readSafetensorsFile(file)).toThrow(/4 bytes after the last tensor/);
+    const header = buildHeader(tensors, 'F32');
+    header[10] = 0xff;
+    writeFileSync(file, header);
+    expect(() => readSafetensorsFile(file)).toThrow(/not valid UTF-8 JSON/);
+    const nan = join(dir, 'nan.safetensors');
+    writeSafetensorsFile(nan, [{ name: 'n', shape: [2], data: Float32Array.of(1, NaN) }]);
+    expect(() => readSafetensorsFile(nan)).toThrow(/tensor n: element 1 is NaN/);
+  });
+});

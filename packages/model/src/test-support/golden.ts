@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The shared golden vectors, read in place (never copied): `<repo root>/../shared/golden/<name>`.
+ * The repository root is found by walking up to the folder that holds `nx.json`.
+ */
+export function goldenDir(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('repository root (nx.json) not found above the test file');
+    dir = parent;
+  }
+  return resolve(dir, '..', 'shared', 'golden', name);
+}
+
+export interface GoldenExpected {
+  input_ids: number[][];
+  loss: { cross_entropy: number; aux_alpha: number; aux_unscaled_per_layer: number[]; total: number };
+  logits: number[];
+  logits_shape: number[];
+  routing: { layer: number; expert_ids: number[][]; weights: number[][]; counts: number[] }[];
+}
+
+export function readGoldenExpected(name: string): GoldenExpected {
+  return JSON.parse(readFileSync(join(goldenDir(name), 'expected.json'), 'utf8')) as GoldenExpected;
+}
+
+/** ‖a − b‖ / ‖b‖ (0 when both are zero). */
+export function relativeErrorNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff += (a[i]! - b[i]!) ** 2;
+    ref += b[i]! ** 2;
+  }
+  return ref === 0 ? Math.sqrt(diff) : Math.sqrt(diff / ref);
+}
+
+/** Largest elementwise |a − b| / max(|b|, floor): relative, with an absolute floor near zero. */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0.1): number {
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return worst;
+}

@@ -1,0 +1,126 @@
+import { expNonPositive } from './exp-table';
+
+/**
+ * The MoGE forward as one pass per token on host arrays: softmax over all E experts, the K/M best
+ * in every group, weight = p·scale. Used by the `moge` router on backends whose tensors already live
+ * in host memory, where the generic path's five kernels (softmax, groupTopK, read, gatherRows, mul)
+ * each walk [T, E] or [T, K] again; here every logit row is touched while it is in L1.
+ *
+ * Numerics: exp (table-driven, within a few float64 ulps of `Math.exp`) and the sum in float64, each
+ * probability rounded to fp32 once, so a probability differs from the reference softmax kernel's by
+ * at most one fp32 ulp, and only when its exact value sits within ~1e-15 of a rounding boundary.
+ * The selection compares those fp32 probabilities with "ties → lower id", like `groupTopK`.
+ */
+
+export interface MogeHostResult {
+  /** [T, E] softmax probabilities. */
+  probs: Float32Array;
+  /** [T, K] expert ids, group-major, best-first inside a group. */
+  ids: Int32Array;
+  /** [T, K] probabilities at the ids. */
+  values: Float32Array;
+  /** [T, K] router_scale at the ids. */
+  scale: Float32Array;
+  /** [T, K] values · scale. */
+  weights: Float32Array;
+}
+
+export interface MogeShape {
+  tokens: number;
+  numExperts: number;
+  numGroups: number;
+  topK: number;
+}
+
+export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array, shape: MogeShape): MogeHostResult {
+  const { tokens, numExperts: e, numGroups: m, topK: k } = shape;
+  const g = e / m;
+  const kg = k / m;
+  if (!Number.isInteger(g) || !Number.isInteger(kg) || kg < 1 || kg > g) {
+    throw new RangeError(`mogeForwardHost: E=${e}, M=${m}, K=${k} need M | E, M | K and 1 ≤ K/M ≤ E/M`);
+  }
+  if (logits.length !== tokens * e || routerScale.length !== e) {
+    throw new RangeError(`mogeForwardHost: got ${logits.length} logits and ${routerScale.length} scales, expected ${tokens * e} and ${e}`);
+  }
+  const probs = new Float32Array(tokens * e);
+  const ids = new Int32Array(tokens * k);
+  const values = new Float32Array(tokens * k);
+  const scale = new Float32Array(tokens * k);
+  const weights = new Float32Array(tokens * k);
+  const exps = new Float64Array(e);
+
+  for (let t = 0; t < tokens; t++) {
+    const base = t * e;
+    let max = -Infinity;
+    for (let i = 0; i < e; i++) {
+      const z = logits[base + i]!;
+      if (z > max) max = z;
+    }
+    let sum = 0;
+    for (let i = 0; i < e; i++) {
+      const x = expNonPositive(logits[base + i]! - max);
+      exps[i] = x;
+      sum += x;
+    }
+    // Division, not a reciprocal multiply: the same fp32 numbers as the reference softmax kernel.
+    for (let i = 0; i < e; i++) probs[base + i] = exps[i]! / sum;
+
+    const out = t * k;
+    if (kg === 1) {
+      // Pangu Pro's case (one expert per group): an argmax per group on the stored fp32 values,
+      // strict '>' so that ties go to the lower id as in groupTopK. (Measured: a separate pass is
+      // faster here than folding the argmax into the normalisation loop.)
+      for (let grp = 0; grp < m; grp++) {
+        const start = base + grp * g;
+        let best = 0;
+        let bestValue = probs[start]!;
+        for (let i = 1; i < g; i++) {
+          const v = probs[start + i]!;
+          if (v > bestValue) {
+            bestValue = v;
+            best = i;
+          }
+        }
+        ids[out + grp] = grp * g + best;
+        values[out + grp] = bestValue;
+      }
+    } else {
+      for (let grp = 0; grp < m; grp++) selectGroup(probs, base + grp * g, g, kg, grp * g, ids, values, out + grp * kg);
+    }
+    for (let j = 0; j < k; j++) {
+      const s = routerScale[ids[out + j]!]!;
+      scale[out + j] = s;
+      weights[out + j] = values[out + j]! * s;
+    }
+  }
+  return { probs, ids, values, scale, weights };
+}
+
+/**
+ * The kg largest of probs[start, start+g) into ids/values[at, at+kg), best-first, by insertion into
+ * the (short) output list; a later equal value never displaces an earlier one (ties → lower id).
+ */
+function selectGroup(
+  probs: Float32Array,
+  start: number,
+  g: number,
+  kg: number,
+  firstId: number,
+  ids: Int32Array,
+  values: Float32Array,
+  at: number,
+): void {
+  let filled = 0;
+  for (let i = 0; i < g; i++) {
+    const v = probs[start + i]!;
+    if (filled === kg && !(v > values[at + kg - 1]!)) continue;
+    let pos = filled < kg ? filled++ : kg - 1;
+    while (pos > 0 && v > values[at + pos - 1]!) {
+      values[at + pos] = values[at + pos - 1]!;
+      ids[at + pos] = ids[at + pos - 1]!;
+      pos--;
+    }
+    values[at + pos] = v;
+    ids[at + pos] = firstId + i;
+  }
+}

@@ -1,0 +1,64 @@
+import { estimateCollective, estimateHierarchicalAllToAll, type Cluster } from '@moge/ascend-hal';
+import type { GroupLayout } from './group-layout';
+import type { CollectiveOp, ExpertExchangeOp } from './ops';
+
+/** How expert-parallel tokens travel: straight to every expert's rank, or once per node first (Pangu Ultra). */
+export type DispatchAlgorithm = 'flat' | 'hierarchical';
+
+/**
+ * Times of communication ops from the @moge/ascend-hal collective model, cached by shape. The group
+ * layout (how many of a group's ranks share a node) decides which link tier carries the traffic.
+ */
+export class CommCostCache {
+  private readonly cache = new Map<string, number>();
+  constructor(readonly cluster: Cluster) {}
+
+  collective(op: CollectiveOp, group: GroupLayout): number {
+    if (group.size <= 1 || op.bytes === 0) return 0;
+    const key = `c:${op.op}:${op.bytes}:${group.size}:${group.ranksPerNode}`;
+    let t = this.cache.get(key);
+    if (t === undefined) {
+      t = estimateCollective(this.cluster, { op: op.op, bytes: op.bytes, ranks: group.size, ranksPerNode: group.ranksPerNode }).timeS;
+      this.cache.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * One expert-parallel exchange (dispatch or combine; their backward passes move the same bytes).
+   * `loadFactor` scales the busiest rank's receive side: it finishes last, so it sets the time.
+   */
+  expertExchange(op: ExpertExchangeOp, group: GroupLayout, algorithm: DispatchAlgorithm, loadFactor: number): number {
+    if (group.size <= 1) return 0;
+    const bytes = op.tokens * op.topK * op.hiddenBytes * loadFactor;
+    const key = `x:${algorithm}:${bytes}:${op.numExperts}:${op.topK}:${op.hiddenBytes}:${group.size}:${group.ranksPerNode}`;
+    let t = this.cache.get(key);
+    if (t === undefined) {
+      t =
+        algorithm === 'flat' || group.ranksPerNode >= group.size
+          ? estimateCollective(this.cluster, { op: 'all-to-all', bytes, ranks: group.size, ranksPerNode: group.ranksPerNode }).timeS
+          : estimateHierarchicalAllToAll(this.cluster, {
+              tokensPerRank: Math.round(op.tokens * loadFactor),
+              bytesPerToken: op.hiddenBytes,
+              topK: op.topK,
+              numExperts: op.numExperts,
+              ranks: group.size,
+              ranksPerNode: group.ranksPerNode,
+            }).timeS;
+      this.cache.set(key, t);
+    }
+    return t;
+  }
+
+  /** Point-to-point send of `bytes` between pipeline neighbours (on another node when `crossNode`). */
+  sendRecv(bytes: number, crossNode: boolean): number {
+    if (bytes === 0) return 0;
+    const key = `p:${bytes}:${crossNode}`;
+    let t = this.cache.get(key);
+    if (t === undefined) {
+      t = estimateCollective(this.cluster, { op: 'send-recv', bytes, ranks: 2, ranksPerNode: crossNode ? 1 : 2 }).timeS;
+      this.cache.set(key, t);
+    }
+    return t;
+  }
+}

@@ -1,0 +1,135 @@
+import type { CommCostCache, DispatchAlgorithm } from './comm-cost';
+import type { PlanGroups } from './group-layout';
+import type { ComputeCostCache, ComputeTimes } from './op-cost';
+import { isCommOp, recomputeModuleOf, type CommGroup, type ComputeOp, type LayerOp } from './ops';
+
+/** Exposed communication per parallel group, in seconds. */
+export type CommByGroup = Record<CommGroup, number>;
+
+export const noComm = (): CommByGroup => ({ tp: 0, cp: 0, ep: 0, etp: 0 });
+
+/** One pass (forward or backward) of one block of ops on one device. */
+export interface PassCost {
+  /** Compute-stream time. */
+  computeS: number;
+  /** Communication left exposed after what the block hides inside itself. */
+  comm: CommByGroup;
+  /** Communication time hidden under the block's own compute. */
+  hiddenS: number;
+}
+
+/** Forward and backward of one block, with what recompute and swapping add to the backward. */
+export interface BlockCost {
+  forward: PassCost;
+  backward: PassCost;
+  /** Forward ops re-run in backward (fine-grained modules, or the whole block under full recompute). */
+  recomputeS: number;
+  /** Matmul + attention FLOPs of the forward (for the per-layer breakdown and achieved-FLOP checks). */
+  forwardFlops: number;
+}
+
+export interface BlockCostContext {
+  compute: ComputeCostCache;
+  comm: CommCostCache;
+  groups: PlanGroups;
+  dispatch: DispatchAlgorithm;
+  /** Busiest EP rank's routed load over the mean, applied to exchange volume. */
+  expertLoadFactor: number;
+  /** Let a block's independent compute hide its own communication (shared expert under dispatch, ring attention, split expert backward). */
+  intraLayerOverlap: boolean;
+  /** Fine-grained recompute modules of the plan. */
+  recompute: ReadonlySet<string>;
+}
+
+function commTime(ctx: BlockCostContext, op: LayerOp & { kind: 'collective' | 'expert-exchange' }): number {
+  if (op.kind === 'expert-exchange') return ctx.comm.expertExchange(op, ctx.groups.ep, ctx.dispatch, ctx.expertLoadFactor);
+  return ctx.comm.collective(op, ctx.groups[op.group]);
+}
+
+/**
+ * Costs a block's forward and backward from its forward op list. The backward walks the same ops:
+ * matmuls become input- and weight-gradient matmuls, collectives their duals (same bytes). Within a
+ * pass, a collective marked `hideUnder` overlaps the compute ops it names (when intra-layer overlap
+ * is on); in backward an expert exchange may also hide under the experts' weight gradients, which
+ * Pangu Ultra splits off and runs while the exchange is in flight.
+ */
+export function costBlock(ops: LayerOp[], ctx: BlockCostContext, fullRecompute: boolean): BlockCost {
+  const computeOps = ops.filter((op): op is ComputeOp => !isCommOp(op));
+  const times = new Map<string, ComputeTimes>(computeOps.map((op) => [op.name, ctx.compute.times(op)]));
+  let forwardFlops = 0;
+  for (const op of computeOps) forwardFlops += opFlops(op);
+
+  const pass = (backward: boolean): PassCost => {
+    let computeS = 0;
+    for (const t of times.values()) computeS += backward ? t.backwardInputS + t.backwardWeightS : t.forwardS;
+    const used = new Set<string>();
+    const comm = noComm();
+    let hiddenS = 0;
+    for (const op of ops) {
+      if (!isCommOp(op)) continue;
+      const t = commTime(ctx, op);
+      let hidden = 0;
+      if (ctx.intraLayerOverlap) {
+        let available = 0;
+        const partners = [...(op.hideUnder ?? [])];
+        if (backward && op.kind === 'expert-exchange') partners.push('experts-gate-up#w', 'experts-down#w');
+        for (const name of partners) {
+          if (used.has(name)) continue;
+          const weightOnly = name.endsWith('#w');
+          const ct = times.get(weightOnly ? name.slice(0, -2) : name);
+          if (!ct) continue;
+          used.add(name);
+          available += backward ? (weightOnly ? ct.backwardWeightS : ct.backwardInputS + ct.backwardWeightS) : weightOnly ? 0 : ct.forwardS;
+        }
+        hidden = Math.min(t, available);
+      }
+      comm[op.group] += t - hidden;
+      hiddenS += hidden;
+    }
+    return { computeS, comm, hiddenS };
+  };
+
+  const forward = pass(false);
+  const backward = pass(true);
+  let recomputeS = 0;
+  if (fullRecompute) {
+    recomputeS = forward.computeS + sumComm(forward.comm);
+  } else {
+    for (const op of computeOps) {
+      const module = recomputeModuleOf(op.module);
+      if (module && ctx.recompute.has(module)) recomputeS += times.get(op.name)!.forwardS;
+    }
+  }
+  return { forward, backward, recomputeS, forwardFlops };
+}
+
+export function sumComm(c: CommByGroup): number {
+  return c.tp + c.cp + c.ep + c.etp;
+}
+
+/** Matrix FLOPs of a compute op's forward (elementwise work is not counted as model FLOPs). */
+export function opFlops(op: ComputeOp): number {
+  switch (op.kind) {
+    case 'matmul':
+      return 2 * op.m * op.k * op.n;
+    case 'grouped-matmul':
+      return 2 * op.tokens * op.k * op.n;
+    case 'attention': {
+      const pairs = op.causal && op.seqQ === op.seqKv ? (op.seqQ * (op.seqQ + 1)) / 2 : op.seqQ * op.seqKv;
+      return 2 * op.batch * op.heads * pairs * (op.headDimQk + op.headDimV);
+    }
+    case 'elementwise':
+      return 0;
+  }
+}
+
+/** Adds two passes (blocks run one after another). */
+export function addPass(a: PassCost, b: PassCost): PassCost {
+  return {
+    computeS: a.computeS + b.computeS,
+    comm: { tp: a.comm.tp + b.comm.tp, cp: a.comm.cp + b.comm.cp, ep: a.comm.ep + b.comm.ep, etp: a.comm.etp + b.comm.etp },
+    hiddenS: a.hiddenS + b.hiddenS,
+  };
+}
+
+export const emptyPass = (): PassCost => ({ computeS: 0, comm: noComm(), hiddenS: 0 });

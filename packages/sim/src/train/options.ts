@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { RoutingStatsSchema } from '@moge/core';
+
+/**
+ * Where the busiest expert-parallel device's load comes from:
+ * - `router`: from the architecture's router (MoGE: equal by construction when every EP rank holds
+ *   whole groups; top-k: Zipf-skewed expert popularity from the profile), with or without
+ *   ep-planner's rebalancing (replication and packing of hot experts);
+ * - `trace`: from measured router statistics (RoutingStats), with or without rebalancing;
+ * - `factor`: a given busiest/mean ratio; `balanced`: 1.
+ */
+export const ExpertLoadSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('router'), rebalance: z.boolean().default(true) }),
+  z.object({ kind: z.literal('trace'), stats: RoutingStatsSchema, rebalance: z.boolean().default(true) }),
+  z.object({ kind: z.literal('factor'), value: z.number().min(1) }),
+  z.object({ kind: z.literal('balanced') }),
+]);
+export type ExpertLoad = z.infer<typeof ExpertLoadSchema>;
+
+/** Communication/computation overlap switches (all on = the Pangu Ultra adaptive pipe overlap). */
+export const OverlapSchema = z.object({
+  /** One micro-batch's compute hides another's communication in steady-state forward/backward pairs. */
+  pipeline: z.boolean().default(true),
+  /** Inside a layer: shared expert under dispatch, ring attention, expert weight-grad under the backward exchange, swap prefetch. */
+  intraLayer: z.boolean().default(true),
+  /** Gradient reduce-scatter during backward and parameter all-gather during forward (Megatron overlap-grad-reduce / param-gather). */
+  dataParallel: z.boolean().default(true),
+});
+export type Overlap = z.infer<typeof OverlapSchema>;
+
+export const TrainingSimOptionsSchema = z.object({
+  /** Simulator profile (profiles/*.json); default: the calibrated one for the chip, else `uncalibrated`. */
+  profile: z.string().optional(),
+  /** `false` switches every overlap off; an object picks. */
+  overlap: z.union([z.boolean(), OverlapSchema]).default(true),
+  /** Expert-parallel all-to-all: flat, or hierarchical (inter-node all-gather, then intra-node exchange). */
+  dispatch: z.enum(['flat', 'hierarchical']).default('hierarchical'),
+  expertLoad: ExpertLoadSchema.default({ kind: 'router', rebalance: true }),
+  /** Element type gradients are reduced in over data parallel (Megatron reduces fp32 main grads by default). */
+  gradReduceDType: z.enum(['fp32', 'bf16']).default('fp32'),
+  /** Build the Chrome trace (costs memory on large schedules). */
+  trace: z.boolean().default(false),
+});
+export type TrainingSimOptions = z.output<typeof TrainingSimOptionsSchema>;
+export type TrainingSimOptionsInput = z.input<typeof TrainingSimOptionsSchema>;
+
+export function resolveOverlap(o: TrainingSimOptions['overlap']): Overlap {
+  if (typeof o === 'boolean') return { pipeline: o, intraLayer: o, dataParallel: o };
+  return o;
+}

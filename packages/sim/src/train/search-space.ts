@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+
+const ints = z.array(z.number().int().positive()).min(1);
+
+/** The plan dimensions a search enumerates; every list is a set of candidate values. */
+export const PlanSpaceSchema = z.object({
+  tp: ints.default([1, 2, 4, 8]),
+  cp: ints.default([1, 2, 4, 8]),
+  pp: ints.default([1, 2, 4, 5, 6, 8, 10, 12, 16]),
+  vpp: ints.default([1, 2, 3, 4, 5]),
+  ep: ints.default([1, 2, 4, 8, 16, 32, 64]),
+  etp: ints.default([1]),
+  microBatchSize: ints.default([1, 2, 4]),
+  /** Recompute policies: none, fine-grained (per attention kind, see below) and whole layers. */
+  recompute: z.array(z.enum(['none', 'fine', 'full'])).min(1).default(['none', 'fine', 'full']),
+  /** At most this many no-op layer slots to pad the layers to pp × vpp chunks (Pangu Pro used 2). */
+  maxNoopLayers: z.number().int().nonnegative().default(4),
+});
+export type PlanSpace = z.output<typeof PlanSpaceSchema>;
+export type PlanSpaceInput = z.input<typeof PlanSpaceSchema>;
+
+/** Fine-grained recompute as the Pangu papers use it: MLA up-projections (or the attention core), permute, activations. */
+export function fineRecompute(arch: MoeArch): RecomputeModule[] {
+  const modules: RecomputeModule[] = [arch.attention === 'mla' ? 'mla-up-proj' : 'attention-core', 'activation'];
+  if (arch.numExperts > 0) modules.push('permute');
+  return modules;
+}
+
+export interface PlanTemplate {
+  globalBatchSize: number;
+  seqLength: number;
+  /** Devices a plan must fill exactly. */
+  devices: number;
+  devicesPerNode: number;
+}
+
+/**
+ * Every plan of `space` that can run `arch` on exactly `t.devices` devices with the given batch:
+ * TP within a node and dividing the heads, EP dividing the experts and the stage's devices, layers
+ * padded with a few no-op slots to fill pp × vpp chunks, micro-batch counts the interleaved schedule
+ * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
+ */
+export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate): Generator<ParallelPlan> {
+  const moe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
+  for (const tp of space.tp) {
+    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0) continue;
+    for (const cp of space.cp) {
+      if (t.seqLength % cp !== 0) continue;
+      for (const pp of space.pp) {
+        if (pp > arch.numLayers) continue;
+        const stage = tp * cp * pp;
+        if (t.devices % stage !== 0) continue;
+        const dp = t.devices / stage;
+        for (const vpp of space.vpp) {
+          if (vpp > 1 && pp === 1) continue;
+          const chunks = pp * vpp;
+          if (chunks > arch.numLayers) continue;
+          const noopLayers = (chunks - (arch.numLayers % chunks)) % chunks;
+          if (noopLayers > space.maxNoopLayers) continue;
+          for (const mbs of space.microBatchSize) {
+            if (t.globalBatchSize % (mbs * dp) !== 0) continue;
+            const m = t.globalBatchSize / (mbs * dp);
+            if (vpp > 1 && m % pp !== 0) continue;
+            if (m < pp) continue;
+            for (const ep of moe ? space.ep : [1]) {
+              if (moe && arch.numExperts % ep !== 0) continue;
+              for (const etp of moe ? space.etp : [1]) {
+                if ((tp * cp * dp) % (ep * etp) !== 0) continue;
+                for (const r of space.recompute) {
+                  const recompute = r === 'none' ? [] : r === 'full' ? (['layer'] as RecomputeModule[]) : fineRecompute(arch);
+                  yield ParallelPlanSchema.parse({
+                    tp,
+                    cp,
+                    dp,
+                    pp,
+                    vpp,
+                    ep,
+                    etp,
+                    sequenceParallel: tp > 1,
+                    microBatchSize: mbs,
+                    globalBatchSize: t.globalBatchSize,
+                    seqLength: t.seqLength,
+                    recompute,
+                    noopLayers,
+                  });
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+

@@ -1,0 +1,255 @@
+import { dtypeBytes, InfeasibleError, parseWith, planNumMicroBatches, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
+import type { Cluster } from '@moge/ascend-hal';
+import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
+import { flopsPerToken } from '@moge/model';
+import { CommCostCache } from '../common/comm-cost';
+import { expertLoadFactor } from '../common/expert-load';
+import { crossesNodes, planGroups, type PlanGroups } from '../common/group-layout';
+import type { LayerShard } from '../common/layer-ops';
+import { ComputeCostCache } from '../common/op-cost';
+import { sumComm } from '../common/pass-cost';
+import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/training-profile';
+import { breakdownTotal, pipelineBreakdown, type StepBreakdown } from './breakdown';
+import { dataParallelTiming } from './data-parallel';
+import { resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
+import { simulatePipeline } from './pipeline-sim';
+import { buildStageWork, type ChunkWork } from './stage-work';
+import { buildChromeTrace, type ChromeTrace } from './trace';
+
+export interface LayerTiming {
+  layer: number;
+  kind: 'dense' | 'moe';
+  stage: number;
+  chunk: number;
+  /** One micro-batch's forward on one device: compute + exposed communication inside the layer. */
+  forwardS: number;
+  /** Its backward, with recompute and swap-in. */
+  backwardS: number;
+}
+
+export interface TrainingSimResult {
+  stepTimeS: number;
+  tokensPerStep: number;
+  tokensPerSecond: number;
+  /** Model FLOPs utilisation; convention in `mfuConvention`. */
+  mfu: number;
+  mfuConvention: string;
+  /** Model FLOPs per token the MFU counts. */
+  modelFlopsPerToken: number;
+  devices: number;
+  peakMemoryBytesPerDevice: number;
+  memory: TrainingMemoryEstimate;
+  fitsInMemory: boolean;
+  breakdown: StepBreakdown;
+  perLayer: LayerTiming[];
+  numMicroBatches: number;
+  /** Busiest expert-parallel device's routed load over the mean. */
+  expertLoadFactor: number;
+  criticalStage: number;
+  stages: { stage: number; busyS: number; bubbleS: number; endS: number }[];
+  profile: string;
+  trace?: ChromeTrace;
+}
+
+export interface TrainingSimInput {
+  arch: MoeArch;
+  cluster: Cluster;
+  plan: ParallelPlan;
+  options?: TrainingSimOptionsInput;
+  /** A profile object instead of a named one (calibration scripts fitting a new profile). */
+  profile?: SimProfile;
+}
+
+export const MFU_CONVENTION =
+  'model FLOPs per token = 6 × active non-embedding parameters + 3 × forward attention-score FLOPs (2·s·(d_qk + d_v) per layer, full causal square), over tokens/s × bf16 peak of all devices (targets.md; @moge/model flopsPerToken().mfu)';
+
+/**
+ * Predicts one optimizer step of `plan` training `arch` on `cluster`: per-layer operator costs from the
+ * ascend-hal models, the pipeline schedule simulated event by event, data-parallel reduction, optimizer
+ * and memory from @moge/memory.
+ */
+export function simulateTraining(input: TrainingSimInput): TrainingSimResult {
+  return scheduleTraining(prepareTraining(input));
+}
+
+/** Everything about a plan before its schedule is simulated: memory, per-chunk work, transfer times. */
+export interface PreparedTrainingSim {
+  input: TrainingSimInput;
+  options: TrainingSimOptions;
+  profile: SimProfile;
+  memory: TrainingMemoryEstimate;
+  work: ChunkWork[][];
+  groups: PlanGroups;
+  compute: ComputeCostCache;
+  comm: CommCostCache;
+  loadFactor: number;
+  p2pS: number;
+  world: number;
+  numMicroBatches: number;
+}
+
+/** Caches shared between many plans on one cluster (a search passes the same ones to every plan). */
+export interface SimCaches {
+  compute: ComputeCostCache;
+  comm: CommCostCache;
+}
+
+export function prepareTraining(input: TrainingSimInput, caches?: SimCaches): PreparedTrainingSim {
+  const { arch, cluster, plan } = input;
+  const options = parseWith(TrainingSimOptionsSchema, input.options ?? {}, 'training simulator options');
+  const chip = cluster.node.chip;
+  const profile: SimProfile = input.profile ?? (options.profile ? getSimProfile(options.profile) : defaultSimProfileFor(chip.name));
+  const world = planWorldSize(plan);
+  if (world > cluster.numDevices) {
+    throw new InfeasibleError(`plan needs tp×cp×dp×pp = ${plan.tp}×${plan.cp}×${plan.dp}×${plan.pp} = ${world} devices; cluster ${cluster.name} has ${cluster.numDevices}`);
+  }
+  const overlap = resolveOverlap(options.overlap);
+  const groups = planGroups(plan, cluster.devicesPerNode);
+  const numMicroBatches = planNumMicroBatches(plan);
+  const tokensPerMicroBatch = plan.microBatchSize * plan.seqLength;
+  const routedPerDevice = (tokensPerMicroBatch / plan.cp / (plan.tp > 1 ? plan.tp : 1)) * arch.topK;
+  const loadSource =
+    options.expertLoad.kind === 'router'
+      ? { kind: 'router' as const, rebalance: options.expertLoad.rebalance, zipfExponent: profile.topKZipfExponent.value }
+      : options.expertLoad;
+  const loadFactor = expertLoadFactor(
+    { arch, ep: plan.ep, epNodes: Math.ceil(plan.ep * plan.etp / groups.ep.ranksPerNode / plan.etp), assignmentsPerMicroBatch: routedPerDevice * plan.ep },
+    loadSource,
+  );
+
+  const memory = estimateTrainingMemory(arch, plan, {
+    loadImbalanceFactor: loadFactor,
+    hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value },
+  });
+  const compute = caches?.compute ?? new ComputeCostCache(chip, 'bf16', profile.chipEfficiency);
+  const comm = caches?.comm ?? new CommCostCache(cluster);
+  const shard: LayerShard = {
+    batch: plan.microBatchSize,
+    seqQ: plan.seqLength / plan.cp,
+    seqKv: plan.seqLength,
+    causal: true,
+    tp: plan.tp,
+    cp: plan.cp,
+    ep: plan.ep,
+    etp: plan.etp,
+    sequenceParallel: plan.sequenceParallel,
+    expertLoadFactor: loadFactor,
+    actBytes: dtypeBytes('bf16'),
+  };
+  const work = buildStageWork({
+    arch,
+    plan,
+    shard,
+    memory,
+    ctx: {
+      compute,
+      comm,
+      groups,
+      dispatch: options.dispatch,
+      expertLoadFactor: loadFactor,
+      intraLayerOverlap: overlap.intraLayer,
+      recompute: new Set(plan.recompute.filter((r) => r !== 'layer')),
+    },
+    hostBandwidth: cluster.node.hostLink.bandwidth.value,
+    hostLatencyS: cluster.node.hostLink.latencyS.value,
+    overlapSwap: overlap.intraLayer,
+  });
+
+  const boundaryBytes = (tokensPerMicroBatch / plan.cp / (plan.sequenceParallel ? plan.tp : 1)) * arch.hiddenSize * shard.actBytes;
+  const p2pCross = crossesNodes(groups.ppStride, cluster.devicesPerNode);
+  const p2pS = plan.pp > 1 ? comm.sendRecv(boundaryBytes, p2pCross) : 0;
+  return { input, options, profile, memory, work, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
+}
+
+/** Simulates the prepared plan's pipeline schedule, data-parallel side and optimizer: the full prediction. */
+export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
+  const { input, options, profile, memory, work, groups, compute, comm, loadFactor, world, numMicroBatches } = prep;
+  const { arch, cluster, plan } = input;
+  const chip = cluster.node.chip;
+  const overlap = resolveOverlap(options.overlap);
+  const task = (w: ChunkWork, backward: boolean) =>
+    backward
+      ? { computeS: w.backward.computeS + w.recomputeS + w.swapS / 2, commS: sumComm(w.backward.comm) }
+      : { computeS: w.forward.computeS + w.swapS / 2, commS: sumComm(w.forward.comm) };
+  const pipe = simulatePipeline({
+    pp: plan.pp,
+    vpp: plan.vpp,
+    numMicroBatches,
+    forward: (s, c) => task(work[s]![c]!, false),
+    backward: (s, c) => task(work[s]![c]!, true),
+    p2pS: () => prep.p2pS,
+    overlap: { enabled: overlap.pipeline, efficiency: profile.overlapEfficiency.value },
+  });
+
+  const stageEndS = pipe.stages.map((s) => s.endS);
+  const dp = dataParallelTiming({
+    plan,
+    work,
+    events: pipe.events,
+    stageEndS,
+    groups,
+    comm,
+    compute,
+    gradBytes: dtypeBytes(options.gradReduceDType),
+    paramBytes: dtypeBytes('bf16'),
+    overlap: overlap.dataParallel,
+  });
+  const criticalStage = stageEndS.indexOf(pipe.makespanS);
+  const breakdown = pipelineBreakdown(pipe.events, work, criticalStage, pipe.makespanS);
+  const gradDone = Math.max(...stageEndS.map((end, s) => end + dp.gradExposedS[s]!));
+  breakdown.exposedComm.dpS = gradDone - pipe.makespanS + Math.max(...dp.paramGatherExposedS);
+  breakdown.optimizerS = Math.max(...dp.optimizerS);
+  breakdown.overheadS = profile.stepOverheadS.value;
+  const stepTimeS = breakdownTotal(breakdown);
+
+  const tokensPerStep = plan.globalBatchSize * plan.seqLength;
+  const tokensPerSecond = tokensPerStep / stepTimeS;
+  const modelFlopsPerToken = flopsPerToken(arch, { seqLen: plan.seqLength, pass: 'training' }).mfu;
+  const mfu = (modelFlopsPerToken * tokensPerSecond) / (world * chip.peakFlops.bf16.value);
+
+  const perLayer: LayerTiming[] = [];
+  for (const w of work.flat()) {
+    for (const b of w.blocks) {
+      if (b.kind !== 'dense' && b.kind !== 'moe') continue;
+      perLayer.push({
+        layer: b.layer,
+        kind: b.kind,
+        stage: w.stage,
+        chunk: w.chunk,
+        forwardS: b.cost.forward.computeS + sumComm(b.cost.forward.comm) + b.swapOutS,
+        backwardS: b.cost.backward.computeS + sumComm(b.cost.backward.comm) + b.cost.recomputeS + b.swapInS,
+      });
+    }
+  }
+  perLayer.sort((a, b) => a.layer - b.layer);
+
+  const result: TrainingSimResult = {
+    stepTimeS,
+    tokensPerStep,
+    tokensPerSecond,
+    mfu,
+    mfuConvention: MFU_CONVENTION,
+    modelFlopsPerToken,
+    devices: world,
+    peakMemoryBytesPerDevice: memory.totalBytes,
+    memory,
+    fitsInMemory: memory.totalBytes <= chip.hbmBytes.value,
+    breakdown,
+    perLayer,
+    numMicroBatches,
+    expertLoadFactor: loadFactor,
+    criticalStage,
+    stages: pipe.stages.map((s, stage) => ({ stage, ...s })),
+    profile: profile.name,
+  };
+  if (options.trace) {
+    result.trace = buildChromeTrace(pipe.events, dp, stageEndS, pipe.makespanS, {
+      arch: arch.name ?? 'custom',
+      cluster: cluster.name,
+      plan,
+      stepTimeS,
+      mfu,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,134 @@
+import { isMoeLayer, layerParams, type MoeArch, type ParallelPlan } from '@moge/core';
+import { layerSlots, type TrainingMemoryEstimate } from '@moge/memory';
+import { embeddingOps, headOps, layerOps, mtpOps, type LayerShard } from '../common/layer-ops';
+import { addPass, costBlock, emptyPass, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
+
+/** A block that runs inside a model chunk: a transformer layer, a no-op slot, or the model's ends. */
+export interface ChunkBlock {
+  kind: 'embedding' | 'dense' | 'moe' | 'noop' | 'head' | 'mtp';
+  /** Layer index for dense/moe/noop (no-op slots follow the real layers), MTP depth for mtp. */
+  layer: number;
+  cost: BlockCost;
+  /** Whole-block recompute applies to this block. */
+  fullRecompute: boolean;
+  /** Exposed host-swap time of one micro-batch: out during forward, back in during backward. */
+  swapOutS: number;
+  swapInS: number;
+}
+
+/** Everything one model chunk of one stage does for one micro-batch. */
+export interface ChunkWork {
+  stage: number;
+  chunk: number;
+  blocks: ChunkBlock[];
+  forward: PassCost;
+  backward: PassCost;
+  recomputeS: number;
+  swapS: number;
+  /** Parameters this device holds for the chunk, split by how they are reduced over data parallel. */
+  denseParams: number;
+  expertParams: number;
+}
+
+const zeroBlock = (): BlockCost => ({ forward: emptyPass(), backward: emptyPass(), recomputeS: 0, forwardFlops: 0 });
+
+export interface StageWorkInput {
+  arch: MoeArch;
+  plan: ParallelPlan;
+  shard: LayerShard;
+  ctx: BlockCostContext;
+  memory: TrainingMemoryEstimate;
+  /** Host link one way, for swapped activations. */
+  hostBandwidth: number;
+  hostLatencyS: number;
+  /** Let swap transfers run under the layer's compute (prefetch). */
+  overlapSwap: boolean;
+}
+
+/**
+ * Lays the model out over pipeline stages and model chunks (Megatron's layout, taken from
+ * @moge/memory so memory and time agree on which layer sits where) and costs each chunk's forward
+ * and backward. Layers of the same kind cost the same, so each kind is costed once.
+ */
+export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
+  const { arch, plan, shard, ctx, memory } = input;
+  const recomputeLayer = plan.recompute.includes('layer');
+  const cache = new Map<string, BlockCost>();
+  const cost = (key: string, make: () => BlockCost): BlockCost => {
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = make()));
+    return c;
+  };
+  const swapped = new Map(memory.perLayer.map((l) => [l.layer, l.swappedBytes]));
+  const swapTime = (bytes: number) => (bytes > 0 ? bytes / input.hostBandwidth + input.hostLatencyS : 0);
+
+  const work: ChunkWork[][] = Array.from({ length: plan.pp }, (_, stage) =>
+    Array.from({ length: plan.vpp }, (_, chunk) => ({ stage, chunk, blocks: [], forward: emptyPass(), backward: emptyPass(), recomputeS: 0, swapS: 0, denseParams: 0, expertParams: 0 })),
+  );
+  const push = (w: ChunkWork, block: ChunkBlock) => w.blocks.push(block);
+
+  work[0]![0]!.blocks.push({ kind: 'embedding', layer: -1, cost: cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false)), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  const indexInChunk = new Map<string, number>();
+  for (const slot of layerSlots(arch, plan)) {
+    const w = work[slot.stage]![slot.chunk]!;
+    if (slot.layer >= arch.numLayers) {
+      push(w, { kind: 'noop', layer: slot.layer, cost: zeroBlock(), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+      continue;
+    }
+    const k = `${slot.stage}/${slot.chunk}`;
+    const idx = indexInChunk.get(k) ?? 0;
+    indexInChunk.set(k, idx + 1);
+    const full = recomputeLayer && (plan.recomputeNumLayers === undefined || idx < plan.recomputeNumLayers);
+    const kind = isMoeLayer(arch, slot.layer) ? 'moe' : 'dense';
+    const c = cost(`${kind}:${full}`, () => costBlock(layerOps(arch, slot.layer, shard), ctx, full));
+    const t = swapTime(swapped.get(slot.layer) ?? 0);
+    push(w, { kind, layer: slot.layer, cost: c, fullRecompute: full, ...swapExposure(t, c, input.overlapSwap) });
+  }
+  const last = work[plan.pp - 1]![plan.vpp - 1]!;
+  push(last, { kind: 'head', layer: -1, cost: cost('head', () => costBlock(headOps(arch, shard), ctx, false)), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  for (let d = 0; d < arch.mtpDepth; d++) {
+    const c = cost(`mtp:${recomputeLayer}`, () => costBlock(mtpOps(arch, shard, d), ctx, recomputeLayer));
+    const t = swapTime(swapped.get(arch.numLayers + plan.noopLayers + d) ?? 0);
+    push(last, { kind: 'mtp', layer: d, cost: c, fullRecompute: recomputeLayer, ...swapExposure(t, c, input.overlapSwap) });
+  }
+
+  for (const w of work.flat()) {
+    for (const b of w.blocks) {
+      w.forward = addPass(w.forward, b.cost.forward);
+      w.backward = addPass(w.backward, b.cost.backward);
+      w.recomputeS += b.cost.recomputeS;
+      w.swapS += b.swapOutS + b.swapInS;
+      const p = blockParams(arch, plan, b);
+      w.denseParams += p.dense;
+      w.expertParams += p.expert;
+    }
+  }
+  return work;
+}
+
+/** Swap-out hides under the block's forward, swap-in (prefetched) under its backward, when allowed. */
+function swapExposure(timeS: number, c: BlockCost, overlap: boolean): { swapOutS: number; swapInS: number } {
+  if (!overlap) return { swapOutS: timeS, swapInS: timeS };
+  return { swapOutS: Math.max(0, timeS - c.forward.computeS), swapInS: Math.max(0, timeS - c.backward.computeS) };
+}
+
+/** Parameters one device holds for a block: dense ones split over TP, experts over EP × ETP. */
+function blockParams(arch: MoeArch, plan: ParallelPlan, b: ChunkBlock): { dense: number; expert: number } {
+  const h = arch.hiddenSize;
+  switch (b.kind) {
+    case 'embedding':
+      return { dense: (arch.vocabSize * h) / plan.tp, expert: 0 };
+    case 'head':
+      return { dense: arch.tiedEmbeddings ? 0 : (arch.vocabSize * h) / plan.tp, expert: 0 };
+    case 'noop':
+      return { dense: 0, expert: 0 };
+    case 'mtp': {
+      const lp = layerParams(arch, arch.numLayers - 1);
+      return { dense: (lp.total - lp.routedExperts + 2 * h * h) / plan.tp, expert: lp.routedExperts / (plan.ep * plan.etp) };
+    }
+    default: {
+      const lp = layerParams(arch, b.layer);
+      return { dense: (lp.total - lp.routedExperts) / plan.tp, expert: lp.routedExperts / (plan.ep * plan.etp) };
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { parseWith, ParallelPlanSchema } from '@moge/core';
+import { parseClusterSpec } from '@moge/ascend-hal';
+import { getPreset } from '@moge/model';
+import type { SimProfile } from '../common/training-profile';
+import { simulateTraining, type TrainingSimResult } from './simulate';
+import { PRO_T1_AFTER, PRO_T1_BEFORE, PUBLISHED, ULT_T0, ULT_T1, type TrainingCase } from './validation-cases';
+
+/** One line of `moge sim validate`: a prediction next to the published figure. */
+export interface ValidationRow {
+  id: string;
+  system: string;
+  metric: string;
+  published: number;
+  predicted: number;
+  /** Relative error (predicted / published − 1) for absolute figures; difference in points for gains. */
+  error: number;
+  errorKind: 'relative' | 'points';
+  /** What the project aims for, in the same unit as `error` (|error| ≤ goal). */
+  goal: number;
+  withinGoal: boolean;
+  source: string;
+  /** Conditions the source does not state, and what the case assumes instead. */
+  assumed: string[];
+}
+
+export interface ValidateOptions {
+  /** Simulator profile to validate (default: the chip's calibrated one). */
+  profile?: string;
+  /** A profile object (a calibration script trying a fit). */
+  profileData?: SimProfile;
+}
+
+export function runCase(c: TrainingCase, options: ValidateOptions = {}): TrainingSimResult {
+  return simulateTraining({
+    arch: getPreset(c.arch),
+    cluster: parseClusterSpec(c.cluster),
+    plan: parseWith(ParallelPlanSchema, c.plan, `plan of ${c.id}`),
+    options: { ...c.options, ...(options.profile ? { profile: options.profile } : {}) },
+    ...(options.profileData ? { profile: options.profileData } : {}),
+  });
+}
+
+function absoluteRow(id: string, system: string, metric: string, published: number, predicted: number, source: string, assumed: string[]): ValidationRow {
+  const error = predicted / published - 1;
+  return { id, system, metric, published, predicted, error, errorKind: 'relative', goal: 0.1, withinGoal: Math.abs(error) <= 0.1, source, assumed };
+}
+
+/**
+ * Predicts every training case of targets.md and sets it beside the published figure: ULT-T1 and
+ * ULT-T0 (tokens/s and MFU, goal ±10 %) and the PRO-T1 relative MFU gain (goal ±10 points). The
+ * rows are plain data so other simulators (inference) can append theirs.
+ */
+export function validateTraining(options: ValidateOptions = {}): ValidationRow[] {
+  const rows: ValidationRow[] = [];
+  for (const [c, system] of [
+    [ULT_T1, 'Pangu Ultra MoE 718B, 6K Atlas 800T A2, TP8 PP16 VPP2 EP4, all optimisations'],
+    [ULT_T0, 'Pangu Ultra MoE 718B, 4K Atlas 800T A2, before optimisations'],
+  ] as const) {
+    const r = runCase(c, options);
+    const pub = PUBLISHED[c.id as 'ULT-T1' | 'ULT-T0'];
+    rows.push(absoluteRow(c.id, system, 'tokens/s', pub.tokensPerSecond, r.tokensPerSecond, pub.source, c.assumed));
+    rows.push(absoluteRow(c.id, system, 'MFU', pub.mfu, r.mfu, pub.source, c.assumed));
+  }
+  const before = runCase(PRO_T1_BEFORE, options);
+  const after = runCase(PRO_T1_AFTER, options);
+  const gain = after.mfu / before.mfu - 1;
+  const pub = PUBLISHED['PRO-T1'];
+  const error = (gain - pub.relativeMfuGain) * 100;
+  rows.push({
+    id: 'PRO-T1',
+    system: 'Pangu Pro MoE 72B, ~4K Atlas 800T A2: TP1/EP8/CP8/PP6/VPP4 → TP8/EP2/CP1/PP5/VPP5',
+    metric: 'relative MFU gain',
+    published: pub.relativeMfuGain,
+    predicted: gain,
+    error,
+    errorKind: 'points',
+    goal: 10,
+    withinGoal: Math.abs(error) <= 10,
+    source: pub.source,
+    assumed: PRO_T1_AFTER.assumed,
+  });
+  return rows;
+}

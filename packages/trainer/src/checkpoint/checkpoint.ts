@@ -1,0 +1,150 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { FileFormatError, MogeError, parseWith } from '@moge/core';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { paramSpecs, weightsToHost, type ModelWeights } from '@moge/model';
+import { loadModelDir, readSafetensorsFile, saveModelDir, writeSafetensorsFile } from '@moge/model/node';
+import { TrainConfigSchema } from '../config/train-config';
+import { DataCursorStateSchema } from '../data/cursor';
+import { fromTokenizerJson, toTokenizerConfigJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
+import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
+import { flatLayout, views } from '../loop/flat-params';
+import { publishDir, writeFileDurable } from './fs-durable';
+import { MANIFEST_FILE, buildManifest, checkManifest, verifyManifest } from './manifest';
+
+/**
+ * A training checkpoint is an HF model directory (config.json, model.safetensors, tokenizer.json —
+ * loadable for inference as is) plus what training needs to continue exactly: optimizer moments
+ * (optimizer.safetensors), step, data cursor and the run's config (trainer_state.json), and a
+ * manifest with the sha256 of every file.
+ *
+ * Layout of a run directory: `checkpoints/step-00000100/…` and `latest.json` naming the newest
+ * complete one. A checkpoint is assembled in a temp directory, fsync'd, renamed into place, and only
+ * then does `latest.json` move to it; older checkpoints beyond `keep` are deleted after that, so the
+ * previous good checkpoint survives a crash at any instant.
+ */
+export const LATEST_FILE = 'latest.json';
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+
+export const TrainerStateSchema = z.object({
+  format: z.literal('moge-trainer-state'),
+  version: z.literal(1),
+  step: z.number().int().nonnegative(),
+  config: TrainConfigSchema,
+  cursor: DataCursorStateSchema,
+  dataFingerprint: z.string(),
+  optimizerStep: z.number().int().nonnegative(),
+});
+export type TrainerState = z.output<typeof TrainerStateSchema>;
+
+const LatestSchema = z.object({ checkpoint: z.string().min(1), step: z.number().int().nonnegative() });
+
+export interface CheckpointContents {
+  weights: ModelWeights;
+  tokenizer: ByteLevelBpeTokenizer;
+  optimizer: { step: number; m: ReadonlyMap<string, Float32Array>; v: ReadonlyMap<string, Float32Array> };
+  state: Omit<TrainerState, 'format' | 'version'>;
+}
+
+const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
+
+/** Writes a checkpoint of `runDir` durably and returns its directory. */
+export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: number): string {
+  const checkpoints = join(runDir, 'checkpoints');
+  mkdirSync(checkpoints, { recursive: true });
+  for (const name of readdirSync(checkpoints)) if (name.startsWith('.tmp-')) rmSync(join(checkpoints, name), { recursive: true, force: true });
+  const finalDir = join(checkpoints, stepDirName(c.state.step));
+  const tmp = join(checkpoints, `.tmp-${stepDirName(c.state.step)}-${process.pid}`);
+  mkdirSync(tmp, { recursive: true });
+
+  saveModelDir(tmp, c.weights, { tokenizerJson: `${JSON.stringify(toTokenizerJson(c.tokenizer))}\n` });
+  writeFileSync(join(tmp, 'tokenizer_config.json'), `${JSON.stringify(toTokenizerConfigJson(c.tokenizer, c.weights.arch.maxPositionEmbeddings), null, 2)}\n`);
+  const moments = [...c.optimizer.m.keys()].flatMap((name) => {
+    const shape = [c.optimizer.m.get(name)!.length];
+    return [
+      { name: `exp_avg.${name}`, shape, data: c.optimizer.m.get(name)! },
+      { name: `exp_avg_sq.${name}`, shape, data: c.optimizer.v.get(name)! },
+    ];
+  });
+  writeSafetensorsFile(join(tmp, OPTIMIZER_FILE), moments, { dtype: 'F32', metadata: { format: 'moge-adamw', step: String(c.optimizer.step) } });
+  const state: TrainerState = { format: 'moge-trainer-state', version: 1, ...c.state };
+  writeFileSync(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(buildManifest(tmp), null, 2)}\n`);
+
+  publishDir(tmp, finalDir);
+  writeFileDurable(join(runDir, LATEST_FILE), `${JSON.stringify({ checkpoint: relative(runDir, finalDir), step: c.state.step })}\n`);
+  pruneCheckpoints(checkpoints, keep, finalDir);
+  return finalDir;
+}
+
+function listStepDirs(checkpoints: string): string[] {
+  if (!existsSync(checkpoints)) return [];
+  return readdirSync(checkpoints).filter((n) => /^step-\d{8}$/.test(n)).sort().map((n) => join(checkpoints, n));
+}
+
+function pruneCheckpoints(checkpoints: string, keep: number, newest: string): void {
+  const dirs = listStepDirs(checkpoints).filter((d) => d !== newest);
+  for (const d of dirs.slice(0, Math.max(0, dirs.length - (keep - 1)))) rmSync(d, { recursive: true, force: true });
+}
+
+/** `path` may be a run directory (its latest.json is followed) or a checkpoint directory. */
+export function resolveCheckpointDir(path: string): string {
+  const abs = resolve(path);
+  if (existsSync(join(abs, LATEST_FILE))) {
+    let latest: z.infer<typeof LatestSchema>;
+    try {
+      latest = parseWith(LatestSchema, JSON.parse(readFileSync(join(abs, LATEST_FILE), 'utf8')), join(abs, LATEST_FILE));
+    } catch (e) {
+      if (e instanceof MogeError) throw e;
+      throw new FileFormatError(join(abs, LATEST_FILE), `not valid JSON: ${(e as Error).message}`);
+    }
+    return join(abs, latest.checkpoint);
+  }
+  if (existsSync(join(abs, MANIFEST_FILE)) || existsSync(join(abs, TRAINER_STATE_FILE))) return abs;
+  throw new MogeError('E_NO_CHECKPOINT', `--resume ${path}: neither a run directory (with ${LATEST_FILE}) nor a checkpoint directory (with ${MANIFEST_FILE})`);
+}
+
+/** The newest intact checkpoint of the run that `dir` belongs to, other than `dir` itself. */
+function previousGood(dir: string): string | undefined {
+  const others = listStepDirs(join(dir, '..')).filter((d) => resolve(d) !== resolve(dir));
+  return others.reverse().find((d) => checkManifest(d).length === 0);
+}
+
+/**
+ * Loads a checkpoint after checking every file against the manifest. A damaged checkpoint is refused
+ * (nothing is deleted) and the message names the previous intact one to resume from instead.
+ */
+export function loadCheckpoint(path: string): CheckpointContents & { dir: string } {
+  const dir = resolveCheckpointDir(path);
+  const prev = previousGood(dir);
+  verifyManifest(dir, prev ? `The previous good checkpoint is intact and kept: resume from it with --resume ${prev}` : 'No earlier intact checkpoint of this run was found.');
+  const stateFile = join(dir, TRAINER_STATE_FILE);
+  const state = parseWith(TrainerStateSchema, JSON.parse(readFileSync(stateFile, 'utf8')), stateFile);
+  const weights = loadModelDir(dir, createReferenceBackend());
+  const tokenizer = fromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')), join(dir, 'tokenizer.json'));
+  const opt = readSafetensorsFile(join(dir, OPTIMIZER_FILE)).tensors;
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  for (const s of paramSpecs(weights.arch)) {
+    const a = opt.get(`exp_avg.${s.name}`);
+    const b = opt.get(`exp_avg_sq.${s.name}`);
+    if (state.optimizerStep === 0) continue;
+    if (!a || !b) throw new FileFormatError(join(dir, OPTIMIZER_FILE), `optimizer moments of ${s.name} are missing`);
+    m.set(s.name, a.data);
+    v.set(s.name, b.data);
+  }
+  const { format: _f, version: _v, ...rest } = state;
+  return { dir, weights, tokenizer, optimizer: { step: state.optimizerStep, m, v }, state: rest };
+}
+
+/** Host copy of a model's parameters as one flat buffer in parameter order. */
+export function flatParamsOf(weights: ModelWeights): Float32Array {
+  const layout = flatLayout(paramSpecs(weights.arch));
+  const flat = new Float32Array(layout.total);
+  const host = weightsToHost(weights);
+  for (const [name, view] of views(layout, flat)) view.set(host.get(name)!.data);
+  return flat;
+}
+

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { RouterKindSchema } from '@moge/core';
+import { AdamWConfigSchema } from '../optim/adamw';
+
+/**
+ * Everything that decides what a training run computes. It is stored in every checkpoint; a resumed
+ * run takes it from there (only `steps` may grow), which is what makes a resume reproduce the
+ * uninterrupted run.
+ */
+export const TrainConfigSchema = z
+  .object({
+    /** Model to start from: a preset name (random init) … */
+    preset: z.string().min(1).optional(),
+    /** … or an HF model directory (config.json + model.safetensors [+ tokenizer.json]) to continue training. */
+    modelDir: z.string().min(1).optional(),
+    /** Overrides the architecture's router: the same model trained with MoGE or plain top-k. */
+    router: RouterKindSchema.extract(['moge', 'topk']).optional(),
+    /** Overrides the architecture's vocabulary (the tokenizer is trained to this size). */
+    vocabSize: z.number().int().min(258).optional(),
+    /** Text / JSONL files or directories; empty = the State of the Union corpus. */
+    data: z.array(z.string().min(1)).default([]),
+    steps: z.number().int().positive(),
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
+    seqLen: z.number().int().min(2).default(128),
+    /** Sequences per optimizer step over all workers. */
+    globalBatch: z.number().int().positive().default(8),
+    /** Sequences per forward/backward; globalBatch / microBatch micro-batches are accumulated. */
+    microBatch: z.number().int().positive().default(4),
+    workers: z.number().int().min(1).max(64).default(1),
+    backend: z.enum(['reference', 'onnxruntime']).default('onnxruntime'),
+    schedule: z
+      .object({
+        kind: z.enum(['cosine', 'wsd']).default('cosine'),
+        peakLr: z.number().positive().default(3e-3),
+        minLr: z.number().nonnegative().default(3e-4),
+        warmupSteps: z.number().int().nonnegative().optional(),
+        decayFraction: z.number().gt(0).max(1).default(0.2),
+      })
+      .prefault({}),
+    adamw: AdamWConfigSchema.prefault({}),
+    /** Global gradient-norm clip; 0 disables clipping. */
+    clipGrad: z.number().nonnegative().default(1),
+    /** α of the auxiliary balance loss; default the architecture's routerAuxLossCoef. */
+    auxAlpha: z.number().nonnegative().optional(),
+    evalEvery: z.number().int().nonnegative().default(25),
+    evalBatches: z.number().int().positive().default(2),
+    checkpointEvery: z.number().int().nonnegative().default(25),
+    keepCheckpoints: z.number().int().min(2).default(2),
+    heldOutFraction: z.number().gt(0).lt(1).default(0.05),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (!c.preset === !c.modelDir) issue('preset', 'exactly one of preset or modelDir');
+    if (c.globalBatch % (c.microBatch * c.workers) !== 0) {
+      issue('globalBatch', `a multiple of microBatch × workers (${c.microBatch} × ${c.workers}); each worker runs whole micro-batches`);
+    }
+  });
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Warmup default: 10 % of the steps, at most 100. */
+export function warmupSteps(c: TrainConfig): number {
+  return c.schedule.warmupSteps ?? Math.min(100, Math.ceil(c.steps * 0.1));
+}

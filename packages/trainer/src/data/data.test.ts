@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loadDocuments, loadSotuCorpus } from './corpus';
+import { buildTokenDataset, pack } from './dataset';
+import { DataCursor } from './cursor';
+import { trainTokenizer } from '../tokenizer/train-tokenizer';
+
+describe('corpus', () => {
+  it('the default corpus is the SOTU addresses from node_modules, in order', () => {
+    const docs = loadSotuCorpus();
+    expect(docs.length).toBeGreaterThan(200);
+    expect(docs[0]!.source).toBe('sotu/1790_george_washington_n.txt');
+    expect(docs.reduce((a, d) => a + d.text.length, 0)).toBeGreaterThan(10_000_000);
+  });
+
+  it('reads text and JSONL files; a bad JSONL line is named by file, line and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'a.txt'), 'plain text document');
+    writeFileSync(join(dir, 'b.jsonl'), '{"text": "first"}\n\n{"text": "second", "id": 2}\n');
+    const docs = loadDocuments([dir]);
+    expect(docs.map((d) => d.text)).toEqual(['plain text document', 'first', 'second']);
+    writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\n{"body": 3}\n');
+    expect(() => loadDocuments([join(dir, 'bad.jsonl')])).toThrow(/bad\.jsonl:2[\s\S]*text: got nothing, expected a string/);
+    expect(() => loadDocuments([join(dir, 'missing.txt')])).toThrow(/no such file/);
+  });
+});
+
+describe('packing', () => {
+  it('windows overlap by one token and cover the stream in order (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 99 }), { maxLength: 200 }), fc.integer({ min: 1, max: 17 }), (xs, seqLen) => {
+        const p = pack(Int32Array.from(xs), seqLen);
+        expect(p.numSequences).toBe(xs.length > seqLen ? Math.floor((xs.length - 1) / seqLen) : 0);
+        for (let s = 0; s < p.numSequences; s++) {
+          const win = Array.from(p.windows.subarray(s * (seqLen + 1), (s + 1) * (seqLen + 1)));
+          expect(win).toEqual(xs.slice(s * seqLen, s * seqLen + seqLen + 1));
+        }
+      }),
+    );
+  });
+
+  it('splits by document, deterministically, with <|endoftext|> between documents', () => {
+    const docs = Array.from({ length: 40 }, (_, i) => ({ text: `document number ${i} says ${'word '.repeat(i % 7)}` }));
+    const tok = trainTokenizer(docs.map((d) => d.text), { vocabSize: 300 });
+    const a = buildTokenDataset(docs, tok, { seqLen: 8, seed: 3, heldOutFraction: 0.1 });
+    const b = buildTokenDataset(docs, tok, { seqLen: 8, seed: 3, heldOutFraction: 0.1 });
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(buildTokenDataset(docs, tok, { seqLen: 8, seed: 4, heldOutFraction: 0.1 }).fingerprint).not.toBe(a.fingerprint);
+    const eot = tok.specialId('<|endoftext|>')!;
+    const heldText = tok.decode(a.heldOut.windows.filter((_, i) => i % 9 !== 8));
+    expect(heldText.split('<|endoftext|>').length).toBeGreaterThan(2);
+    expect(a.train.windows.includes(eot)).toBe(true);
+  });
+});
+
+describe('data cursor', () => {
+  it('continuing from a saved state gives the batches an uninterrupted cursor gives (property)', () => {
+    const split = pack(Int32Array.from({ length: 101 }, (_, i) => i), 4); // 25 sequences
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 80 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 1000 }), (a, b, seed) => {
+        const whole = new DataCursor(split, seed).next(a + b);
+        const first = new DataCursor(split, seed);
+        const head = first.next(a);
+        const tail = new DataCursor(split, seed, first.current).next(b);
+        expect([...head, ...tail]).toEqual([...whole]);
+      }),
+    );
+  });
+
+  it('an epoch visits every sequence once', () => {
+    const split = pack(Int32Array.from({ length: 41 }, (_, i) => i), 4);
+    const batch = new DataCursor(split, 9).next(10);
+    const firsts = Array.from({ length: 10 }, (_, s) => batch[s * 5]!).sort((x, y) => x - y);
+    expect(firsts).toEqual([0, 4, 8, 12, 16, 20, 24, 28, 32, 36]);
+  });
+});

@@ -1,0 +1,82 @@
+import { Rng } from '@moge/core';
+import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
+import { END_OF_TEXT } from '../tokenizer/tokenizer';
+
+/**
+ * Token sequences for causal language modelling. Documents are shuffled once by the seed, then
+ * split by document (no document is both trained on and held out), encoded with `<|endoftext|>`
+ * after each, concatenated and cut into windows of `seqLen + 1` tokens (inputs = first seqLen,
+ * targets = last seqLen), stepping by seqLen so every token is predicted once.
+ */
+export interface PackedSplit {
+  /** [numSequences, seqLen + 1] row-major. */
+  windows: Int32Array;
+  numSequences: number;
+  seqLen: number;
+  tokens: number;
+}
+
+export interface TokenDataset {
+  train: PackedSplit;
+  heldOut: PackedSplit;
+  /** FNV-1a of every token id, in order: a resumed run checks that it sees the same data. */
+  fingerprint: string;
+}
+
+export interface DatasetOptions {
+  seqLen: number;
+  seed: number;
+  /** Fraction of documents held out for evaluation (at least one document when there are two). */
+  heldOutFraction?: number;
+}
+
+export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: ByteLevelBpeTokenizer, options: DatasetOptions): TokenDataset {
+  const eot = tokenizer.specialId(END_OF_TEXT);
+  if (eot === undefined) throw new RangeError(`the tokenizer has no ${END_OF_TEXT} token`);
+  const order = docs.map((_, i) => i);
+  new Rng(options.seed).fork('documents').shuffle(order);
+  const fraction = options.heldOutFraction ?? 0.05;
+  const nHeld = docs.length < 2 ? 0 : Math.max(1, Math.round(docs.length * fraction));
+  const heldIdx = order.slice(0, nHeld);
+  const trainIdx = order.slice(nHeld);
+  const encode = (idx: number[]) => {
+    const parts = idx.map((i) => tokenizer.encode(docs[i]!.text));
+    const total = parts.reduce((a, p) => a + p.length + 1, 0);
+    const stream = new Int32Array(total);
+    let at = 0;
+    for (const p of parts) {
+      stream.set(p, at);
+      at += p.length;
+      stream[at++] = eot;
+    }
+    return stream;
+  };
+  const train = pack(encode(trainIdx), options.seqLen);
+  let heldOut = pack(encode(heldIdx), options.seqLen);
+  // A corpus too small to hold out a whole window evaluates on the training data's first window.
+  if (heldOut.numSequences === 0) heldOut = { ...train, windows: train.windows.slice(0, options.seqLen + 1), numSequences: Math.min(1, train.numSequences) };
+  if (train.numSequences === 0) {
+    throw new RangeError(`the corpus has ${train.tokens} training tokens, fewer than one sequence of ${options.seqLen + 1}`);
+  }
+  return { train, heldOut, fingerprint: fingerprint(train.windows, heldOut.windows) };
+}
+
+/** Cuts a token stream into overlapping-by-one windows of seqLen + 1 (the tail that does not fill one is dropped). */
+export function pack(stream: Int32Array, seqLen: number): PackedSplit {
+  if (!Number.isInteger(seqLen) || seqLen < 1) throw new RangeError(`seqLen must be a positive integer, got ${seqLen}`);
+  const n = stream.length > seqLen ? Math.floor((stream.length - 1) / seqLen) : 0;
+  const windows = new Int32Array(n * (seqLen + 1));
+  for (let s = 0; s < n; s++) windows.set(stream.subarray(s * seqLen, s * seqLen + seqLen + 1), s * (seqLen + 1));
+  return { windows, numSequences: n, seqLen, tokens: stream.length };
+}
+
+function fingerprint(...arrays: Int32Array[]): string {
+  let h = 0x811c9dc5;
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) {
+      h ^= a[i]!;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, '0');
+}

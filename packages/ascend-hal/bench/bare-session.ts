@@ -23,10 +23,17 @@ export function matmulModel(m: number, k: number, n: number): Uint8Array {
 }
 
 /** A synchronous run through the native binding, feeds built per call as the HAL does. */
-export function bareBindingMatmul(model: Uint8Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): () => Float32Array {
+export function bareBindingMatmul(
+  model: Uint8Array,
+  a: Float32Array,
+  b: Float32Array,
+  [m, k, n]: readonly [number, number, number],
+  intraOpThreads?: number,
+): () => Float32Array {
   initOrt();
   const session = new binding.InferenceSession();
-  session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {});
+  const options = intraOpThreads === undefined ? {} : { intraOpNumThreads: intraOpThreads };
+  session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, options);
   const fetches = { c: null };
   return () => session.run({ a: new Tensor('float32', a, [m, k]), b: new Tensor('float32', b, [k, n]) }, fetches, {}).c!.data as Float32Array;
 }

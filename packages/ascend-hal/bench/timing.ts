@@ -33,6 +33,11 @@ export function pairedRatio(a: Timing, b: Timing): number {
   return median(a.roundsS.map((x, r) => x / b.roundsS[r]!));
 }
 
+/** Seconds per call that `a` adds over `b`: the median of per-round differences (same pairing as pairedRatio). */
+export function pairedDifference(a: Timing, b: Timing): number {
+  return median(a.roundsS.map((x, r) => x - b.roundsS[r]!));
+}
+
 export async function measureInterleaved(
   variants: readonly Variant[],
   callsPerRound: number,
@@ -44,7 +49,10 @@ export async function measureInterleaved(
     for (const v of variants) for (let i = 0; i < callsPerRound; i++) await v.call(); // sessions, JIT, thread pool
   }
   for (let r = 0; r < rounds; r++) {
-    for (let j = 0; j < variants.length; j++) {
+    // Odd rounds run the variants in reverse, so no variant always goes first (cold caches, a
+    // scheduler tick landing at the start of a round).
+    for (let i = 0; i < variants.length; i++) {
+      const j = r % 2 === 0 ? i : variants.length - 1 - i;
       const v = variants[j]!;
       const t0 = performance.now();
       for (let i = 0; i < callsPerRound; i++) await v.call();

@@ -15,7 +15,11 @@ const A100_DS = 'NVIDIA A100 Tensor Core GPU datasheet (SXM4 80GB), dense';
 const FP32_NOT_PUBLISHED = 'assumed: fp32 rate not in our sources; 1/4 of the fp16 cube rate';
 
 /** The efficiency profile of a chip: the H200 one is fitted; others are assumed until measured. */
-const h200Profile = { name: 'nvidia-h200', source: 'fitted to GEMM rows measured on one H200 (targets.md)', confidence: 'measured' } as const;
+const h200Profile = {
+  name: 'nvidia-h200',
+  source: 'fitted to the GEMM, attention and copy rows measured on one H200 (tools/calibrate/data/h200-ops.json)',
+  confidence: 'measured',
+} as const;
 const gh100FromH200 = {
   name: 'nvidia-h200',
   source: 'assumed: same GH100 die as H200, so the same efficiency curve (the roofline handles the slower HBM)',

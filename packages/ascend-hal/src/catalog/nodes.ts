@@ -146,12 +146,24 @@ const HGX_H100: NodeSpec = {
   hostMemoryBytes: sourced(2 * TB, `${DGX_H100_DS}: 2 TB system memory (HGX hosts vary)`, 'published'),
 };
 
+/**
+ * NCCL on the H200's NVLink, fitted by fitIntraNodeTier to 32 collectives timed on 2 × H200
+ * (tools/calibrate/data/h200-collectives-2.json: all-reduce, all-gather, reduce-scatter, all-to-all,
+ * 1 KiB – 1 GiB). src/collective/fit-link.test.ts refits them and fails if these drift.
+ */
+const H200_NCCL_FIT = 'fitted by fitIntraNodeTier to tools/calibrate/data/h200-collectives-2.json (NCCL 2.28.9, 2 × H200, measured 2026-11-28)';
+const HGX_H200_NVLINK_FIT = { efficiency: 0.669018735632495, callOverheadS: 0.000029327468333957924 } as const;
+
 const HGX_H200: NodeSpec = {
   ...HGX_H100,
   name: 'hgx-h200',
   displayName: 'HGX H200 (8× H200 SXM, NVSwitch)',
   chip: NVIDIA_H200,
-  intraNode: nvlinkSwitch('NVLink 4', 900 * GB, 'NVIDIA H200 datasheet (targets.md: 18 links)'),
+  intraNode: {
+    ...nvlinkSwitch('NVLink 4', 900 * GB, 'NVIDIA H200 datasheet (targets.md: 18 links)'),
+    efficiency: sourced(HGX_H200_NVLINK_FIT.efficiency, `${H200_NCCL_FIT}: large-message share of the link`, 'measured'),
+    callOverheadS: sourced(HGX_H200_NVLINK_FIT.callOverheadS, `${H200_NCCL_FIT}: fixed cost per call (PyTorch + NCCL launch)`, 'measured'),
+  },
   interNode: infiniband(400, 'NVIDIA DGX H200 datasheet'),
   hostLink: pcieHost(5, 'NVIDIA H200 datasheet'),
   hostMemoryBytes: sourced(2 * TB, 'NVIDIA DGX H200 datasheet: 2 TB system memory (HGX hosts vary)', 'published'),

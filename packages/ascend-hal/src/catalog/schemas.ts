@@ -40,6 +40,16 @@ export const LinkTierSchema = z
     topology: TopologySchema,
     /** Point-to-point links per device; required for `full-mesh`, where one peer gets bandwidth / links. */
     links: z.number().int().positive().optional(),
+    /**
+     * Fraction of `bandwidth` that collectives reach on large messages (protocol headers, chunking,
+     * the library's own copies). Left out where nobody has measured it: the link's full bandwidth.
+     */
+    efficiency: PositiveSourcedSchema.refine((s) => s.value <= 1, { message: 'a fraction in (0, 1]' }).optional(),
+    /**
+     * Fixed cost of one collective call on this tier (kernel launch, the handshake that starts it),
+     * paid once per call rather than once per message step as `latencyS` is. Left out: 0.
+     */
+    callOverheadS: NonNegativeSourcedSchema.optional(),
   })
   .refine((t) => t.topology !== 'full-mesh' || t.links !== undefined, {
     message: 'a full-mesh tier needs `links` (point-to-point links per device)',

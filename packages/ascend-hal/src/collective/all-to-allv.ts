@@ -1,6 +1,6 @@
 import type { Cluster, LinkTier } from '../catalog/schemas';
 import type { GroupLayout } from './estimate';
-import { peerBandwidth } from './flat';
+import { peerBandwidth, tierBandwidth, tierCallOverhead } from './flat';
 import type { TierCost } from './schemas';
 
 /** The largest send buffer of any rank (self chunk included), the `bytes` of an all-to-allv. */
@@ -31,7 +31,7 @@ function tierTime(tier: LinkTier, peers: number, pairBytes: readonly number[], s
     const perPair = peerBandwidth(tier, peers) / Math.max(peers, 1);
     return maxOf(pairBytes) / perPair;
   }
-  return Math.max(maxOf(sent), maxOf(received)) / tier.bandwidth.value;
+  return Math.max(maxOf(sent), maxOf(received)) / tierBandwidth(tier);
 }
 
 /**
@@ -58,7 +58,8 @@ export function allToAllvPhases(cluster: Cluster, matrix: readonly (readonly num
   const latency = layout.nodes > 1 ? Math.max(intraNode.latencyS.value, interNode.latencyS.value) : intraNode.latencyS.value;
   const intraS = tierTime(intraNode, layout.perNode - 1, intra.pairs, intra.sent, intra.received);
   const interS = layout.nodes > 1 ? tierTime(interNode, n - layout.perNode, inter.pairs, inter.sent, inter.received) : 0;
-  const timeS = latency + Math.max(intraS, interS);
+  const overhead = layout.nodes > 1 ? Math.max(tierCallOverhead(intraNode), tierCallOverhead(interNode)) : tierCallOverhead(intraNode);
+  const timeS = overhead + latency + Math.max(intraS, interS);
   const step = `all-to-allv (direct, ${n} ranks)`;
   const phases: TierCost[] = [];
   if (layout.perNode > 1) phases.push({ phase: 0, tier: 'intra-node', step, ranks: n, bytesPerRank: maxOf(intra.sent), steps: 1, timeS });

@@ -57,15 +57,25 @@ export function flatShape(op: CollectiveOp, algorithm: FlatAlgorithm, n: number,
  * device's whole bandwidth.
  */
 export function peerBandwidth(tier: LinkTier, peers: number): number {
-  if (tier.topology !== 'full-mesh') return tier.bandwidth.value;
+  if (tier.topology !== 'full-mesh') return tierBandwidth(tier);
   const links = tier.links ?? 1;
-  return (tier.bandwidth.value * Math.min(Math.max(peers, 1), links)) / links;
+  return (tierBandwidth(tier) * Math.min(Math.max(peers, 1), links)) / links;
+}
+
+/** Bytes/s a collective reaches on a tier: its bandwidth × its measured efficiency (1 where unmeasured). */
+export function tierBandwidth(tier: LinkTier): number {
+  return tier.bandwidth.value * (tier.efficiency?.value ?? 1);
+}
+
+/** Fixed cost of one collective call on a tier (0 where unmeasured). */
+export function tierCallOverhead(tier: LinkTier): number {
+  return tier.callOverheadS?.value ?? 0;
 }
 
 /** Time of a flat shape on one tier (all ranks inside it). */
 export function timeOnTier(shape: FlatShape, tier: LinkTier, n: number): number {
   const bw = peerBandwidth(tier, shape.allPeers ? n - 1 : 1);
-  return shape.steps * tier.latencyS.value + shape.bytesPerRank / bw;
+  return tierCallOverhead(tier) + shape.steps * tier.latencyS.value + shape.bytesPerRank / bw;
 }
 
 /**
@@ -81,14 +91,15 @@ export function timeAcrossNodes(
   perNode: number,
 ): { timeS: number; intraBytes: number; interBytes: number } {
   const latency = Math.max(intra.latencyS.value, inter.latencyS.value);
+  const overhead = Math.max(tierCallOverhead(intra), tierCallOverhead(inter));
   if (!shape.allPeers) {
-    const bw = Math.min(peerBandwidth(intra, 1), inter.bandwidth.value);
-    return { timeS: shape.steps * latency + shape.bytesPerRank / bw, intraBytes: 0, interBytes: shape.bytesPerRank };
+    const bw = Math.min(peerBandwidth(intra, 1), tierBandwidth(inter));
+    return { timeS: overhead + shape.steps * latency + shape.bytesPerRank / bw, intraBytes: 0, interBytes: shape.bytesPerRank };
   }
   const intraBytes = (shape.bytesPerRank * (perNode - 1)) / (n - 1);
   const interBytes = shape.bytesPerRank - intraBytes;
-  const perStep = Math.max(intraBytes / peerBandwidth(intra, perNode - 1), interBytes / inter.bandwidth.value);
-  return { timeS: shape.steps * latency + perStep, intraBytes, interBytes };
+  const perStep = Math.max(intraBytes / peerBandwidth(intra, perNode - 1), interBytes / tierBandwidth(inter));
+  return { timeS: overhead + shape.steps * latency + perStep, intraBytes, interBytes };
 }
 
 export const FLAT_ALGORITHMS: readonly FlatAlgorithm[] = ['ring', 'recursive-halving-doubling', 'direct'];

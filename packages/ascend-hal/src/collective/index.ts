@@ -22,3 +22,13 @@ export {
   type HierarchicalAllToAllEstimate,
   type DispatchVolume,
 } from './hierarchical-all-to-all';
+export { tierBandwidth, tierCallOverhead } from './flat';
+export {
+  CollectiveBenchRowSchema,
+  CollectiveBenchFileSchema,
+  fitIntraNodeTier,
+  parseCollectiveBenchFile,
+  type CollectiveBenchRow,
+  type CollectiveBenchFile,
+  type IntraNodeFit,
+} from './fit-link';

@@ -27,3 +27,4 @@ export { getEfficiencyProfile, listEfficiencyProfiles } from './profiles';
 export { estimateOpTime, matrixPeak, type OpTime, type OpTimeOptions } from './estimate-op';
 export { fitMatmulEfficiency, matmulRmsLogError, type MatmulFit, type MatmulFitOptions } from './fit';
 export { nelderMead, type MinimizeResult } from './nelder-mead';
+export { OpsBenchFileSchema, matmulRowsFromOpsBench, fitProfileFromOpsBench, type OpsBenchFile, type OpsBenchFitOptions } from './ops-bench';

@@ -50,6 +50,16 @@ describe('moge hw list / show', () => {
     expect(text).toMatch(/peak bf16\s+256\.0 T\/s\s+published\s+Pangu Pro/);
   });
 
+  it('show lists the measured NCCL calibration of the H200 NVLink tier', async () => {
+    expect(await run('hw', 'show', 'hgx-h200')).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(
+      /intra-node collective efficiency\s+66\.9 %\s+measured\s+fitted by fitIntraNodeTier to tools\/calibrate\/data\/h200-collectives-2\.json/,
+    );
+    expect(text).toMatch(/intra-node overhead per call\s+29\.\d+ µs\s+measured/);
+    expect(text).toMatch(/efficiency profile: nvidia-h200 \(measured\)/);
+  });
+
   it('show --json prints the node spec', async () => {
     expect(await run('hw', 'show', 'hgx-h200', '--json')).toBe(0);
     const json = JSON.parse(out.join(''));
@@ -64,16 +74,47 @@ describe('moge hw list / show', () => {
 
 describe('moge hw collective', () => {
   it('--json prints timeS, algBandwidth and busBandwidth in bytes/s', async () => {
-    expect(await run('hw', 'collective', '--cluster', 'hgx-h200:8', '--op', 'all-reduce', '--bytes', '1GiB', '--algorithm', 'ring', '--json')).toBe(0);
+    expect(
+      await run(
+        'hw',
+        'collective',
+        '--cluster',
+        'hgx-h200:8',
+        '--op',
+        'all-reduce',
+        '--bytes',
+        '1GiB',
+        '--algorithm',
+        'ring',
+        '--json',
+      ),
+    ).toBe(0);
     const json = JSON.parse(out.join(''));
-    expect(json).toMatchObject({ cluster: 'hgx-h200:8', op: 'all-reduce', bytes: 2 ** 30, ranks: 8, algorithm: 'ring' });
+    expect(json).toMatchObject({
+      cluster: 'hgx-h200:8',
+      op: 'all-reduce',
+      bytes: 2 ** 30,
+      ranks: 8,
+      algorithm: 'ring',
+    });
     expect(json.algBandwidth).toBeCloseTo(json.bytes / json.timeS, 6);
     expect(json.busBandwidth).toBeCloseTo((json.algBandwidth * 14) / 8, 6);
     expect(json.bytesConvention).toMatch(/buffer size per rank/);
   });
 
   it('defaults to every device and the fastest algorithm; prints a table for people', async () => {
-    expect(await run('hw', 'collective', '--cluster', 'atlas-800t-a2:16', '--op', 'all-gather', '--bytes', '256MB')).toBe(0);
+    expect(
+      await run(
+        'hw',
+        'collective',
+        '--cluster',
+        'atlas-800t-a2:16',
+        '--op',
+        'all-gather',
+        '--bytes',
+        '256MB',
+      ),
+    ).toBe(0);
     const text = out.join('');
     expect(text).toMatch(/over 16 ranks \(2 node\(s\) × 8\)/);
     expect(text).toContain('algorithm hierarchical');
@@ -82,8 +123,13 @@ describe('moge hw collective', () => {
 
   it('reads a cluster file', async () => {
     const file = join(dir, 'lab.yaml');
-    writeFileSync(file, 'preset: atlas-800t-a2\ndevices: 16\nnode:\n  interNode:\n    bandwidth: 50000000000\n');
-    expect(await run('hw', 'collective', '--cluster', file, '--op', 'all-to-all', '--bytes', '1e8', '--json')).toBe(0);
+    writeFileSync(
+      file,
+      'preset: atlas-800t-a2\ndevices: 16\nnode:\n  interNode:\n    bandwidth: 50000000000\n',
+    );
+    expect(
+      await run('hw', 'collective', '--cluster', file, '--op', 'all-to-all', '--bytes', '1e8', '--json'),
+    ).toBe(0);
     expect(JSON.parse(out.join(''))).toMatchObject({ cluster: 'atlas-800t-a2:16', nodes: 2 });
   });
 
@@ -92,15 +138,75 @@ describe('moge hw collective', () => {
     [['--op', 'all-reduce', '--bytes', 'lots'], /--bytes: got "lots"/],
     [['--op', 'all-reduce', '--bytes', '1', '--algorithm', 'tree'], /--algorithm: got "tree"/],
     [['--op', 'all-reduce', '--bytes', '1', '--ranks', '0'], /--ranks: got "0"/],
-    [['--op', 'all-reduce', '--bytes', '1', '--ranks', '64'], /ranks: got 64, expected at most the cluster's 8 devices/],
-    [['--op', 'all-to-all', '--bytes', '1', '--algorithm', 'ring'], /algorithm: got "ring", expected one of direct/],
+    [
+      ['--op', 'all-reduce', '--bytes', '1', '--ranks', '64'],
+      /ranks: got 64, expected at most the cluster's 8 devices/,
+    ],
+    [
+      ['--op', 'all-to-all', '--bytes', '1', '--algorithm', 'ring'],
+      /algorithm: got "ring", expected one of direct/,
+    ],
   ])('bad flags fail with a message naming the flag: %j', async (flags, message) => {
     expect(await run('hw', 'collective', '--cluster', 'hgx-h200:8', ...flags)).toBe(1);
     expect(err.join('')).toMatch(message);
   });
 
+  it('reports every bad flag at once', async () => {
+    expect(
+      await run(
+        'hw',
+        'collective',
+        '--cluster',
+        'hgx-h200:8',
+        '--op',
+        'all-sum',
+        '--bytes',
+        'lots',
+        '--ranks',
+        'x',
+      ),
+    ).toBe(1);
+    const text = err.join('');
+    for (const flag of ['--op', '--bytes', '--ranks']) expect(text).toContain(`- ${flag}: got`);
+  });
+
+  it('--algorithm auto is the default choice', async () => {
+    expect(
+      await run(
+        'hw',
+        'collective',
+        '--cluster',
+        'atlas-800t-a2:16',
+        '--op',
+        'all-reduce',
+        '--bytes',
+        '1GB',
+        '--algorithm',
+        'auto',
+        '--json',
+      ),
+    ).toBe(0);
+    const auto = JSON.parse(out.join(''));
+    expect(
+      await run(
+        'hw',
+        'collective',
+        '--cluster',
+        'atlas-800t-a2:16',
+        '--op',
+        'all-reduce',
+        '--bytes',
+        '1GB',
+        '--json',
+      ),
+    ).toBe(0);
+    expect(JSON.parse(out.join(''))).toEqual(auto);
+  });
+
   it('a bad cluster names the field', async () => {
-    expect(await run('hw', 'collective', '--cluster', 'hgx-h200:12', '--op', 'all-reduce', '--bytes', '1')).toBe(1);
+    expect(
+      await run('hw', 'collective', '--cluster', 'hgx-h200:12', '--op', 'all-reduce', '--bytes', '1'),
+    ).toBe(1);
     expect(err.join('')).toMatch(/devices: got 12, expected at most 8 or a multiple of 8/);
   });
 

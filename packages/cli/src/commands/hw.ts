@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
 import {
   CollectiveAlgorithmSchema,
   COLLECTIVE_BYTES_CONVENTION,
@@ -9,26 +10,91 @@ import {
   type LinkTier,
   type NodeSpec,
 } from '@moge/ascend-hal';
-import { formatBytes, formatRate, formatSeconds, GB, GiB, KB, KiB, MB, MiB, TB, TiB, type SourcedNumber } from '@moge/core';
-import { badFlag, parseIntFlag } from '../util/errors';
+import {
+  formatBytes,
+  formatRate,
+  formatSeconds,
+  parseWith,
+  GB,
+  GiB,
+  KB,
+  KiB,
+  MB,
+  MiB,
+  TB,
+  TiB,
+  type SourcedNumber,
+} from '@moge/core';
+import { badFlag } from '../util/errors';
 import { printJson, printTable } from '../util/output';
 import { resolveCluster } from '../util/resolve-cluster';
 
 /** The ops `moge hw collective` takes: those that need only a byte count. */
-const CLI_OPS = ['all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all', 'broadcast', 'send-recv'] as const;
+const CLI_OPS = [
+  'all-reduce',
+  'all-gather',
+  'reduce-scatter',
+  'all-to-all',
+  'broadcast',
+  'send-recv',
+] as const;
 
-const UNITS: Record<string, number> = { b: 1, kb: KB, mb: MB, gb: GB, tb: TB, kib: KiB, mib: MiB, gib: GiB, tib: TiB };
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: KB,
+  mb: MB,
+  gb: GB,
+  tb: TB,
+  kib: KiB,
+  mib: MiB,
+  gib: GiB,
+  tib: TiB,
+};
 
-/** `--bytes` takes a plain count (`268435456`, `2.5e8`) or a size with a unit (`256MiB`, `1GB`). */
-export function parseBytesFlag(flag: string, value: string): number {
+/** A size with an optional unit, in bytes; undefined when the text is not one. */
+function bytesOf(value: string): number | undefined {
   const match = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = match?.[2]?.toLowerCase() ?? '';
   const scale = unit === '' ? 1 : UNITS[unit];
-  if (!match || scale === undefined) throw badFlag(flag, value, 'a byte count such as 268435456, 2.5e8, 256MiB or 1GB');
+  if (!match || scale === undefined) return undefined;
   const bytes = Number(match[1]) * scale;
-  if (!Number.isFinite(bytes) || bytes < 0) throw badFlag(flag, value, 'a finite byte count ≥ 0');
-  return Math.round(bytes);
+  return Number.isFinite(bytes) && bytes >= 0 ? Math.round(bytes) : undefined;
 }
+
+const BYTES_EXPECTED = 'a byte count such as 268435456, 2.5e8, 256MiB or 1GB';
+
+/** `--bytes` takes a plain count (`268435456`, `2.5e8`) or a size with a unit (`256MiB`, `1GB`). */
+export function parseBytesFlag(flag: string, value: string): number {
+  const bytes = bytesOf(value);
+  if (bytes === undefined) throw badFlag(flag, value, BYTES_EXPECTED);
+  return bytes;
+}
+
+/** A flag holding a whole number ≥ min, given as text by commander. */
+const intFlag = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `an integer ≥ ${min}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `an integer ≥ ${min}`));
+
+const ALGORITHM_CHOICES = ['auto', ...CollectiveAlgorithmSchema.options] as const;
+
+/** Keys are the flags themselves, so a validation error names the flag the user typed. */
+const CollectiveFlagsSchema = z.object({
+  '--op': z.enum(CLI_OPS, { error: `one of ${CLI_OPS.join(', ')}` }),
+  '--bytes': z.string().transform((value, ctx) => {
+    const bytes = bytesOf(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: BYTES_EXPECTED });
+      return z.NEVER;
+    }
+    return bytes;
+  }),
+  '--algorithm': z.enum(ALGORITHM_CHOICES, { error: `one of ${ALGORITHM_CHOICES.join(', ')}` }).optional(),
+  '--ranks': intFlag(1).optional(),
+  '--ranks-per-node': intFlag(1).optional(),
+});
 
 function tierSummary(tier: LinkTier): string {
   return `${tier.name}, ${formatRate(tier.bandwidth.value)} per device, ${tier.topology}`;
@@ -41,7 +107,19 @@ function listPresets(json: boolean): void {
     return;
   }
   printTable(
-    ['preset', 'aliases', 'chip', 'devices', 'bf16/dev', 'int8/dev', 'memory/dev', 'HBM bw', 'intra-node', 'inter-node', 'role'],
+    [
+      'preset',
+      'aliases',
+      'chip',
+      'devices',
+      'bf16/dev',
+      'int8/dev',
+      'memory/dev',
+      'HBM bw',
+      'intra-node',
+      'inter-node',
+      'role',
+    ],
     presets.map(({ spec, aliases }) => [
       spec.name,
       aliases.join(',') || '-',
@@ -62,14 +140,40 @@ function sourcedRow(label: string, n: SourcedNumber, shown: string): (string | n
   return [label, shown, n.confidence, n.source];
 }
 
+/** A tier's measured collective efficiency and per-call overhead, where it has them. */
+function calibrationRows(label: string, tier: LinkTier): (string | number)[][] {
+  const rows: (string | number)[][] = [];
+  if (tier.efficiency)
+    rows.push(
+      sourcedRow(
+        `${label} collective efficiency`,
+        tier.efficiency,
+        `${(tier.efficiency.value * 100).toFixed(1)} %`,
+      ),
+    );
+  if (tier.callOverheadS)
+    rows.push(
+      sourcedRow(`${label} overhead per call`, tier.callOverheadS, formatSeconds(tier.callOverheadS.value)),
+    );
+  return rows;
+}
+
 function showPreset(node: NodeSpec): void {
   const c = node.chip;
-  process.stdout.write(`${node.displayName}\n  chip ${c.displayName}, ${node.devicesPerNode} devices per node, role ${node.role}\n`);
-  process.stdout.write(`  intra-node: ${tierSummary(node.intraNode)}\n  inter-node: ${tierSummary(node.interNode)}\n  host link:  ${tierSummary(node.hostLink)}\n`);
+  process.stdout.write(
+    `${node.displayName}\n  chip ${c.displayName}, ${node.devicesPerNode} devices per node, role ${node.role}\n`,
+  );
+  process.stdout.write(
+    `  intra-node: ${tierSummary(node.intraNode)}\n  inter-node: ${tierSummary(node.interNode)}\n  host link:  ${tierSummary(node.hostLink)}\n`,
+  );
   if (node.pcieDomain) {
-    process.stdout.write(`  PCIe domain: ${node.pcieDomain.chipsPerCard} chips per card, ${node.pcieDomain.chipsPerCpuDomain} per host CPU domain\n`);
+    process.stdout.write(
+      `  PCIe domain: ${node.pcieDomain.chipsPerCard} chips per card, ${node.pcieDomain.chipsPerCpuDomain} per host CPU domain\n`,
+    );
   }
-  process.stdout.write(`  efficiency profile: ${c.efficiencyProfile.name} (${c.efficiencyProfile.confidence})\n\n`);
+  process.stdout.write(
+    `  efficiency profile: ${c.efficiencyProfile.name} (${c.efficiencyProfile.confidence})\n\n`,
+  );
   const tf = (n: SourcedNumber) => (n.value > 0 ? `${(n.value / 1e12).toFixed(1)} T/s` : 'none');
   printTable(
     ['figure', 'value', 'confidence', 'source'],
@@ -80,10 +184,20 @@ function showPreset(node: NodeSpec): void {
       sourcedRow('peak int8', c.peakFlops.int8, tf(c.peakFlops.int8)),
       sourcedRow('device memory', c.hbmBytes, formatBytes(c.hbmBytes.value)),
       sourcedRow('memory bandwidth', c.hbmBandwidth, formatRate(c.hbmBandwidth.value)),
-      sourcedRow('intra-node bandwidth', node.intraNode.bandwidth, formatRate(node.intraNode.bandwidth.value)),
+      sourcedRow(
+        'intra-node bandwidth',
+        node.intraNode.bandwidth,
+        formatRate(node.intraNode.bandwidth.value),
+      ),
       sourcedRow('intra-node latency', node.intraNode.latencyS, formatSeconds(node.intraNode.latencyS.value)),
-      sourcedRow('inter-node bandwidth', node.interNode.bandwidth, formatRate(node.interNode.bandwidth.value)),
+      ...calibrationRows('intra-node', node.intraNode),
+      sourcedRow(
+        'inter-node bandwidth',
+        node.interNode.bandwidth,
+        formatRate(node.interNode.bandwidth.value),
+      ),
       sourcedRow('inter-node latency', node.interNode.latencyS, formatSeconds(node.interNode.latencyS.value)),
+      ...calibrationRows('inter-node', node.interNode),
       sourcedRow('host-link bandwidth', node.hostLink.bandwidth, formatRate(node.hostLink.bandwidth.value)),
       sourcedRow('host memory (node)', node.hostMemoryBytes, formatBytes(node.hostMemoryBytes.value)),
     ],
@@ -100,19 +214,26 @@ interface CollectiveFlags {
   json?: boolean;
 }
 
-function runCollective(flags: CollectiveFlags): void {
-  if (!(CLI_OPS as readonly string[]).includes(flags.op)) throw badFlag('--op', flags.op, `one of ${CLI_OPS.join(', ')}`);
-  const op = flags.op as CollectiveOp;
-  const bytes = parseBytesFlag('--bytes', flags.bytes);
-  const algorithm = flags.algorithm === undefined || flags.algorithm === 'auto' ? undefined : CollectiveAlgorithmSchema.safeParse(flags.algorithm).data;
-  if (flags.algorithm !== undefined && flags.algorithm !== 'auto' && algorithm === undefined) {
-    throw badFlag('--algorithm', flags.algorithm, `one of auto, ${CollectiveAlgorithmSchema.options.join(', ')}`);
-  }
-  const cluster = resolveCluster(flags.cluster);
-  const ranks = flags.ranks === undefined ? (op === 'send-recv' ? 2 : cluster.numDevices) : parseIntFlag('--ranks', flags.ranks, 1);
-  const ranksPerNode = flags.ranksPerNode === undefined ? undefined : parseIntFlag('--ranks-per-node', flags.ranksPerNode, 1);
+function runCollective(opts: CollectiveFlags): void {
+  const flags = parseWith(
+    CollectiveFlagsSchema,
+    {
+      '--op': opts.op,
+      '--bytes': opts.bytes,
+      '--algorithm': opts.algorithm,
+      '--ranks': opts.ranks,
+      '--ranks-per-node': opts.ranksPerNode,
+    },
+    'hw collective flags',
+  );
+  const op: CollectiveOp = flags['--op'];
+  const bytes = flags['--bytes'];
+  const algorithm = flags['--algorithm'] === 'auto' ? undefined : flags['--algorithm'];
+  const cluster = resolveCluster(opts.cluster);
+  const ranks = flags['--ranks'] ?? (op === 'send-recv' ? 2 : cluster.numDevices);
+  const ranksPerNode = flags['--ranks-per-node'];
   const result = estimateCollective(cluster, { op, bytes, ranks, ranksPerNode, algorithm });
-  if (flags.json) {
+  if (opts.json) {
     printJson({ cluster: cluster.name, bytesConvention: COLLECTIVE_BYTES_CONVENTION[op], ...result });
     return;
   }
@@ -127,12 +248,16 @@ function runCollective(flags: CollectiveFlags): void {
     result.perTier.map((t) => [t.phase, t.tier, t.step, formatBytes(t.bytesPerRank), formatSeconds(t.timeS)]),
   );
   if (result.candidates.length > 1) {
-    process.stdout.write(`\nalternatives: ${result.candidates.map((c) => `${c.algorithm} ${formatSeconds(c.timeS)}`).join(', ')}\n`);
+    process.stdout.write(
+      `\nalternatives: ${result.candidates.map((c) => `${c.algorithm} ${formatSeconds(c.timeS)}`).join(', ')}\n`,
+    );
   }
 }
 
 export function registerHw(program: Command): void {
-  const hw = program.command('hw').description('hardware catalog (chips, nodes, clusters) and communication cost');
+  const hw = program
+    .command('hw')
+    .description('hardware catalog (chips, nodes, clusters) and communication cost');
   hw.command('list')
     .description('list node presets')
     .option('--json', 'machine-readable output')

@@ -1,3 +1,6 @@
+// The shared host-memory base of both shipped backends: `reference` is createCpuBackend('reference')
+// with no overrides, `onnxruntime` is the same with its FLOP-heavy kernels overridden by native
+// sessions. Keeping one base means the onnxruntime backend's fallbacks are the oracle's own code.
 import { MogeError } from '@moge/core';
 import type { Backend, HostArray, MatmulOptions, Tensor, TensorDType } from '../backend';
 import { affine, axpyInPlace, binary, swiglu, swigluBackward, unary } from '../reference/elementwise';

@@ -47,6 +47,8 @@ export {
 } from './rebalance/migration';
 export { expertStateBytes, type ExpertStateOptions } from './rebalance/expert-bytes';
 export { estimateMigrationTime } from './rebalance/migration-cost';
+export { alignPlacement, retained } from './rebalance/align';
+export { refinePlacement, type RefineOptions, type Refinement } from './rebalance/refine';
 export {
   simulateRebalancing,
   RebalanceOptionsSchema,

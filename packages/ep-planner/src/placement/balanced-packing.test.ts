@@ -63,16 +63,28 @@ describe('balancedPacking', () => {
   it('orders heaviest first, ties by index', () => {
     expect(Array.from(orderByWeightDescending([1, 3, 3, 0]))).toEqual([1, 2, 0, 3]);
   });
+
+  it('orders exactly like a comparator sort, across run and merge boundaries and with many ties', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { maxLength: 300 }), (weights) => {
+        const expected = weights.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]! || a - b);
+        expect(Array.from(orderByWeightDescending(weights))).toEqual(expected);
+      }),
+    );
+  });
 });
 
 describe('balancedPacking with keys (replicas of one expert)', () => {
   it('keeps two items of one key apart when another pack has room, and falls back when none has', () => {
-    // Items 0 and 1 are two halves of one expert (key 7); plain LPT would put both on pack 0
-    // because pack 1 gets the single heavy item 2 first.
+    // Items 0 and 1 are two halves of one expert (key 7). Plain LPT puts the heavy item 2 on
+    // pack 0 first (ties go to the lower pack), then both halves on the lighter pack 1.
     const weights = [5, 5, 20, 1];
-    expect(Array.from(balancedPacking(weights, 2).packOf)).toEqual([0, 0, 1, 1]);
+    expect(Array.from(balancedPacking(weights, 2).packOf)).toEqual([1, 1, 0, 0]);
     const apart = balancedPacking(weights, 2, Int32Array.of(7, 7, 1, 2));
     expect(apart.packOf[0]).not.toBe(apart.packOf[1]);
+    // Keys are any Int32 values: negative or huge ones pack exactly like small dense ones.
+    const sparse = balancedPacking(weights, 2, Int32Array.of(-5, -5, 2_000_000_000, 2));
+    expect(Array.from(sparse.packOf)).toEqual(Array.from(apart.packOf));
     // One pack, two replicas: nowhere else to go.
     expect(Array.from(balancedPacking([1, 1], 1, Int32Array.of(3, 3)).packOf)).toEqual([0, 0]);
   });
@@ -85,10 +97,29 @@ describe('balancedPacking with keys (replicas of one expert)', () => {
         const counts = new Array<number>(packs).fill(0);
         packOf.forEach((p) => counts[p]!++);
         expect(counts.every((c) => c === weights.length / packs)).toBe(true);
-        // A key on a pack more than once implies the key occurs more often than there are packs, or
-        // the other packs were full: count pairs only where a key has ≤ packs items and packs are large.
+        // Replay with the O(n·m) rule the heap implements: heaviest item first, to the lightest
+        // open pack that does not hold its key yet; only if every open pack holds it, to the
+        // lightest open pack. Ties go to the lower pack index.
         const perPack = weights.length / packs;
-        if (perPack === 1) expect(new Set(packOf).size).toBe(packs);
+        const refWeights = new Array<number>(packs).fill(0);
+        const refCounts = new Array<number>(packs).fill(0);
+        const refHolds = Array.from({ length: packs }, () => new Set<number>());
+        const refPack = new Array<number>(weights.length);
+        for (const item of orderByWeightDescending(weights)) {
+          let best = -1;
+          let bestFree = -1;
+          for (let p = 0; p < packs; p++) {
+            if (refCounts[p]! >= perPack) continue;
+            if (best < 0 || refWeights[p]! < refWeights[best]!) best = p;
+            if (!refHolds[p]!.has(keys[item]!) && (bestFree < 0 || refWeights[p]! < refWeights[bestFree]!)) bestFree = p;
+          }
+          const chosen = bestFree >= 0 ? bestFree : best;
+          refPack[item] = chosen;
+          refWeights[chosen]! += weights[item]!;
+          refCounts[chosen]!++;
+          refHolds[chosen]!.add(keys[item]!);
+        }
+        expect(Array.from(packOf)).toEqual(refPack);
       }),
     );
   });

@@ -13,12 +13,72 @@ export interface Packing {
 /**
  * Item indices sorted by weight, heaviest first; equal weights keep index order so the result does
  * not depend on the engine's sort.
+ *
+ * A hand-written stable merge sort rather than `Int32Array.prototype.sort` with a comparator: the
+ * comparator call per comparison made the sort a third of the placement time for a layer of a few
+ * hundred slots, and placement runs once per layer and EP group (11,712 times for 6,144 ranks).
  */
 export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array {
-  const order = new Int32Array(weights.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => weights[b]! - weights[a]! || a - b);
+  const n = weights.length;
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Short runs by insertion sort, then bottom-up merges. Both are stable, and the input is in index
+  // order, so ties stay in index order.
+  const RUN = 16;
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = Math.min(lo + RUN, n);
+    for (let i = lo + 1; i < hi; i++) {
+      const item = order[i]!;
+      const w = weights[item]!;
+      let j = i - 1;
+      while (j >= lo && weights[order[j]!]! < w) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = item;
+    }
+  }
+  if (n <= RUN) return order;
+  let buffer = new Int32Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let a = lo;
+      let b = mid;
+      let k = lo;
+      // Take from the right run only when strictly heavier, which keeps the merge stable.
+      while (a < mid && b < hi) buffer[k++] = weights[order[b]!]! > weights[order[a]!]! ? order[b++]! : order[a++]!;
+      while (a < mid) buffer[k++] = order[a++]!;
+      while (b < hi) buffer[k++] = order[b++]!;
+    }
+    [order, buffer] = [buffer, order];
+  }
   return order;
+}
+
+/**
+ * Dense ids 0..k-1 for the keys, in order of first appearance, so the packing can keep per-key
+ * state in typed arrays. Replica keys are logical expert ids, already small and dense; any other
+ * Int32 keys go through a Map once.
+ */
+function denseKeys(keys: Int32Array): { ids: Int32Array; count: number } {
+  let max = -1;
+  let min = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k > max) max = k;
+    if (k < min) min = k;
+  }
+  if (min >= 0 && max < 4 * keys.length + 64) return { ids: keys, count: max + 1 };
+  const idOf = new Map<number, number>();
+  const ids = new Int32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    let id = idOf.get(keys[i]!);
+    if (id === undefined) idOf.set(keys[i]!, (id = idOf.size));
+    ids[i] = id;
+  }
+  return { ids, count: idOf.size };
 }
 
 /**
@@ -47,22 +107,30 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
   const packCounts = new Int32Array(numPacks);
   const open = new IndexHeap(numPacks, 'min');
   for (let p = 0; p < numPacks; p++) open.push(p, 0);
-  const packsOfKey = keys ? new Map<number, Set<number>>() : null;
+  // Packs already holding a key, as a chain through the items placed so far: lastOfKey[key] is the
+  // last placed item with that key (-1: none), previousOfKey[item] the one before it. A key has a
+  // handful of replicas at most, so walking its chain is cheaper than a Set per key.
+  const dense = keys ? denseKeys(keys) : null;
+  const lastOfKey = dense ? new Int32Array(dense.count).fill(-1) : null;
+  const previousOfKey = dense ? new Int32Array(n) : null;
+  const holds = (key: number, pack: number): boolean => {
+    for (let other = lastOfKey![key]!; other >= 0; other = previousOfKey![other]!) if (packOf[other] === pack) return true;
+    return false;
+  };
   const skipped: number[] = [];
   const order = orderByWeightDescending(weights);
   for (let k = 0; k < n; k++) {
     const item = order[k]!;
-    let pack = open.peek();
-    const holders = packsOfKey ? packsOfKey.get(keys![item]!) : undefined;
-    if (holders) {
+    const key = dense ? dense.ids[item]! : -1;
+    if (dense && lastOfKey![key]! >= 0) {
       // Set aside open packs that hold this key; fall back to the lightest if all of them do.
-      while (open.length > 1 && holders.has(open.peek())) skipped.push(open.pop());
-      if (holders.has(open.peek()) && skipped.length > 0) {
+      while (open.length > 1 && holds(key, open.peek())) skipped.push(open.pop());
+      if (skipped.length > 0 && holds(key, open.peek())) {
         open.push(skipped[0]!, packWeights[skipped[0]!]!);
         skipped.shift();
       }
-      pack = open.peek();
     }
+    const pack = open.peek();
     packOf[item] = pack;
     slotOf[item] = packCounts[pack]!;
     packCounts[pack]!++;
@@ -73,11 +141,9 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
       const p = skipped.pop()!;
       open.push(p, packWeights[p]!);
     }
-    if (packsOfKey) {
-      const key = keys![item]!;
-      const set = packsOfKey.get(key) ?? new Set<number>();
-      set.add(pack);
-      packsOfKey.set(key, set);
+    if (dense) {
+      previousOfKey![item] = lastOfKey![key]!;
+      lastOfKey![key] = item;
     }
   }
   return { packOf, slotOf, packWeights };

@@ -66,7 +66,7 @@ export function buildLayerPlacement(
   // Canonical order inside a rank (by expert id): the order of packing carries no meaning, and a
   // canonical form makes placements comparable and the output deterministic.
   const physicalToLogical = new Int32Array(slots);
-  for (let r = 0; r < numRanks; r++) physicalToLogical.subarray(r * slotsPerRank, (r + 1) * slotsPerRank).sort();
+  for (let r = 0; r < numRanks; r++) sortRange(physicalToLogical, r * slotsPerRank, (r + 1) * slotsPerRank);
   const replicaCounts = new Int32Array(numExperts);
   for (let p = 0; p < physicalToLogical.length; p++) {
     const e = physicalToLogical[p]!;
@@ -83,6 +83,26 @@ export function buildLayerPlacement(
   for (let p = 0; p < physicalToLogical.length; p++) logicalToPhysical[fill[physicalToLogical[p]!]!++] = p;
   const rankLoads = rankLoadsUnder({ physicalToLogical, replicaCounts }, numRanks, loads);
   return { physicalToLogical, logicalToPhysical, logicalOffsets, replicaCounts, rankLoads, maxOverMean: maxOverMean(rankLoads) };
+}
+
+/**
+ * Sorts a[lo, hi) ascending. A rank holds a handful of slots, where an inline insertion sort beats
+ * a `subarray().sort()` per rank (an object and a native call each, thousands of ranks per layer).
+ */
+function sortRange(a: Int32Array, lo: number, hi: number): void {
+  if (hi - lo > 32) {
+    a.subarray(lo, hi).sort();
+    return;
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= lo && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
 }
 
 /** Physical slots holding logical expert `expert` (a view, not a copy). */

@@ -58,6 +58,25 @@ describe('simulateRebalancing', () => {
     expect(sparse.steps[1]!.rebalancedLayers).toEqual([0, 1]);
   });
 
+  it('with maxMovesPerLayer refines in bounded moves: each layer moves at most that many copies per rebalance', () => {
+    const maxMovesPerLayer = 4;
+    const perCopy = expertBytes.weightBytes + expertBytes.optimizerBytes;
+    const bounded = simulateRebalancing(trace(12, 6), { ...options, maxMovesPerLayer, minImprovement: 0.01 });
+    for (const step of bounded.steps) expect(step.migrationBytes).toBeLessThanOrEqual(step.rebalancedLayers.length * maxMovesPerLayer * perCopy);
+    expect(bounded.rebalances).toBeGreaterThan(0);
+    expect(bounded.meanMaxOverMean).toBeLessThan(bounded.meanStaticMaxOverMean);
+    // Re-placing from scratch balances better per step but moves more.
+    const scratch = simulateRebalancing(trace(12, 6), { ...options, minImprovement: 0.01 });
+    expect(bounded.totalMigrationBytes).toBeLessThan(scratch.totalMigrationBytes);
+  });
+
+  it('aligns from-scratch re-placements by default, which never moves more than plain re-placement', () => {
+    const aligned = simulateRebalancing(trace(12, 6), options);
+    const plain = simulateRebalancing(trace(12, 6), { ...options, alignRanks: false });
+    expect(aligned.meanMaxOverMean).toBeCloseTo(plain.meanMaxOverMean, 12);
+    expect(aligned.totalMigrationBytes).toBeLessThanOrEqual(plain.totalMigrationBytes);
+  });
+
   it('rejects an empty trace and steps of another shape', () => {
     expect(() => simulateRebalancing([], options)).toThrow(/no steps/);
     const odd = loadMatrixFromRows([new Array(64).fill(1)]);

@@ -5,7 +5,9 @@ import type { LoadMatrix } from '../loads/load-matrix';
 import { PlacementOptionsSchema, resolvePlacementShape } from '../placement/options';
 import { placeExperts, type Placement } from '../placement/place';
 import { maxOverMean, rankLoadsUnder, type LayerPlacement } from '../placement/layer-placement';
+import { alignPlacement } from './align';
 import { EmaLoadPredictor } from './ema';
+import { refinePlacement } from './refine';
 import { migrationBetween, mergeMigrations, type LayerMigration } from './migration';
 import { estimateMigrationTime } from './migration-cost';
 
@@ -22,6 +24,18 @@ export const RebalanceOptionsSchema = z.object({
   minImprovement: nonNegative.default(0.05),
   /** Consider rebalancing after every `interval` steps. */
   interval: z.number().int().positive().default(1),
+  /**
+   * Relabel the ranks of each new layer placement to keep experts where they are (see
+   * alignPlacement): same loads per rank, fewer bytes moved. Off reproduces plain re-placement.
+   */
+  alignRanks: z.boolean().default(true),
+  /**
+   * Bound on the expert copies moved per layer and rebalance. Set: each layer is improved from its
+   * current placement by local moves (refinePlacement), trading balance for migration bytes. Unset:
+   * each layer is placed from scratch by the policy. The `moge` policy is never refined (moves
+   * would break its group-per-device layout).
+   */
+  maxMovesPerLayer: z.number().int().positive().optional(),
   /** Bytes one expert copy carries when it moves (see expertStateBytes). */
   expertBytes: z.object({ weightBytes: nonNegative, optimizerBytes: nonNegative }),
 });
@@ -68,7 +82,8 @@ function meanRealised(layers: LayerPlacement[], numRanks: number, loads: LoadMat
  * Replays a trace of per-step expert loads with online rebalancing: the placement starts from
  * uniform loads (nothing is known yet); after each step the EMA prediction is updated and, every
  * `interval` steps, each layer whose predicted max/mean the policy would improve by at least
- * `minImprovement` is re-placed, paying the migration of the expert copies that change ranks.
+ * `minImprovement` is re-placed, paying the migration of the expert copies that change ranks
+ * (after relabelling the new placement's ranks to keep experts in place, unless `alignRanks` is off).
  * Deterministic: the same trace and options give the same report.
  */
 export function simulateRebalancing(trace: readonly LoadMatrix[], optionsInput: RebalanceOptionsInput, cluster?: Cluster): RebalanceReport {
@@ -98,14 +113,19 @@ export function simulateRebalancing(trace: readonly LoadMatrix[], optionsInput: 
     predictor.observe(observed);
     if ((s + 1) % options.interval === 0) {
       const predicted = predictor.predict()!;
-      const candidate = placeExperts(predicted, options.placement);
+      const refine = options.maxMovesPerLayer !== undefined && shape.policy !== 'moge';
+      const candidate = refine ? null : placeExperts(predicted, options.placement);
       const moves: LayerMigration[] = [];
       for (let l = 0; l < numLayers; l++) {
         const now = maxOverMean(rankLoadsUnder(current[l]!, shape.numRanks, predicted.layers[l]!));
-        const next = candidate.layers[l]!.maxOverMean;
+        const proposed = candidate
+          ? candidate.layers[l]!
+          : refinePlacement(current[l]!, predicted.layers[l]!, shape, { maxMoves: options.maxMovesPerLayer!, withinNode: shape.policy === 'eplb-hierarchical' }).placement;
+        const next = proposed.maxOverMean;
         if (now - next < options.minImprovement * now) continue;
-        moves.push(migrationBetween(current[l]!, candidate.layers[l]!, shape, options.expertBytes));
-        current[l] = candidate.layers[l]!;
+        const placed = candidate && options.alignRanks ? alignPlacement(current[l]!, proposed, shape, predicted.layers[l]!) : proposed;
+        moves.push(migrationBetween(current[l]!, placed, shape, options.expertBytes));
+        current[l] = placed;
         report.rebalancedLayers.push(l);
       }
       if (moves.length > 0) {

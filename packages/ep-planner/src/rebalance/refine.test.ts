@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Rng } from '@moge/core';
+import { loadMatrixFromRows } from '../loads/load-matrix';
+import { placeExperts } from '../placement/place';
+import { rankLoadsUnder, maxOverMean } from '../placement/layer-placement';
+import { migrationBetween } from './migration';
+import { refinePlacement } from './refine';
+
+const bytes = { weightBytes: 1, optimizerBytes: 0 };
+
+/** A placement built for one load vector, and a drifted load vector to refine it for. */
+const refineCase = fc
+  .record({
+    policy: fc.constantFrom('eplb-global' as const, 'eplb-hierarchical' as const, 'greedy' as const),
+    numNodes: fc.integer({ min: 1, max: 3 }),
+    ranksPerNode: fc.integer({ min: 1, max: 4 }),
+    perRank: fc.integer({ min: 1, max: 3 }),
+    spare: fc.integer({ min: 0, max: 2 }),
+    maxMoves: fc.integer({ min: 1, max: 12 }),
+    seed: fc.nat(),
+  })
+  .map((c) => {
+    const numRanks = c.numNodes * c.ranksPerNode;
+    const numExperts = numRanks * c.perRank;
+    const rng = new Rng(c.seed);
+    const first = Array.from({ length: numExperts }, () => 1 + rng.int(1000));
+    const second = Float64Array.from(first, () => 1 + rng.int(1000)); // a new hot set
+    const options = { policy: c.policy, numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * numRanks };
+    const placement = placeExperts(loadMatrixFromRows([first]), options);
+    return { ...c, shape: placement, current: placement.layers[0]!, loads: second };
+  });
+
+describe('refinePlacement', () => {
+  it('never raises the peak, moves at most maxMoves copies, keeps every expert and slot count, and stays in nodes when asked', () => {
+    fc.assert(
+      fc.property(refineCase, ({ shape, current, loads, maxMoves, policy }) => {
+        const withinNode = policy === 'eplb-hierarchical';
+        const { placement, moves } = refinePlacement(current, loads, shape, { maxMoves, withinNode });
+        expect(moves).toBeLessThanOrEqual(maxMoves);
+        expect(placement.physicalToLogical.length).toBe(current.physicalToLogical.length);
+        expect(Array.from(placement.replicaCounts).every((n) => n >= 1)).toBe(true);
+        const before = maxOverMean(rankLoadsUnder(current, shape.numRanks, loads));
+        expect(placement.maxOverMean).toBeLessThanOrEqual(before + 1e-12);
+        expect(migrationBetween(current, placement, shape, bytes).copies).toBeLessThanOrEqual(moves);
+        if (withinNode) {
+          // Every expert's replicas stay on the node(s) that held it before.
+          const nodesOf = (p: typeof current, e: number) => {
+            const out = new Set<number>();
+            for (let i = p.logicalOffsets[e]!; i < p.logicalOffsets[e + 1]!; i++) out.add(Math.floor(p.logicalToPhysical[i]! / shape.slotsPerRank / shape.ranksPerNode));
+            return out;
+          };
+          for (let e = 0; e < shape.numExperts; e++) {
+            const was = nodesOf(current, e);
+            for (const n of nodesOf(placement, e)) expect(was.has(n)).toBe(true);
+          }
+        }
+        // Deterministic.
+        expect(refinePlacement(current, loads, shape, { maxMoves, withinNode })).toEqual({ placement, moves });
+      }),
+    );
+  });
+
+  it('relieves a new hot expert with few moves where placing from scratch moves most of the layer', () => {
+    const rng = new Rng(3);
+    const first = Array.from({ length: 64 }, () => 100 + rng.int(20));
+    const options = { policy: 'eplb-global' as const, numRanks: 16, numNodes: 2, redundantSlots: 16 };
+    const current = placeExperts(loadMatrixFromRows([first]), options);
+    const second = Float64Array.from(first);
+    second[5] = 2000; // expert 5 turns hot
+    const stale = maxOverMean(rankLoadsUnder(current.layers[0]!, 16, second));
+    const { placement } = refinePlacement(current.layers[0]!, second, current, { maxMoves: 6, withinNode: false });
+    const scratch = placeExperts(loadMatrixFromRows([Array.from(second)]), options).layers[0]!;
+    expect(placement.maxOverMean).toBeLessThan(stale * 0.7);
+    expect(placement.replicaCounts[5]).toBeGreaterThan(current.layers[0]!.replicaCounts[5]!);
+    expect(migrationBetween(current.layers[0]!, placement, current, bytes).copies).toBeLessThanOrEqual(6);
+    expect(migrationBetween(current.layers[0]!, scratch, current, bytes).copies).toBeGreaterThan(20);
+  });
+});

@@ -10,7 +10,7 @@ export type { Router, RouterForward, RouterGrads } from './router/types';
 export { createRouter, registerRouter, routerKinds, type RouterPlugin } from './router/registry';
 export { createScoredRouter, type SelectFn, type FastForward } from './router/scored-router';
 export { selectMoge, selectTopK, selectGroupLimited, type Selection } from './router/select';
-export { mogeForwardHost, type MogeHostResult, type MogeShape } from './router/fused-moge';
+export { mogeForwardHost, type MogeHostOptions, type MogeHostResult, type MogeShape } from './router/fused-moge';
 export { batchAuxLoss, segmentedAuxLoss, equalTokenSegments, type AuxLossResult } from './aux/aux-loss';
 export {
   countExperts,
@@ -31,6 +31,7 @@ export {
   type ImbalanceStudyResult,
   type StudyProgress,
 } from './study/imbalance-study';
+export { formatImbalanceStudy } from './study/format';
 export {
   RouterCasesFileSchema,
   RouterCaseSchema,
@@ -42,3 +43,4 @@ export {
   type RouterCaseResult,
   type RouterCaseResults,
 } from './golden/router-cases';
+export { compareRouterCase, compareRouterCases, type CompareTolerance } from './golden/compare';

@@ -39,13 +39,17 @@ export const RouterCaseSchema = z
   })
   .superRefine((c, ctx) => {
     const add = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: 'custom', path, input, message });
-    if (c.logits.length !== c.tokens) add(['logits'], `${c.logits.length} rows`, `tokens = ${c.tokens} rows`);
+    // The error shows the (truncated) array itself, so the message carries the length that was found.
+    if (c.logits.length !== c.tokens) add(['logits'], c.logits, `tokens = ${c.tokens} rows (found ${c.logits.length})`);
     c.logits.forEach((row, t) => {
-      if (row.length !== c.num_experts) add(['logits', t], `${row.length} values`, `num_experts = ${c.num_experts} values`);
+      if (row.length !== c.num_experts) add(['logits', t], row, `num_experts = ${c.num_experts} values (found ${row.length})`);
     });
-    if (c.router_scale.length !== c.num_experts) add(['router_scale'], `${c.router_scale.length} values`, `num_experts = ${c.num_experts} values`);
+    if (c.router_scale.length !== c.num_experts) {
+      add(['router_scale'], c.router_scale, `num_experts = ${c.num_experts} values (found ${c.router_scale.length})`);
+    }
     if (c.num_experts % c.num_groups !== 0) add(['num_groups'], c.num_groups, `a divisor of num_experts (${c.num_experts})`);
     if (c.top_k % c.num_groups !== 0) add(['top_k'], c.top_k, `a multiple of num_groups (${c.num_groups})`);
+    else if (c.top_k > c.num_experts) add(['top_k'], c.top_k, `at most num_experts (${c.num_experts}): K/M per group ≤ E/M`);
     if (c.num_experts % c.num_devices !== 0) add(['num_devices'], c.num_devices, `a divisor of num_experts (${c.num_experts})`);
   });
 export type RouterCase = z.infer<typeof RouterCaseSchema>;

@@ -1,4 +1,5 @@
 import { expNonPositive } from './exp-table';
+import { wasmSoftmax } from './wasm/softmax-wasm';
 
 /**
  * The MoGE forward as one pass per token on host arrays: softmax over all E experts, the K/M best
@@ -10,6 +11,8 @@ import { expNonPositive } from './exp-table';
  * probability rounded to fp32 once, so a probability differs from the reference softmax kernel's by
  * at most one fp32 ulp, and only when its exact value sits within ~1e-15 of a rounding boundary.
  * The selection compares those fp32 probabilities with "ties → lower id", like `groupTopK`.
+ * Where WebAssembly SIMD is available the softmax (and the K/M = 1 argmax) run in the kernels of
+ * wasm/softmax-kernel.ts, with the same numerics two float64 lanes at a time.
  */
 
 export interface MogeHostResult {
@@ -32,7 +35,17 @@ export interface MogeShape {
   topK: number;
 }
 
-export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array, shape: MogeShape): MogeHostResult {
+export interface MogeHostOptions {
+  /**
+   * Use the WebAssembly SIMD softmax (and, for K/M = 1, group argmax) where the engine has it and E is
+   * even; false forces the plain JS loop. Both follow the numerics above, so they agree bit for bit
+   * except in that rare rounding-boundary case (tested on millions of values without one); the
+   * WebAssembly kernels make the whole forward ~1.8× faster (bench/forward.ts). Default true.
+   */
+  wasm?: boolean;
+}
+
+export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array, shape: MogeShape, options: MogeHostOptions = {}): MogeHostResult {
   const { tokens, numExperts: e, numGroups: m, topK: k } = shape;
   const g = e / m;
   const kg = k / m;
@@ -47,8 +60,32 @@ export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array,
   const values = new Float32Array(tokens * k);
   const scale = new Float32Array(tokens * k);
   const weights = new Float32Array(tokens * k);
-  const exps = new Float64Array(e);
+  const wasm = options.wasm === false || e % 2 !== 0 ? null : wasmSoftmax();
+  if (wasm) {
+    if (kg === 1) wasm.softmaxGroupArgmax(logits, probs, ids, values, tokens, e, g);
+    else {
+      wasm.softmaxRows(logits, probs, tokens, e);
+      for (let t = 0; t < tokens; t++) {
+        for (let grp = 0; grp < m; grp++) selectGroup(probs, t * e + grp * g, g, kg, grp * g, ids, values, t * k + grp * kg);
+      }
+    }
+  } else {
+    routeJs(logits, probs, ids, values, shape);
+  }
+  for (let i = 0; i < tokens * k; i++) {
+    const s = routerScale[ids[i]!]!;
+    scale[i] = s;
+    weights[i] = values[i]! * s;
+  }
+  return { probs, ids, values, scale, weights };
+}
 
+/** Softmax and selection for every token in plain JS, one token at a time (where WebAssembly SIMD is not used). */
+function routeJs(logits: Float32Array, probs: Float32Array, ids: Int32Array, values: Float32Array, shape: MogeShape): void {
+  const { tokens, numExperts: e, numGroups: m, topK: k } = shape;
+  const g = e / m;
+  const kg = k / m;
+  const exps = new Float64Array(e);
   for (let t = 0; t < tokens; t++) {
     const base = t * e;
     let max = -Infinity;
@@ -87,13 +124,7 @@ export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array,
     } else {
       for (let grp = 0; grp < m; grp++) selectGroup(probs, base + grp * g, g, kg, grp * g, ids, values, out + grp * kg);
     }
-    for (let j = 0; j < k; j++) {
-      const s = routerScale[ids[out + j]!]!;
-      scale[out + j] = s;
-      weights[out + j] = values[out + j]! * s;
-    }
   }
-  return { probs, ids, values, scale, weights };
 }
 
 /**

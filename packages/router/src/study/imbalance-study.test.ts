@@ -1,5 +1,6 @@
 import { ValidationError } from '@moge/core';
 import { describe, expect, it } from 'vitest';
+import { formatImbalanceStudy } from './format';
 import { runImbalanceStudy, type StudyProgress } from './imbalance-study';
 
 describe('runImbalanceStudy (IS-1)', () => {
@@ -39,5 +40,26 @@ describe('runImbalanceStudy (IS-1)', () => {
     expect(() => runImbalanceStudy({ trials: 0 })).toThrow(ValidationError);
     expect(() => runImbalanceStudy({ numDevices: 3 })).toThrow(/numDevices: got 3, expected a divisor of numExperts \(64\)/);
     expect(() => runImbalanceStudy({ topK: 4 })).toThrow(/topK: got 4, expected a multiple of numDevices \(8\)/);
+  });
+});
+
+describe('formatImbalanceStudy', () => {
+  it('prints one row per router and batch size, with the paper reference for top-k', () => {
+    const text = formatImbalanceStudy(runImbalanceStudy({ batchSizes: [64, 16], trials: 40, seed: 3 }));
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/E=64 experts, K=8, D=8 devices of 8 contiguous experts, seed 3, backend reference/);
+    expect(lines[1]).toMatch(/^router\s+tokens\s+trials\s+mean IS\s+stderr\s+median IS\s+P\(IS>0\)\s+paper mean$/);
+    // Sorted by batch size, top-k first; MoGE rows are exactly zero and have no paper figure.
+    expect(lines[3]).toMatch(/^topk\s+16\s+40\s+0\.\d{4}\s+±0\.\d{4}\s+0\.\d{4}\s+1\.000\s+0\.67$/);
+    expect(lines[4]).toMatch(/^moge\s+16\s+40\s+0\.0000\s+±0\.0000\s+0\.0000\s+0\.000\s+-$/);
+    expect(lines[5]).toMatch(/^topk\s+64 .* 0\.34$/);
+    expect(lines[6]).toMatch(/^moge\s+64 /);
+    expect(lines.at(-1)).toMatch(/IS-1/);
+  });
+
+  it('shows no paper figure outside the paper setting', () => {
+    const text = formatImbalanceStudy(runImbalanceStudy({ batchSizes: [16], trials: 10, numExperts: 32, topK: 4, numDevices: 4 }));
+    expect(text).not.toMatch(/IS-1/);
+    expect(text).toMatch(/^topk\s+16\s+10\s.*\s-$/m);
   });
 });

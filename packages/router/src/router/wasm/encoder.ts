@@ -1,0 +1,158 @@
+/**
+ * Just enough of the WebAssembly binary format to emit one small module of numeric kernels: types,
+ * functions, one exported memory, exports and code. Kernels are written as readable instruction
+ * sequences (see softmax-kernel.ts) instead of being shipped as an opaque binary blob, so the code
+ * that runs is the code that is reviewed. WebAssembly (with the fixed-width SIMD proposal, in every
+ * current engine) is a web standard, not a Node API: the router stays browser-safe.
+ */
+
+export const I32 = 0x7f;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+export type ValType = typeof I32 | typeof F64 | typeof V128;
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function f64Bytes(x: number): number[] {
+  return Array.from(new Uint8Array(new Float64Array([x]).buffer));
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(s: string): number[] {
+  const bytes = Array.from(new TextEncoder().encode(s));
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** memarg: alignment exponent and offset. */
+const mem = (align: number, offset = 0) => [...uleb(align), ...uleb(offset)];
+/** A SIMD instruction: prefix 0xfd, then the opcode as LEB128. */
+const simd = (op: number) => [0xfd, ...uleb(op)];
+
+/** The instructions the kernels use, by their text-format names. Each returns its bytes. */
+export const op = {
+  block: () => [0x02, 0x40],
+  loop: () => [0x03, 0x40],
+  if: () => [0x04, 0x40],
+  else: () => [0x05],
+  end: () => [0x0b],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  select: () => [0x1b],
+  get: (local: number) => [0x20, ...uleb(local)],
+  set: (local: number) => [0x21, ...uleb(local)],
+  tee: (local: number) => [0x22, ...uleb(local)],
+  i32Load: (offset = 0) => [0x28, ...mem(2, offset)],
+  f32Load: (offset = 0) => [0x2a, ...mem(2, offset)],
+  f64Load: (offset = 0) => [0x2b, ...mem(3, offset)],
+  i32Store: (offset = 0) => [0x36, ...mem(2, offset)],
+  f32Store: (offset = 0) => [0x38, ...mem(2, offset)],
+  f64Store: (offset = 0) => [0x39, ...mem(3, offset)],
+  i32Const: (n: number) => [0x41, ...sleb(n)],
+  /** Small i64 constants only (|n| < 2^31): their signed LEB128 is the same as an i32's. */
+  i64Const: (n: number) => [0x42, ...sleb(n)],
+  f64Const: (x: number) => [0x44, ...f64Bytes(x)],
+  i32Eqz: () => [0x45],
+  i32LtU: () => [0x49],
+  i32GeU: () => [0x4f],
+  f32Gt: () => [0x5e],
+  f64Lt: () => [0x63],
+  f64Gt: () => [0x64],
+  i32Add: () => [0x6a],
+  i32Sub: () => [0x6b],
+  i32Mul: () => [0x6c],
+  i32Shl: () => [0x74],
+  f64Add: () => [0xa0],
+  f64Sub: () => [0xa1],
+  f64Mul: () => [0xa2],
+  f64Div: () => [0xa3],
+  f32DemoteF64: () => [0xb6],
+  f64PromoteF32: () => [0xbb],
+  i32GtS: () => [0x4a],
+  // SIMD (v128)
+  /** A constant f64x2 with both lanes `x` (one constant-pool load, where a splat would be an op per use). */
+  f64x2Const: (x: number) => [...simd(0x0c), ...f64Bytes(x), ...f64Bytes(x)],
+  v128Load: (offset = 0) => [...simd(0x00), ...mem(4, offset)],
+  v128Store: (offset = 0) => [...simd(0x0b), ...mem(4, offset)],
+  i64x2Splat: () => simd(0x12),
+  f64x2Splat: () => simd(0x14),
+  f64x2ExtractLane: (lane: number) => [...simd(0x21), lane],
+  f64x2Lt: () => simd(0x49),
+  f64x2Gt: () => simd(0x4a),
+  f64x2Ge: () => simd(0x4c),
+  v128And: () => simd(0x4e),
+  v128AndNot: () => simd(0x4f),
+  v128Store64Lane: (lane: number, offset = 0) => [...simd(0x5b), ...mem(3, offset), lane],
+  v128Load64Zero: (offset = 0) => [...simd(0x5d), ...mem(3, offset)],
+  f32x4DemoteF64x2Zero: () => simd(0x5e),
+  f64x2PromoteLowF32x4: () => simd(0x5f),
+  f64x2Nearest: () => simd(0x94),
+  i64x2ExtendLowI32x4S: () => simd(0xc7),
+  i64x2Shl: () => simd(0xcb),
+  i64x2Add: () => simd(0xce),
+  f64x2Add: () => simd(0xf0),
+  f64x2Sub: () => simd(0xf1),
+  f64x2Mul: () => simd(0xf2),
+  f64x2Div: () => simd(0xf3),
+  f64x2Max: () => simd(0xf5),
+  f64x2Pmax: () => simd(0xf7),
+  i32x4TruncSatF64x2SZero: () => simd(0xfc),
+};
+
+export interface FunctionSpec {
+  name: string;
+  params: ValType[];
+  results: ValType[];
+  /** Extra locals after the parameters, in order. */
+  locals: ValType[];
+  body: number[][];
+}
+
+/** A module of exported functions over one exported memory named `memory` (initially `pages` × 64 KiB). */
+export function encodeModule(functions: FunctionSpec[], pages: number): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
+  const code = functions.map((f) => {
+    const locals = vec(f.locals.map((t) => [1, t]));
+    const body = [...locals, ...f.body.flat(), 0x0b];
+    return [...uleb(body.length), ...body];
+  });
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x00, ...uleb(pages)]])),
+    ...section(7, vec([[...name('memory'), 0x02, 0], ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)])])),
+    ...section(10, vec(code)),
+  ];
+  return Uint8Array.from(bytes);
+}

@@ -20,4 +20,7 @@ export { ULT_T1, ULT_T0, PRO_T1_BEFORE, PRO_T1_AFTER, PUBLISHED, type TrainingCa
 export { searchTraining, type SearchInput, type SearchEntry, type SearchResult } from './train/search';
 export { enumeratePlans, fineRecompute, PlanSpaceSchema, type PlanSpace, type PlanSpaceInput, type PlanTemplate } from './train/search-space';
 export { ArchRangesSchema, enumerateArchs, type ArchRanges } from './train/arch-ranges';
-export { prepareTraining, scheduleTraining, type PreparedTrainingSim, type SimCaches } from './train/simulate';
+export { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type PrepareOptions, type SimCaches } from './train/simulate';
+export { trainingFlopsPerToken, type TrainingFlopsPerToken } from './train/model-flops';
+export { balancedLayerSlots, stageLoads, type LayerLayout, type BalancedLayoutInput } from './train/layer-layout';
+export * from './infer/index';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatBytes, formatSeconds, MogeError, parseWith, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
+import * as simApi from '@moge/sim';
 import {
   ArchRangesSchema,
   enumerateArchs,
@@ -11,6 +12,7 @@ import {
   type SearchEntry,
   type TrainingSimOptionsInput,
   type TrainingSimResult,
+  type ValidationRow,
 } from '@moge/sim';
 import { readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
@@ -18,6 +20,8 @@ import { startProgress } from '../util/progress';
 import { resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
+import * as simInfer from './sim-infer';
+import { registerSimInfer } from './sim-infer';
 
 const intFlag = (min: number) =>
   z
@@ -135,6 +139,15 @@ function resolveArchOrRanges(value: string): MoeArch[] {
   }
 }
 
+/**
+ * An optional export of the inference half (./sim-infer), looked up by name so this file compiles and
+ * works whether or not the inference side has provided it yet.
+ */
+function inferHook<T>(name: string): T | undefined {
+  const v = (simInfer as Record<string, unknown>)[name];
+  return typeof v === 'function' ? (v as T) : undefined;
+}
+
 function entryJson(e: SearchEntry) {
   return {
     arch: e.arch.name ?? 'custom',
@@ -149,7 +162,7 @@ function entryJson(e: SearchEntry) {
 }
 
 function registerSimSearch(sim: Command): void {
-  addSimFlags(
+  const search = addSimFlags(
     sim
       .command('search')
       .description('search architectures × plans: prune by memory, rank by the objective, show the top and the Pareto front')
@@ -159,8 +172,20 @@ function registerSimSearch(sim: Command): void {
       .option('--global-batch <sequences>', 'sequences per optimizer step', '1024')
       .option('--seq-length <tokens>', 'tokens per sequence', '4096')
       .option('--top <n>', 'configurations to show', '10')
+      .option('--mode <mode>', 'train | infer (inference search: see `moge sim infer --help`)', 'train')
       .option('--json', 'machine-readable output on stdout'),
-  ).action((flags: SimCliFlags & { arch: string; cluster: string; objective: string; globalBatch: string; seqLength: string; top: string; json?: boolean }) => {
+  );
+  // The inference half may add its own search flags (latency caps, prompt lengths) to the same command.
+  const addInferFlags = inferHook<(cmd: Command) => Command>('addInferenceSearchFlags');
+  if (addInferFlags) addInferFlags(search);
+  search.action(async (flags: SimCliFlags & { arch: string; cluster: string; objective: string; globalBatch: string; seqLength: string; top: string; mode: string; json?: boolean }) => {
+    const mode = parseWith(z.object({ '--mode': z.enum(['train', 'infer']) }), { '--mode': flags.mode }, 'sim search flags')['--mode'];
+    if (mode === 'infer') {
+      const searchInference = inferHook<(flags: Record<string, unknown>) => void | Promise<void>>('searchInferenceCommand');
+      if (!searchInference) throw new MogeError('E_NOT_AVAILABLE', '--mode infer: the inference search is not available in this build (sim-infer has no searchInferenceCommand); use --mode train');
+      await searchInference(flags as unknown as Record<string, unknown>);
+      return;
+    }
     const f = parseWith(
       BatchFlagsSchema.extend({ '--objective': z.enum(['throughput', 'mfu']), '--top': intFlag(1) }),
       { '--global-batch': flags.globalBatch, '--seq-length': flags.seqLength, '--objective': flags.objective, '--top': flags.top },
@@ -203,34 +228,61 @@ function registerSimSearch(sim: Command): void {
   });
 }
 
+/** Inference validation rows, when the inference simulator exports them (`validateInference(): ValidationRow[]`). */
+function inferenceRows(): ValidationRow[] {
+  const v = (simApi as Record<string, unknown>).validateInference;
+  return typeof v === 'function' ? (v as () => ValidationRow[])() : [];
+}
+
+/** A figure in the unit its metric is read in: MFU and gains as percentages, throughputs in millions. */
+function formatFigure(r: ValidationRow, v: number): string {
+  if (r.errorKind === 'rank') return `#${v}`;
+  if (r.unit === '%' || /MFU|gain/i.test(r.metric)) return `${(100 * v).toFixed(1)} %`;
+  if (r.unit === 's') return formatSeconds(v);
+  if (Math.abs(v) >= 1e5) return `${(v / 1e6).toFixed(3)} M`;
+  return `${Number(v.toPrecision(4))}${r.unit ? ` ${r.unit}` : ''}`;
+}
+
+function errorText(r: ValidationRow): string {
+  if (r.errorKind === 'rank') return r.withinGoal ? 'in top' : `${r.error} below`;
+  return r.errorKind === 'points' ? `${r.error.toFixed(1)} pt` : `${(100 * r.error).toFixed(1)} %`;
+}
+
+function goalText(r: ValidationRow): string {
+  if (r.errorKind === 'rank') return `top ${r.published}`;
+  return r.errorKind === 'points' ? `±${r.goal} pt` : `±${100 * r.goal} %`;
+}
+
 function registerSimValidate(sim: Command): void {
   sim
     .command('validate')
-    .description('predict every training case of targets.md next to the published figure')
-    .option('--profile <name>', 'simulator profile to validate')
+    .description('predict every training and inference case of targets.md next to the published figure')
+    .option('--profile <name>', 'training simulator profile to validate')
+    .option('--no-search', 'skip ULT-S1, the plan search that ranks Pangu Ultra\'s layout (a few seconds)')
     .option('--json', 'machine-readable output on stdout')
-    .action((flags: { profile?: string; json?: boolean }) => {
-      const rows = validateTraining(flags.profile ? { profile: flags.profile } : {});
+    .action((flags: { profile?: string; search: boolean; json?: boolean }) => {
+      const rows = [...validateTraining({ ...(flags.profile ? { profile: flags.profile } : {}), search: flags.search }), ...inferenceRows()];
       if (flags.json) {
         printJson(rows);
         return;
       }
-      const fmt = (metric: string, v: number) => (metric === 'tokens/s' ? `${(v / 1e6).toFixed(3)} M` : `${(100 * v).toFixed(1)} %`);
       printTable(
         ['case', 'metric', 'published', 'predicted', 'error', 'goal', 'ok'],
         rows.map((r) => [
           r.id,
           r.metric,
-          fmt(r.metric, r.published),
-          fmt(r.metric, r.predicted),
-          r.errorKind === 'points' ? `${r.error.toFixed(1)} pt` : `${(100 * r.error).toFixed(1)} %`,
-          r.errorKind === 'points' ? `±${r.goal} pt` : `±${100 * r.goal} %`,
+          formatFigure(r, r.published),
+          formatFigure(r, r.predicted),
+          errorText(r),
+          goalText(r),
           r.withinGoal ? 'yes' : 'no',
         ]),
       );
-      process.stdout.write('\nAssumed conditions:\n');
+      const within = rows.filter((r) => r.withinGoal).length;
+      process.stdout.write(`\n${within} of ${rows.length} figures within their goal\n\nAssumed conditions:\n`);
       for (const id of [...new Set(rows.map((r) => r.id))]) {
-        process.stdout.write(`  ${id}: ${rows.find((r) => r.id === id)!.assumed.join('; ')}\n`);
+        const assumed = rows.find((r) => r.id === id)!.assumed;
+        if (assumed.length > 0) process.stdout.write(`  ${id}: ${assumed.join('; ')}\n`);
       }
     });
 }
@@ -241,4 +293,5 @@ export function registerSim(program: Command): void {
   registerSimTrain(sim);
   registerSimSearch(sim);
   registerSimValidate(sim);
+  registerSimInfer(sim);
 }

@@ -14,6 +14,12 @@ export interface PlanGroups {
   tp: GroupLayout;
   cp: GroupLayout;
   dp: GroupLayout;
+  /**
+   * Ranks holding the same dense weights: data parallel × context parallel (CP ranks see different
+   * tokens of the same sequences), the group Megatron-LM reduces dense gradients and shards the
+   * distributed optimizer over.
+   */
+  dpCp: GroupLayout;
   ep: GroupLayout;
   etp: GroupLayout;
   /** Expert data parallel: replicas of one expert shard, which reduce expert gradients together. */
@@ -40,6 +46,7 @@ export function planGroups(p: GroupSizes, devicesPerNode: number): PlanGroups {
     tp: layout(p.tp, 1, devicesPerNode),
     cp: layout(p.cp, p.tp, devicesPerNode),
     dp: layout(p.dp, p.tp * p.cp, devicesPerNode),
+    dpCp: layout(p.dp * p.cp, p.tp, devicesPerNode),
     etp: layout(p.etp, 1, devicesPerNode),
     ep: layout(p.ep, p.etp, devicesPerNode),
     edp: layout(stageDevices / (p.ep * p.etp), p.ep * p.etp, devicesPerNode),

@@ -34,6 +34,11 @@ export const SimProfileSchema = z.object({
    * (0 = uniform). Drives the busiest device's load for top-k without rebalancing.
    */
   topKZipfExponent: nonNegative,
+  /**
+   * Device memory a training process cannot use for the model: what the runtime keeps, collective
+   * buffers, allocator fragmentation. Added to every memory estimate (absent = 0).
+   */
+  deviceMemoryReserveBytes: nonNegative.optional(),
   fittedTo: z.array(FitPointSchema),
   method: z.string().min(1),
 });

@@ -40,21 +40,14 @@ const ADAM_FLOPS_PER_PARAM = 12;
  * Megatron's data-parallel side: each chunk's gradients are reduce-scattered once its last backward has
  * run (overlap-grad-reduce), on a communication stream, so only what is still in flight when the
  * stage's compute ends is exposed; with overlap off they all run after. Dense gradients reduce over the
- * DP group, expert gradients over the expert-DP group. The distributed optimizer then updates its shard
+ * DP×CP group, expert gradients over the expert-DP group. The distributed optimizer then updates its shard
  * and all-gathers the weights, which the next forward waits for chunk by chunk.
  */
 export function dataParallelTiming(input: DataParallelInput): DataParallelTiming {
-  const { plan, work, groups, comm } = input;
+  const { plan, work } = input;
   const distributed = plan.distributedOptimizer;
   const reduceOp = distributed ? 'reduce-scatter' : 'all-reduce';
-  const gradTime = (w: ChunkWork) =>
-    comm.collective({ kind: 'collective', name: 'dp-grad', module: 'attention', group: 'tp', op: reduceOp, bytes: w.denseParams * input.gradBytes, ranks: groups.dp.size }, groups.dp) +
-    comm.collective({ kind: 'collective', name: 'edp-grad', module: 'experts', group: 'tp', op: reduceOp, bytes: w.expertParams * input.gradBytes, ranks: groups.edp.size }, groups.edp);
-  const gatherTime = (w: ChunkWork) =>
-    distributed
-      ? comm.collective({ kind: 'collective', name: 'dp-param', module: 'attention', group: 'tp', op: 'all-gather', bytes: w.denseParams * input.paramBytes, ranks: groups.dp.size }, groups.dp) +
-        comm.collective({ kind: 'collective', name: 'edp-param', module: 'experts', group: 'tp', op: 'all-gather', bytes: w.expertParams * input.paramBytes, ranks: groups.edp.size }, groups.edp)
-      : 0;
+  const { gradTime, gatherTime } = dataParallelCollectives(input);
 
   const lastBackward = new Map<string, number>();
   for (const e of input.events) {
@@ -82,10 +75,33 @@ export function dataParallelTiming(input: DataParallelInput): DataParallelTiming
     // The first chunk's weights are needed before any forward can start; later chunks' gathers run under it.
     const gathers = chunks.map(gatherTime);
     paramGatherExposedS.push(input.overlap ? (gathers[0] ?? 0) : gathers.reduce((s, t) => s + t, 0));
-    const localParams = chunks.reduce((s, w) => s + w.denseParams / (distributed ? groups.dp.size : 1) + w.expertParams / (distributed ? groups.edp.size : 1), 0);
+    const localParams = chunks.reduce((s, w) => s + w.denseParams / (distributed ? input.groups.dpCp.size : 1) + w.expertParams / (distributed ? input.groups.edp.size : 1), 0);
     optimizerS.push(
       input.compute.times({ kind: 'elementwise', name: 'adam', module: 'norm', bytes: localParams * ADAM_BYTES_PER_PARAM, flops: localParams * ADAM_FLOPS_PER_PARAM }).forwardS,
     );
   }
   return { gradExposedS, paramGatherExposedS, optimizerS, gradIntervals };
+}
+
+/**
+ * Time of one chunk's gradient reduction and of its parameter gather (distributed optimizer): dense
+ * parameters over DP×CP, expert parameters over expert-DP. Shared by the schedule and the search's
+ * quick estimate.
+ */
+export function dataParallelCollectives(input: Pick<DataParallelInput, 'plan' | 'groups' | 'comm' | 'gradBytes' | 'paramBytes'>): {
+  gradTime: (w: ChunkWork) => number;
+  gatherTime: (w: ChunkWork) => number;
+} {
+  const { plan, groups, comm } = input;
+  const distributed = plan.distributedOptimizer;
+  const reduceOp = distributed ? 'reduce-scatter' : 'all-reduce';
+  const gradTime = (w: ChunkWork) =>
+    comm.collective({ kind: 'collective', name: 'dp-grad', module: 'attention', group: 'tp', op: reduceOp, bytes: w.denseParams * input.gradBytes, ranks: groups.dpCp.size }, groups.dpCp) +
+    comm.collective({ kind: 'collective', name: 'edp-grad', module: 'experts', group: 'tp', op: reduceOp, bytes: w.expertParams * input.gradBytes, ranks: groups.edp.size }, groups.edp);
+  const gatherTime = (w: ChunkWork) =>
+    distributed
+      ? comm.collective({ kind: 'collective', name: 'dp-param', module: 'attention', group: 'tp', op: 'all-gather', bytes: w.denseParams * input.paramBytes, ranks: groups.dpCp.size }, groups.dpCp) +
+        comm.collective({ kind: 'collective', name: 'edp-param', module: 'experts', group: 'tp', op: 'all-gather', bytes: w.expertParams * input.paramBytes, ranks: groups.edp.size }, groups.edp)
+      : 0;
+  return { gradTime, gatherTime };
 }

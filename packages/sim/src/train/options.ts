@@ -38,6 +38,11 @@ export const TrainingSimOptionsSchema = z.object({
   expertLoad: ExpertLoadSchema.default({ kind: 'router', rebalance: true }),
   /** Element type gradients are reduced in over data parallel (Megatron reduces fp32 main grads by default). */
   gradReduceDType: z.enum(['fp32', 'bf16']).default('fp32'),
+  /**
+   * Split of the layers over the model chunks: `uniform` (Megatron's default, the plan's no-op slots at
+   * the end) or `balanced` (per-chunk layer counts that even out the stages, embedding, head and MTP included).
+   */
+  layerLayout: z.enum(['uniform', 'balanced']).default('balanced'),
   /** Build the Chrome trace (costs memory on large schedules). */
   trace: z.boolean().default(false),
 });

@@ -78,6 +78,17 @@ describe('simulatePipeline', () => {
     expect(exposedOn).toBeLessThan(exposedOff);
   });
 
+  it('pairs a forward with a backward only when waiting for both pays: plain 1F1B with overlap is no slower than without', () => {
+    // In 1F1B the backward's gradient always arrives after the paired forward could have started;
+    // forcing the pair would serialise the whole pipeline behind it.
+    for (const [pp, m] of [[4, 8], [8, 16], [16, 64]] as const) {
+      const base = { ...uniform(pp, 1, m, 1, 2), forward: () => ({ computeS: 1, commS: 0.2 }), backward: () => ({ computeS: 2, commS: 0.4 }) };
+      const off = simulatePipeline(base);
+      const on = simulatePipeline({ ...base, overlap: { enabled: true, efficiency: 0.8 } });
+      expect(on.makespanS).toBeLessThanOrEqual(off.makespanS + 1e-9);
+    }
+  });
+
   it('respects data dependencies, stage exclusivity and conservation of work (property)', () => {
     fc.assert(
       fc.property(

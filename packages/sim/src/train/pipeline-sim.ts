@@ -116,6 +116,14 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
       if (second) {
         const readySecond = inputReady(second, stage);
         if (readySecond === undefined) continue;
+        if (!pairPays(stage, first, second, readyFirst, readySecond)) {
+          // The backward's input comes too late to wait for: run the forward alone now and keep
+          // the backward as the rank's next step (the overlap adapts to what is ready).
+          runSolo(stage, first, readyFirst);
+          programs[stage]![cursor[stage]!] = [second];
+          progressed = true;
+          continue;
+        }
         runPair(stage, first, second, Math.max(readyFirst, readySecond));
       } else {
         runSolo(stage, first, readyFirst);
@@ -125,6 +133,24 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
       progressed = true;
     }
     if (!progressed) throw new MogeError('E_SCHEDULE', `pipeline schedule deadlocked (pp=${pp}, vpp=${vpp}, micro-batches=${numMicroBatches})`);
+  }
+
+  /** Overlapped span of a forward/backward pair (one's communication under the other's compute). */
+  function pairDurationS(cf: TaskCost, cb: TaskCost): number {
+    const compute = cf.computeS + cb.computeS;
+    const comm = cf.commS + cb.commS;
+    return Math.max(compute, comm) + (1 - input.overlap.efficiency) * Math.min(compute, comm);
+  }
+
+  /** True when waiting for both inputs and overlapping ends no later than running the two one after the other. */
+  function pairPays(stage: number, f: PipelineTask, b: PipelineTask, readyF: number, readyB: number): boolean {
+    const cf = costOf(f, stage);
+    const cb = costOf(b, stage);
+    const free = freeAt[stage]!;
+    const pairedEnd = Math.max(free, readyF, readyB) + pairDurationS(cf, cb);
+    const soloFEnd = Math.max(free, readyF) + cf.computeS + cf.commS;
+    const serialEnd = Math.max(soloFEnd, readyB) + cb.computeS + cb.commS;
+    return pairedEnd <= serialEnd;
   }
 
   function runSolo(stage: number, t: PipelineTask, readyS: number): void {
@@ -139,8 +165,7 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
     const cb = costOf(b, stage);
     const compute = cf.computeS + cb.computeS;
     const comm = cf.commS + cb.commS;
-    const eff = input.overlap.efficiency;
-    const durationS = Math.max(compute, comm) + (1 - eff) * Math.min(compute, comm);
+    const durationS = pairDurationS(cf, cb);
     const startS = Math.max(freeAt[stage]!, readyS);
     const exposed = durationS - compute;
     // Split the pair's span between its two tasks in proportion to their own work, for the trace.

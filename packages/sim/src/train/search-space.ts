@@ -42,6 +42,9 @@ export interface PlanTemplate {
  * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
  */
 export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate): Generator<ParallelPlan> {
+  // Parsed once for the defaults; the loops below enforce the schema's cross-field rules themselves,
+  // so each plan is a plain spread (a search enumerates hundreds of thousands).
+  const base = ParallelPlanSchema.parse({ globalBatchSize: t.globalBatchSize, seqLength: t.seqLength });
   const moe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
   for (const tp of space.tp) {
     if (tp > t.devicesPerNode || arch.numHeads % tp !== 0) continue;
@@ -69,7 +72,8 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
                 if ((tp * cp * dp) % (ep * etp) !== 0) continue;
                 for (const r of space.recompute) {
                   const recompute = r === 'none' ? [] : r === 'full' ? (['layer'] as RecomputeModule[]) : fineRecompute(arch);
-                  yield ParallelPlanSchema.parse({
+                  yield {
+                    ...base,
                     tp,
                     cp,
                     dp,
@@ -83,7 +87,7 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
                     seqLength: t.seqLength,
                     recompute,
                     noopLayers,
-                  });
+                  };
                 }
               }
             }

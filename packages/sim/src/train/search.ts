@@ -1,13 +1,14 @@
-import { MogeError, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
+import { dtypeBytes, MogeError, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
-import { flopsPerToken } from '@moge/model';
 import { CommCostCache } from '../common/comm-cost';
 import { ComputeCostCache } from '../common/op-cost';
 import { sumComm } from '../common/pass-cost';
-import { defaultSimProfileFor, getSimProfile } from '../common/training-profile';
+import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/training-profile';
+import { trainingFlopsPerToken } from './model-flops';
+import { dataParallelCollectives } from './data-parallel';
 import { resolveOverlap, type TrainingSimOptionsInput } from './options';
-import { enumeratePlans, PlanSpaceSchema, type PlanSpaceInput } from './search-space';
-import { prepareTraining, scheduleTraining, type PreparedTrainingSim, type TrainingSimResult } from './simulate';
+import { enumeratePlans, PlanSpaceSchema, type PlanSpace, type PlanSpaceInput } from './search-space';
+import { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type TrainingSimResult } from './simulate';
 
 export interface SearchInput {
   archs: MoeArch[];
@@ -17,10 +18,19 @@ export interface SearchInput {
   objective?: 'throughput' | 'mfu';
   space?: PlanSpaceInput;
   options?: TrainingSimOptionsInput;
+  /** A profile object instead of a named one (calibration scripts trying a fit). */
+  profileData?: SimProfile;
   /** Configurations to return, best first. */
   top?: number;
-  /** Plans whose schedule is simulated event by event (the best by the quick estimate). Default max(4 × top, 40). */
+  /** Plans whose schedule is simulated event by event (the best by the quick estimate). Default max(4 × top, 200): the quick estimate orders plans only roughly (bench/search.bench.ts compares against simulating every plan). */
   survivors?: number;
+  /**
+   * With more architectures than this, a screening pass (one micro-batch size, fine-grained recompute)
+   * ranks them first and only this many get the full plan space — the papers' filter → shortlist →
+   * simulate funnel. Default 4.
+   */
+  shortlist?: number;
+  /** `done` of `total` plans looked at; `total` grows once the shortlist is known. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -32,8 +42,16 @@ export interface SearchEntry {
 
 export interface SearchResult {
   objective: 'throughput' | 'mfu';
-  /** Plans enumerated, plans that fit in memory, plans whose schedule was simulated. */
-  counts: { enumerated: number; fitting: number; simulated: number };
+  counts: {
+    /** Architectures given, and those that reached the full plan search. */
+    architectures: number;
+    shortlisted: number;
+    /** Plans enumerated (screening and full search), and those found to fit in memory among the ones fast enough to be checked. */
+    enumerated: number;
+    fitting: number;
+    /** Plans whose schedule was simulated event by event. */
+    simulated: number;
+  };
   top: SearchEntry[];
   /** Simulated configurations no other beats on both throughput and peak memory. */
   pareto: SearchEntry[];
@@ -42,71 +60,167 @@ export interface SearchResult {
 interface Candidate {
   arch: MoeArch;
   prep: PreparedTrainingSim;
-  quickTokensPerS: number;
+  /** Quick estimate in the objective's unit (tokens/s, or tokens/s × model FLOPs per token). */
+  quickScore: number;
 }
 
 /**
- * A lower-bound-style quick estimate used only to pick survivors: the slowest stage's work per
- * micro-batch times (micro-batches + (pp − 1)/vpp), the classic interleaved-1F1B makespan, with the
- * cross-micro-batch overlap credited as in the schedule.
+ * A quick estimate of the step, used only to pick the plans whose schedule is simulated: the slowest
+ * stage's work per micro-batch times (micro-batches + (pp − 1)/vpp), the classic interleaved-1F1B
+ * makespan. Forward/backward overlap is credited only to the steady-state share of the schedule
+ * (none for plain 1F1B, where pairing does not pay, see pipeline-sim), and the data-parallel
+ * reduction that cannot hide (the last chunk's gradients and the first chunk's parameter gather, or
+ * all of it without overlap) is added.
  */
 function quickStepS(prep: PreparedTrainingSim): number {
   const { plan } = prep.input;
-  const pairOverlap = resolveOverlap(prep.options.overlap).pipeline;
+  const overlap = resolveOverlap(prep.options.overlap);
   const eff = prep.profile.overlapEfficiency.value;
+  const m = prep.numMicroBatches;
+  const tasks = m * plan.vpp;
+  const warmup = plan.vpp === 1 ? Math.min(plan.pp - 1, m) : Math.min(2 * (plan.pp - 1) + (plan.vpp - 1) * plan.pp, tasks);
+  const steady = overlap.pipeline && plan.vpp > 1 ? Math.max(0, tasks - warmup) / tasks : 0;
+  const dp = dataParallelCollectives({ plan, groups: prep.groups, comm: prep.comm, gradBytes: dtypeBytes(prep.options.gradReduceDType), paramBytes: dtypeBytes('bf16') });
   let slowest = 0;
+  let dpExposed = 0;
   for (const stage of prep.work) {
     let t = 0;
     for (const w of stage) {
       const compute = w.forward.computeS + w.backward.computeS + w.recomputeS + w.swapS;
       const comm = sumComm(w.forward.comm) + sumComm(w.backward.comm);
-      t += pairOverlap ? Math.max(compute, comm) + (1 - eff) * Math.min(compute, comm) : compute + comm;
+      const paired = Math.max(compute, comm) + (1 - eff) * Math.min(compute, comm);
+      t += steady * paired + (1 - steady) * (compute + comm);
     }
     slowest = Math.max(slowest, t);
+    const first = stage[0]!;
+    const exposed = overlap.dataParallel
+      ? dp.gradTime(first) + dp.gatherTime(first)
+      : stage.reduce((s, w) => s + dp.gradTime(w) + dp.gatherTime(w), 0);
+    dpExposed = Math.max(dpExposed, exposed);
   }
-  return slowest * (prep.numMicroBatches + (plan.pp - 1) / plan.vpp) + prep.p2pS * 2 * plan.pp * plan.vpp;
+  return slowest * (m + (plan.pp - 1) / plan.vpp) + prep.p2pS * 2 * plan.pp * plan.vpp + dpExposed;
 }
+
+/** Everything of a plan but its recompute policy: plans sharing it differ only in how much they recompute. */
+function planKeyWithoutRecompute(p: ParallelPlan): string {
+  return `${p.tp}:${p.cp}:${p.pp}:${p.vpp}:${p.ep}:${p.etp}:${p.dp}:${p.microBatchSize}:${p.noopLayers}`;
+}
+
+/** Recompute policies in order of cost: a cheaper one that fits makes the dearer ones pointless. */
+const RECOMPUTE_ORDER = { none: 0, fine: 1, full: 2 } as const;
 
 /**
  * Searches architectures × plans on a cluster: enumerates plans, prunes those that do not fit in device
  * memory (@moge/memory), ranks the rest by a quick estimate from cached per-layer costs, simulates the
- * schedule of the best `survivors` event by event and ranks them by the objective.
+ * schedule of the best `survivors` event by event and ranks them by the objective. Two prunings keep
+ * a large search fast without changing its answer much: a plan is skipped when the same plan with less
+ * recompute already fits (it can only be slower), and many architectures are first screened on a
+ * reduced plan space (see `shortlist`).
  */
 export function searchTraining(input: SearchInput): SearchResult {
   if (input.archs.length === 0) throw new ValidationError('search', [{ path: 'archs', received: [], expected: 'at least one architecture (none fell within the ranges and budget)' }]);
   const objective = input.objective ?? 'throughput';
   const space = PlanSpaceSchema.parse(input.space ?? {});
+  space.recompute = [...new Set(space.recompute)].sort((a, b) => RECOMPUTE_ORDER[a] - RECOMPUTE_ORDER[b]);
   const top = input.top ?? 10;
-  const survivors = input.survivors ?? Math.max(4 * top, 40);
+  const survivors = input.survivors ?? Math.max(4 * top, 200);
+  const shortlist = input.shortlist ?? 4;
   const chip = input.cluster.node.chip;
   const profileName = input.options?.profile;
-  const profile = profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name);
+  const profile = input.profileData ?? (profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name));
   const caches = { compute: new ComputeCostCache(chip, 'bf16', profile.chipEfficiency), comm: new CommCostCache(input.cluster) };
   const template = { globalBatchSize: input.globalBatchSize, seqLength: input.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
+  const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, input.seqLength) : tokensPerS);
+  const counts = { architectures: input.archs.length, shortlisted: input.archs.length, enumerated: 0, fitting: 0, simulated: 0 };
+  const pool: Candidate[] = [];
+  let floor = 0;
 
-  const total = input.archs.reduce((s, arch) => s + [...enumeratePlans(arch, space, template)].length, 0);
-  const candidates: Candidate[] = [];
+  // Screening space: one micro-batch size and the middle recompute policy, the rest as asked.
+  const screenSpace: PlanSpace = {
+    ...space,
+    microBatchSize: [Math.min(...space.microBatchSize)],
+    recompute: space.recompute.includes('fine') ? ['fine'] : [space.recompute[0]!],
+  };
+  const countPlans = (archs: MoeArch[], sp: PlanSpace) => archs.reduce((n, arch) => n + [...enumeratePlans(arch, sp, template)].length, 0);
+  const screening = input.archs.length > shortlist;
+  let total = screening ? countPlans(input.archs, screenSpace) : countPlans(input.archs, space);
   let done = 0;
-  for (const arch of input.archs) {
-    for (const plan of enumeratePlans(arch, space, template)) {
+
+  /**
+   * Costs every plan of `sp` for `arch` and offers `keep` each one that fits in memory and beats
+   * `bar()`. The memory estimate (the dearer half) is made only for plans that beat the bar on time.
+   * Plans come with the recompute policy innermost, cheapest first: once a policy fits, or already
+   * misses the bar, the dearer policies of the same layout can only be slower and are skipped.
+   */
+  const costPlans = (arch: MoeArch, sp: PlanSpace, bar: () => number, keep: (c: Candidate) => void) => {
+    let settled = '';
+    for (const plan of enumeratePlans(arch, sp, template)) {
       done++;
       if (done % 64 === 0) input.onProgress?.(done, total);
+      const key = planKeyWithoutRecompute(plan);
+      if (key === settled) continue;
       let prep: PreparedTrainingSim;
       try {
-        prep = prepareTraining({ arch, cluster: input.cluster, plan, options: { ...input.options, trace: false } }, caches);
+        prep = prepareTraining({ arch, cluster: input.cluster, plan, options: { ...input.options, trace: false }, profile }, caches, { deferMemory: true });
       } catch (e) {
         if (e instanceof MogeError) continue; // a pairing the memory model or the cost models reject
         throw e;
       }
-      if (prep.memory.totalBytes > chip.hbmBytes.value) continue;
-      candidates.push({ arch, prep, quickTokensPerS: (plan.globalBatchSize * plan.seqLength) / quickStepS(prep) });
+      const quickScore = scoreOf(arch, (plan.globalBatchSize * plan.seqLength) / quickStepS(prep));
+      if (quickScore <= bar()) {
+        settled = key;
+        continue;
+      }
+      let fits: boolean;
+      try {
+        fits = trainingMemory(prep).totalBytes <= chip.hbmBytes.value;
+      } catch (e) {
+        if (e instanceof MogeError) continue;
+        throw e;
+      }
+      if (!fits) continue;
+      settled = key;
+      counts.fitting++;
+      keep({ arch, prep, quickScore });
     }
+  };
+
+  let archs = input.archs;
+  if (screening) {
+    const best = new Map<MoeArch, number>();
+    for (const arch of archs) costPlans(arch, screenSpace, () => best.get(arch) ?? 0, (c) => best.set(arch, c.quickScore));
+    counts.enumerated += done;
+    archs = [...best.entries()].sort((a, b) => b[1] - a[1]).slice(0, shortlist).map(([a]) => a);
+    counts.shortlisted = archs.length;
+    counts.fitting = 0;
+    const before = done;
+    total = done + countPlans(archs, space);
+    for (const arch of archs) costPlans(arch, space, poolBar, keepBest);
+    counts.enumerated += done - before;
+  } else {
+    for (const arch of archs) costPlans(arch, space, poolBar, keepBest);
+    counts.enumerated = done;
   }
   input.onProgress?.(total, total);
-  const score = (c: { arch: MoeArch; tokensPerS: number }) =>
-    objective === 'mfu' ? c.tokensPerS * modelFlopsScale(c.arch, input.seqLength) : c.tokensPerS;
-  candidates.sort((a, b) => score({ arch: b.arch, tokensPerS: b.quickTokensPerS }) - score({ arch: a.arch, tokensPerS: a.quickTokensPerS }));
-  const simulated: SearchEntry[] = candidates.slice(0, survivors).map((c) => ({ arch: c.arch, plan: c.prep.input.plan, result: scheduleTraining(c.prep) }));
+
+  // Only the best `survivors` by the quick estimate are simulated; holding every prepared plan of a
+  // large search would exhaust memory, so the pool is trimmed as it grows.
+  function keepBest(c: Candidate): void {
+    pool.push(c);
+    if (pool.length > 2 * survivors) trimPool();
+  }
+  function trimPool(): void {
+    pool.sort((a, b) => b.quickScore - a.quickScore);
+    pool.length = Math.min(pool.length, survivors);
+    if (pool.length === survivors) floor = pool[survivors - 1]!.quickScore;
+  }
+  /** A plan must beat the worst survivor so far (once there are enough) to be worth its memory estimate. */
+  function poolBar(): number {
+    return floor;
+  }
+  trimPool();
+  const simulated: SearchEntry[] = pool.map((c) => ({ arch: c.arch, plan: c.prep.input.plan, result: scheduleTraining(c.prep) }));
+  counts.simulated = simulated.length;
   const value = (e: SearchEntry) => (objective === 'mfu' ? e.result.mfu : e.result.tokensPerSecond);
   simulated.sort((a, b) => value(b) - value(a));
   const pareto = simulated.filter(
@@ -119,7 +233,7 @@ export function searchTraining(input: SearchInput): SearchResult {
           (o.result.tokensPerSecond > e.result.tokensPerSecond || o.result.peakMemoryBytesPerDevice < e.result.peakMemoryBytesPerDevice),
       ),
   );
-  return { objective, counts: { enumerated: total, fitting: candidates.length, simulated: simulated.length }, top: simulated.slice(0, top), pareto };
+  return { objective, counts, top: simulated.slice(0, top), pareto };
 }
 
 /** MFU ranks architectures by tokens/s × model FLOPs per token (the per-device peak is common to all). */
@@ -127,7 +241,7 @@ const flopsCache = new WeakMap<MoeArch, number>();
 function modelFlopsScale(arch: MoeArch, seqLength: number): number {
   let f = flopsCache.get(arch);
   if (f === undefined) {
-    f = flopsPerToken(arch, { seqLen: seqLength, pass: 'training' }).mfu;
+    f = trainingFlopsPerToken(arch, seqLength).total;
     flopsCache.set(arch, f);
   }
   return f;

@@ -1,7 +1,6 @@
 import { dtypeBytes, InfeasibleError, parseWith, planNumMicroBatches, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
-import { flopsPerToken } from '@moge/model';
 import { CommCostCache } from '../common/comm-cost';
 import { expertLoadFactor } from '../common/expert-load';
 import { crossesNodes, planGroups, type PlanGroups } from '../common/group-layout';
@@ -11,6 +10,7 @@ import { sumComm } from '../common/pass-cost';
 import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/training-profile';
 import { breakdownTotal, pipelineBreakdown, type StepBreakdown } from './breakdown';
 import { dataParallelTiming } from './data-parallel';
+import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
 import { buildStageWork, type ChunkWork } from './stage-work';
@@ -60,8 +60,7 @@ export interface TrainingSimInput {
   profile?: SimProfile;
 }
 
-export const MFU_CONVENTION =
-  'model FLOPs per token = 6 × active non-embedding parameters + 3 × forward attention-score FLOPs (2·s·(d_qk + d_v) per layer, full causal square), over tokens/s × bf16 peak of all devices (targets.md; @moge/model flopsPerToken().mfu)';
+export { MFU_CONVENTION };
 
 /**
  * Predicts one optimizer step of `plan` training `arch` on `cluster`: per-layer operator costs from the
@@ -77,7 +76,9 @@ export interface PreparedTrainingSim {
   input: TrainingSimInput;
   options: TrainingSimOptions;
   profile: SimProfile;
-  memory: TrainingMemoryEstimate;
+  /** Absent while deferred (PrepareOptions.deferMemory); trainingMemory() fills it in. */
+  memory?: TrainingMemoryEstimate;
+  memoryOf: () => TrainingMemoryEstimate;
   work: ChunkWork[][];
   groups: PlanGroups;
   compute: ComputeCostCache;
@@ -94,7 +95,12 @@ export interface SimCaches {
   comm: CommCostCache;
 }
 
-export function prepareTraining(input: TrainingSimInput, caches?: SimCaches): PreparedTrainingSim {
+export interface PrepareOptions {
+  /** Leave the memory estimate for later (trainingMemory()) when the plan swaps nothing. */
+  deferMemory?: boolean;
+}
+
+export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, prepOptions: PrepareOptions = {}): PreparedTrainingSim {
   const { arch, cluster, plan } = input;
   const options = parseWith(TrainingSimOptionsSchema, input.options ?? {}, 'training simulator options');
   const chip = cluster.node.chip;
@@ -117,10 +123,15 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches): Pr
     loadSource,
   );
 
-  const memory = estimateTrainingMemory(arch, plan, {
-    loadImbalanceFactor: loadFactor,
-    hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value },
-  });
+  const memoryOf = () =>
+    estimateTrainingMemory(arch, plan, {
+      loadImbalanceFactor: loadFactor,
+      hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value },
+      frameworkOverheadBytes: profile.deviceMemoryReserveBytes?.value ?? 0,
+    });
+  // Time needs the memory estimate only for what it swaps; without swapping a search may skip it
+  // for plans that lose on time anyway (see trainingMemory()).
+  const memory = plan.swap.length > 0 || !prepOptions.deferMemory ? memoryOf() : undefined;
   const compute = caches?.compute ?? new ComputeCostCache(chip, 'bf16', profile.chipEfficiency);
   const comm = caches?.comm ?? new CommCostCache(cluster);
   const shard: LayerShard = {
@@ -140,7 +151,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches): Pr
     arch,
     plan,
     shard,
-    memory,
+    swappedBytes: memory ? new Map(memory.perLayer.map((l) => [l.layer, l.swappedBytes])) : new Map(),
     ctx: {
       compute,
       comm,
@@ -153,17 +164,25 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches): Pr
     hostBandwidth: cluster.node.hostLink.bandwidth.value,
     hostLatencyS: cluster.node.hostLink.latencyS.value,
     overlapSwap: overlap.intraLayer,
+    layout: options.layerLayout,
   });
 
   const boundaryBytes = (tokensPerMicroBatch / plan.cp / (plan.sequenceParallel ? plan.tp : 1)) * arch.hiddenSize * shard.actBytes;
   const p2pCross = crossesNodes(groups.ppStride, cluster.devicesPerNode);
   const p2pS = plan.pp > 1 ? comm.sendRecv(boundaryBytes, p2pCross) : 0;
-  return { input, options, profile, memory, work, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
+  return { input, options, profile, memory, memoryOf, work, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
+}
+
+/** The plan's memory estimate (@moge/memory), computed now if preparation deferred it. */
+export function trainingMemory(prep: PreparedTrainingSim): TrainingMemoryEstimate {
+  if (!prep.memory) prep.memory = prep.memoryOf();
+  return prep.memory;
 }
 
 /** Simulates the prepared plan's pipeline schedule, data-parallel side and optimizer: the full prediction. */
 export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
-  const { input, options, profile, memory, work, groups, compute, comm, loadFactor, world, numMicroBatches } = prep;
+  const { input, options, profile, work, groups, compute, comm, loadFactor, world, numMicroBatches } = prep;
+  const memory = trainingMemory(prep);
   const { arch, cluster, plan } = input;
   const chip = cluster.node.chip;
   const overlap = resolveOverlap(options.overlap);
@@ -204,7 +223,7 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
 
   const tokensPerStep = plan.globalBatchSize * plan.seqLength;
   const tokensPerSecond = tokensPerStep / stepTimeS;
-  const modelFlopsPerToken = flopsPerToken(arch, { seqLen: plan.seqLength, pass: 'training' }).mfu;
+  const modelFlopsPerToken = trainingFlopsPerToken(arch, plan.seqLength).total;
   const mfu = (modelFlopsPerToken * tokensPerSecond) / (world * chip.peakFlops.bf16.value);
 
   const perLayer: LayerTiming[] = [];

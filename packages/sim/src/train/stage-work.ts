@@ -1,7 +1,8 @@
 import { isMoeLayer, layerParams, type MoeArch, type ParallelPlan } from '@moge/core';
-import { layerSlots, type TrainingMemoryEstimate } from '@moge/memory';
+import { layerSlots, type LayerSlot } from '@moge/memory';
 import { embeddingOps, headOps, layerOps, mtpOps, type LayerShard } from '../common/layer-ops';
-import { addPass, costBlock, emptyPass, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
+import { addPass, costBlock, emptyPass, sumComm, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
+import { balancedLayerSlots, type LayerLayout } from './layer-layout';
 
 /** A block that runs inside a model chunk: a transformer layer, a no-op slot, or the model's ends. */
 export interface ChunkBlock {
@@ -37,21 +38,34 @@ export interface StageWorkInput {
   plan: ParallelPlan;
   shard: LayerShard;
   ctx: BlockCostContext;
-  memory: TrainingMemoryEstimate;
+  /** Activation bytes each layer swaps to host memory (from @moge/memory's estimate; empty when nothing swaps). */
+  swappedBytes: ReadonlyMap<number, number>;
   /** Host link one way, for swapped activations. */
   hostBandwidth: number;
   hostLatencyS: number;
   /** Let swap transfers run under the layer's compute (prefetch). */
   overlapSwap: boolean;
+  /** How layers are split over the model chunks (see LayerLayout). */
+  layout: LayerLayout;
+}
+
+const layoutCache = new Map<string, LayerSlot[]>();
+
+/** One micro-batch's work of a block on its stage, as the layout balances it. */
+function blockWeightS(c: BlockCost): number {
+  return c.forward.computeS + c.backward.computeS + c.recomputeS + sumComm(c.forward.comm) + sumComm(c.backward.comm);
 }
 
 /**
- * Lays the model out over pipeline stages and model chunks (Megatron's layout, taken from
- * @moge/memory so memory and time agree on which layer sits where) and costs each chunk's forward
- * and backward. Layers of the same kind cost the same, so each kind is costed once.
+ * Lays the model out over pipeline stages and model chunks and costs each chunk's forward and
+ * backward. The uniform layout is Megatron's, taken from @moge/memory so memory and time agree on
+ * which layer sits where; the balanced one moves layers off the stages that carry the embedding, head
+ * and MTP (memory is still estimated on the uniform layout, whose peak stage — the first, with the
+ * most micro-batches in flight — holds about as many layers). Layers of the same kind cost the same,
+ * so each kind is costed once.
  */
 export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
-  const { arch, plan, shard, ctx, memory } = input;
+  const { arch, plan, shard, ctx } = input;
   const recomputeLayer = plan.recompute.includes('layer');
   const cache = new Map<string, BlockCost>();
   const cost = (key: string, make: () => BlockCost): BlockCost => {
@@ -59,7 +73,7 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     if (!c) cache.set(key, (c = make()));
     return c;
   };
-  const swapped = new Map(memory.perLayer.map((l) => [l.layer, l.swappedBytes]));
+  const swapped = input.swappedBytes;
   const swapTime = (bytes: number) => (bytes > 0 ? bytes / input.hostBandwidth + input.hostLatencyS : 0);
 
   const work: ChunkWork[][] = Array.from({ length: plan.pp }, (_, stage) =>
@@ -67,9 +81,32 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   );
   const push = (w: ChunkWork, block: ChunkBlock) => w.blocks.push(block);
 
-  work[0]![0]!.blocks.push({ kind: 'embedding', layer: -1, cost: cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false)), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  const embeddingCost = cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false));
+  const headCost = cost('head', () => costBlock(headOps(arch, shard), ctx, false));
+  const mtpCost = cost(`mtp:${recomputeLayer}`, () => costBlock(mtpOps(arch, shard, 0), ctx, recomputeLayer));
+  const kindCost = (layer: number, full: boolean) => {
+    const kind = isMoeLayer(arch, layer) ? 'moe' : 'dense';
+    return cost(`${kind}:${full}`, () => costBlock(layerOps(arch, layer, shard), ctx, full));
+  };
+  let slots: LayerSlot[];
+  if (input.layout === 'balanced') {
+    const numVirtual = plan.pp * plan.vpp;
+    const extraCostS = new Array<number>(numVirtual).fill(0);
+    extraCostS[0]! += blockWeightS(embeddingCost);
+    extraCostS[numVirtual - 1]! += blockWeightS(headCost) + arch.mtpDepth * blockWeightS(mtpCost);
+    const layerCostS = Array.from({ length: arch.numLayers }, (_, layer) => blockWeightS(kindCost(layer, recomputeLayer)));
+    // The layout depends only on these few numbers; a search meets the same ones for many plans.
+    const key = `${plan.pp}:${plan.vpp}:${arch.numLayers}:${arch.numDenseLayers}:${layerCostS[0]}:${layerCostS[arch.numLayers - 1]}:${extraCostS[0]}:${extraCostS[numVirtual - 1]}`;
+    slots = layoutCache.get(key) ?? balancedLayerSlots({ pp: plan.pp, vpp: plan.vpp, layerCostS, extraCostS });
+    if (layoutCache.size > 4096) layoutCache.clear();
+    layoutCache.set(key, slots);
+  } else {
+    slots = layerSlots(arch, plan);
+  }
+
+  work[0]![0]!.blocks.push({ kind: 'embedding', layer: -1, cost: embeddingCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
   const indexInChunk = new Map<string, number>();
-  for (const slot of layerSlots(arch, plan)) {
+  for (const slot of slots) {
     const w = work[slot.stage]![slot.chunk]!;
     if (slot.layer >= arch.numLayers) {
       push(w, { kind: 'noop', layer: slot.layer, cost: zeroBlock(), fullRecompute: false, swapOutS: 0, swapInS: 0 });
@@ -80,14 +117,15 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     indexInChunk.set(k, idx + 1);
     const full = recomputeLayer && (plan.recomputeNumLayers === undefined || idx < plan.recomputeNumLayers);
     const kind = isMoeLayer(arch, slot.layer) ? 'moe' : 'dense';
-    const c = cost(`${kind}:${full}`, () => costBlock(layerOps(arch, slot.layer, shard), ctx, full));
+    const c = kindCost(slot.layer, full);
     const t = swapTime(swapped.get(slot.layer) ?? 0);
     push(w, { kind, layer: slot.layer, cost: c, fullRecompute: full, ...swapExposure(t, c, input.overlapSwap) });
   }
   const last = work[plan.pp - 1]![plan.vpp - 1]!;
-  push(last, { kind: 'head', layer: -1, cost: cost('head', () => costBlock(headOps(arch, shard), ctx, false)), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
   for (let d = 0; d < arch.mtpDepth; d++) {
-    const c = cost(`mtp:${recomputeLayer}`, () => costBlock(mtpOps(arch, shard, d), ctx, recomputeLayer));
+    // Every MTP depth has the same shape; only op names differ.
+    const c = mtpCost;
     const t = swapTime(swapped.get(arch.numLayers + plan.noopLayers + d) ?? 0);
     push(last, { kind: 'mtp', layer: d, cost: c, fullRecompute: recomputeLayer, ...swapExposure(t, c, input.overlapSwap) });
   }

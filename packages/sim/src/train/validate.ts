@@ -2,10 +2,14 @@ import { parseWith, ParallelPlanSchema } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
 import type { SimProfile } from '../common/training-profile';
+import { searchTraining } from './search';
 import { simulateTraining, type TrainingSimResult } from './simulate';
 import { PRO_T1_AFTER, PRO_T1_BEFORE, PUBLISHED, ULT_T0, ULT_T1, type TrainingCase } from './validation-cases';
 
-/** One line of `moge sim validate`: a prediction next to the published figure. */
+/**
+ * One line of `moge sim validate`: a prediction next to the published figure. Shared by the training
+ * and the inference simulators (`validateInference()` returns the same rows).
+ */
 export interface ValidationRow {
   id: string;
   system: string;
@@ -14,13 +18,16 @@ export interface ValidationRow {
   predicted: number;
   /** Relative error (predicted / published − 1) for absolute figures; difference in points for gains. */
   error: number;
-  errorKind: 'relative' | 'points';
+  /** `rank`: `predicted` is a position in a ranking, `published` the worst position that meets the goal. */
+  errorKind: 'relative' | 'points' | 'rank';
   /** What the project aims for, in the same unit as `error` (|error| ≤ goal). */
   goal: number;
   withinGoal: boolean;
   source: string;
   /** Conditions the source does not state, and what the case assumes instead. */
   assumed: string[];
+  /** Unit of `published`/`predicted` for display ('%' for fractions shown as percent, 's', 'tokens/s', …); inferred from `metric` when absent. */
+  unit?: string;
 }
 
 export interface ValidateOptions {
@@ -28,6 +35,52 @@ export interface ValidateOptions {
   profile?: string;
   /** A profile object (a calibration script trying a fit). */
   profileData?: SimProfile;
+  /** Also run the ULT-S1 plan search (a few seconds); default true. */
+  search?: boolean;
+}
+
+/** Plans of the ULT-S1 search simulated event by event; a rank beyond them is reported as this + 1. */
+const SEARCH_SURVIVORS = 200;
+
+/**
+ * ULT-S1: where the search puts Pangu Ultra's published layout (TP8 PP16 VPP2 EP4 = ep 32 here, any
+ * micro-batch size and recompute) among every plan for that model on 6K Atlas 800T A2 NPUs, with the
+ * conditions of ULT-T1. Goal: top 5.
+ */
+export function searchRankRow(options: ValidateOptions = {}): ValidationRow {
+  const plan = ULT_T1.plan;
+  const profile = options.profileData?.name ?? options.profile;
+  const r = searchTraining({
+    archs: [getPreset(ULT_T1.arch)],
+    cluster: parseClusterSpec(ULT_T1.cluster),
+    globalBatchSize: plan.globalBatchSize!,
+    seqLength: plan.seqLength!,
+    options: { ...ULT_T1.options, ...(profile && !options.profileData ? { profile } : {}) },
+    top: SEARCH_SURVIVORS,
+    survivors: SEARCH_SURVIVORS,
+    ...(options.profileData ? { profileData: options.profileData } : {}),
+  });
+  const index = r.top.findIndex((e) => e.plan.tp === plan.tp && e.plan.pp === plan.pp && e.plan.vpp === plan.vpp && e.plan.ep === plan.ep && e.plan.cp === 1);
+  const rank = index >= 0 ? index + 1 : SEARCH_SURVIVORS + 1;
+  const best = r.top[0]?.plan;
+  return {
+    id: 'ULT-S1',
+    system: 'Pangu Ultra MoE 718B, 6K Atlas 800T A2: search rank of TP8 PP16 VPP2 EP4',
+    metric: 'search rank',
+    published: 5,
+    predicted: rank,
+    error: rank - 5,
+    errorKind: 'rank',
+    goal: 0,
+    withinGoal: rank <= 5,
+    source: PUBLISHED['ULT-T1'].source,
+    assumed: [
+      ...ULT_T1.assumed,
+      `default plan space; rank among the ${SEARCH_SURVIVORS} plans simulated event by event (${SEARCH_SURVIVORS + 1} = not among them)`,
+      best ? `search's best: TP${best.tp} CP${best.cp} PP${best.pp} VPP${best.vpp} EP${best.ep} mbs${best.microBatchSize}` : 'no plan fits',
+    ],
+    unit: 'rank',
+  };
 }
 
 export function runCase(c: TrainingCase, options: ValidateOptions = {}): TrainingSimResult {
@@ -79,5 +132,6 @@ export function validateTraining(options: ValidateOptions = {}): ValidationRow[]
     source: pub.source,
     assumed: PRO_T1_AFTER.assumed,
   });
+  if (options.search ?? true) rows.push(searchRankRow(options));
   return rows;
 }

@@ -34,14 +34,15 @@ const ultraPlan = (dp: number): ParallelPlanInput => ({
   globalBatchSize: ULTRA_GLOBAL_BATCH,
   seqLength: 4096,
   sequenceParallel: true,
-  // 61 layers + 3 no-op slots = 64 = 2 per model chunk (pp16 × vpp2).
+  // 61 layers + 3 no-op slots = 64 = 2 per model chunk (pp16 × vpp2) under the uniform layout; the
+  // cases use the balanced one, which ignores the no-op slots.
   noopLayers: 3,
 });
 
 const ULTRA_ASSUMED = [
   'sequence length 4096 (not stated for Pangu Ultra MoE; Pangu Pro trains at 4K)',
   `global batch ${ULTRA_GLOBAL_BATCH} sequences (≈25 M tokens; not stated)`,
-  '3 no-op layer slots to divide 61 layers over pp16 × vpp2 (the paper does not give its layer split)',
+  'layers split over the 32 model chunks to even out the stages, embedding, head and MTP included (layerLayout "balanced"; the paper does not give its split)',
 ];
 
 export const ULT_T1: TrainingCase = {
@@ -72,6 +73,7 @@ const PRO_ASSUMED = [
   'micro-batch 1, no recompute in either layout',
   'the old layout without the Pangu Pro optimisations (flat all-to-all, no pipeline / intra-layer overlap); data-parallel overlap on in both',
   'fused operators are not modelled',
+  'the stated layer split: 48 layers (+ 2 no-op slots after) evenly over the model chunks (layerLayout "uniform")',
 ];
 
 export const PRO_T1_BEFORE: TrainingCase = {
@@ -79,7 +81,7 @@ export const PRO_T1_BEFORE: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 1, cp: 8, ep: 8, pp: 6, vpp: 4, dp: 85, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096 },
-  options: { overlap: { pipeline: false, intraLayer: false, dataParallel: true }, dispatch: 'flat' },
+  options: { overlap: { pipeline: false, intraLayer: false, dataParallel: true }, dispatch: 'flat', layerLayout: 'uniform' },
   assumed: PRO_ASSUMED,
 };
 
@@ -88,7 +90,7 @@ export const PRO_T1_AFTER: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 8, cp: 1, ep: 16, pp: 5, vpp: 5, dp: 102, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096, sequenceParallel: true, noopLayers: 2 },
-  options: { overlap: true, dispatch: 'hierarchical' },
+  options: { overlap: true, dispatch: 'hierarchical', layerLayout: 'uniform' },
   assumed: PRO_ASSUMED,
 };
 

@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../main';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  return { out: () => out.join(''), err: () => err.join('') };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-sim-infer-'));
+const PLAN = '{"tp":4,"ep":2,"etp":2,"sequenceParallel":true}';
+const DECODE = { phase: 'decode', batch: 456, inputLength: 2048, quantization: 'w8a8', layout: { sharedExpertTp: 4, fuseCollectives: true } };
+const base = ['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:4', '--plan', PLAN];
+
+describe('moge sim infer', () => {
+  it('prints ttftS, tpotS, throughputPerCard, batch and breakdown as JSON (PRO-D1 within 10 %)', async () => {
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--json'])).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(Object.keys(r).slice(0, 5)).toEqual(['ttftS', 'tpotS', 'throughputPerCard', 'batch', 'breakdown']);
+    expect(r.ttftS).toBeNull();
+    expect(r.batch).toBe(456);
+    expect(Math.abs(r.tpotS / 0.09931 - 1)).toBeLessThan(0.1);
+    expect(r.throughputPerCard).toBeCloseTo(456 / r.tpotS / 4, 6);
+    expect(r.breakdown.computeByModule['attention-core']).toBeGreaterThan(0);
+  });
+
+  it('reads a workload file and reports TTFT for prefill', async () => {
+    const file = join(tmp, 'prefill.json');
+    writeFileSync(file, JSON.stringify({ ...DECODE, phase: 'prefill', batch: 2 }));
+    const io = capture();
+    expect(await main([...base, '--workload', file, '--json'])).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.tpotS).toBeNull();
+    expect(r.ttftS).toBeGreaterThan(0);
+    expect(r.throughputUnit).toBe('input tokens/s');
+  });
+
+  it('finds the largest batch under a TPOT cap', async () => {
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--max-batch-under-tpot', '0.05', '--json'])).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.maxBatchUnderTpot.capS).toBe(0.05);
+    expect(r.batch).toBe(r.maxBatchUnderTpot.batch);
+    expect(r.batch).toBeGreaterThan(1);
+    expect(r.tpotS).toBeLessThanOrEqual(0.05);
+  });
+
+  it('prints a readable breakdown without --json', async () => {
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify({ ...DECODE, batch: 1 })])).toBe(0);
+    expect(io.out()).toMatch(/TPOT .* ms/);
+    expect(io.out()).toMatch(/compute: experts/);
+  });
+
+  it('takes a serving plan with attention DP and no training batch fields', async () => {
+    const io = capture();
+    const plan = '{"tp":2,"dp":2,"ep":4,"sequenceParallel":true}';
+    expect(await main(['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:4', '--plan', plan, '--workload', JSON.stringify({ ...DECODE, batch: 64 }), '--json'])).toBe(0);
+    expect(JSON.parse(io.out()).batchPerDpRank).toBe(32);
+  });
+
+  it('takes a profile file, and names a bad field in it', async () => {
+    const good = join(tmp, 'profile.json');
+    const profile = JSON.parse(readFileSync(new URL('../../../sim/profiles/inference-default.json', import.meta.url), 'utf8'));
+    writeFileSync(good, JSON.stringify({ ...profile, name: 'slow-host', stepOverheadS: { value: 0.01, source: 'test', confidence: 'assumed' } }));
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--profile', good, '--json'])).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.profile).toBe('slow-host');
+    expect(r.breakdown.stepOverheadS).toBe(0.01);
+    const bad = join(tmp, 'bad-profile.json');
+    writeFileSync(bad, JSON.stringify({ ...profile, launchFraction: { value: 2, source: 'test', confidence: 'assumed' } }));
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--profile', bad])).toBe(1);
+    expect(io.err()).toMatch(/launchFraction/);
+  });
+
+  it('names the bad field of a workload and of a flag', async () => {
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify({ ...DECODE, phase: 'generate' })])).toBe(1);
+    expect(io.err()).toMatch(/phase/);
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--max-batch-under-tpot', 'soon'])).toBe(1);
+    expect(io.err()).toMatch(/--max-batch-under-tpot/);
+  });
+});
+
+describe('moge sim search --mode infer', () => {
+  it('scores layouts under the latency cap, normalised to the baseline, with a Pareto view', async () => {
+    const io = capture();
+    const code = await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8', '--latency-cap', '0.05', '--top', '3', '--json']);
+    expect(code).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.tpotCapS).toBe(0.05);
+    expect(r.baseline.arch).toBe('pangu-pro-moe');
+    expect(r.top.length).toBe(3);
+    expect(r.top[0].relative).toBeCloseTo(1, 10); // one architecture: its best layout is the baseline
+    expect(r.top[0].tpotS).toBeLessThanOrEqual(0.05);
+    expect(r.pareto.length).toBe(1);
+  });
+
+  it('defaults the cap to 100 ms on 300I Duo', async () => {
+    const io = capture();
+    expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-300i-duo:4', '--top', '1', '--json'])).toBe(0);
+    expect(JSON.parse(io.out()).tpotCapS).toBe(0.1);
+  });
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { getPreset, hfConfigFromArch } from '@moge/model';
+import { main } from '../main';
+
+const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-sim-'));
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  return { out: () => out.join(''), err: () => err.join('') };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const proPlan = JSON.stringify({ tp: 4, pp: 4, vpp: 2, ep: 8, dp: 4, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, sequenceParallel: true });
+
+describe('moge sim train', () => {
+  it('prints the prediction as JSON and writes a Chrome trace', async () => {
+    const io = capture();
+    const trace = join(tmp, 'trace.json');
+    const code = await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--json', '--trace', trace]);
+    expect(code).toBe(0);
+    const r = JSON.parse(io.out());
+    for (const k of ['stepTimeS', 'tokensPerSecond', 'mfu', 'peakMemoryBytesPerDevice', 'breakdown', 'perLayer', 'mfuConvention']) expect(r).toHaveProperty(k);
+    expect(r.perLayer).toHaveLength(48);
+    expect(Object.keys(r.perLayer[0]).sort()).toEqual(expect.arrayContaining(['layer', 'forwardS', 'backwardS']));
+    expect(r.breakdown.exposedComm).toHaveProperty('epS');
+    const t = JSON.parse(readFileSync(trace, 'utf8'));
+    expect(t.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(100);
+  });
+
+  it('reads an HF config.json and finds a plan itself with --plan auto', async () => {
+    const io = capture();
+    const config = join(tmp, 'config.json');
+    writeFileSync(config, JSON.stringify(hfConfigFromArch(getPreset('moge-small'))));
+    const code = await main(['sim', 'train', '--arch', config, '--cluster', 'atlas-800t-a2:8', '--plan', 'auto', '--global-batch', '16', '--seq-length', '1024']);
+    expect(code).toBe(0);
+    expect(io.out()).toMatch(/plan: TP\d+ CP\d+ PP\d+/);
+    expect(io.out()).toMatch(/MFU convention: Megatron-LM/);
+  });
+
+  it('names a bad flag and a bad plan field', async () => {
+    let io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--dispatch', 'ring'])).toBe(1);
+    expect(io.err()).toMatch(/--dispatch/);
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', '{"tp": 3}'])).toBe(1);
+    expect(io.err()).toMatch(/tp/);
+  });
+});
+
+describe('moge sim search', () => {
+  it('prints the top plans and the Pareto front as JSON', async () => {
+    const io = capture();
+    const code = await main(['sim', 'search', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--global-batch', '16', '--seq-length', '1024', '--top', '3', '--json']);
+    expect(code).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.top.length).toBeGreaterThan(0);
+    expect(r.top.length).toBeLessThanOrEqual(3);
+    expect(r.pareto.length).toBeGreaterThan(0);
+    expect(r.counts.enumerated).toBeGreaterThan(0);
+    expect(r.top[0]).toHaveProperty('label');
+  });
+
+  it('rejects an unknown --mode', async () => {
+    const io = capture();
+    expect(await main(['sim', 'search', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--mode', 'serve'])).toBe(1);
+    expect(io.err()).toMatch(/--mode/);
+  });
+});
+
+describe('moge sim validate', () => {
+  it('prints every training case next to its published figure', async () => {
+    const io = capture();
+    expect(await main(['sim', 'validate', '--json', '--no-search'])).toBe(0);
+    const rows = JSON.parse(io.out()) as { id: string; metric: string; withinGoal: boolean }[];
+    const ids = new Set(rows.map((r) => r.id));
+    for (const id of ['ULT-T1', 'ULT-T0', 'PRO-T1']) expect(ids.has(id)).toBe(true);
+    expect(rows.filter((r) => r.id === 'ULT-T1' || r.id === 'ULT-T0').every((r) => r.withinGoal)).toBe(true);
+    expect(ids.has('ULT-S1')).toBe(false); // --no-search
+  });
+});

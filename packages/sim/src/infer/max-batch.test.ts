@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { parseWith, ParallelPlanSchema } from '@moge/core';
+import { parseClusterSpec } from '@moge/ascend-hal';
+import { getPreset } from '@moge/model';
+import { maxBatchUnderTpot } from './max-batch';
+import { simulateInference, type InferenceSimInput } from './simulate';
+
+const input: InferenceSimInput = {
+  arch: getPreset('pangu-pro-moe'),
+  cluster: parseClusterSpec('atlas-800i-a2:4'),
+  plan: parseWith(ParallelPlanSchema, { tp: 4, ep: 2, etp: 2, sequenceParallel: true }, 'plan'),
+  workload: { phase: 'decode', batch: 1, inputLength: 2048, quantization: 'w8a8', layout: { sharedExpertTp: 4, fuseCollectives: true } },
+};
+
+describe('maxBatchUnderTpot', () => {
+  it('finds the largest batch whose TPOT stays under the cap', () => {
+    const r = maxBatchUnderTpot(input, 0.05);
+    expect(r.limitedBy).toBe('tpot');
+    expect(r.batch).toBeGreaterThan(1);
+    expect(r.result!.tpotS!).toBeLessThanOrEqual(0.05);
+    const next = simulateInference({ ...input, workload: { ...input.workload, batch: r.batch + 1 } });
+    expect(next.tpotS!).toBeGreaterThan(0.05);
+  });
+
+  it('stops at the KV-cache limit when the cap is loose', () => {
+    const r = maxBatchUnderTpot(input, 10);
+    expect(r.limitedBy).toBe('kv-cache');
+    expect(r.batch).toBe(r.kvLimitBatch);
+  });
+
+  it('returns batch 0 when even one sequence misses the cap', () => {
+    const r = maxBatchUnderTpot(input, 0.001);
+    expect(r.batch).toBe(0);
+    expect(r.result).toBeNull();
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseClusterSpec } from '@moge/ascend-hal';
+import { getPreset } from '@moge/model';
+import { enumerateArchs } from '../train/arch-ranges';
+import { defaultTpotCapFor, searchInference, serverFilter } from './search';
+import { enumerateInferenceLayouts } from './search-space';
+
+const pro = getPreset('pangu-pro-moe');
+const a2 = parseClusterSpec('atlas-800i-a2:8');
+
+describe('searchInference', () => {
+  const archs = enumerateArchs({ base: pro as unknown as Record<string, unknown>, vary: { numLayers: [40, 48, 64], hiddenSize: [5120, 8192] }, totalParams: { min: 0, max: Infinity } });
+
+  it('filters, scores under the cap, normalises to the baseline and keeps a Pareto front', () => {
+    const progress: number[] = [];
+    const r = searchInference({ archs: [pro, ...archs], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048, quantization: 'w8a8' }, baseline: pro, top: 5, onProgress: (d) => progress.push(d) });
+    expect(r.baseline?.arch).toBe('pangu-pro-moe');
+    expect(progress.at(-1)).toBe(r.counts.layoutsSimulated);
+    expect(r.top.length).toBeGreaterThan(0);
+    for (let i = 1; i < r.top.length; i++) expect(r.top[i - 1]!.throughputPerCard).toBeGreaterThanOrEqual(r.top[i]!.throughputPerCard);
+    for (const e of r.top) {
+      expect(e.result.tpotS!).toBeLessThanOrEqual(0.05);
+      expect(e.relative).toBeCloseTo(e.throughputPerCard / r.baseline!.throughputPerCard, 10);
+    }
+    // No Pareto entry is beaten on both throughput and size by another.
+    for (const e of r.pareto) {
+      expect(r.pareto.some((o) => o !== e && o.throughputPerCard > e.throughputPerCard && o.totalParams > e.totalParams)).toBe(false);
+    }
+    expect(r.counts.passedFilter + r.filtered.length).toBe(r.counts.architectures);
+  });
+
+  it('uses the Pangu Pro caps: 100 ms on 300I Duo, 50 ms on 800I A2', () => {
+    expect(defaultTpotCapFor(parseClusterSpec('atlas-300i-duo:4'))).toBe(0.1);
+    expect(defaultTpotCapFor(a2)).toBe(0.05);
+  });
+
+  it('rejects architectures whose weights do not fit one server, or over the bandwidth floor', () => {
+    expect(serverFilter(pro, parseClusterSpec('atlas-800i-a2:1'), 0.05, 'w8a8')).toMatch(/do not fit/);
+    expect(serverFilter(pro, a2, 0.0001, 'w8a8')).toMatch(/weight bandwidth/);
+    expect(serverFilter(pro, a2, 0.05, 'w8a8')).toBeNull();
+  });
+
+  it('enumerates H2P-style layouts that fill the server', () => {
+    const layouts = enumerateInferenceLayouts(pro, a2);
+    expect(layouts.some((l) => l.plan.tp === 4 && l.plan.dp === 2 && l.plan.etp === 2 && l.plan.ep === 4 && l.layout.sharedExpertTp === 8)).toBe(true);
+    for (const l of layouts) {
+      expect(l.plan.tp * l.plan.dp).toBe(8);
+      expect(l.plan.ep * l.plan.etp).toBe(8);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+import { countParameters, dtypeBytes, MogeError, quantizationWeightDType, type MoeArch } from '@moge/core';
+import type { Cluster } from '@moge/ascend-hal';
+import { maxBatchUnderTpot } from './max-batch';
+import type { InferenceProfile } from './profile';
+import { enumerateInferenceLayouts, type InferenceLayoutCandidate } from './search-space';
+import type { InferenceSimResult } from './simulate';
+import type { InferenceWorkloadInput } from './workload';
+
+export interface InferenceSearchInput {
+  archs: MoeArch[];
+  cluster: Cluster;
+  /** TPOT cap in seconds (Pangu Pro: 0.1 on 300I Duo, 0.05 on 800I A2). */
+  tpotCapS: number;
+  /** Prompt length, quantisation, speculation, routing (phase and batch are the search's). */
+  workload: Omit<InferenceWorkloadInput, 'phase' | 'batch' | 'layout'>;
+  /** The candidate scores are normalised to (default: the first architecture). */
+  baseline?: MoeArch;
+  profile?: string | InferenceProfile;
+  top?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface InferenceSearchEntry {
+  arch: MoeArch;
+  totalParams: number;
+  activeParams: number;
+  layout: InferenceLayoutCandidate;
+  batch: number;
+  limitedBy: 'tpot' | 'kv-cache';
+  result: InferenceSimResult;
+  /** Output tokens/s per card at the largest batch under the cap. */
+  throughputPerCard: number;
+  /** throughputPerCard over the baseline architecture's best. */
+  relative: number;
+}
+
+export interface InferenceSearchResult {
+  tpotCapS: number;
+  counts: { architectures: number; passedFilter: number; layoutsSimulated: number; meetingCap: number };
+  /** Why architectures were dropped by the single-server filter. */
+  filtered: { arch: string; reason: string }[];
+  baseline: { arch: string; throughputPerCard: number } | null;
+  top: InferenceSearchEntry[];
+  /** Best layout per architecture that no other beats on both throughput per card and total parameters. */
+  pareto: InferenceSearchEntry[];
+}
+
+/**
+ * Stage 1 of the Pangu Pro procedure: a single server's limits, without simulation. The quantised
+ * weights must fit in the server's memory with room left for KV, and batch-1 decode cannot beat
+ * reading the active weights once at the server's aggregate memory bandwidth.
+ */
+export function serverFilter(arch: MoeArch, cluster: Cluster, tpotCapS: number, quantization: InferenceWorkloadInput['quantization']): string | null {
+  const params = countParameters(arch);
+  const wBytes = dtypeBytes(quantizationWeightDType(quantization ?? 'bf16'));
+  const chip = cluster.node.chip;
+  const memory = cluster.numDevices * chip.hbmBytes.value * 0.9;
+  if (params.total * wBytes >= memory) return `weights ${(params.total * wBytes / 1e9).toFixed(1)} GB do not fit in ${(memory / 1e9).toFixed(1)} GB`;
+  const floorS = (params.active * wBytes) / (cluster.numDevices * chip.hbmBandwidth.value);
+  if (floorS > tpotCapS) return `batch-1 TPOT ≥ ${(floorS * 1e3).toFixed(1)} ms from weight bandwidth alone, over the cap`;
+  return null;
+}
+
+/**
+ * The Pangu Pro architecture/layout search: filter by single-server limits, then for each surviving
+ * architecture and layout find the largest decode batch under the TPOT cap and score output tokens/s
+ * per card there; report the best, normalised to a baseline, and the throughput–size Pareto front.
+ */
+export function searchInference(input: InferenceSearchInput): InferenceSearchResult {
+  const { cluster, tpotCapS } = input;
+  const filtered: { arch: string; reason: string }[] = [];
+  const survivors = input.archs.filter((a) => {
+    const reason = serverFilter(a, cluster, tpotCapS, input.workload.quantization);
+    if (reason) filtered.push({ arch: a.name ?? 'custom', reason });
+    return reason === null;
+  });
+  const baselineArch = input.baseline ?? input.archs[0];
+  const candidates = [...survivors];
+  if (baselineArch && !candidates.includes(baselineArch)) candidates.push(baselineArch);
+  const work = candidates.map((arch) => ({ arch, layouts: enumerateInferenceLayouts(arch, cluster) }));
+  const total = work.reduce((s, w) => s + w.layouts.length, 0);
+  let done = 0;
+  let meetingCap = 0;
+  const bestPerArch = new Map<MoeArch, Omit<InferenceSearchEntry, 'relative'>>();
+  const all: Omit<InferenceSearchEntry, 'relative'>[] = [];
+  for (const { arch, layouts } of work) {
+    const params = countParameters(arch);
+    for (const layout of layouts) {
+      let found;
+      try {
+        found = maxBatchUnderTpot(
+          { arch, cluster, plan: layout.plan, workload: { ...input.workload, phase: 'decode', batch: 1, layout: layout.layout }, ...(input.profile ? { profile: input.profile } : {}) },
+          tpotCapS,
+        );
+      } catch (e) {
+        if (!(e instanceof MogeError)) throw e;
+        found = null; // a layout this architecture cannot use (heads, widths)
+      }
+      done += 1;
+      input.onProgress?.(done, total);
+      if (!found?.result || found.limitedBy === 'none-fits') continue;
+      meetingCap += 1;
+      const entry = { arch, totalParams: params.total, activeParams: params.active, layout, batch: found.batch, limitedBy: found.limitedBy as 'tpot' | 'kv-cache', result: found.result, throughputPerCard: found.result.throughputPerCard };
+      if (survivors.includes(arch)) all.push(entry);
+      const prev = bestPerArch.get(arch);
+      if (!prev || entry.throughputPerCard > prev.throughputPerCard) bestPerArch.set(arch, entry);
+    }
+  }
+  const base = baselineArch ? bestPerArch.get(baselineArch) : undefined;
+  const norm = base?.throughputPerCard ?? 0;
+  const withRel = (e: Omit<InferenceSearchEntry, 'relative'>): InferenceSearchEntry => ({ ...e, relative: norm > 0 ? e.throughputPerCard / norm : 0 });
+  all.sort((a, b) => b.throughputPerCard - a.throughputPerCard);
+  const best = [...bestPerArch.entries()].filter(([a]) => survivors.includes(a)).map(([, e]) => e);
+  const pareto = best
+    .filter((e) => !best.some((o) => o !== e && o.throughputPerCard >= e.throughputPerCard && o.totalParams >= e.totalParams && (o.throughputPerCard > e.throughputPerCard || o.totalParams > e.totalParams)))
+    .sort((a, b) => b.throughputPerCard - a.throughputPerCard);
+  return {
+    tpotCapS,
+    counts: { architectures: input.archs.length, passedFilter: survivors.length, layoutsSimulated: done, meetingCap },
+    filtered,
+    baseline: base ? { arch: base.arch.name ?? 'custom', throughputPerCard: base.throughputPerCard } : null,
+    top: all.slice(0, input.top ?? 10).map(withRel),
+    pareto: pareto.map(withRel),
+  };
+}
+
+/** The TPOT cap Pangu Pro's search used for a node type: 100 ms on Atlas 300I Duo, 50 ms on 800I A2 (and other nodes). */
+export function defaultTpotCapFor(cluster: Cluster): number {
+  return cluster.node.name === 'atlas-300i-duo' ? 0.1 : 0.05;
+}

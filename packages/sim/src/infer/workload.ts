@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { DTypeSchema, QuantizationSchema, RoutingStatsSchema } from '@moge/core';
+
+const positiveInt = z.number().int().positive();
+
+/**
+ * Speculative decoding with multi-token-prediction heads: each step the MTP module drafts `depth`
+ * tokens one after another, then the main model verifies all of them in one forward. Each draft is
+ * accepted with probability `acceptanceRate` until the first rejection; the verify pass adds one
+ * token of its own.
+ */
+export const SpeculationSchema = z.object({
+  method: z.literal('mtp'),
+  depth: z.number().int().min(1).max(8),
+  acceptanceRate: z.number().min(0).max(1),
+});
+export type Speculation = z.infer<typeof SpeculationSchema>;
+
+/**
+ * Inference-only parts of a layout that a ParallelPlan does not state (Pangu Pro's H2P). The plan
+ * gives attention as DP × TP (`dp`, `tp`), routed experts as TP × EP (`etp`, `ep`) and whether the
+ * TP all-reduce is split into reduce-scatter + all-gather around the norm (`sequenceParallel`).
+ */
+export const InferenceLayoutSchema = z.object({
+  /** Tensor-parallel size of the shared expert (H2P: 8, every device of the node); default the attention TP. */
+  sharedExpertTp: positiveInt.optional(),
+  /** Run each TP collective inside the matmul beside it (MC2-style fused kernels), hiding it under that matmul. */
+  fuseCollectives: z.boolean().default(false),
+});
+export type InferenceLayout = z.output<typeof InferenceLayoutSchema>;
+
+/**
+ * Expert popularity: `balanced` (every expert equally likely: MoGE, or a well-balanced router),
+ * `zipf` (skewed popularity, exponent 0 = uniform), or `trace` (measured RoutingStats).
+ */
+export const RoutingSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('balanced') }),
+  z.object({ kind: z.literal('zipf'), exponent: z.number().nonnegative() }),
+  z.object({ kind: z.literal('trace'), stats: RoutingStatsSchema }),
+]);
+export type RoutingSource = z.infer<typeof RoutingSourceSchema>;
+
+/**
+ * One inference step to simulate. `batch` counts sequences over the whole deployment (all attention
+ * data-parallel ranks), as papers report it ("batch 456 on 4 cards").
+ */
+export const InferenceWorkloadSchema = z
+  .object({
+    phase: z.enum(['prefill', 'decode']),
+    batch: positiveInt,
+    /** Prompt tokens per sequence (prefill processes all of them). */
+    inputLength: positiveInt,
+    /** Decode: tokens already in each sequence's KV cache; default inputLength (the first decode step). */
+    contextLength: positiveInt.optional(),
+    quantization: QuantizationSchema.default('bf16'),
+    /** KV-cache format (int8 = KV quantisation). */
+    kvDType: DTypeSchema.default('bf16'),
+    speculation: SpeculationSchema.optional(),
+    layout: InferenceLayoutSchema.default({ fuseCollectives: false }),
+    routing: RoutingSourceSchema.default({ kind: 'balanced' }),
+  })
+  .strict();
+export type InferenceWorkload = z.output<typeof InferenceWorkloadSchema>;
+export type InferenceWorkloadInput = z.input<typeof InferenceWorkloadSchema>;
+
+/** Tokens each sequence holds in the KV cache during this step. */
+export function contextOf(w: InferenceWorkload): number {
+  return w.phase === 'prefill' ? w.inputLength : (w.contextLength ?? w.inputLength);
+}
+
+/**
+ * Tokens one decode step yields per sequence on average: 1 without speculation; with MTP of depth d
+ * and acceptance a, 1 + a + a² + … + a^d (the verified drafts until the first rejection, plus the
+ * verify pass's own token).
+ */
+export function acceptedTokensPerStep(s: Speculation | undefined): number {
+  if (!s) return 1;
+  let total = 1;
+  let p = 1;
+  for (let i = 0; i < s.depth; i++) {
+    p *= s.acceptanceRate;
+    total += p;
+  }
+  return total;
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { balancedLayerSlots, stageLoads, type BalancedLayoutInput } from './layer-layout';
+
+/** The busiest stage of Megatron's even split (same number of layers per chunk, remainder at the end). */
+function uniformMax(input: BalancedLayoutInput): number {
+  const n = input.layerCostS.length;
+  const chunks = input.pp * input.vpp;
+  const perChunk = Math.ceil(n / chunks);
+  const slots = input.layerCostS.map((_, layer) => {
+    const v = Math.floor(layer / perChunk);
+    return { layer, stage: v % input.pp, chunk: Math.floor(v / input.pp) };
+  });
+  return stageLoads(slots, input).max;
+}
+
+const layoutInput = fc
+  .record({
+    pp: fc.integer({ min: 1, max: 8 }),
+    vpp: fc.integer({ min: 1, max: 4 }),
+    layers: fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 1, maxLength: 64 }),
+    first: fc.double({ min: 0, max: 3, noNaN: true }),
+    last: fc.double({ min: 0, max: 6, noNaN: true }),
+  })
+  .map(({ pp, vpp, layers, first, last }) => {
+    const extraCostS = new Array<number>(pp * vpp).fill(0);
+    extraCostS[0]! += first;
+    extraCostS[pp * vpp - 1]! += last;
+    return { pp, vpp, layerCostS: layers, extraCostS };
+  });
+
+describe('balancedLayerSlots', () => {
+  it('places every layer once, in pipeline order, and never does worse than the even split (property)', () => {
+    fc.assert(
+      fc.property(layoutInput, (input) => {
+        const slots = balancedLayerSlots(input);
+        expect(slots.map((s) => s.layer)).toEqual(input.layerCostS.map((_, i) => i));
+        const virtual = slots.map((s) => s.chunk * input.pp + s.stage);
+        for (let i = 1; i < virtual.length; i++) expect(virtual[i]!).toBeGreaterThanOrEqual(virtual[i - 1]!);
+        for (const s of slots) {
+          expect(s.stage).toBeLessThan(input.pp);
+          expect(s.chunk).toBeLessThan(input.vpp);
+        }
+        const { max } = stageLoads(slots, input);
+        const total = input.layerCostS.reduce((a, b) => a + b, 0) + input.extraCostS.reduce((a, b) => a + b, 0);
+        expect(max).toBeGreaterThanOrEqual(total / input.pp - 1e-9);
+        if (input.layerCostS.length % (input.pp * input.vpp) === 0) expect(max).toBeLessThanOrEqual(uniformMax(input) * (1 + 1e-6));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('moves layers off the stage that carries the head and MTP (Pangu Ultra: 61 layers on pp16 × vpp2)', () => {
+    const extraCostS = new Array<number>(32).fill(0);
+    extraCostS[31] = 4; // output head + one MTP module ≈ 4 layers of work
+    const input = { pp: 16, vpp: 2, layerCostS: new Array<number>(61).fill(1), extraCostS };
+    const slots = balancedLayerSlots(input);
+    const onLast = slots.filter((s) => s.stage === 15).length;
+    expect(onLast).toBeLessThanOrEqual(1);
+    expect(stageLoads(slots, input).max).toBeLessThanOrEqual(5 + 1e-9);
+  });
+});

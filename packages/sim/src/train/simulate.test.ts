@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { MoeArchSchema, ParallelPlanSchema, type MoeArch, type ParallelPlanInput } from '@moge/core';
+import { parseClusterSpec } from '@moge/ascend-hal';
+import { estimateTrainingMemory } from '@moge/memory';
+import { getPreset } from '@moge/model';
+import { breakdownTotal } from './breakdown';
+import { trainingFlopsPerToken } from './model-flops';
+import { simulateTraining, type TrainingSimInput } from './simulate';
+import type { TrainingSimOptionsInput } from './options';
+
+const pro = getPreset('pangu-pro-moe');
+const cluster = parseClusterSpec('atlas-800t-a2:64');
+const proPlan: ParallelPlanInput = { tp: 4, pp: 4, vpp: 2, ep: 8, dp: 4, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, sequenceParallel: true };
+
+function run(plan: ParallelPlanInput, options: TrainingSimOptionsInput = {}, arch: MoeArch = pro, c = cluster) {
+  const input: TrainingSimInput = { arch, cluster: c, plan: ParallelPlanSchema.parse(plan), options };
+  return simulateTraining(input);
+}
+
+describe('simulateTraining', () => {
+  const r = run(proPlan, { trace: true });
+
+  it('reports the step, its breakdown, tokens/s and MFU consistently', () => {
+    expect(r.stepTimeS).toBeGreaterThan(0);
+    expect(breakdownTotal(r.breakdown)).toBeCloseTo(r.stepTimeS, 9);
+    for (const v of [r.breakdown.computeS, r.breakdown.bubbleS, ...Object.values(r.breakdown.exposedComm)]) expect(v).toBeGreaterThanOrEqual(0);
+    expect(r.tokensPerSecond).toBeCloseTo((64 * 4096) / r.stepTimeS, 6);
+    // MFU = model FLOPs per token × tokens/s over the peak of every device (the stated convention).
+    const flops = trainingFlopsPerToken(pro, 4096).total;
+    expect(r.modelFlopsPerToken).toBe(flops);
+    expect(r.mfu).toBeCloseTo((flops * r.tokensPerSecond) / (64 * cluster.node.chip.peakFlops.bf16.value), 12);
+    expect(r.mfu).toBeGreaterThan(0);
+    expect(r.mfu).toBeLessThan(1);
+    expect(r.mfuConvention).toMatch(/6 × active non-embedding parameters/);
+  });
+
+  it('takes peak memory from @moge/memory, with the profile reserve', () => {
+    const plan = ParallelPlanSchema.parse(proPlan);
+    const m = estimateTrainingMemory(pro, plan, { loadImbalanceFactor: r.expertLoadFactor, hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value } });
+    expect(r.peakMemoryBytesPerDevice).toBe(r.memory.totalBytes);
+    expect(r.peakMemoryBytesPerDevice - m.totalBytes).toBe(5 * 2 ** 30);
+  });
+
+  it('gives every layer a forward and a backward time', () => {
+    expect(r.perLayer.map((l) => l.layer)).toEqual(Array.from({ length: pro.numLayers }, (_, i) => i));
+    for (const l of r.perLayer) {
+      expect(l.forwardS).toBeGreaterThan(0);
+      expect(l.backwardS).toBeGreaterThan(l.forwardS); // backward does about twice the matmul work
+    }
+  });
+
+  it('writes a Chrome trace with one complete event per forward and backward task', () => {
+    const tasks = r.trace!.traceEvents.filter((e) => e.ph === 'X' && (e.cat === 'forward' || e.cat === 'backward'));
+    expect(tasks).toHaveLength(2 * r.numMicroBatches * 4 * 2); // F and B × micro-batches × stages × chunks
+    for (const e of r.trace!.traceEvents) if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
+    expect(new Set(tasks.map((e) => e.pid))).toEqual(new Set([0, 1, 2, 3]));
+    expect(JSON.parse(JSON.stringify(r.trace)).displayTimeUnit).toBe('ms');
+  });
+
+  it('gets slower with overlap switched off', () => {
+    const off = run(proPlan, { overlap: false });
+    expect(off.stepTimeS).toBeGreaterThan(r.stepTimeS);
+  });
+
+  it('hierarchical all-to-all beats the flat one when expert parallelism spans nodes', () => {
+    const plan = { ...proPlan, tp: 1, pp: 2, ep: 32, dp: 32, globalBatchSize: 128, sequenceParallel: false };
+    const flat = run(plan, { dispatch: 'flat', overlap: false });
+    const hier = run(plan, { dispatch: 'hierarchical', overlap: false });
+    expect(hier.breakdown.exposedComm.epS).toBeLessThan(flat.breakdown.exposedComm.epS);
+  });
+
+  it('MoGE keeps expert-parallel devices balanced; plain top-k leaves a straggler', () => {
+    const plan = { ...proPlan, ep: 8 };
+    const moge = run(plan);
+    const topk = run(plan, {}, MoeArchSchema.parse({ ...pro, router: 'topk', numExpertGroups: 1 }));
+    expect(moge.expertLoadFactor).toBe(1);
+    expect(topk.expertLoadFactor).toBeGreaterThan(1);
+    expect(topk.breakdown.computeS).toBeGreaterThan(moge.breakdown.computeS);
+  });
+
+  it('trades time for memory with recompute and swapping', () => {
+    const full = run({ ...proPlan, recompute: ['layer'] });
+    expect(full.breakdown.recomputeS).toBeGreaterThan(0);
+    expect(full.peakMemoryBytesPerDevice).toBeLessThan(r.peakMemoryBytesPerDevice);
+    expect(full.stepTimeS).toBeGreaterThan(r.stepTimeS);
+    const swap = run({ ...proPlan, swap: ['attention', 'moe'] }, { overlap: false });
+    expect(swap.peakMemoryBytesPerDevice).toBeLessThan(r.peakMemoryBytesPerDevice);
+    expect(swap.breakdown.swapS).toBeGreaterThan(0);
+  });
+
+  it('rejects a plan larger than the cluster, naming the sizes', () => {
+    expect(() => run({ ...proPlan, dp: 8 })).toThrow(/128 devices.*has 64/);
+  });
+});

@@ -6,7 +6,7 @@ simulator is compared on its device time (step time minus its host `stepOverhead
 eagerly (large kernels, launch cost small). MoE layers use grouped GEMMs that read only the experts a
 step routes rows to.
 
-Run: python3 serving_bench.py --out serving.json
+Run: python3 tools/calibrate/h200_serving.py --out tools/calibrate/data/h200-serving.json
 """
 import argparse, json, time
 import torch

@@ -15,10 +15,18 @@ export const TrainConfigSchema = z
     modelDir: z.string().min(1).optional(),
     /** Overrides the architecture's router: the same model trained with MoGE or plain top-k. */
     router: RouterKindSchema.extract(['moge', 'topk']).optional(),
+    /**
+     * EP devices the Imbalance Score is measured on (experts in contiguous blocks, one per device).
+     * Default: the base model's expert groups, so a top-k run of a MoGE model is judged on the same
+     * devices as the MoGE run. Fixed when a run starts and stored in its checkpoints.
+     */
+    epDevices: z.number().int().positive().optional(),
     /** Overrides the architecture's vocabulary (the tokenizer is trained to this size). */
     vocabSize: z.number().int().min(258).optional(),
     /** Text / JSONL files or directories; empty = the State of the Union corpus. */
     data: z.array(z.string().min(1)).default([]),
+    /** Use only the first N documents of the corpus (in its fixed order): short runs, CI. */
+    maxDocuments: z.number().int().positive().optional(),
     steps: z.number().int().positive(),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
     seqLen: z.number().int().min(2).default(128),
@@ -28,6 +36,12 @@ export const TrainConfigSchema = z
     microBatch: z.number().int().positive().default(4),
     workers: z.number().int().min(1).max(64).default(1),
     backend: z.enum(['reference', 'onnxruntime']).default('onnxruntime'),
+    /**
+     * onnxruntime intra-op threads per worker. Default 1: every cached onnxruntime session owns a
+     * spinning thread pool, and with dozens of sessions on a few cores more threads per worker made
+     * a moge-small step 2.5× slower on 2 cores (bench/run.ts); use workers for parallelism instead.
+     */
+    intraOpThreads: z.number().int().min(1).max(256).default(1),
     schedule: z
       .object({
         kind: z.enum(['cosine', 'wsd']).default('cosine'),

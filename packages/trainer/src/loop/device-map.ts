@@ -2,14 +2,15 @@ import type { MoeArch } from '@moge/core';
 import { placeExperts } from '@moge/ep-planner';
 
 /**
- * Which EP device each expert lives on, from @moge/ep-planner's MoGE placement (expert groups laid
- * contiguously, one group per device). Imbalance Scores are measured against this map for either
- * router, so MoGE and top-k are judged on the same devices.
+ * Which EP device each expert lives on, from @moge/ep-planner's MoGE placement (experts in
+ * `numDevices` contiguous groups, one group per device — for a MoGE model, its expert groups).
+ * Imbalance Scores are measured against this map for either router, so MoGE and top-k are judged on
+ * the same devices.
  */
 export function expertDeviceMap(arch: MoeArch, numDevices = arch.numExpertGroups): Int32Array {
   const placement = placeExperts(
     { numLayers: 1, numExperts: arch.numExperts, layers: [new Float64Array(arch.numExperts)] },
-    { policy: 'moge', numRanks: numDevices, numGroups: arch.numExpertGroups },
+    { policy: 'moge', numRanks: numDevices, numGroups: numDevices },
   );
   const layer = placement.layers[0]!;
   const slotsPerRank = layer.physicalToLogical.length / numDevices;

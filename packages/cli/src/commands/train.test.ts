@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadSotuCorpus, readStepLog } from '@moge/trainer/node';
+import { main } from '../main';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cliRoot = resolve(here, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-train-'));
+// ~20 kB of real text: enough for a 300-token BPE and a few hundred 16-token sequences.
+const dataFile = join(tmp, 'sotu.txt');
+writeFileSync(dataFile, loadSotuCorpus().slice(0, 3).map((d) => d.text).join('\n').slice(0, 20_000));
+
+/** A moge-tiny run small enough for a test: 4 sequences of 16 tokens a step, reference backend (bit-reproducible). */
+const tinyRun = (out: string, steps: number, extra: string[] = []) => [
+  'train', '--preset', 'moge-tiny', '--vocab-size', '300', '--data', dataFile, '--steps', String(steps), '--seed', '7',
+  '--out', out, '--seq-len', '16', '--global-batch', '4', '--micro-batch', '2', '--backend', 'reference', '--eval-every', '2', '--no-live', ...extra,
+];
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  return { out, err };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const latestStep = (runDir: string): number => {
+  try {
+    return (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;
+  } catch {
+    return 0; // not written yet (or being replaced: it is renamed into place, so never half-written)
+  }
+};
+
+describe('moge train', () => {
+  const runDir = join(tmp, 'run');
+  const logFile = join(tmp, 'log', 'steps.jsonl');
+
+  it('trains, logs one JSONL line per step and writes an HF model directory with its training state', async () => {
+    const { out } = capture();
+    expect(await main([...tinyRun(runDir, 4, ['--checkpoint-every', '2', '--log-json', logFile]), '--json'])).toBe(0);
+    const summary = JSON.parse(out.join(''));
+    expect(summary.step).toBe(4);
+    const log = readStepLog(logFile);
+    expect(log.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    for (const r of log) {
+      expect(Number.isFinite(r.loss) && r.tokensPerSecond > 0).toBe(true);
+      expect(r.imbalanceScore).toHaveLength(2); // moge-tiny has 2 layers
+      expect(r.imbalanceScore.every((v) => v === 0)).toBe(true); // MoGE: balanced over the groups by construction
+      expect(r.expertLoads[0]!.reduce((a, b) => a + b, 0)).toBe(4 * 16 * 4); // every token goes to K = 4 experts
+    }
+    expect(log[3]!.evalLoss).toBeGreaterThan(0);
+    expect(log[3]!.loss).toBeLessThan(log[0]!.loss);
+    const ck = summary.checkpoint as string;
+    expect(readdirSync(ck).sort()).toEqual(
+      ['config.json', 'manifest.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'trainer_state.json'].sort(),
+    );
+  });
+
+  it('samples from the checkpoint with the KV cache, deterministically when greedy', async () => {
+    const ck = join(runDir, 'checkpoints', 'step-00000004');
+    const runs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { out } = capture();
+      expect(await main(['sample', '--model', ck, '--prompt', 'The Congress', '--max-tokens', '6', '--json'])).toBe(0);
+      const r = JSON.parse(out.join(''));
+      expect(r.tokens.length).toBeLessThanOrEqual(6);
+      runs.push(r.completion);
+      vi.restoreAllMocks();
+    }
+    expect(runs[0]).toBe(runs[1]);
+  });
+
+  it('refuses a corrupt checkpoint, names the previous good one and keeps it', async () => {
+    const { err } = capture();
+    const newest = join(runDir, 'checkpoints', 'step-00000004');
+    const previous = join(runDir, 'checkpoints', 'step-00000002');
+    const weights = join(newest, 'model.safetensors');
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(weights, bytes);
+    expect(await main(tinyRun(runDir, 6, ['--resume', runDir]))).toBe(1);
+    const message = err.join('');
+    expect(message).toMatch(/corrupt/);
+    expect(message).toMatch(/model\.safetensors sha256/);
+    expect(message).toContain(previous);
+    expect(existsSync(join(previous, 'model.safetensors'))).toBe(true);
+  });
+
+  it('names bad flags', async () => {
+    const { err } = capture();
+    expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--router', 'random']))).toBe(1);
+    expect(err.join('')).toMatch(/--router/);
+    expect(await main(['train', '--preset', 'moge-tiny', '--steps', 'ten', '--out', join(tmp, 'bad')])).toBe(1);
+    expect(err.join('')).toMatch(/--steps/);
+    expect(await main(['train', '--steps', '2', '--out', join(tmp, 'bad')])).toBe(1);
+    expect(err.join('')).toMatch(/--preset or --model/);
+    // A new run never writes over an existing one.
+    expect(await main(tinyRun(runDir, 2))).toBe(1);
+    expect(err.join('')).toMatch(/already holds a training run[\s\S]*--resume/);
+  });
+});
+
+describe('moge train --resume after SIGKILL', () => {
+  it('continues a killed process bit for bit like an uninterrupted run', async () => {
+    const steps = 10;
+    const killed = join(tmp, 'killed');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(cliRoot, 'src', 'bin.ts'), ...tinyRun(killed, steps, ['--checkpoint-every', '1'])], {
+      cwd: cliRoot,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+    // Kill it as soon as a couple of checkpoints exist, mid-run.
+    while (child.exitCode === null && child.signalCode === null) {
+      if (latestStep(killed) >= 2) {
+        child.kill('SIGKILL');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await exited).toBe('SIGKILL');
+    expect(latestStep(killed)).toBeLessThan(steps); // really interrupted
+
+    capture();
+    expect(await main(['train', '--resume', killed, '--no-live'])).toBe(0);
+    const full = join(tmp, 'uninterrupted');
+    expect(await main(tinyRun(full, steps, ['--checkpoint-every', '5']))).toBe(0);
+
+    const resumed = readStepLog(join(killed, 'metrics.jsonl'));
+    const reference = readStepLog(join(full, 'metrics.jsonl'));
+    expect(resumed.map((r) => r.step)).toEqual(reference.map((r) => r.step));
+    // Bit for bit: the same float64 values, not just close ones.
+    expect(resumed.map((r) => [r.loss, r.auxLoss, r.gradNorm, r.evalLoss])).toEqual(reference.map((r) => [r.loss, r.auxLoss, r.gradNorm, r.evalLoss]));
+    expect(readFileSync(join(killed, 'checkpoints', 'step-00000010', 'model.safetensors'))).toEqual(
+      readFileSync(join(full, 'checkpoints', 'step-00000010', 'model.safetensors')),
+    );
+  });
+});
+
+describe('moge train compare', () => {
+  it('trains both routers on the same data: MoGE IS = 0 on the expert-group devices, top-k above 0', async () => {
+    const { out } = capture();
+    const dir = join(tmp, 'compare');
+    const args = tinyRun(dir, 2).slice(1).filter((a, i, all) => a !== '--eval-every' && all[i - 1] !== '--eval-every');
+    expect(await main(['train', 'compare', ...args, '--json'])).toBe(0);
+    const r = JSON.parse(out.join(''));
+    expect(r.rows).toHaveLength(2);
+    expect(r.summary.moge.maxImbalance).toBe(0);
+    expect(r.summary.topk.maxImbalance).toBeGreaterThan(0);
+    expect(r.rows[0].loss.moge).not.toBe(r.rows[0].loss.topk);
+    expect(existsSync(join(dir, 'compare.json'))).toBe(true);
+    expect(existsSync(join(dir, 'topk', 'metrics.jsonl'))).toBe(true);
+  });
+});
+
+describe('moge train --emit', () => {
+  it('writes a MindSpeed-LLM launch and says plainly that the MoGE router cannot be expressed', async () => {
+    const { out } = capture();
+    const plan = join(tmp, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ tp: 8, ep: 2, cp: 1, pp: 5, vpp: 5, dp: 2, noopLayers: 2, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096 }));
+    const dir = join(tmp, 'emit');
+    expect(await main(['train', '--emit', 'mindspeed', '--plan', plan, '--preset', 'pangu-pro-moe', '--out', dir])).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/cannot express/);
+    expect(text).toMatch(/MoGE router/);
+    const script = readFileSync(join(dir, 'launch.sh'), 'utf8');
+    expect(script).toMatch(/--expert-model-parallel-size 2/);
+    expect(script).toMatch(/NOT EXPRESSIBLE/);
+    const args = JSON.parse(readFileSync(join(dir, 'args.json'), 'utf8'));
+    expect(args.args).toEqual(expect.arrayContaining(['--tensor-model-parallel-size', '8', '--num-experts', '64']));
+  });
+
+  it('rejects an unknown engine with the choices', async () => {
+    const { err } = capture();
+    expect(await main(['train', '--emit', 'deepspeed', '--plan', '{}', '--preset', 'pangu-pro-moe', '--out', join(tmp, 'e2')])).toBe(1);
+    expect(err.join('')).toMatch(/--emit/);
+  });
+});

@@ -1,0 +1,362 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { createBackend } from '@moge/ascend-hal/node';
+import { MogeError, parseWith, type ParallelPlan } from '@moge/core';
+import { loadModelDir } from '@moge/model/node';
+import { searchTraining } from '@moge/sim';
+import { buildLaunchArgs, EngineSchema, flatArgs, fromTokenizerJson, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
+import { compareRouters, LATEST_FILE, runMainJob, trainModel } from '@moge/trainer/node';
+import { readStructuredFile, writeFileAtomic, writeJsonAtomic } from '../util/io';
+import { printJson, printTable } from '../util/output';
+import { resolveArch } from '../util/resolve-arch';
+import { resolveCluster } from '../util/resolve-cluster';
+import { resolvePlan } from '../util/resolve-plan';
+
+/** Flags arrive as text from commander; these schemas turn them into numbers and name the flag on error. */
+const int = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `a whole number ≥ ${min}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
+const num = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d*\.?\d+([eE][+-]?\d+)?$/, what)
+    .transform(Number);
+
+const TrainFlagsSchema = z.object({
+  '--steps': int(1).optional(),
+  '--seed': int(0).pipe(z.number().max(0xffffffff, 'a 32-bit seed')).optional(),
+  '--workers': int(1).pipe(z.number().max(64, 'at most 64 workers')).optional(),
+  '--router': z.enum(['moge', 'topk']).optional(),
+  '--seq-len': int(2).optional(),
+  '--global-batch': int(1).optional(),
+  '--micro-batch': int(1).optional(),
+  '--vocab-size': int(258).optional(),
+  '--lr': num('a positive learning rate').optional(),
+  '--schedule': z.enum(['cosine', 'wsd']).optional(),
+  '--warmup': int(0).optional(),
+  '--clip': num('a gradient-norm limit ≥ 0 (0 = off)').optional(),
+  '--aux-alpha': num('an auxiliary-loss coefficient ≥ 0').optional(),
+  '--eval-every': int(0).optional(),
+  '--checkpoint-every': int(0).optional(),
+  '--max-documents': int(1).optional(),
+  '--backend': z.enum(['reference', 'onnxruntime']).optional(),
+});
+
+interface TrainCli {
+  preset?: string;
+  model?: string;
+  data?: string[];
+  steps?: string;
+  seed?: string;
+  out?: string;
+  resume?: string;
+  router?: string;
+  workers?: string;
+  logJson?: string;
+  seqLen?: string;
+  globalBatch?: string;
+  microBatch?: string;
+  vocabSize?: string;
+  lr?: string;
+  schedule?: string;
+  warmup?: string;
+  clip?: string;
+  auxAlpha?: string;
+  evalEvery?: string;
+  checkpointEvery?: string;
+  maxDocuments?: string;
+  backend?: string;
+  live?: boolean;
+  json?: boolean;
+  emit?: string;
+  plan?: string;
+  cluster?: string;
+}
+
+/** The run configuration the flags describe (only what was given; the trainer fills defaults). */
+function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
+  const f = parseWith(
+    TrainFlagsSchema,
+    {
+      '--steps': o.steps,
+      '--seed': o.seed,
+      '--workers': o.workers,
+      '--router': o.router,
+      '--seq-len': o.seqLen,
+      '--global-batch': o.globalBatch,
+      '--micro-batch': o.microBatch,
+      '--vocab-size': o.vocabSize,
+      '--lr': o.lr,
+      '--schedule': o.schedule,
+      '--warmup': o.warmup,
+      '--clip': o.clip,
+      '--aux-alpha': o.auxAlpha,
+      '--eval-every': o.evalEvery,
+      '--checkpoint-every': o.checkpointEvery,
+      '--max-documents': o.maxDocuments,
+      '--backend': o.backend,
+    },
+    'moge train flags',
+  );
+  const schedule: Record<string, unknown> = {};
+  if (f['--schedule']) schedule.kind = f['--schedule'];
+  if (f['--lr'] !== undefined) schedule.peakLr = f['--lr'];
+  if (f['--lr'] !== undefined) schedule.minLr = f['--lr'] / 10;
+  if (f['--warmup'] !== undefined) schedule.warmupSteps = f['--warmup'];
+  const c: Record<string, unknown> = {
+    preset: o.preset,
+    modelDir: o.model,
+    data: o.data ?? [],
+    steps: f['--steps'],
+    seed: f['--seed'],
+    workers: f['--workers'],
+    router: f['--router'],
+    seqLen: f['--seq-len'],
+    globalBatch: f['--global-batch'],
+    microBatch: f['--micro-batch'],
+    vocabSize: f['--vocab-size'],
+    clipGrad: f['--clip'],
+    auxAlpha: f['--aux-alpha'],
+    evalEvery: f['--eval-every'],
+    checkpointEvery: f['--checkpoint-every'],
+    maxDocuments: f['--max-documents'],
+    backend: f['--backend'],
+    schedule,
+  };
+  // A flag not given stays absent so the schema's default applies (zod treats undefined as missing).
+  for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
+  // The global batch must split into whole micro-batches per worker: shrink the default micro-batch to fit.
+  // (Only for a new run: a resumed run keeps its stored micro-batch.)
+  if (c.microBatch === undefined && (c.workers !== undefined || c.globalBatch !== undefined)) {
+    const global = (c.globalBatch as number | undefined) ?? 8;
+    const workers = (c.workers as number | undefined) ?? 1;
+    let m = 4;
+    while (m > 1 && global % (m * workers) !== 0) m--;
+    c.microBatch = m;
+  }
+  return c as TrainConfigInput;
+}
+
+/** Where a resumed run writes: --out, else the run directory the checkpoint belongs to. */
+function resumeOutDir(resume: string, out?: string): string {
+  if (out) return out;
+  const abs = resolve(resume);
+  return existsSync(join(abs, LATEST_FILE)) ? abs : dirname(dirname(abs));
+}
+
+/** `--no-live` turns the view off; otherwise it is drawn when stderr is a terminal. */
+const liveFlag = (live?: boolean) => (live === false ? false : undefined);
+
+const phase = (json?: boolean) => (m: string) => {
+  if (!json) process.stderr.write(`${m}\n`);
+};
+
+async function runTrain(o: TrainCli): Promise<void> {
+  if (o.emit) return runEmit(o);
+  const input = configFromFlags(o);
+  if (!o.resume) {
+    if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required (the run directory for checkpoints and metrics), unless --resume names one');
+    if (input.steps === undefined) throw new MogeError('E_BAD_FLAG', '--steps: required for a new run');
+    if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one (e.g. --preset moge-tiny --vocab-size 512, or --model <checkpoint dir>)');
+  }
+  const outDir = o.resume ? resumeOutDir(o.resume, o.out) : o.out!;
+  const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live), onPhase: phase(o.json) });
+  const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers };
+  if (o.json) return printJson(summary);
+  if (Number.isNaN(r.loss)) {
+    process.stdout.write(`nothing to do: ${r.runDir} is already at step ${r.step} (give a larger --steps to continue it)\n`);
+    return;
+  }
+  process.stdout.write(
+    `trained ${r.arch.name ?? 'model'} (${r.arch.router} router) to step ${r.step}: loss ${r.loss.toFixed(4)}` +
+      `${r.evalLoss !== undefined ? `, held-out loss ${r.evalLoss.toFixed(4)}` : ''}\n` +
+      `checkpoint: ${r.checkpointDir ?? '(none written)'}\nmetrics:    ${r.logFile}\n`,
+  );
+}
+
+/** `--emit`: launch script and arguments for the engines that train at scale. */
+async function runEmit(o: TrainCli): Promise<void> {
+  const engine = parseWith(EngineSchema, o.emit, '--emit');
+  if (!o.plan) throw new MogeError('E_BAD_FLAG', '--plan: required with --emit (a ParallelPlan file, inline JSON, or "auto")');
+  if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required with --emit (the folder for launch.sh and args.json)');
+  const arch = resolveArch(o.model ?? o.preset ?? 'pangu-pro-moe');
+  let plan: ParallelPlan;
+  if (o.plan.trim() === 'auto') {
+    const flags = parseWith(z.object({ '--global-batch': int(1).default(1024), '--seq-len': int(2).default(4096) }), { '--global-batch': o.globalBatch, '--seq-len': o.seqLen }, 'moge train --emit flags');
+    const cluster = resolveCluster(o.cluster ?? (engine === 'mindspeed' ? 'atlas-800t-a2:64' : 'hgx-h200:64'));
+    const found = searchTraining({ archs: [arch], cluster, globalBatchSize: flags['--global-batch'], seqLength: flags['--seq-len'], top: 1 });
+    if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan fits ${arch.name ?? 'this model'} on ${cluster.name}; give a bigger --cluster or a --plan file`);
+    plan = found.top[0]!.plan;
+    phase(o.json)(`--plan auto: best simulated plan on ${cluster.name}: TP${plan.tp} PP${plan.pp} VPP${plan.vpp} EP${plan.ep} CP${plan.cp} DP${plan.dp}, micro-batch ${plan.microBatchSize}`);
+  } else {
+    plan = resolvePlan(o.plan);
+  }
+  const launch = buildLaunchArgs(arch, plan, { engine, trainIters: emitIters(o.steps) });
+  const script = join(o.out, 'launch.sh');
+  const args = join(o.out, 'args.json');
+  writeFileAtomic(script, renderLaunchScript(launch));
+  writeJsonAtomic(args, { engine, plan, worldSize: launch.worldSize, nodes: launch.nodes, devicesPerNode: launch.devicesPerNode, args: flatArgs(launch), groups: launch.groups, unsupported: launch.unsupported });
+  if (o.json) return printJson({ script, args, engine, worldSize: launch.worldSize, unsupported: launch.unsupported });
+  process.stdout.write(`${engine === 'mindspeed' ? 'MindSpeed-LLM' : 'Megatron-LM'} launch for ${launch.worldSize} devices (${launch.nodes} node(s)):\n  ${script}\n  ${args}\n`);
+  if (launch.unsupported.length > 0) {
+    process.stdout.write(`\nWhat ${engine === 'mindspeed' ? 'MindSpeed-LLM' : 'Megatron-LM'} cannot express (the run will differ from moge here):\n`);
+    for (const u of launch.unsupported) process.stdout.write(`  - ${u}\n`);
+  }
+}
+
+const emitIters = (steps?: string) => (steps ? parseWith(int(1), steps, '--steps') : 10_000);
+
+async function runCompare(o: TrainCli): Promise<void> {
+  if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required (both runs go under it, in moge/ and topk/)');
+  if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one');
+  const cfg = configFromFlags({ ...o, router: undefined });
+  if (cfg.steps === undefined) throw new MogeError('E_BAD_FLAG', '--steps: required');
+  const result = await compareRouters(cfg, o.out, { live: liveFlag(o.live), onPhase: phase(o.json) });
+  writeJsonAtomic(join(o.out, 'compare.json'), result);
+  if (o.json) return printJson(result);
+  printTable(
+    ['step', 'loss moge', 'loss topk', 'IS moge', 'IS topk'],
+    result.rows.map((r) => [r.step, r.loss.moge.toFixed(4), r.loss.topk.toFixed(4), r.imbalance.moge.toFixed(3), r.imbalance.topk.toFixed(3)]),
+  );
+  const s = result.summary;
+  process.stdout.write(
+    `\nImbalance Score over ${s.moge.meanImbalancePerLayer.length} layer(s), EP devices = expert groups (IS per layer, mean over steps):\n` +
+      `  moge: ${s.moge.meanImbalancePerLayer.map((v) => v.toFixed(3)).join(' ')}  (max ${s.moge.maxImbalance.toFixed(3)})\n` +
+      `  topk: ${s.topk.meanImbalancePerLayer.map((v) => v.toFixed(3)).join(' ')}  (max ${s.topk.maxImbalance.toFixed(3)})\n` +
+      `final loss: moge ${s.moge.finalLoss.toFixed(4)}, topk ${s.topk.finalLoss.toFixed(4)}` +
+      `${s.moge.evalLoss !== undefined && s.topk.evalLoss !== undefined ? `; held-out: moge ${s.moge.evalLoss.toFixed(4)}, topk ${s.topk.evalLoss.toFixed(4)}` : ''}\n` +
+      `written: ${join(o.out, 'compare.json')}\n`,
+  );
+}
+
+const SampleFlagsSchema = z.object({
+  '--max-tokens': int(1).default(64),
+  '--temperature': num('a temperature ≥ 0 (0 = greedy)').default(0),
+  '--top-k': int(0).default(0),
+  '--seed': int(0).default(0),
+  '--backend': z.enum(['reference', 'onnxruntime']).default('reference'),
+});
+
+interface SampleCli {
+  model: string;
+  prompt: string;
+  maxTokens?: string;
+  temperature?: string;
+  topK?: string;
+  seed?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+function runSample(o: SampleCli): void {
+  const f = parseWith(
+    SampleFlagsSchema,
+    { '--max-tokens': o.maxTokens, '--temperature': o.temperature, '--top-k': o.topK, '--seed': o.seed, '--backend': o.backend },
+    'moge sample flags',
+  );
+  const tokFile = join(o.model, 'tokenizer.json');
+  if (!existsSync(tokFile)) throw new MogeError('E_NO_FILE', `--model ${o.model}: no tokenizer.json (give a checkpoint directory written by moge train)`);
+  const tokenizer = fromTokenizerJson(readStructuredFile(tokFile), tokFile);
+  const weights = loadModelDir(o.model, createBackend(f['--backend']));
+  const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], seed: f['--seed'] });
+  if (o.json) return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText });
+  process.stdout.write(`${o.prompt}${r.text}\n`);
+}
+
+async function runStart(o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }): Promise<void> {
+  const f = parseWith(z.object({ '--seed': int(0).default(0), '--workers': int(1).pipe(z.number().max(64, 'at most 64 workers')).optional() }), { '--seed': o.seed, '--workers': o.workers }, 'moge start flags');
+  process.stderr.write(`main job: training moge-small on the State of the Union corpus${o.quick ? ' (--quick: a few documents and steps)' : ''}\n`);
+  const r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live), onPhase: phase(false) });
+  const sample = sampleText(loadModelDir(r.checkpointDir, createBackend('reference')), fromTokenizerJson(readStructuredFile(join(r.checkpointDir, 'tokenizer.json'))), {
+    prompt: 'The state of the Union is',
+    maxTokens: 24,
+    // A few minutes of training make greedy decoding loop on "the"; a tempered draw shows more of what was learnt.
+    temperature: 0.8,
+    topK: 40,
+  });
+  process.stdout.write(
+    `\ntrained moge-small to step ${r.step}: loss ${r.loss.toFixed(4)}${r.evalLoss !== undefined ? `, held-out loss ${r.evalLoss.toFixed(4)}` : ''}\n` +
+      `checkpoint (HF model directory: config.json, model.safetensors, tokenizer.json): ${r.checkpointDir}\n` +
+      `metrics: ${r.logFile}\n` +
+      `sample (temperature 0.8, top-k 40): "The state of the Union is${sample.text}"\n` +
+      `sample from it yourself:\n  ${r.sampleCommand}\n`,
+  );
+}
+
+function addRunFlags(cmd: Command): Command {
+  return cmd
+    .option('--preset <name>', 'model preset to train from random init (moge-tiny, moge-small, …)')
+    .option('--model <dir>', 'HF model directory to continue training (config.json + model.safetensors [+ tokenizer.json])')
+    .option('--data <files...>', 'text / JSONL files or folders (default: the State of the Union corpus)')
+    .option('--steps <n>', 'optimizer steps (with --resume: the new total)')
+    .option('--seed <n>', 'seed of initialisation, data order and everything random (default 0)')
+    .option('--out <dir>', 'run directory: checkpoints/, latest.json, metrics.jsonl')
+    .option('--router <kind>', 'moge | topk: train the same model with either router')
+    .option('--workers <n>', 'worker threads (data + expert parallel over shared memory; default 1)')
+    .option('--seq-len <n>', 'tokens per sequence (default 128)')
+    .option('--global-batch <n>', 'sequences per optimizer step over all workers (default 8)')
+    .option('--micro-batch <n>', 'sequences per forward/backward (default 4)')
+    .option('--vocab-size <n>', "tokenizer/model vocabulary (overrides the preset's; ≥ 258)")
+    .option('--lr <x>', 'peak learning rate (default 3e-3; min = peak / 10)')
+    .option('--schedule <kind>', 'cosine | wsd (default cosine)')
+    .option('--warmup <n>', 'warmup steps (default 10 % of the steps, at most 100)')
+    .option('--clip <x>', 'global gradient-norm clip, 0 = off (default 1)')
+    .option('--aux-alpha <x>', "auxiliary balance loss coefficient (default the model's)")
+    .option('--eval-every <n>', 'held-out evaluation every n steps, 0 = only at the end (default 25)')
+    .option('--checkpoint-every <n>', 'checkpoint every n steps, 0 = only at the end (default 25)')
+    .option('--max-documents <n>', 'use only the first n documents of the corpus')
+    .option('--backend <name>', 'reference | onnxruntime (default onnxruntime)')
+    .option('--no-live', 'no live view on stderr (it is drawn only on a terminal anyway)')
+    .option('--json', 'machine-readable summary on stdout');
+}
+
+export function registerTrain(program: Command): void {
+  // `train compare` is an operand, not a subcommand: both take the same flags, and a commander
+  // subcommand would have its flags consumed by `train` unless positional options were turned on
+  // for the whole program.
+  addRunFlags(
+    program
+      .command('train')
+      .argument('[mode]', '"compare": train with the MoGE and the plain top-k router on the same data; loss curves and Imbalance Score side by side')
+      .description('train a MoGE model: tokenizer, data, AdamW, checkpoints, live view; `train compare` for MoGE vs top-k; or emit a launch for MindSpeed-LLM / Megatron-LM'),
+  )
+    .option('--resume <dir>', 'continue a run directory (or one checkpoint) exactly where it stopped')
+    .option('--log-json <file>', 'metrics JSONL path (default <out>/metrics.jsonl; with --resume, give the same one again)')
+    .option('--emit <engine>', 'mindspeed | megatron: write launch.sh and args.json into --out instead of training')
+    .option('--plan <plan>', 'with --emit: ParallelPlan file, inline JSON, or "auto" (best plan of a simulated search)')
+    .option('--cluster <spec>', 'with --plan auto: the cluster to search on (default atlas-800t-a2:64 / hgx-h200:64)')
+    .action((mode: string | undefined, o: TrainCli) => {
+      if (mode === undefined) return runTrain(o);
+      if (mode === 'compare') return runCompare(o);
+      throw new MogeError('E_BAD_FLAG', `moge train ${mode}: unknown mode, expected "compare" or none`);
+    });
+
+  program
+    .command('sample')
+    .description('generate text from a checkpoint with the KV cache (greedy, or with --temperature)')
+    .requiredOption('--model <dir>', 'checkpoint / HF model directory with tokenizer.json')
+    .requiredOption('--prompt <text>', 'text to continue')
+    .option('--max-tokens <n>', 'new tokens at most (default 64)')
+    .option('--temperature <x>', '0 = greedy (default); > 0 samples from softmax(logits / x)')
+    .option('--top-k <n>', 'with --temperature: sample among the k likeliest tokens (0 = all)')
+    .option('--seed <n>', 'seed of the sampling draws (default 0)')
+    .option('--backend <name>', 'reference | onnxruntime (default reference)')
+    .option('--json', 'machine-readable output')
+    .action((o: SampleCli) => runSample(o));
+
+  program
+    .command('start')
+    .description('the main job: train moge-small on the default corpus with the live view, write the checkpoint, show how to sample')
+    .option('--quick', 'CI-sized: a few documents and steps, well under a minute')
+    .option('--out <dir>', 'run directory (default runs/moge-small-<timestamp>)')
+    .option('--seed <n>', 'seed (default 0)')
+    .option('--workers <n>', 'worker threads (default 2 where there are 2 cores, else 1)')
+    .option('--no-live', 'no live view')
+    .action((o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }) => runStart(o));
+}

@@ -1,0 +1,152 @@
+/**
+ * Training throughput of moge-small: @moge/trainer with 1 and 2 worker threads against the same model,
+ * data and optimizer step in PyTorch eager (tools/bench/trainer_torch.py, Debian's python3-torch at
+ * /usr/bin/python3), on the same machine with the same total thread count, measured in this run.
+ *
+ *   cd packages/trainer && npm run bench                    # defaults below
+ *   npm run bench -- --steps 6 --workers 1,2,4 --json
+ *
+ * A step is the whole optimizer step: micro-batch forward + backward with accumulation, gradient
+ * all-reduce across workers, clipping and AdamW. Figures are medians over the timed steps (after
+ * `--warmup` untimed ones) of wall-clock tokens/s; ratio = ours / PyTorch (> 1 = we are faster).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DataCursor, type StepRecord, type TrainConfigInput } from '../src/index';
+import { prepareRun, trainModel } from '../src/node';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    seq: { type: 'string', default: '128' },
+    'global-batch': { type: 'string', default: '8' },
+    'micro-batch': { type: 'string', default: '4' },
+    'max-documents': { type: 'string', default: '20' },
+    workers: { type: 'string', default: '1,2' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag}: got "${value}", expected a whole number ≥ ${min}`);
+  return n;
+}
+const steps = positiveInt('steps', args.steps);
+const warmup = positiveInt('warmup', args.warmup, 0);
+const seq = positiveInt('seq', args.seq, 2);
+const globalBatch = positiveInt('global-batch', args['global-batch']);
+const microBatch = positiveInt('micro-batch', args['micro-batch']);
+const maxDocuments = positiveInt('max-documents', args['max-documents']);
+const workerCounts = args.workers.split(',').map((s) => positiveInt('workers', s));
+const threads = availableParallelism();
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const TORCH_PYTHON = '/usr/bin/python3';
+const tmp = mkdtempSync(join(tmpdir(), 'moge-trainer-bench-'));
+const log = (m: string) => (args.json ? undefined : process.stderr.write(`${m}\n`));
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+const config = (workers: number): TrainConfigInput => ({
+  preset: 'moge-small',
+  maxDocuments,
+  steps: warmup + steps,
+  seed: 0,
+  seqLen: seq,
+  globalBatch,
+  // Each worker needs whole micro-batches: shrink the micro-batch when the workers do not divide it.
+  microBatch: globalBatch % (microBatch * workers) === 0 ? microBatch : Math.max(1, globalBatch / workers),
+  workers,
+  backend: 'onnxruntime',
+  evalEvery: 0,
+  checkpointEvery: 0,
+});
+
+interface Row {
+  name: string;
+  workers: number;
+  threads: number;
+  stepS: number;
+  tokensPerSecond: number;
+  /** Process CPU seconds (user + system, every thread) per step: steadier than wall time on a loaded host. */
+  cpuS: number;
+}
+const rows: Row[] = [];
+let checkpoint = '';
+for (const workers of workerCounts) {
+  log(`@moge/trainer, ${workers} worker(s): ${warmup} + ${steps} steps of ${globalBatch} × ${seq} tokens …`);
+  const records: StepRecord[] = [];
+  // CPU time between consecutive step reports (worker threads are in this process, so they count).
+  const cpuAt: number[] = [];
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const r = await trainModel(config(workers), {
+    outDir: join(tmp, `w${workers}`),
+    live: false,
+    onStep: (s) => {
+      records.push(s);
+      cpuAt.push(cpuNow());
+    },
+  });
+  checkpoint ||= r.checkpointDir!;
+  const timed = records.slice(warmup);
+  // Step k's CPU = report k − report k−1 (the last one also holds the final evaluation and checkpoint).
+  const first = Math.max(1, warmup);
+  const cpuPerStep = cpuAt.slice(first).map((c, i) => c - cpuAt[first + i - 1]!);
+  rows.push({
+    name: `moge trainer (onnxruntime, ${workers} worker${workers > 1 ? 's' : ''})`,
+    workers,
+    threads,
+    stepS: median(timed.map((s) => s.elapsedS)),
+    tokensPerSecond: median(timed.map((s) => s.tokensPerSecond)),
+    cpuS: median(cpuPerStep),
+  });
+}
+
+// The batches the trainer saw, in order, for PyTorch to train on.
+const init = prepareRun(config(1), { outDir: join(tmp, 'windows-run') });
+const cursor = new DataCursor(init.train, init.config.seed);
+const windows = cursor.next((warmup + steps) * globalBatch);
+const windowsFile = join(tmp, 'windows.i32');
+writeFileSync(windowsFile, new Uint8Array(windows.buffer, windows.byteOffset, windows.byteLength));
+
+const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+let torchRow: Row | undefined;
+if (probe.status !== 0) {
+  process.stdout.write(`PyTorch not importable with ${TORCH_PYTHON} (${(probe.stderr || String(probe.error)).trim().split('\n').pop()}), skipped\n`);
+} else {
+  log(`PyTorch eager, ${threads} thread(s) …`);
+  const py = spawnSync(
+    TORCH_PYTHON,
+    [join(repoRoot, 'tools/bench/trainer_torch.py'), '--model', checkpoint, '--windows', windowsFile, '--seq', String(seq), '--global-batch', String(globalBatch), '--micro-batch', String(microBatch), '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)],
+    { encoding: 'utf8' },
+  );
+  if (py.status !== 0) throw new Error(`trainer_torch.py failed:\n${py.stderr}`);
+  const t = JSON.parse(py.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; tokens_per_s: number };
+  torchRow = { name: 'PyTorch eager (OpenBLAS)', workers: 1, threads, stepS: t.wall_s, tokensPerSecond: t.tokens_per_s, cpuS: t.cpu_s };
+}
+
+const all = torchRow ? [...rows, torchRow] : rows;
+if (args.json) {
+  process.stdout.write(`${JSON.stringify({ steps, warmup, seq, globalBatch, microBatch, rows: all, ratioVsTorch: torchRow ? rows.map((r) => ({ wall: r.tokensPerSecond / torchRow.tokensPerSecond, cpu: torchRow.cpuS / r.cpuS })) : null }, null, 2)}\n`);
+} else {
+  process.stdout.write(`\nmoge-small training step, ${globalBatch} × ${seq} tokens, median of ${steps} steps after ${warmup} warm-up, ${threads} CPU thread(s) in all\n`);
+  process.stdout.write(`  ${'run'.padEnd(42)} ${'wall s/step'.padStart(11)} ${'tok/s'.padStart(7)} ${'vs torch'.padStart(9)} ${'CPU s/step'.padStart(11)} ${'vs torch'.padStart(9)}\n`);
+  for (const r of all) {
+    const wallRatio = torchRow && r !== torchRow ? `${(r.tokensPerSecond / torchRow.tokensPerSecond).toFixed(2)}×` : '';
+    const cpuRatio = torchRow && r !== torchRow ? `${(torchRow.cpuS / r.cpuS).toFixed(2)}×` : '';
+    process.stdout.write(`  ${r.name.padEnd(42)} ${r.stepS.toFixed(2).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(7)} ${wallRatio.padStart(9)} ${r.cpuS.toFixed(2).padStart(11)} ${cpuRatio.padStart(9)}\n`);
+  }
+  process.stdout.write('  (ratio > 1 = ours is faster; on a loaded host wall time swings with the load, CPU time much less)\n');
+}

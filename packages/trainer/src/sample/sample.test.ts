@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { Rng } from '@moge/core';
+import { getPreset, initModelWeights, modelForward } from '@moge/model';
+import { loadSotuCorpus } from '../data/corpus';
+import { trainTokenizer } from '../tokenizer/train-tokenizer';
+import { pickToken, sampleText } from './sample';
+
+const arch = { ...getPreset('moge-tiny'), vocabSize: 300 };
+const weights = initModelWeights(arch, createReferenceBackend(), { seed: 5 });
+const tokenizer = trainTokenizer([loadSotuCorpus()[0]!.text.slice(0, 8000)], { vocabSize: 300 });
+
+describe('sampleText', () => {
+  it('greedy decoding with the KV cache picks what a full forward of the whole sequence picks', () => {
+    const r = sampleText(weights, tokenizer, { prompt: 'Fellow citizens', maxTokens: 8 });
+    expect(r.tokens.length).toBeGreaterThan(0);
+    // Recompute every step without a cache: the argmax of the last position must agree.
+    const seq = Array.from(tokenizer.encode('Fellow citizens'));
+    for (const expected of r.tokens) {
+      const fwd = modelForward(weights, { ids: Int32Array.from(seq), batch: 1, seqLen: seq.length }, { withGrad: false });
+      const logits = weights.backend.read(fwd.logits) as Float32Array;
+      const last = logits.subarray((seq.length - 1) * arch.vocabSize, seq.length * arch.vocabSize);
+      expect(pickToken(last, 0, 0, new Rng(0))).toBe(expected);
+      seq.push(expected);
+    }
+    expect(r.text).toBe(tokenizer.decode(r.tokens));
+  });
+
+  it('is reproducible by seed when sampling with a temperature', () => {
+    const a = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });
+    const b = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });
+    expect(a.tokens).toEqual(b.tokens);
+  });
+});
+
+describe('pickToken', () => {
+  it('temperature 0 is the argmax; top-k sampling only returns one of the k likeliest', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 2, maxLength: 40 }), fc.integer({ min: 1, max: 5 }), fc.nat(), (xs, k, seed) => {
+        const logits = Float32Array.from(xs);
+        const argmax = logits.indexOf(Math.max(...logits));
+        expect(logits[pickToken(logits, 0, 0, new Rng(seed))]).toBe(logits[argmax]);
+        const kth = [...logits].sort((a, b) => b - a)[Math.min(k, logits.length) - 1]!;
+        expect(logits[pickToken(logits, 0.7, k, new Rng(seed))]).toBeGreaterThanOrEqual(kth);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,75 @@
+import type { Backend } from '@moge/ascend-hal';
+import { Rng } from '@moge/core';
+import { createKvCache, modelForward, type ModelWeights } from '@moge/model';
+import { z } from 'zod';
+import { END_OF_TEXT, type ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
+
+export const SampleOptionsSchema = z.object({
+  prompt: z.string(),
+  /** New tokens at most; generation also stops at `<|endoftext|>`. */
+  maxTokens: z.number().int().positive().default(64),
+  /** 0 = greedy (argmax); otherwise logits are divided by it before sampling. */
+  temperature: z.number().nonnegative().default(0),
+  /** Sample only among the k likeliest tokens (0 = all). */
+  topK: z.number().int().nonnegative().default(0),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+});
+export type SampleOptions = z.input<typeof SampleOptionsSchema>;
+
+export interface SampleResult {
+  text: string;
+  promptTokens: number;
+  tokens: number[];
+  stoppedAtEndOfText: boolean;
+}
+
+/** Index of the token to emit from one row of logits: argmax, or a draw from softmax(logits / T). */
+export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  if (temperature === 0) return best;
+  let ids = Array.from(logits.keys());
+  if (topK > 0 && topK < ids.length) ids = ids.sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, topK);
+  const max = logits[best]!;
+  const weights = ids.map((i) => Math.exp((logits[i]! - max) / temperature));
+  let u = rng.float() * weights.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < ids.length; j++) {
+    u -= weights[j]!;
+    if (u < 0) return ids[j]!;
+  }
+  return ids[ids.length - 1]!;
+}
+
+/**
+ * Autoregressive decoding with the model's KV cache: the prompt is run once (prefill), then every
+ * new token is a one-position forward that reads the cached keys and values, so each step costs one
+ * token's compute rather than the whole sequence's.
+ */
+export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokenizer, options: SampleOptions): SampleResult {
+  const o = SampleOptionsSchema.parse(options);
+  const b: Backend = weights.backend;
+  const V = weights.arch.vocabSize;
+  const eot = tokenizer.specialId(END_OF_TEXT);
+  let ids = Array.from(tokenizer.encode(o.prompt));
+  // An empty prompt starts from <|endoftext|>, the boundary every training document follows.
+  if (ids.length === 0) ids = eot === undefined ? [0] : [eot];
+  const limit = weights.arch.maxPositionEmbeddings;
+  if (ids.length >= limit) ids = ids.slice(ids.length - (limit - 1));
+  const cache = createKvCache(weights.arch, 1);
+  const rng = new Rng(o.seed);
+  const out: number[] = [];
+  let input = Int32Array.from(ids);
+  let stopped = false;
+  for (let i = 0; i < o.maxTokens && cache.length + input.length <= limit; i++) {
+    const fwd = modelForward(weights, { ids: input, batch: 1, seqLen: input.length }, { cache, withGrad: false });
+    const all = b.read(fwd.logits) as Float32Array;
+    const next = pickToken(all.subarray((input.length - 1) * V, input.length * V), o.temperature, o.topK, rng);
+    if (next === eot) {
+      stopped = true;
+      break;
+    }
+    out.push(next);
+    input = Int32Array.of(next);
+  }
+  return { text: tokenizer.decode(out), promptTokens: ids.length, tokens: out, stoppedAtEndOfText: stopped };
+}

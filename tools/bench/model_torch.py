@@ -19,9 +19,16 @@ import json
 import math
 import os
 import struct
+import sys
 import time
 
-import torch
+# torch.set_num_threads does not reach OpenBLAS's own pool (Debian's python3-torch links
+# libopenblas0-pthread), which then runs GEMMs on every core: pin it before torch loads it.
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] else "1"
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _threads)
+
+import torch  # noqa: E402
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
 
@@ -159,15 +166,27 @@ class Model:
         return logits, ce, auxes, ce + alpha * sum(auxes)
 
 
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
 def timed(fn, repeats, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    """Median wall and process CPU seconds (user + system, all threads) of fn over the repeats.
+    fn may return its own (wall, cpu) to time only part of itself."""
+    walls, cpus = [], []
+    for r in range(warmup + repeats):
+        c0, t0 = time.process_time(), time.perf_counter()
+        inner = fn()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if r < warmup:
+            continue
+        if inner is not None:
+            wall, cpu = inner
+        walls.append(wall)
+        cpus.append(cpu)
+    return median(walls), median(cpus)
 
 
 def main():
@@ -209,8 +228,8 @@ def main():
             _, _, _, total = m.loss(ids, alpha)
             total.backward()
 
-        s = timed(step, args.repeats, args.warmup)
-        print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "step_s": s, "tokens_per_s": args.batch * args.seq / s}))
+        wall, cpu = timed(step, args.repeats, args.warmup)
+        print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall}))
         return
 
     m = Model(cfg, w)
@@ -221,17 +240,14 @@ def main():
         with torch.inference_mode():
             logits, _, _ = m.forward(prompt, cache, 0)
             tok = logits[:, -1].argmax(-1, keepdim=True)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for i in range(args.steps):
                 logits, _, _ = m.forward(tok, cache, args.seq + i)
                 tok = logits[:, -1].argmax(-1, keepdim=True)
-            return time.perf_counter() - t0
+            return time.perf_counter() - t0, time.process_time() - c0
 
-    for _ in range(args.warmup):
-        decode()
-    times = sorted(decode() for _ in range(args.repeats))
-    s = times[len(times) // 2]
-    print(json.dumps({"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "decode_s": s, "tokens_per_s": args.batch * args.steps / s}))
+    wall, cpu = timed(decode, args.repeats, args.warmup)
+    print(json.dumps({"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.steps / wall}))
 
 
 if __name__ == "__main__":

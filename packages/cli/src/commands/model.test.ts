@@ -42,6 +42,17 @@ describe('moge model forward', () => {
     const g = readSafetensorsFile(grads).tensors;
     const ref = readSafetensorsFile(join(golden, 'grads.safetensors')).tensors;
     expect([...g.keys()].sort()).toEqual([...ref.keys()].sort());
+    // Values, at the golden README's tolerances: logits 1e-4 relative (1e-5 absolute near zero),
+    // every gradient tensor 1e-4 relative in norm.
+    const logitErr = got.logits.reduce((w: number, v: number, i: number) => Math.max(w, Math.abs(v - expected.logits[i]) / (1e-4 * Math.abs(expected.logits[i]) + 1e-5)), 0);
+    expect(logitErr).toBeLessThanOrEqual(1);
+    for (const [name, r] of ref) {
+      const d = g.get(name)!.data;
+      let diff = 0;
+      let norm = 0;
+      r.data.forEach((v, i) => ((diff += (d[i]! - v) ** 2), (norm += v * v)));
+      expect(Math.sqrt(diff / norm), name).toBeLessThan(1e-4);
+    }
   });
 
   it('names a bad flag, a bad input file and a missing model', async () => {

@@ -7,7 +7,7 @@ import { archFromHfConfig, hfConfigFromArch } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
 import type { SafetensorsDType } from '../safetensors/dtype';
 import type { SafetensorsHeader } from '../safetensors/format';
-import { fromHfTensors, hfTensorShapes, toHfTensors, type HostTensor } from '../weights/hf-layout';
+import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
 
 /**
@@ -92,9 +92,13 @@ export function loadModelDir(dir: string, backend: Backend): ModelWeights {
   for (const [name, file] of owner) if (!expected.has(name)) issues.push({ path: name, expected: `no such tensor in this architecture (found in ${basename(file)})` });
   if (issues.length > 0) throw new ValidationError(`checkpoint ${dir} against its config.json`, issues);
 
-  const hf = new Map<string, HostTensor>();
-  for (const [file, header] of headers) for (const [name, t] of readSafetensorsTensors(file, header)) hf.set(name, t);
-  return createModelWeights(arch, backend, fromHfTensors(arch, hf, `checkpoint ${dir}`));
+  // Data, tensor by tensor (a byte range each), experts straight into their stacked buffers: the
+  // process holds the weights plus one tensor, never the checkpoint twice.
+  const readOne = (name: string): HostTensor => {
+    const file = owner.get(name)!;
+    return readSafetensorsTensors(file, headers.get(file)!, [name]).get(name)!;
+  };
+  return createModelWeights(arch, backend, stackHfTensors(arch, readOne));
 }
 
 export interface SaveModelOptions {

@@ -1,5 +1,6 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import type { MoeArch } from '@moge/core';
+import { addInto } from './accumulate';
 import { linearBackward, linearForward } from './linear';
 
 /**
@@ -52,6 +53,17 @@ export interface AttentionForward {
   present: KvPair;
 }
 
+/**
+ * Views `x` as `shape`, permutes its axes by `perm` and views the result as `out`. When the
+ * permutation only moves axes of size 1 (one new token per sequence while decoding), the data is
+ * already in the permuted order and no copy is made.
+ */
+function permute(b: Backend, x: Tensor, shape: number[], perm: number[], out: number[]): Tensor {
+  const moved = perm.filter((axis) => shape[axis]! > 1);
+  const kept = moved.every((axis, i) => i === 0 || moved[i - 1]! < axis);
+  return b.reshape(kept ? x : b.transpose(b.reshape(x, shape), perm), out);
+}
+
 function sizes(arch: MoeArch, d: AttentionDims) {
   const rep = arch.numHeads / arch.numKvHeads;
   return { b: d.batch, s: d.seqLen, kv: arch.numKvHeads, rep, hd: arch.headDim, sk: d.pastLen + d.seqLen, t: d.batch * d.seqLen };
@@ -73,9 +85,9 @@ export function attentionForward(
 
   // Scale q rather than the [.., S, L+S] scores: fewer elements, same result.
   const qScaled = b.affine(q, 1 / Math.sqrt(hd));
-  const q3 = b.reshape(b.transpose(b.reshape(qScaled, [nb, s, kv, rep, hd]), [0, 2, 3, 1, 4]), [nb * kv, rep * s, hd]);
-  const kNew = b.reshape(b.transpose(b.reshape(k, [nb, s, kv, hd]), [0, 2, 1, 3]), [nb * kv, s * hd]);
-  const vNew = b.reshape(b.transpose(b.reshape(v, [nb, s, kv, hd]), [0, 2, 1, 3]), [nb * kv, s * hd]);
+  const q3 = permute(b, qScaled, [nb, s, kv, rep, hd], [0, 2, 3, 1, 4], [nb * kv, rep * s, hd]);
+  const kNew = permute(b, k, [nb, s, kv, hd], [0, 2, 1, 3], [nb * kv, s * hd]);
+  const vNew = permute(b, v, [nb, s, kv, hd], [0, 2, 1, 3], [nb * kv, s * hd]);
   const present: KvPair = past ? { k: b.concatColumns([past.k, kNew]), v: b.concatColumns([past.v, vNew]) } : { k: kNew, v: vNew };
   const k3 = b.reshape(present.k, [nb * kv, sk, hd]);
   const v3 = b.reshape(present.v, [nb * kv, sk, hd]);
@@ -85,7 +97,7 @@ export function attentionForward(
   const scores = b.matmul(q3, k3, { transB: true });
   const probs = b.reshape(b.softmax(b.reshape(scores, [nb * kv * rep, s, sk]), { causal: true }), [nb * kv, rep * s, sk]);
   const out3 = b.matmul(probs, v3);
-  const ctx = b.reshape(b.transpose(b.reshape(out3, [nb, kv, rep, s, hd]), [0, 3, 1, 2, 4]), [t, kv * rep * hd]);
+  const ctx = permute(b, out3, [nb, kv, rep, s, hd], [0, 3, 1, 2, 4], [t, kv * rep * hd]);
   const y = linearForward(b, ctx, w.o, w.oBias);
   return { y, saved: { x, q3, k3, v3, probs, ctx }, present };
 }
@@ -115,7 +127,7 @@ export function attentionBackward(
   const { b: nb, s, kv, rep, hd, t } = sizes(arch, dims);
   const bias = arch.attentionBias;
   const o = linearBackward(b, saved.ctx, w.o, dy, bias);
-  const dOut3 = b.reshape(b.transpose(b.reshape(o.dx, [nb, s, kv, rep, hd]), [0, 2, 3, 1, 4]), [nb * kv, rep * s, hd]);
+  const dOut3 = permute(b, o.dx, [nb, s, kv, rep, hd], [0, 2, 3, 1, 4], [nb * kv, rep * s, hd]);
 
   const dProbs = b.matmul(dOut3, saved.v3, { transB: true });
   const dV3 = b.matmul(saved.probs, dOut3, { transA: true });
@@ -123,16 +135,16 @@ export function attentionBackward(
   const dQ3 = b.matmul(dScores, saved.k3);
   const dK3 = b.matmul(dScores, saved.q3, { transA: true });
 
-  const dqRot = b.affine(b.reshape(b.transpose(b.reshape(dQ3, [nb, kv, rep, s, hd]), [0, 3, 1, 2, 4]), [t, kv * rep, hd]), 1 / Math.sqrt(hd));
+  const dqRot = b.affine(permute(b, dQ3, [nb, kv, rep, s, hd], [0, 3, 1, 2, 4], [t, kv * rep, hd]), 1 / Math.sqrt(hd));
   const dq = b.reshape(b.rope(dqRot, positions, arch.ropeTheta, { inverse: true }), [t, kv * rep * hd]);
-  const dkRot = b.reshape(b.transpose(b.reshape(dK3, [nb, kv, s, hd]), [0, 2, 1, 3]), [t, kv, hd]);
+  const dkRot = permute(b, dK3, [nb, kv, s, hd], [0, 2, 1, 3], [t, kv, hd]);
   const dk = b.reshape(b.rope(dkRot, positions, arch.ropeTheta, { inverse: true }), [t, kv * hd]);
-  const dv = b.reshape(b.transpose(b.reshape(dV3, [nb, kv, s, hd]), [0, 2, 1, 3]), [t, kv * hd]);
+  const dv = permute(b, dV3, [nb, kv, s, hd], [0, 2, 1, 3], [t, kv * hd]);
 
   const gq = linearBackward(b, saved.x, w.q, dq, bias);
   const gk = linearBackward(b, saved.x, w.k, dk, bias);
   const gv = linearBackward(b, saved.x, w.v, dv, bias);
-  const dx = b.binary('add', b.binary('add', gq.dx, gk.dx), gv.dx);
+  const dx = addInto(b, addInto(b, gq.dx, gk.dx), gv.dx);
   return {
     dx,
     dq: gq.dWeight,

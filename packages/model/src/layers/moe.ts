@@ -2,6 +2,7 @@ import type { Backend, Tensor } from '@moge/ascend-hal';
 import type { MoeArch } from '@moge/core';
 import { batchAuxLoss, createRouter, type Router, type RouterForward } from '@moge/router';
 import { planDispatch, type DispatchPlan } from './dispatch';
+import { addInto } from './accumulate';
 import { linearBackward, linearForward } from './linear';
 import { swigluFfnBackward, swigluFfnForward, type SwigluSaved, type SwigluWeights } from './swiglu-ffn';
 
@@ -78,7 +79,7 @@ export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeig
   let shared: SwigluSaved | undefined;
   if (w.shared) {
     const s = swigluFfnForward(b, w.shared, x);
-    y = b.binary('add', y, s.y);
+    y = addInto(b, y, s.y);
     shared = s.saved;
   }
   const aux = batchAuxLoss(b, route.probs, route.expertIdsHost, k);
@@ -124,20 +125,20 @@ export function moeBackward(b: Backend, arch: MoeArch, router: Router, w: MoeWei
   const [dg, du] = b.swigluBackward(s.g, s.u, da);
   const dExpertGate = b.groupedMatmulWeightGrad(dg, s.xs, plan.offsets);
   const dExpertUp = b.groupedMatmulWeightGrad(du, s.xs, plan.offsets);
-  const dxs = b.binary('add', b.groupedMatmul(dg, w.expertGate, plan.offsets), b.groupedMatmul(du, w.expertUp, plan.offsets));
-  let dx = b.zeros([t, h]);
-  b.scatterAddRows(dx, plan.tokenOfSorted, dxs);
+  const dxs = addInto(b, b.groupedMatmul(dg, w.expertGate, plan.offsets), b.groupedMatmul(du, w.expertUp, plan.offsets));
 
   // Router: the weights' gradient plus α · ∂aux/∂p, through the softmax to the logits and the gate.
   const dProbs = auxAlpha !== 0 ? b.affine(s.dAuxProbs, auxAlpha) : undefined;
   const rg = router.backward(b, s.route, dWeights, dProbs);
   const gate = linearBackward(b, s.x, w.gate, rg.dLogits, false);
-  dx = b.binary('add', dx, gate.dx);
+  // The gate's input gradient is a fresh [T, h]: the experts' K rows per token are summed into it.
+  let dx = gate.dx;
+  b.scatterAddRows(dx, plan.tokenOfSorted, dxs);
 
   let dShared: MoeGrads['dShared'];
   if (w.shared && s.shared) {
     const sg = swigluFfnBackward(b, w.shared, s.shared, dy);
-    dx = b.binary('add', dx, sg.dx);
+    dx = addInto(b, dx, sg.dx);
     dShared = { gate: sg.dGate, up: sg.dUp, down: sg.dDown };
   }
   return { dx, dGate: gate.dWeight, dRouterScale: b.reshape(rg.dRouterScale, [1, e]), dExpertGate, dExpertUp, dExpertDown, dShared };

@@ -1,4 +1,5 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
+import { addInto } from './accumulate';
 import { linearBackward, linearForward } from './linear';
 
 /** A dense SwiGLU FFN (the shared expert): down(silu(gate(x)) · up(x)). Weights in HF layout. */
@@ -34,5 +35,5 @@ export function swigluFfnBackward(b: Backend, w: SwigluWeights, s: SwigluSaved, 
   const [dg, du] = b.swigluBackward(s.g, s.u, down.dx);
   const gate = linearBackward(b, s.x, w.gate, dg, false);
   const up = linearBackward(b, s.x, w.up, du, false);
-  return { dx: b.binary('add', gate.dx, up.dx), dGate: gate.dWeight, dUp: up.dWeight, dDown: down.dWeight };
+  return { dx: addInto(b, gate.dx, up.dx), dGate: gate.dWeight, dUp: up.dWeight, dDown: down.dWeight };
 }

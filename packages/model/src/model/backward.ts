@@ -2,6 +2,7 @@ import type { Tensor } from '@moge/ascend-hal';
 import { MogeError } from '@moge/core';
 import { attentionBackward } from '../layers/attention';
 import { moeBackward } from '../layers/moe';
+import { addInto } from '../layers/accumulate';
 import { linearBackward } from '../layers/linear';
 import { param, type ModelGrads, type ModelWeights } from '../weights/model-weights';
 import { paramSpecs, stackedExpertName } from '../weights/param-specs';
@@ -47,7 +48,7 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
     }
     const n2 = b.rmsNormBackward(s.xMid, lw.postNorm, s.norm2.invRms, moe.dx);
     grads.set(`${p}.post_attention_layernorm.weight`, n2.dWeight);
-    const dMid = b.binary('add', dx, n2.dx);
+    const dMid = addInto(b, n2.dx, dx);
 
     // xMid = xIn + Attention(RMSNorm(xIn))
     const at = attentionBackward(b, arch, lw.attention, s.attention, st.positions, dims, dMid);
@@ -62,7 +63,7 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
     }
     const n1 = b.rmsNormBackward(s.xIn, lw.inputNorm, s.norm1.invRms, at.dx);
     grads.set(`${p}.input_layernorm.weight`, n1.dWeight);
-    dx = b.binary('add', dMid, n1.dx);
+    dx = addInto(b, n1.dx, dMid);
   }
 
   const dEmbed = b.zeros([arch.vocabSize, arch.hiddenSize]);

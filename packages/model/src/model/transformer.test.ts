@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createReferenceBackend } from '@moge/ascend-hal';
+import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { MogeError, ValidationError } from '@moge/core';
 import { getPreset } from '../presets/presets';
-import { initModelWeights, paramSpecs } from '../index';
+import { initModelWeights, paramSpecs, weightsToHost, createModelWeights } from '../index';
 import { maxRelativeError } from '../test-support/golden';
 import { tokenBatchFromRows, nextTokenLabels } from './batch';
 import { createKvCache } from './kv-cache';
@@ -41,6 +42,23 @@ describe('incremental decode with a KV cache', () => {
       }),
       { numRuns: 12 },
     );
+  });
+
+  it('gives the logits of a full forward on the onnxruntime backend too', () => {
+    const onnx = createOnnxBackend({ intraOpThreads: 1 });
+    const wo = createModelWeights(arch, onnx, weightsToHost(w));
+    const rows = ids(2, 9, 5);
+    const full = onnx.read(modelForward(wo, tokenBatchFromRows(rows, arch.vocabSize)).logits);
+    const cache = createKvCache(arch, 2);
+    modelForward(wo, { ids: Int32Array.from(rows.flatMap((r) => r.slice(0, 6))), batch: 2, seqLen: 6 }, { cache });
+    const v = arch.vocabSize;
+    for (let s = 6; s < 9; s++) {
+      const step = onnx.read(modelForward(wo, { ids: Int32Array.from(rows.map((r) => r[s]!)), batch: 2, seqLen: 1 }, { cache }).logits);
+      for (let b = 0; b < 2; b++) {
+        const want = full.subarray((b * 9 + s) * v, (b * 9 + s + 1) * v);
+        expect(maxRelativeError(step.subarray(b * v, (b + 1) * v), want, 1)).toBeLessThan(1e-5);
+      }
+    }
   });
 
   it('refuses a batch of another size than the cache, and backward through a cache', () => {

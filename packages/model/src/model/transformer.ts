@@ -3,6 +3,7 @@ import { MogeError } from '@moge/core';
 import type { Router } from '@moge/router';
 import { attentionForward, type AttentionSaved } from '../layers/attention';
 import { moeForward, routerForArch, type LayerRouting, type MoeSaved } from '../layers/moe';
+import { addInto } from '../layers/accumulate';
 import { linearForward } from '../layers/linear';
 import { param, type ModelWeights } from '../weights/model-weights';
 import type { TokenBatch } from './batch';
@@ -102,10 +103,10 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
     const norm1 = b.rmsNorm(xIn, lw.inputNorm, arch.normEps);
     const attn = attentionForward(b, arch, lw.attention, norm1.y, positions, dims, cache?.layers[l]);
     if (cache) cache.layers[l] = attn.present;
-    const xMid = b.binary('add', xIn, attn.y);
+    const xMid = addInto(b, attn.y, xIn); // attn.y is this layer's temporary
     const norm2 = b.rmsNorm(xMid, lw.postNorm, arch.normEps);
     const moe = moeForward(b, arch, router, lw.moe, norm2.y);
-    x = b.binary('add', xMid, moe.y);
+    x = addInto(b, moe.y, xMid);
     layers.push({ weights: lw, xIn, norm1, attention: attn.saved, xMid, norm2, moe: moe.saved });
     routing.push({ layer: l, ...moe.routing });
   }

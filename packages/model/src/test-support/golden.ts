@@ -45,3 +45,14 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, flo
   for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
   return worst;
 }
+
+/**
+ * The golden README's tolerance, |a − b| ≤ rel·|b| + abs elementwise, as the worst ratio of the error
+ * to its allowance: ≤ 1 passes. (Relative alone fails logits that are near zero by chance.)
+ */
+export function worstToleranceRatio(a: ArrayLike<number>, b: ArrayLike<number>, rel: number, abs: number): number {
+  if (a.length !== b.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (rel * Math.abs(b[i]!) + abs));
+  return Number.isNaN(worst) ? Infinity : worst;
+}

@@ -64,18 +64,27 @@ export function fromHfTensors(arch: MoeArch, hf: ReadonlyMap<string, HostTensor>
     if (!expected.has(name)) issues.push({ path: name, expected: 'no such tensor in this architecture (unknown name)' });
   }
   if (issues.length > 0) throw new ValidationError(subject, issues);
+  return stackHfTensors(arch, (name) => hf.get(name)!);
+}
 
+/**
+ * The parameters of `arch` in the stacked layout, from a source of HF tensors already checked to
+ * exist with the right shapes. `read` is called once per HF tensor, in checkpoint order, and each
+ * expert is copied straight into its stacked buffer — so a reader that loads tensors on demand
+ * holds the weights plus one tensor, never a second copy of every expert.
+ */
+export function stackHfTensors(arch: MoeArch, read: (name: string) => HostTensor): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   for (const spec of paramSpecs(arch)) {
     const m = STACKED.exec(spec.name);
     if (!m) {
-      out.set(spec.name, hf.get(spec.name)!);
+      out.set(spec.name, read(spec.name));
       continue;
     }
     const [, layer, proj] = m;
     const per = spec.shape[1]! * spec.shape[2]!;
     const data = new Float32Array(spec.shape[0]! * per);
-    for (let e = 0; e < spec.shape[0]!; e++) data.set(hf.get(`model.layers.${layer}.mlp.experts.${e}.${proj}.weight`)!.data, e * per);
+    for (let e = 0; e < spec.shape[0]!; e++) data.set(read(`model.layers.${layer}.mlp.experts.${e}.${proj}.weight`).data, e * per);
     out.set(spec.name, { shape: spec.shape, data });
   }
   return out;

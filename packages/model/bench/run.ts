@@ -1,0 +1,203 @@
+/**
+ * moge-small throughput on the onnxruntime backend against the same model in PyTorch eager
+ * (tools/bench/model_torch.py, Debian's python3-torch at /usr/bin/python3), same machine, same
+ * thread count, same checkpoint (written here as config.json + model.safetensors and loaded by both):
+ *
+ *   - training step (forward + backward, loss = CE + α·Σ aux) tokens/s on a [batch, seq] batch;
+ *   - KV-cache decode tokens/s at batch 1 and 32 (greedy, after a prefill; the prefill is not timed).
+ *
+ *   npm run bench -w packages/model            # or: cd packages/model && npm run bench
+ *   ... -- --threads 2 --rounds 7 --json
+ *
+ * The two sides alternate, round by round (one timed run of ours, then one of PyTorch, after one
+ * warm-up each), so both see the same load: on a shared host the load drifts by several × within a
+ * minute. Each round gives a ratio, PyTorch's time over ours (> 1 = we are faster), for wall-clock
+ * time and for process CPU time (user + system, all threads); the report is the median over rounds.
+ * Goals (issue 3): training ≥ 1×, decode ≥ 2× PyTorch eager.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { createOnnxBackend } from '@moge/ascend-hal/node';
+import { Rng } from '@moge/core';
+import { createKvCache, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
+import { loadModelDir, saveModelDir } from '../src/node';
+
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'moge-small' },
+    threads: { type: 'string', default: '1' },
+    'train-batch': { type: 'string', default: '4' },
+    seq: { type: 'string', default: '256' },
+    prefill: { type: 'string', default: '64' },
+    steps: { type: 'string', default: '32' },
+    'decode-batches': { type: 'string', default: '1,32' },
+    rounds: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag}: got "${value}", expected a whole number ≥ ${min}`);
+  return n;
+}
+const threads = positiveInt('threads', args.threads);
+const trainBatch = positiveInt('train-batch', args['train-batch']);
+const seq = positiveInt('seq', args.seq, 2);
+const prefill = positiveInt('prefill', args.prefill);
+const steps = positiveInt('steps', args.steps);
+const rounds = positiveInt('rounds', args.rounds);
+const decodeBatches = args['decode-batches'].split(',').map((s) => positiveInt('decode-batches', s));
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+// Debian's python3-torch lives beside /usr/bin/python3 (not pyenv's python3); overridable for other hosts.
+const TORCH_PYTHON = process.env.MOGE_TORCH_PYTHON ?? '/usr/bin/python3';
+
+interface Timing {
+  wallS: number;
+  cpuS: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Wall and CPU seconds of `fn`, or the Timing it returns when it times only part of itself. */
+function timeOnce(fn: () => Timing | void): Timing {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const inner = fn();
+  const c = process.cpuUsage(c0);
+  return inner ?? { wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6 };
+}
+
+function randomIds(rng: Rng, n: number, vocab: number): Int32Array {
+  return Int32Array.from({ length: n }, () => Math.floor(rng.float() * vocab));
+}
+
+function trainStep(w: ModelWeights, ids: Int32Array): Timing | void {
+  const labels = nextTokenLabels(ids, trainBatch, seq);
+  const fwd = modelForward(w, { ids, batch: trainBatch, seqLen: seq, labels });
+  modelBackward(w, fwd);
+}
+
+/** Greedy decode of `steps` tokens after a prefill; only the decode steps are timed. */
+function decode(w: ModelWeights, prompt: Int32Array, batch: number): Timing {
+  const b = w.backend;
+  const v = w.arch.vocabSize;
+  const cache = createKvCache(w.arch, batch);
+  const argmaxLast = (logits: Float32Array, rowsPerSeq: number): Int32Array =>
+    Int32Array.from({ length: batch }, (_, s) => {
+      const row = (s * rowsPerSeq + rowsPerSeq - 1) * v;
+      let best = 0;
+      for (let i = 1; i < v; i++) if (logits[row + i]! > logits[row + best]!) best = i;
+      return best;
+    });
+  let next = argmaxLast(b.read(modelForward(w, { ids: prompt, batch, seqLen: prefill }, { cache }).logits) as Float32Array, prefill);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    next = argmaxLast(b.read(modelForward(w, { ids: next, batch, seqLen: 1 }, { cache }).logits) as Float32Array, 1);
+  }
+  const c = process.cpuUsage(c0);
+  return { wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6 };
+}
+
+interface TorchResult {
+  wallS: number;
+  cpuS: number;
+}
+
+let torchMissing: string | undefined;
+let torchProbed = false;
+function torch(mode: 'train' | 'decode', dir: string, extra: string[]): TorchResult | undefined {
+  if (!torchProbed) {
+    torchProbed = true;
+    const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      torchMissing = `PyTorch not importable with ${TORCH_PYTHON} (${(probe.stderr || String(probe.error ?? '')).trim().split('\n').pop()}), skipped`;
+    }
+  }
+  if (torchMissing) return undefined;
+  const script = join(repoRoot, 'tools', 'bench', 'model_torch.py');
+  const argv = [script, mode, '--model', dir, '--threads', String(threads), '--repeats', '1', '--warmup', '1', ...extra];
+  const r = spawnSync(TORCH_PYTHON, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${TORCH_PYTHON} ${argv.join(' ')} failed:\n${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number };
+  return { wallS: out.wall_s, cpuS: out.cpu_s };
+}
+
+interface Row {
+  workload: string;
+  tokens: number;
+  ours: Timing[];
+  torch: TorchResult[];
+}
+
+/** One warm-up of ours, then `rounds` × (one timed run of ours, one PyTorch process). */
+function compare(workload: string, tokens: number, ours: () => Timing | void, theirs: () => TorchResult | undefined): Row {
+  timeOnce(ours);
+  const row: Row = { workload, tokens, ours: [], torch: [] };
+  for (let r = 0; r < rounds; r++) {
+    row.ours.push(timeOnce(ours));
+    const t = theirs();
+    if (t) row.torch.push(t);
+  }
+  return row;
+}
+
+const arch = getPreset(args.preset);
+const dir = mkdtempSync(join(tmpdir(), 'moge-bench-model-'));
+const rows: Row[] = [];
+try {
+  saveModelDir(dir, initModelWeights(arch, createReferenceBackend(), { seed: 1 }));
+  const w = loadModelDir(dir, createOnnxBackend({ intraOpThreads: threads }));
+  const rng = new Rng(7);
+
+  const trainIds = randomIds(rng, trainBatch * seq, arch.vocabSize);
+  rows.push(
+    compare(`train step ${trainBatch}×${seq}`, trainBatch * seq, () => trainStep(w, trainIds), () =>
+      torch('train', dir, ['--batch', String(trainBatch), '--seq', String(seq)]),
+    ),
+  );
+  for (const batch of decodeBatches) {
+    const prompt = randomIds(rng, batch * prefill, arch.vocabSize);
+    rows.push(
+      compare(`decode batch ${batch} (prefill ${prefill}, ${steps} steps)`, batch * steps, () => decode(w, prompt, batch), () =>
+        torch('decode', dir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]),
+      ),
+    );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const report = rows.map((r) => {
+  const paired = r.torch.length === r.ours.length;
+  return {
+    workload: r.workload,
+    oursTokensPerS: r.tokens / median(r.ours.map((t) => t.wallS)),
+    torchTokensPerS: paired ? r.tokens / median(r.torch.map((t) => t.wallS)) : undefined,
+    wallRatio: paired ? median(r.ours.map((o, i) => r.torch[i]!.wallS / o.wallS)) : undefined,
+    cpuRatio: paired ? median(r.ours.map((o, i) => r.torch[i]!.cpuS / o.cpuS)) : undefined,
+    ours: r.ours,
+    torch: r.torch,
+  };
+});
+if (args.json) {
+  console.log(JSON.stringify({ preset: args.preset, threads, rounds, report, torchSkipped: torchMissing }, null, 2));
+} else {
+  const f = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
+  console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds`);
+  console.log(['workload'.padEnd(40), 'ours tok/s', 'torch tok/s', 'wall ×', 'cpu ×'].join('  '));
+  for (const r of report) {
+    console.log([r.workload.padEnd(40), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));
+  }
+  console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
+  if (torchMissing) console.log(torchMissing);
+}

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listNodePresets } from '@moge/ascend-hal';
+import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 import { parseBytesFlag } from './hw';
 
@@ -17,10 +18,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 function capture(): void {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  ({ out, err } = captureOutput());
 }
 
 async function run(...argv: string[]): Promise<number> {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { getPreset } from '@moge/model';
+import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 
 // The golden tiny model's HF config.json, read in place: <repo root>/../shared/golden/tiny-moge-a.
@@ -13,13 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'moge-mem-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  return { out, err };
-}
+const capture = captureOutput;
 
 // Pangu Pro MoE's final training layout (paper §3): TP8 EP2 PP5 VPP5, 48 layers + 2 no-op layers.
 const PRO_PLAN = { tp: 8, pp: 5, vpp: 5, ep: 2, dp: 8, microBatchSize: 1, seqLength: 4096, globalBatchSize: 1024, noopLayers: 2, sequenceParallel: true };

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readSafetensorsFile } from '@moge/model/node';
+import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 
 // The golden model, read in place: <repo root>/../shared/golden/tiny-moge-a.
@@ -11,13 +12,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 const golden = resolve(repoRoot, '..', 'shared', 'golden', 'tiny-moge-a');
 const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-model-'));
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  return { out, err };
-}
+const capture = captureOutput;
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { compareRouterCases, RouterCaseResultSchema, RouterCasesFileSchema } from '@moge/router';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 import { studyOptionsFromFlags } from './route';
 
@@ -19,10 +20,7 @@ let out: string[];
 let err: string[];
 
 async function run(...argv: string[]): Promise<number> {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+  ({ out, err } = captureOutput());
   return main(argv);
 }
 

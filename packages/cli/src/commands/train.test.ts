@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadSotuCorpus, readStepLog } from '@moge/trainer/node';
+import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,13 +21,7 @@ const tinyRun = (out: string, steps: number, extra: string[] = []) => [
   '--out', out, '--seq-len', '16', '--global-batch', '4', '--micro-batch', '2', '--backend', 'reference', '--eval-every', '2', '--no-live', ...extra,
 ];
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  return { out, err };
-}
+const capture = captureOutput;
 
 afterEach(() => vi.restoreAllMocks());
 

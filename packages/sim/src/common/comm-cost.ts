@@ -15,6 +15,7 @@ export class CommCostCache {
 
   collective(op: CollectiveOp, group: GroupLayout): number {
     if (group.size <= 1 || op.bytes === 0) return 0;
+    if (op.op === 'send-recv') return (op.steps ?? 1) * this.ringStep(op.bytes, group);
     const key = `c:${op.op}:${op.bytes}:${group.size}:${group.ranksPerNode}`;
     let t = this.cache.get(key);
     if (t === undefined) {
@@ -48,6 +49,16 @@ export class CommCostCache {
       this.cache.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * One step of a ring over `group`: every rank sends `bytes` to the next and receives as much from
+   * the previous at once. On a full mesh each neighbour pair has one link of its own (a seventh of an
+   * HCCS device's bandwidth), and a ring that spans nodes is paced by its hops over the scale-out link.
+   */
+  ringStep(bytes: number, group: GroupLayout): number {
+    if (group.size <= 1) return 0;
+    return this.sendRecv(bytes, group.ranksPerNode < group.size);
   }
 
   /** Point-to-point send of `bytes` between pipeline neighbours (on another node when `crossNode`). */

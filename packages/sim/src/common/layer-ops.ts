@@ -84,28 +84,46 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     const ropeElems = tokens * (headsLocal + kvHeadsLocal) * arch.headDim;
     ops.push({ kind: 'elementwise', name: 'rope', module: 'attention', bytes: 2 * ropeElems * s.actBytes, flops: 6 * ropeElems });
   }
-  if (s.cp > 1) {
-    // Ring attention streams the other ranks' keys and values while computing on the ones it has.
-    const kvBytes = s.batch * s.seqQ * kvHeadsLocal * (headDimQk + headDimV) * s.actBytes;
-    ops.push({ kind: 'collective', name: 'cp-kv-exchange', module: 'attention-core', group: 'cp', op: 'all-gather', bytes: kvBytes * s.cp, ranks: s.cp, hideUnder: ['attention-core'] });
-  }
-  ops.push({
-    kind: 'attention',
-    name: 'attention-core',
-    module: 'attention-core',
-    batch: s.batch,
-    heads: headsLocal,
-    kvHeads: kvHeadsLocal,
-    seqQ: s.seqQ,
-    seqKv: s.seqKv,
-    headDimQk,
-    headDimV,
-    causal: s.causal,
-  });
+  ops.push(...attentionCoreOps(s, headsLocal, kvHeadsLocal, headDimQk, headDimV));
   ops.push({ kind: 'matmul', name: 'o-proj', module: 'attention', m: tokens, k: headsLocal * headDimV, n: h });
   ops.push(...tpExit(s, 'attn-reduce-scatter', tokens, h));
   ops.push({ kind: 'elementwise', name: 'attn-residual', module: 'attention', bytes: 3 * spTokens * h * s.actBytes, flops: spTokens * h });
   return ops;
+}
+
+/**
+ * The attention core on one device. Without context parallelism: one fused kernel over the local
+ * sequence. With it, Megatron-LM's ring attention (cp_comm_type "p2p") with its causal load
+ * balance: the sequence is cut into 2·cp chunks and rank i holds chunks i and 2cp−1−i, so every
+ * rank does the same work. The rank computes its queries against one block of keys and values at a
+ * time — first its own (a causal block), then cp − 1 blocks received from the previous rank in the
+ * ring, each half masked (either the early half of the queries sees all of it, or all queries see
+ * its early half), i.e. seqQ × seqQ/2 unmasked pairs. Each block is its own kernel, so small blocks
+ * pay their lower efficiency and launch. Step k's transfer (the next block of K,V) is in flight while
+ * block k computes; that is all it can hide under (pass-cost's ring exchange).
+ */
+function attentionCoreOps(s: LayerShard, heads: number, kvHeads: number, headDimQk: number, headDimV: number): LayerOp[] {
+  const core = { kind: 'attention' as const, module: 'attention-core' as const, batch: s.batch, heads, kvHeads, headDimQk, headDimV };
+  if (s.cp <= 1) return [{ ...core, name: 'attention-core', seqQ: s.seqQ, seqKv: s.seqKv, causal: s.causal }];
+  const blocks: LayerOp[] = [{ ...core, name: 'attention-core', seqQ: s.seqQ, seqKv: s.seqQ, causal: s.causal }];
+  for (let k = 1; k < s.cp; k++) {
+    blocks.push({ ...core, name: `attention-core-ring${k}`, seqQ: s.seqQ, seqKv: s.causal ? s.seqQ / 2 : s.seqQ, causal: false });
+  }
+  // One block of keys and values: this rank's seqQ positions of every local KV head.
+  const kvBytes = s.batch * s.seqQ * kvHeads * (headDimQk + headDimV) * s.actBytes;
+  const exchange: LayerOp = {
+    kind: 'collective',
+    name: 'cp-ring-exchange',
+    module: 'attention-core',
+    group: 'cp',
+    op: 'send-recv',
+    bytes: kvBytes,
+    backwardBytes: 2 * kvBytes,
+    steps: s.cp - 1,
+    ranks: s.cp,
+    hideUnder: blocks.slice(0, s.cp - 1).map((b) => b.name),
+  };
+  return [exchange, ...blocks];
 }
 
 /** A TP-split SwiGLU FFN (dense layers, shared experts) on the tensor-parallel tokens. */

@@ -74,12 +74,23 @@ export type CommGroup = 'tp' | 'cp' | 'ep' | 'etp';
 export interface CollectiveOp extends OpBase {
   kind: 'collective';
   group: Exclude<CommGroup, 'ep'>;
-  op: 'all-gather' | 'reduce-scatter' | 'all-reduce';
-  /** Size of the full (gathered / pre-reduction) buffer on one device. */
+  /** `send-recv`: a ring of point-to-point transfers, each rank to the next of the group (context-parallel ring attention). */
+  op: 'all-gather' | 'reduce-scatter' | 'all-reduce' | 'send-recv';
+  /** Size of the full (gathered / pre-reduction) buffer on one device; for `send-recv`, one step's transfer. */
   bytes: number;
   ranks: number;
-  /** Compute ops of the same layer and pass that may run while this is in flight (when overlap is on). */
+  /**
+   * Compute ops of the same layer and pass that may run while this is in flight (when overlap is on).
+   * For `send-recv`, step k runs while `hideUnder[k]` computes, and only then (see `steps`).
+   */
   hideUnder?: string[];
+  /** `send-recv` only: transfers made one after another (default 1). */
+  steps?: number;
+  /**
+   * `send-recv` only: one backward step's bytes when they differ from the forward's (ring attention's
+   * backward moves K,V and the partial dK,dV together); the dK,dV share makes one more, final hop.
+   */
+  backwardBytes?: number;
 }
 
 /** Expert-parallel token exchange (dispatch before the experts, combine after), costed by ep-planner. */

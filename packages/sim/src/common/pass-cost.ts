@@ -1,7 +1,7 @@
 import type { CommCostCache, DispatchAlgorithm } from './comm-cost';
 import type { PlanGroups } from './group-layout';
 import type { ComputeCostCache, ComputeTimes } from './op-cost';
-import { isCommOp, recomputeModuleOf, type CommGroup, type ComputeOp, type LayerOp } from './ops';
+import { isCommOp, recomputeModuleOf, type CollectiveOp, type CommGroup, type ComputeOp, type LayerOp } from './ops';
 
 /** Exposed communication per parallel group, in seconds. */
 export type CommByGroup = Record<CommGroup, number>;
@@ -67,6 +67,12 @@ export function costBlock(ops: LayerOp[], ctx: BlockCostContext, fullRecompute: 
     let hiddenS = 0;
     for (const op of ops) {
       if (!isCommOp(op)) continue;
+      if (op.kind === 'collective' && op.op === 'send-recv') {
+        const ring = ringExchangeCost(ctx, op, times, backward);
+        comm[op.group] += ring.exposedS;
+        hiddenS += ring.hiddenS;
+        continue;
+      }
       const t = commTime(ctx, op);
       let hidden = 0;
       if (ctx.intraLayerOverlap) {
@@ -99,8 +105,40 @@ export function costBlock(ops: LayerOp[], ctx: BlockCostContext, fullRecompute: 
       const module = recomputeModuleOf(op.module);
       if (module && ctx.recompute.has(module)) recomputeS += times.get(op.name)!.forwardS;
     }
+    // Re-running ring attention's forward needs the other ranks' K,V again: its exchange comes back too.
+    if (ctx.recompute.has('attention-core')) {
+      for (const op of ops) {
+        if (op.kind === 'collective' && op.op === 'send-recv' && op.module === 'attention-core') recomputeS += ringExchangeCost(ctx, op, times, false).exposedS;
+      }
+    }
   }
   return { forward, backward, recomputeS, forwardFlops };
+}
+
+/**
+ * A ring exchange (context-parallel ring attention): `steps` transfers one after another, step k in
+ * flight while block `hideUnder[k]` computes, so each step hides only under its own block: a step
+ * longer than the block's compute leaves the difference exposed, however much compute the other
+ * blocks have. The overlap is part of how ring attention works (asynchronous send/receive around
+ * each block), so it does not depend on the plan's intra-layer overlap switch. In backward each step
+ * carries K,V and the partial dK,dV; the last block's dK,dV then makes one more hop back to their
+ * owner with nothing left to hide under.
+ */
+function ringExchangeCost(ctx: BlockCostContext, op: CollectiveOp, times: ReadonlyMap<string, ComputeTimes>, backward: boolean): { exposedS: number; hiddenS: number } {
+  const group = ctx.groups[op.group];
+  const stepBytes = backward ? (op.backwardBytes ?? op.bytes) : op.bytes;
+  const stepS = ctx.comm.ringStep(stepBytes, group);
+  let exposedS = 0;
+  let hiddenS = 0;
+  for (let k = 0; k < (op.steps ?? 1); k++) {
+    const ct = times.get(op.hideUnder?.[k] ?? '');
+    const available = ct ? (backward ? ct.backwardInputS + ct.backwardWeightS : ct.forwardS) : 0;
+    const hidden = Math.min(stepS, available);
+    hiddenS += hidden;
+    exposedS += stepS - hidden;
+  }
+  if (backward && op.backwardBytes !== undefined && op.backwardBytes > op.bytes) exposedS += ctx.comm.ringStep(op.backwardBytes - op.bytes, group);
+  return { exposedS, hiddenS };
 }
 
 export function sumComm(c: CommByGroup): number {

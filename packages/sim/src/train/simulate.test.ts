@@ -34,6 +34,18 @@ describe('simulateTraining', () => {
     expect(r.mfuConvention).toMatch(/6 × active non-embedding parameters/);
   });
 
+  it('charges context parallelism its ring exchange, more once the ring leaves the node', () => {
+    const ultra = getPreset('pangu-ultra-moe');
+    const big = parseClusterSpec('atlas-800t-a2:256');
+    // 256 devices = tp × cp8 × dp × pp16; the 16 ranks of a stage hold the experts (ep 16).
+    const plan = (tp: number): ParallelPlanInput => ({ tp, cp: 8, pp: 16, ep: 16, dp: 2 / tp, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, sequenceParallel: tp > 1, noopLayers: 3 });
+    const inNode = run(plan(1), {}, ultra, big);
+    const acrossNodes = run(plan(2), {}, ultra, big);
+    expect(inNode.breakdown.exposedComm.cpS).toBeGreaterThan(0);
+    // tp2 × cp8 puts the ring's 8 ranks on two nodes: its hops then run at the RoCE rate, not one HCCS link's.
+    expect(acrossNodes.breakdown.exposedComm.cpS).toBeGreaterThan(inNode.breakdown.exposedComm.cpS);
+  });
+
   it('takes peak memory from @moge/memory, with the profile reserve', () => {
     const plan = ParallelPlanSchema.parse(proPlan);
     const m = estimateTrainingMemory(pro, plan, { loadImbalanceFactor: r.expertLoadFactor, hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value } });

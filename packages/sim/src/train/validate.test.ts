@@ -22,9 +22,12 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.errorKind).toBe('points');
     expect(r.goal).toBe(10);
     expect(r.published).toBe(0.35);
-    expect(r.predicted).toBeGreaterThan(0);
     expect(r.error).toBeCloseTo((r.predicted - r.published) * 100, 9);
     expect(r.withinGoal).toBe(Math.abs(r.error) <= 10);
+    // Goal not met yet (±10 points): the honest current standing is a gain of 10–20 % against the
+    // published 35 % (−20.4 points with ring attention costed step by step). Tighten when it improves.
+    expect(r.predicted).toBeGreaterThan(0.1);
+    expect(Math.abs(r.error)).toBeLessThanOrEqual(25);
   });
 
   it('ranks Pangu Ultra\'s layout (TP8 PP16 VPP2 EP4) in a full plan search on 6K Atlas 800T A2 (ULT-S1, goal top 5)', () => {
@@ -33,7 +36,12 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(5);
     expect(r.predicted).toBeGreaterThanOrEqual(1);
     expect(r.withinGoal).toBe(r.predicted <= 5);
-    expect(r.assumed.some((a) => a.startsWith("search's best"))).toBe(true);
+    // Goal not met yet (top 5): the honest current bound is among the 60 best simulated plans (#51).
+    expect(r.predicted).toBeLessThanOrEqual(60);
+    // With ring attention's exchange costed per step over one HCCS link, the search no longer prefers
+    // context parallelism for a 4K sequence of MLA (128 heads of decompressed K,V per token).
+    const best = r.assumed.find((a) => a.startsWith("search's best"))!;
+    expect(best).toMatch(/ CP1 /);
   });
 
   it('lists the conditions every case assumes', () => {

@@ -34,6 +34,20 @@ describe('moge sim train', () => {
     expect(t.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(100);
   });
 
+  it('hides tensor-parallel communication with --fused-operators (MC2)', async () => {
+    const run = async (extra: string[]) => {
+      const io = capture();
+      expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--json', ...extra])).toBe(0);
+      const r = JSON.parse(io.out());
+      vi.restoreAllMocks();
+      return r as { stepTimeS: number; breakdown: { exposedComm: { tpS: number } } };
+    };
+    const plain = await run([]);
+    const fused = await run(['--fused-operators']);
+    expect(fused.breakdown.exposedComm.tpS).toBeLessThan(plain.breakdown.exposedComm.tpS);
+    expect(fused.stepTimeS).toBeLessThan(plain.stepTimeS);
+  });
+
   it('reads an HF config.json and finds a plan itself with --plan auto', async () => {
     const io = capture();
     const config = join(tmp, 'config.json');

@@ -36,6 +36,7 @@ const SimFlagsSchema = z.object({
   '--dispatch': z.enum(['flat', 'hierarchical']).default('hierarchical'),
   '--overlap': z.boolean().default(true),
   '--rebalance': z.boolean().default(true),
+  '--fused-operators': z.boolean().default(false),
 });
 
 interface SimCliFlags {
@@ -43,11 +44,18 @@ interface SimCliFlags {
   dispatch?: string;
   overlap?: boolean;
   rebalance?: boolean;
+  fusedOperators?: boolean;
 }
 
 function simOptions(flags: SimCliFlags): TrainingSimOptionsInput {
-  const f = parseWith(SimFlagsSchema, { '--profile': flags.profile, '--dispatch': flags.dispatch, '--overlap': flags.overlap, '--rebalance': flags.rebalance }, 'sim flags');
-  return { ...(f['--profile'] ? { profile: f['--profile'] } : {}), dispatch: f['--dispatch'], overlap: f['--overlap'], expertLoad: { kind: 'router', rebalance: f['--rebalance'] } };
+  const f = parseWith(SimFlagsSchema, { '--profile': flags.profile, '--dispatch': flags.dispatch, '--overlap': flags.overlap, '--rebalance': flags.rebalance, '--fused-operators': flags.fusedOperators }, 'sim flags');
+  return {
+    ...(f['--profile'] ? { profile: f['--profile'] } : {}),
+    dispatch: f['--dispatch'],
+    overlap: f['--overlap'],
+    expertLoad: { kind: 'router', rebalance: f['--rebalance'] },
+    fusedOperators: f['--fused-operators'],
+  };
 }
 
 const BatchFlagsSchema = z.object({ '--global-batch': intFlag(1), '--seq-length': intFlag(1) });
@@ -57,7 +65,8 @@ function addSimFlags(cmd: Command): Command {
     .option('--profile <name>', 'simulator profile (default: the calibrated one for the chip)')
     .option('--dispatch <algorithm>', 'expert all-to-all: flat | hierarchical', 'hierarchical')
     .option('--no-overlap', 'switch communication/computation overlap off')
-    .option('--no-rebalance', 'no expert re-placement (top-k imbalance as routed)');
+    .option('--no-rebalance', 'no expert re-placement (top-k imbalance as routed)')
+    .option('--fused-operators', 'TP all-gather / reduce-scatter fused with the adjacent matmul (Ascend MC2)');
 }
 
 function planLabel(p: ParallelPlan): string {
@@ -80,6 +89,7 @@ function printTrainResult(r: TrainingSimResult, plan: ParallelPlan): void {
     ['exposed EP comm', b.exposedComm.epS],
     ['exposed ETP comm', b.exposedComm.etpS],
     ['exposed DP comm', b.exposedComm.dpS],
+    ['exposed PP sends', b.exposedComm.ppS],
     ['pipeline bubble', b.bubbleS],
     ['optimizer', b.optimizerS],
     ['overhead', b.overheadS],

@@ -39,6 +39,29 @@ export interface BlockCostContext {
   intraLayerOverlap: boolean;
   /** Fine-grained recompute modules of the plan. */
   recompute: ReadonlySet<string>;
+  /**
+   * Tensor-parallel collectives fused with the matmul next to them (Ascend MC2: all-gather + matmul,
+   * matmul + reduce-scatter / all-reduce): the transfer runs in tiles under that matmul. Absent = off.
+   */
+  fusedTpMatmul?: boolean;
+}
+
+/**
+ * The matmul a TP collective fuses with: an all-gather feeds the first matmul after it, a
+ * reduce-scatter or all-reduce drains the last matmul before it. Undefined when there is none
+ * (e.g. an elementwise op in between would need the full tensor first).
+ */
+function mc2Partner(ops: LayerOp[], index: number): string | undefined {
+  const op = ops[index]!;
+  if (op.kind !== 'collective' || op.group !== 'tp') return undefined;
+  const step = op.op === 'all-gather' ? 1 : op.op === 'reduce-scatter' || op.op === 'all-reduce' ? -1 : 0;
+  if (step === 0) return undefined;
+  for (let i = index + step; i >= 0 && i < ops.length; i += step) {
+    const o = ops[i]!;
+    if (o.kind === 'matmul') return o.name;
+    if (o.kind !== 'collective' && o.kind !== 'expert-exchange') return undefined;
+  }
+  return undefined;
 }
 
 function commTime(ctx: BlockCostContext, op: LayerOp & { kind: 'collective' | 'expert-exchange' }): number {
@@ -65,7 +88,7 @@ export function costBlock(ops: LayerOp[], ctx: BlockCostContext, fullRecompute: 
     const used = new Set<string>();
     const comm = noComm();
     let hiddenS = 0;
-    for (const op of ops) {
+    for (const [index, op] of ops.entries()) {
       if (!isCommOp(op)) continue;
       if (op.kind === 'collective' && op.op === 'send-recv') {
         const ring = ringExchangeCost(ctx, op, times, backward);
@@ -75,7 +98,13 @@ export function costBlock(ops: LayerOp[], ctx: BlockCostContext, fullRecompute: 
       }
       const t = commTime(ctx, op);
       let hidden = 0;
-      if (ctx.intraLayerOverlap) {
+      const fusedWith = ctx.fusedTpMatmul ? mc2Partner(ops, index) : undefined;
+      if (fusedWith !== undefined && !used.has(fusedWith)) {
+        // The fused kernel's backward is the dual pair (matmul of the input gradient + the dual collective).
+        const ct = times.get(fusedWith)!;
+        used.add(fusedWith);
+        hidden = Math.min(t, backward ? ct.backwardInputS : ct.forwardS);
+      } else if (ctx.intraLayerOverlap) {
         let available = 0;
         const partners = [...(op.hideUnder ?? [])];
         if (backward && op.kind === 'expert-exchange') partners.push('experts-gate-up#w', 'experts-down#w');

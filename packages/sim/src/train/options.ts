@@ -43,6 +43,11 @@ export const TrainingSimOptionsSchema = z.object({
    * the end) or `balanced` (per-chunk layer counts that even out the stages, embedding, head and MTP included).
    */
   layerLayout: z.enum(['uniform', 'balanced']).default('balanced'),
+  /**
+   * Fused operators: tensor-parallel all-gather / reduce-scatter fused with the matmul beside them
+   * (Ascend MC2, MindSpeed `--use-ascend-mc2`), so the transfer runs under that matmul.
+   */
+  fusedOperators: z.boolean().default(false),
   /** Build the Chrome trace (costs memory on large schedules). */
   trace: z.boolean().default(false),
 });

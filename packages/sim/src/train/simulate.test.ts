@@ -74,6 +74,17 @@ describe('simulateTraining', () => {
     expect(off.stepTimeS).toBeGreaterThan(r.stepTimeS);
   });
 
+  it('blocks the sending rank on pipeline transfers only when pipeline overlap is off (Megatron without --overlap-p2p-communication)', () => {
+    expect(r.breakdown.exposedComm.ppS).toBe(0);
+    const blocking = run(proPlan, { overlap: { pipeline: false, intraLayer: true, dataParallel: true } });
+    expect(blocking.breakdown.exposedComm.ppS).toBeGreaterThan(0);
+    expect(breakdownTotal(blocking.breakdown)).toBeCloseTo(blocking.stepTimeS, 9);
+    // The critical stage's share is at most one send per task it runs (2 × chunks × micro-batches).
+    const sendS = blocking.breakdown.exposedComm.ppS / (2 * proPlan.vpp! * blocking.numMicroBatches);
+    expect(sendS).toBeGreaterThan(0);
+    expect(sendS).toBeLessThan(1e-2);
+  });
+
   it('hierarchical all-to-all beats the flat one when expert parallelism spans nodes', () => {
     const plan = { ...proPlan, tp: 1, pp: 2, ep: 32, dp: 32, globalBatchSize: 128, sequenceParallel: false };
     const flat = run(plan, { dispatch: 'flat', overlap: false });

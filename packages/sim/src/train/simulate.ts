@@ -159,6 +159,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
       dispatch: options.dispatch,
       expertLoadFactor: loadFactor,
       intraLayerOverlap: overlap.intraLayer,
+      fusedTpMatmul: options.fusedOperators,
       recompute: new Set(plan.recompute.filter((r) => r !== 'layer')),
     },
     hostBandwidth: cluster.node.hostLink.bandwidth.value,
@@ -186,10 +187,18 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
   const { arch, cluster, plan } = input;
   const chip = cluster.node.chip;
   const overlap = resolveOverlap(options.overlap);
+  // Without pipeline overlap, Megatron's send/receive to the neighbouring virtual stage is a blocking
+  // batched isend/irecv + wait (no --overlap-p2p-communication): the sending rank waits for it too.
+  const numVirtual = plan.pp * plan.vpp;
+  const blockingSendS = (stage: number, chunk: number, backward: boolean): number => {
+    if (overlap.pipeline || plan.pp === 1) return 0;
+    const v = chunk * plan.pp + stage;
+    return (backward ? v > 0 : v < numVirtual - 1) ? prep.p2pS : 0;
+  };
   const task = (w: ChunkWork, backward: boolean) =>
     backward
-      ? { computeS: w.backward.computeS + w.recomputeS + w.swapS / 2, commS: sumComm(w.backward.comm) }
-      : { computeS: w.forward.computeS + w.swapS / 2, commS: sumComm(w.forward.comm) };
+      ? { computeS: w.backward.computeS + w.recomputeS + w.swapS / 2, commS: sumComm(w.backward.comm) + blockingSendS(w.stage, w.chunk, true) }
+      : { computeS: w.forward.computeS + w.swapS / 2, commS: sumComm(w.forward.comm) + blockingSendS(w.stage, w.chunk, false) };
   const pipe = simulatePipeline({
     pp: plan.pp,
     vpp: plan.vpp,
@@ -214,7 +223,7 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
     overlap: overlap.dataParallel,
   });
   const criticalStage = stageEndS.indexOf(pipe.makespanS);
-  const breakdown = pipelineBreakdown(pipe.events, work, criticalStage, pipe.makespanS);
+  const breakdown = pipelineBreakdown(pipe.events, work, criticalStage, pipe.makespanS, (e) => blockingSendS(e.stage, e.chunk, e.kind === 'B'));
   const gradDone = Math.max(...stageEndS.map((end, s) => end + dp.gradExposedS[s]!));
   breakdown.exposedComm.dpS = gradDone - pipe.makespanS + Math.max(...dp.paramGatherExposedS);
   breakdown.optimizerS = Math.max(...dp.optimizerS);

@@ -1,7 +1,8 @@
 import { parseWith, ParallelPlanSchema } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
-import type { SimProfile } from '../common/training-profile';
+import { getSimProfile, type SimProfile } from '../common/training-profile';
+import { plannedMemoryPolicy } from './memory-policy';
 import { searchTraining } from './search';
 import { simulateTraining, type TrainingSimResult } from './simulate';
 import { PRO_T1_AFTER, PRO_T1_BEFORE, PUBLISHED, ULT_T0, ULT_T1, type TrainingCase } from './validation-cases';
@@ -84,13 +85,13 @@ export function searchRankRow(options: ValidateOptions = {}): ValidationRow {
 }
 
 export function runCase(c: TrainingCase, options: ValidateOptions = {}): TrainingSimResult {
-  return simulateTraining({
-    arch: getPreset(c.arch),
-    cluster: parseClusterSpec(c.cluster),
-    plan: parseWith(ParallelPlanSchema, c.plan, `plan of ${c.id}`),
-    options: { ...c.options, ...(options.profile ? { profile: options.profile } : {}) },
-    ...(options.profileData ? { profile: options.profileData } : {}),
-  });
+  const arch = getPreset(c.arch);
+  const cluster = parseClusterSpec(c.cluster);
+  const simOptions = { ...c.options, ...(options.profile ? { profile: options.profile } : {}) };
+  const profileData = options.profileData ?? (options.profile ? getSimProfile(options.profile) : undefined);
+  let plan = parseWith(ParallelPlanSchema, c.plan, `plan of ${c.id}`);
+  if (c.memoryPolicy === 'planner') plan = plannedMemoryPolicy(arch, cluster, plan, simOptions, profileData);
+  return simulateTraining({ arch, cluster, plan, options: simOptions, ...(options.profileData ? { profile: options.profileData } : {}) });
 }
 
 function absoluteRow(id: string, system: string, metric: string, published: number, predicted: number, source: string, assumed: string[]): ValidationRow {

@@ -15,6 +15,12 @@ export interface TrainingCase {
   cluster: string;
   plan: ParallelPlanInput;
   options: TrainingSimOptionsInput;
+  /**
+   * `planner`: the plan's recompute/swap are chosen by @moge/memory's planner (the cheapest policy
+   * that fits the device), the same rule for every layout compared; absent: the plan's own, as the
+   * source states it.
+   */
+  memoryPolicy?: 'planner';
   assumed: string[];
 }
 
@@ -70,9 +76,10 @@ const PRO_GLOBAL_BATCH = 1020;
 const PRO_ASSUMED = [
   `~4K NPUs = ${PRO_DEVICES} (the largest size both layouts fill exactly)`,
   `4 M-token batches = ${PRO_GLOBAL_BATCH} sequences of 4096`,
-  'micro-batch 1, no recompute in either layout',
+  'micro-batch 1; recompute and swap chosen by @moge/memory\'s planner for each layout (the cheapest policy that fits 64 GB; it picks none for both)',
+  'no dynamic expert re-placement (a Pangu Ultra optimisation, not listed for Pangu Pro): expert loads from the router alone',
   'the old layout without the Pangu Pro optimisations (flat all-to-all, no pipeline / intra-layer overlap); data-parallel overlap on in both',
-  'fused operators are not modelled',
+  'the new layout\'s fused operators as Ascend MC2 (TP all-gather / reduce-scatter fused with the adjacent matmul); fused elementwise kernels are not modelled',
   'the stated layer split: 48 layers (+ 2 no-op slots after) evenly over the model chunks (layerLayout "uniform")',
 ];
 
@@ -81,7 +88,8 @@ export const PRO_T1_BEFORE: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 1, cp: 8, ep: 8, pp: 6, vpp: 4, dp: 85, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096 },
-  options: { overlap: { pipeline: false, intraLayer: false, dataParallel: true }, dispatch: 'flat', layerLayout: 'uniform' },
+  options: { overlap: { pipeline: false, intraLayer: false, dataParallel: true }, dispatch: 'flat', layerLayout: 'uniform', expertLoad: { kind: 'router', rebalance: false } },
+  memoryPolicy: 'planner',
   assumed: PRO_ASSUMED,
 };
 
@@ -90,7 +98,8 @@ export const PRO_T1_AFTER: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 8, cp: 1, ep: 16, pp: 5, vpp: 5, dp: 102, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096, sequenceParallel: true, noopLayers: 2 },
-  options: { overlap: true, dispatch: 'hierarchical', layerLayout: 'uniform' },
+  options: { overlap: true, dispatch: 'hierarchical', layerLayout: 'uniform', expertLoad: { kind: 'router', rebalance: false }, fusedOperators: true },
+  memoryPolicy: 'planner',
   assumed: PRO_ASSUMED,
 };
 

@@ -37,7 +37,16 @@ export { modelBackward } from './model/backward';
 export { createKvCache, type KvCache } from './model/kv-cache';
 export { crossEntropy, type CrossEntropy } from './model/loss';
 export { planDispatch, type DispatchPlan } from './layers/dispatch';
-export { routerForArch, type LayerRouting } from './layers/moe';
+export { routerForArch, type LayerRouting, type MoeWeights } from './layers/moe';
+export {
+  localExperts,
+  expertBlockForward,
+  expertBlockBackward,
+  type ExpertRunner,
+  type ExpertCall,
+  type ExpertGrads,
+  type ExpertActivations,
+} from './layers/expert-runner';
 export {
   SAFETENSORS_DTYPES,
   SAFETENSORS_DTYPE_BYTES,

@@ -99,6 +99,16 @@ describe('moge train', () => {
     // A new run never writes over an existing one.
     expect(await main(tinyRun(runDir, 2))).toBe(1);
     expect(err.join('')).toMatch(/already holds a training run[\s\S]*--resume/);
+    expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
+    expect(err.join('')).toMatch(/--parallel/);
+  });
+
+  it('--workers 2 --parallel ep trains expert-parallel (each worker owns 2 of moge-tiny\'s 4 groups)', async () => {
+    const { out } = capture();
+    expect(await main([...tinyRun(join(tmp, 'ep'), 2, ['--workers', '2', '--parallel', 'ep']), '--json'])).toBe(0);
+    const summary = JSON.parse(out.join(''));
+    expect(summary).toMatchObject({ step: 2, workers: 2, parallel: 'ep' });
+    expect(Number.isFinite(summary.loss)).toBe(true);
   });
 });
 

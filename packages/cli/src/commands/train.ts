@@ -33,6 +33,7 @@ const TrainFlagsSchema = z.object({
   '--seed': int(0).pipe(z.number().max(0xffffffff, 'a 32-bit seed')).optional(),
   '--workers': int(1).pipe(z.number().max(64, 'at most 64 workers')).optional(),
   '--router': z.enum(['moge', 'topk']).optional(),
+  '--parallel': z.enum(['dp', 'ep']).optional(),
   '--seq-len': int(2).optional(),
   '--global-batch': int(1).optional(),
   '--micro-batch': int(1).optional(),
@@ -58,6 +59,7 @@ interface TrainCli {
   resume?: string;
   router?: string;
   workers?: string;
+  parallel?: string;
   logJson?: string;
   seqLen?: string;
   globalBatch?: string;
@@ -88,6 +90,7 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
       '--seed': o.seed,
       '--workers': o.workers,
       '--router': o.router,
+      '--parallel': o.parallel,
       '--seq-len': o.seqLen,
       '--global-batch': o.globalBatch,
       '--micro-batch': o.microBatch,
@@ -117,6 +120,7 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
     seed: f['--seed'],
     workers: f['--workers'],
     router: f['--router'],
+    parallel: f['--parallel'],
     seqLen: f['--seq-len'],
     globalBatch: f['--global-batch'],
     microBatch: f['--micro-batch'],
@@ -167,7 +171,7 @@ async function runTrain(o: TrainCli): Promise<void> {
   }
   const outDir = o.resume ? resumeOutDir(o.resume, o.out) : o.out!;
   const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live), onPhase: phase(o.json) });
-  const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers };
+  const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers, parallel: r.parallel };
   if (o.json) return printJson(summary);
   if (Number.isNaN(r.loss)) {
     process.stdout.write(`nothing to do: ${r.runDir} is already at step ${r.step} (give a larger --steps to continue it)\n`);
@@ -299,6 +303,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--out <dir>', 'run directory: checkpoints/, latest.json, metrics.jsonl')
     .option('--router <kind>', 'moge | topk: train the same model with either router')
     .option('--workers <n>', 'worker threads (data + expert parallel over shared memory; default 1)')
+    .option('--parallel <mode>', 'dp | ep: with --workers, data parallel (every worker holds every expert) or expert parallel (each owns its MoGE groups; default ep when the workers divide the groups)')
     .option('--seq-len <n>', 'tokens per sequence (default 128)')
     .option('--global-batch <n>', 'sequences per optimizer step over all workers (default 8)')
     .option('--micro-batch <n>', 'sequences per forward/backward (default 4)')

@@ -3,6 +3,7 @@ import type { MoeArch } from '@moge/core';
 import { batchAuxLoss, createRouter, type Router, type RouterForward } from '@moge/router';
 import { planDispatch, type DispatchPlan } from './dispatch';
 import { addInto } from './accumulate';
+import { localExperts, type ExpertRunner } from './expert-runner';
 import { linearBackward, linearForward } from './linear';
 import { swigluFfnBackward, swigluFfnForward, type SwigluSaved, type SwigluWeights } from './swiglu-ffn';
 
@@ -26,9 +27,10 @@ export interface MoeSaved {
   route: RouterForward;
   plan: DispatchPlan;
   xs: Tensor; // [T·K, h] expert-sorted inputs
-  g: Tensor; // [T·K, F]
-  u: Tensor;
-  a: Tensor;
+  /** Who ran the experts and what it kept for their backward (`runner.backward`). */
+  runner: ExpertRunner;
+  expertSaved: unknown;
+  layer: number;
   yTokens: Tensor; // [T, K, h] expert outputs back in token order
   shared?: SwigluSaved;
   /** ∂aux/∂probs (unscaled), [T, E]. */
@@ -58,7 +60,11 @@ export function routerForArch(arch: MoeArch): Router {
   return createRouter(arch.router, { numExperts: arch.numExperts, numGroups: arch.router === 'moge' ? arch.numExpertGroups : 1, topK: arch.topK });
 }
 
-export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeights, x: Tensor): MoeForward {
+/**
+ * `runner` executes the routed experts over the expert-sorted rows (default: all of them here, as
+ * three grouped matmuls); an expert-parallel trainer passes one that ships rows to the experts' owners.
+ */
+export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeights, x: Tensor, runner: ExpertRunner = localExperts, layer = 0): MoeForward {
   const t = x.shape[0]!;
   const h = arch.hiddenSize;
   const k = arch.topK;
@@ -67,10 +73,8 @@ export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeig
   const plan = planDispatch(route.expertIdsHost, e, k);
 
   const xs = b.gatherRows(x, plan.tokenOfSorted);
-  const g = b.groupedMatmul(xs, w.expertGate, plan.offsets, { transB: true });
-  const u = b.groupedMatmul(xs, w.expertUp, plan.offsets, { transB: true });
-  const a = b.swiglu(g, u);
-  const ys = b.groupedMatmul(a, w.expertDown, plan.offsets, { transB: true });
+  const call = { layer, weights: w, offsets: plan.offsets, counts: plan.counts };
+  const { ys, saved: expertSaved } = runner.forward(b, call, xs);
 
   // Combine: back to token order, then one batched [1, K]·[K, h] product per token applies the K
   // weights and sums the K expert outputs in the same step.
@@ -85,7 +89,7 @@ export function moeForward(b: Backend, arch: MoeArch, router: Router, w: MoeWeig
   const aux = batchAuxLoss(b, route.probs, route.expertIdsHost, k);
   return {
     y,
-    saved: { x, route, plan, xs, g, u, a, yTokens, shared, dAuxProbs: aux.dProbs },
+    saved: { x, route, plan, xs, runner, expertSaved, layer, yTokens, shared, dAuxProbs: aux.dProbs },
     routing: {
       expertIds: route.expertIdsHost,
       weights: Float32Array.from(b.read(route.weights) as Float32Array),
@@ -99,9 +103,10 @@ export interface MoeGrads {
   dx: Tensor;
   dGate: Tensor;
   dRouterScale: Tensor; // [1, E]
-  dExpertGate: Tensor;
-  dExpertUp: Tensor;
-  dExpertDown: Tensor;
+  /** Absent when the expert runner keeps its experts' gradients itself (expert parallelism). */
+  dExpertGate?: Tensor;
+  dExpertUp?: Tensor;
+  dExpertDown?: Tensor;
   dShared?: { gate: Tensor; up: Tensor; down: Tensor };
 }
 
@@ -119,13 +124,8 @@ export function moeBackward(b: Backend, arch: MoeArch, router: Router, w: MoeWei
   const dYTokens = b.reshape(b.matmul(b.reshape(s.route.weights, [t, 1, k]), dy3, { transA: true }), [t * k, h]);
   const dys = b.gatherRows(dYTokens, plan.order);
 
-  // Experts, in sorted order: ys = a · W_downᵀ, a = silu(g) · u, g = xs · W_gateᵀ, u = xs · W_upᵀ.
-  const da = b.groupedMatmul(dys, w.expertDown, plan.offsets);
-  const dExpertDown = b.groupedMatmulWeightGrad(dys, s.a, plan.offsets);
-  const [dg, du] = b.swigluBackward(s.g, s.u, da);
-  const dExpertGate = b.groupedMatmulWeightGrad(dg, s.xs, plan.offsets);
-  const dExpertUp = b.groupedMatmulWeightGrad(du, s.xs, plan.offsets);
-  const dxs = addInto(b, b.groupedMatmul(dg, w.expertGate, plan.offsets), b.groupedMatmul(du, w.expertUp, plan.offsets));
+  const call = { layer: s.layer, weights: w, offsets: plan.offsets, counts: plan.counts };
+  const { dxs, dExpertGate, dExpertUp, dExpertDown } = s.runner.backward(b, call, s.expertSaved, dys);
 
   // Router: the weights' gradient plus α · ∂aux/∂p, through the softmax to the logits and the gate.
   const dProbs = auxAlpha !== 0 ? b.affine(s.dAuxProbs, auxAlpha) : undefined;

@@ -38,9 +38,10 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
     const moe = moeBackward(b, arch, st.router, lw.moe, s.moe, dx, st.auxAlpha);
     grads.set(`${p}.mlp.gate.weight`, moe.dGate);
     grads.set(`${p}.mlp.router_scale`, moe.dRouterScale);
-    grads.set(stackedExpertName(l, 'gate_proj'), moe.dExpertGate);
-    grads.set(stackedExpertName(l, 'up_proj'), moe.dExpertUp);
-    grads.set(stackedExpertName(l, 'down_proj'), moe.dExpertDown);
+    // An expert-parallel runner keeps its experts' gradients itself and returns none here.
+    if (moe.dExpertGate) grads.set(stackedExpertName(l, 'gate_proj'), moe.dExpertGate);
+    if (moe.dExpertUp) grads.set(stackedExpertName(l, 'up_proj'), moe.dExpertUp);
+    if (moe.dExpertDown) grads.set(stackedExpertName(l, 'down_proj'), moe.dExpertDown);
     if (moe.dShared) {
       grads.set(`${p}.mlp.shared_expert.gate_proj.weight`, moe.dShared.gate);
       grads.set(`${p}.mlp.shared_expert.up_proj.weight`, moe.dShared.up);
@@ -69,6 +70,7 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
   const dEmbed = b.zeros([arch.vocabSize, arch.hiddenSize]);
   b.scatterAddRows(dEmbed, st.batch.ids, dx);
   grads.set('model.embed_tokens.weight', dEmbed);
-  // Hand back in parameter order (embedding first), the order the optimizer and checkpoints use.
-  return new Map(paramSpecs(arch).map((s) => [s.name, grads.get(s.name)!]));
+  // Hand back in parameter order (embedding first), the order the optimizer and checkpoints use;
+  // expert gradients a runner kept for itself are left out.
+  return new Map(paramSpecs(arch).flatMap((s) => (grads.has(s.name) ? [[s.name, grads.get(s.name)!] as const] : [])));
 }

@@ -3,6 +3,7 @@ import { MogeError } from '@moge/core';
 import type { Router } from '@moge/router';
 import { attentionForward, type AttentionSaved } from '../layers/attention';
 import { moeForward, routerForArch, type LayerRouting, type MoeSaved } from '../layers/moe';
+import { localExperts, type ExpertRunner } from '../layers/expert-runner';
 import { addInto } from '../layers/accumulate';
 import { linearForward } from '../layers/linear';
 import { param, type ModelWeights } from '../weights/model-weights';
@@ -67,6 +68,11 @@ export interface ForwardOptions {
   cache?: KvCache;
   /** Compute ∂loss/∂logits now (for a following `modelBackward`); default true when there are labels. */
   withGrad?: boolean;
+  /**
+   * Runs the routed experts of every MoE layer (and their backward in `modelBackward`). Default: all
+   * experts locally. An expert-parallel trainer passes a runner that dispatches rows to their owners.
+   */
+  experts?: ExpertRunner;
 }
 
 function checkIds(batch: TokenBatch, vocab: number): void {
@@ -105,7 +111,7 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
     if (cache) cache.layers[l] = attn.present;
     const xMid = addInto(b, attn.y, xIn); // attn.y is this layer's temporary
     const norm2 = b.rmsNorm(xMid, lw.postNorm, arch.normEps);
-    const moe = moeForward(b, arch, router, lw.moe, norm2.y);
+    const moe = moeForward(b, arch, router, lw.moe, norm2.y, options.experts ?? localExperts, l);
     x = addInto(b, moe.y, xMid);
     layers.push({ weights: lw, xIn, norm1, attention: attn.saved, xMid, norm2, moe: moe.saved });
     routing.push({ layer: l, ...moe.routing });

@@ -35,6 +35,12 @@ export const TrainConfigSchema = z
     /** Sequences per forward/backward; globalBatch / microBatch micro-batches are accumulated. */
     microBatch: z.number().int().positive().default(4),
     workers: z.number().int().min(1).max(64).default(1),
+    /**
+     * How the workers split the work: `dp` (every worker holds every expert) or `ep` (each owns the
+     * experts of its MoGE groups; tokens are dispatched by all-to-all). Default: `ep` when the workers
+     * divide the expert groups, else `dp`. Not stored as resolved, so a resume may change `workers`.
+     */
+    parallel: z.enum(['dp', 'ep']).optional(),
     backend: z.enum(['reference', 'onnxruntime']).default('onnxruntime'),
     /**
      * onnxruntime intra-op threads per worker. Default 1: every cached onnxruntime session owns a

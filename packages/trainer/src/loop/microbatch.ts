@@ -1,4 +1,4 @@
-import { modelBackward, modelForward, type ModelWeights } from '@moge/model';
+import { modelBackward, modelForward, type ExpertRunner, type ModelWeights } from '@moge/model';
 import { imbalanceScore } from '@moge/router';
 import type { FlatLayout } from './flat-params';
 
@@ -47,12 +47,15 @@ export function runMicrobatch(
   gradAccum: Float32Array,
   deviceOf: Int32Array,
   numDevices: number,
+  /** Expert-parallel runner: it accumulates its experts' gradients itself, so backward returns none for them. */
+  experts?: ExpertRunner,
 ): MicrobatchStats {
-  const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { auxAlpha });
+  const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { auxAlpha, experts });
   const grads = modelBackward(weights, fwd);
   const b = weights.backend;
   for (const slot of layout.slots) {
     const g = grads.get(slot.name);
+    if (!g && experts) continue;
     if (!g) throw new RangeError(`backward returned no gradient for ${slot.name}`);
     const host = b.read(g);
     if (host.length !== slot.size) throw new RangeError(`gradient of ${slot.name} has ${host.length} elements, expected ${slot.size}`);
@@ -68,8 +71,8 @@ export function runMicrobatch(
 }
 
 /** Held-out cross-entropy sum and token count of one micro-batch (no gradients). */
-export function evalMicrobatch(weights: ModelWeights, windows: Int32Array, n: number, seqLen: number): { sum: number; count: number } {
-  const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { withGrad: false });
+export function evalMicrobatch(weights: ModelWeights, windows: Int32Array, n: number, seqLen: number, experts?: ExpertRunner): { sum: number; count: number } {
+  const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { withGrad: false, experts });
   return { sum: fwd.loss!.crossEntropy * n * seqLen, count: n * seqLen };
 }
 

@@ -12,16 +12,22 @@ import { AdamW, type AdamWParam } from '../optim/adamw';
 import { clipGradNorm } from '../optim/clip';
 import { learningRate, LrScheduleSchema } from '../optim/schedule';
 import { fromTokenizerJson } from '../tokenizer/tokenizer-json';
+import { ExpertParallelContext } from '../parallel/ep-context';
+import { allReduceDense, clipShardedGradNorm, gatherExperts, ownedShape, ownedViews } from '../parallel/ep-shards';
+import { resolveParallelMode, type ParallelMode } from '../parallel/mode';
 import { expertDeviceMap } from './device-map';
 import { flatLayout, views, type FlatLayout } from './flat-params';
 import { evalMicrobatch, runMicrobatch } from './microbatch';
 
 /**
  * Everything a rank needs to run (structured-cloneable, so it can be posted to a worker thread).
- * Every rank holds the same parameters and optimizer state and draws the same global batch; rank r
- * runs micro-batches [r·n/P, (r+1)·n/P) of it. Gradients and metrics are summed over ranks with the
- * communicator's deterministic (rank-ordered) all-reduce, and every rank applies the identical
- * update, so replicas never drift apart.
+ * Every rank draws the same global batch; rank r runs micro-batches [r·n/P, (r+1)·n/P) of it.
+ * Data parallel (`dp`): every rank holds the same parameters and optimizer state; gradients and
+ * metrics are summed over ranks with the communicator's deterministic (rank-ordered) all-reduce, and
+ * every rank applies the identical update, so replicas never drift apart.
+ * Expert parallel (`ep`): the same for the dense parameters, but each rank owns the experts of its
+ * MoGE groups (../parallel/): tokens reach them by all-to-all, their gradients and optimizer state
+ * stay on the owner, and checkpoints gather them so rank 0 writes the whole model.
  */
 export interface RunInit {
   config: TrainConfig;
@@ -41,6 +47,8 @@ export interface RunInit {
 }
 
 export interface RankResult {
+  /** How the workers split the work (see ../parallel/mode.ts). */
+  parallel: ParallelMode;
   step: number;
   loss: number;
   evalLoss?: number;
@@ -58,12 +66,16 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   const P = comm.size;
   const layout = flatLayout(paramSpecs(arch));
   const params = init.params;
-  const paramViews = views(layout, params);
-  const adamParams: AdamWParam[] = layout.slots.map((s) => ({ name: s.name, shape: s.shape, value: paramViews.get(s.name)! }));
-  const opt = new AdamW(c.adamw);
-  if (init.optimizer) opt.load(init.optimizer.step, views(layout, init.optimizer.m), views(layout, init.optimizer.v));
   const grad = new Float32Array(layout.total);
-  const gradViews = views(layout, grad);
+  const expertGroups = c.epDevices ?? arch.numExpertGroups;
+  const ep = resolveParallelMode(c.parallel, P, expertGroups) === 'ep' ? new ExpertParallelContext(comm, arch, expertGroups, layout, params, grad) : undefined;
+  // What this rank updates: everything (dp) or the dense parameters plus its own experts (ep).
+  const mine = (flat: Float32Array) => (ep ? ownedViews(ep.shards, flat) : views(layout, flat));
+  const paramViews = mine(params);
+  const adamParams: AdamWParam[] = layout.slots.map((s) => ({ name: s.name, shape: ep ? ownedShape(ep.shards, s) : s.shape, value: paramViews.get(s.name)! }));
+  const opt = new AdamW(c.adamw);
+  if (init.optimizer) opt.load(init.optimizer.step, mine(init.optimizer.m), mine(init.optimizer.v));
+  const gradViews = mine(grad);
   const gradList = [...gradViews.values()];
   const makeWeights = weightsFrom(arch, c, layout, params);
   const schedule = LrScheduleSchema.parse({ ...c.schedule, warmupSteps: warmupSteps(c), totalSteps: c.steps });
@@ -79,11 +91,13 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   const isWriter = comm.rank === 0;
   const log = isWriter ? new JsonlLog(init.logFile) : undefined;
   const tokenizer = isWriter ? fromTokenizerJson(init.tokenizerJson) : undefined;
-  let result: RankResult = { step: init.startStep, loss: NaN };
+  let result: RankResult = { parallel: ep ? 'ep' : 'dp', step: init.startStep, loss: NaN };
 
   for (let step = init.startStep + 1; step <= c.steps; step++) {
     const t0 = performance.now();
     const weights = makeWeights();
+    ep?.beginStep(weights.backend);
+    if (ep) ep.gradScale = 1 / numMicro;
     const batch = cursor.next(c.globalBatch);
     grad.fill(0);
     // [Σ CE, Σ aux, IS per layer, counts per layer × expert], summed over micro-batches and ranks.
@@ -91,15 +105,16 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
     for (let i = 0; i < perRank; i++) {
       const mb = comm.rank * perRank + i;
       const windows = batch.subarray(mb * c.microBatch * w, (mb + 1) * c.microBatch * w);
-      const s = runMicrobatch(weights, layout, windows, c.microBatch, c.seqLen, auxAlpha, 1 / numMicro, grad, deviceOf, numDevices);
+      const s = runMicrobatch(weights, layout, windows, c.microBatch, c.seqLen, auxAlpha, 1 / numMicro, grad, deviceOf, numDevices, ep?.runner);
       stats[0] += s.crossEntropy;
       stats[1] += s.auxUnscaled;
       s.imbalance.forEach((v, l) => (stats[2 + l] += v));
       s.counts.forEach((counts, l) => counts.forEach((n, e) => (stats[2 + L + l * E + e] += n)));
     }
-    comm.allReduce(grad);
+    if (ep) allReduceDense(comm, ep.shards, grad);
+    else comm.allReduce(grad);
     comm.allReduce(stats);
-    const gradNorm = clipGradNorm(gradList, c.clipGrad);
+    const gradNorm = ep ? clipShardedGradNorm(comm, ep.shards, grad, c.clipGrad) : clipGradNorm(gradList, c.clipGrad);
     const lr = learningRate(schedule, step);
     opt.update(adamParams, gradViews, lr);
     const seconds = (performance.now() - t0) / 1000;
@@ -117,18 +132,21 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
       expertLoads: Array.from({ length: L }, (_, l) => Array.from(stats.subarray(2 + L + l * E, 2 + L + (l + 1) * E))),
     };
     const last = step === c.steps;
-    if ((c.evalEvery > 0 && step % c.evalEvery === 0) || last) record.evalLoss = evaluate(init, c, makeWeights(), comm);
+    if ((c.evalEvery > 0 && step % c.evalEvery === 0) || last) record.evalLoss = evaluate(init, c, makeWeights(), comm, ep);
     result = { ...result, step, loss: record.loss, evalLoss: record.evalLoss ?? result.evalLoss };
+    const checkpoint = (c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || last;
+    // Under EP the owners' experts and moments are gathered first (a collective: every rank joins).
+    const moments = checkpoint ? fullMoments(opt, layout, ep, params, comm) : undefined;
     if (isWriter) {
       // The step's record is on disk before its checkpoint, so a checkpoint never runs ahead of the log.
       log!.append(record);
-      if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || last) {
+      if (moments) {
         result.checkpointDir = saveCheckpoint(
           init.runDir,
           {
             weights: makeWeights(),
             tokenizer: tokenizer!,
-            optimizer: { step: opt.step, m: opt.m, v: opt.v },
+            optimizer: { step: opt.step, ...moments },
             state: { step, config: c, cursor: cursor.current, dataFingerprint: init.fingerprint, optimizerStep: opt.step },
           },
           c.keepCheckpoints,
@@ -140,16 +158,45 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   return result;
 }
 
-/** Mean held-out cross-entropy over the first evalBatches micro-batches, spread round-robin over ranks. */
-function evaluate(init: RunInit, c: TrainConfig, weights: ModelWeights, comm: Communicator): number {
+/**
+ * Optimizer moments of every parameter for a checkpoint. Under EP each rank holds only its experts'
+ * moments: they are placed into full-size buffers and gathered, together with the parameters.
+ */
+function fullMoments(opt: AdamW, layout: FlatLayout, ep: ExpertParallelContext | undefined, params: Float32Array, comm: Communicator) {
+  if (!ep) return { m: opt.m, v: opt.v };
+  const m = new Float32Array(layout.total);
+  const v = new Float32Array(layout.total);
+  const mViews = ownedViews(ep.shards, m);
+  const vViews = ownedViews(ep.shards, v);
+  for (const [name, view] of mViews) {
+    const om = opt.m.get(name);
+    const ov = opt.v.get(name);
+    if (om) view.set(om);
+    if (ov) vViews.get(name)!.set(ov);
+  }
+  gatherExperts(comm, ep.shards, [params, m, v], ep.own);
+  return { m: views(layout, m), v: views(layout, v) };
+}
+
+/**
+ * Mean held-out cross-entropy over the first evalBatches micro-batches, spread round-robin over ranks.
+ * Under EP every rank joins every round's exchanges, with no tokens when it has no batch left.
+ */
+function evaluate(init: RunInit, c: TrainConfig, weights: ModelWeights, comm: Communicator, ep?: ExpertParallelContext): number {
   const w = c.seqLen + 1;
   const n = Math.min(c.evalBatches * c.microBatch, init.heldOut.numSequences);
   const acc = new Float64Array(2);
-  let j = 0;
-  for (let start = 0; start < n; start += c.microBatch, j++) {
-    if (j % comm.size !== comm.rank) continue;
+  ep?.beginStep(weights.backend);
+  const batches = Math.ceil(n / c.microBatch);
+  const rounds = Math.ceil(batches / comm.size);
+  for (let j = comm.rank; j < rounds * comm.size; j += comm.size) {
+    const start = j * c.microBatch;
+    if (start >= n) {
+      ep?.idleForward(init.arch.numLayers);
+      continue;
+    }
     const m = Math.min(c.microBatch, n - start);
-    const r = evalMicrobatch(weights, init.heldOut.windows.subarray(start * w, (start + m) * w), m, c.seqLen);
+    const r = evalMicrobatch(weights, init.heldOut.windows.subarray(start * w, (start + m) * w), m, c.seqLen, ep?.runner);
     acc[0] += r.sum;
     acc[1] += r.count;
   }

@@ -5,42 +5,98 @@ import { describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../config/train-config';
 import { loadSotuCorpus } from '../data/corpus';
 import { mainJobConfig } from '../jobs/main-job';
+import { loadCheckpoint } from '../checkpoint/checkpoint';
 import type { StepRecord } from '../metrics/step-record';
-import { trainModel } from './train';
+import type { ParallelMode } from '../parallel/mode';
+import { trainModel, type TrainRunResult } from './train';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moge-trainer-loop-'));
 const dataFile = join(tmp, 'text.txt');
 writeFileSync(dataFile, loadSotuCorpus().slice(0, 2).map((d) => d.text).join('\n').slice(0, 12_000));
 
-async function run(workers: number, router: 'moge' | 'topk' = 'moge'): Promise<StepRecord[]> {
-  const records: StepRecord[] = [];
-  await trainModel(
-    // Global batch 8 of 16-token sequences in micro-batches of 2: 4, 2 or 1 micro-batch(es) per worker.
-    { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 3, seed: 11, seqLen: 16, globalBatch: 8, microBatch: 2, workers, router, backend: 'reference', evalEvery: 3, checkpointEvery: 0 },
-    { outDir: join(tmp, `${router}-w${workers}`), live: false, onStep: (r) => records.push(r) },
-  );
-  return records;
+interface Run {
+  records: StepRecord[];
+  result: TrainRunResult;
 }
 
-describe('data-parallel training over worker threads', () => {
-  it('1, 2 and 4 workers give the same losses (to 1e-5) with the same seed and global batch', async () => {
-    const [one, two, four] = [await run(1), await run(2), await run(4)];
+async function run(workers: number, router: 'moge' | 'topk' = 'moge', parallel?: ParallelMode, more: { steps?: number; resume?: string; out?: string; checkpointEvery?: number; globalBatch?: number } = {}): Promise<Run> {
+  const records: StepRecord[] = [];
+  const result = await trainModel(
+    // Global batch 8 of 16-token sequences in micro-batches of 2: 4, 2 or 1 micro-batch(es) per worker.
+    // moge-tiny has 8 experts in 4 groups: with 2 workers each owns 2 groups, with 4 workers one.
+    { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: more.steps ?? 3, seed: 11, seqLen: 16, globalBatch: more.globalBatch ?? 8, microBatch: 2, workers, router, parallel, backend: 'reference', evalEvery: 3, checkpointEvery: more.checkpointEvery ?? 0 },
+    { outDir: more.out ?? join(tmp, `${router}-w${workers}-${parallel ?? 'auto'}`), resume: more.resume, live: false, onStep: (r) => records.push(r) },
+  );
+  return { records, result };
+}
+
+let single: Promise<Run> | undefined;
+/** The 1-worker reference run, shared by the tests that compare against it. */
+const singleWorker = () => (single ??= run(1));
+
+function expectSameLosses(other: StepRecord[], one: StepRecord[]): void {
+  expect(other).toHaveLength(one.length);
+  other.forEach((r, i) => {
+    expect(Math.abs(r.loss - one[i]!.loss)).toBeLessThan(1e-5);
+    expect(Math.abs(r.gradNorm - one[i]!.gradNorm)).toBeLessThan(1e-4);
+    // Routing decisions are discrete: the same tokens reach the same experts on any worker count.
+    expect(r.expertLoads).toEqual(one[i]!.expertLoads);
+  });
+}
+
+function maxAbsDiff(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>): number {
+  let d = 0;
+  for (const [name, x] of a) {
+    const y = b.get(name)!;
+    expect(y).toHaveLength(x.length);
+    for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i]! - y[i]!));
+  }
+  return d;
+}
+
+describe('training over worker threads, data and expert parallel', () => {
+  it('1 worker, 2 and 4 workers expert-parallel and 2 data-parallel give the same losses (to 1e-5)', async () => {
+    const [oneRun, twoRun, fourRun, dpRun] = [await singleWorker(), await run(2), await run(4), await run(2, 'moge', 'dp')];
+    const one = oneRun.records;
     expect(one.map((r) => r.step)).toEqual([1, 2, 3]);
-    for (const other of [two, four]) {
-      expect(other).toHaveLength(3);
-      other.forEach((r, i) => {
-        expect(Math.abs(r.loss - one[i]!.loss)).toBeLessThan(1e-5);
-        expect(Math.abs(r.gradNorm - one[i]!.gradNorm)).toBeLessThan(1e-4);
-        // Routing decisions are discrete: the same tokens reach the same experts on any worker count.
-        expect(r.expertLoads).toEqual(one[i]!.expertLoads);
-      });
+    // The default with workers dividing the 4 expert groups is expert parallelism.
+    expect([oneRun.result.parallel, twoRun.result.parallel, fourRun.result.parallel, dpRun.result.parallel]).toEqual(['dp', 'ep', 'ep', 'dp']);
+    for (const other of [twoRun.records, fourRun.records, dpRun.records]) {
+      expectSameLosses(other, one);
       expect(Math.abs(other[2]!.evalLoss! - one[2]!.evalLoss!)).toBeLessThan(1e-5);
     }
     expect(one[2]!.loss).toBeLessThan(one[0]!.loss);
+
+    // Rank 0 of the 4-worker EP run gathered every owner's experts and moments: its checkpoint is the
+    // single-worker run's, to float rounding.
+    const a = loadCheckpoint(oneRun.result.checkpointDir!);
+    const b = loadCheckpoint(fourRun.result.checkpointDir!);
+    const host = (c: typeof a) => new Map([...c.weights.params].map(([n, t]) => [n, c.weights.backend.read(t) as Float32Array]));
+    expect(maxAbsDiff(host(a), host(b))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(a.optimizer.m, b.optimizer.m)).toBeLessThan(1e-6);
+    expect(b.optimizer.step).toBe(3);
+  });
+
+  it('an expert-parallel checkpoint resumes with another worker count and continues the same run', async () => {
+    // Same config as the reference run (the LR schedule depends on the total steps), checkpoint at 2.
+    const first = await run(2, 'moge', 'ep', { checkpointEvery: 2, out: join(tmp, 'ep-w2-ck') });
+    const stepTwo = join(first.result.runDir, 'checkpoints', 'step-00000002');
+    const resumed = await run(4, 'moge', undefined, { resume: stepTwo, out: join(tmp, 'ep-w4-resumed') });
+    expect(resumed.result.parallel).toBe('ep');
+    expect(resumed.records.map((r) => r.step)).toEqual([3]);
+    const one = (await singleWorker()).records;
+    expectSameLosses(first.records, one);
+    expectSameLosses(resumed.records, one.slice(2));
+  });
+
+  it('refuses --parallel ep when the workers do not divide the expert groups', async () => {
+    await expect(run(3, 'moge', 'ep', { out: join(tmp, 'bad-ep'), globalBatch: 6 })).rejects.toThrow(/expert groups/);
   });
 
   it('top-k on the same model is measured on the same expert-group devices and shows imbalance', async () => {
-    const topk = await run(2, 'topk');
+    const { records: topk, result } = await run(2, 'topk');
+    // Top-k routes over all 8 experts; the workers still own the base model's expert-group blocks.
+    expect(result.parallel).toBe('ep');
     expect(topk.flatMap((r) => r.imbalanceScore).some((v) => v > 0)).toBe(true);
     expect(topk[0]!.expertLoads[0]).toHaveLength(8);
   });

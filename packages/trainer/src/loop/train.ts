@@ -15,6 +15,7 @@ import type { StepRecord } from '../metrics/step-record';
 import { fromTokenizerJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { trainTokenizer } from '../tokenizer/train-tokenizer';
+import { resolveParallelMode } from '../parallel/mode';
 import { flatLayout } from './flat-params';
 import { trainRank, type RankResult, type RunInit } from './rank-loop';
 
@@ -90,7 +91,9 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
     const workers = (input as { workers?: number }).workers ?? ck.state.config.workers;
-    config = parseWith(TrainConfigSchema, { ...ck.state.config, steps, workers }, 'train config (from checkpoint)');
+    // dp and ep compute the same thing, so a resume may change how the workers split it.
+    const parallel = (input as { parallel?: TrainConfig['parallel'] }).parallel ?? ck.state.config.parallel;
+    config = parseWith(TrainConfigSchema, { ...ck.state.config, steps, workers, parallel }, 'train config (from checkpoint)');
     arch = ck.weights.arch;
     tokenizer = ck.tokenizer;
     params = flatParamsOf(ck.weights);
@@ -126,6 +129,8 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     params = flatParamsOf(weights);
   }
 
+  // Refuse an impossible --parallel ep here, before any worker starts.
+  resolveParallelMode(config.parallel, config.workers, config.epDevices ?? arch.numExpertGroups);
   docs ??= readCorpus(config, phase);
   phase(`tokenizing ${docs.length} documents into ${config.seqLen}-token sequences`);
   const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction });

@@ -76,6 +76,11 @@ export interface Backend {
    */
   matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
   /**
+   * Optional: 2-D op(A)·op(B) + bias, `bias` [N] added to every row ([M, N]). A linear layer with a
+   * bias in one call: backends that fuse the add (a Gemm's C input) skip a pass over the output.
+   */
+  matmulBias?(a: Tensor, b: Tensor, bias: Tensor, options?: MatmulOptions): Tensor;
+  /**
    * Grouped matmul over expert segments: rows offsets[g]..offsets[g+1] of x ([T, K]) are multiplied by
    * w[g] ([G, K, N], or [G, N, K] with transB) → [T, N]. `offsets` has G+1 non-decreasing entries,
    * offsets[0] = 0, offsets[G] = T. Empty segments are allowed.
@@ -136,6 +141,12 @@ export interface Backend {
   sliceColumns(a: Tensor, start: number, width: number): Tensor;
   /** Concatenates [rows, D_i] tensors along the columns. */
   concatColumns(parts: readonly Tensor[]): Tensor;
+  /**
+   * Optional: copies `src` [rows, w] into columns [start, start + w) of `dst` [rows, D], in place (same
+   * dtype; leading axes count as rows, like sliceColumns). A KV cache with spare capacity appends a
+   * decode step with it instead of re-copying everything it holds through concatColumns.
+   */
+  writeColumns?(dst: Tensor, src: Tensor, start: number): void;
   /** Permutes axes (general transpose), e.g. [T, H, D] → [H, T, D] with perm [1, 0, 2]. */
   transpose(a: Tensor, perm: readonly number[]): Tensor;
   /**

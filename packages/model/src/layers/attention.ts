@@ -23,11 +23,20 @@ export interface AttentionWeights {
   oBias?: Tensor;
 }
 
-/** Keys and values of the positions seen so far, per (sequence, KV head): [B·KV, L·D] each. */
+/**
+ * Keys and values of the positions seen so far, per (sequence, KV head): [B·KV, C·D] each, of which
+ * the first `length` positions of every row are filled (C = `length` when it is absent). Spare
+ * capacity lets a decode step write its keys in place (Backend.writeColumns) instead of re-copying
+ * the whole cache; unfilled slots hold zeros, which is what makes attending over them harmless.
+ */
 export interface KvPair {
   k: Tensor;
   v: Tensor;
+  length?: number;
 }
+
+/** Capacity grows in steps of this many positions: at most this many wasted key columns per step. */
+export const KV_CAPACITY_STEP = 32;
 
 export interface AttentionDims {
   batch: number;
@@ -88,18 +97,50 @@ export function attentionForward(
   const q3 = permute(b, qScaled, [nb, s, kv, rep, hd], [0, 2, 3, 1, 4], [nb * kv, rep * s, hd]);
   const kNew = permute(b, k, [nb, s, kv, hd], [0, 2, 1, 3], [nb * kv, s * hd]);
   const vNew = permute(b, v, [nb, s, kv, hd], [0, 2, 1, 3], [nb * kv, s * hd]);
-  const present: KvPair = past ? { k: b.concatColumns([past.k, kNew]), v: b.concatColumns([past.v, vNew]) } : { k: kNew, v: vNew };
-  const k3 = b.reshape(present.k, [nb * kv, sk, hd]);
-  const v3 = b.reshape(present.v, [nb * kv, sk, hd]);
+  const present: KvPair = past ? appendToCache(b, past, kNew, vNew, dims.pastLen, hd) : { k: kNew, v: vNew };
+  // C ≥ L+S positions: the keys and values live in a buffer with spare capacity once decoding.
+  const cap = present.k.shape[1]! / hd;
+  const k3 = b.reshape(present.k, [nb * kv, cap, hd]);
+  const v3 = b.reshape(present.v, [nb * kv, cap, hd]);
 
   // Rows of one (sequence, KV head) block are rep query heads of S rows each: the causal softmax
-  // sees them as rep separate [S, L+S] blocks.
-  const scores = b.matmul(q3, k3, { transB: true });
+  // sees them as rep separate [S, L+S] blocks. Over a buffer with spare capacity, the scores of the
+  // unfilled slots are cut off before the softmax, and the probabilities padded back with zeros so
+  // that one matmul reads the values in place (a zero weight on a zero value adds exactly 0).
+  const scoresCap = b.matmul(q3, k3, { transB: true });
+  const scores = cap === sk ? scoresCap : b.sliceColumns(scoresCap, 0, sk);
   const probs = b.reshape(b.softmax(b.reshape(scores, [nb * kv * rep, s, sk]), { causal: true }), [nb * kv, rep * s, sk]);
-  const out3 = b.matmul(probs, v3);
+  const probsCap = cap === sk ? probs : b.concatColumns([probs, b.zeros([nb * kv, rep * s, cap - sk])]);
+  const out3 = b.matmul(probsCap, v3);
   const ctx = permute(b, out3, [nb, kv, rep, s, hd], [0, 3, 1, 2, 4], [t, kv * rep * hd]);
   const y = linearForward(b, ctx, w.o, w.oBias);
-  return { y, saved: { x, q3, k3, v3, probs, ctx }, present };
+  return { y, saved: { x, q3, k3, v3, probs: probsCap, ctx }, present };
+}
+
+/**
+ * The cache after appending S new positions to the L held by `past`. With Backend.writeColumns the
+ * new keys and values are written in place while capacity lasts; when it runs out (and at the first
+ * decode step after a prefill, whose cache has none) they move to a buffer of L+S positions rounded
+ * up to KV_CAPACITY_STEP. Without writeColumns, it is one concatenation per step.
+ * Writing in place means an older KvPair of the same cache sees the new slots filled too: a cache
+ * is advanced, never forked.
+ */
+function appendToCache(b: Backend, past: KvPair, kNew: Tensor, vNew: Tensor, pastLen: number, hd: number): KvPair {
+  const newLen = pastLen + kNew.shape[1]! / hd;
+  if (!b.writeColumns) return { k: b.concatColumns([past.k, kNew]), v: b.concatColumns([past.v, vNew]) };
+  const rows = past.k.shape[0]!;
+  let { k, v } = past;
+  if (k.shape[1]! < newLen * hd) {
+    const capCols = Math.ceil(newLen / KV_CAPACITY_STEP) * KV_CAPACITY_STEP * hd;
+    const held = pastLen * hd;
+    k = b.zeros([rows, capCols]);
+    v = b.zeros([rows, capCols]);
+    b.writeColumns(k, past.k.shape[1] === held ? past.k : b.sliceColumns(past.k, 0, held), 0);
+    b.writeColumns(v, past.v.shape[1] === held ? past.v : b.sliceColumns(past.v, 0, held), 0);
+  }
+  b.writeColumns(k, kNew, pastLen * hd);
+  b.writeColumns(v, vNew, pastLen * hd);
+  return { k, v, length: newLen };
 }
 
 export interface AttentionGrads {

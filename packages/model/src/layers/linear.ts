@@ -6,6 +6,8 @@ import { addInto } from './accumulate';
  * x: [T, in] → y: [T, out].
  */
 export function linearForward(b: Backend, x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  // One fused call where the backend has it (onnxruntime: the bias is a Gemm's C input).
+  if (bias && b.matmulBias && x.shape.length === 2) return b.matmulBias(x, weight, bias, { transB: true });
   const y = b.matmul(x, weight, { transB: true });
   return bias ? addRowBias(b, y, bias) : y;
 }

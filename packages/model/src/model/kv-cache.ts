@@ -3,7 +3,11 @@ import type { KvPair } from '../layers/attention';
 
 /**
  * Keys and values of every layer for B sequences that advance together (one decode step appends the
- * same number of tokens to each). Per layer: [B·KV, L·D] for K and for V, post-RoPE keys.
+ * same number of tokens to each). Per layer: [B·KV, C·D] for K and for V, post-RoPE keys, of which the
+ * first L = `length` positions are filled. After the prefill C = L; from the first decode step on, C
+ * has spare room (grown in steps of KV_CAPACITY_STEP) and each step writes its keys and values in
+ * place (see `KvPair` in layers/attention.ts). A cache is advanced, never forked: a step writes into
+ * the buffers earlier steps returned.
  */
 export interface KvCache {
   readonly batch: number;

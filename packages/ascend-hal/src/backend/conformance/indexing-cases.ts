@@ -57,6 +57,30 @@ export function columnCases(): ConformanceCase[] {
   cases.push(
     makeCase('concatColumns', 'concatColumns rejects different row counts', [fromValues([2, 1], [1, 2]), fromValues([3, 1], [1, 2, 3])], (be, parts) => be.concatColumns(parts), { expectError: true }),
   );
+  // writeColumns is optional; a backend without it is held to the same result through slice + concat.
+  const writes: [number[], number[], number][] = [[[3, 10], [3, 4], 0], [[3, 10], [3, 4], 6], [[2, 3, 8], [2, 3, 2], 5], [[4, 5], [4, 0], 5]];
+  for (const [dShape, sShape, start] of writes) {
+    const name = `writeColumns [${dShape.join('×')}] ← [${sShape.join('×')}] at ${start}`;
+    const rng = rngFor(name);
+    cases.push(
+      makeCase('writeColumns', name, [uniform(rng, dShape), uniform(rng, sShape)], (be, [dst, src]) => {
+        if (be.writeColumns) {
+          be.writeColumns(dst!, src!, start);
+          return dst!;
+        }
+        const cols = dShape[dShape.length - 1]!;
+        const w = sShape[sShape.length - 1]!;
+        return be.concatColumns([be.sliceColumns(dst!, 0, start), src!, be.sliceColumns(dst!, start + w, cols - start - w)]);
+      }),
+    );
+  }
+  cases.push(
+    makeCase('writeColumns', 'writeColumns rejects columns past the end', [uniform(rngFor('w err'), [2, 4]), uniform(rngFor('w err'), [2, 2])], (be, [dst, src]) => {
+      if (!be.writeColumns) throw new Error('writeColumns: not implemented (columns past the end are an error either way)');
+      be.writeColumns(dst!, src!, 3);
+      return dst!;
+    }, { expectError: true }),
+  );
   const perms: [number[], number[]][] = [
     [[3, 5], [1, 0]], [[3, 5], [0, 1]], [[2, 3, 4], [1, 0, 2]], [[2, 3, 4], [2, 0, 1]], [[2, 3, 4], [0, 2, 1]],
     [[2, 3, 4, 5], [0, 2, 1, 3]], [[1, 7, 1], [2, 1, 0]], [[6], [0]],

@@ -35,6 +35,19 @@ export function matmulCases(): ConformanceCase[] {
     for (const [m, k, n] of SIZES_2D) add(m, k, n, o, [], []);
     for (const [aBatch, bBatch] of BATCHES) for (const [m, k, n] of SIZES_3D) add(m, k, n, o, aBatch, bBatch);
   }
+  // matmulBias is optional; a backend without it is held to the same result through matmul + binary add.
+  for (const o of TRANSPOSES) {
+    for (const [m, k, n] of [[1, 8, 5], [17, 33, 9], [64, 64, 48]] as const) {
+      const s = stored(m, k, n, o, [], []);
+      const name = `matmulBias ${label(o)} a[${s.a.join('×')}] b[${s.b.join('×')}]`;
+      const rng = rngFor(name);
+      cases.push(
+        makeCase('matmulBias', name, [uniform(rng, s.a), uniform(rng, s.b), uniform(rng, [n])], (be, [a, b, bias]) =>
+          be.matmulBias ? be.matmulBias(a!, b!, bias!, o) : be.binary('add', be.matmul(a!, b!, o), bias!),
+        ),
+      );
+    }
+  }
   const rng = rngFor('matmul errors');
   cases.push(
     makeCase('matmul', 'matmul rejects mismatched inner dimensions', [uniform(rng, [2, 3]), uniform(rng, [4, 2])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),

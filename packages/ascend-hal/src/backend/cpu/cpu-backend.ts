@@ -5,8 +5,8 @@ import { MogeError } from '@moge/core';
 import type { Backend, HostArray, MatmulOptions, Tensor, TensorDType } from '../backend';
 import { affine, axpyInPlace, binary, swiglu, swigluBackward, unary } from '../reference/elementwise';
 import { groupTopK } from '../reference/group-topk';
-import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose } from '../reference/indexing';
-import { groupedMatmul, groupedMatmulWeightGrad, matmul } from '../reference/matmul';
+import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose, writeColumns } from '../reference/indexing';
+import { groupedMatmul, groupedMatmulWeightGrad, matmul, matmulBias } from '../reference/matmul';
 import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { max, sum, sumAll } from '../reference/reductions';
 import { rope } from '../reference/rope';
@@ -16,8 +16,15 @@ import { CpuTensor, allocate, describeShape, shapeError, shapeSize } from './cpu
 /** Kernels a CPU backend may replace with faster ones; everything else runs the reference code. */
 export interface CpuKernelOverrides {
   matmul?(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor;
+  matmulBias?(a: CpuTensor, b: CpuTensor, bias: CpuTensor, options?: MatmulOptions): CpuTensor;
   groupedMatmul?(x: CpuTensor, w: CpuTensor, offsets: Int32Array, options?: { transB?: boolean }): CpuTensor;
   groupedMatmulWeightGrad?(x: CpuTensor, dy: CpuTensor, offsets: Int32Array): CpuTensor;
+  swiglu?(gate: CpuTensor, up: CpuTensor): CpuTensor;
+  swigluBackward?(gate: CpuTensor, up: CpuTensor, dy: CpuTensor): [CpuTensor, CpuTensor];
+  softmax?(a: CpuTensor, options?: { causal?: boolean }): CpuTensor;
+  softmaxBackward?(y: CpuTensor, dy: CpuTensor): CpuTensor;
+  transpose?(a: CpuTensor, perm: readonly number[]): CpuTensor;
+  rmsNormBackward?(x: CpuTensor, weight: CpuTensor, invRms: CpuTensor, dy: CpuTensor): { dx: CpuTensor; dWeight: CpuTensor };
 }
 
 function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
@@ -42,8 +49,15 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     return t;
   };
   const mm = overrides.matmul ?? matmul;
+  const mmBias = overrides.matmulBias ?? matmulBias;
   const gmm = overrides.groupedMatmul ?? groupedMatmul;
   const gmmWg = overrides.groupedMatmulWeightGrad ?? groupedMatmulWeightGrad;
+  const swi = overrides.swiglu ?? swiglu;
+  const swiBack = overrides.swigluBackward ?? swigluBackward;
+  const smax = overrides.softmax ?? softmax;
+  const smaxBack = overrides.softmaxBackward ?? softmaxBackward;
+  const perm = overrides.transpose ?? transpose;
+  const rmsBack = overrides.rmsNormBackward ?? rmsNormBackward;
 
   return {
     name,
@@ -69,6 +83,7 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     },
 
     matmul: (a, b, options) => mm(own(a, 'matmul'), own(b, 'matmul'), options),
+    matmulBias: (a, b, bias, options) => mmBias(own(a, 'matmulBias'), own(b, 'matmulBias'), own(bias, 'matmulBias'), options),
     groupedMatmul: (x, w, offsets, options) => gmm(own(x, 'groupedMatmul'), own(w, 'groupedMatmul'), offsets, options),
     groupedMatmulWeightGrad: (x, dy, offsets) =>
       gmmWg(own(x, 'groupedMatmulWeightGrad'), own(dy, 'groupedMatmulWeightGrad'), offsets),
@@ -76,27 +91,28 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     unary: (op, a) => unary(op, own(a, 'unary')),
     binary: (op, a, b) => binary(op, own(a, 'binary'), own(b, 'binary')),
     affine: (a, scale, shift) => affine(own(a, 'affine'), scale, shift),
-    swiglu: (gate, up) => swiglu(own(gate, 'swiglu'), own(up, 'swiglu')),
-    swigluBackward: (gate, up, dy) => swigluBackward(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
+    swiglu: (gate, up) => swi(own(gate, 'swiglu'), own(up, 'swiglu')),
+    swigluBackward: (gate, up, dy) => swiBack(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
     axpyInPlace: (dst, src, alpha) => axpyInPlace(own(dst, 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
 
     sum: (a, axis) => sum(own(a, 'sum'), axis),
     max: (a, axis) => max(own(a, 'max'), axis),
     sumAll: (a) => sumAll(own(a, 'sumAll')),
 
-    softmax: (a, options) => softmax(own(a, 'softmax'), options),
-    softmaxBackward: (y, dy) => softmaxBackward(own(y, 'softmaxBackward'), own(dy, 'softmaxBackward')),
+    softmax: (a, options) => smax(own(a, 'softmax'), options),
+    softmaxBackward: (y, dy) => smaxBack(own(y, 'softmaxBackward'), own(dy, 'softmaxBackward')),
     logSoftmax: (a) => logSoftmax(own(a, 'logSoftmax')),
     rmsNorm: (x, weight, eps) => rmsNorm(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), eps),
     rmsNormBackward: (x, weight, invRms, dy) =>
-      rmsNormBackward(own(x, 'rmsNormBackward'), own(weight, 'rmsNormBackward'), own(invRms, 'rmsNormBackward'), own(dy, 'rmsNormBackward')),
+      rmsBack(own(x, 'rmsNormBackward'), own(weight, 'rmsNormBackward'), own(invRms, 'rmsNormBackward'), own(dy, 'rmsNormBackward')),
     rope: (x, positions, theta, options) => rope(own(x, 'rope'), positions, theta, options),
 
     gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), index),
     scatterAddRows: (dst, index, src) => scatterAddRows(own(dst, 'scatterAddRows'), index, own(src, 'scatterAddRows')),
     sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
     concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
-    transpose: (a, perm) => transpose(own(a, 'transpose'), perm),
+    writeColumns: (dst, src, start) => writeColumns(own(dst, 'writeColumns'), own(src, 'writeColumns'), start),
+    transpose: (a, p) => perm(own(a, 'transpose'), p),
     groupTopK: (scores, groups, kPerGroup) => groupTopK(own(scores, 'groupTopK'), groups, kPerGroup),
   };
 }

@@ -22,6 +22,16 @@ export function gemmGraph(transA: boolean, transB: boolean): Uint8Array {
   });
 }
 
+/** 2-D C = op(A)·op(B) + bias as one Gemm: its C input [N] broadcasts over the rows. */
+export function gemmBiasGraph(transA: boolean, transB: boolean): Uint8Array {
+  return encodeModel({
+    name: `gemm_bias_${+transA}${+transB}`,
+    nodes: [node('Gemm', ['a', 'b', 'c'], [OUTPUT], { transA: +transA, transB: +transB })],
+    inputs: [valueInfo('a', transA ? ['K', 'M'] : ['M', 'K']), valueInfo('b', transB ? ['N', 'K'] : ['K', 'N']), valueInfo('c', ['N'])],
+    outputs: [valueInfo(OUTPUT, ['M', 'N'])],
+  });
+}
+
 /**
  * Batched MatMul, a: [B, ., .] or 2-D, b: [B, ., .] or 2-D (MatMul broadcasts a 2-D operand). A
  * transpose is a Transpose node over the last two axes, which onnxruntime's optimiser folds into
@@ -54,11 +64,13 @@ const names = (prefix: string, count: number) => Array.from({ length: count }, (
 
 /**
  * Grouped matmul over G segments in one run: Split cuts x's rows by the `sizes` input (int64 [G], so
- * segment sizes change per call without a new session; empty segments are fine), each segment meets
- * its own weight w_g (fed as a view of w, no copy) in a Gemm, and Concat stitches the rows back in
- * order. Measured against one run per segment and against padding to a batched MatMul (T = 1024,
+ * segment sizes change per call without a new session; the backend passes non-empty segments only),
+ * each segment meets its own weight w_g (fed as a view of w, no copy) in a Gemm, and Concat stitches
+ * the rows back in order. Measured against one run per segment and against padding to a batched MatMul (T = 1024,
  * K = N = 256, G = 64): 2.7 ms vs 2.9–5.0 ms and 3.5 ms; at T = K = N = 64, G = 8: 36 µs vs 77 µs and 30 µs
- * (padding wins only for tiny balanced loads and degrades with imbalance).
+ * (padding wins only for tiny balanced loads and degrades with imbalance). Feeding every segment as
+ * its own view and binding each Gemm's output to a view of the result (no Split, no Concat) measured
+ * slower still (bench/kernels.ts at the time: 0.67× at 4096 rows, 0.72× at 4), so the copies stay.
  */
 export function groupedMatmulGraph(groups: number, transB: boolean): Uint8Array {
   const xs = names('x', groups);

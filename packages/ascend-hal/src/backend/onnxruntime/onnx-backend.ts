@@ -2,6 +2,8 @@ import { parseWith } from '@moge/core';
 import { z } from 'zod';
 import type { Backend } from '../backend';
 import { createCpuBackend } from '../cpu/cpu-backend';
+import { transposeRuns } from '../cpu/fast-transpose';
+import { onnxElementwiseKernels } from './ort-elementwise';
 import { onnxKernels } from './ort-kernels';
 import { SessionCache } from './session-cache';
 
@@ -14,6 +16,11 @@ export const OnnxBackendOptionsSchema = z
      * would dominate; 0 sends every matmul to onnxruntime. Default 2048 (measured crossover).
      */
     smallMatmulMacs: z.number().int().min(0).optional(),
+    /**
+     * SwiGLU, softmax and their backwards and RMSNorm's backward run on onnxruntime for tensors of at
+     * least this many elements; smaller ones run in JS. Default 2048; 0 sends every size native.
+     */
+    nativeElementwiseMin: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -31,5 +38,5 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
   const cache = new SessionCache(parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads });
   const kernelOptions = parsed.smallMatmulMacs === undefined ? {} : { smallMatmulMacs: parsed.smallMatmulMacs };
-  return createCpuBackend('onnxruntime', onnxKernels(cache, kernelOptions));
+  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...onnxElementwiseKernels(cache, parsed.nativeElementwiseMin), ...onnxKernels(cache, kernelOptions) });
 }

@@ -6,10 +6,11 @@ import {
   groupedMatmul as jsGroupedMatmul,
   groupedMatmulWeightGrad as jsGroupedMatmulWeightGrad,
   matmul as jsMatmul,
+  matmulBias as jsMatmulBias,
   resolveGrouped,
   resolveGroupedWeightGrad,
 } from '../reference/matmul';
-import { batchedMatmulGraph, gemmGraph, groupedMatmulGraph, groupedWeightGradGraph } from './graphs';
+import { batchedMatmulGraph, gemmBiasGraph, gemmGraph, groupedMatmulGraph, groupedWeightGradGraph } from './graphs';
 import { f32Feed, i64Feed, type OrtTensor } from './ort-native';
 import type { SessionCache } from './session-cache';
 
@@ -17,10 +18,23 @@ function zerosLike(backend: string, shape: number[]): CpuTensor {
   return new CpuTensor(backend, 'f32', shape, new Float32Array(shape.reduce((p, d) => p * d, 1)));
 }
 
-function segmentSizes(offsets: Int32Array): number[] {
-  const sizes = new Array<number>(offsets.length - 1);
-  for (let g = 0; g < sizes.length; g++) sizes[g] = offsets[g + 1]! - offsets[g]!;
-  return sizes;
+/**
+ * The non-empty segments: their expert indices and row counts. Graphs are built over these alone, so
+ * a decode step that routes one token to 4 of 16 experts runs 4 Gemms, not 16 (an empty Gemm still
+ * pays its node's fixed cost); the session is keyed by the count, not the pattern, since weights are
+ * fed per call.
+ */
+function nonEmptySegments(offsets: Int32Array): { experts: number[]; sizes: number[] } {
+  const experts: number[] = [];
+  const sizes: number[] = [];
+  for (let g = 0; g + 1 < offsets.length; g++) {
+    const size = offsets[g + 1]! - offsets[g]!;
+    if (size > 0) {
+      experts.push(g);
+      sizes.push(size);
+    }
+  }
+  return { experts, sizes };
 }
 
 /**
@@ -42,7 +56,7 @@ export interface OnnxKernelOptions {
  * copied on the JS side. Degenerate problems (a zero-sized axis) never reach onnxruntime: their
  * answer is an all-zero (or empty) tensor.
  */
-export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}): Required<CpuKernelOverrides> {
+export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}): Required<Pick<CpuKernelOverrides, 'matmul' | 'matmulBias' | 'groupedMatmul' | 'groupedMatmulWeightGrad'>> {
   const small = options.smallMatmulMacs ?? DEFAULT_SMALL_MATMUL_MACS;
   return {
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
@@ -72,17 +86,28 @@ export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}
       return new CpuTensor(a.backend, 'f32', p.outShape, out);
     },
 
+    matmulBias(a: CpuTensor, b: CpuTensor, bias: CpuTensor, options?: MatmulOptions): CpuTensor {
+      if (a.shape.length !== 2 || b.shape.length !== 2 || bias.dtype !== 'f32') return jsMatmulBias(a, b, bias, options);
+      const p = resolveMatmul(a.shape, b.shape, options);
+      if (bias.size !== p.n || p.m * p.n * p.k <= small) return jsMatmulBias(a, b, bias, options);
+      const session = cache.get(`gemm_bias:${+p.transA}${+p.transB}`, () => gemmBiasGraph(p.transA, p.transB));
+      const out = session.run({ a: f32Feed(a.f32('matmulBias'), a.shape), b: f32Feed(b.f32('matmulBias'), b.shape), c: f32Feed(bias.f32('matmulBias'), [p.n]) });
+      return new CpuTensor(a.backend, 'f32', p.outShape, out);
+    },
+
     groupedMatmul(x: CpuTensor, w: CpuTensor, offsets: Int32Array, options?: { transB?: boolean }): CpuTensor {
       const transB = options?.transB ?? false;
-      const { t, k, n, groups } = resolveGrouped(x, w, offsets, transB);
+      const { t, k, n } = resolveGrouped(x, w, offsets, transB);
       if (t * k * n === 0) return zerosLike(x.backend, [t, n]);
       if (t * k * n <= small) return jsGroupedMatmul(x, w, offsets, options);
       const xd = x.f32('groupedMatmul');
       const wd = w.f32('groupedMatmul');
-      const feeds: Record<string, OrtTensor> = { x: f32Feed(xd, [t, k]), sizes: i64Feed(segmentSizes(offsets)) };
+      const { experts, sizes } = nonEmptySegments(offsets);
+      const used = experts.length;
+      const feeds: Record<string, OrtTensor> = { x: f32Feed(xd, [t, k]), sizes: i64Feed(sizes) };
       const wDims = transB ? [n, k] : [k, n];
-      for (let g = 0; g < groups; g++) feeds[`w${g}`] = f32Feed(wd.subarray(g * k * n, (g + 1) * k * n), wDims);
-      const session = cache.get(`gmm:${groups}:${+transB}`, () => groupedMatmulGraph(groups, transB));
+      for (let i = 0; i < used; i++) feeds[`w${i}`] = f32Feed(wd.subarray(experts[i]! * k * n, (experts[i]! + 1) * k * n), wDims);
+      const session = cache.get(`gmm:${used}:${+transB}`, () => groupedMatmulGraph(used, transB));
       return new CpuTensor(x.backend, 'f32', [t, n], session.run(feeds));
     },
 
@@ -90,13 +115,20 @@ export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}
       const { t, k, n, groups } = resolveGroupedWeightGrad(x, dy, offsets);
       if (t * k * n === 0) return zerosLike(x.backend, [groups, k, n]);
       if (t * k * n <= small) return jsGroupedMatmulWeightGrad(x, dy, offsets);
+      const { experts, sizes } = nonEmptySegments(offsets);
+      const used = experts.length;
       const feeds = {
         x: f32Feed(x.f32('groupedMatmulWeightGrad'), [t, k]),
         dy: f32Feed(dy.f32('groupedMatmulWeightGrad'), [t, n]),
-        sizes: i64Feed(segmentSizes(offsets)),
+        sizes: i64Feed(sizes),
       };
-      const session = cache.get(`gmmw:${groups}`, () => groupedWeightGradGraph(groups));
-      return new CpuTensor(x.backend, 'f32', [groups, k, n], session.run(feeds));
+      const session = cache.get(`gmmw:${used}`, () => groupedWeightGradGraph(used));
+      const blocks = session.run(feeds);
+      if (used === groups) return new CpuTensor(x.backend, 'f32', [groups, k, n], blocks);
+      // Empty segments' gradients are zero blocks: place the computed ones at their experts' slots.
+      const out = new Float32Array(groups * k * n);
+      for (let i = 0; i < used; i++) out.set(blocks.subarray(i * k * n, (i + 1) * k * n), experts[i]! * k * n);
+      return new CpuTensor(x.backend, 'f32', [groups, k, n], out);
     },
   };
 }

@@ -22,26 +22,32 @@ export interface NativeSessionOptions {
 
 const NO_RUN_OPTIONS: InferenceSession.RunOptions = {};
 
-/** One loaded ONNX graph with a single output, run synchronously. */
+/** One loaded ONNX graph, run synchronously; `outputNames` are fetched in order. */
 export class NativeSession {
   private readonly session: Binding.InferenceSession;
   private readonly fetches: Record<string, null>;
-  private readonly outputName: string;
+  private readonly outputNames: readonly string[];
 
-  constructor(model: Uint8Array, outputName: string, options: NativeSessionOptions = {}) {
+  constructor(model: Uint8Array, outputNames: readonly string[], options: NativeSessionOptions = {}) {
     initOrt();
     const sessionOptions: InferenceSession.SessionOptions = {};
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     this.session = new binding.InferenceSession();
     this.session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, sessionOptions);
-    this.outputName = outputName;
-    this.fetches = { [outputName]: null };
+    this.outputNames = outputNames;
+    this.fetches = Object.fromEntries(outputNames.map((n) => [n, null]));
   }
 
-  /** Runs the graph; the result's storage is a fresh array onnxruntime filled, which the caller may keep. */
+  /** Runs the graph; the first output's storage is a fresh array onnxruntime filled, which the caller may keep. */
   run(feeds: Record<string, OrtTensor>): Float32Array {
-    const out = this.session.run(feeds, this.fetches, NO_RUN_OPTIONS)[this.outputName] as OrtTensor;
+    const out = this.session.run(feeds, this.fetches, NO_RUN_OPTIONS)[this.outputNames[0]!] as OrtTensor;
     return out.data as Float32Array;
+  }
+
+  /** Runs the graph once and returns every output, in the order the session was built with. */
+  runAll(feeds: Record<string, OrtTensor>): Float32Array[] {
+    const outs = this.session.run(feeds, this.fetches, NO_RUN_OPTIONS);
+    return this.outputNames.map((n) => (outs[n] as OrtTensor).data as Float32Array);
   }
 
   dispose(): void {

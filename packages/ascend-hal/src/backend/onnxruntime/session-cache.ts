@@ -14,10 +14,11 @@ export class SessionCache {
     this.options = options;
   }
 
-  get(key: string, build: () => Uint8Array): NativeSession {
+  /** The session of `key`, built from `build()` on first use; `outputs` names what a run fetches. */
+  get(key: string, build: () => Uint8Array, outputs: readonly string[] = [OUTPUT]): NativeSession {
     let session = this.sessions.get(key);
     if (!session) {
-      session = new NativeSession(build(), OUTPUT, this.options);
+      session = new NativeSession(build(), outputs, this.options);
       this.sessions.set(key, session);
     }
     return session;

@@ -53,6 +53,20 @@ export function sliceColumns(a: CpuTensor, start: number, width: number): CpuTen
   return new CpuTensor(a.backend, a.dtype, [...a.shape.slice(0, -1), width], out);
 }
 
+/** dst[r, start + j] = src[r, j], in place: the columns of `src` land at `start` in every row of `dst`. */
+export function writeColumns(dst: CpuTensor, src: CpuTensor, start: number): void {
+  const { rows, cols } = rowsAndCols(dst.shape, 'writeColumns');
+  const w = src.shape[src.shape.length - 1] ?? 0;
+  const srcRows = w === 0 ? rowsAndCols(src.shape, 'writeColumns').rows : src.size / w;
+  if (src.dtype !== dst.dtype || srcRows !== rows || src.shape.length !== dst.shape.length) {
+    throw shapeError('writeColumns', `src ${src.dtype}${describeShape(src.shape)} does not fit the rows of dst ${dst.dtype}${describeShape(dst.shape)}`);
+  }
+  if (!Number.isInteger(start) || start < 0 || start + w > cols) {
+    throw shapeError('writeColumns', `columns [${start}, ${start + w}) are outside [0, ${cols})`);
+  }
+  for (let r = 0; r < rows; r++) dst.data.set(src.data.subarray(r * w, (r + 1) * w), r * cols + start);
+}
+
 /** Concatenates along the last axis; all parts share the leading axes and the dtype. */
 export function concatColumns(parts: readonly CpuTensor[]): CpuTensor {
   if (parts.length === 0) throw shapeError('concatColumns', 'needs at least one part');

@@ -47,6 +47,20 @@ export function matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): Cpu
 }
 
 /** Shapes of a grouped matmul: x [T, K], w [G, K, N] (or [G, N, K] with transB). */
+/** 2-D op(A)·op(B) + bias: bias [N] is added to every row of the product, in float32 like `binary`. */
+export function matmulBias(a: CpuTensor, b: CpuTensor, bias: CpuTensor, options?: MatmulOptions): CpuTensor {
+  if (a.shape.length !== 2 || b.shape.length !== 2) {
+    throw shapeError('matmulBias', `operands must be 2-D, got ${describeShape(a.shape)} and ${describeShape(b.shape)}`);
+  }
+  const c = matmul(a, b, options);
+  const [m, n] = c.shape as [number, number];
+  const bd = bias.f32('matmulBias');
+  if (bias.size !== n) throw shapeError('matmulBias', `bias ${describeShape(bias.shape)} does not match ${n} output columns`);
+  const cd = c.data as Float32Array;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) cd[i * n + j] = cd[i * n + j]! + bd[j]!;
+  return c;
+}
+
 export function resolveGrouped(x: CpuTensor, w: CpuTensor, offsets: Int32Array, transB: boolean) {
   const kernel = 'groupedMatmul';
   if (x.shape.length !== 2 || w.shape.length !== 3) {

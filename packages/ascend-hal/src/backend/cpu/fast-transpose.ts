@@ -1,0 +1,40 @@
+import { CpuTensor, allocate } from './cpu-tensor';
+import { transpose as referenceTranspose } from '../reference/indexing';
+
+/**
+ * Transpose for the permutations attention uses, which all keep the last axis in place
+ * ([T, H, D] → [H, T, D] and the like): the data moves in runs of D contiguous elements, so the
+ * odometer advances once per run instead of once per element as in the reference kernel. Any other
+ * permutation, and every malformed one (whose error the reference produces), goes to the reference.
+ */
+export function transposeRuns(a: CpuTensor, perm: readonly number[]): CpuTensor {
+  const rank = a.shape.length;
+  const valid = perm.length === rank && new Set(perm).size === rank && perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank);
+  if (!valid || rank < 2 || perm[rank - 1] !== rank - 1) return referenceTranspose(a, perm);
+  const run = a.shape[rank - 1]!;
+  const lead = rank - 1;
+  const outShape = perm.map((p) => a.shape[p]!);
+  const inStrides = new Array<number>(rank);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= a.shape[i]!;
+  }
+  const strides = perm.slice(0, lead).map((p) => inStrides[p]!);
+  const out = allocate(a.dtype, a.size);
+  const src = a.data;
+  const runs = run === 0 ? 0 : a.size / run;
+  const coord = new Array<number>(lead).fill(0);
+  let from = 0;
+  for (let r = 0, to = 0; r < runs; r++, to += run) {
+    for (let j = 0; j < run; j++) out[to + j] = src[from + j]!;
+    for (let ax = lead - 1; ax >= 0; ax--) {
+      coord[ax]!++;
+      from += strides[ax]!;
+      if (coord[ax]! < outShape[ax]!) break;
+      from -= strides[ax]! * coord[ax]!;
+      coord[ax] = 0;
+    }
+  }
+  return new CpuTensor(a.backend, a.dtype, outShape, out);
+}

@@ -4,7 +4,9 @@
  * same computation in PyTorch on this machine (tools/bench/router_torch.py, /usr/bin/python3) at the
  * same thread count. Two sections:
  *
- * - `router`: from router logits [T, E]: softmax over all experts, K/M best per group, weights.
+ * - `router`: from router logits [T, E]: softmax over all experts, K/M best per group, weights. The
+ *   fused host kernel runs its float64 softmax on the reference backend and its fp32 SIMD softmax on
+ *   onnxruntime; `mogeForwardHost` rows call it directly on host arrays, also with reused outputs.
  * - `gate+router`: the gate matmul x[T, H]·w_gate[H, E] first, then the same (what a MoE layer runs).
  *   The reference backend's matmul is plain JS (< 1 GFLOP/s), so it is left out of this section
  *   unless `--reference-gate` is given.
@@ -26,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { createReferenceBackend, type Backend, type Tensor } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
-import { createRouter } from '@moge/router';
+import { createRouter, mogeForwardHost, type MogeHostOptions } from '@moge/router';
 
 const { values: args } = parseArgs({
   options: {
@@ -109,19 +111,45 @@ const scaleHost = (() => {
   return Float32Array.from({ length: E }, () => 0.5 + rng.float());
 })();
 
+/** The fused kernel's softmax precision on each backend (registry.ts: f64 on the reference backend). */
+const fusedLabel = (backend: Backend) => `fused-host ${backend.name === 'reference' ? 'f64' : 'f32'}`;
+
 function benchJs(backend: Backend, kernel: 'fused-host' | 'backend', section: Section): Row {
   const router = createRouter('moge', { numExperts: E, numGroups: M, topK: K, kernel });
   const scale = backend.fromArray(scaleHost, [E]);
+  const label = kernel === 'fused-host' ? fusedLabel(backend) : kernel;
   if (section === 'router') {
     const z = backend.fromArray(normals(0, tokens * E), [tokens, E]);
-    return row(section, 'moge-ts', backend.name, kernel, time(() => router.forward(backend, z, scale)));
+    return row(section, 'moge-ts', backend.name, label, time(() => router.forward(backend, z, scale)));
   }
   const x: Tensor = backend.fromArray(normals(2, tokens * hidden), [tokens, hidden]);
   const w: Tensor = backend.fromArray(normals(3, hidden * E, 1 / Math.sqrt(hidden)), [hidden, E]);
   // The reference matmul is too slow for many repeats: one timed run, no warm-up.
   const reps = backend.name === 'reference' ? 1 : repeats;
   const warm = backend.name === 'reference' ? 0 : warmup;
-  return row(section, 'moge-ts', backend.name, `gemm + ${kernel}`, time(() => router.forward(backend, backend.matmul(x, w), scale), reps, warm));
+  return row(section, 'moge-ts', backend.name, `gemm + ${label}`, time(() => router.forward(backend, backend.matmul(x, w), scale), reps, warm));
+}
+
+/**
+ * mogeForwardHost called directly on host arrays (no backend tensors), in both precisions, and with
+ * output arrays reused across calls (`out`): what a caller routing batch after batch would run.
+ */
+function benchHost(): Row[] {
+  const z = normals(0, tokens * E);
+  const out = {
+    probs: new Float32Array(tokens * E),
+    ids: new Int32Array(tokens * K),
+    values: new Float32Array(tokens * K),
+    scale: new Float32Array(tokens * K),
+    weights: new Float32Array(tokens * K),
+  };
+  const shape = { tokens, numExperts: E, numGroups: M, topK: K };
+  const variants: [string, MogeHostOptions][] = [
+    ['mogeForwardHost f64', { precision: 'f64' }],
+    ['mogeForwardHost f32', { precision: 'f32' }],
+    ['mogeForwardHost f32, out reused', { precision: 'f32', out }],
+  ];
+  return variants.map(([kernel, options]) => row('router', 'moge-ts', 'host arrays', kernel, time(() => mogeForwardHost(z, scaleHost, shape, options))));
 }
 
 function benchTorch(section: Section): Row[] {
@@ -166,6 +194,7 @@ for (const section of sections) {
   const torchRows = torchAvailable ? benchTorch(section) : [];
   const backends = section === 'router' || args['reference-gate'] ? [reference, onnx] : [onnx];
   const jsRows = backends.flatMap((b) => [benchJs(b, 'fused-host', section), benchJs(b, 'backend', section)]);
+  if (section === 'router') jsRows.push(...benchHost());
   const [topk, max] = torchRows;
   for (const r of [...jsRows, ...torchRows]) {
     if (topk) r.vsTorchTopk = topk.cpuMedianS / r.cpuMedianS;

@@ -12,7 +12,8 @@ import { wasmSoftmax } from './wasm/softmax-wasm';
  * at most one fp32 ulp, and only when its exact value sits within ~1e-15 of a rounding boundary.
  * The selection compares those fp32 probabilities with "ties → lower id", like `groupTopK`.
  * Where WebAssembly SIMD is available the softmax (and the K/M = 1 argmax) run in the kernels of
- * wasm/softmax-kernel.ts, with the same numerics two float64 lanes at a time.
+ * wasm/softmax-kernel.ts, with the same numerics two float64 lanes at a time, or, by default, in the
+ * fp32 kernel of wasm/softmax-f32-kernel.ts (within 1e-6 relative; see `precision`).
  */
 
 export interface MogeHostResult {
@@ -37,12 +38,31 @@ export interface MogeShape {
 
 export interface MogeHostOptions {
   /**
-   * Use the WebAssembly SIMD softmax (and, for K/M = 1, group argmax) where the engine has it and E is
-   * even; false forces the plain JS loop. Both follow the numerics above, so they agree bit for bit
-   * except in that rare rounding-boundary case (tested on millions of values without one); the
-   * WebAssembly kernels make the whole forward ~1.8× faster (bench/forward.ts). Default true.
+   * Use the WebAssembly SIMD softmax (and, for K/M = 1, group argmax) where the engine has it; false
+   * forces the plain JS loop (float64 numerics above). Default true.
    */
   wasm?: boolean;
+  /**
+   * Softmax arithmetic of the WebAssembly path. 'f64' (f64x2 lanes, E even) follows the numerics
+   * above and gives the reference backend's bits. 'f32' (f32x4 lanes, E a multiple of 4; see
+   * wasm/softmax-f32-kernel.ts) is within 1e-6 relative of it and ~1.8× faster; ids then come from
+   * those fp32 probabilities (ties → lower id), so they can differ from the reference's only where two
+   * experts' probabilities are within that tolerance. Where 'f32' does not apply (E % 4 ≠ 0, no
+   * WebAssembly) the float64 path runs. Default 'f32'.
+   */
+  precision?: 'f32' | 'f64';
+  /**
+   * Arrays to write the results into instead of allocating them (each of the length documented in
+   * MogeHostResult): a caller routing batch after batch saves allocating and page-faulting 16 MiB of
+   * probabilities per 64K tokens. An array of the wrong length is refused.
+   */
+  out?: Partial<MogeHostResult>;
+}
+
+function outArray<A extends Float32Array | Int32Array>(given: A | undefined, make: (n: number) => A, n: number, field: string): A {
+  if (given === undefined) return make(n);
+  if (given.length !== n) throw new RangeError(`mogeForwardHost: out.${field} has ${given.length} elements, expected ${n}`);
+  return given;
 }
 
 export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array, shape: MogeShape, options: MogeHostOptions = {}): MogeHostResult {
@@ -55,19 +75,23 @@ export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array,
   if (logits.length !== tokens * e || routerScale.length !== e) {
     throw new RangeError(`mogeForwardHost: got ${logits.length} logits and ${routerScale.length} scales, expected ${tokens * e} and ${e}`);
   }
-  const probs = new Float32Array(tokens * e);
-  const ids = new Int32Array(tokens * k);
-  const values = new Float32Array(tokens * k);
-  const scale = new Float32Array(tokens * k);
-  const weights = new Float32Array(tokens * k);
+  const out = options.out ?? {};
+  const f32 = (n: number) => new Float32Array(n);
+  const probs = outArray(out.probs, f32, tokens * e, 'probs');
+  const ids = outArray(out.ids, (n) => new Int32Array(n), tokens * k, 'ids');
+  const values = outArray(out.values, f32, tokens * k, 'values');
+  const scale = outArray(out.scale, f32, tokens * k, 'scale');
+  const weights = outArray(out.weights, f32, tokens * k, 'weights');
   const wasm = options.wasm === false || e % 2 !== 0 ? null : wasmSoftmax();
   if (wasm) {
-    if (kg === 1) wasm.softmaxGroupArgmax(logits, probs, ids, values, tokens, e, g);
-    else {
-      wasm.softmaxRows(logits, probs, tokens, e);
-      for (let t = 0; t < tokens; t++) {
-        for (let grp = 0; grp < m; grp++) selectGroup(probs, t * e + grp * g, g, kg, grp * g, ids, values, t * k + grp * kg);
-      }
+    const precision = options.precision !== 'f64' && e % 4 === 0 ? 'f32' : 'f64';
+    if (kg === 1) {
+      wasm.softmaxGroupArgmax(logits, probs, ids, values, tokens, e, g, precision, { routerScale, scale, weights });
+      return { probs, ids, values, scale, weights };
+    }
+    wasm.softmaxRows(logits, probs, tokens, e, precision);
+    for (let t = 0; t < tokens; t++) {
+      for (let grp = 0; grp < m; grp++) selectGroup(probs, t * e + grp * g, g, kg, grp * g, ids, values, t * k + grp * kg);
     }
   } else {
     routeJs(logits, probs, ids, values, shape);

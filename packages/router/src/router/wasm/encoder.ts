@@ -8,8 +8,9 @@
 
 export const I32 = 0x7f;
 export const F64 = 0x7c;
+export const F32 = 0x7d;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F64 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
@@ -39,6 +40,10 @@ export function sleb(n: number): number[] {
 
 function f64Bytes(x: number): number[] {
   return Array.from(new Uint8Array(new Float64Array([x]).buffer));
+}
+
+function f32Bytes(x: number): number[] {
+  return Array.from(new Uint8Array(new Float32Array([x]).buffer));
 }
 
 function vec(items: number[][]): number[] {
@@ -99,9 +104,37 @@ export const op = {
   f32DemoteF64: () => [0xb6],
   f64PromoteF32: () => [0xbb],
   i32GtS: () => [0x4a],
+  f32Mul: () => [0x94],
   // SIMD (v128)
   /** A constant f64x2 with both lanes `x` (one constant-pool load, where a splat would be an op per use). */
   f64x2Const: (x: number) => [...simd(0x0c), ...f64Bytes(x), ...f64Bytes(x)],
+  /** A constant f32x4 with all four lanes `x` (rounded to fp32). */
+  f32x4Const: (x: number) => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => f32Bytes(x))],
+  /** A constant i32x4 with all four lanes `n`. */
+  i32x4Const: (n: number) => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => Array.from(new Uint8Array(new Int32Array([n]).buffer)))],
+  /** Byte i of the result = byte lanes[i] of the two operands (0–15 the first, 16–31 the second). */
+  i8x16Shuffle: (lanes: number[]) => [...simd(0x0d), ...lanes],
+  /** A constant v128 from its 16 bytes. */
+  v128Const: (bytes: number[]) => [...simd(0x0c), ...bytes],
+  f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
+  f32x4Splat: () => simd(0x13),
+  f32x4Lt: () => simd(0x43),
+  f32x4Nearest: () => simd(0x6a),
+  i32x4Shl: () => simd(0xab),
+  i32x4Add: () => simd(0xae),
+  f32x4Add: () => simd(0xe4),
+  f32x4Sub: () => simd(0xe5),
+  f32x4Mul: () => simd(0xe6),
+  f32x4Pmax: () => simd(0xeb),
+  i32x4TruncSatF32x4S: () => simd(0xf8),
+  i32x4Splat: () => simd(0x11),
+  i32x4ExtractLane: (lane: number) => [...simd(0x1b), lane],
+  i32x4Eq: () => simd(0x37),
+  i32x4LtS: () => simd(0x39),
+  i32x4GtS: () => simd(0x3b),
+  v128Or: () => simd(0x50),
+  /** (a & mask) | (b & ~mask), operands a, b, mask. */
+  v128Bitselect: () => simd(0x52),
   v128Load: (offset = 0) => [...simd(0x00), ...mem(4, offset)],
   v128Store: (offset = 0) => [...simd(0x0b), ...mem(4, offset)],
   i64x2Splat: () => simd(0x12),

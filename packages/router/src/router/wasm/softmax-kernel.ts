@@ -1,4 +1,6 @@
 import { encodeModule, I32, op, V128, type FunctionSpec } from './encoder';
+import { groupArgmaxX4 } from './group-argmax-kernel';
+import { softmaxRowsF32 } from './softmax-f32-kernel';
 
 /**
  * Two WebAssembly kernels for the fused MoGE forward, two float64 lanes at a time (f64x2):
@@ -196,7 +198,11 @@ const groupArgmax: FunctionSpec = {
   ],
 };
 
-/** The module's bytes: both kernels and one exported memory of `pages` × 64 KiB to start with. */
+/**
+ * The module's bytes: the float64 softmax, the group argmax, the fp32 softmax of softmax-f32-kernel.ts,
+ * the four-lane group argmax of group-argmax-kernel.ts, and one exported memory of `pages` × 64 KiB
+ * to start with.
+ */
 export function softmaxModuleBytes(pages = 1): Uint8Array<ArrayBuffer> {
-  return encodeModule([softmaxRows, groupArgmax], pages);
+  return encodeModule([softmaxRows, groupArgmax, softmaxRowsF32, groupArgmaxX4], pages);
 }

@@ -27,11 +27,12 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
+/** The float64 path (WebAssembly or JS): the one that must reproduce the reference bit for bit. */
 function run(shape: MogeShape, logits: Float32Array, scale: Float32Array, wasm: boolean) {
-  return mogeForwardHost(logits, scale, shape, { wasm });
+  return mogeForwardHost(logits, scale, shape, { wasm, precision: 'f64' });
 }
 
-describe('WebAssembly SIMD softmax kernels', () => {
+describe('WebAssembly SIMD softmax kernels (float64)', () => {
   it('are available in this engine', () => {
     expect(wasmSoftmax()).not.toBeNull();
   });

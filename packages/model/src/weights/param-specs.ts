@@ -35,7 +35,7 @@ export function assertSupportedArch(arch: MoeArch): void {
   if (arch.router !== 'moge' && arch.router !== 'topk') issues.push({ path: 'router', received: arch.router, expected: '"moge" or "topk"' });
   if (arch.headDim % 2 !== 0) issues.push({ path: 'headDim', received: arch.headDim, expected: 'an even number (RoPE rotates half-pairs)' });
   if (arch.tiedEmbeddings) issues.push({ path: 'tiedEmbeddings', received: true, expected: 'false (PanguProMoE has a separate lm_head)' });
-  if (arch.mtpDepth > 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0 (MTP layers are not implemented)' });
+  if (arch.mtpDepth > 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0: the runnable model has no MTP head (MTP is counted by the accounting and the simulator; drop mtpDepth to build weights)' });
   if (issues.length > 0) throw new ValidationError(`architecture${arch.name ? ` "${arch.name}"` : ''} for @moge/model`, issues);
 }
 

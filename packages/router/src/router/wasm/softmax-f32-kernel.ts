@@ -1,4 +1,5 @@
 import { F64, I32, op, V128, type FunctionSpec } from './encoder';
+import { inverseFactorials } from './taylor';
 
 /**
  * `softmax_rows_f32(src, dst, scratch, rows, cols)`: the softmax of every row of `cols` f32 logits,
@@ -24,11 +25,7 @@ const C2 = Math.LN2 - C1; // −2.12194440054690583e-4
 const FLUSH_BELOW = -104;
 const SCALE_BIAS = 127 + 64; // fp32 exponent bias, plus the 2^64 scale
 const DEGREE = 7;
-const INV_FACTORIALS = Array.from({ length: DEGREE + 1 }, (_, k) => {
-  let f = 1;
-  for (let i = 2; i <= k; i++) f *= i;
-  return 1 / f;
-});
+const INV_FACTORIALS = inverseFactorials(DEGREE);
 
 // params
 const SRC = 0;

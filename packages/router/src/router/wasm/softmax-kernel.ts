@@ -1,4 +1,5 @@
 import { encodeModule, I32, op, V128, type FunctionSpec } from './encoder';
+import { inverseFactorials } from './taylor';
 import { groupArgmaxX4 } from './group-argmax-kernel';
 import { softmaxRowsF32 } from './softmax-f32-kernel';
 
@@ -28,11 +29,7 @@ const LN2_HI = 6.93147180369123816490e-1; // fdlibm's ln2_hi: 32 trailing zero b
 const LN2_LO = 1.90821492927058770002e-10;
 const FLUSH_BELOW = -104;
 const DEGREE = 13;
-const INV_FACTORIALS = Array.from({ length: DEGREE + 1 }, (_, k) => {
-  let f = 1;
-  for (let i = 2; i <= k; i++) f *= i;
-  return 1 / f;
-});
+const INV_FACTORIALS = inverseFactorials(DEGREE);
 
 // softmax_rows locals
 const SRC = 0;

@@ -11,3 +11,4 @@ export {
   TOKENIZER_FILE,
   type SaveModelOptions,
 } from './checkpoint/model-dir';
+export { writeFileAtomic, fsyncPath } from './checkpoint/atomic-file';

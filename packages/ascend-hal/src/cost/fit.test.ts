@@ -11,11 +11,12 @@ import { fitMatmulEfficiency } from './fit';
 import { fitProfileFromOpsBench } from './ops-bench';
 import type { EfficiencyProfile, MatmulRow } from './profile';
 import { getEfficiencyProfile } from './profiles';
+import { sharedDir } from '../../../../tools/test/shared-dir';
 
 // Both data sets are read in place at run time, never copied: targets.md's table and the lead's
 // calibration run (tools/calibrate/data/h200-ops.json).
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const TARGETS_MD = resolve(repoRoot, '..', 'shared', 'reference', 'targets.md');
+const TARGETS_MD = resolve(sharedDir(), 'reference', 'targets.md');
 const OPS_BENCH = resolve(repoRoot, 'tools', 'calibrate', 'data', 'h200-ops.json');
 
 /** The `| M | K | N | ms | TFLOP/s |` table under "Measured here on one NVIDIA H200" in targets.md. */

@@ -1,15 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { getPreset } from '@moge/model';
 import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
+import { sharedDir } from '../../../../tools/test/shared-dir';
 
-// The golden tiny model's HF config.json, read in place: <repo root>/../shared/golden/tiny-moge-a.
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const goldenModel = resolve(repoRoot, '..', 'shared', 'golden', 'tiny-moge-a');
+const goldenModel = resolve(sharedDir(), 'golden', 'tiny-moge-a');
 const dir = mkdtempSync(join(tmpdir(), 'moge-mem-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());

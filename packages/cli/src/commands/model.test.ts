@@ -1,15 +1,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readSafetensorsFile } from '@moge/model/node';
 import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
+import { sharedDir } from '../../../../tools/test/shared-dir';
 
 // The golden model, read in place: <repo root>/../shared/golden/tiny-moge-a.
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const golden = resolve(repoRoot, '..', 'shared', 'golden', 'tiny-moge-a');
+const golden = resolve(sharedDir(), 'golden', 'tiny-moge-a');
 const tmp = mkdtempSync(join(tmpdir(), 'moge-cli-model-'));
 
 const capture = captureOutput;

@@ -1,17 +1,16 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { compareRouterCases, RouterCaseResultSchema, RouterCasesFileSchema } from '@moge/router';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 import { studyOptionsFromFlags } from './route';
+import { sharedDir } from '../../../../tools/test/shared-dir';
 
 // The golden router cases, read in place: <repo root>/../shared/golden/router-cases.json.
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const goldenCases = resolve(repoRoot, '..', 'shared', 'golden', 'router-cases.json');
+const goldenCases = resolve(sharedDir(), 'golden', 'router-cases.json');
 const dir = mkdtempSync(join(tmpdir(), 'moge-cli-route-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { writeFileAtomic } from '@moge/model/node';
 import { parse as parseYaml } from 'yaml';
 import { FileFormatError, MogeError } from '@moge/core';
 
@@ -35,19 +35,8 @@ export function readInlineOrFile(value: string): unknown {
   return readStructuredFile(value);
 }
 
-/** Writes a file atomically: a temp file in the same folder, then rename, so readers never see half a file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+/** Writes a file atomically (temp + fsync + rename): the shared writer from @moge/model. */
+export { writeFileAtomic };
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { Backend } from '@moge/ascend-hal';
 import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
@@ -110,17 +111,6 @@ export interface SaveModelOptions {
   tokenizerJson?: string;
 }
 
-function writeTextAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 /** Writes HF-named host tensors (e.g. gradients) as one safetensors file, atomically. */
 export function saveHfTensors(file: string, arch: MoeArch, stacked: ReadonlyMap<string, HostTensor>, dtype: SafetensorsDType = 'F32'): void {
@@ -160,9 +150,9 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
       for (const t of shard) weightMap[t.name] = name;
     });
     const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
-    writeTextAtomic(join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
+    writeFileAtomic(join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
   }
-  if (options.tokenizerJson !== undefined) writeTextAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
+  if (options.tokenizerJson !== undefined) writeFileAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
   const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
-  writeTextAtomic(join(dir, CONFIG_FILE), `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`);
+  writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`);
 }

@@ -1,19 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDir } from '../../../../tools/test/shared-dir';
 
-/**
- * The shared golden vectors, read in place (never copied): `<repo root>/../shared/golden/<name>`.
- * The repository root is found by walking up to the folder that holds `nx.json`.
- */
+/** The shared golden vectors, read in place (never copied): `<shared>/golden/<name>`. */
 export function goldenDir(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('repository root (nx.json) not found above the test file');
-    dir = parent;
-  }
-  return resolve(dir, '..', 'shared', 'golden', name);
+  return join(sharedDir(), 'golden', name);
 }
 
 export interface GoldenExpected {

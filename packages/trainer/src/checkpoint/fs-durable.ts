@@ -1,18 +1,13 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fsyncPath, writeFileAtomic } from '@moge/model/node';
 
 /**
  * Durable file operations: data is fsync'd before a rename publishes it, and the directory after,
  * so that after a crash (SIGKILL, power loss) a name points at complete data or at the old data.
+ * Small files go through the workspace's one atomic writer (temp, fsync, rename, fsync dir).
  */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+export { fsyncPath, writeFileAtomic as writeFileDurable };
 
 /** fsyncs every file of a directory tree, then the directories themselves. */
 export function fsyncTree(dir: string): void {
@@ -22,20 +17,6 @@ export function fsyncTree(dir: string): void {
     else fsyncPath(p);
   }
   fsyncPath(dir);
-}
-
-/** Writes a small file durably: temp file, fsync, rename over the target, fsync the directory. */
-export function writeFileDurable(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, data);
-    fsyncPath(tmp);
-    renameSync(tmp, path);
-    fsyncPath(dirname(path));
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Publishes a finished directory under its final name (replacing an older one of that name). */

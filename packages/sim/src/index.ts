@@ -1,6 +1,6 @@
 // Public API of @moge/sim.
 // Shared by the training and inference simulators: the operator graph of a layer and its costing.
-export { attentionOps, denseFfnOps, moeOps, layerOps, embeddingOps, headOps, mtpOps, shardTokens, type LayerShard } from './common/layer-ops';
+export { attentionOps, denseFfnOps, moeOps, layerOps, embeddingOps, headOps, mtpOps, mtpBodyOps, mtpHeadOps, shardTokens, type LayerShard } from './common/layer-ops';
 export { isCommOp, recomputeModuleOf, type LayerOp, type ComputeOp, type CommOp, type OpModule, type CommGroup, type MatmulOp, type GroupedMatmulOp, type ElementwiseOp, type AttentionOp, type CollectiveOp, type ExpertExchangeOp } from './common/ops';
 export { ComputeCostCache, ATTENTION_BACKWARD_WORK_RATIO, type ComputeTimes } from './common/op-cost';
 export { CommCostCache, type DispatchAlgorithm } from './common/comm-cost';
@@ -23,5 +23,6 @@ export { enumeratePlans, fineRecompute, PlanSpaceSchema, type PlanSpace, type Pl
 export { ArchRangesSchema, enumerateArchs, type ArchRanges } from './train/arch-ranges';
 export { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type PrepareOptions, type SimCaches } from './train/simulate';
 export { trainingFlopsPerToken, type TrainingFlopsPerToken } from './train/model-flops';
-export { balancedLayerSlots, stageLoads, type LayerLayout, type BalancedLayoutInput } from './train/layer-layout';
+export { balancedLayerSlots, chunkBalancedSplit, stageLoads, type LayerLayout, type BalancedLayoutInput } from './train/layer-layout';
+export { buildLayoutCandidates, buildLayoutCandidate, layoutTails, megatronLayout, type LayoutCandidate, type TailPlacement } from './train/stage-work';
 export * from './infer/index';

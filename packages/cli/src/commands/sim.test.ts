@@ -30,8 +30,17 @@ describe('moge sim train', () => {
     expect(r.perLayer).toHaveLength(48);
     expect(Object.keys(r.perLayer[0]).sort()).toEqual(expect.arrayContaining(['layer', 'forwardS', 'backwardS']));
     expect(r.breakdown.exposedComm).toHaveProperty('epS');
+    // The split it simulated, one entry per virtual stage (pp 4 × vpp 2), in Megatron-core's layout notation.
+    expect(r.pipelineLayout.split('|')).toHaveLength(8);
+    expect(r.pipelineLayout).toMatch(/^E.*L$/);
     const t = JSON.parse(readFileSync(trace, 'utf8'));
     expect(t.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(100);
+  });
+
+  it('names the pipeline layout it simulated in the table output', async () => {
+    const io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan])).toBe(0);
+    expect(io.out()).toMatch(/pipeline layout E[t|]*L\n/);
   });
 
   it('hides tensor-parallel communication with --fused-operators (MC2)', async () => {

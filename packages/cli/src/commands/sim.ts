@@ -79,7 +79,10 @@ function printTrainResult(r: TrainingSimResult, plan: ParallelPlan): void {
   const pct = (s: number) => `${((100 * s) / r.stepTimeS).toFixed(1)} %`;
   process.stdout.write(`plan: ${planLabel(plan)} on ${r.devices} devices (profile ${r.profile})\n`);
   process.stdout.write(`step ${formatSeconds(r.stepTimeS)}  ${(r.tokensPerSecond / 1e6).toFixed(3)} M tokens/s  MFU ${(100 * r.mfu).toFixed(1)} %  peak memory ${formatBytes(r.peakMemoryBytesPerDevice)}${r.fitsInMemory ? '' : ' (does NOT fit)'}\n`);
-  process.stdout.write(`micro-batches ${r.numMicroBatches}, busiest EP device load ×${r.expertLoadFactor.toFixed(3)}, critical stage ${r.criticalStage}\n\n`);
+  process.stdout.write(`micro-batches ${r.numMicroBatches}, busiest EP device load ×${r.expertLoadFactor.toFixed(3)}, critical stage ${r.criticalStage}\n`);
+  // The split the simulator kept, as Megatron-core's --pipeline-model-parallel-layout would write it.
+  if (plan.pp > 1) process.stdout.write(`pipeline layout ${r.pipelineLayout}\n`);
+  process.stdout.write('\n');
   const rows: [string, number][] = [
     ['compute', b.computeS],
     ['recompute', b.recomputeS],

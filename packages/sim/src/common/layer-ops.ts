@@ -53,7 +53,7 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
   const h = arch.hiddenSize;
   const { tokens, spTokens } = shardTokens(s);
   const headsLocal = arch.numHeads / s.tp;
-  const ops: LayerOp[] = [norm(s, 'input-norm', spTokens, h), ...tpEnter(s, 'attn-all-gather', tokens, h)];
+  const ops: LayerOp[] = [norm(s, 'input-norm', spTokens, h)];
   let headDimQk: number;
   let headDimV: number;
   let kvHeadsLocal: number;
@@ -62,16 +62,26 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     headDimQk = m.qkNopeHeadDim + m.qkRopeHeadDim;
     headDimV = m.vHeadDim;
     kvHeadsLocal = headsLocal; // MLA decompresses keys and values for every head
-    // Down-projections are duplicated over TP (Megatron-core MLA), the up-projections split by heads.
+    // The down-projections are not split over TP (Megatron-core's MLA: a plain Linear; MindSpeed's
+    // the same). With sequence parallelism they run on this rank's tokens / tp, and the small latents
+    // (q_lora_rank, kv_lora_rank + rope per token, not the hidden state) are all-gathered into the
+    // up-projections, which are split by heads. Without it every TP rank has every token and
+    // computes the down-projections in full.
+    const latentSp = s.sequenceParallel && s.tp > 1;
+    const downTokens = latentSp ? spTokens : tokens;
     if (m.qLoraRank > 0) {
-      ops.push({ kind: 'matmul', name: 'q-down-proj', module: 'attention', m: tokens, k: h, n: m.qLoraRank });
-      ops.push(norm(s, 'q-norm', tokens, m.qLoraRank));
+      ops.push({ kind: 'matmul', name: 'q-down-proj', module: 'attention', m: downTokens, k: h, n: m.qLoraRank });
+      ops.push(norm(s, 'q-norm', downTokens, m.qLoraRank));
+      if (latentSp) ops.push(...tpEnter(s, 'q-latent-all-gather', tokens, m.qLoraRank));
       ops.push({ kind: 'matmul', name: 'q-up-proj', module: 'mla-up-proj', m: tokens, k: m.qLoraRank, n: headsLocal * headDimQk });
     } else {
+      // No query compression: a column-parallel projection of the (gathered) hidden state.
+      ops.push(...tpEnter(s, 'attn-all-gather', tokens, h));
       ops.push({ kind: 'matmul', name: 'q-proj', module: 'attention', m: tokens, k: h, n: headsLocal * headDimQk });
     }
-    ops.push({ kind: 'matmul', name: 'kv-down-proj', module: 'attention', m: tokens, k: h, n: m.kvLoraRank + m.qkRopeHeadDim });
-    ops.push(norm(s, 'kv-norm', tokens, m.kvLoraRank));
+    ops.push({ kind: 'matmul', name: 'kv-down-proj', module: 'attention', m: downTokens, k: h, n: m.kvLoraRank + m.qkRopeHeadDim });
+    ops.push(norm(s, 'kv-norm', downTokens, m.kvLoraRank));
+    if (latentSp) ops.push(...tpEnter(s, 'kv-latent-all-gather', tokens, m.kvLoraRank + m.qkRopeHeadDim));
     ops.push({ kind: 'matmul', name: 'kv-up-proj', module: 'mla-up-proj', m: tokens, k: m.kvLoraRank, n: headsLocal * (m.qkNopeHeadDim + m.vHeadDim) });
     const ropeElems = tokens * (headsLocal + 1) * m.qkRopeHeadDim;
     ops.push({ kind: 'elementwise', name: 'rope', module: 'attention', bytes: 2 * ropeElems * s.actBytes, flops: 6 * ropeElems });
@@ -80,6 +90,7 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     headDimV = arch.headDim;
     // Megatron replicates KV heads when tp exceeds their number.
     kvHeadsLocal = Math.ceil(arch.numKvHeads / s.tp);
+    ops.push(...tpEnter(s, 'attn-all-gather', tokens, h));
     ops.push({ kind: 'matmul', name: 'qkv-proj', module: 'attention', m: tokens, k: h, n: (headsLocal + 2 * kvHeadsLocal) * arch.headDim });
     const ropeElems = tokens * (headsLocal + kvHeadsLocal) * arch.headDim;
     ops.push({ kind: 'elementwise', name: 'rope', module: 'attention', bytes: 2 * ropeElems * s.actBytes, flops: 6 * ropeElems });
@@ -106,8 +117,16 @@ function attentionCoreOps(s: LayerShard, heads: number, kvHeads: number, headDim
   const core = { kind: 'attention' as const, module: 'attention-core' as const, batch: s.batch, heads, kvHeads, headDimQk, headDimV };
   if (s.cp <= 1) return [{ ...core, name: 'attention-core', seqQ: s.seqQ, seqKv: s.seqKv, causal: s.causal }];
   const blocks: LayerOp[] = [{ ...core, name: 'attention-core', seqQ: s.seqQ, seqKv: s.seqQ, causal: s.causal }];
+  const corrections: LayerOp[] = [];
+  // Merging a block's partial result into the running one (online softmax: rescale both by their
+  // log-sum-exp and add) is a kernel of its own after every received block — MindSpeed's
+  // npu_ring_attention_update, TransformerEngine's flash_attn_fwd_out_correction. It reads the fp32
+  // running output and the block's bf16 output and writes the running output back (10 bytes per
+  // output element, ~4 FLOP); its backward (the per-step dQ and dK,dV accumulation) streams about as much.
+  const outElems = s.batch * s.seqQ * heads * headDimV;
   for (let k = 1; k < s.cp; k++) {
     blocks.push({ ...core, name: `attention-core-ring${k}`, seqQ: s.seqQ, seqKv: s.causal ? s.seqQ / 2 : s.seqQ, causal: false });
+    corrections.push({ kind: 'elementwise', name: `attention-ring-correction${k}`, module: 'attention-core', bytes: 10 * outElems, flops: 4 * outElems });
   }
   // One block of keys and values: this rank's seqQ positions of every local KV head.
   const kvBytes = s.batch * s.seqQ * kvHeads * (headDimQk + headDimV) * s.actBytes;
@@ -123,7 +142,7 @@ function attentionCoreOps(s: LayerShard, heads: number, kvHeads: number, headDim
     ranks: s.cp,
     hideUnder: blocks.slice(0, s.cp - 1).map((b) => b.name),
   };
-  return [exchange, ...blocks];
+  return [exchange, ...blocks, ...corrections];
 }
 
 /** A TP-split SwiGLU FFN (dense layers, shared experts) on the tensor-parallel tokens. */
@@ -239,6 +258,15 @@ export function headOps(arch: MoeArch, s: LayerShard, prefix = 'head'): LayerOp[
  * layer's kind, and the shared output head with its own loss.
  */
 export function mtpOps(arch: MoeArch, s: LayerShard, depth: number): LayerOp[] {
+  return [...mtpBodyOps(arch, s, depth), ...mtpHeadOps(arch, s, depth)];
+}
+
+/**
+ * An MTP module without its pass through the output head: what Megatron-core places as `m` in a
+ * `--pipeline-model-parallel-layout`, with the heads of the main model and of every MTP module in the
+ * loss stage `L` (their logits and losses are computed there, on the shared head weights).
+ */
+export function mtpBodyOps(arch: MoeArch, s: LayerShard, depth: number): LayerOp[] {
   const h = arch.hiddenSize;
   const { tokens, spTokens } = shardTokens(s);
   const p = `mtp${depth}`;
@@ -251,6 +279,10 @@ export function mtpOps(arch: MoeArch, s: LayerShard, depth: number): LayerOp[] {
     { kind: 'matmul', name: `${p}-eh-proj`, module: 'mtp', m: tokens, k: 2 * h, n: h / s.tp },
     ...tag(tpExit(s, 'proj-reduce-scatter', tokens, h)),
     ...tag(layerOps(arch, arch.numLayers - 1, s)),
-    ...tag(headOps(arch, s)),
   ];
+}
+
+/** MTP module `depth`'s logits and loss on the shared output head. */
+export function mtpHeadOps(arch: MoeArch, s: LayerShard, depth: number): LayerOp[] {
+  return headOps(arch, s).map((op) => ({ ...op, name: `mtp${depth}-${op.name}` }));
 }

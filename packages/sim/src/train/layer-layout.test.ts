@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { balancedLayerSlots, stageLoads, type BalancedLayoutInput } from './layer-layout';
+import { balancedLayerSlots, chunkBalancedSplit, stageLoads, type BalancedLayoutInput } from './layer-layout';
 
 /** The busiest stage of Megatron's even split (same number of layers per chunk, remainder at the end). */
 function uniformMax(input: BalancedLayoutInput): number {
@@ -58,5 +58,51 @@ describe('balancedLayerSlots', () => {
     const onLast = slots.filter((s) => s.stage === 15).length;
     expect(onLast).toBeLessThanOrEqual(1);
     expect(stageLoads(slots, input).max).toBeLessThanOrEqual(5 + 1e-9);
+  });
+});
+
+/** The smallest possible largest part of a contiguous split of `costs` into at most `parts` parts (dynamic programme). */
+function optimalMinMax(costs: number[], parts: number): number {
+  const n = costs.length;
+  const prefix = [0];
+  for (const c of costs) prefix.push(prefix.at(-1)! + c);
+  // best[k][i]: the first i units in k parts.
+  let best = prefix.map((p) => p);
+  for (let k = 2; k <= parts; k++) {
+    const next = best.slice();
+    for (let i = 1; i <= n; i++) {
+      for (let j = 0; j < i; j++) next[i] = Math.min(next[i]!, Math.max(best[j]!, prefix[i]! - prefix[j]!));
+    }
+    best = next;
+  }
+  return best[n]!;
+}
+
+describe('chunkBalancedSplit', () => {
+  it('splits units contiguously, ends on the last part and reaches the optimal largest part (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.1, max: 5, noNaN: true }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 12 }), (costs, parts) => {
+        const part = chunkBalancedSplit(costs, parts);
+        expect(part).toHaveLength(costs.length);
+        for (let i = 1; i < part.length; i++) expect(part[i]!).toBeGreaterThanOrEqual(part[i - 1]!);
+        for (const p of part) expect(p).toBeGreaterThanOrEqual(0);
+        expect(part.at(-1)).toBe(parts - 1);
+        const loads = new Array<number>(parts).fill(0);
+        costs.forEach((c, i) => (loads[part[i]!]! += c));
+        expect(Math.max(...loads)).toBeLessThanOrEqual(optimalMinMax(costs, parts) * (1 + 1e-6));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives Pangu Ultra on 32 virtual stages the layout Megatron-core\'s DeepSeek-V3 recipe writes by hand: two layers a stage, the MTP module beside the last layer, the loss alone', () => {
+    // 61 layers of work 1 (the first with a light embedding), one MTP module (~1 layer), the loss (two heads, ~2 layers).
+    const units = [...new Array<number>(61).fill(1), 1.1, 2.1];
+    units[0]! += 0.05;
+    const part = Array.from(chunkBalancedSplit(units, 32));
+    expect(part.at(-1)).toBe(31);
+    expect(part.at(-2)).toBe(30); // the MTP module
+    expect(part[60]).toBe(30); // shares its stage with the last layer
+    for (let v = 0; v < 30; v++) expect(part.slice(0, 61).filter((p) => p === v)).toHaveLength(2);
   });
 });

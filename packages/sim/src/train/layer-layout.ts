@@ -18,6 +18,11 @@ export interface BalancedLayoutInput {
   layerCostS: number[];
   /** Fixed work of each virtual stage (v = chunk · pp + stage) beyond its layers: embedding on the first, head and MTP on the last. */
   extraCostS: number[];
+  /**
+   * Layers go on the first this-many virtual stages only (default pp · vpp): the rest hold only their
+   * extras, e.g. the MTP modules and the loss on virtual stages of their own.
+   */
+  layerVirtualStages?: number;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface BalancedLayoutInput {
 export function balancedLayerSlots(input: BalancedLayoutInput): LayerSlot[] {
   const { pp, vpp, layerCostS, extraCostS } = input;
   const numVirtual = pp * vpp;
+  const layerVirtual = Math.max(1, Math.min(numVirtual, input.layerVirtualStages ?? numVirtual));
   const numLayers = layerCostS.length;
   const stageExtra = new Float64Array(pp);
   extraCostS.forEach((c, v) => (stageExtra[v % pp]! += c));
@@ -60,10 +66,10 @@ export function balancedLayerSlots(input: BalancedLayoutInput): LayerSlot[] {
     for (let layer = 0; layer < numLayers; layer++) {
       const c = layerCostS[layer]!;
       for (;;) {
-        if (v >= numVirtual) return false;
+        if (v >= layerVirtual) return false;
         const s = v % pp;
         // The stage's last chunk may use whatever budget its earlier chunks left: nothing after it on this stage to starve.
-        const lastChunk = v >= numVirtual - pp;
+        const lastChunk = v >= layerVirtual - pp;
         if (stageLoad[s]! + c <= limit && (chunkLoad === 0 || lastChunk || chunkLoad + c <= (Math.max(0, budget - stageExtra[s]!) / vpp) * (1 + EPS))) break;
         v++;
         chunkLoad = 0;
@@ -93,7 +99,7 @@ export function balancedLayerSlots(input: BalancedLayoutInput): LayerSlot[] {
     }
   }
   // The packing is a heuristic; never return worse than the even split (Megatron's default).
-  const even = Int32Array.from(layerCostS, (_, layer) => Math.min(numVirtual - 1, Math.floor((layer * numVirtual) / numLayers)));
+  const even = Int32Array.from(layerCostS, (_, layer) => Math.min(layerVirtual - 1, Math.floor((layer * layerVirtual) / numLayers)));
   const toSlots = (a: Int32Array): LayerSlot[] => Array.from(a, (v, layer) => ({ layer, stage: v % pp, chunk: Math.floor(v / pp) }));
   const balanced = toSlots(best);
   const evenSlots = toSlots(even);
@@ -106,4 +112,55 @@ export function stageLoads(slots: LayerSlot[], input: BalancedLayoutInput): { lo
   input.extraCostS.forEach((c, v) => (loads[v % input.pp]! += c));
   for (const s of slots) loads[s.stage]! += input.layerCostS[s.layer]!;
   return { loads, max: Math.max(...loads) };
+}
+
+/**
+ * Contiguous split of a sequence of unit costs over `parts` virtual stages that minimises the largest
+ * part (the chunk balance the interleaved schedule needs: each rank runs its chunks in a fixed order,
+ * so the slowest chunk of each round holds every rank up). Bisects the part budget; for a budget,
+ * units are packed greedily from the back so the last unit (the loss) always ends on the last part
+ * and any slack falls on the first parts, which also carry the embedding and the deepest warm-up.
+ * Returns the part of each unit.
+ */
+export function chunkBalancedSplit(costs: readonly number[], parts: number): Int32Array {
+  const n = costs.length;
+  const out = new Int32Array(n);
+  if (n === 0 || parts <= 1) return out;
+  let total = 0;
+  let maxCost = 0;
+  for (const c of costs) {
+    total += c;
+    maxCost = Math.max(maxCost, c);
+  }
+  const trial = new Int32Array(n);
+  const pack = (budget: number): boolean => {
+    let part = parts - 1;
+    let load = 0;
+    const limit = budget * (1 + 1e-9);
+    for (let i = n - 1; i >= 0; i--) {
+      const c = costs[i]!;
+      if (load > 0 && load + c > limit) {
+        part--;
+        load = 0;
+        if (part < 0) return false;
+      }
+      trial[i] = part;
+      load += c;
+    }
+    return true;
+  };
+  let lo = Math.max(maxCost, total / parts);
+  let hi = Math.max(lo, total);
+  pack(hi);
+  out.set(trial);
+  for (let i = 0; i < 40 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (pack(mid)) {
+      out.set(trial);
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return out;
 }

@@ -89,6 +89,34 @@ describe('simulatePipeline', () => {
     }
   });
 
+  it('without p2p overlap, sends an interleaved step\'s forward output only after its backward (Megatron\'s batched exchange)', () => {
+    const base = { ...uniform(4, 2, 8, 1, 2), forward: () => ({ computeS: 0.5, commS: 0.1 }), backward: () => ({ computeS: 1, commS: 0.1 }) };
+    const eager = simulatePipeline(base);
+    const batched = simulatePipeline({ ...base, batchedP2p: true });
+    // The forward's output waits for the backward of its step, so the pipeline runs no faster.
+    expect(batched.makespanS).toBeGreaterThanOrEqual(eager.makespanS - 1e-9);
+    const byKey = new Map(batched.events.map((e) => [`${e.kind}${e.stage}/${e.chunk}/${e.microBatch}`, e]));
+    let coupled = 0;
+    for (const e of batched.events) {
+      if (e.kind !== 'F') continue;
+      const v = e.chunk * 4 + e.stage;
+      if (v === 0) continue;
+      const producer = byKey.get(`F${(v - 1) % 4}/${Math.floor((v - 1) / 4)}/${e.microBatch}`)!;
+      // A steady-state producer shares its step with a backward: the consumer starts after that step ends.
+      const stepEnd = batched.events.find((b) => b.kind === 'B' && b.stage === producer.stage && Math.abs(b.startS - producer.endS) < 1e-12);
+      if (stepEnd) {
+        expect(e.startS).toBeGreaterThanOrEqual(stepEnd.endS - 1e-9);
+        coupled++;
+      }
+    }
+    expect(coupled).toBeGreaterThan(0);
+    // Plain 1F1B sends each result at once, and overlap on leaves the exchange to the pairing: no change.
+    const plain = { ...uniform(4, 1, 8, 1, 2) };
+    expect(simulatePipeline({ ...plain, batchedP2p: true }).makespanS).toBeCloseTo(simulatePipeline(plain).makespanS, 12);
+    const on = { ...base, overlap: { enabled: true, efficiency: 0.8 } };
+    expect(simulatePipeline({ ...on, batchedP2p: true }).makespanS).toBeCloseTo(simulatePipeline(on).makespanS, 12);
+  });
+
   it('respects data dependencies, stage exclusivity and conservation of work (property)', () => {
     fc.assert(
       fc.property(
@@ -98,7 +126,8 @@ describe('simulatePipeline', () => {
         fc.array(fc.double({ min: 0.1, max: 3, noNaN: true }), { minLength: 36, maxLength: 36 }),
         fc.double({ min: 0, max: 0.5, noNaN: true }),
         fc.boolean(),
-        (pp, vppIn, groups, costs, p2p, overlap) => {
+        fc.boolean(),
+        (pp, vppIn, groups, costs, p2p, overlap, batchedP2p) => {
           const vpp = pp === 1 ? 1 : vppIn;
           const m = groups * pp;
           const r = simulatePipeline({
@@ -109,6 +138,7 @@ describe('simulatePipeline', () => {
             backward: (s, c) => ({ computeS: 2 * costs[(s * 3 + c + 1) % 36]!, commS: costs[(s + c + 11) % 36]! / 4 }),
             p2pS: () => p2p,
             overlap: { enabled: overlap, efficiency: 0.8 },
+            batchedP2p,
           });
           expect(r.events).toHaveLength(2 * pp * vpp * m);
           const byKey = new Map(r.events.map((e) => [`${e.kind}${e.stage}/${e.chunk}/${e.microBatch}`, e]));

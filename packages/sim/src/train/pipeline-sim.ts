@@ -24,6 +24,14 @@ export interface PipelineSimInput {
    * below 1. Disabled, the two run back to back.
    */
   overlap: { enabled: boolean; efficiency: number };
+  /**
+   * Megatron-LM's interleaved schedule without `--overlap-p2p-communication`: a steady-state step
+   * runs its forward and then its backward, and only then exchanges both results with the
+   * neighbouring stages in one batched, blocking send/receive — so the forward's output leaves the
+   * rank after the backward, and the step needs both inputs before it starts. Applies when overlap is
+   * off and vpp > 1 (plain 1F1B sends each result right after it is computed). Default false.
+   */
+  batchedP2p?: boolean;
 }
 
 export interface ScheduleEvent {
@@ -63,13 +71,15 @@ const key = (t: PipelineTask, stage: number) => `${t.kind}:${stage}:${t.chunk}:$
 export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
   const { pp, vpp, numMicroBatches } = input;
   const numVirtual = pp * vpp;
+  const batched = (input.batchedP2p ?? false) && !input.overlap.enabled && vpp > 1;
+  const efficiency = input.overlap.enabled ? input.overlap.efficiency : 0;
   // With overlap on, a steady-state forward/backward pair runs as one unit; otherwise (or when the
   // backward consumes that very forward, as on the last virtual stage of plain 1F1B) one after the other.
   const programs = Array.from({ length: pp }, (_, r) =>
     pipelineProgram(pp, vpp, numMicroBatches, r).flatMap((step): PipelineTask[][] => {
       if (step.tasks.length === 1) return [[step.tasks[0]]];
       const [f, b] = step.tasks;
-      const pairable = input.overlap.enabled && !isOwnLoss(b, r, pp, vpp, f);
+      const pairable = (input.overlap.enabled || batched) && !isOwnLoss(b, r, pp, vpp, f);
       return pairable ? [[f, b]] : [[f], [b]];
     }),
   );
@@ -116,7 +126,7 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
       if (second) {
         const readySecond = inputReady(second, stage);
         if (readySecond === undefined) continue;
-        if (!pairPays(stage, first, second, readyFirst, readySecond)) {
+        if (!batched && !pairPays(stage, first, second, readyFirst, readySecond)) {
           // The backward's input comes too late to wait for: run the forward alone now and keep
           // the backward as the rank's next step (the overlap adapts to what is ready).
           runSolo(stage, first, readyFirst);
@@ -139,7 +149,7 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
   function pairDurationS(cf: TaskCost, cb: TaskCost): number {
     const compute = cf.computeS + cb.computeS;
     const comm = cf.commS + cb.commS;
-    return Math.max(compute, comm) + (1 - input.overlap.efficiency) * Math.min(compute, comm);
+    return Math.max(compute, comm) + (1 - efficiency) * Math.min(compute, comm);
   }
 
   /** True when waiting for both inputs and overlapping ends no later than running the two one after the other. */
@@ -173,8 +183,8 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
     const soloB = cb.computeS + cb.commS;
     const splitS = startS + (durationS * soloF) / Math.max(soloF + soloB, Number.MIN_VALUE);
     const share = (c: TaskCost) => (comm > 0 ? (exposed * c.commS) / comm : 0);
-    record(stage, f, startS, splitS, cf.computeS, share(cf), true, startS + durationS);
-    record(stage, b, splitS, startS + durationS, cb.computeS, share(cb), true);
+    record(stage, f, startS, splitS, cf.computeS, share(cf), input.overlap.enabled, startS + durationS);
+    record(stage, b, splitS, startS + durationS, cb.computeS, share(cb), input.overlap.enabled);
   }
 
   function record(

@@ -83,6 +83,8 @@ function quickStepS(prep: PreparedTrainingSim): number {
   const dp = dataParallelCollectives({ plan, groups: prep.groups, comm: prep.comm, gradBytes: dtypeBytes(prep.options.gradReduceDType), paramBytes: dtypeBytes('bf16') });
   let slowest = 0;
   let dpExposed = 0;
+  // The stage-balanced split (prep.work): this estimate is stage-bound, and the other layout
+  // candidates even out chunks, not stages, so they are built only for the plans simulated.
   for (const stage of prep.work) {
     let t = 0;
     for (const w of stage) {

@@ -13,7 +13,7 @@ import { dataParallelTiming } from './data-parallel';
 import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
-import { buildStageWork, type ChunkWork } from './stage-work';
+import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
 import { buildChromeTrace, type ChromeTrace } from './trace';
 
 export interface LayerTiming {
@@ -47,6 +47,8 @@ export interface TrainingSimResult {
   expertLoadFactor: number;
   criticalStage: number;
   stages: { stage: number; busyS: number; bubbleS: number; endS: number }[];
+  /** The simulated split of the model over the virtual stages, in Megatron-core's `--pipeline-model-parallel-layout` notation. */
+  pipelineLayout: string;
   profile: string;
   trace?: ChromeTrace;
 }
@@ -79,7 +81,14 @@ export interface PreparedTrainingSim {
   /** Absent while deferred (PrepareOptions.deferMemory); trainingMemory() fills it in. */
   memory?: TrainingMemoryEstimate;
   memoryOf: () => TrainingMemoryEstimate;
+  /** Per-chunk work of the first layout candidate (the stage-balanced or uniform split). */
   work: ChunkWork[][];
+  /**
+   * Every layout worth simulating (see buildLayoutCandidates), built on first use: a search prepares
+   * many plans and schedules few, and the stage-balanced split alone gives its quick estimate (the
+   * other splits balance chunks, not stages). The schedule keeps the fastest.
+   */
+  layouts: () => LayoutCandidate[];
   groups: PlanGroups;
   compute: ComputeCostCache;
   comm: CommCostCache;
@@ -147,7 +156,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     expertLoadFactor: loadFactor,
     actBytes: dtypeBytes('bf16'),
   };
-  const work = buildStageWork({
+  const stageInput: StageWorkInput = {
     arch,
     plan,
     shard,
@@ -166,12 +175,16 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     hostLatencyS: cluster.node.hostLink.latencyS.value,
     overlapSwap: overlap.intraLayer,
     layout: options.layerLayout,
-  });
+  };
+  const [firstTail, ...otherTails] = layoutTails(stageInput);
+  const first = buildLayoutCandidate(stageInput, firstTail!);
+  let all: LayoutCandidate[] | undefined;
+  const layouts = () => (all ??= [first, ...otherTails.map((t) => buildLayoutCandidate(stageInput, t))]);
 
   const boundaryBytes = (tokensPerMicroBatch / plan.cp / (plan.sequenceParallel ? plan.tp : 1)) * arch.hiddenSize * shard.actBytes;
   const p2pCross = crossesNodes(groups.ppStride, cluster.devicesPerNode);
   const p2pS = plan.pp > 1 ? comm.sendRecv(boundaryBytes, p2pCross) : 0;
-  return { input, options, profile, memory, memoryOf, work, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
+  return { input, options, profile, memory, memoryOf, work: first.work, layouts, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
 }
 
 /** The plan's memory estimate (@moge/memory), computed now if preparation deferred it. */
@@ -182,7 +195,7 @@ export function trainingMemory(prep: PreparedTrainingSim): TrainingMemoryEstimat
 
 /** Simulates the prepared plan's pipeline schedule, data-parallel side and optimizer: the full prediction. */
 export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
-  const { input, options, profile, work, groups, compute, comm, loadFactor, world, numMicroBatches } = prep;
+  const { input, options, profile, groups, compute, comm, loadFactor, world, numMicroBatches } = prep;
   const memory = trainingMemory(prep);
   const { arch, cluster, plan } = input;
   const chip = cluster.node.chip;
@@ -199,15 +212,31 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
     backward
       ? { computeS: w.backward.computeS + w.recomputeS + w.swapS / 2, commS: sumComm(w.backward.comm) + blockingSendS(w.stage, w.chunk, true) }
       : { computeS: w.forward.computeS + w.swapS / 2, commS: sumComm(w.forward.comm) + blockingSendS(w.stage, w.chunk, false) };
-  const pipe = simulatePipeline({
-    pp: plan.pp,
-    vpp: plan.vpp,
-    numMicroBatches,
-    forward: (s, c) => task(work[s]![c]!, false),
-    backward: (s, c) => task(work[s]![c]!, true),
-    p2pS: () => prep.p2pS,
-    overlap: { enabled: overlap.pipeline, efficiency: profile.overlapEfficiency.value },
-  });
+  const runPipeline = (work: ChunkWork[][]) =>
+    simulatePipeline({
+      pp: plan.pp,
+      vpp: plan.vpp,
+      numMicroBatches,
+      forward: (s, c) => task(work[s]![c]!, false),
+      backward: (s, c) => task(work[s]![c]!, true),
+      p2pS: () => prep.p2pS,
+      overlap: { enabled: overlap.pipeline, efficiency: profile.overlapEfficiency.value },
+      // Off means Megatron without --overlap-p2p-communication: the interleaved schedule exchanges a
+      // step's forward output and backward gradient together, after both ran.
+      batchedP2p: !overlap.pipeline,
+    });
+  // Each layout candidate's schedule is simulated; the one that ends first is the layout used.
+  const [firstLayout, ...others] = prep.layouts();
+  let chosen = firstLayout!;
+  let pipe = runPipeline(chosen.work);
+  for (const candidate of others) {
+    const p = runPipeline(candidate.work);
+    if (p.makespanS < pipe.makespanS) {
+      pipe = p;
+      chosen = candidate;
+    }
+  }
+  const work = chosen.work;
 
   const stageEndS = pipe.stages.map((s) => s.endS);
   const dp = dataParallelTiming({
@@ -268,6 +297,7 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
     expertLoadFactor: loadFactor,
     criticalStage,
     stages: pipe.stages.map((s, stage) => ({ stage, ...s })),
+    pipelineLayout: chosen.layout,
     profile: profile.name,
   };
   if (options.trace) {

@@ -1,8 +1,8 @@
 import { isMoeLayer, layerParams, type MoeArch, type ParallelPlan } from '@moge/core';
 import { layerSlots, type LayerSlot } from '@moge/memory';
-import { embeddingOps, headOps, layerOps, mtpOps, type LayerShard } from '../common/layer-ops';
+import { embeddingOps, headOps, layerOps, mtpBodyOps, mtpHeadOps, mtpOps, type LayerShard } from '../common/layer-ops';
 import { addPass, costBlock, emptyPass, sumComm, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
-import { balancedLayerSlots, type LayerLayout } from './layer-layout';
+import { balancedLayerSlots, chunkBalancedSplit, type LayerLayout } from './layer-layout';
 
 /** A block that runs inside a model chunk: a transformer layer, a no-op slot, or the model's ends. */
 export interface ChunkBlock {
@@ -47,6 +47,67 @@ export interface StageWorkInput {
   overlapSwap: boolean;
   /** How layers are split over the model chunks (see LayerLayout). */
   layout: LayerLayout;
+  /** Where the output head and the MTP modules go (see TailPlacement); default `last-chunk`. */
+  tail?: TailPlacement;
+}
+
+/**
+ * How the balanced layout splits the model, and where the model's tail (output head, MTP modules) runs:
+ * - `last-chunk`: layers split so the stages (all their chunks summed) even out, with the head and
+ *   every MTP module (with its pass through the head) on the last model chunk — Megatron's default place;
+ * - `own-stages`: the same stage balance, but the MTP modules alone on the second-to-last virtual stage
+ *   and the loss (the heads of the main model and of every MTP module) alone on the last one —
+ *   Megatron-core's `--pipeline-model-parallel-layout` with `…|m|L`, as its DeepSeek-V3 recipe does
+ *   for 61 layers + 1 MTP on PP16 × VPP2 (`Et*3|(tt|)*29,m|L`);
+ * - `chunk-balanced`: the layers, MTP modules and loss as one sequence split so the heaviest virtual
+ *   stage is as light as possible (any split that layout flag can write).
+ * Under the interleaved schedule every rank runs its chunks in a fixed order and waits on the
+ * slowest chunk of each round, so one chunk carrying the head and an MTP module (about three layers'
+ * work on top of its own) slows every rank; stage balance is what plain 1F1B needs.
+ */
+export type TailPlacement = 'last-chunk' | 'own-stages' | 'chunk-balanced';
+
+/** One way to lay the model out, with its per-chunk work; `layout` in Megatron-core's notation. */
+export interface LayoutCandidate {
+  tail: TailPlacement;
+  layout: string;
+  work: ChunkWork[][];
+}
+
+/**
+ * The layouts worth simulating for a plan: the uniform one alone when asked for; with `balanced`,
+ * the stage-balanced split with the tail on the last chunk and, for interleaved schedules with room
+ * for them, the `own-stages` and `chunk-balanced` splits (see TailPlacement). The simulator runs each
+ * schedule and keeps the fastest: which split wins depends on the schedule, not on a formula.
+ */
+export function buildLayoutCandidates(input: StageWorkInput): LayoutCandidate[] {
+  return layoutTails(input).map((tail) => buildLayoutCandidate(input, tail));
+}
+
+/** Which splits buildLayoutCandidates tries for this plan, the default (`last-chunk`) first. */
+export function layoutTails(input: Pick<StageWorkInput, 'arch' | 'plan' | 'layout'>): TailPlacement[] {
+  const { arch, plan } = input;
+  const tails: TailPlacement[] = ['last-chunk'];
+  const tailStages = arch.mtpDepth > 0 ? 2 : 1;
+  if (input.layout === 'balanced' && plan.vpp > 1 && plan.pp * plan.vpp > tailStages) tails.push('own-stages', 'chunk-balanced');
+  return tails;
+}
+
+/** One candidate split with its per-chunk work. */
+export function buildLayoutCandidate(input: StageWorkInput, tail: TailPlacement): LayoutCandidate {
+  const work = buildStageWork({ ...input, tail });
+  return { tail, layout: megatronLayout(work, input.plan.pp), work };
+}
+
+/** The layout in Megatron-core's `--pipeline-model-parallel-layout` notation: E embedding, t layer, m MTP, L loss; `|` between virtual stages. */
+export function megatronLayout(work: ChunkWork[][], pp: number): string {
+  const vpp = work[0]?.length ?? 0;
+  const stages: string[] = [];
+  for (let v = 0; v < pp * vpp; v++) {
+    const w = work[v % pp]![Math.floor(v / pp)]!;
+    stages.push(w.blocks.map((b) => (b.kind === 'embedding' ? 'E' : b.kind === 'head' ? 'L' : b.kind === 'mtp' ? 'm' : b.kind === 'noop' ? '' : 't')).join(''));
+  }
+  return stages.join('|');
 }
 
 const layoutCache = new Map<string, LayerSlot[]>();
@@ -60,9 +121,10 @@ function blockWeightS(c: BlockCost): number {
  * Lays the model out over pipeline stages and model chunks and costs each chunk's forward and
  * backward. The uniform layout is Megatron's, taken from @moge/memory so memory and time agree on
  * which layer sits where; the balanced one moves layers off the stages that carry the embedding, head
- * and MTP (memory is still estimated on the uniform layout, whose peak stage — the first, with the
- * most micro-batches in flight — holds about as many layers). Layers of the same kind cost the same,
- * so each kind is costed once.
+ * and MTP, and with `tail` may give the MTP modules and the loss virtual stages of their own (memory
+ * is still estimated on the uniform layout, whose peak stage — the first, with the most micro-batches
+ * in flight — holds about as many layers). Layers of the same kind cost the same, so each kind is
+ * costed once.
  */
 export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   const { arch, plan, shard, ctx } = input;
@@ -82,22 +144,41 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   const push = (w: ChunkWork, block: ChunkBlock) => w.blocks.push(block);
 
   const embeddingCost = cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false));
-  const headCost = cost('head', () => costBlock(headOps(arch, shard), ctx, false));
-  const mtpCost = cost(`mtp:${recomputeLayer}`, () => costBlock(mtpOps(arch, shard, 0), ctx, recomputeLayer));
+  const ownTail = (input.tail === 'own-stages' || input.tail === 'chunk-balanced') && input.layout === 'balanced';
+  // With the tail on stages of its own the MTP modules leave their head passes to the loss stage.
+  const headCost = ownTail
+    ? cost('loss', () => costBlock([...headOps(arch, shard), ...Array.from({ length: arch.mtpDepth }, (_, d) => mtpHeadOps(arch, shard, d)).flat()], ctx, false))
+    : cost('head', () => costBlock(headOps(arch, shard), ctx, false));
+  const mtpCost = ownTail
+    ? cost(`mtp-body:${recomputeLayer}`, () => costBlock(mtpBodyOps(arch, shard, 0), ctx, recomputeLayer))
+    : cost(`mtp:${recomputeLayer}`, () => costBlock(mtpOps(arch, shard, 0), ctx, recomputeLayer));
+  const numVirtual = plan.pp * plan.vpp;
+  // Virtual stage of each MTP module (all on one stage unless the chunk-balanced split separates them).
+  const mtpVirtual = new Array<number>(arch.mtpDepth).fill(ownTail ? numVirtual - 1 - (arch.mtpDepth > 0 ? 1 : 0) : numVirtual - 1);
   const kindCost = (layer: number, full: boolean) => {
     const kind = isMoeLayer(arch, layer) ? 'moe' : 'dense';
     return cost(`${kind}:${full}`, () => costBlock(layerOps(arch, layer, shard), ctx, full));
   };
   let slots: LayerSlot[];
-  if (input.layout === 'balanced') {
-    const numVirtual = plan.pp * plan.vpp;
+  if (input.layout === 'balanced' && input.tail === 'chunk-balanced') {
+    // Units in pipeline order: the layers (the first with the embedding), the MTP modules, the loss.
+    const units = Array.from({ length: arch.numLayers }, (_, layer) => blockWeightS(kindCost(layer, recomputeLayer)));
+    units[0]! += blockWeightS(embeddingCost);
+    for (let d = 0; d < arch.mtpDepth; d++) units.push(blockWeightS(mtpCost));
+    units.push(blockWeightS(headCost));
+    const part = chunkBalancedSplit(units, numVirtual);
+    slots = Array.from({ length: arch.numLayers }, (_, layer) => ({ layer, stage: part[layer]! % plan.pp, chunk: Math.floor(part[layer]! / plan.pp) }));
+    for (let d = 0; d < arch.mtpDepth; d++) mtpVirtual[d] = part[arch.numLayers + d]!;
+  } else if (input.layout === 'balanced') {
     const extraCostS = new Array<number>(numVirtual).fill(0);
     extraCostS[0]! += blockWeightS(embeddingCost);
-    extraCostS[numVirtual - 1]! += blockWeightS(headCost) + arch.mtpDepth * blockWeightS(mtpCost);
+    extraCostS[numVirtual - 1]! += blockWeightS(headCost);
+    extraCostS[mtpVirtual[0] ?? numVirtual - 1]! += arch.mtpDepth * blockWeightS(mtpCost);
+    const layerVirtualStages = ownTail ? numVirtual - (arch.mtpDepth > 0 ? 2 : 1) : numVirtual;
     const layerCostS = Array.from({ length: arch.numLayers }, (_, layer) => blockWeightS(kindCost(layer, recomputeLayer)));
     // The layout depends only on these few numbers; a search meets the same ones for many plans.
-    const key = `${plan.pp}:${plan.vpp}:${arch.numLayers}:${arch.numDenseLayers}:${layerCostS[0]}:${layerCostS[arch.numLayers - 1]}:${extraCostS[0]}:${extraCostS[numVirtual - 1]}`;
-    slots = layoutCache.get(key) ?? balancedLayerSlots({ pp: plan.pp, vpp: plan.vpp, layerCostS, extraCostS });
+    const key = `${plan.pp}:${plan.vpp}:${layerVirtualStages}:${arch.numLayers}:${arch.numDenseLayers}:${layerCostS[0]}:${layerCostS[arch.numLayers - 1]}:${extraCostS[0]}:${extraCostS[mtpVirtual[0] ?? 0]}:${extraCostS[numVirtual - 1]}`;
+    slots = layoutCache.get(key) ?? balancedLayerSlots({ pp: plan.pp, vpp: plan.vpp, layerCostS, extraCostS, layerVirtualStages });
     if (layoutCache.size > 4096) layoutCache.clear();
     layoutCache.set(key, slots);
   } else {
@@ -122,13 +203,15 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     push(w, { kind, layer: slot.layer, cost: c, fullRecompute: full, ...swapExposure(t, c, input.overlapSwap) });
   }
   const last = work[plan.pp - 1]![plan.vpp - 1]!;
-  push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  if (!ownTail) push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
   for (let d = 0; d < arch.mtpDepth; d++) {
     // Every MTP depth has the same shape; only op names differ.
     const c = mtpCost;
     const t = swapTime(swapped.get(arch.numLayers + plan.noopLayers + d) ?? 0);
-    push(last, { kind: 'mtp', layer: d, cost: c, fullRecompute: recomputeLayer, ...swapExposure(t, c, input.overlapSwap) });
+    const v = mtpVirtual[d]!;
+    push(work[v % plan.pp]![Math.floor(v / plan.pp)]!, { kind: 'mtp', layer: d, cost: c, fullRecompute: recomputeLayer, ...swapExposure(t, c, input.overlapSwap) });
   }
+  if (ownTail) push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
 
   for (const w of work.flat()) {
     for (const b of w.blocks) {

@@ -24,13 +24,15 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(0.35);
     expect(r.error).toBeCloseTo((r.predicted - r.published) * 100, 9);
     expect(r.withinGoal).toBe(Math.abs(r.error) <= 10);
-    // Goal not met yet (±10 points). Honest current standing: a gain of 14.4 % against the published
-    // 35 % (−20.6 points), with both layouts' expert loads taken without Pangu Ultra's dynamic
-    // re-placement (Pangu Pro does not list it), the new layout's fused operators modelled (MC2), the
-    // old layout's blocking pipeline sends, and @moge/memory's planner picking each layout's memory
-    // policy (none for both: the old layout needs 32.5 GiB). Tighten when it improves.
-    expect(r.predicted).toBeGreaterThan(0.1);
-    expect(Math.abs(r.error)).toBeLessThanOrEqual(25);
+    // Goal not met (±10 points): a gain of 21.4 % against the published 35 % (−13.6 points). The
+    // figure hangs on the top-k skew fitted to ULT-T0 (the catch-all for what that run loses that the
+    // model does not describe), through the new layout's EP16 (2 ranks per MoGE group): skew 0 →
+    // 28.0 %, the fitted 0.206 → 21.4 %, 0.356 → 16.2 %. Both layouts take expert loads from the
+    // router without re-placement; the new layout's fused operators are MC2; the old layout runs
+    // Megatron's interleaved schedule without p2p overlap and its CP8 ring attention pays a
+    // softmax-correction kernel per step; @moge/memory's planner picks no recompute for either.
+    expect(r.predicted).toBeGreaterThan(0.15);
+    expect(Math.abs(r.error)).toBeLessThanOrEqual(15);
   });
 
   it('ranks Pangu Ultra\'s layout (TP8 PP16 VPP2 EP4) in a full plan search on 6K Atlas 800T A2 (ULT-S1, goal top 5)', () => {
@@ -39,12 +41,14 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(5);
     expect(r.predicted).toBeGreaterThanOrEqual(1);
     expect(r.withinGoal).toBe(r.predicted <= 5);
-    // Goal not met yet (top 5): the honest current bound is among the 60 best simulated plans (#51).
-    expect(r.predicted).toBeLessThanOrEqual(60);
-    // With ring attention's exchange costed per step over one HCCS link, the search no longer prefers
-    // context parallelism for a 4K sequence of MLA (128 heads of decompressed K,V per token).
+    // Goal not met (top 5): #33. Pangu Ultra's plan lost to other plans with the same 32 model
+    // chunks on half the stages (PP8 × VPP4: half the pipeline fill, and it fits in memory by
+    // @moge/memory's estimate) and to TP4 × CP2. Tighten when it improves.
+    expect(r.predicted).toBeLessThanOrEqual(40);
+    // Every plan near the top interleaves: with the MTP module and the loss off the last chunk, the
+    // interleaved schedule's smaller fill is no longer eaten by one heavy chunk.
     const best = r.assumed.find((a) => a.startsWith("search's best"))!;
-    expect(best).toMatch(/ CP1 /);
+    expect(best).toMatch(/ VPP[2-5] /);
   });
 
   it('lists the conditions every case assumes', () => {

@@ -40,15 +40,15 @@ const ultraPlan = (dp: number): ParallelPlanInput => ({
   globalBatchSize: ULTRA_GLOBAL_BATCH,
   seqLength: 4096,
   sequenceParallel: true,
-  // 61 layers + 3 no-op slots = 64 = 2 per model chunk (pp16 × vpp2) under the uniform layout; the
-  // cases use the balanced one, which ignores the no-op slots.
+  // 61 layers + 3 no-op slots = 64 = 2 per model chunk (pp16 × vpp2) under the uniform layout (what
+  // @moge/memory estimates on); the cases use the balanced one, which ignores the no-op slots.
   noopLayers: 3,
 });
 
 const ULTRA_ASSUMED = [
   'sequence length 4096 (not stated for Pangu Ultra MoE; Pangu Pro trains at 4K)',
   `global batch ${ULTRA_GLOBAL_BATCH} sequences (≈25 M tokens; not stated)`,
-  'layers split over the 32 model chunks to even out the stages, embedding, head and MTP included (layerLayout "balanced"; the paper does not give its split)',
+  'layers, MTP module and loss split over the 32 virtual stages by the fastest of the balanced splits the simulator tries (stages evened out with the head and MTP on the last chunk; MTP and loss on stages of their own; heaviest stage minimised) — any of them writable with Megatron-core\'s --pipeline-model-parallel-layout (layerLayout "balanced"; the paper does not give its split)',
 ];
 
 export const ULT_T1: TrainingCase = {
@@ -78,7 +78,7 @@ const PRO_ASSUMED = [
   `4 M-token batches = ${PRO_GLOBAL_BATCH} sequences of 4096`,
   'micro-batch 1; recompute and swap chosen by @moge/memory\'s planner for each layout (the cheapest policy that fits 64 GB; it picks none for both)',
   'no dynamic expert re-placement (a Pangu Ultra optimisation, not listed for Pangu Pro): expert loads from the router alone',
-  'the old layout without the Pangu Pro optimisations (flat all-to-all, no pipeline / intra-layer overlap); data-parallel overlap on in both',
+  'the old layout without the Pangu Pro optimisations (flat all-to-all, no pipeline / intra-layer overlap: Megatron\'s interleaved schedule without --overlap-p2p-communication, one blocking batched exchange after each forward/backward step); data-parallel overlap on in both',
   'the new layout\'s fused operators as Ascend MC2 (TP all-gather / reduce-scatter fused with the adjacent matmul); fused elementwise kernels are not modelled',
   'the stated layer split: 48 layers (+ 2 no-op slots after) evenly over the model chunks (layerLayout "uniform")',
 ];

@@ -22,3 +22,8 @@ export {
   type HostTensor,
   type Tolerance,
 } from './conformance/index';
+/**
+ * The WebAssembly binary encoder the HAL's SIMD kernels are written with (wasm/encoder.ts), shared
+ * with other packages' hand-written kernels (the router's fused MoGE softmax): one encoder, not two.
+ */
+export * as wasmEncoder from './wasm/encoder';

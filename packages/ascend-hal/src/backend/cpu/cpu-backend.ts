@@ -25,6 +25,11 @@ export interface CpuKernelOverrides {
   softmaxBackward?(y: CpuTensor, dy: CpuTensor): CpuTensor;
   transpose?(a: CpuTensor, perm: readonly number[]): CpuTensor;
   rmsNormBackward?(x: CpuTensor, weight: CpuTensor, invRms: CpuTensor, dy: CpuTensor): { dx: CpuTensor; dWeight: CpuTensor };
+  rmsNorm?(x: CpuTensor, weight: CpuTensor, eps: number): { y: CpuTensor; invRms: CpuTensor };
+  rope?(x: CpuTensor, positions: Int32Array, theta: number, options?: { inverse?: boolean }): CpuTensor;
+  axpyInPlace?(dst: CpuTensor, src: CpuTensor, alpha?: number): void;
+  affine?(a: CpuTensor, scale: number, shift?: number): CpuTensor;
+  scatterAddRows?(dst: CpuTensor, index: Int32Array, src: CpuTensor): void;
 }
 
 function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
@@ -58,6 +63,11 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
   const smaxBack = overrides.softmaxBackward ?? softmaxBackward;
   const perm = overrides.transpose ?? transpose;
   const rmsBack = overrides.rmsNormBackward ?? rmsNormBackward;
+  const rms = overrides.rmsNorm ?? rmsNorm;
+  const rot = overrides.rope ?? rope;
+  const axpy = overrides.axpyInPlace ?? axpyInPlace;
+  const aff = overrides.affine ?? affine;
+  const scatter = overrides.scatterAddRows ?? scatterAddRows;
 
   return {
     name,
@@ -90,10 +100,10 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
 
     unary: (op, a) => unary(op, own(a, 'unary')),
     binary: (op, a, b) => binary(op, own(a, 'binary'), own(b, 'binary')),
-    affine: (a, scale, shift) => affine(own(a, 'affine'), scale, shift),
+    affine: (a, scale, shift) => aff(own(a, 'affine'), scale, shift),
     swiglu: (gate, up) => swi(own(gate, 'swiglu'), own(up, 'swiglu')),
     swigluBackward: (gate, up, dy) => swiBack(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
-    axpyInPlace: (dst, src, alpha) => axpyInPlace(own(dst, 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
+    axpyInPlace: (dst, src, alpha) => axpy(own(dst, 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
 
     sum: (a, axis) => sum(own(a, 'sum'), axis),
     max: (a, axis) => max(own(a, 'max'), axis),
@@ -102,13 +112,13 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     softmax: (a, options) => smax(own(a, 'softmax'), options),
     softmaxBackward: (y, dy) => smaxBack(own(y, 'softmaxBackward'), own(dy, 'softmaxBackward')),
     logSoftmax: (a) => logSoftmax(own(a, 'logSoftmax')),
-    rmsNorm: (x, weight, eps) => rmsNorm(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), eps),
+    rmsNorm: (x, weight, eps) => rms(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), eps),
     rmsNormBackward: (x, weight, invRms, dy) =>
       rmsBack(own(x, 'rmsNormBackward'), own(weight, 'rmsNormBackward'), own(invRms, 'rmsNormBackward'), own(dy, 'rmsNormBackward')),
-    rope: (x, positions, theta, options) => rope(own(x, 'rope'), positions, theta, options),
+    rope: (x, positions, theta, options) => rot(own(x, 'rope'), positions, theta, options),
 
     gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), index),
-    scatterAddRows: (dst, index, src) => scatterAddRows(own(dst, 'scatterAddRows'), index, own(src, 'scatterAddRows')),
+    scatterAddRows: (dst, index, src) => scatter(own(dst, 'scatterAddRows'), index, own(src, 'scatterAddRows')),
     sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
     concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
     writeColumns: (dst, src, start) => writeColumns(own(dst, 'writeColumns'), own(src, 'writeColumns'), start),

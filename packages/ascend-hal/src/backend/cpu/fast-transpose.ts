@@ -2,12 +2,19 @@ import { CpuTensor, allocate } from './cpu-tensor';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**
+ * Runs at least this long are copied with TypedArray.set (a memcpy, after making a subarray view)
+ * instead of an element loop. Measured on 262 144 f32 ([4, S, 4, run] → [0, 2, 1, 3]): run 64:
+ * 850 → 336 µs, run 32: 1174 → 716 µs, run 16: 1028 → 1189 µs (the view costs more than it saves).
+ */
+export const SET_MIN_RUN = 32;
+
+/**
  * Transpose for the permutations attention uses, which all keep the last axis in place
  * ([T, H, D] → [H, T, D] and the like): the data moves in runs of D contiguous elements, so the
  * odometer advances once per run instead of once per element as in the reference kernel. Any other
  * permutation, and every malformed one (whose error the reference produces), goes to the reference.
  */
-export function transposeRuns(a: CpuTensor, perm: readonly number[]): CpuTensor {
+export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: number = SET_MIN_RUN): CpuTensor {
   const rank = a.shape.length;
   const valid = perm.length === rank && new Set(perm).size === rank && perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank);
   if (!valid || rank < 2 || perm[rank - 1] !== rank - 1) return referenceTranspose(a, perm);
@@ -27,7 +34,8 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[]): CpuTensor 
   const coord = new Array<number>(lead).fill(0);
   let from = 0;
   for (let r = 0, to = 0; r < runs; r++, to += run) {
-    for (let j = 0; j < run; j++) out[to + j] = src[from + j]!;
+    if (run >= setMinRun) out.set(src.subarray(from, from + run), to);
+    else for (let j = 0; j < run; j++) out[to + j] = src[from + j]!;
     for (let ax = lead - 1; ax >= 0; ax--) {
       coord[ax]!++;
       from += strides[ax]!;

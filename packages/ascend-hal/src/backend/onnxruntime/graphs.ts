@@ -11,7 +11,11 @@ export const OUTPUT = 'y';
 
 /**
  * 2-D C = op(A)·op(B) as one Gemm: Gemm carries transA/transB itself, where MatMul would need a
- * Transpose node (measured ≈ 15 % slower at 1024³ with transA).
+ * Transpose node (measured ≈ 15 % slower at 1024³ with transA). Re-measured at the model's shapes
+ * (interleaved, 1 thread): Gemm and MatMul-with-Transpose (folded into FusedMatMul) tie within 3 %
+ * from 1x256·(512x256)ᵀ to 1024x256·(4096x256)ᵀ, with or without bias (Gemm C vs MatMul + Add).
+ * Passing a preallocated output in `fetches` saves nothing: onnxruntime-node writes into it and then
+ * still copies every output into a fresh JS array (CPU time 1024x256·(256x256)ᵀ 1196 vs 1204 µs).
  */
 export function gemmGraph(transA: boolean, transB: boolean): Uint8Array {
   return encodeModel({
@@ -71,6 +75,14 @@ const names = (prefix: string, count: number) => Array.from({ length: count }, (
  * (padding wins only for tiny balanced loads and degrades with imbalance). Feeding every segment as
  * its own view and binding each Gemm's output to a view of the result (no Split, no Concat) measured
  * slower still (bench/kernels.ts at the time: 0.67× at 4096 rows, 0.72× at 4), so the copies stay.
+ * Re-measured by CPU time with imbalanced segments (16 experts, K = N = 256): views 1.05× the time at
+ * 4096 rows, 1.10× at 1024, 1.16× at 128; padding to one batched MatMul 1.15–1.39× at 64–512 rows;
+ * swapping the operands so the weight is Gemm's unpacked A (yᵀ = W·xᵀ, then Transpose, optimiser off
+ * so it is not folded back) 1.06–1.63× at 4–128 rows, 0.95–0.99× (noise) at 256–512. What does win
+ * at few rows per expert is a weight that is a constant initializer, which onnxruntime pre-packs once
+ * at load: 0.61× the time at 4 rows, 0.66× at 64, 0.72× at 128, 0.86× at 512 — but the Backend
+ * cannot tell a constant weight from a parameter an optimizer updates in place, so that needs an
+ * interface change (not made here).
  */
 export function groupedMatmulGraph(groups: number, transB: boolean): Uint8Array {
   const xs = names('x', groups);

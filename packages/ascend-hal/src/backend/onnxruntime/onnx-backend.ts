@@ -4,6 +4,8 @@ import type { Backend } from '../backend';
 import { createCpuBackend } from '../cpu/cpu-backend';
 import { transposeRuns } from '../cpu/fast-transpose';
 import { onnxElementwiseKernels } from './ort-elementwise';
+import { wasmKernels } from '../wasm/wasm-kernels';
+import { chooseElementwiseKernels } from './elementwise-choice';
 import { onnxKernels } from './ort-kernels';
 import { SessionCache } from './session-cache';
 
@@ -17,10 +19,17 @@ export const OnnxBackendOptionsSchema = z
      */
     smallMatmulMacs: z.number().int().min(0).optional(),
     /**
-     * SwiGLU, softmax and their backwards and RMSNorm's backward run on onnxruntime for tensors of at
-     * least this many elements; smaller ones run in JS. Default 2048; 0 sends every size native.
+     * Without the WebAssembly kernels: SwiGLU, softmax and their backwards and RMSNorm's backward run
+     * on onnxruntime for tensors of at least this many elements, smaller ones in JS. Default 2048; 0
+     * sends every size native. With them, it only gates what elementwise-choice.ts sends native.
      */
     nativeElementwiseMin: z.number().int().min(0).optional(),
+    /**
+     * Memory-bound kernels (SwiGLU, softmax, RMSNorm and their backwards, RoPE, axpy, affine,
+     * scatterAddRows) on WebAssembly SIMD where that measured faster (see elementwise-choice.ts).
+     * Default true; false keeps the onnxruntime graphs and JS kernels (for comparison).
+     */
+    wasmKernels: z.boolean().optional(),
   })
   .strict();
 
@@ -28,15 +37,19 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
 
 /**
  * The `onnxruntime` backend (Node only): matmul, grouped matmul and its weight gradient run as ONNX
- * graphs on onnxruntime's CPU provider (MLAS kernels), in sessions cached per layout. Tiny matmuls
- * and everything else — elementwise, norms, softmax, top-k, gathers — run the reference kernels in
- * JS: those are memory-bound or small, and a native call (≈ 7 µs of fixed cost measured on an idle
- * 2-core host) would cost more than the arithmetic.
+ * graphs on onnxruntime's CPU provider (MLAS kernels), in sessions cached per layout. The
+ * memory-bound kernels (SwiGLU, softmax, RMSNorm, their backwards, RoPE, axpy, affine, row
+ * scatter-add) run on WebAssembly SIMD or onnxruntime graphs, whichever measured faster at the size
+ * (elementwise-choice.ts).
+ * Tiny matmuls and the rest — top-k, gathers, reductions — run the reference kernels in JS: a native
+ * call (≈ 7 µs of fixed cost measured on an idle 2-core host) would cost more than the arithmetic.
  * Its tensors are typed arrays like the reference backend's, stamped 'onnxruntime'.
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
   const cache = new SessionCache(parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads });
   const kernelOptions = parsed.smallMatmulMacs === undefined ? {} : { smallMatmulMacs: parsed.smallMatmulMacs };
-  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...onnxElementwiseKernels(cache, parsed.nativeElementwiseMin), ...onnxKernels(cache, kernelOptions) });
+  const ort = onnxElementwiseKernels(cache, parsed.nativeElementwiseMin);
+  const elementwise = parsed.wasmKernels === false ? ort : chooseElementwiseKernels(ort, wasmKernels());
+  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...onnxKernels(cache, kernelOptions) });
 }

@@ -1,4 +1,7 @@
-import { F32, I32, op, V128, type FunctionSpec } from './encoder';
+import { wasmEncoder } from '@moge/ascend-hal';
+
+const { F32, I32, op, V128 } = wasmEncoder;
+type FunctionSpec = wasmEncoder.FunctionSpec;
 
 /**
  * `group_argmax_x4(probs, ids, values, rows, cols, groupSize)`: group_argmax of softmax-kernel.ts

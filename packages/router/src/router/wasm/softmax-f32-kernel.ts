@@ -1,5 +1,8 @@
-import { F64, I32, op, V128, type FunctionSpec } from './encoder';
+import { wasmEncoder } from '@moge/ascend-hal';
 import { inverseFactorials } from './taylor';
+
+const { F64, I32, op, V128 } = wasmEncoder;
+type FunctionSpec = wasmEncoder.FunctionSpec;
 
 /**
  * `softmax_rows_f32(src, dst, scratch, rows, cols)`: the softmax of every row of `cols` f32 logits,

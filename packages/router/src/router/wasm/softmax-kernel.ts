@@ -1,7 +1,10 @@
-import { encodeModule, I32, op, V128, type FunctionSpec } from './encoder';
+import { wasmEncoder } from '@moge/ascend-hal';
 import { inverseFactorials } from './taylor';
 import { groupArgmaxX4 } from './group-argmax-kernel';
 import { softmaxRowsF32 } from './softmax-f32-kernel';
+
+const { encodeModule, I32, op, V128 } = wasmEncoder;
+type FunctionSpec = wasmEncoder.FunctionSpec;
 
 /**
  * Two WebAssembly kernels for the fused MoGE forward, two float64 lanes at a time (f64x2):

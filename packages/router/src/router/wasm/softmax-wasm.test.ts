@@ -1,10 +1,11 @@
-import { createReferenceBackend } from '@moge/ascend-hal';
+import { createReferenceBackend, wasmEncoder } from '@moge/ascend-hal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomLogits, randomScale } from '../../test-support/host-oracle';
 import { mogeForwardHost, type MogeShape } from '../fused-moge';
-import { sleb, uleb } from './encoder';
 import { wasmSoftmax } from './softmax-wasm';
+
+const { sleb, uleb } = wasmEncoder;
 
 const backend = createReferenceBackend();
 

@@ -3,7 +3,9 @@
  * functions, one exported memory, exports and code. Kernels are written as readable instruction
  * sequences (see softmax-kernel.ts) instead of being shipped as an opaque binary blob, so the code
  * that runs is the code that is reviewed. WebAssembly (with the fixed-width SIMD proposal, in every
- * current engine) is a web standard, not a Node API: the router stays browser-safe.
+ * current engine) is a web standard, not a Node API: the packages using it stay browser-safe.
+ * It lives in @moge/ascend-hal (exported as `wasm`) so the HAL's elementwise kernels and the router's
+ * fused MoGE softmax share one encoder.
  */
 
 export const I32 = 0x7f;
@@ -86,6 +88,7 @@ export const op = {
   i32Const: (n: number) => [0x41, ...sleb(n)],
   /** Small i64 constants only (|n| < 2^31): their signed LEB128 is the same as an i32's. */
   i64Const: (n: number) => [0x42, ...sleb(n)],
+  f32Const: (x: number) => [0x43, ...f32Bytes(x)],
   f64Const: (x: number) => [0x44, ...f64Bytes(x)],
   i32Eqz: () => [0x45],
   i32LtU: () => [0x49],
@@ -104,6 +107,18 @@ export const op = {
   f32DemoteF64: () => [0xb6],
   f64PromoteF32: () => [0xbb],
   i32GtS: () => [0x4a],
+  i32LtS: () => [0x48],
+  i32GeS: () => [0x4e],
+  i32Ne: () => [0x47],
+  i32And: () => [0x71],
+  i32ShrU: () => [0x76],
+  f32Add: () => [0x92],
+  f32Div: () => [0x95],
+  f64Sqrt: () => [0x9f],
+  f64ConvertI32S: () => [0xb7],
+  /** Calls function `index` of the module (its place in the list given to encodeModule). */
+  call: (index: number) => [0x10, ...uleb(index)],
+  return: () => [0x0f],
   f32Mul: () => [0x94],
   // SIMD (v128)
   /** A constant f64x2 with both lanes `x` (one constant-pool load, where a splat would be an op per use). */
@@ -122,9 +137,24 @@ export const op = {
   f32x4Nearest: () => simd(0x6a),
   i32x4Shl: () => simd(0xab),
   i32x4Add: () => simd(0xae),
+  f32x4Abs: () => simd(0xe0),
+  f32x4Neg: () => simd(0xe1),
+  f32x4Sqrt: () => simd(0xe3),
+  f32x4Div: () => simd(0xe7),
+  /** IEEE-style min/max: a NaN lane gives NaN (pmin/pmax would drop it). */
+  f32x4Min: () => simd(0xe8),
+  f32x4Max: () => simd(0xe9),
+  f32x4Gt: () => simd(0x44),
+  f32x4Ge: () => simd(0x46),
+  f32x4ConvertI32x4S: () => simd(0xfa),
+  i32x4Sub: () => simd(0xb1),
+  v128Not: () => simd(0x4d),
+  v128Xor: () => simd(0x51),
   f32x4Add: () => simd(0xe4),
   f32x4Sub: () => simd(0xe5),
   f32x4Mul: () => simd(0xe6),
+  /** Pseudo-min/max: b < a ? b : a and a < b ? b : a, one instruction each on x86 (a NaN a is kept). */
+  f32x4Pmin: () => simd(0xea),
   f32x4Pmax: () => simd(0xeb),
   i32x4TruncSatF32x4S: () => simd(0xf8),
   i32x4Splat: () => simd(0x11),

@@ -1,0 +1,95 @@
+/**
+ * Pointwise WebAssembly kernels over flat f32 buffers of `n` elements, four lanes at a time. Buffers
+ * are padded to a multiple of 16 bytes by the caller, so the last vector may read and write up to
+ * three elements past `n` (nothing there is copied back).
+ */
+import { op } from './encoder';
+import { EXP_LOCALS, F32, I32, V128, bytesOf, defineKernel, expF32x4, forVectors, initExpConstants, load, store } from './kernel-dsl';
+
+/** y = silu(g) · u = g · u / (1 + exp(−g)). */
+export const swigluKernel = defineKernel(
+  'swiglu',
+  { g: I32, u: I32, y: I32, n: I32 },
+  { o: I32, end: I32, x: V128, t: V128, k: V128, r: V128, ...EXP_LOCALS },
+  (v) => [
+    ...bytesOf(v.n), op.set(v.end),
+    ...initExpConstants(v),
+    ...forVectors(v.o, v.end, [
+      ...load(v.g, v.o), op.set(v.x),
+      op.get(v.x), op.f32x4Neg(), op.set(v.t),
+      ...store(v.y, v.o, [op.get(v.x), ...load(v.u, v.o), op.f32x4Mul(), op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add(), op.f32x4Div()]),
+    ]),
+  ],
+);
+
+/** With s = σ(g): dU = dy · g · s and dG = dy · u · s · (1 + g · (1 − s)), one sigmoid per element. */
+export const swigluBackwardKernel = defineKernel(
+  'swiglu_backward',
+  { g: I32, u: I32, dy: I32, dg: I32, du: I32, n: I32 },
+  { o: I32, end: I32, x: V128, s: V128, d: V128, t: V128, k: V128, r: V128, ...EXP_LOCALS },
+  (v) => [
+    ...bytesOf(v.n), op.set(v.end),
+    ...initExpConstants(v),
+    ...forVectors(v.o, v.end, [
+      ...load(v.g, v.o), op.set(v.x),
+      op.get(v.x), op.f32x4Neg(), op.set(v.t),
+      op.get(v.eOne), op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add(), op.f32x4Div(), op.set(v.s),
+      ...load(v.dy, v.o), op.set(v.d),
+      ...store(v.du, v.o, [op.get(v.d), op.get(v.x), op.f32x4Mul(), op.get(v.s), op.f32x4Mul()]),
+      ...store(v.dg, v.o, [
+        op.get(v.d), ...load(v.u, v.o), op.f32x4Mul(), op.get(v.s), op.f32x4Mul(),
+        op.get(v.eOne), op.get(v.x), op.get(v.eOne), op.get(v.s), op.f32x4Sub(), op.f32x4Mul(), op.f32x4Add(),
+        op.f32x4Mul(),
+      ]),
+    ]),
+  ],
+);
+
+/** y += alpha · x, in place. */
+export const axpyKernel = defineKernel(
+  'axpy',
+  { y: I32, x: I32, n: I32, alpha: F32 },
+  { o: I32, end: I32, a: V128 },
+  (v) => [
+    ...bytesOf(v.n), op.set(v.end),
+    op.get(v.alpha), op.f32x4Splat(), op.set(v.a),
+    ...forVectors(v.o, v.end, [...store(v.y, v.o, [...load(v.y, v.o), op.get(v.a), ...load(v.x, v.o), op.f32x4Mul(), op.f32x4Add()])]),
+  ],
+);
+
+/** y = x · scale + shift. */
+export const affineKernel = defineKernel(
+  'affine',
+  { x: I32, y: I32, n: I32, scale: F32, shift: F32 },
+  { o: I32, end: I32, a: V128, b: V128 },
+  (v) => [
+    ...bytesOf(v.n), op.set(v.end),
+    op.get(v.scale), op.f32x4Splat(), op.set(v.a),
+    op.get(v.shift), op.f32x4Splat(), op.set(v.b),
+    ...forVectors(v.o, v.end, [...store(v.y, v.o, [...load(v.x, v.o), op.get(v.a), op.f32x4Mul(), op.get(v.b), op.f32x4Add()])]),
+  ],
+);
+
+/**
+ * scatter_add_rows(dst, src, index, n, d): dst row index[i] += src row i for i < n, rows of d f32
+ * (d a multiple of 4, so rows are whole vectors), in order (repeated indices accumulate). `index`
+ * holds n i32, already checked to lie inside dst by the caller.
+ */
+export const scatterAddRowsKernel = defineKernel(
+  'scatter_add_rows',
+  { dst: I32, src: I32, index: I32, n: I32, d: I32 },
+  { rowBytes: I32, o: I32, row: I32 },
+  (v) => [
+    ...bytesOf(v.d), op.set(v.rowBytes),
+    op.block(),
+    op.get(v.n), op.i32Eqz(), op.brIf(0),
+    op.loop(),
+    op.get(v.dst), op.get(v.index), op.i32Load(), op.get(v.rowBytes), op.i32Mul(), op.i32Add(), op.set(v.row),
+    ...forVectors(v.o, v.rowBytes, [...store(v.row, v.o, [...load(v.row, v.o), ...load(v.src, v.o), op.f32x4Add()])]),
+    op.get(v.src), op.get(v.rowBytes), op.i32Add(), op.set(v.src),
+    op.get(v.index), op.i32Const(4), op.i32Add(), op.set(v.index),
+    op.get(v.n), op.i32Const(1), op.i32Sub(), op.tee(v.n), op.brIf(0),
+    op.end(),
+    op.end(),
+  ],
+);

@@ -43,18 +43,22 @@ describe('moge sim train', () => {
     expect(io.out()).toMatch(/pipeline layout E[t|]*L\n/);
   });
 
-  it('hides tensor-parallel communication with --fused-operators (MC2)', async () => {
+  it('hides tensor-parallel communication with --fused-operators (MC2), slows compute with --unfused-elementwise', async () => {
     const run = async (extra: string[]) => {
       const io = capture();
       expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--json', ...extra])).toBe(0);
       const r = JSON.parse(io.out());
       vi.restoreAllMocks();
-      return r as { stepTimeS: number; breakdown: { exposedComm: { tpS: number } } };
+      return r as { stepTimeS: number; breakdown: { computeS: number; exposedComm: { tpS: number } } };
     };
     const plain = await run([]);
     const fused = await run(['--fused-operators']);
     expect(fused.breakdown.exposedComm.tpS).toBeLessThan(plain.breakdown.exposedComm.tpS);
     expect(fused.stepTimeS).toBeLessThan(plain.stepTimeS);
+    // Without MindSpeed's fused elementwise kernels the norms, RoPE, SwiGLU and permutes cost more compute.
+    const unfused = await run(['--unfused-elementwise']);
+    expect(unfused.breakdown.computeS).toBeGreaterThan(plain.breakdown.computeS);
+    expect(unfused.stepTimeS).toBeGreaterThan(plain.stepTimeS);
   });
 
   it('reads an HF config.json and finds a plan itself with --plan auto', async () => {

@@ -37,6 +37,7 @@ const SimFlagsSchema = z.object({
   '--overlap': z.boolean().default(true),
   '--rebalance': z.boolean().default(true),
   '--fused-operators': z.boolean().default(false),
+  '--unfused-elementwise': z.boolean().default(false),
 });
 
 interface SimCliFlags {
@@ -45,16 +46,17 @@ interface SimCliFlags {
   overlap?: boolean;
   rebalance?: boolean;
   fusedOperators?: boolean;
+  unfusedElementwise?: boolean;
 }
 
 function simOptions(flags: SimCliFlags): TrainingSimOptionsInput {
-  const f = parseWith(SimFlagsSchema, { '--profile': flags.profile, '--dispatch': flags.dispatch, '--overlap': flags.overlap, '--rebalance': flags.rebalance, '--fused-operators': flags.fusedOperators }, 'sim flags');
+  const f = parseWith(SimFlagsSchema, { '--profile': flags.profile, '--dispatch': flags.dispatch, '--overlap': flags.overlap, '--rebalance': flags.rebalance, '--fused-operators': flags.fusedOperators, '--unfused-elementwise': flags.unfusedElementwise }, 'sim flags');
   return {
     ...(f['--profile'] ? { profile: f['--profile'] } : {}),
     dispatch: f['--dispatch'],
     overlap: f['--overlap'],
     expertLoad: { kind: 'router', rebalance: f['--rebalance'] },
-    fusedOperators: f['--fused-operators'],
+    fusedOperators: { mc2: f['--fused-operators'], elementwise: !f['--unfused-elementwise'] },
   };
 }
 
@@ -66,7 +68,8 @@ function addSimFlags(cmd: Command): Command {
     .option('--dispatch <algorithm>', 'expert all-to-all: flat | hierarchical', 'hierarchical')
     .option('--no-overlap', 'switch communication/computation overlap off')
     .option('--no-rebalance', 'no expert re-placement (top-k imbalance as routed)')
-    .option('--fused-operators', 'TP all-gather / reduce-scatter fused with the adjacent matmul (Ascend MC2)');
+    .option('--fused-operators', 'TP all-gather / reduce-scatter fused with the adjacent matmul (Ascend MC2)')
+    .option('--unfused-elementwise', 'RMSNorm, RoPE, SwiGLU and MoE permute/unpermute as unfused PyTorch op chains (no MindSpeed fused kernels)');
 }
 
 function planLabel(p: ParallelPlan): string {

@@ -1,4 +1,5 @@
 import { isMoeLayer, type MoeArch } from '@moge/core';
+import { ALL_ELEMENTWISE_FUSED, elementwiseOp, permuteUnfused, RMSNORM_UNFUSED, ROPE_UNFUSED, SWIGLU_UNFUSED, unpermuteUnfused, type ElementwiseFusion } from './elementwise-kernels';
 import type { CommOp, ComputeOp, LayerOp } from './ops';
 
 /**
@@ -24,7 +25,11 @@ export interface LayerShard {
   expertLoadFactor: number;
   /** Bytes per activation element (2 for bf16). */
   actBytes: number;
+  /** Which memory-bound operators run as fused kernels (absent: all of them, MindSpeed's standard recipes). */
+  elementwiseFusion?: ElementwiseFusion;
 }
+
+const fusion = (s: LayerShard): ElementwiseFusion => s.elementwiseFusion ?? ALL_ELEMENTWISE_FUSED;
 
 /** Tokens in the tensor-parallel region and in the sequence-parallel region of one device. */
 export function shardTokens(s: LayerShard): { tokens: number; spTokens: number } {
@@ -44,8 +49,19 @@ function tpExit(s: LayerShard, name: string, tokens: number, width: number): Com
 }
 
 function norm(s: LayerShard, name: string, rows: number, width: number): ComputeOp {
-  // Read x and write y (bf16), ~5 FLOP per element (square, sum, rsqrt-scale, weight).
-  return { kind: 'elementwise', name, module: 'norm', bytes: 2 * rows * width * s.actBytes, flops: 5 * rows * width };
+  // Fused: read x and write y (bf16), ~5 FLOP per element (square, sum, rsqrt-scale, weight).
+  const elements = rows * width;
+  return elementwiseOp(name, 'norm', fusion(s).rmsNorm, 2 * elements * s.actBytes, 5 * elements, elements, RMSNORM_UNFUSED);
+}
+
+/** Rotary embedding of `elements` query and key values (fused: read and write each once). */
+function rope(s: LayerShard, elements: number): ComputeOp {
+  return elementwiseOp('rope', 'attention', fusion(s).rope, 2 * elements * s.actBytes, 6 * elements, elements, ROPE_UNFUSED);
+}
+
+/** SwiGLU producing `elements` outputs (fused: read both halves, write the product). */
+function swiglu(s: LayerShard, name: string, elements: number): ComputeOp {
+  return elementwiseOp(name, 'activation', fusion(s).swiglu, 3 * elements * s.actBytes, 6 * elements, elements, SWIGLU_UNFUSED);
 }
 
 /** Attention block (norm, projections, core, output), GQA or MLA, for one device. */
@@ -83,8 +99,7 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     ops.push(norm(s, 'kv-norm', downTokens, m.kvLoraRank));
     if (latentSp) ops.push(...tpEnter(s, 'kv-latent-all-gather', tokens, m.kvLoraRank + m.qkRopeHeadDim));
     ops.push({ kind: 'matmul', name: 'kv-up-proj', module: 'mla-up-proj', m: tokens, k: m.kvLoraRank, n: headsLocal * (m.qkNopeHeadDim + m.vHeadDim) });
-    const ropeElems = tokens * (headsLocal + 1) * m.qkRopeHeadDim;
-    ops.push({ kind: 'elementwise', name: 'rope', module: 'attention', bytes: 2 * ropeElems * s.actBytes, flops: 6 * ropeElems });
+    ops.push(rope(s, tokens * (headsLocal + 1) * m.qkRopeHeadDim));
   } else {
     headDimQk = arch.headDim;
     headDimV = arch.headDim;
@@ -92,8 +107,7 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     kvHeadsLocal = Math.ceil(arch.numKvHeads / s.tp);
     ops.push(...tpEnter(s, 'attn-all-gather', tokens, h));
     ops.push({ kind: 'matmul', name: 'qkv-proj', module: 'attention', m: tokens, k: h, n: (headsLocal + 2 * kvHeadsLocal) * arch.headDim });
-    const ropeElems = tokens * (headsLocal + kvHeadsLocal) * arch.headDim;
-    ops.push({ kind: 'elementwise', name: 'rope', module: 'attention', bytes: 2 * ropeElems * s.actBytes, flops: 6 * ropeElems });
+    ops.push(rope(s, tokens * (headsLocal + kvHeadsLocal) * arch.headDim));
   }
   ops.push(...attentionCoreOps(s, headsLocal, kvHeadsLocal, headDimQk, headDimV));
   ops.push({ kind: 'matmul', name: 'o-proj', module: 'attention', m: tokens, k: headsLocal * headDimV, n: h });
@@ -151,7 +165,7 @@ function swigluOps(s: LayerShard, h: number, width: number, prefix: string, modu
   const local = width / s.tp;
   return [
     { kind: 'matmul', name: `${prefix}-gate-up`, module, m: tokens, k: h, n: 2 * local },
-    { kind: 'elementwise', name: `${prefix}-swiglu`, module: 'activation', bytes: 3 * tokens * local * s.actBytes, flops: 6 * tokens * local },
+    swiglu(s, `${prefix}-swiglu`, tokens * local),
     { kind: 'matmul', name: `${prefix}-down`, module, m: tokens, k: local, n: h },
   ];
 }
@@ -188,7 +202,7 @@ export function moeOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     norm(s, 'post-attn-norm', routed, h),
     { kind: 'matmul', name: 'router-gate', module: 'router', m: routed, k: h, n: arch.numExperts },
     { kind: 'elementwise', name: 'router-topk', module: 'router', bytes: 2 * routed * arch.numExperts * 4, flops: 4 * routed * arch.numExperts },
-    { kind: 'elementwise', name: 'permute', module: 'permute', bytes: 2 * routed * k * hiddenBytes, flops: 0 },
+    elementwiseOp('permute', 'permute', fusion(s).moePermute, 2 * routed * k * hiddenBytes, 0, routed * k * h, permuteUnfused(k)),
   ];
   const shared = arch.sharedExpertFfnSize > 0;
   const sharedNames = shared ? ['shared-gate-up', 'shared-swiglu', 'shared-down'] : [];
@@ -200,7 +214,7 @@ export function moeOps(arch: MoeArch, s: LayerShard): LayerOp[] {
   }
   ops.push(
     { kind: 'grouped-matmul', name: 'experts-gate-up', module: 'experts', groups: localExperts, tokens: received, k: h, n: 2 * expertWidth },
-    { kind: 'elementwise', name: 'experts-swiglu', module: 'activation', bytes: 3 * received * expertWidth * s.actBytes, flops: 6 * received * expertWidth },
+    swiglu(s, 'experts-swiglu', received * expertWidth),
     { kind: 'grouped-matmul', name: 'experts-down', module: 'experts', groups: localExperts, tokens: received, k: expertWidth, n: h },
   );
   if (s.etp > 1) {
@@ -209,7 +223,7 @@ export function moeOps(arch: MoeArch, s: LayerShard): LayerOp[] {
   if (s.ep > 1) {
     ops.push({ kind: 'expert-exchange', name: 'ep-combine', module: 'permute', group: 'ep', phase: 'combine', tokens: routed, topK: k, numExperts: arch.numExperts, hiddenBytes, ranks: s.ep });
   }
-  ops.push({ kind: 'elementwise', name: 'unpermute', module: 'permute', bytes: 2 * routed * k * hiddenBytes, flops: 2 * routed * k * h });
+  ops.push(elementwiseOp('unpermute', 'permute', fusion(s).moePermute, 2 * routed * k * hiddenBytes, 2 * routed * k * h, routed * k * h, unpermuteUnfused(k)));
   if (shared) {
     // The shared expert is TP-split like a dense FFN and independent of the routed path, which is
     // why it can run while the dispatch all-to-all is in flight.

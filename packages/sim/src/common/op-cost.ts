@@ -43,8 +43,8 @@ export class ComputeCostCache {
     return t;
   }
 
-  private time(op: Op): number {
-    return estimateOpTime(this.chip, op, this.profile ? { profile: this.profile } : {}).timeS;
+  private time(op: Op, launches = 1): number {
+    return estimateOpTime(this.chip, op, { ...(this.profile ? { profile: this.profile } : {}), launches }).timeS;
   }
 
   private compute(op: ComputeOp): ComputeTimes {
@@ -68,9 +68,14 @@ export class ComputeCostCache {
       }
       case 'elementwise': {
         const elements = op.bytes / 2;
-        const fwd = this.time({ kind: 'elementwise', elements, bytesPerElement: 2, flopsPerElement: elements > 0 ? op.flops / elements : 0, dtype });
-        // The backward reads the incoming gradient and the saved input and writes one gradient.
-        const bwd = this.time({ kind: 'elementwise', elements, bytesPerElement: 3, flopsPerElement: elements > 0 ? (2 * op.flops) / elements : 0, dtype });
+        const fwd = this.time({ kind: 'elementwise', elements, bytesPerElement: 2, flopsPerElement: elements > 0 ? op.flops / elements : 0, dtype }, op.launches ?? 1);
+        // Unless counted (an unfused chain, see elementwise-kernels.ts), the backward reads the
+        // incoming gradient and the saved input and writes one gradient: 1.5 × the forward's bytes.
+        const bwdBytes = op.backwardBytes ?? 1.5 * op.bytes;
+        const bwd = this.time(
+          { kind: 'elementwise', elements: bwdBytes / 2, bytesPerElement: 2, flopsPerElement: bwdBytes > 0 ? (4 * op.flops) / bwdBytes : 0, dtype },
+          op.backwardLaunches ?? 1,
+        );
         return { forwardS: fwd, backwardInputS: bwd, backwardWeightS: 0 };
       }
       case 'attention': {
@@ -99,7 +104,7 @@ function shapeKey(op: ComputeOp): string {
     case 'grouped-matmul':
       return `gmm:${op.groups}:${op.tokens}:${op.k}:${op.n}`;
     case 'elementwise':
-      return `ew:${op.bytes}:${op.flops}`;
+      return `ew:${op.bytes}:${op.flops}:${op.backwardBytes ?? ''}:${op.launches ?? 1}:${op.backwardLaunches ?? 1}`;
     case 'attention':
       return `attn:${op.batch}:${op.heads}:${op.kvHeads}:${op.seqQ}:${op.seqKv}:${op.headDimQk}:${op.headDimV}:${op.causal}`;
   }

@@ -51,6 +51,12 @@ export interface ElementwiseOp extends OpBase {
   kind: 'elementwise';
   bytes: number;
   flops: number;
+  /** Backward bytes when counted (an unfused op chain); default 1.5 × `bytes` (gradient and saved input read, one gradient written). */
+  backwardBytes?: number;
+  /** Kernels the forward launches (an unfused chain: its length); default 1. */
+  launches?: number;
+  /** Kernels the backward launches; default 1. */
+  backwardLaunches?: number;
 }
 
 /** Fused (flash) attention over `batch` sequences. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RoutingStatsSchema } from '@moge/core';
+import { ALL_ELEMENTWISE_FUSED, NO_ELEMENTWISE_FUSED, type ElementwiseFusion } from '../common/elementwise-kernels';
 
 /**
  * Where the busiest expert-parallel device's load comes from:
@@ -28,6 +29,32 @@ export const OverlapSchema = z.object({
 });
 export type Overlap = z.infer<typeof OverlapSchema>;
 
+/**
+ * The fused operators MindSpeed offers, each a launch switch:
+ * - `mc2`: tensor-parallel all-gather / reduce-scatter fused with the matmul beside them (Ascend MC2,
+ *   `--use-ascend-mc2`), so the transfer runs under that matmul; default off.
+ * - `elementwise`: the memory-bound kernels (`--use-fused-rmsnorm`, `--use-fused-rotary-pos-emb`,
+ *   `--use-fused-swiglu`, `--use-fused-moe-token-permute-and-unpermute`); `true` = all fused (the
+ *   default: MindSpeed's standard recipes), `false` = all run as the unfused PyTorch / Megatron op
+ *   chains (their HBM passes and launches: src/common/elementwise-kernels.ts), or one switch each.
+ */
+// Strict: a misspelt switch (`elementwize`) would otherwise be dropped and the default silently used.
+export const FusedOperatorsSchema = z.strictObject({
+  mc2: z.boolean().default(false),
+  elementwise: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        rmsNorm: z.boolean().default(true),
+        rope: z.boolean().default(true),
+        swiglu: z.boolean().default(true),
+        moePermute: z.boolean().default(true),
+      }),
+    ])
+    .default(true),
+});
+export type FusedOperators = z.output<typeof FusedOperatorsSchema>;
+
 export const TrainingSimOptionsSchema = z.object({
   /** Simulator profile (profiles/*.json); default: the calibrated one for the chip, else `uncalibrated`. */
   profile: z.string().optional(),
@@ -44,10 +71,10 @@ export const TrainingSimOptionsSchema = z.object({
    */
   layerLayout: z.enum(['uniform', 'balanced']).default('balanced'),
   /**
-   * Fused operators: tensor-parallel all-gather / reduce-scatter fused with the matmul beside them
-   * (Ascend MC2, MindSpeed `--use-ascend-mc2`), so the transfer runs under that matmul.
+   * Fused operators (see FusedOperatorsSchema). A boolean is the MC2 switch alone, as before fused
+   * elementwise kernels were modelled: `true` = MC2 on, `false` = off, elementwise kernels fused either way.
    */
-  fusedOperators: z.boolean().default(false),
+  fusedOperators: z.union([z.boolean(), FusedOperatorsSchema]).default(false),
   /** Build the Chrome trace (costs memory on large schedules). */
   trace: z.boolean().default(false),
 });
@@ -57,4 +84,11 @@ export type TrainingSimOptionsInput = z.input<typeof TrainingSimOptionsSchema>;
 export function resolveOverlap(o: TrainingSimOptions['overlap']): Overlap {
   if (typeof o === 'boolean') return { pipeline: o, intraLayer: o, dataParallel: o };
   return o;
+}
+
+/** MC2 on or off, and the fusion of each memory-bound kernel family, from the option's boolean or object form. */
+export function resolveFusedOperators(o: TrainingSimOptions['fusedOperators']): { mc2: boolean; elementwise: ElementwiseFusion } {
+  if (typeof o === 'boolean') return { mc2: o, elementwise: { ...ALL_ELEMENTWISE_FUSED } };
+  const e = o.elementwise;
+  return { mc2: o.mc2, elementwise: typeof e === 'boolean' ? { ...(e ? ALL_ELEMENTWISE_FUSED : NO_ELEMENTWISE_FUSED) } : e };
 }

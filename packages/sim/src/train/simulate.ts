@@ -11,7 +11,7 @@ import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/
 import { breakdownTotal, pipelineBreakdown, type StepBreakdown } from './breakdown';
 import { dataParallelTiming } from './data-parallel';
 import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
-import { resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
+import { resolveFusedOperators, resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
 import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
 import { buildChromeTrace, type ChromeTrace } from './trace';
@@ -90,6 +90,8 @@ export interface PreparedTrainingSim {
    */
   layouts: () => LayoutCandidate[];
   groups: PlanGroups;
+  /** What one device sees of a transformer layer (tokens, parallel groups, fusion): the input of layerOps. */
+  shard: LayerShard;
   compute: ComputeCostCache;
   comm: CommCostCache;
   loadFactor: number;
@@ -119,6 +121,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     throw new InfeasibleError(`plan needs tp×cp×dp×pp = ${plan.tp}×${plan.cp}×${plan.dp}×${plan.pp} = ${world} devices; cluster ${cluster.name} has ${cluster.numDevices}`);
   }
   const overlap = resolveOverlap(options.overlap);
+  const fused = resolveFusedOperators(options.fusedOperators);
   const groups = planGroups(plan, cluster.devicesPerNode);
   const numMicroBatches = planNumMicroBatches(plan);
   const tokensPerMicroBatch = plan.microBatchSize * plan.seqLength;
@@ -155,6 +158,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     sequenceParallel: plan.sequenceParallel,
     expertLoadFactor: loadFactor,
     actBytes: dtypeBytes('bf16'),
+    elementwiseFusion: fused.elementwise,
   };
   const stageInput: StageWorkInput = {
     arch,
@@ -168,7 +172,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
       dispatch: options.dispatch,
       expertLoadFactor: loadFactor,
       intraLayerOverlap: overlap.intraLayer,
-      fusedTpMatmul: options.fusedOperators,
+      fusedTpMatmul: fused.mc2,
       recompute: new Set(plan.recompute.filter((r) => r !== 'layer')),
     },
     hostBandwidth: cluster.node.hostLink.bandwidth.value,
@@ -184,7 +188,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
   const boundaryBytes = (tokensPerMicroBatch / plan.cp / (plan.sequenceParallel ? plan.tp : 1)) * arch.hiddenSize * shard.actBytes;
   const p2pCross = crossesNodes(groups.ppStride, cluster.devicesPerNode);
   const p2pS = plan.pp > 1 ? comm.sendRecv(boundaryBytes, p2pCross) : 0;
-  return { input, options, profile, memory, memoryOf, work: first.work, layouts, groups, compute, comm, loadFactor, p2pS, world, numMicroBatches };
+  return { input, options, profile, memory, memoryOf, work: first.work, layouts, groups, shard, compute, comm, loadFactor, p2pS, world, numMicroBatches };
 }
 
 /** The plan's memory estimate (@moge/memory), computed now if preparation deferred it. */

@@ -24,15 +24,19 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(0.35);
     expect(r.error).toBeCloseTo((r.predicted - r.published) * 100, 9);
     expect(r.withinGoal).toBe(Math.abs(r.error) <= 10);
-    // Goal not met (±10 points): a gain of 21.4 % against the published 35 % (−13.6 points). The
-    // figure hangs on the top-k skew fitted to ULT-T0 (the catch-all for what that run loses that the
-    // model does not describe), through the new layout's EP16 (2 ranks per MoGE group): skew 0 →
-    // 28.0 %, the fitted 0.206 → 21.4 %, 0.356 → 16.2 %. Both layouts take expert loads from the
-    // router without re-placement; the new layout's fused operators are MC2; the old layout runs
-    // Megatron's interleaved schedule without p2p overlap and its CP8 ring attention pays a
-    // softmax-correction kernel per step; @moge/memory's planner picks no recompute for either.
-    expect(r.predicted).toBeGreaterThan(0.15);
-    expect(Math.abs(r.error)).toBeLessThanOrEqual(15);
+    // Goal met: a gain of 35.6 % against the published 35 % (+0.6 points; 21.4 %, −13.6, while only
+    // MC2 was modelled). The paper lists fused operators among the new layout's changes, so the old
+    // layout runs RMSNorm, RoPE, SwiGLU and MoE permute/unpermute as the unfused PyTorch / Megatron op
+    // chains (HBM passes and launches counted from the op decomposition in
+    // common/elementwise-kernels.ts; nothing fitted, nothing tuned to 35 %): a layer's memory-bound
+    // share of forward + backward compute goes from 10.9 % to 23.0 % (the new layout's: 6.6 %), the old
+    // step from 1.694 s to 1.892 s. The figure leans on two assumed/fitted numbers
+    // (tools/calibrate/pro-t1-elementwise-share.ts --sensitivity): the profile's 10 µs per kernel launch
+    // (0 µs → 27.0 %, 5 µs → 31.3 %, 20 µs → 43.8 %) and the top-k skew through EP16 (0 → 42.9 %,
+    // 0.356 → 29.8 %). On an H200 the unfused chains took 1.4–2.4× what these counts predict with
+    // its own bandwidth and launch cost (tools/calibrate/data/h200-unfused-elementwise.json).
+    expect(r.withinGoal).toBe(true);
+    expect(r.predicted).toBeGreaterThan(0.25);
   });
 
   it('ranks Pangu Ultra\'s layout (TP8 PP16 VPP2 EP4) in a full plan search on 6K Atlas 800T A2 (ULT-S1, goal top 5)', () => {

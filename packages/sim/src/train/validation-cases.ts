@@ -79,7 +79,7 @@ const PRO_ASSUMED = [
   'micro-batch 1; recompute and swap chosen by @moge/memory\'s planner for each layout (the cheapest policy that fits 64 GB; it picks none for both)',
   'no dynamic expert re-placement (a Pangu Ultra optimisation, not listed for Pangu Pro): expert loads from the router alone',
   'the old layout without the Pangu Pro optimisations (flat all-to-all, no pipeline / intra-layer overlap: Megatron\'s interleaved schedule without --overlap-p2p-communication, one blocking batched exchange after each forward/backward step); data-parallel overlap on in both',
-  'the new layout\'s fused operators as Ascend MC2 (TP all-gather / reduce-scatter fused with the adjacent matmul); fused elementwise kernels are not modelled',
+  'fused operators (the paper lists them among the changes of the new layout) as MindSpeed\'s: the old layout without any (RMSNorm, RoPE, SwiGLU and MoE permute/unpermute as the unfused PyTorch / Megatron op chains, each op its own HBM pass and launch; no MC2, moot at TP1), the new one with all of them (--use-fused-rmsnorm, --use-fused-rotary-pos-emb, --use-fused-swiglu, --use-fused-moe-token-permute-and-unpermute, and --use-ascend-mc2: TP all-gather / reduce-scatter fused with the adjacent matmul)',
   'the stated layer split: 48 layers (+ 2 no-op slots after) evenly over the model chunks (layerLayout "uniform")',
 ];
 
@@ -88,7 +88,13 @@ export const PRO_T1_BEFORE: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 1, cp: 8, ep: 8, pp: 6, vpp: 4, dp: 85, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096 },
-  options: { overlap: { pipeline: false, intraLayer: false, dataParallel: true }, dispatch: 'flat', layerLayout: 'uniform', expertLoad: { kind: 'router', rebalance: false } },
+  options: {
+    overlap: { pipeline: false, intraLayer: false, dataParallel: true },
+    dispatch: 'flat',
+    layerLayout: 'uniform',
+    expertLoad: { kind: 'router', rebalance: false },
+    fusedOperators: { mc2: false, elementwise: false },
+  },
   memoryPolicy: 'planner',
   assumed: PRO_ASSUMED,
 };
@@ -98,7 +104,7 @@ export const PRO_T1_AFTER: TrainingCase = {
   arch: 'pangu-pro-moe',
   cluster: `atlas-800t-a2:${PRO_DEVICES}`,
   plan: { tp: 8, cp: 1, ep: 16, pp: 5, vpp: 5, dp: 102, microBatchSize: 1, globalBatchSize: PRO_GLOBAL_BATCH, seqLength: 4096, sequenceParallel: true, noopLayers: 2 },
-  options: { overlap: true, dispatch: 'hierarchical', layerLayout: 'uniform', expertLoad: { kind: 'router', rebalance: false }, fusedOperators: true },
+  options: { overlap: true, dispatch: 'hierarchical', layerLayout: 'uniform', expertLoad: { kind: 'router', rebalance: false }, fusedOperators: { mc2: true, elementwise: true } },
   memoryPolicy: 'planner',
   assumed: PRO_ASSUMED,
 };

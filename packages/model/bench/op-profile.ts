@@ -2,14 +2,20 @@
  * Where the time of a moge-small workload goes, per Backend kernel (and per matmul shape): wraps the
  * onnxruntime backend in a timing proxy and prints the top entries. Not a benchmark (no baseline,
  * and the proxy adds ≈ 1 µs a call); a guide to what to speed up next.
- *   npx tsx --conditions=source bench/op-profile.ts decode1|decode32|train
+ * Decode runs on frozen weights (`freezeWeights`, as bench/run.ts and a server do), unless
+ * `ordinary` follows the mode; training always runs on ordinary weights.
+ *   npx tsx --conditions=source bench/op-profile.ts decode1|decode32|train [frozen|ordinary]
  */
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
-import { createKvCache, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '../src/index';
 
 const mode = process.argv[2] ?? 'decode1';
 if (!['decode1', 'decode32', 'train'].includes(mode)) throw new Error(`mode: got "${mode}", expected decode1, decode32 or train`);
+const weightKind = process.argv[3] ?? (mode === 'train' ? 'ordinary' : 'frozen');
+if (!['frozen', 'ordinary'].includes(weightKind) || (mode === 'train' && weightKind === 'frozen')) {
+  throw new Error(`weights: got "${weightKind}", expected frozen or ordinary (train: ordinary only)`);
+}
 const arch = getPreset('moge-small');
 const raw = createOnnxBackend({ intraOpThreads: 1 });
 const stats = new Map<string, { n: number; ms: number }>();
@@ -40,7 +46,8 @@ const b = new Proxy(raw, {
   },
 }) as Backend;
 
-const w = initModelWeights(arch, b, { seed: 1 });
+const initial = initModelWeights(arch, b, { seed: 1 });
+const w = weightKind === 'frozen' ? freezeWeights(initial) : initial;
 function run(): number {
   const t0 = performance.now();
   if (mode === 'train') {
@@ -66,7 +73,7 @@ stats.clear();
 const total = run();
 const rows = [...stats.entries()].sort((x, y) => y[1].ms - x[1].ms);
 const inBackend = rows.reduce((s, [, v]) => s + v.ms, 0);
-console.log(`${mode}: ${total.toFixed(1)} ms timed, ${inBackend.toFixed(1)} ms inside Backend calls`);
+console.log(`${mode} (${weightKind} weights): ${total.toFixed(1)} ms timed, ${inBackend.toFixed(1)} ms inside Backend calls`);
 for (const [key, s] of rows.slice(0, 30)) {
   console.log(`${s.ms.toFixed(2).padStart(9)} ms ${String(s.n).padStart(5)} calls ${((1000 * s.ms) / s.n).toFixed(1).padStart(8)} µs/call  ${key}`);
 }

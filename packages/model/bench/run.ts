@@ -6,8 +6,14 @@
  *   - training step (forward + backward, loss = CE + α·Σ aux) tokens/s on a [batch, seq] batch;
  *   - KV-cache decode tokens/s at batch 1 and 32 (greedy, after a prefill; the prefill is not timed).
  *
+ * Decode runs on frozen weights (`freezeWeights`: backend constants, which the onnxruntime backend
+ * bakes into pre-packed sessions), as a server would; training stays on ordinary weights, which the
+ * optimizer updates. `--decode-weights ordinary` decodes on ordinary weights instead, `both` times
+ * both in the same run (one row each). The one-off cost of freezing — the time of the first decode
+ * (sessions built and pre-packed) over a steady one, and the resident memory it adds — is printed too.
+ *
  *   npm run bench -w packages/model            # or: cd packages/model && npm run bench
- *   ... -- --threads 2 --rounds 7 --json
+ *   ... -- --threads 2 --rounds 7 --json --decode-weights both
  *
  * The two sides alternate, round by round (one timed run of ours, then one of PyTorch, after one
  * warm-up each), so both see the same load: on a shared host the load drifts by several × within a
@@ -24,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
-import { createKvCache, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
 
 const { values: args } = parseArgs({
@@ -38,6 +44,7 @@ const { values: args } = parseArgs({
     'decode-batches': { type: 'string', default: '1,32' },
     rounds: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
+    'decode-weights': { type: 'string', default: 'frozen' },
   },
 });
 
@@ -53,6 +60,12 @@ const prefill = positiveInt('prefill', args.prefill);
 const steps = positiveInt('steps', args.steps);
 const rounds = positiveInt('rounds', args.rounds);
 const decodeBatches = args['decode-batches'].split(',').map((s) => positiveInt('decode-batches', s));
+type WeightKind = 'frozen' | 'ordinary';
+const DECODE_WEIGHTS: Record<string, readonly WeightKind[]> = { frozen: ['frozen'], ordinary: ['ordinary'], both: ['frozen', 'ordinary'] };
+if (!Object.hasOwn(DECODE_WEIGHTS, args['decode-weights'])) {
+  throw new Error(`--decode-weights: got "${args['decode-weights']}", expected frozen, ordinary or both`);
+}
+const decodeWeights = DECODE_WEIGHTS[args['decode-weights']]!;
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 // Debian's python3-torch lives beside /usr/bin/python3 (not pyenv's python3); overridable for other hosts.
 const TORCH_PYTHON = process.env.MOGE_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -151,6 +164,36 @@ function compare(workload: string, tokens: number, ours: () => Timing | void, th
   return row;
 }
 
+const oneOff: { freezeMs: number; firstDecodeExtraMs: number; rssAddedMiB: number; weightMiB: number } = { freezeMs: 0, firstDecodeExtraMs: 0, rssAddedMiB: 0, weightMiB: 0 };
+
+/**
+ * Freezes `w` and runs one batch-1 decode twice, recording what freezing costs once: the copy, the
+ * extra time of the first decode (sessions built and pre-packed) and the resident memory added
+ * (the constants' copy plus onnxruntime's initializer and packed buffers), against the weights' size.
+ */
+function freezeOnce(w: ModelWeights, prompt: Int32Array): ModelWeights {
+  decode(w, prompt, 1); // the ordinary sessions and the JIT, so that what follows is freezing's own cost
+  globalThis.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const frozen = freezeWeights(w);
+  oneOff.freezeMs = performance.now() - t0;
+  // Whole calls, prefill included: the prefill is where the sessions get built.
+  const wall = () => {
+    const t = performance.now();
+    decode(frozen, prompt, 1);
+    return performance.now() - t;
+  };
+  const first = wall();
+  oneOff.firstDecodeExtraMs = first - wall();
+  globalThis.gc?.();
+  oneOff.rssAddedMiB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+  let elements = 0;
+  for (const t of w.params.values()) elements += t.size;
+  oneOff.weightMiB = (elements * 4) / 2 ** 20;
+  return frozen;
+}
+
 const arch = getPreset(args.preset);
 const dir = mkdtempSync(join(tmpdir(), 'moge-bench-model-'));
 const rows: Row[] = [];
@@ -159,6 +202,8 @@ try {
   const w = loadModelDir(dir, createOnnxBackend({ intraOpThreads: threads }));
   const rng = new Rng(7);
 
+  // Frozen first, before training leaves freed pages behind that would hide the memory it adds.
+  const frozen = decodeWeights.includes('frozen') ? freezeOnce(w, randomIds(rng, prefill, arch.vocabSize)) : undefined;
   const trainIds = randomIds(rng, trainBatch * seq, arch.vocabSize);
   rows.push(
     compare(`train step ${trainBatch}×${seq}`, trainBatch * seq, () => trainStep(w, trainIds), () =>
@@ -167,11 +212,14 @@ try {
   );
   for (const batch of decodeBatches) {
     const prompt = randomIds(rng, batch * prefill, arch.vocabSize);
-    rows.push(
-      compare(`decode batch ${batch} (prefill ${prefill}, ${steps} steps)`, batch * steps, () => decode(w, prompt, batch), () =>
-        torch('decode', dir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]),
-      ),
-    );
+    for (const kind of decodeWeights) {
+      const weights = kind === 'frozen' ? frozen! : w;
+      rows.push(
+        compare(`decode batch ${batch}, ${kind} (prefill ${prefill}, ${steps} st.)`, batch * steps, () => decode(weights, prompt, batch), () =>
+          torch('decode', dir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]),
+        ),
+      );
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -190,7 +238,7 @@ const report = rows.map((r) => {
   };
 });
 if (args.json) {
-  console.log(JSON.stringify({ preset: args.preset, threads, rounds, report, torchSkipped: torchMissing }, null, 2));
+  console.log(JSON.stringify({ preset: args.preset, threads, rounds, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing }, null, 2));
 } else {
   const f = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
   console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds`);
@@ -199,5 +247,12 @@ if (args.json) {
     console.log([r.workload.padEnd(40), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));
   }
   console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
+  if (decodeWeights.includes('frozen')) {
+    const o = oneOff;
+    console.log(
+      `freezing: copy ${o.freezeMs.toFixed(0)} ms, first decode +${o.firstDecodeExtraMs.toFixed(0)} ms (sessions built, pre-packed), ` +
+        `resident memory +${o.rssAddedMiB.toFixed(0)} MiB for ${o.weightMiB.toFixed(0)} MiB of weights`,
+    );
+  }
   if (torchMissing) console.log(torchMissing);
 }

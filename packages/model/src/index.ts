@@ -31,6 +31,7 @@ export {
   type ModelWeights,
   type ModelGrads,
 } from './weights/model-weights';
+export { freezeWeights, hasFrozenWeights, assertTrainable } from './weights/freeze';
 export { tokenBatchFromRows, nextTokenLabels, IGNORE_LABEL, type TokenBatch } from './model/batch';
 export { modelForward, type ForwardResult, type ForwardOptions, type LossReport, type ForwardState } from './model/transformer';
 export { modelBackward } from './model/backward';

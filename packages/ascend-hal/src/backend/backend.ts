@@ -66,6 +66,18 @@ export interface Backend {
   read(t: Tensor): HostArray;
   /** Same data, another shape with the same element count (no copy). */
   reshape(t: Tensor, shape: readonly number[]): Tensor;
+  /**
+   * A constant with `t`'s values: a tensor no kernel may write. Every in-place kernel (axpyInPlace,
+   * scatterAddRows, writeColumns) throws when handed one as its destination, naming itself; every
+   * reading kernel accepts it like any tensor, and `reshape` of a constant is a constant. The values
+   * are the backend's own copy (later writes to `t` do not reach it; `read` of a constant returns a
+   * copy), so a backend may prepare it once for its kernels — onnxruntime bakes a constant matmul
+   * weight into a session as an initializer, which MLAS pre-packs at load instead of on every call.
+   * Use it for inference weights; parameters an optimizer updates stay ordinary tensors.
+   */
+  constant(t: Tensor): Tensor;
+  /** Whether `t` is a constant (made by `constant`, or a reshape of one). */
+  isConstant(t: Tensor): boolean;
   /** Releases device memory early; optional for garbage-collected CPU backends. */
   dispose?(t: Tensor): void;
 

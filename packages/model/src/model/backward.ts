@@ -6,6 +6,7 @@ import { addInto } from '../layers/accumulate';
 import { linearBackward } from '../layers/linear';
 import { param, type ModelGrads, type ModelWeights } from '../weights/model-weights';
 import { paramSpecs, stackedExpertName } from '../weights/param-specs';
+import { assertTrainable } from '../weights/freeze';
 import type { ForwardResult } from './transformer';
 
 /**
@@ -14,6 +15,7 @@ import type { ForwardResult } from './transformer';
  * The residual stream's gradient `dx` is carried down and each block's input gradient added to it.
  */
 export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
+  assertTrainable(w, 'modelBackward');
   const b = w.backend;
   const arch = w.arch;
   const st = fwd.state;

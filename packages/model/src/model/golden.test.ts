@@ -6,6 +6,7 @@ import { readSafetensorsFile } from '../safetensors/file';
 import { loadModelDir } from '../checkpoint/model-dir';
 import { toHfTensors } from '../weights/hf-layout';
 import { tensorsToHost } from '../weights/model-weights';
+import { freezeWeights } from '../weights/freeze';
 import { goldenDir, readGoldenExpected, relativeErrorNorm, worstToleranceRatio } from '../test-support/golden';
 import { tokenBatchFromRows } from './batch';
 import { modelForward } from './transformer';
@@ -49,6 +50,13 @@ describe.each(backends)('golden tiny-moge-a on the %s backend', (_name, make) =>
       expect(worstToleranceRatio(r.weights, g.weights.flat(), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
       expect(r.expertIds.length).toBe(g.expert_ids.length * k);
     });
+  });
+
+  it('gives the same logits and routing on frozen weights (constants)', () => {
+    const frozen = freezeWeights(w);
+    const ff = modelForward(frozen, batch, { auxAlpha: expected.loss.aux_alpha, withGrad: false });
+    expect(worstToleranceRatio(w.backend.read(ff.logits), expected.logits, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    ff.routing.forEach((r, l) => expect(Array.from(r.expertIds)).toEqual(expected.routing[l]!.expert_ids.flat()));
   });
 
   it('matches d total / d parameter for every tensor within 1e-4 relative in norm', () => {

@@ -4,6 +4,7 @@ import type { ConformanceCase } from './case-builder';
 import { DEFAULT_TOLERANCE, compareOutputs, type Tolerance } from './compare';
 import { binaryCases, pointwiseCases, reductionCases, unaryCases } from './elementwise-cases';
 import { bufferCases, columnCases, gatherScatterCases, groupTopKCases } from './indexing-cases';
+import { constantCases } from './constant-cases';
 import { groupedMatmulCases, matmulCases } from './matmul-cases';
 import { rmsNormCases, ropeCases, softmaxCases } from './normalisation-cases';
 
@@ -26,6 +27,7 @@ export function backendConformanceCases(): ConformanceCase[] {
     ...gatherScatterCases(),
     ...columnCases(),
     ...groupTopKCases(),
+    ...constantCases(),
   ];
 }
 

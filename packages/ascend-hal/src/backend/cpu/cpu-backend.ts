@@ -11,7 +11,7 @@ import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { max, sum, sumAll } from '../reference/reductions';
 import { rope } from '../reference/rope';
 import { logSoftmax, softmax, softmaxBackward } from '../reference/softmax';
-import { CpuTensor, allocate, describeShape, shapeError, shapeSize } from './cpu-tensor';
+import { CpuTensor, allocate, describeShape, requireMutable, shapeError, shapeSize } from './cpu-tensor';
 
 /** Kernels a CPU backend may replace with faster ones; everything else runs the reference code. */
 export interface CpuKernelOverrides {
@@ -83,14 +83,24 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     full(shape, value) {
       return new CpuTensor(name, 'f32', shape, new Float32Array(shapeSize(shape, 'full')).fill(value));
     },
-    read: (t) => own(t, 'read').data,
+    read(t) {
+      const src = own(t, 'read');
+      // A constant's storage must stay as it is: hand out a copy rather than the array itself.
+      return src.constant ? src.data.slice() : src.data;
+    },
     reshape(t, shape) {
       const src = own(t, 'reshape');
       if (shapeSize(shape, 'reshape') !== src.size) {
         throw shapeError('reshape', `cannot view ${describeShape(src.shape)} (${src.size} elements) as ${describeShape(shape)}`);
       }
-      return new CpuTensor(name, src.dtype, shape, src.data);
+      return new CpuTensor(name, src.dtype, shape, src.data, src.constant);
     },
+    constant(t) {
+      const src = own(t, 'constant');
+      // Copy: CPU tensors adopt host arrays, so the caller may still hold (and write) `t`'s storage.
+      return src.constant ? src : new CpuTensor(name, src.dtype, src.shape, src.data.slice(), true);
+    },
+    isConstant: (t) => own(t, 'isConstant').constant,
 
     matmul: (a, b, options) => mm(own(a, 'matmul'), own(b, 'matmul'), options),
     matmulBias: (a, b, bias, options) => mmBias(own(a, 'matmulBias'), own(b, 'matmulBias'), own(bias, 'matmulBias'), options),
@@ -103,7 +113,7 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     affine: (a, scale, shift) => aff(own(a, 'affine'), scale, shift),
     swiglu: (gate, up) => swi(own(gate, 'swiglu'), own(up, 'swiglu')),
     swigluBackward: (gate, up, dy) => swiBack(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
-    axpyInPlace: (dst, src, alpha) => axpy(own(dst, 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
+    axpyInPlace: (dst, src, alpha) => axpy(requireMutable(own(dst, 'axpyInPlace'), 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
 
     sum: (a, axis) => sum(own(a, 'sum'), axis),
     max: (a, axis) => max(own(a, 'max'), axis),
@@ -118,10 +128,10 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     rope: (x, positions, theta, options) => rot(own(x, 'rope'), positions, theta, options),
 
     gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), index),
-    scatterAddRows: (dst, index, src) => scatter(own(dst, 'scatterAddRows'), index, own(src, 'scatterAddRows')),
+    scatterAddRows: (dst, index, src) => scatter(requireMutable(own(dst, 'scatterAddRows'), 'scatterAddRows'), index, own(src, 'scatterAddRows')),
     sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
     concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
-    writeColumns: (dst, src, start) => writeColumns(own(dst, 'writeColumns'), own(src, 'writeColumns'), start),
+    writeColumns: (dst, src, start) => writeColumns(requireMutable(own(dst, 'writeColumns'), 'writeColumns'), own(src, 'writeColumns'), start),
     transpose: (a, p) => perm(own(a, 'transpose'), p),
     groupTopK: (scores, groups, kPerGroup) => groupTopK(own(scores, 'groupTopK'), groups, kPerGroup),
   };

@@ -14,13 +14,19 @@ export class CpuTensor implements Tensor {
   readonly backend: string;
   /** Row-major storage; Float32Array for 'f32', Int32Array for 'i32'. */
   readonly data: HostArray;
+  /**
+   * Made by `Backend.constant` (or a reshape of such a tensor): the storage is the backend's own copy
+   * and no kernel writes it, which is what lets the onnxruntime backend bake it into a session.
+   */
+  readonly constant: boolean;
 
-  constructor(backend: string, dtype: TensorDType, shape: readonly number[], data: HostArray) {
+  constructor(backend: string, dtype: TensorDType, shape: readonly number[], data: HostArray, constant = false) {
     this.backend = backend;
     this.dtype = dtype;
     this.shape = Object.freeze([...shape]);
     this.size = data.length;
     this.data = data;
+    this.constant = constant;
   }
 
   /** The storage as Float32Array; throws for integer tensors (a kernel that needs floats says so). */
@@ -30,6 +36,22 @@ export class CpuTensor implements Tensor {
     }
     return this.data;
   }
+}
+
+/**
+ * The error of an in-place kernel handed a constant as its destination. Constants may be cached by
+ * the backend (onnxruntime bakes them into sessions), so writing one would silently desynchronise
+ * the copies; the message says how to get a tensor that may be written.
+ */
+export function requireMutable(t: CpuTensor, kernel: string): CpuTensor {
+  if (t.constant) {
+    throw new MogeError(
+      'E_CONSTANT',
+      `${kernel}: the destination ${t.dtype} ${describeShape(t.shape)} is a constant (made by Backend.constant) and cannot be written in place; ` +
+        'write into an ordinary tensor instead, e.g. backend.fromArray(Float32Array.from(backend.read(t)), t.shape)',
+    );
+  }
+  return t;
 }
 
 /** A kernel's input is malformed (wrong rank, mismatched sizes, bad index). */

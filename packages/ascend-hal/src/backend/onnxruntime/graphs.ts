@@ -80,9 +80,8 @@ const names = (prefix: string, count: number) => Array.from({ length: count }, (
  * swapping the operands so the weight is Gemm's unpacked A (yᵀ = W·xᵀ, then Transpose, optimiser off
  * so it is not folded back) 1.06–1.63× at 4–128 rows, 0.95–0.99× (noise) at 256–512. What does win
  * at few rows per expert is a weight that is a constant initializer, which onnxruntime pre-packs once
- * at load: 0.61× the time at 4 rows, 0.66× at 64, 0.72× at 128, 0.86× at 512 — but the Backend
- * cannot tell a constant weight from a parameter an optimizer updates in place, so that needs an
- * interface change (not made here).
+ * at load: 0.61× the time at 4 rows, 0.66× at 64, 0.72× at 128, 0.86× at 512. A weight made with
+ * Backend.constant gets exactly that (const-graphs.ts); this graph serves ordinary weights.
  */
 export function groupedMatmulGraph(groups: number, transB: boolean): Uint8Array {
   const xs = names('x', groups);

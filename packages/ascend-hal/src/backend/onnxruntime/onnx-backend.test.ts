@@ -1,4 +1,5 @@
 import { ValidationError } from '@moge/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backendConformanceCases, checkConformanceCase } from '../conformance/conformance';
 import { createBackend } from '../create-backend';
@@ -6,6 +7,7 @@ import { createReferenceBackend } from '../reference/reference-backend';
 import { createOnnxBackend } from './onnx-backend';
 import { onnxKernels } from './ort-kernels';
 import { SessionCache } from './session-cache';
+import { ConstSessionCache } from './const-session-cache';
 import { CpuTensor } from '../cpu/cpu-tensor';
 
 const onnx = createOnnxBackend();
@@ -22,7 +24,7 @@ describe('onnxruntime backend conformance', () => {
 // edge cases (1 row, K = 1, empty segments) run through the ONNX graphs too.
 describe('onnxruntime backend conformance, every matmul native', () => {
   const allNative = createOnnxBackend({ smallMatmulMacs: 0 });
-  const cases = backendConformanceCases().filter((c) => c.kernel.toLowerCase().includes('matmul'));
+  const cases = backendConformanceCases().filter((c) => c.kernel.toLowerCase().includes('matmul') || c.kernel === 'constant');
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(checkConformanceCase(c, allNative, oracle)).toBeNull();
   });
@@ -37,7 +39,7 @@ describe('onnxruntime backend', () => {
 
   it('reuses one session per layout across shapes', () => {
     const cache = new SessionCache({});
-    const k = onnxKernels(cache, { smallMatmulMacs: 0 });
+    const k = onnxKernels(cache, new ConstSessionCache({}), { smallMatmulMacs: 0 });
     const t = (shape: number[]) => new CpuTensor('x', 'f32', shape, new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(1));
     for (const n of [3, 8, 17]) k.matmul(t([n, 5]), t([5, n + 1]));
     expect(cache.size).toBe(1);
@@ -50,6 +52,66 @@ describe('onnxruntime backend', () => {
     cache.clear();
     expect(cache.size).toBe(0);
     expect(Array.from(k.matmul(t([1, 2]), t([2, 1])).data)).toEqual([2]);
+  });
+
+  it('builds one session per constant weight and layout, found again through reshapes', () => {
+    const constCache = new ConstSessionCache({});
+    const k = onnxKernels(new SessionCache({}), constCache, { smallMatmulMacs: 0 });
+    const t = (shape: number[], constant = false) =>
+      new CpuTensor('x', 'f32', shape, new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(1), constant);
+    const w = t([6, 5], true);
+    for (const m of [1, 3, 32]) expect(Array.from(k.matmul(t([m, 5]), w, { transB: true }).data.subarray(0, 2))).toEqual([5, 5]);
+    expect(constCache.stats.built).toBe(1);
+    // Same storage under another shape: the same constant, the same session key space.
+    k.matmul(t([2, 5]), new CpuTensor('x', 'f32', [6, 5], w.data, true), { transB: true });
+    expect(constCache.stats.built).toBe(1);
+    k.matmul(t([2, 6]), w); // another layout of the same constant
+    // The same storage viewed as [5, 6] is another matrix: it must not reuse the [6, 5] session.
+    const asOther = new CpuTensor('x', 'f32', [5, 6], Float32Array.from({ length: 30 }, (_, i) => i), true);
+    const viewed = new CpuTensor('x', 'f32', [6, 5], asOther.data, true);
+    expect(Array.from(k.matmul(t([1, 5]), viewed, { transB: true }).data)).toEqual([10, 35, 60, 85, 110, 135]);
+    expect(Array.from(k.matmul(t([1, 6]), asOther, { transB: true }).data)).toEqual([15, 51, 87, 123, 159]);
+    k.matmulBias(t([2, 5]), w, t([6], true), { transB: true });
+    k.matmulBias(t([2, 5]), w, t([6]), { transB: true });
+    expect(constCache.stats.built).toBe(6);
+    const experts = t([4, 3, 5], true);
+    for (const sizes of [[1, 0, 0, 0], [0, 2, 0, 3], [2, 2, 2, 2]]) {
+      const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+      const rows = offsets[4]!;
+      expect(Array.from(k.groupedMatmul(t([rows, 5]), experts, offsets, { transB: true }).data)).toEqual(new Array(rows * 3).fill(5));
+    }
+    expect(constCache.stats.built).toBe(7);
+    expect(constCache.stats.buildMs).toBeGreaterThan(0);
+  });
+
+  it('gives the reference result on a constant expert weight for any routing (property)', () => {
+    const native = createOnnxBackend({ intraOpThreads: 1, smallMatmulMacs: 0 });
+    fc.assert(
+      fc.property(fc.array(fc.nat(6), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.boolean(), fc.nat(1000), (sizes, k, n, transB, seed) => {
+        const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+        const rows = offsets[sizes.length]!;
+        const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(seed + salt + i * 0.37));
+        const x = values(rows * k, 1);
+        const w = values(sizes.length * k * n, 2);
+        const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
+        const cw = native.constant(native.fromArray(w, wShape));
+        const got = native.read(native.groupedMatmul(native.fromArray(x, [rows, k]), cw, offsets, { transB }));
+        const want = oracle.read(oracle.groupedMatmul(oracle.fromArray(x, [rows, k]), oracle.fromArray(w, wShape), offsets, { transB }));
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!)));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('refuses to write a constant, naming the kernel', () => {
+    const c = onnx.constant(onnx.fromArray([1, 2, 3, 4], [2, 2]));
+    expect(onnx.isConstant(c)).toBe(true);
+    expect(() => onnx.axpyInPlace(c, onnx.full([2, 2], 1))).toThrow(/axpyInPlace: .*constant/);
+    expect(() => onnx.scatterAddRows(c, new Int32Array([1]), onnx.full([1, 2], 1))).toThrow(/scatterAddRows: .*constant/);
+    expect(() => onnx.writeColumns!(c, onnx.full([2, 1], 1), 0)).toThrow(/writeColumns: .*constant/);
+    // read hands out a copy, so writing what it returns cannot reach the constant either.
+    (onnx.read(c) as Float32Array)[0] = 99;
+    expect(Array.from(onnx.read(c))).toEqual([1, 2, 3, 4]);
   });
 
   it('takes a thread count and validates it', () => {

@@ -8,6 +8,7 @@ import { wasmKernels } from '../wasm/wasm-kernels';
 import { chooseElementwiseKernels } from './elementwise-choice';
 import { onnxKernels } from './ort-kernels';
 import { SessionCache } from './session-cache';
+import { ConstSessionCache } from './const-session-cache';
 
 export const OnnxBackendOptionsSchema = z
   .object({
@@ -47,9 +48,11 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
-  const cache = new SessionCache(parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads });
+  const sessionOptions = parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads };
+  const cache = new SessionCache(sessionOptions);
+  const constCache = new ConstSessionCache(sessionOptions);
   const kernelOptions = parsed.smallMatmulMacs === undefined ? {} : { smallMatmulMacs: parsed.smallMatmulMacs };
   const ort = onnxElementwiseKernels(cache, parsed.nativeElementwiseMin);
   const elementwise = parsed.wasmKernels === false ? ort : chooseElementwiseKernels(ort, wasmKernels());
-  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...onnxKernels(cache, kernelOptions) });
+  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...onnxKernels(cache, constCache, kernelOptions) });
 }

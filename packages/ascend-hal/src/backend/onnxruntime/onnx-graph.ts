@@ -51,6 +51,16 @@ export interface GraphSpec {
   nodes: OnnxTypes.INodeProto[];
   inputs: OnnxTypes.IValueInfoProto[];
   outputs: OnnxTypes.IValueInfoProto[];
+  /** Constant tensors held by the graph itself (onnxruntime pre-packs a matmul's constant operand at load). */
+  initializers?: OnnxTypes.ITensorProto[];
+}
+
+/**
+ * A float32 initializer named `name` over `data` (a view: its bytes are written into the model as
+ * raw_data, little-endian like every platform onnxruntime runs on).
+ */
+export function floatInitializer(name: string, data: Float32Array, dims: readonly number[]): OnnxTypes.ITensorProto {
+  return { name, dims: [...dims], dataType: FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 /** Serialises a graph into ModelProto bytes that onnxruntime can load. */
@@ -59,7 +69,7 @@ export function encodeModel(spec: GraphSpec): Uint8Array {
     irVersion: IR_VERSION,
     producerName: '@moge/ascend-hal',
     opsetImport: [{ domain: '', version: OPSET }],
-    graph: { name: spec.name, node: spec.nodes, input: spec.inputs, output: spec.outputs },
+    graph: { name: spec.name, node: spec.nodes, input: spec.inputs, output: spec.outputs, initializer: spec.initializers ?? [] },
   });
   return onnx.ModelProto.encode(model).finish();
 }

@@ -13,6 +13,8 @@ import {
 import { batchedMatmulGraph, gemmBiasGraph, gemmGraph, groupedMatmulGraph, groupedWeightGradGraph } from './graphs';
 import { f32Feed, i64Feed, type OrtTensor } from './ort-native';
 import type { SessionCache } from './session-cache';
+import { constGemmGraph, constGroupedMatmulGraph } from './const-graphs';
+import type { ConstSessionCache } from './const-session-cache';
 
 function zerosLike(backend: string, shape: number[]): CpuTensor {
   return new CpuTensor(backend, 'f32', shape, new Float32Array(shape.reduce((p, d) => p * d, 1)));
@@ -56,8 +58,30 @@ export interface OnnxKernelOptions {
  * copied on the JS side. Degenerate problems (a zero-sized axis) never reach onnxruntime: their
  * answer is an all-zero (or empty) tensor.
  */
-export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}): Required<Pick<CpuKernelOverrides, 'matmul' | 'matmulBias' | 'groupedMatmul' | 'groupedMatmulWeightGrad'>> {
+export function onnxKernels(
+  cache: SessionCache,
+  constCache: ConstSessionCache,
+  options: OnnxKernelOptions = {},
+): Required<Pick<CpuKernelOverrides, 'matmul' | 'matmulBias' | 'groupedMatmul' | 'groupedMatmulWeightGrad'>> {
   const small = options.smallMatmulMacs ?? DEFAULT_SMALL_MATMUL_MACS;
+  /**
+   * op(a)·op(b) (+ bias) where b is a 2-D constant: a session holding b (and a constant bias) as
+   * initializers, cached per constant. `bias` undefined: no bias.
+   */
+  const constGemm = (a: CpuTensor, aDims: readonly number[], b: CpuTensor, transA: boolean, transB: boolean, bias?: CpuTensor): Float32Array => {
+    const bOperand = { data: b.f32('matmul'), dims: b.shape };
+    const feeds: Record<string, OrtTensor> = { a: f32Feed(a.f32('matmul'), aDims) };
+    // The stored shape is part of the key: a reshape shares the storage but is another graph.
+    const layout = `${+transA}${+transB}:${b.shape.join('x')}`;
+    if (!bias) return constCache.get([bOperand.data], `gemm:${layout}`, () => constGemmGraph(transA, transB, bOperand)).run(feeds);
+    const c = bias.f32('matmulBias');
+    if (bias.constant) {
+      const build = () => constGemmGraph(transA, transB, bOperand, { data: c, dims: [c.length] });
+      return constCache.get([bOperand.data, c], `gemm_bias:${layout}`, build).run(feeds);
+    }
+    feeds.c = f32Feed(c, [c.length]);
+    return constCache.get([bOperand.data], `gemm_cbias:${layout}`, () => constGemmGraph(transA, transB, bOperand, 'input')).run(feeds);
+  };
   return {
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
       const p = resolveMatmul(a.shape, b.shape, options);
@@ -73,6 +97,7 @@ export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}
       if (!p.bBatched && (!p.aBatched || !p.transA)) {
         // Rows of a batched A against one B are a single tall product: [B·M, K]·op(B).
         const aDims = p.aBatched ? [p.batch * p.m, p.k] : aLast;
+        if (b.constant) return new CpuTensor(a.backend, 'f32', p.outShape, constGemm(a, aDims, b, p.transA, p.transB));
         const session = cache.get(`gemm:${+p.transA}${+p.transB}`, () => gemmGraph(p.transA, p.transB));
         out = session.run({ a: f32Feed(ad, aDims), b: f32Feed(bd, bDims) });
       } else {
@@ -90,6 +115,7 @@ export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}
       if (a.shape.length !== 2 || b.shape.length !== 2 || bias.dtype !== 'f32') return jsMatmulBias(a, b, bias, options);
       const p = resolveMatmul(a.shape, b.shape, options);
       if (bias.size !== p.n || p.m * p.n * p.k <= small) return jsMatmulBias(a, b, bias, options);
+      if (b.constant) return new CpuTensor(a.backend, 'f32', p.outShape, constGemm(a, a.shape, b, p.transA, p.transB, bias));
       const session = cache.get(`gemm_bias:${+p.transA}${+p.transB}`, () => gemmBiasGraph(p.transA, p.transB));
       const out = session.run({ a: f32Feed(a.f32('matmulBias'), a.shape), b: f32Feed(b.f32('matmulBias'), b.shape), c: f32Feed(bias.f32('matmulBias'), [p.n]) });
       return new CpuTensor(a.backend, 'f32', p.outShape, out);
@@ -102,6 +128,13 @@ export function onnxKernels(cache: SessionCache, options: OnnxKernelOptions = {}
       if (t * k * n <= small) return jsGroupedMatmul(x, w, offsets, options);
       const xd = x.f32('groupedMatmul');
       const wd = w.f32('groupedMatmul');
+      if (w.constant) {
+        // Every expert is in the session (empty segments are zero-row Gemms): one session per weight.
+        const groups = offsets.length - 1;
+        const sizes = Array.from({ length: groups }, (_, g) => offsets[g + 1]! - offsets[g]!);
+        const session = constCache.get([wd], `gmm:${+transB}:${w.shape.join('x')}`, () => constGroupedMatmulGraph(wd, groups, k, n, transB));
+        return new CpuTensor(x.backend, 'f32', [t, n], session.run({ x: f32Feed(xd, [t, k]), sizes: i64Feed(sizes) }));
+      }
       const { experts, sizes } = nonEmptySegments(offsets);
       const used = experts.length;
       const feeds: Record<string, OrtTensor> = { x: f32Feed(xd, [t, k]), sizes: i64Feed(sizes) };

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { createOnnxBackend } from '@moge/ascend-hal/node';
+import { getPreset } from '../presets/presets';
+import { createKvCache } from '../model/kv-cache';
+import { modelBackward } from '../model/backward';
+import { modelForward } from '../model/transformer';
+import { nextTokenLabels } from '../model/batch';
+import { maxRelativeError } from '../test-support/golden';
+import { assertTrainable, freezeWeights, hasFrozenWeights } from './freeze';
+import { createModelWeights, initModelWeights, weightsToHost } from './model-weights';
+
+const arch = getPreset('moge-tiny');
+const tokens = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => (seed * 31 + i * 13 + ((i * i) % 7)) % arch.vocabSize);
+
+describe('freezeWeights', () => {
+  const backend = createReferenceBackend();
+  const w = initModelWeights(arch, backend, { seed: 3, std: 0.2 });
+  const frozen = freezeWeights(w);
+
+  it('keeps every name, shape and value, and makes every tensor a constant', () => {
+    expect([...frozen.params.keys()]).toEqual([...w.params.keys()]);
+    for (const [name, t] of frozen.params) {
+      expect(backend.isConstant(t), name).toBe(true);
+      expect(t.shape).toEqual(w.params.get(name)!.shape);
+    }
+    expect(weightsToHost(frozen)).toEqual(weightsToHost(w));
+    expect(hasFrozenWeights(frozen)).toBe(true);
+    expect(hasFrozenWeights(w)).toBe(false);
+  });
+
+  it('refuses backward and in-place updates with an error that says why', () => {
+    const batch = { ids: tokens(12, 1), batch: 2, seqLen: 6, labels: nextTokenLabels(tokens(12, 1), 2, 6) };
+    const fwd = modelForward(frozen, batch);
+    expect(() => modelBackward(frozen, fwd)).toThrow(/modelBackward: the weights are frozen/);
+    expect(() => assertTrainable(frozen, 'optimizer step')).toThrow(/optimizer step: .*ordinary weights/);
+    // What an optimizer on the Backend would do: an in-place update of a parameter.
+    const p = frozen.params.get('lm_head.weight')!;
+    expect(() => backend.axpyInPlace(p, backend.zeros(p.shape), -0.1)).toThrow(/axpyInPlace: .*constant/);
+    expect(() => modelBackward(w, modelForward(w, batch))).not.toThrow();
+  });
+
+  // Every matmul native (smallMatmulMacs 0), so moge-tiny's weights go through constant sessions.
+  it.each([
+    ['reference', () => createReferenceBackend()],
+    ['onnxruntime', () => createOnnxBackend({ intraOpThreads: 1, smallMatmulMacs: 0 })],
+  ] as const)('decodes with a KV cache on %s like a full forward on ordinary weights', (_name, make) => {
+    const be = make();
+    const ordinary = createModelWeights(arch, be, weightsToHost(w));
+    const fw = freezeWeights(ordinary);
+    const [batch, len, split] = [3, 8, 5];
+    const ids = tokens(batch * len, 9);
+    const full = be.read(modelForward(ordinary, { ids, batch, seqLen: len }).logits);
+    const cache = createKvCache(arch, batch);
+    const rows = (s0: number, s1: number) => Int32Array.from({ length: batch * (s1 - s0) }, (_, i) => ids[Math.floor(i / (s1 - s0)) * len + s0 + (i % (s1 - s0))]!);
+    const v = arch.vocabSize;
+    const pre = be.read(modelForward(fw, { ids: rows(0, split), batch, seqLen: split }, { cache }).logits);
+    for (let b = 0; b < batch; b++) {
+      expect(maxRelativeError(pre.subarray(b * split * v, (b + 1) * split * v), full.subarray(b * len * v, (b * len + split) * v), 1)).toBeLessThan(1e-5);
+    }
+    for (let s = split; s < len; s++) {
+      const step = be.read(modelForward(fw, { ids: rows(s, s + 1), batch, seqLen: 1 }, { cache }).logits);
+      for (let b = 0; b < batch; b++) {
+        expect(maxRelativeError(step.subarray(b * v, (b + 1) * v), full.subarray((b * len + s) * v, (b * len + s + 1) * v), 1)).toBeLessThan(1e-5);
+      }
+    }
+  });
+});

@@ -15,8 +15,10 @@
  *   npm run bench -w packages/model            # or: cd packages/model && npm run bench
  *   ... -- --threads 2 --rounds 7 --json --decode-weights frozen
  *
- * The two sides alternate, round by round (one timed run of ours, then one of PyTorch, after one
- * warm-up each), so both see the same load: on a shared host the load drifts by several × within a
+ * The two sides alternate, round by round (one timed run of ours, then one of PyTorch), so both see
+ * the same load, and each timed run follows an untimed warm-up run of the same work right before it
+ * (PyTorch's in its own process, ours in this one: otherwise ours would start cold after the other
+ * process had the caches): on a shared host the load drifts by several × within a
  * minute. Each round gives a ratio, PyTorch's time over ours (> 1 = we are faster), for wall-clock
  * time and for process CPU time (user + system, all threads); the report is the median over rounds.
  * Goals (issue 3): training ≥ 1×, decode ≥ 2× PyTorch eager.
@@ -152,11 +154,11 @@ interface Row {
   torch: TorchResult[];
 }
 
-/** One warm-up of ours, then `rounds` × (one timed run of ours, one PyTorch process). */
+/** `rounds` × (an untimed warm-up and a timed run of ours, one PyTorch process that does the same). */
 function compare(workload: string, tokens: number, ours: () => Timing | void, theirs: () => TorchResult | undefined): Row {
-  timeOnce(ours);
   const row: Row = { workload, tokens, ours: [], torch: [] };
   for (let r = 0; r < rounds; r++) {
+    ours();
     row.ours.push(timeOnce(ours));
     const t = theirs();
     if (t) row.torch.push(t);

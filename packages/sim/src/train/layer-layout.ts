@@ -83,21 +83,13 @@ export function balancedLayerSlots(input: BalancedLayoutInput): LayerSlot[] {
 
   // The busiest stage carries at least the mean and at least the largest extras; a mean plus a few
   // layers per chunk always suffices.
-  let lo = Math.max(maxExtra, (layerTotal + extraTotal) / pp);
+  const lo = Math.max(maxExtra, (layerTotal + extraTotal) / pp);
   let hi = lo + maxExtra + (vpp + 1) * maxLayer;
   const best = new Int32Array(numLayers);
   // With a budget of everything on one stage, every layer fits; doubling gets there quickly.
   while (!pack(hi)) hi *= 2;
   best.set(trial);
-  for (let i = 0; i < 24; i++) {
-    const mid = (lo + hi) / 2;
-    if (pack(mid)) {
-      best.set(trial);
-      hi = mid;
-    } else {
-      lo = mid;
-    }
-  }
+  narrowBudget(lo, hi, 24, pack, () => best.set(trial));
   // The packing is a heuristic; never return worse than the even split (Megatron's default).
   const even = Int32Array.from(layerCostS, (_, layer) => Math.min(layerVirtual - 1, Math.floor((layer * layerVirtual) / numLayers)));
   const toSlots = (a: Int32Array): LayerSlot[] => Array.from(a, (v, layer) => ({ layer, stage: v % pp, chunk: Math.floor(v / pp) }));
@@ -149,18 +141,28 @@ export function chunkBalancedSplit(costs: readonly number[], parts: number): Int
     }
     return true;
   };
-  let lo = Math.max(maxCost, total / parts);
-  let hi = Math.max(lo, total);
+  const lo = Math.max(maxCost, total / parts);
+  const hi = Math.max(lo, total);
   pack(hi);
   out.set(trial);
-  for (let i = 0; i < 40 && hi - lo > 1e-12 * hi; i++) {
+  narrowBudget(lo, hi, 40, pack, () => out.set(trial));
+  return out;
+}
+
+/**
+ * Bisects a packing budget between `lo` (too small, or just the lower bound) and `hi` (known to
+ * fit) for the smallest one that fits: `fits(budget)` packs under the budget, and `keep()` runs right
+ * after every packing that fitted, so the caller keeps the tightest packing found. Stops after
+ * `iterations` halvings or once the interval is negligible.
+ */
+function narrowBudget(lo: number, hi: number, iterations: number, fits: (budget: number) => boolean, keep: () => void): void {
+  for (let i = 0; i < iterations && hi - lo > 1e-12 * hi; i++) {
     const mid = (lo + hi) / 2;
-    if (pack(mid)) {
-      out.set(trial);
+    if (fits(mid)) {
+      keep();
       hi = mid;
     } else {
       lo = mid;
     }
   }
-  return out;
 }

@@ -94,3 +94,17 @@ export function rowsAndCols(shape: readonly number[], kernel: string): { rows: n
 export function allocate(dtype: TensorDType, size: number): HostArray {
   return dtype === 'i32' ? new Int32Array(size) : new Float32Array(size);
 }
+
+/**
+ * Input stride (in elements) of each output axis of the axis permutation `perm` of a row-major
+ * tensor of `shape`: out axis i walks input axis perm[i].
+ */
+export function permutedStrides(shape: readonly number[], perm: readonly number[]): number[] {
+  const inStrides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= shape[i]!;
+  }
+  return perm.map((p) => inStrides[p]!);
+}

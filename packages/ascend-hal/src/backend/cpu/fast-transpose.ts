@@ -1,4 +1,4 @@
-import { CpuTensor, allocate } from './cpu-tensor';
+import { CpuTensor, allocate, permutedStrides } from './cpu-tensor';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**
@@ -21,13 +21,7 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: 
   const run = a.shape[rank - 1]!;
   const lead = rank - 1;
   const outShape = perm.map((p) => a.shape[p]!);
-  const inStrides = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= a.shape[i]!;
-  }
-  const strides = perm.slice(0, lead).map((p) => inStrides[p]!);
+  const strides = permutedStrides(a.shape, perm.slice(0, lead));
   const out = allocate(a.dtype, a.size);
   const src = a.data;
   const runs = run === 0 ? 0 : a.size / run;

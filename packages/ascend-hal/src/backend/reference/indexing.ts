@@ -1,4 +1,4 @@
-import { CpuTensor, allocate, describeShape, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
+import { CpuTensor, allocate, describeShape, permutedStrides, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
 
 function checkIndex(kernel: string, index: Int32Array, limit: number): void {
   for (let i = 0; i < index.length; i++) {
@@ -97,14 +97,8 @@ export function transpose(a: CpuTensor, perm: readonly number[]): CpuTensor {
     throw shapeError('transpose', `perm [${perm.join(', ')}] is not a permutation of the ${rank} axes of ${describeShape(a.shape)}`);
   }
   const outShape = perm.map((p) => a.shape[p]!);
-  const inStrides = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= a.shape[i]!;
-  }
   // Stride in the input of each output axis; walk the output in order with an odometer.
-  const strides = perm.map((p) => inStrides[p]!);
+  const strides = permutedStrides(a.shape, perm);
   const out = allocate(a.dtype, a.size);
   const coord = new Array<number>(rank).fill(0);
   let src = 0;

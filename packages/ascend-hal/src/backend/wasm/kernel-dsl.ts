@@ -106,7 +106,19 @@ export const initIota = (iota: number): Code => [op.v128Const(IOTA), op.set(iota
 export const laneMask = (iota: number, remaining: number): Code => [op.get(iota), op.get(remaining), op.i32x4Splat(), op.i32x4LtS()];
 
 /** The upper two f32 lanes moved down, so f64x2.promote_low widens them. */
-const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+export const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** Lanes 0–1 (f32) of the first operand, then lanes 0–1 of the second: two demoted f64x2 joined. */
+const JOIN_LOW_PAIRS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** Lanes 0–1 (`half` 0) or 2–3 (`half` 1) of the f32x4 local `v`, widened to an f64x2 on the stack. */
+export const widen = (v: number, half: 0 | 1): Code =>
+  half === 0 ? [op.get(v), op.f64x2PromoteLowF32x4()] : [op.get(v), op.get(v), op.i8x16Shuffle(HIGH_TO_LOW), op.f64x2PromoteLowF32x4()];
+
+/** One f32x4 from two f64x2 computations (`low` gives lanes 0–1, `high` lanes 2–3), each rounded once. */
+export const narrowPairs = (low: Code, high: Code): Code => [
+  ...low, op.f32x4DemoteF64x2Zero(), ...high, op.f32x4DemoteF64x2Zero(), op.i8x16Shuffle(JOIN_LOW_PAIRS),
+];
 
 /** acc (f64x2) += the four f32 lanes of the v128 local `v`, widened: no fp32 rounding builds up in a long sum. */
 export const accumulateF64 = (acc: number, v: number): Code => [

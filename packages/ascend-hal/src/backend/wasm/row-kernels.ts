@@ -7,7 +7,7 @@
  * float64 lanes, as the reference kernels do, so long rows lose nothing to fp32 accumulation.
  */
 import { op } from './encoder';
-import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, store } from './kernel-dsl';
+import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, narrowPairs, store, widen, type Code } from './kernel-dsl';
 
 /** Moves the row pointers `ptrs` on by `rowBytes`. */
 const nextRow = (rowBytes: number, ...ptrs: number[]) => ptrs.flatMap((p) => [op.get(p), op.get(rowBytes), op.i32Add(), op.set(p)]);
@@ -101,7 +101,7 @@ export const softmaxBackwardRowsKernel = defineKernel(
 );
 
 /**
- * rms_norm_rows(x, w, y, inv, rows, cols, eps): inv[r] = 1/sqrt(mean(x²) + eps) (mean in float64),
+ * rms_norm_rows(x, w, y, inv, rows, cols, eps): inv[r] = 1/sqrt(mean(x²) + eps) (squares and mean in float64),
  * y = w · (x · inv). `w` holds `cols` weights (padded like every buffer).
  */
 export const rmsNormRowsKernel = defineKernel(
@@ -115,8 +115,9 @@ export const rmsNormRowsKernel = defineKernel(
       op.f64x2Const(0), op.set(v.acc),
       ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
         ...load(v.x, v.o), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.t),
-        op.get(v.t), op.get(v.t), op.f32x4Mul(), op.set(v.t),
-        ...accumulateF64(v.acc, v.t),
+        // squared in float64, as the reference does: an fp32 square would move inv by an ulp now and
+        // then, which the backward of a near-degenerate row amplifies
+        op.get(v.acc), ...widen(v.t, 0), ...widen(v.t, 0), op.f64x2Mul(), op.f64x2Add(), ...widen(v.t, 1), ...widen(v.t, 1), op.f64x2Mul(), op.f64x2Add(), op.set(v.acc),
       ]),
       op.f64Const(1), ...horizontalSumF64(v.acc), op.get(v.cols), op.f64ConvertI32S(), op.f64Div(), op.get(v.eps), op.f64Add(), op.f64Sqrt(), op.f64Div(),
       op.f32DemoteF64(), op.set(v.s),
@@ -129,48 +130,58 @@ export const rmsNormRowsKernel = defineKernel(
   ],
 );
 
-/** The upper two f32 lanes of a v128 moved down, for f64x2.promote_low. */
-const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-
 /**
  * rms_norm_backward_rows(x, w, r, dy, dx, dw, rows, cols): with x̂ = x·r (r = the stored inverse RMS
  * of the row) and g = dy·w, dx = r · (g − x̂ · mean(g·x̂)) and dw[j] += dy·x̂ into float64
  * accumulators (`dw` holds cols f64, padded to a multiple of 4; the caller zeroes it once and calls
- * this chunk by chunk).
+ * this chunk by chunk). mean(g·x̂) and dx are computed in float64 lanes, like the reference kernel,
+ * and dx is rounded once: dx is a difference of two nearly equal terms whenever g lies almost along x̂
+ * (always, for a one-element row), and fp32 rounding of those terms would be amplified by it.
  */
 export const rmsNormBackwardRowsKernel = defineKernel(
   'rms_norm_backward_rows',
   { x: I32, w: I32, r: I32, dy: I32, dx: I32, dw: I32, rows: I32, cols: I32 },
-  { iota: V128, rowBytes: I32, o: I32, rem: I32, a: I32, xh: V128, d: V128, t: V128, acc: V128, vinv: V128, mean: V128 },
-  (v) => [
-    ...bytesOf(v.cols), op.set(v.rowBytes),
-    ...initIota(v.iota),
-    ...forRows(v.rows, [
-      op.get(v.r), op.f32Load(), op.f32x4Splat(), op.set(v.vinv),
-      op.get(v.r), op.i32Const(4), op.i32Add(), op.set(v.r),
-      op.f64x2Const(0), op.set(v.acc),
-      ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
-        ...load(v.x, v.o), op.get(v.vinv), op.f32x4Mul(), op.set(v.xh),
-        ...load(v.dy, v.o), op.set(v.d),
-        op.get(v.d), op.get(v.xh), op.f32x4Mul(), op.set(v.t),
-        // dw[j..j+3] += dy·x̂, widened (element j's f64 sits at dw + 2·(4j))
-        op.get(v.dw), op.get(v.o), op.i32Const(1), op.i32Shl(), op.i32Add(), op.set(v.a),
-        op.get(v.a), op.get(v.a), op.v128Load(), op.get(v.t), op.f64x2PromoteLowF32x4(), op.f64x2Add(), op.v128Store(),
-        op.get(v.a), op.get(v.a), op.v128Load(16), op.get(v.t), op.get(v.t), op.i8x16Shuffle(HIGH_TO_LOW), op.f64x2PromoteLowF32x4(), op.f64x2Add(), op.v128Store(16),
-        // Σ g·x̂ over the row's own lanes
-        op.get(v.d), ...load(v.w, v.o), op.f32x4Mul(), op.get(v.xh), op.f32x4Mul(), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.t),
-        ...accumulateF64(v.acc, v.t),
-      ]),
-      ...horizontalSumF64(v.acc), op.get(v.cols), op.f64ConvertI32S(), op.f64Div(), op.f32DemoteF64(), op.f32x4Splat(), op.set(v.mean),
-      ...forRowVectors(v.o, v.rem, v.cols, [
-        ...store(v.dx, v.o, [
-          op.get(v.vinv),
-          ...load(v.dy, v.o), ...load(v.w, v.o), op.f32x4Mul(),
-          ...load(v.x, v.o), op.get(v.vinv), op.f32x4Mul(), op.get(v.mean), op.f32x4Mul(),
-          op.f32x4Sub(), op.f32x4Mul(),
+  { iota: V128, rowBytes: I32, o: I32, rem: I32, a: I32, xv: V128, d: V128, wv: V128, t: V128, acc: V128, vinv: V128, inv64: V128, mean: V128 },
+  (v) => {
+    /** (dy·w)·(x·r) in float64 for lanes 0–1 or 2–3, from the locals d, wv, xv. */
+    const gxh = (half: 0 | 1): Code => [...widen(v.d, half), ...widen(v.wv, half), op.f64x2Mul(), ...widen(v.xv, half), op.get(v.inv64), op.f64x2Mul(), op.f64x2Mul()];
+    /** r · (dy·w − (x·r)·mean) in float64 for lanes 0–1 or 2–3. */
+    const dxHalf = (half: 0 | 1): Code => [
+      op.get(v.inv64),
+      ...widen(v.d, half), ...widen(v.wv, half), op.f64x2Mul(),
+      ...widen(v.xv, half), op.get(v.inv64), op.f64x2Mul(), op.get(v.mean), op.f64x2Mul(),
+      op.f64x2Sub(), op.f64x2Mul(),
+    ];
+    return [
+      ...bytesOf(v.cols), op.set(v.rowBytes),
+      ...initIota(v.iota),
+      ...forRows(v.rows, [
+        op.get(v.r), op.f32Load(), op.f32x4Splat(), op.set(v.vinv),
+        op.get(v.r), op.f32Load(), op.f64PromoteF32(), op.f64x2Splat(), op.set(v.inv64),
+        op.get(v.r), op.i32Const(4), op.i32Add(), op.set(v.r),
+        op.f64x2Const(0), op.set(v.acc),
+        ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
+          ...load(v.x, v.o), op.set(v.xv),
+          // dy with the lanes past the row's end zeroed: they add nothing to the sum below
+          ...load(v.dy, v.o), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.d),
+          ...load(v.w, v.o), op.set(v.wv),
+          op.get(v.d), op.get(v.xv), op.get(v.vinv), op.f32x4Mul(), op.f32x4Mul(), op.set(v.t),
+          // dw[j..j+3] += dy·x̂, widened (element j's f64 sits at dw + 2·(4j))
+          op.get(v.dw), op.get(v.o), op.i32Const(1), op.i32Shl(), op.i32Add(), op.set(v.a),
+          op.get(v.a), op.get(v.a), op.v128Load(), ...widen(v.t, 0), op.f64x2Add(), op.v128Store(),
+          op.get(v.a), op.get(v.a), op.v128Load(16), ...widen(v.t, 1), op.f64x2Add(), op.v128Store(16),
+          // Σ g·x̂ over the row's own lanes, in float64
+          op.get(v.acc), ...gxh(0), op.f64x2Add(), ...gxh(1), op.f64x2Add(), op.set(v.acc),
         ]),
+        ...horizontalSumF64(v.acc), op.get(v.cols), op.f64ConvertI32S(), op.f64Div(), op.f64x2Splat(), op.set(v.mean),
+        ...forRowVectors(v.o, v.rem, v.cols, [
+          ...load(v.x, v.o), op.set(v.xv),
+          ...load(v.dy, v.o), op.set(v.d),
+          ...load(v.w, v.o), op.set(v.wv),
+          ...store(v.dx, v.o, narrowPairs(dxHalf(0), dxHalf(1))),
+        ]),
+        ...nextRow(v.rowBytes, v.x, v.dy, v.dx),
       ]),
-      ...nextRow(v.rowBytes, v.x, v.dy, v.dx),
-    ]),
-  ],
+    ];
+  },
 );

@@ -7,6 +7,7 @@ for big kernels, a loop of launches for tiny ones so the event resolution does n
 """
 import argparse, json, platform, time
 import torch
+from cuda_timing import cuda_times, median
 import torch.nn.functional as F
 
 p = argparse.ArgumentParser()
@@ -19,20 +20,8 @@ torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def timeit(fn, reps=args.reps, warmup=args.warmup, inner=1):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(reps):
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3 / inner)
-    times.sort()
-    return sum(times) / len(times), times[len(times) // 2]
+    times = cuda_times(fn, reps, warmup, inner)
+    return sum(times) / len(times), median(times)
 
 
 rows = {'matmul': [], 'batched_matmul': [], 'attention': [], 'memory': [], 'meta': {}}

@@ -11,6 +11,7 @@ Run on the device machine:  python3 tools/calibrate/h200_pro_t1_shapes.py --out 
 """
 import argparse, json, platform, time
 import torch
+from cuda_timing import cuda_times, median
 
 p = argparse.ArgumentParser()
 p.add_argument('--out', required=True)
@@ -22,20 +23,7 @@ torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def timeit(fn, inner=10):
-    for _ in range(args.warmup):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(args.reps):
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3 / inner)
-    times.sort()
-    return times[len(times) // 2]
+    return median(cuda_times(fn, args.reps, args.warmup, inner))
 
 
 H, HEADS, KV, D = 5120, 40, 8, 128

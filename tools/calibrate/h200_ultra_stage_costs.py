@@ -19,6 +19,7 @@ Run on the device machine:  python3 tools/calibrate/h200_ultra_stage_costs.py --
 """
 import argparse, json, platform
 import torch
+from cuda_timing import cuda_times, median
 import torch.nn.functional as F
 
 p = argparse.ArgumentParser()
@@ -133,20 +134,8 @@ class LossStage:
         return [self.norm, self.head]
 
 
-def timed(fn):
-    for _ in range(args.warmup):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(args.reps):
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
+def timed(fn):  # median milliseconds
+    return median(cuda_times(fn, args.reps, args.warmup)) * 1e3
 
 
 def measure(block, make_inputs, run):

@@ -16,7 +16,7 @@ export { TrainingSimOptionsSchema, ExpertLoadSchema, OverlapSchema, FusedOperato
 export { simulateTraining, MFU_CONVENTION, type TrainingSimInput, type TrainingSimResult, type LayerTiming } from './train/simulate';
 export { breakdownTotal, type StepBreakdown } from './train/breakdown';
 export { buildChromeTrace, type ChromeTrace, type ChromeTraceEvent } from './train/trace';
-export { validateTraining, runCase, type ValidationRow, type ValidateOptions } from './train/validate';
+export { validateTraining, runCase, searchRankRow, type ValidationRow, type ValidateOptions } from './train/validate';
 export { plannedMemoryPolicy } from './train/memory-policy';
 export { ULT_T1, ULT_T0, PRO_T1_BEFORE, PRO_T1_AFTER, PUBLISHED, type TrainingCase } from './train/validation-cases';
 export { searchTraining, type SearchInput, type SearchEntry, type SearchResult } from './train/search';

@@ -99,6 +99,19 @@ describe('pipeline stages', () => {
     expect(s0.inFlightBytes - embedding).toBeCloseTo(4 * (1 + 3 / 8) * 4 * layer, 6);
   });
 
+  it('activationOverheadFactor scales every stage\'s activations and nothing else', () => {
+    const a = gptArch(16, 8, 64);
+    const p = plan({ pp: 4, vpp: 2, seqLength: 256, globalBatchSize: 16 });
+    const counted = estimateTrainingMemory(a, p, { frameworkOverheadBytes: 1e9 });
+    const scaled = estimateTrainingMemory(a, p, { frameworkOverheadBytes: 1e9, activationOverheadFactor: 1.5 });
+    scaled.stages.forEach((s, i) => {
+      const c = counted.stages[i]!;
+      expect(s.activationsBytes).toBeCloseTo(1.5 * c.activationsBytes, 3);
+      expect([s.weightsBytes, s.gradientsBytes, s.optimizerBytes, s.overheadBytes]).toEqual([c.weightsBytes, c.gradientsBytes, c.optimizerBytes, c.overheadBytes]);
+      expect(s.totalBytes - c.totalBytes).toBeCloseTo(0.5 * c.activationsBytes, 3);
+    });
+  });
+
   it('puts the head and MTP on the last stage', () => {
     const a = arch(PANGU_ULTRA_MOE);
     const p = plan({ tp: 8, pp: 16, vpp: 2, ep: 32, dp: 48, microBatchSize: 2, globalBatchSize: 1536, sequenceParallel: true, noopLayers: 3 });
@@ -129,5 +142,9 @@ describe('validation', () => {
       expect(e).toBeInstanceOf(ValidationError);
       expect((e as ValidationError).issues[0]).toMatchObject({ path: 'loadImbalanceFactor', received: 0.5 });
     }
+  });
+
+  it('refuses an activation overhead factor below 1', () => {
+    expect(() => estimateTrainingMemory(tinyMoe, base, { activationOverheadFactor: 0.8 })).toThrow(/activationOverheadFactor/);
   });
 });

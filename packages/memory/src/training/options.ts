@@ -48,6 +48,12 @@ export const TrainingMemoryOptionsSchema = z.object({
   /** Runtime context, communication buffers and allocator fragmentation, added to every device (bytes). */
   frameworkOverheadBytes: z.number().nonnegative().default(0),
   /**
+   * Multiplies the activation memory counted tensor by tensor (≥ 1; 1 = the count as is): for what the
+   * count leaves out and grows with the activations — allocator fragmentation under changing
+   * routed-token shapes, short-lived buffers of a framework's kernels. Set it from a measured peak.
+   */
+  activationOverheadFactor: z.number().min(1).default(1),
+  /**
    * Swapped activations stay resident for this many layers of the micro-batch in backward (one in use,
    * one being prefetched), so a swap never frees everything.
    */

@@ -6,6 +6,7 @@ import uncalibrated from '../../profiles/uncalibrated.json';
 
 const fraction = SourcedNumberSchema.refine((s) => s.value >= 0 && s.value <= 1, { message: 'a value in [0, 1]' });
 const nonNegative = SourcedNumberSchema.refine((s) => s.value >= 0, { message: 'a value ≥ 0' });
+const atLeastOne = SourcedNumberSchema.refine((s) => s.value >= 1, { message: 'a value ≥ 1' });
 
 /** One published figure a profile was fitted to, kept beside the fit so anyone can refit or audit it. */
 export const FitPointSchema = z.object({
@@ -39,6 +40,11 @@ export const SimProfileSchema = z.object({
    * buffers, allocator fragmentation. Added to every memory estimate (absent = 0).
    */
   deviceMemoryReserveBytes: nonNegative.optional(),
+  /**
+   * Multiplies @moge/memory's tensor-by-tensor activation count (its `activationOverheadFactor`):
+   * fragmentation and framework buffers that grow with the activations (absent = 1).
+   */
+  activationMemoryFactor: atLeastOne.optional(),
   fittedTo: z.array(FitPointSchema),
   method: z.string().min(1),
 });

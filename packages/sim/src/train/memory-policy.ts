@@ -21,6 +21,7 @@ export function plannedMemoryPolicy(arch: MoeArch, cluster: Cluster, plan: Paral
     loadImbalanceFactor: prep.loadFactor,
     hostLink: hostLinkOf(cluster.node),
     frameworkOverheadBytes: prep.profile.deviceMemoryReserveBytes?.value ?? 0,
+    activationOverheadFactor: prep.profile.activationMemoryFactor?.value ?? 1,
   });
   return result.plan;
 }

@@ -3,6 +3,7 @@ import { MoeArchSchema, ParallelPlanSchema, type MoeArch, type ParallelPlanInput
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { estimateTrainingMemory } from '@moge/memory';
 import { getPreset } from '@moge/model';
+import { getSimProfile, SimProfileSchema } from '../common/training-profile';
 import { breakdownTotal } from './breakdown';
 import { trainingFlopsPerToken } from './model-flops';
 import { simulateTraining, type TrainingSimInput } from './simulate';
@@ -51,6 +52,15 @@ describe('simulateTraining', () => {
     const m = estimateTrainingMemory(pro, plan, { loadImbalanceFactor: r.expertLoadFactor, hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value } });
     expect(r.peakMemoryBytesPerDevice).toBe(r.memory.totalBytes);
     expect(r.peakMemoryBytesPerDevice - m.totalBytes).toBe(5 * 2 ** 30);
+  });
+
+  it('scales activation memory by the profile\'s activationMemoryFactor', () => {
+    const base = getSimProfile('ascend-910b-training');
+    const factor = { value: 1.4, source: 'test', confidence: 'assumed' as const };
+    const scaled = simulateTraining({ arch: pro, cluster, plan: ParallelPlanSchema.parse(proPlan), profile: { ...base, activationMemoryFactor: factor } });
+    expect(scaled.memory.activationsBytes).toBeCloseTo(1.4 * r.memory.activationsBytes, 0);
+    expect(scaled.peakMemoryBytesPerDevice - r.peakMemoryBytesPerDevice).toBeCloseTo(0.4 * r.memory.activationsBytes, 0);
+    expect(() => SimProfileSchema.parse({ ...base, activationMemoryFactor: { ...factor, value: 0.9 } })).toThrow(/≥ 1/);
   });
 
   it('gives every layer a forward and a backward time', () => {

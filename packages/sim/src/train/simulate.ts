@@ -140,6 +140,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
       loadImbalanceFactor: loadFactor,
       hostLink: { bandwidth: cluster.node.hostLink.bandwidth.value, latencyS: cluster.node.hostLink.latencyS.value },
       frameworkOverheadBytes: profile.deviceMemoryReserveBytes?.value ?? 0,
+      activationOverheadFactor: profile.activationMemoryFactor?.value ?? 1,
     });
   // Time needs the memory estimate only for what it swaps; without swapping a search may skip it
   // for plans that lose on time anyway (see trainingMemory()).

@@ -1,4 +1,4 @@
-import { CpuTensor, allocate, permutedStrides } from './cpu-tensor';
+import { allocateOutput, CpuTensor, permutedStrides } from './cpu-tensor';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**
@@ -22,7 +22,7 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: 
   const lead = rank - 1;
   const outShape = perm.map((p) => a.shape[p]!);
   const strides = permutedStrides(a.shape, perm.slice(0, lead));
-  const out = allocate(a.dtype, a.size);
+  const out = allocateOutput(a.dtype, a.size);
   const src = a.data;
   const runs = run === 0 ? 0 : a.size / run;
   const coord = new Array<number>(lead).fill(0);

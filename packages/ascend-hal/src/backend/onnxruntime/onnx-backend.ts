@@ -2,6 +2,8 @@ import { parseWith } from '@moge/core';
 import { z } from 'zod';
 import type { Backend } from '../backend';
 import { createCpuBackend } from '../cpu/cpu-backend';
+import { useOutputAllocator } from '../cpu/cpu-tensor';
+import { uninitializedAllocator } from '../cpu/uninitialized-allocator';
 import { transposeRuns } from '../cpu/fast-transpose';
 import { onnxElementwiseKernels } from './ort-elementwise';
 import { wasmKernels } from '../wasm/wasm-kernels';
@@ -45,9 +47,13 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
  * Tiny matmuls and the rest — top-k, gathers, reductions — run the reference kernels in JS: a native
  * call (≈ 7 µs of fixed cost measured on an idle 2-core host) would cost more than the arithmetic.
  * Its tensors are typed arrays like the reference backend's, stamped 'onnxruntime'.
+ * Creating one makes kernel outputs that are written in full skip the zero fill (Node's
+ * uninitialized buffers, uninitialized-allocator.ts), process-wide: the reference kernels that run
+ * here gain too, and none of those outputs is read before it is written.
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
+  useOutputAllocator(uninitializedAllocator);
   const sessionOptions = parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads };
   const cache = new SessionCache(sessionOptions);
   const constCache = new ConstSessionCache(sessionOptions);

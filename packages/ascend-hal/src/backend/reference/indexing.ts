@@ -1,4 +1,4 @@
-import { CpuTensor, allocate, describeShape, permutedStrides, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
+import { CpuTensor, allocateOutput, describeShape, permutedStrides, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
 
 function checkIndex(kernel: string, index: Int32Array, limit: number): void {
   for (let i = 0; i < index.length; i++) {
@@ -12,7 +12,7 @@ export function gatherRows(table: CpuTensor, index: Int32Array): CpuTensor {
   if (table.shape.length !== 2) throw shapeError('gatherRows', `table must be [V, D], got ${describeShape(table.shape)}`);
   const [v, d] = table.shape as [number, number];
   checkIndex('gatherRows', index, v);
-  const out = allocate(table.dtype, index.length * d);
+  const out = allocateOutput(table.dtype, index.length * d);
   for (let i = 0; i < index.length; i++) {
     const row = index[i]! * d;
     out.set(table.data.subarray(row, row + d), i * d);
@@ -48,7 +48,7 @@ export function sliceColumns(a: CpuTensor, start: number, width: number): CpuTen
   if (!Number.isInteger(start) || !Number.isInteger(width) || start < 0 || width < 0 || start + width > cols) {
     throw shapeError('sliceColumns', `columns [${start}, ${start + width}) are outside [0, ${cols})`);
   }
-  const out = allocate(a.dtype, rows * width);
+  const out = allocateOutput(a.dtype, rows * width);
   for (let r = 0; r < rows; r++) out.set(a.data.subarray(r * cols + start, r * cols + start + width), r * width);
   return new CpuTensor(a.backend, a.dtype, [...a.shape.slice(0, -1), width], out);
 }
@@ -79,7 +79,7 @@ export function concatColumns(parts: readonly CpuTensor[]): CpuTensor {
     if (!ok) throw shapeError('concatColumns', `parts disagree: ${parts.map((x) => `${x.dtype}${describeShape(x.shape)}`).join(', ')}`);
     total += p.shape[p.shape.length - 1]!;
   }
-  const out = allocate(first.dtype, rows * total);
+  const out = allocateOutput(first.dtype, rows * total);
   let col = 0;
   for (const p of parts) {
     const w = p.shape[p.shape.length - 1]!;
@@ -99,7 +99,7 @@ export function transpose(a: CpuTensor, perm: readonly number[]): CpuTensor {
   const outShape = perm.map((p) => a.shape[p]!);
   // Stride in the input of each output axis; walk the output in order with an odometer.
   const strides = permutedStrides(a.shape, perm);
-  const out = allocate(a.dtype, a.size);
+  const out = allocateOutput(a.dtype, a.size);
   const coord = new Array<number>(rank).fill(0);
   let src = 0;
   for (let i = 0; i < a.size; i++) {

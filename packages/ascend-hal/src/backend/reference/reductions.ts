@@ -1,4 +1,4 @@
-import { CpuTensor, allocate, normalizeAxis, shapeError } from '../cpu/cpu-tensor';
+import { CpuTensor, allocateOutput, normalizeAxis, shapeError } from '../cpu/cpu-tensor';
 
 /**
  * Views `shape` around `axis` as [outer, len, inner] so a reduction is three plain loops: element
@@ -16,7 +16,7 @@ export function sum(a: CpuTensor, axis: number): CpuTensor {
   const ax = normalizeAxis(axis, a.shape.length, 'sum');
   const { outer, len, inner, outShape } = splitAt(a.shape, ax);
   const src = a.data;
-  const out = allocate(a.dtype, outer * inner);
+  const out = allocateOutput(a.dtype, outer * inner);
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     acc.fill(0);
@@ -35,7 +35,7 @@ export function max(a: CpuTensor, axis: number): CpuTensor {
   const { outer, len, inner, outShape } = splitAt(a.shape, ax);
   if (len === 0 && outer * inner > 0) throw shapeError('max', `axis ${axis} is empty`);
   const src = a.data;
-  const out = allocate(a.dtype, outer * inner);
+  const out = allocateOutput(a.dtype, outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = src[o * len * inner + i]!;

@@ -7,7 +7,7 @@
  * reference (fp32 lanes with float64 sums, exp within ~3 ulps; see the kernels' comments).
  */
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
-import { CpuTensor, sameShape } from '../cpu/cpu-tensor';
+import { allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
 import { affine as jsAffine, axpyInPlace as jsAxpy, swiglu as jsSwiglu, swigluBackward as jsSwigluBackward } from '../reference/elementwise';
 import { rmsNorm as jsRmsNorm, rmsNormBackward as jsRmsNormBackward } from '../reference/norm';
 import { scatterAddRows as jsScatterAddRows } from '../reference/indexing';
@@ -41,15 +41,15 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
   return {
     swiglu(gate, up) {
       if (!isF32(gate, up) || !sameShape(gate.shape, up.shape)) return jsSwiglu(gate, up);
-      const y = new Float32Array(gate.size);
+      const y = allocateOutputF32(gate.size);
       m.swiglu(f32(gate), f32(up), y);
       return new CpuTensor(gate.backend, 'f32', gate.shape, y);
     },
 
     swigluBackward(gate, up, dy) {
       if (!isF32(gate, up, dy) || !sameShape(gate.shape, up.shape) || !sameShape(gate.shape, dy.shape)) return jsSwigluBackward(gate, up, dy);
-      const dg = new Float32Array(gate.size);
-      const du = new Float32Array(gate.size);
+      const dg = allocateOutputF32(gate.size);
+      const du = allocateOutputF32(gate.size);
       m.swigluBackward(f32(gate), f32(up), f32(dy), dg, du);
       return [new CpuTensor(gate.backend, 'f32', gate.shape, dg), new CpuTensor(gate.backend, 'f32', gate.shape, du)];
     },
@@ -61,7 +61,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
       if (!isF32(a) || rank === 0 || cols === 0 || (causal && rank < 2)) return jsSoftmax(a, options);
       const sq = causal ? a.shape[rank - 2]! : 0;
       if (causal && sq === 0) return jsSoftmax(a, options);
-      const out = new Float32Array(a.size);
+      const out = allocateOutputF32(a.size);
       m.softmaxRows(f32(a), out, a.size / cols, cols, sq);
       return new CpuTensor(a.backend, 'f32', a.shape, out);
     },
@@ -69,7 +69,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
     softmaxBackward(y, dy) {
       const cols = lastAxis(y);
       if (!isF32(y, dy) || y.shape.length === 0 || cols === 0 || !sameShape(y.shape, dy.shape)) return jsSoftmaxBackward(y, dy);
-      const dx = new Float32Array(y.size);
+      const dx = allocateOutputF32(y.size);
       m.softmaxBackwardRows(f32(y), f32(dy), dx, y.size / cols, cols);
       return new CpuTensor(y.backend, 'f32', y.shape, dx);
     },
@@ -78,8 +78,8 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
       const cols = lastAxis(x);
       if (!isF32(x, weight) || x.shape.length === 0 || cols === 0 || weight.shape.length !== 1 || weight.size !== cols) return jsRmsNorm(x, weight, eps);
       const rows = x.size / cols;
-      const y = new Float32Array(x.size);
-      const inv = new Float32Array(rows);
+      const y = allocateOutputF32(x.size);
+      const inv = allocateOutputF32(rows);
       m.rmsNormRows(f32(x), f32(weight), y, inv, rows, cols, eps);
       return { y: new CpuTensor(x.backend, 'f32', x.shape, y), invRms: new CpuTensor(x.backend, 'f32', x.shape.slice(0, -1), inv) };
     },
@@ -91,7 +91,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
         isF32(x, weight, invRms, dy) && x.shape.length > 0 && cols > 0 && weight.shape.length === 1 && weight.size === cols &&
         invRms.size === rows && sameShape(x.shape, dy.shape);
       if (!fits) return jsRmsNormBackward(x, weight, invRms, dy);
-      const dx = new Float32Array(x.size);
+      const dx = allocateOutputF32(x.size);
       const dw = m.rmsNormBackwardRows(f32(x), f32(weight), f32(invRms), f32(dy), dx, rows, cols);
       return { dx: new CpuTensor(x.backend, 'f32', x.shape, dx), dWeight: new CpuTensor(x.backend, 'f32', [cols], dw) };
     },
@@ -103,7 +103,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
       // outside the tables, run the reference kernel
       const tables = d % 8 === 0 ? ropeTables.get(theta, d, positions) : null;
       if (!tables) return jsRope(x, positions, theta, options);
-      const y = new Float32Array(x.size);
+      const y = allocateOutputF32(x.size);
       m.rope(f32(x), y, tables.cos, tables.sin, positions, heads, d / 2, options?.inverse ? -1 : 1);
       return new CpuTensor(x.backend, 'f32', x.shape, y);
     },
@@ -124,7 +124,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
 
     affine(a, scale, shift = 0) {
       if (!isF32(a)) return jsAffine(a, scale, shift);
-      const y = new Float32Array(a.size);
+      const y = allocateOutputF32(a.size);
       m.affine(f32(a), y, scale, shift);
       return new CpuTensor(a.backend, 'f32', a.shape, y);
     },

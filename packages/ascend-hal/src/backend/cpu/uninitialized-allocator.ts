@@ -1,0 +1,25 @@
+/**
+ * Node's uninitialized memory for kernel outputs (allocateOutput): Buffer.allocUnsafeSlow skips the
+ * zero fill that every typed array pays. Measured here for a 4 MiB array: 0.04 ms against 0.22 ms
+ * zeroed; a gather into it 0.78 ms against 0.86 ms. Node-only (Buffer), so only the onnxruntime
+ * backend installs it.
+ *
+ * Under vitest every array is filled with NaN (f32) or INT32_MIN (i32) instead, so a kernel that
+ * leaves an element unwritten produces garbage in the tests rather than a zero that happened to be
+ * right (fresh pages from the OS are zero, so such a bug would otherwise pass).
+ */
+import { Buffer } from 'node:buffer';
+import type { HostArray, TensorDType } from '../backend';
+import type { OutputAllocator } from './cpu-tensor';
+
+const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
+
+export const uninitializedAllocator: OutputAllocator = (dtype: TensorDType, size: number): HostArray => {
+  const bytes = Buffer.allocUnsafeSlow(size * 4);
+  if (dtype === 'i32') {
+    const a = new Int32Array(bytes.buffer, bytes.byteOffset, size);
+    return POISON ? a.fill(-2147483648) : a;
+  }
+  const a = new Float32Array(bytes.buffer, bytes.byteOffset, size);
+  return POISON ? a.fill(Number.NaN) : a;
+};

@@ -106,7 +106,7 @@ export interface Backend {
 
   // ---- elementwise ---------------------------------------------------------------------------
   unary(op: UnaryOp, a: Tensor): Tensor;
-  /** a ∘ b with NumPy broadcasting of trailing axes (b's shape must be a suffix of a's, or equal). */
+  /** a ∘ b with NumPy broadcasting of b into a's shape (b right-aligned, each of its axes equal to a's or 1). */
   binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor;
   /** a · s + t for scalars s, t. */
   affine(a: Tensor, scale: number, shift?: number): Tensor;

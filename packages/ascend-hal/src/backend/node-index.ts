@@ -1,2 +1,2 @@
-export { createOnnxBackend, OnnxBackendOptionsSchema, type OnnxBackendOptions } from './onnxruntime/onnx-backend';
+export { createOnnxBackend, gemmLibrary, OnnxBackendOptionsSchema, type OnnxBackendOptions } from './onnxruntime/onnx-backend';
 export { createBackend, BackendNameSchema, type BackendName } from './create-backend';

@@ -20,10 +20,13 @@ describe('onnxruntime backend conformance', () => {
   });
 });
 
-// The default backend sends tiny matmuls to JS; this one sends every matmul to onnxruntime, so the
-// edge cases (1 row, K = 1, empty segments) run through the ONNX graphs too.
-describe('onnxruntime backend conformance, every matmul native', () => {
-  const allNative = createOnnxBackend({ smallMatmulMacs: 0 });
+// The default backend sends tiny matmuls to JS; these send every matmul native, so the edge cases
+// (1 row, K = 1, empty segments) run through OpenBLAS (where it loads) and through the ONNX graphs.
+describe.each([
+  ['OpenBLAS where it loads, else onnxruntime', {}],
+  ["onnxruntime's MLAS", { openBlas: false }],
+] as const)('onnxruntime backend conformance, every matmul native: %s', (_name, extra) => {
+  const allNative = createOnnxBackend({ smallMatmulMacs: 0, ...extra });
   const cases = backendConformanceCases().filter((c) => c.kernel.toLowerCase().includes('matmul') || c.kernel === 'constant');
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(checkConformanceCase(c, allNative, oracle)).toBeNull();

@@ -9,6 +9,8 @@ import { onnxElementwiseKernels } from './ort-elementwise';
 import { wasmKernels } from '../wasm/wasm-kernels';
 import { chooseElementwiseKernels } from './elementwise-choice';
 import { onnxKernels } from './ort-kernels';
+import { BLAS_SMALL_MATMUL_MACS, blasKernels } from '../blas/blas-kernels';
+import { loadOpenBlas } from '../blas/openblas';
 import { SessionCache } from './session-cache';
 import { ConstSessionCache } from './const-session-cache';
 
@@ -17,8 +19,9 @@ export const OnnxBackendOptionsSchema = z
     /** Threads of onnxruntime's intra-op pool; left out, onnxruntime picks (one per physical core). */
     intraOpThreads: z.number().int().min(1).max(1024).optional(),
     /**
-     * Matmuls of at most this many multiply-adds run in JS, where onnxruntime's fixed per-call cost
-     * would dominate; 0 sends every matmul to onnxruntime. Default 2048 (measured crossover).
+     * Matmuls of at most this many multiply-adds run in JS, where a native call's fixed cost would
+     * dominate; 0 sends every matmul native. Default 2048 on onnxruntime, 128 on OpenBLAS (measured
+     * crossovers).
      */
     smallMatmulMacs: z.number().int().min(0).optional(),
     /**
@@ -33,6 +36,13 @@ export const OnnxBackendOptionsSchema = z
      * Default true; false keeps the onnxruntime graphs and JS kernels (for comparison).
      */
     wasmKernels: z.boolean().optional(),
+    /**
+     * Matmuls, matmuls with bias and grouped matmuls on OpenBLAS's sgemm (through koffi) when the
+     * library loads — faster than onnxruntime's MLAS here and ≈ 1 µs a call (blas/openblas.ts).
+     * Default true; false, or no OpenBLAS on the machine (see gemmLibrary()), keeps onnxruntime's.
+     * OpenBLAS gets `intraOpThreads` threads when that is set.
+     */
+    openBlas: z.boolean().optional(),
   })
   .strict();
 
@@ -60,5 +70,18 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const kernelOptions = parsed.smallMatmulMacs === undefined ? {} : { smallMatmulMacs: parsed.smallMatmulMacs };
   const ort = onnxElementwiseKernels(cache, parsed.nativeElementwiseMin);
   const elementwise = parsed.wasmKernels === false ? ort : chooseElementwiseKernels(ort, wasmKernels());
-  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...onnxKernels(cache, constCache, kernelOptions) });
+  const ortGemm = onnxKernels(cache, constCache, kernelOptions);
+  const blas = parsed.openBlas === false ? undefined : loadOpenBlas();
+  if (blas?.ok && parsed.intraOpThreads !== undefined) blas.blas.setThreads(parsed.intraOpThreads);
+  const gemm = blas?.ok ? blasKernels(blas.blas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
+  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm });
+}
+
+/**
+ * Which library the onnxruntime backend's matmuls use on this machine by default: OpenBLAS (with the
+ * library loaded) or onnxruntime's MLAS (with the reason OpenBLAS did not load).
+ */
+export function gemmLibrary(): { library: 'openblas'; path: string } | { library: 'mlas'; reason: string } {
+  const blas = loadOpenBlas();
+  return blas.ok ? { library: 'openblas', path: blas.blas.library } : { library: 'mlas', reason: blas.reason };
 }

@@ -17,6 +17,15 @@ export function sum(a: CpuTensor, axis: number): CpuTensor {
   const { outer, len, inner, outShape } = splitAt(a.shape, ax);
   const src = a.data;
   const out = allocateOutput(a.dtype, outer * inner);
+  if (inner === 1) {
+    // Over the last axis: one running float64 sum per row, no accumulator array to clear and copy.
+    for (let o = 0, base = 0; o < outer; o++, base += len) {
+      let acc = 0;
+      for (let r = 0; r < len; r++) acc += src[base + r]!;
+      out[o] = acc;
+    }
+    return new CpuTensor(a.backend, a.dtype, outShape, out);
+  }
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     acc.fill(0);

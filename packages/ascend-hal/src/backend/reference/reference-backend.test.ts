@@ -93,6 +93,7 @@ describe('reference backend: elementwise', () => {
     const a = t([1, 2, 3, 4, 5, 6], [2, 3]);
     expect(read(be.binary('add', a, t([10, 20, 30], [3])))).toEqual([11, 22, 33, 14, 25, 36]);
     expect(read(be.binary('mul', a, t([2, 3], [2, 1])))).toEqual([2, 4, 6, 12, 15, 18]);
+    expect(read(be.binary('mul', t([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), t([1, 10, 100, 1000], [2, 2, 1])))).toEqual([1, 2, 30, 40, 500, 600, 7000, 8000]);
     expect(read(be.binary('sub', a, t([1], [])))).toEqual([0, 1, 2, 3, 4, 5]);
     expect(read(be.binary('div', a, a))).toEqual([1, 1, 1, 1, 1, 1]);
     expect(read(be.binary('max', a, t([3, 3, 3], [3])))).toEqual([3, 3, 3, 4, 5, 6]);

@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createReferenceBackend } from '../reference/reference-backend';
+import { createOnnxBackend, gemmLibrary } from '../onnxruntime/onnx-backend';
+import { loadOpenBlas } from './openblas';
+
+const oracle = createReferenceBackend();
+const blas = loadOpenBlas();
+// Everything native (no JS path for small products), on OpenBLAS when it loads.
+const be = createOnnxBackend({ intraOpThreads: 1, smallMatmulMacs: 0 });
+const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
+
+function close(got: ArrayLike<number>, want: ArrayLike<number>) {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!)));
+}
+
+describe('gemmLibrary', () => {
+  it('names OpenBLAS when it loaded, else the reason onnxruntime keeps the matmuls', () => {
+    const g = gemmLibrary();
+    if (blas.ok) expect(g).toEqual({ library: 'openblas', path: blas.blas.library });
+    else expect(g).toMatchObject({ library: 'mlas', reason: expect.stringMatching(/OpenBLAS|koffi/) });
+  });
+});
+
+// Without libopenblas on the machine these cases would test onnxruntime's kernels, which the
+// conformance suite already covers; they are about the OpenBLAS path, so they say so and skip.
+describe.skipIf(!blas.ok)('OpenBLAS kernels (skipped: no OpenBLAS on this machine)', () => {
+  it('matmul: 2-D, transposed, batched and broadcast operands (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ batch: fc.integer({ min: 1, max: 4 }), m: fc.integer({ min: 1, max: 9 }), k: fc.integer({ min: 1, max: 9 }), n: fc.integer({ min: 1, max: 9 }) }),
+        fc.boolean(), fc.boolean(), fc.constantFrom('none', 'a', 'b', 'both'), fc.nat(100),
+        ({ batch, m, k, n }, transA, transB, batched, salt) => {
+          const aLast = transA ? [k, m] : [m, k];
+          const bLast = transB ? [n, k] : [k, n];
+          const aShape = batched === 'a' || batched === 'both' ? [batch, ...aLast] : aLast;
+          const bShape = batched === 'b' || batched === 'both' ? [batch, ...bLast] : bLast;
+          const a = values(aShape.reduce((p, d) => p * d, 1), salt);
+          const b = values(bShape.reduce((p, d) => p * d, 1), salt + 1);
+          const got = be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), { transA, transB });
+          const want = oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), { transA, transB });
+          expect(got.shape).toEqual(want.shape);
+          close(be.read(got), oracle.read(want));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matmulBias adds the bias to every row, for one row and for many', () => {
+    for (const [m, k, n, transB] of [[1, 5, 3, false], [7, 4, 6, true], [33, 16, 8, false]] as const) {
+      const a = values(m * k, 1);
+      const bShape = transB ? [n, k] : [k, n];
+      const b = values(k * n, 2);
+      const bias = values(n, 3);
+      const got = be.matmulBias!(be.fromArray(a, [m, k]), be.fromArray(b, bShape), be.fromArray(bias, [n]), { transB });
+      const want = oracle.matmulBias!(oracle.fromArray(a, [m, k]), oracle.fromArray(b, bShape), oracle.fromArray(bias, [n]), { transB });
+      close(be.read(got), oracle.read(want));
+    }
+  });
+
+  it('grouped matmul and its weight gradient, empty experts included (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(5), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.boolean(), fc.nat(100), (sizes, k, n, transB, salt) => {
+        const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((p, q) => p + q, 0))]);
+        const rows = offsets[sizes.length]!;
+        const x = values(rows * k, salt);
+        const w = values(sizes.length * k * n, salt + 1);
+        const dy = values(rows * n, salt + 2);
+        const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
+        close(
+          be.read(be.groupedMatmul(be.fromArray(x, [rows, k]), be.fromArray(w, wShape), offsets, { transB })),
+          oracle.read(oracle.groupedMatmul(oracle.fromArray(x, [rows, k]), oracle.fromArray(w, wShape), offsets, { transB })),
+        );
+        // An expert without rows gets an exact zero block, though the output is not zeroed up front.
+        close(
+          be.read(be.groupedMatmulWeightGrad(be.fromArray(x, [rows, k]), be.fromArray(dy, [rows, n]), offsets)),
+          oracle.read(oracle.groupedMatmulWeightGrad(oracle.fromArray(x, [rows, k]), oracle.fromArray(dy, [rows, n]), offsets)),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('constant (frozen) weights: OpenBLAS for a row or two, pre-packed sessions beyond, same numbers', () => {
+    for (const rows of [1, 2, 8]) {
+      const w = values(4 * 6, 5);
+      const x = values(rows * 4, 6);
+      const got = be.matmul(be.fromArray(x, [rows, 4]), be.constant(be.fromArray(w, [6, 4])), { transB: true });
+      close(be.read(got), oracle.read(oracle.matmul(oracle.fromArray(x, [rows, 4]), oracle.fromArray(w, [6, 4]), { transB: true })));
+    }
+  });
+});

@@ -10,11 +10,18 @@
  */
 import { Buffer } from 'node:buffer';
 import type { HostArray, TensorDType } from '../backend';
-import type { OutputAllocator } from './cpu-tensor';
+import { allocate, type OutputAllocator } from './cpu-tensor';
 
 const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
 
+/**
+ * Below this many bytes a zeroed typed array is the cheaper one: Buffer.allocUnsafeSlow costs ≈ 1 µs
+ * of bookkeeping, more than zeroing a few KiB (a decode step makes ~150 such outputs).
+ */
+export const UNINITIALIZED_MIN_BYTES = 64 * 1024;
+
 export const uninitializedAllocator: OutputAllocator = (dtype: TensorDType, size: number): HostArray => {
+  if (size * 4 < UNINITIALIZED_MIN_BYTES && !POISON) return allocate(dtype, size);
   const bytes = Buffer.allocUnsafeSlow(size * 4);
   if (dtype === 'i32') {
     const a = new Int32Array(bytes.buffer, bytes.byteOffset, size);

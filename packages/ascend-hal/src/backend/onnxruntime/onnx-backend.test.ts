@@ -106,6 +106,24 @@ describe('onnxruntime backend', () => {
     );
   });
 
+  it('runs K = 1 products (outer products, the MoE combine backward) as the reference does (property)', () => {
+    const backends = [createOnnxBackend({ smallMatmulMacs: 0, openBlas: false }), createOnnxBackend({ smallMatmulMacs: 0 })];
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.boolean(), fc.boolean(), fc.constantFrom('a', 'b', 'both'), (batch, m, n, transA, transB, batched) => {
+        const aShape = [...(batched !== 'b' ? [batch] : []), ...(transA ? [1, m] : [m, 1])];
+        const bShape = [...(batched !== 'a' ? [batch] : []), ...(transB ? [n, 1] : [1, n])];
+        const a = Float32Array.from({ length: aShape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(i + 0.5));
+        const b = Float32Array.from({ length: bShape.reduce((p, d) => p * d, 1) }, (_, i) => Math.cos(i * 0.7));
+        const want = oracle.read(oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), { transA, transB }));
+        for (const be of backends) {
+          const got = be.read(be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), { transA, transB }));
+          for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('refuses to write a constant, naming the kernel', () => {
     const c = onnx.constant(onnx.fromArray([1, 2, 3, 4], [2, 2]));
     expect(onnx.isConstant(c)).toBe(true);

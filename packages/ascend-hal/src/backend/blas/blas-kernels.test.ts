@@ -1,14 +1,41 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createCpuBackend } from '../cpu/cpu-backend';
 import { createReferenceBackend } from '../reference/reference-backend';
 import { createOnnxBackend, gemmLibrary } from '../onnxruntime/onnx-backend';
-import { loadOpenBlas } from './openblas';
+import { onnxKernels } from '../onnxruntime/ort-kernels';
+import { SessionCache } from '../onnxruntime/session-cache';
+import { ConstSessionCache } from '../onnxruntime/const-session-cache';
+import { blasKernels } from './blas-kernels';
+import { loadOpenBlas, type OpenBlas, type Sgemm } from './openblas';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
-// Everything native (no JS path for small products), on OpenBLAS when it loads.
-const be = createOnnxBackend({ intraOpThreads: 1, smallMatmulMacs: 0 });
+// Installs the uninitialized (under vitest: NaN-filled) output allocator, as a real backend does.
+createOnnxBackend({ intraOpThreads: 1 });
 const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
+
+/**
+ * Row-major sgemm with BLAS's contract (strides, transposes, α, β; β = 0 never reads C), in JS: the
+ * kernels' own logic — views, offsets, the bias fill, empty experts, what goes to the fallback — runs
+ * against it on every machine, OpenBLAS or not.
+ */
+const jsSgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += (transA ? a[p * lda + i]! : a[i * lda + p]!) * (transB ? b[j * ldb + p]! : b[p * ldb + j]!);
+      c[i * ldc + j] = alpha * acc + (beta === 0 ? 0 : beta * c[i * ldc + j]!);
+    }
+  }
+};
+const jsBlas: OpenBlas = { sgemm: jsSgemm, library: 'js', setThreads: () => undefined };
+
+/** Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback. */
+function backendOver(lib: OpenBlas) {
+  const options = { intraOpThreads: 1 };
+  return createCpuBackend('onnxruntime', blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0));
+}
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>) {
   expect(got.length).toBe(want.length);
@@ -23,9 +50,12 @@ describe('gemmLibrary', () => {
   });
 });
 
-// Without libopenblas on the machine these cases would test onnxruntime's kernels, which the
-// conformance suite already covers; they are about the OpenBLAS path, so they say so and skip.
-describe.skipIf(!blas.ok)('OpenBLAS kernels (skipped: no OpenBLAS on this machine)', () => {
+// The system library joins the JS sgemm where it loads (here it does; gemmLibrary's test says why
+// when it does not, and the conformance suite then covers onnxruntime's kernels instead).
+const libraries: [string, OpenBlas][] = [['a JS sgemm (every machine)', jsBlas], ...(blas.ok ? [['the system OpenBLAS', blas.blas] as [string, OpenBlas]] : [])];
+
+describe.each(libraries)('OpenBLAS kernels over %s', (_name, lib) => {
+  const be = backendOver(lib);
   it('matmul: 2-D, transposed, batched and broadcast operands (property)', () => {
     fc.assert(
       fc.property(

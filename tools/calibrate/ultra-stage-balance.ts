@@ -19,10 +19,13 @@ import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
 import { ComputeCostCache, defaultSimProfileFor, getSimProfile, headOps, isCommOp, layerOps, mtpHeadOps } from '@moge/sim';
 
+interface BlockTimes {
+  moeLayer: { forwardMs: number; forwardBackwardMs: number };
+  lossStage: { forwardMs: number; forwardBackwardMs: number };
+}
+/** The script's runs (`eager`, `compiled` with --compiled) and, with --per-op, each op alone. */
 interface Measured {
-  results: Record<string, { moeLayer: { forwardMs: number; forwardBackwardMs: number }; lossStage: { forwardMs: number; forwardBackwardMs: number } }> & {
-    perOpEager?: Record<string, { forwardMs: number; backwardMs: number }>;
-  };
+  results: { eager: BlockTimes; compiled?: BlockTimes; perOpEager?: Record<string, { forwardMs: number; backwardMs: number }> };
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,12 +60,10 @@ const ascend = simulate('atlas-800t-a2:8', 'ascend-910b-training');
 const report = {
   simulatedH200: { profile: h200.profile, moeLayerMs: h200.layer.forwardBackwardMs, lossStageMs: h200.loss.forwardBackwardMs, lossOverLayer: h200.lossOverLayer },
   measuredH200: Object.fromEntries(
-    Object.entries(measured.results)
-      .filter(([k]) => k !== 'perOpEager')
-      .map(([k, r]) => {
-        const v = r as { moeLayer: { forwardBackwardMs: number }; lossStage: { forwardBackwardMs: number } };
-        return [k, { moeLayerMs: v.moeLayer.forwardBackwardMs, lossStageMs: v.lossStage.forwardBackwardMs, lossOverLayer: v.lossStage.forwardBackwardMs / v.moeLayer.forwardBackwardMs }];
-      }),
+    (['eager', 'compiled'] as const).flatMap((run) => {
+      const r = measured.results[run];
+      return r ? [[run, { moeLayerMs: r.moeLayer.forwardBackwardMs, lossStageMs: r.lossStage.forwardBackwardMs, lossOverLayer: r.lossStage.forwardBackwardMs / r.moeLayer.forwardBackwardMs }]] : [];
+    }),
   ),
   simulatedAtlas800tA2: { profile: ascend.profile, moeLayerMs: ascend.layer.forwardBackwardMs, lossStageMs: ascend.loss.forwardBackwardMs, lossOverLayer: ascend.lossOverLayer },
 };

@@ -1,7 +1,7 @@
 /**
  * The FLOP-carrying kernels on OpenBLAS's sgemm (openblas.ts): matmul (2-D, and batched rows
- * against one matrix), matmulBias, and the grouped matmul and its weight gradient as one sgemm per non-empty expert on
- * views of the expert-sorted rows — no split, no concatenation, no copy of anything. Degenerate and
+ * against one matrix), matmulBias, and the grouped matmul and its weight gradient as one sgemm per
+ * non-empty expert on views of the expert-sorted rows — no split, no concatenation, no copy of anything. Degenerate and
  * tiny problems, non-f32 operands and malformed shapes go to `fallback` (onnxruntime's kernels, which
  * answer zeros, run tiny products in JS and produce the shape errors). Constant (frozen) weights are
  * read in place for products of a row or two; beyond that onnxruntime's pre-packed sessions win.
@@ -16,6 +16,7 @@ import type { OpenBlas } from './openblas';
 export type GemmKernels = Required<Pick<CpuKernelOverrides, 'matmul' | 'matmulBias' | 'groupedMatmul' | 'groupedMatmulWeightGrad'>>;
 
 const isF32 = (...ts: CpuTensor[]) => ts.every((t) => t.data instanceof Float32Array);
+const f32 = (t: CpuTensor) => t.data as Float32Array;
 
 /**
  * With OpenBLAS, products of at most this many multiply-adds run in JS: a call through koffi costs
@@ -47,7 +48,6 @@ function maxSegmentRows(offsets: Int32Array): number {
   for (let g = 0; g + 1 < offsets.length; g++) max = Math.max(max, offsets[g + 1]! - offsets[g]!);
   return max;
 }
-const f32 = (t: CpuTensor) => t.data as Float32Array;
 
 /**
  * `small`: products of at most this many multiply-adds stay with the fallback (its JS loop), as on

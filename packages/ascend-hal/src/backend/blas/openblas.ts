@@ -57,6 +57,8 @@ interface Koffi {
 
 let cached: OpenBlasLoad | undefined;
 
+const firstLine = (e: unknown) => String((e as Error).message).split('\n')[0];
+
 /** Loads koffi and OpenBLAS once per process; later calls return the same result. */
 export function loadOpenBlas(): OpenBlasLoad {
   if (cached) return cached;
@@ -64,7 +66,7 @@ export function loadOpenBlas(): OpenBlasLoad {
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (e) {
-    return (cached = { ok: false, reason: `koffi (optional dependency) did not load: ${(e as Error).message.split('\n')[0]}` });
+    return (cached = { ok: false, reason: `koffi (optional dependency) did not load: ${firstLine(e)}` });
   }
   const tried: string[] = [];
   for (const name of candidates()) {
@@ -72,7 +74,7 @@ export function loadOpenBlas(): OpenBlasLoad {
     try {
       lib = koffi.load(name);
     } catch (e) {
-      tried.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+      tried.push(`${name}: ${firstLine(e)}`);
       continue;
     }
     try {
@@ -92,7 +94,7 @@ export function loadOpenBlas(): OpenBlasLoad {
       };
       return (cached = { ok: true, blas: { sgemm, library: name, setThreads: (t) => void setThreads(t) } });
     } catch (e) {
-      tried.push(`${name}: no cblas_sgemm / cblas_sgemv / openblas_set_num_threads (${(e as Error).message.split('\n')[0]})`);
+      tried.push(`${name}: no cblas_sgemm / cblas_sgemv / openblas_set_num_threads (${firstLine(e)})`);
     }
   }
   return (cached = { ok: false, reason: `no OpenBLAS library found (install libopenblas0-pthread, or set MOGE_OPENBLAS): ${tried.join('; ')}` });

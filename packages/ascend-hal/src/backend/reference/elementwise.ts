@@ -101,7 +101,7 @@ export function binary(op: BinaryOp, a: CpuTensor, b: CpuTensor): CpuTensor {
   const ad = a.f32(`binary ${op}`);
   const bd = b.f32(`binary ${op}`);
   const out = allocateOutputF32(ad.length);
-  const same = bd.length === ad.length && sameShape(a.shape, b.shape);
+  const same = sameShape(a.shape, b.shape);
   // b with one value per row of a ([..., R, 1] against [..., R, C]), e.g. the MoE combine's weights.
   const perRow = !same && isRowScalar(a.shape, b.shape);
   if ((same || perRow) && fastBinary(op, ad, bd, out, perRow ? a.shape[a.shape.length - 1]! : 0)) {

@@ -105,6 +105,12 @@ export const initIota = (iota: number): Code => [op.v128Const(IOTA), op.set(iota
 /** All-ones in the lanes whose index is below the i32 local `remaining`, zero elsewhere. */
 export const laneMask = (iota: number, remaining: number): Code => [op.get(iota), op.get(remaining), op.i32x4Splat(), op.i32x4LtS()];
 
+/**
+ * In forRowVectorsSplit's ragged step, zeroes the lanes of the v128 on the stack that lie past the
+ * row's end (so they add nothing to a row sum); in whole vectors, nothing.
+ */
+export const zeroPastRowEnd = (ragged: boolean, iota: number, remaining: number): Code => (ragged ? [...laneMask(iota, remaining), op.v128And()] : []);
+
 /** The upper two f32 lanes moved down, so f64x2.promote_low widens them. */
 export const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 

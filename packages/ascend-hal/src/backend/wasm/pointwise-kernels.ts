@@ -4,7 +4,15 @@
  * three elements past `n` (nothing there is copied back).
  */
 import { op } from './encoder';
-import { EXP_LOCALS, F32, I32, V128, bytesOf, defineKernel, expF32x4, forVectors, initExpConstants, load, store } from './kernel-dsl';
+import { EXP_LOCALS, F32, I32, V128, bytesOf, defineKernel, expF32x4, forVectors, initExpConstants, load, store, type Code } from './kernel-dsl';
+
+type GateLocals = Record<'g' | 'o' | 'x' | 't' | 'k' | 'r' | keyof typeof EXP_LOCALS, number>;
+
+/** Both SwiGLU kernels: the gate vector into local x, −x into local t (for sigmoidDenominator). */
+const loadGate = (v: GateLocals): Code => [...load(v.g, v.o), op.set(v.x), op.get(v.x), op.f32x4Neg(), op.set(v.t)];
+
+/** 1 + exp(−g) on the stack, after loadGate: the denominator of σ(g) and of silu(g). */
+const sigmoidDenominator = (v: GateLocals): Code => [op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add()];
 
 /** y = silu(g) · u = g · u / (1 + exp(−g)). */
 export const swigluKernel = defineKernel(
@@ -15,9 +23,8 @@ export const swigluKernel = defineKernel(
     ...bytesOf(v.n), op.set(v.end),
     ...initExpConstants(v),
     ...forVectors(v.o, v.end, [
-      ...load(v.g, v.o), op.set(v.x),
-      op.get(v.x), op.f32x4Neg(), op.set(v.t),
-      ...store(v.y, v.o, [op.get(v.x), ...load(v.u, v.o), op.f32x4Mul(), op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add(), op.f32x4Div()]),
+      ...loadGate(v),
+      ...store(v.y, v.o, [op.get(v.x), ...load(v.u, v.o), op.f32x4Mul(), ...sigmoidDenominator(v), op.f32x4Div()]),
     ]),
   ],
 );
@@ -31,9 +38,8 @@ export const swigluBackwardKernel = defineKernel(
     ...bytesOf(v.n), op.set(v.end),
     ...initExpConstants(v),
     ...forVectors(v.o, v.end, [
-      ...load(v.g, v.o), op.set(v.x),
-      op.get(v.x), op.f32x4Neg(), op.set(v.t),
-      op.get(v.eOne), op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add(), op.f32x4Div(), op.set(v.s),
+      ...loadGate(v),
+      op.get(v.eOne), ...sigmoidDenominator(v), op.f32x4Div(), op.set(v.s),
       ...load(v.dy, v.o), op.set(v.d),
       ...store(v.du, v.o, [op.get(v.d), op.get(v.x), op.f32x4Mul(), op.get(v.s), op.f32x4Mul()]),
       ...store(v.dg, v.o, [

@@ -2,12 +2,12 @@
  * Row-wise WebAssembly kernels (softmax, RMSNorm and their backwards) over `rows` contiguous rows of
  * `cols` f32. Rows need not start on a 16-byte boundary (WebAssembly loads have no alignment
  * requirement). The vector at a row's ragged end also covers the next row's first elements: its
- * reductions mask those lanes out (`laneMask`), and its stores there are overwritten when the next
+ * reductions mask those lanes out (`laneMask`, `zeroPastRowEnd`), and its stores there are overwritten when the next
  * row is processed (or land in the buffer's padding after the last row). Sums are accumulated in
  * float64 lanes, as the reference kernels do, so long rows lose nothing to fp32 accumulation.
  */
 import { op } from './encoder';
-import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, narrowPairs, store, widen, type Code } from './kernel-dsl';
+import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, zeroPastRowEnd, narrowPairs, store, widen, type Code } from './kernel-dsl';
 
 /** Moves the row pointers `ptrs` on by `rowBytes`. */
 const nextRow = (rowBytes: number, ...ptrs: number[]) => ptrs.flatMap((p) => [op.get(p), op.get(rowBytes), op.i32Add(), op.set(p)]);
@@ -57,7 +57,7 @@ export const softmaxRowsKernel = defineKernel(
       op.f64x2Const(0), op.set(v.sum),
       ...forRowVectorsSplit(v.o, v.rem, v.vis, (ragged) => [
         ...load(v.src, v.o), op.get(v.vmax), op.f32x4Sub(), op.set(v.x),
-        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.e),
+        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.e),
         ...store(v.dst, v.o, [op.get(v.e)]),
         ...accumulateF64(v.sum, v.e),
       ]),
@@ -88,7 +88,7 @@ export const softmaxBackwardRowsKernel = defineKernel(
     ...forRows(v.rows, [
       op.f64x2Const(0), op.set(v.acc),
       ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
-        ...load(v.y, v.o), ...load(v.dy, v.o), op.f32x4Mul(), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.t),
+        ...load(v.y, v.o), ...load(v.dy, v.o), op.f32x4Mul(), ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.t),
         ...accumulateF64(v.acc, v.t),
       ]),
       ...horizontalSumF64(v.acc), op.f32DemoteF64(), op.f32x4Splat(), op.set(v.dot),
@@ -114,7 +114,7 @@ export const rmsNormRowsKernel = defineKernel(
     ...forRows(v.rows, [
       op.f64x2Const(0), op.set(v.acc),
       ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
-        ...load(v.x, v.o), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.t),
+        ...load(v.x, v.o), ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.t),
         // squared in float64, as the reference does: an fp32 square would move inv by an ulp now and
         // then, which the backward of a near-degenerate row amplifies
         op.get(v.acc), ...widen(v.t, 0), ...widen(v.t, 0), op.f64x2Mul(), op.f64x2Add(), ...widen(v.t, 1), ...widen(v.t, 1), op.f64x2Mul(), op.f64x2Add(), op.set(v.acc),
@@ -163,7 +163,7 @@ export const rmsNormBackwardRowsKernel = defineKernel(
         ...forRowVectorsSplit(v.o, v.rem, v.cols, (ragged) => [
           ...load(v.x, v.o), op.set(v.xv),
           // dy with the lanes past the row's end zeroed: they add nothing to the sum below
-          ...load(v.dy, v.o), ...(ragged ? [...laneMask(v.iota, v.rem), op.v128And()] : []), op.set(v.d),
+          ...load(v.dy, v.o), ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.d),
           ...load(v.w, v.o), op.set(v.wv),
           op.get(v.d), op.get(v.xv), op.get(v.vinv), op.f32x4Mul(), op.f32x4Mul(), op.set(v.t),
           // dw[j..j+3] += dy·x̂, widened (element j's f64 sits at dw + 2·(4j))

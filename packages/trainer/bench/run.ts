@@ -9,6 +9,7 @@
  * A step is the whole optimizer step: micro-batch forward + backward with accumulation, gradient
  * all-reduce across workers, clipping and AdamW. Figures are medians over the timed steps (after
  * `--warmup` untimed ones) of wall-clock tokens/s; ratio = ours / PyTorch (> 1 = we are faster).
+ * `--no-recycle` trains with TrainConfig.recycleBuffers false (activations left to the garbage collector).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const { values: args } = parseArgs({
     'max-documents': { type: 'string', default: '20' },
     workers: { type: 'string', default: '1,2' },
     json: { type: 'boolean', default: false },
+    /** Leave activations to the garbage collector (TrainConfig.recycleBuffers false), for an A/B. */
+    'no-recycle': { type: 'boolean', default: false },
   },
 });
 
@@ -67,6 +70,7 @@ const config = (workers: number): TrainConfigInput => ({
   microBatch: globalBatch % (microBatch * workers) === 0 ? microBatch : Math.max(1, globalBatch / workers),
   workers,
   backend: 'onnxruntime',
+  recycleBuffers: !args['no-recycle'],
   evalEvery: 0,
   checkpointEvery: 0,
 });

@@ -14,6 +14,12 @@
 export type TensorDType = 'f32' | 'i32';
 export type HostArray = Float32Array | Int32Array;
 
+/** Output buffers a `collectAllocations` call saw allocated (opaque; see `Backend.recycle`). */
+export interface AllocationGroup {
+  /** Bytes of the buffers in the group. */
+  readonly byteLength: number;
+}
+
 export interface Tensor {
   readonly shape: readonly number[];
   readonly dtype: TensorDType;
@@ -80,6 +86,19 @@ export interface Backend {
   isConstant(t: Tensor): boolean;
   /** Releases device memory early; optional for garbage-collected CPU backends. */
   dispose?(t: Tensor): void;
+  /**
+   * Optional, with `recycle`: runs `fn` and returns its result with the group of output buffers that
+   * kernels allocated meanwhile. A caller that knows when those tensors die (a layer's activations,
+   * after that layer's backward) hands the group to `recycle` so later kernels reuse the memory
+   * instead of the garbage collector finding it.
+   */
+  collectAllocations?<T>(fn: () => T): { result: T; group: AllocationGroup };
+  /**
+   * Optional: makes the group's buffers available to later kernels, except those under `keep`
+   * (tensors or host arrays, views included), and returns the kept ones as a group of their own.
+   * Every other tensor or `read` view on the group's buffers is invalid afterwards. Once per group.
+   */
+  recycle?(group: AllocationGroup, keep?: Iterable<Tensor | HostArray>): AllocationGroup;
 
   // ---- matrix products -----------------------------------------------------------------------
   /**

@@ -9,6 +9,7 @@ export type {
   RmsNormResult,
   RmsNormGrads,
   GroupTopKResult,
+  AllocationGroup,
 } from './backend';
 export { createReferenceBackend } from './reference/reference-backend';
 export {

@@ -1,13 +1,15 @@
-import type { Tensor } from '@moge/ascend-hal';
-import { MogeError } from '@moge/core';
-import { attentionBackward } from '../layers/attention';
+import type { AllocationGroup, Backend, HostArray, Tensor } from '@moge/ascend-hal';
+import { MogeError, type MoeArch } from '@moge/core';
+import { attentionBackward, type AttentionDims } from '../layers/attention';
+import type { LayerRouting } from '../layers/moe';
 import { moeBackward } from '../layers/moe';
 import { addInto } from '../layers/accumulate';
 import { linearBackward } from '../layers/linear';
 import { param, type ModelGrads, type ModelWeights } from '../weights/model-weights';
 import { paramSpecs, stackedExpertName } from '../weights/param-specs';
 import { assertTrainable } from '../weights/freeze';
-import type { ForwardResult } from './transformer';
+import { collectLayerAllocations, recycleLayerAllocations } from './layer-memory';
+import type { ForwardResult, ForwardState, LayerState } from './transformer';
 
 /**
  * d total / d parameter for every parameter, from a forward with labels, layer by layer in reverse:
@@ -21,8 +23,9 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
   const st = fwd.state;
   if (!st.dLogits) throw new MogeError('E_BACKWARD', 'backward needs a forward over a batch with labels and withGrad (the default)');
   if (st.cached) throw new MogeError('E_BACKWARD', 'backward of a forward that used a KV cache is not supported (train on full sequences)');
+  if (st.consumed) throw new MogeError('E_BACKWARD', 'this forward was already backpropagated (its activations are released); run modelForward again for another backward');
+  st.consumed = true;
   const grads: ModelGrads = new Map<string, Tensor>();
-  const dims = { batch: st.batch.batch, seqLen: st.batch.seqLen, pastLen: 0 };
 
   // logits = normFinal.y · W_headᵀ
   const head = linearBackward(b, st.normFinal.y, param(w, 'lm_head.weight'), st.dLogits, false);
@@ -31,42 +34,22 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
   grads.set('model.norm.weight', fin.dWeight);
   let dx = fin.dx;
 
+  // What the previous (upper) layer's backward kept for this one: its input gradient, dead after this
+  // layer's backward (layer-memory.ts).
+  let carried: { group?: AllocationGroup; grads: Tensor[] } = { grads: [] };
   for (let l = arch.numLayers - 1; l >= 0; l--) {
     const s = st.layers[l]!;
-    const lw = s.weights;
-    const p = lw.prefix;
-
-    // x' = xMid + MoE(RMSNorm(xMid))
-    const moe = moeBackward(b, arch, st.router, lw.moe, s.moe, dx, st.auxAlpha);
-    grads.set(`${p}.mlp.gate.weight`, moe.dGate);
-    grads.set(`${p}.mlp.router_scale`, moe.dRouterScale);
-    // An expert-parallel runner keeps its experts' gradients itself and returns none here.
-    if (moe.dExpertGate) grads.set(stackedExpertName(l, 'gate_proj'), moe.dExpertGate);
-    if (moe.dExpertUp) grads.set(stackedExpertName(l, 'up_proj'), moe.dExpertUp);
-    if (moe.dExpertDown) grads.set(stackedExpertName(l, 'down_proj'), moe.dExpertDown);
-    if (moe.dShared) {
-      grads.set(`${p}.mlp.shared_expert.gate_proj.weight`, moe.dShared.gate);
-      grads.set(`${p}.mlp.shared_expert.up_proj.weight`, moe.dShared.up);
-      grads.set(`${p}.mlp.shared_expert.down_proj.weight`, moe.dShared.down);
-    }
-    const n2 = b.rmsNormBackward(s.xMid, lw.postNorm, s.norm2.invRms, moe.dx);
-    grads.set(`${p}.post_attention_layernorm.weight`, n2.dWeight);
-    const dMid = addInto(b, n2.dx, dx);
-
-    // xMid = xIn + Attention(RMSNorm(xIn))
-    const at = attentionBackward(b, arch, lw.attention, s.attention, st.positions, dims, dMid);
-    for (const [proj, dW, dB] of [
-      ['q_proj', at.dq, at.dqBias],
-      ['k_proj', at.dk, at.dkBias],
-      ['v_proj', at.dv, at.dvBias],
-      ['o_proj', at.do, at.doBias],
-    ] as const) {
-      grads.set(`${p}.self_attn.${proj}.weight`, dW);
-      if (dB) grads.set(`${p}.self_attn.${proj}.bias`, dB);
-    }
-    const n1 = b.rmsNormBackward(s.xIn, lw.inputNorm, s.norm1.invRms, at.dx);
-    grads.set(`${p}.input_layernorm.weight`, n1.dWeight);
-    dx = addInto(b, n1.dx, dMid);
+    const dxAbove = dx;
+    const layerGrads = new Map<string, Tensor>();
+    const { result: dxBelow, group } = collectLayerAllocations(b, () => layerBackward(b, arch, st, l, dxAbove, layerGrads));
+    for (const [name, g] of layerGrads) grads.set(name, g);
+    dx = dxBelow;
+    // This layer's activations and backward temporaries are dead now, and so is the gradient it was
+    // handed. Whatever leaves the layer (its gradients, dx, the caller's routing report) is kept.
+    const escaping = [...layerGrads.values(), dx];
+    recycleLayerAllocations(b, s.allocations, [...escaping, ...keptRouting(fwd.routing[l])]);
+    recycleLayerAllocations(b, carried.group, [...carried.grads, ...escaping]);
+    carried = { group: recycleLayerAllocations(b, group, escaping), grads: [...layerGrads.values()] };
   }
 
   const dEmbed = b.zeros([arch.vocabSize, arch.hiddenSize]);
@@ -75,4 +58,49 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
   // Hand back in parameter order (embedding first), the order the optimizer and checkpoints use;
   // expert gradients a runner kept for itself are left out.
   return new Map(paramSpecs(arch).flatMap((s) => (grads.has(s.name) ? [[s.name, grads.get(s.name)!] as const] : [])));
+}
+
+/** One decoder layer's backward: its parameters' gradients into `into`, its input gradient returned. */
+function layerBackward(b: Backend, arch: MoeArch, st: ForwardState, l: number, dy: Tensor, into: Map<string, Tensor>): Tensor {
+  const s: LayerState = st.layers[l]!;
+  const lw = s.weights;
+  const p = lw.prefix;
+  const dims: AttentionDims = { batch: st.batch.batch, seqLen: st.batch.seqLen, pastLen: 0 };
+
+  // x' = xMid + MoE(RMSNorm(xMid))
+  const moe = moeBackward(b, arch, st.router, lw.moe, s.moe, dy, st.auxAlpha);
+  into.set(`${p}.mlp.gate.weight`, moe.dGate);
+  into.set(`${p}.mlp.router_scale`, moe.dRouterScale);
+  // An expert-parallel runner keeps its experts' gradients itself and returns none here.
+  if (moe.dExpertGate) into.set(stackedExpertName(l, 'gate_proj'), moe.dExpertGate);
+  if (moe.dExpertUp) into.set(stackedExpertName(l, 'up_proj'), moe.dExpertUp);
+  if (moe.dExpertDown) into.set(stackedExpertName(l, 'down_proj'), moe.dExpertDown);
+  if (moe.dShared) {
+    into.set(`${p}.mlp.shared_expert.gate_proj.weight`, moe.dShared.gate);
+    into.set(`${p}.mlp.shared_expert.up_proj.weight`, moe.dShared.up);
+    into.set(`${p}.mlp.shared_expert.down_proj.weight`, moe.dShared.down);
+  }
+  const n2 = b.rmsNormBackward(s.xMid, lw.postNorm, s.norm2.invRms, moe.dx);
+  into.set(`${p}.post_attention_layernorm.weight`, n2.dWeight);
+  const dMid = addInto(b, n2.dx, dy);
+
+  // xMid = xIn + Attention(RMSNorm(xIn))
+  const at = attentionBackward(b, arch, lw.attention, s.attention, st.positions, dims, dMid);
+  for (const [proj, dW, dB] of [
+    ['q_proj', at.dq, at.dqBias],
+    ['k_proj', at.dk, at.dkBias],
+    ['v_proj', at.dv, at.dvBias],
+    ['o_proj', at.do, at.doBias],
+  ] as const) {
+    into.set(`${p}.self_attn.${proj}.weight`, dW);
+    if (dB) into.set(`${p}.self_attn.${proj}.bias`, dB);
+  }
+  const n1 = b.rmsNormBackward(s.xIn, lw.inputNorm, s.norm1.invRms, at.dx);
+  into.set(`${p}.input_layernorm.weight`, n1.dWeight);
+  return addInto(b, n1.dx, dMid);
+}
+
+/** Host arrays the caller got in the forward's routing report: never recycled. */
+function keptRouting(r: LayerRouting | undefined): HostArray[] {
+  return r ? [r.expertIds, r.weights, r.counts] : [];
 }

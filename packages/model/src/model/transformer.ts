@@ -1,4 +1,4 @@
-import type { Backend, RmsNormResult, Tensor } from '@moge/ascend-hal';
+import type { AllocationGroup, Backend, RmsNormResult, Tensor } from '@moge/ascend-hal';
 import { MogeError } from '@moge/core';
 import type { Router } from '@moge/router';
 import { attentionForward, type AttentionSaved } from '../layers/attention';
@@ -10,6 +10,7 @@ import { param, type ModelWeights } from '../weights/model-weights';
 import type { TokenBatch } from './batch';
 import type { KvCache } from './kv-cache';
 import { layerWeights, type LayerWeights } from './layer-weights';
+import { collectLayerAllocations } from './layer-memory';
 import { crossEntropy } from './loss';
 
 /**
@@ -34,6 +35,8 @@ export interface LayerState {
   xMid: Tensor;
   norm2: RmsNormResult;
   moe: MoeSaved;
+  /** Output buffers of this layer's forward, recycled by `modelBackward` once the layer's backward has run. */
+  allocations?: AllocationGroup;
 }
 
 /** What backward needs; opaque to callers. */
@@ -47,6 +50,8 @@ export interface ForwardState {
   dLogits?: Tensor;
   auxAlpha: number;
   cached: boolean;
+  /** Set by `modelBackward`, which recycles the activations: a second backward is refused. */
+  consumed?: boolean;
 }
 
 export interface ForwardResult {
@@ -103,18 +108,25 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
   let x = b.gatherRows(param(w, 'model.embed_tokens.weight'), batch.ids);
   const layers: LayerState[] = [];
   const routing: LayerRouting[] = [];
+  // With a backward to follow, each layer's output buffers are collected so that modelBackward can
+  // recycle them once that layer's backward has run (layer-memory.ts).
+  const backwardFollows = batch.labels !== undefined && (options.withGrad ?? true) && !cache;
   for (let l = 0; l < arch.numLayers; l++) {
     const lw = layerWeights(w, l);
     const xIn = x;
-    const norm1 = b.rmsNorm(xIn, lw.inputNorm, arch.normEps);
-    const attn = attentionForward(b, arch, lw.attention, norm1.y, positions, dims, cache?.layers[l]);
-    if (cache) cache.layers[l] = attn.present;
-    const xMid = addInto(b, attn.y, xIn); // attn.y is this layer's temporary
-    const norm2 = b.rmsNorm(xMid, lw.postNorm, arch.normEps);
-    const moe = moeForward(b, arch, router, lw.moe, norm2.y, options.experts ?? localExperts, l);
-    x = addInto(b, moe.y, xMid);
-    layers.push({ weights: lw, xIn, norm1, attention: attn.saved, xMid, norm2, moe: moe.saved });
-    routing.push({ layer: l, ...moe.routing });
+    const layer = () => {
+      const norm1 = b.rmsNorm(xIn, lw.inputNorm, arch.normEps);
+      const attn = attentionForward(b, arch, lw.attention, norm1.y, positions, dims, cache?.layers[l]);
+      if (cache) cache.layers[l] = attn.present;
+      const xMid = addInto(b, attn.y, xIn); // attn.y is this layer's temporary
+      const norm2 = b.rmsNorm(xMid, lw.postNorm, arch.normEps);
+      const moe = moeForward(b, arch, router, lw.moe, norm2.y, options.experts ?? localExperts, l);
+      return { y: addInto(b, moe.y, xMid), state: { weights: lw, xIn, norm1, attention: attn.saved, xMid, norm2, moe: moe.saved }, routing: moe.routing };
+    };
+    const { result, group } = backwardFollows ? collectLayerAllocations(b, layer) : { result: layer(), group: undefined };
+    x = result.y;
+    layers.push(group ? { ...result.state, allocations: group } : result.state);
+    routing.push({ layer: l, ...result.routing });
   }
   if (cache) cache.length += batch.seqLen;
 

@@ -48,6 +48,12 @@ export const TrainConfigSchema = z
      * a moge-small step 2.5× slower on 2 cores (bench/run.ts); use workers for parallelism instead.
      */
     intraOpThreads: z.number().int().min(1).max(256).default(1),
+    /**
+     * onnxruntime backend: each layer's activations go back to a buffer pool after its backward
+     * instead of waiting for the garbage collector (fewer collections, less CPU). Default true; false
+     * is for comparison (bench/run.ts --no-recycle).
+     */
+    recycleBuffers: z.boolean().default(true),
     schedule: z
       .object({
         kind: z.enum(['cosine', 'wsd']).default('cosine'),

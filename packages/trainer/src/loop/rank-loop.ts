@@ -56,7 +56,7 @@ export interface RankResult {
 }
 
 function weightsFrom(arch: MoeArch, c: TrainConfig, layout: FlatLayout, flat: Float32Array): () => ModelWeights {
-  const backend = createBackend(c.backend, c.backend === 'onnxruntime' ? { intraOpThreads: c.intraOpThreads } : {});
+  const backend = createBackend(c.backend, c.backend === 'onnxruntime' ? { intraOpThreads: c.intraOpThreads, recycleBuffers: c.recycleBuffers } : {});
   const host = new Map<string, HostTensor>(layout.slots.map((s) => [s.name, { shape: s.shape, data: flat.subarray(s.offset, s.offset + s.size) }]));
   return () => createModelWeights(arch, backend, host);
 }

@@ -10,6 +10,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { HostArray, TensorDType } from '../backend';
+import { noteAllocation, takeRecycled } from './buffer-recycling';
 import { allocate, type OutputAllocator } from './cpu-tensor';
 
 const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
@@ -22,11 +23,13 @@ export const UNINITIALIZED_MIN_BYTES = 64 * 1024;
 
 export const uninitializedAllocator: OutputAllocator = (dtype: TensorDType, size: number): HostArray => {
   if (size * 4 < UNINITIALIZED_MIN_BYTES && !POISON) return allocate(dtype, size);
-  const bytes = Buffer.allocUnsafeSlow(size * 4);
+  // A buffer a finished layer handed back (buffer-recycling.ts), else a fresh one of its own.
+  const buffer = takeRecycled(size * 4) ?? (Buffer.allocUnsafeSlow(size * 4).buffer as ArrayBuffer);
+  noteAllocation(buffer);
   if (dtype === 'i32') {
-    const a = new Int32Array(bytes.buffer, bytes.byteOffset, size);
+    const a = new Int32Array(buffer, 0, size);
     return POISON ? a.fill(-2147483648) : a;
   }
-  const a = new Float32Array(bytes.buffer, bytes.byteOffset, size);
+  const a = new Float32Array(buffer, 0, size);
   return POISON ? a.fill(Number.NaN) : a;
 };

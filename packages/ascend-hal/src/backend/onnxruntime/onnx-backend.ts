@@ -2,6 +2,7 @@ import { parseWith } from '@moge/core';
 import { z } from 'zod';
 import type { Backend } from '../backend';
 import { createCpuBackend } from '../cpu/cpu-backend';
+import { collectAllocations, recycle } from '../cpu/buffer-recycling';
 import { useOutputAllocator } from '../cpu/cpu-tensor';
 import { uninitializedAllocator } from '../cpu/uninitialized-allocator';
 import { transposeRuns } from '../cpu/fast-transpose';
@@ -37,6 +38,12 @@ export const OnnxBackendOptionsSchema = z
      */
     wasmKernels: z.boolean().optional(),
     /**
+     * Offer `collectAllocations` / `recycle`, so that a model hands its dead activations' buffers back
+     * for reuse (buffer-recycling.ts). Default true; false leaves every buffer to the garbage collector
+     * (for comparison).
+     */
+    recycleBuffers: z.boolean().optional(),
+    /**
      * Matmuls, matmuls with bias and grouped matmuls on OpenBLAS's sgemm (through koffi) when the
      * library loads — faster than onnxruntime's MLAS here and ≈ 1 µs a call (blas/openblas.ts).
      * Default true; false, or no OpenBLAS on the machine (see gemmLibrary()), keeps onnxruntime's.
@@ -59,7 +66,8 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
  * Its tensors are typed arrays like the reference backend's, stamped 'onnxruntime'.
  * Creating one makes kernel outputs that are written in full skip the zero fill (Node's
  * uninitialized buffers, uninitialized-allocator.ts), process-wide: the reference kernels that run
- * here gain too, and none of those outputs is read before it is written.
+ * here gain too, and none of those outputs is read before it is written. Those buffers can be handed
+ * back for reuse (`collectAllocations` / `recycle`, buffer-recycling.ts).
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
@@ -74,7 +82,8 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const blas = parsed.openBlas === false ? undefined : loadOpenBlas();
   if (blas?.ok && parsed.intraOpThreads !== undefined) blas.blas.setThreads(parsed.intraOpThreads);
   const gemm = blas?.ok ? blasKernels(blas.blas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
-  return createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm });
+  const backend = createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm });
+  return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }
 
 /**

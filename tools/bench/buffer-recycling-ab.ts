@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { median } from '../../packages/ascend-hal/bench/timing';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, steps: { type: 'string', default: '6' }, side: { type: 'string' } },
@@ -76,7 +77,6 @@ if (args.side) {
       results[side].push(JSON.parse(p.stdout.trim().split('\n').pop()!) as SideResult);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const side of ['recycle', 'gc'] as const) {
     const rs = results[side];
     process.stdout.write(

@@ -6,6 +6,7 @@
  *   npx tsx --expose-gc --conditions=source tools/bench/output-allocator-ab.ts [--rounds 12]
  */
 import { parseArgs } from 'node:util';
+import { median } from '../../packages/ascend-hal/bench/timing';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
 // The allocator hook is internal to the HAL (the onnxruntime backend sets it); a measurement reaches in.
@@ -44,7 +45,6 @@ for (let r = 0; r < rounds; r++) {
   }
   ratios.push(times.zeroed[r]! / times.uninitialized[r]!);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 process.stdout.write(
   `training step, median of ${rounds} rounds: zeroed ${median(times.zeroed).toFixed(1)} ms, uninitialized ${median(times.uninitialized).toFixed(1)} ms; ` +
     `zeroed / uninitialized (median per round) ${median(ratios).toFixed(3)}\n`,

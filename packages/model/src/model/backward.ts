@@ -1,8 +1,7 @@
 import type { AllocationGroup, Backend, HostArray, Tensor } from '@moge/ascend-hal';
 import { MogeError, type MoeArch } from '@moge/core';
 import { attentionBackward, type AttentionDims } from '../layers/attention';
-import type { LayerRouting } from '../layers/moe';
-import { moeBackward } from '../layers/moe';
+import { moeBackward, type LayerRouting } from '../layers/moe';
 import { addInto } from '../layers/accumulate';
 import { linearBackward } from '../layers/linear';
 import { param, type ModelGrads, type ModelWeights } from '../weights/model-weights';
@@ -26,6 +25,7 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
   if (st.consumed) throw new MogeError('E_BACKWARD', 'this forward was already backpropagated (its activations are released); run modelForward again for another backward');
   st.consumed = true;
   const grads: ModelGrads = new Map<string, Tensor>();
+  const dims: AttentionDims = { batch: st.batch.batch, seqLen: st.batch.seqLen, pastLen: 0 };
 
   // logits = normFinal.y · W_headᵀ
   const head = linearBackward(b, st.normFinal.y, param(w, 'lm_head.weight'), st.dLogits, false);
@@ -41,15 +41,16 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
     const s = st.layers[l]!;
     const dxAbove = dx;
     const layerGrads = new Map<string, Tensor>();
-    const { result: dxBelow, group } = collectLayerAllocations(b, () => layerBackward(b, arch, st, l, dxAbove, layerGrads));
+    const { result: dxBelow, group } = collectLayerAllocations(b, () => layerBackward(b, arch, st, l, dims, dxAbove, layerGrads));
     for (const [name, g] of layerGrads) grads.set(name, g);
     dx = dxBelow;
     // This layer's activations and backward temporaries are dead now, and so is the gradient it was
     // handed. Whatever leaves the layer (its gradients, dx, the caller's routing report) is kept.
-    const escaping = [...layerGrads.values(), dx];
+    const gradList = [...layerGrads.values()];
+    const escaping = [...gradList, dx];
     recycleLayerAllocations(b, s.allocations, [...escaping, ...keptRouting(fwd.routing[l])]);
     recycleLayerAllocations(b, carried.group, [...carried.grads, ...escaping]);
-    carried = { group: recycleLayerAllocations(b, group, escaping), grads: [...layerGrads.values()] };
+    carried = { group: recycleLayerAllocations(b, group, escaping), grads: gradList };
   }
 
   const dEmbed = b.zeros([arch.vocabSize, arch.hiddenSize]);
@@ -61,11 +62,10 @@ export function modelBackward(w: ModelWeights, fwd: ForwardResult): ModelGrads {
 }
 
 /** One decoder layer's backward: its parameters' gradients into `into`, its input gradient returned. */
-function layerBackward(b: Backend, arch: MoeArch, st: ForwardState, l: number, dy: Tensor, into: Map<string, Tensor>): Tensor {
+function layerBackward(b: Backend, arch: MoeArch, st: ForwardState, l: number, dims: AttentionDims, dy: Tensor, into: Map<string, Tensor>): Tensor {
   const s: LayerState = st.layers[l]!;
   const lw = s.weights;
   const p = lw.prefix;
-  const dims: AttentionDims = { batch: st.batch.batch, seqLen: st.batch.seqLen, pastLen: 0 };
 
   // x' = xMid + MoE(RMSNorm(xMid))
   const moe = moeBackward(b, arch, st.router, lw.moe, s.moe, dy, st.auxAlpha);

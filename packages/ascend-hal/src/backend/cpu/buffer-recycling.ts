@@ -20,7 +20,11 @@ import type { AllocationGroup, HostArray, Tensor } from '../backend';
 /** Idle bytes kept for reuse (a moge-small 4 × 256 step holds ≈ 0.4 GB of activations). */
 export const RECYCLE_IDLE_MAX_BYTES = 2 ** 30;
 
-const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
+/**
+ * Under vitest, uninitialized and recycled buffers are filled with NaN / INT32_MIN, so a kernel that
+ * skips an element, or a read after recycle, fails the tests instead of finding plausible values.
+ */
+export const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
 
 class BufferGroup implements AllocationGroup {
   recycled = false;

@@ -10,10 +10,8 @@
  */
 import { Buffer } from 'node:buffer';
 import type { HostArray, TensorDType } from '../backend';
-import { noteAllocation, takeRecycled } from './buffer-recycling';
+import { noteAllocation, POISON, takeRecycled } from './buffer-recycling';
 import { allocate, type OutputAllocator } from './cpu-tensor';
-
-const POISON = typeof process !== 'undefined' && process.env.VITEST !== undefined;
 
 /**
  * Below this many bytes a zeroed typed array is the cheaper one: Buffer.allocUnsafeSlow costs ≈ 1 µs

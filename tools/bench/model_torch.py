@@ -30,6 +30,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import torch  # noqa: E402
 
+from blas_core import openblas_core  # noqa: E402
+
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
 
 
@@ -229,7 +231,7 @@ def main():
             total.backward()
 
         wall, cpu = timed(step, args.repeats, args.warmup)
-        print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall}))
+        print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall, "blas_core": openblas_core()}))
         return
 
     m = Model(cfg, w)
@@ -247,7 +249,7 @@ def main():
             return time.perf_counter() - t0, time.process_time() - c0
 
     wall, cpu = timed(decode, args.repeats, args.warmup)
-    print(json.dumps({"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.steps / wall}))
+    print(json.dumps({"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.steps / wall, "blas_core": openblas_core()}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import time
 
 import torch
 
+from blas_core import openblas_core
+
 
 def moge_forward(logits: torch.Tensor, router_scale: torch.Tensor, groups: int, top_k: int, variant: str = "topk"):
     tokens, experts = logits.shape
@@ -96,6 +98,7 @@ def main() -> None:
         "top_k": args.top_k,
         "hidden": args.hidden,
         "blas": loaded_blas(),
+        "blas_core": openblas_core(),
         "repeats": args.repeats,
         "median_s": median_s,
         "min_s": min(times),

@@ -21,6 +21,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_core import openblas_core  # noqa: E402
 from model_torch import Model, load_model, median  # noqa: E402
 
 
@@ -76,7 +77,7 @@ def main():
             cpus.append(cpu)
     wall, cpu = median(walls), median(cpus)
     tokens = args.global_batch * args.seq
-    print(json.dumps({"mode": "train-step", "threads": args.threads, "global_batch": args.global_batch, "micro_batch": args.micro_batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": tokens / wall, "losses": losses}))
+    print(json.dumps({"mode": "train-step", "threads": args.threads, "global_batch": args.global_batch, "micro_batch": args.micro_batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": tokens / wall, "losses": losses, "blas_core": openblas_core()}))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@
  */
 import { Rng } from '@moge/core';
 import { createReferenceBackend } from '@moge/ascend-hal';
-import { createOnnxBackend } from '@moge/ascend-hal/node';
+import { createOnnxBackend, gemmLibrary } from '@moge/ascend-hal/node';
+import { pinnedNote } from '../../../tools/bench/openblas-pin';
 import { bareBindingMatmul, matmulModel, publicApiMatmul } from './bare-session';
 import { torchMatmul } from './torch-matmul';
 import { measureInterleaved, pairedDifference, pairedRatio, type Timing } from './timing';
@@ -156,6 +157,8 @@ async function main(): Promise<void> {
 
   // PyTorch runs in its own process after the rounds above, so its ratio is not paired.
   console.log('');
+  const gemm = gemmLibrary();
+  console.log(`HAL matmuls on ${gemm.library === 'openblas' ? `OpenBLAS (${gemm.coreName} kernels)` : `MLAS (${gemm.reason})`}${pinnedNote()}`);
   for (const plan of PLANS) {
     const torch = torchMatmul(plan.size, plan.callsPerRound, plan.rounds);
     if ('skipped' in torch) {
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
     const hal = results.get(plan.size)!.pairs.get(undefined)![0];
     const gflops = (2 * plan.size ** 3) / torch.medianS / 1e9;
     console.log(
-      `PyTorch ${torch.version} (${torch.threads} thread(s)) at ${plan.size}³: ${(torch.medianS * 1e6).toFixed(1)} µs/call, ${gflops.toFixed(2)} GFLOP/s; ` +
+      `PyTorch ${torch.version} (${torch.threads} thread(s), OpenBLAS ${torch.blasCore} kernels) at ${plan.size}³: ${(torch.medianS * 1e6).toFixed(1)} µs/call, ${gflops.toFixed(2)} GFLOP/s; ` +
         `HAL onnxruntime backend (default threads) at ${(torch.medianS / hal.medianS).toFixed(2)}× PyTorch's speed`,
     );
   }

@@ -30,10 +30,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '@moge/ascend-hal';
-import { createOnnxBackend } from '@moge/ascend-hal/node';
+import { createOnnxBackend, gemmLibrary } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
 import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
+import { pinnedNote } from '../../../tools/bench/openblas-pin';
 
 const { values: args } = parseArgs({
   options: {
@@ -129,6 +130,8 @@ interface TorchResult {
 }
 
 let torchMissing: string | undefined;
+/** The OpenBLAS kernel family PyTorch's process ran (tools/bench/blas_core.py). */
+let torchBlasCore = 'unknown';
 let torchProbed = false;
 function torch(mode: 'train' | 'decode', dir: string, extra: string[]): TorchResult | undefined {
   if (!torchProbed) {
@@ -143,7 +146,8 @@ function torch(mode: 'train' | 'decode', dir: string, extra: string[]): TorchRes
   const argv = [script, mode, '--model', dir, '--threads', String(threads), '--repeats', '1', '--warmup', '1', ...extra];
   const r = spawnSync(TORCH_PYTHON, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${TORCH_PYTHON} ${argv.join(' ')} failed:\n${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; blas_core?: string };
+  torchBlasCore = out.blas_core ?? torchBlasCore;
   return { wallS: out.wall_s, cpuS: out.cpu_s };
 }
 
@@ -227,6 +231,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+const gemm = gemmLibrary();
+const oursBlasCore = gemm.library === 'openblas' ? gemm.coreName : `none (${gemm.reason})`;
 const report = rows.map((r) => {
   const paired = r.torch.length === r.ours.length;
   return {
@@ -240,7 +246,13 @@ const report = rows.map((r) => {
   };
 });
 if (args.json) {
-  console.log(JSON.stringify({ preset: args.preset, threads, rounds, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing }, null, 2));
+  console.log(
+    JSON.stringify(
+      { preset: args.preset, threads, rounds, openBlas: { ours: oursBlasCore, torch: torchBlasCore, pinned: process.env.OPENBLAS_CORETYPE ?? null }, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
+      null,
+      2,
+    ),
+  );
 } else {
   const f = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
   console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds`);
@@ -249,6 +261,7 @@ if (args.json) {
     console.log([r.workload.padEnd(48), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));
   }
   console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
+  console.log(`OpenBLAS kernels: ours ${oursBlasCore}, PyTorch ${torchBlasCore}${pinnedNote()}`);
   if (decodeWeights.includes('frozen')) {
     const o = oneOff;
     console.log(

@@ -29,6 +29,7 @@ import { createReferenceBackend, type Backend, type Tensor } from '@moge/ascend-
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
 import { createRouter, mogeForwardHost, type MogeHostOptions } from '@moge/router';
+import { pinnedNote } from '../../../tools/bench/openblas-pin';
 
 const { values: args } = parseArgs({
   options: {
@@ -166,8 +167,8 @@ function benchTorch(section: Section): Row[] {
       { encoding: 'utf8', maxBuffer: 1 << 20 },
     );
     if (r.status !== 0) throw new Error(`router_torch.py failed: ${r.stderr}`);
-    const j = JSON.parse(r.stdout) as { median_s: number; min_s: number; cpu_median_s: number; torch: string; threads: number; blas: string };
-    if (rows.length === 0 && section === 'gate+router') process.stderr.write(`PyTorch BLAS: ${j.blas}\n`);
+    const j = JSON.parse(r.stdout) as { median_s: number; min_s: number; cpu_median_s: number; torch: string; threads: number; blas: string; blas_core: string };
+    if (rows.length === 0 && section === 'gate+router') process.stderr.write(`PyTorch BLAS: ${j.blas} (OpenBLAS kernels: ${j.blas_core}${pinnedNote()})\n`);
     const kernel = `${section === 'router' ? '' : 'matmul + '}softmax+${variant}+gather`;
     rows.push({
       section,

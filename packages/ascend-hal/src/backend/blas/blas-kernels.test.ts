@@ -6,7 +6,7 @@ import { createOnnxBackend, gemmLibrary } from '../onnxruntime/onnx-backend';
 import { onnxKernels } from '../onnxruntime/ort-kernels';
 import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
-import { blasKernels } from './blas-kernels';
+import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas, type Sgemm } from './openblas';
 
 const oracle = createReferenceBackend();
@@ -29,12 +29,12 @@ const jsSgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c,
     }
   }
 };
-const jsBlas: OpenBlas = { sgemm: jsSgemm, library: 'js', setThreads: () => undefined };
+const jsBlas: OpenBlas = { sgemm: jsSgemm, library: 'js', setThreads: () => undefined, coreName: 'js' };
 
 /** Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback. */
-function backendOver(lib: OpenBlas) {
+function backendOver(lib: OpenBlas, routing?: BlasRouting) {
   const options = { intraOpThreads: 1 };
-  return createCpuBackend('onnxruntime', blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0));
+  return createCpuBackend('onnxruntime', blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0, routing));
 }
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>) {
@@ -45,17 +45,52 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>) {
 describe('gemmLibrary', () => {
   it('names OpenBLAS when it loaded, else the reason onnxruntime keeps the matmuls', () => {
     const g = gemmLibrary();
-    if (blas.ok) expect(g).toEqual({ library: 'openblas', path: blas.blas.library });
+    if (blas.ok) expect(g).toEqual({ library: 'openblas', path: blas.blas.library, coreName: blas.blas.coreName });
     else expect(g).toMatchObject({ library: 'mlas', reason: expect.stringMatching(/OpenBLAS|koffi/) });
   });
 });
 
 // The system library joins the JS sgemm where it loads (here it does; gemmLibrary's test says why
 // when it does not, and the conformance suite then covers onnxruntime's kernels instead).
+// Both routings run over each library, so what either sends to OpenBLAS is checked on every machine.
 const libraries: [string, OpenBlas][] = [['a JS sgemm (every machine)', jsBlas], ...(blas.ok ? [['the system OpenBLAS', blas.blas] as [string, OpenBlas]] : [])];
+const cases = libraries.flatMap(([name, lib]) => [
+  [`${name}, Haswell routing`, lib, HASWELL_ROUTING] as const,
+  [`${name}, AVX-512 routing`, lib, AVX512_ROUTING] as const,
+]);
 
-describe.each(libraries)('OpenBLAS kernels over %s', (_name, lib) => {
-  const be = backendOver(lib);
+describe('blasRoutingFor', () => {
+  it("gives OpenBLAS's AVX-512 kernel families their own routing, and Haswell (or a family not listed) Haswell's", () => {
+    for (const core of ['SkylakeX', 'Cooperlake', 'SAPPHIRERAPIDS']) expect(blasRoutingFor(core)).toBe(AVX512_ROUTING);
+    for (const core of ['Haswell', 'Zen', 'unknown', 'js']) expect(blasRoutingFor(core)).toBe(HASWELL_ROUTING);
+  });
+
+  it('decides which products OpenBLAS runs: frozen weights for a row or two under both, many batches only under AVX-512 routing', () => {
+    const calls = (routing: BlasRouting, run: (be: ReturnType<typeof backendOver>) => void) => {
+      let n = 0;
+      const counting: OpenBlas = { ...jsBlas, sgemm: (...args) => (n++, jsSgemm(...args)) };
+      run(backendOver(counting, routing));
+      return n;
+    };
+    const frozen8Rows = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(8 * 4, 1), [8, 4]), be.constant(be.fromArray(values(24, 2), [6, 4])), { transB: true });
+    const frozenRow = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(4, 1), [1, 4]), be.constant(be.fromArray(values(24, 2), [6, 4])), { transB: true });
+    for (const routing of [HASWELL_ROUTING, AVX512_ROUTING]) {
+      expect(calls(routing, frozen8Rows)).toBe(0);
+      expect(calls(routing, frozenRow)).toBe(1);
+    }
+    const batches = (count: number) => (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(count * 8, 3), [count, 2, 4]), be.fromArray(values(count * 12, 4), [count, 4, 3]));
+    expect(calls(HASWELL_ROUTING, batches(8))).toBe(0);
+    expect(calls(AVX512_ROUTING, batches(8))).toBe(8);
+    expect(calls(AVX512_ROUTING, batches(65))).toBe(0);
+    // Big products per batch loop whatever their count.
+    const bigBatches = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(65 * 64 * 32, 5), [65, 64, 32]), be.fromArray(values(65 * 32 * 32, 6), [65, 32, 32]));
+    expect(calls(HASWELL_ROUTING, bigBatches)).toBe(0);
+    expect(calls(AVX512_ROUTING, bigBatches)).toBe(65);
+  });
+});
+
+describe.each(cases)('OpenBLAS kernels over %s', (_name, lib, routing) => {
+  const be = backendOver(lib, routing);
   it('matmul: 2-D, transposed, batched and broadcast operands (property)', () => {
     fc.assert(
       fc.property(
@@ -113,7 +148,7 @@ describe.each(libraries)('OpenBLAS kernels over %s', (_name, lib) => {
     );
   });
 
-  it('constant (frozen) weights: OpenBLAS for a row or two, pre-packed sessions beyond, same numbers', () => {
+  it('constant (frozen) weights: OpenBLAS or pre-packed sessions as routed, same numbers', () => {
     for (const rows of [1, 2, 8]) {
       const w = values(4 * 6, 5);
       const x = values(rows * 4, 6);

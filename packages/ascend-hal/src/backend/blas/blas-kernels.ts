@@ -3,8 +3,9 @@
  * against one matrix), matmulBias, and the grouped matmul and its weight gradient as one sgemm per
  * non-empty expert on views of the expert-sorted rows — no split, no concatenation, no copy of anything. Degenerate and
  * tiny problems, non-f32 operands and malformed shapes go to `fallback` (onnxruntime's kernels, which
- * answer zeros, run tiny products in JS and produce the shape errors). Constant (frozen) weights are
- * read in place for products of a row or two; beyond that onnxruntime's pre-packed sessions win.
+ * answer zeros, run tiny products in JS and produce the shape errors), as do the products that
+ * BlasRouting gives onnxruntime for OpenBLAS's kernel family (pre-packed constant weights beyond a few
+ * rows, batched products) where onnxruntime measured faster.
  */
 import type { MatmulOptions } from '../backend';
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
@@ -26,22 +27,69 @@ const f32 = (t: CpuTensor) => t.data as Float32Array;
 export const BLAS_SMALL_MATMUL_MACS = 128;
 
 /**
- * A constant (frozen) weight goes to OpenBLAS only for products of at most this many rows: there
- * OpenBLAS runs a matrix-vector kernel (≈ 8 µs for 1–2 rows × 256 × 512 against 15 µs for
- * onnxruntime's pre-packed session); from 4 rows on it packs the weight on every call (49 µs) while
- * the session packed it once (26 µs). Measured with 16 experts of 256 × 256: OpenBLAS wins up to 4
- * rows per expert (215 vs 312 µs), the session from 8 (320 vs 462 µs).
+ * Which products OpenBLAS takes from onnxruntime, by the kernel family OpenBLAS runs (its
+ * `coreName`). Measured on one host (AMD Zen 5, 1 thread) with each family, in the model
+ * (`packages/model/bench/op-profile.ts`, whose weights come cold from memory) and alone
+ * (`bench/blas-routing.ts`, warm caches):
+ *
+ * - Constant (frozen) weights, every family: OpenBLAS only for products of at most 2 rows (a
+ *   matrix-vector kernel, ≈ 8 µs for 1–2 rows × 256 × 512 against 15 µs for onnxruntime's pre-packed
+ *   session) or 4 rows per expert (16 experts of 256 × 256: 215 vs 312 µs on Haswell). Beyond that
+ *   OpenBLAS packs the weight on every call while the session packed it once; even the AVX-512
+ *   small-matrix kernels, as fast as the session on warm weights (16 × [8×256]·[256×256]: 118–164 µs
+ *   against 139–155), lost in a batch-32 decode step, where the weights stream from memory (486
+ *   against 371 µs a call).
+ * - Products per batch (attention), `Haswell` (AVX2; what an `OPENBLAS_CORETYPE=Haswell` pin gives,
+ *   and the fallback for families not listed): a loop of sgemm calls only for a few small batches (a
+ *   decode step's attention over 1–2 sequences); many batches, or big ones, ran 1–2.8× faster in
+ *   onnxruntime's batched MatMul.
+ * - Products per batch, AVX-512 families (`SkylakeX`, `Cooperlake`, `SapphireRapids`, ≈ 1.8× the
+ *   Haswell kernels' speed): the loop wins from 16 × [64×64]·[64×64] (57 against 90–98 µs) to the
+ *   training attention's 8 × [512×64]·[64×512] (1.7 against 12.6 ms: onnxruntime's fresh 8 MB
+ *   output costs page faults that the loop's pooled output does not). It stays bounded at 64 batches
+ *   of small products, where a call's ≈ 1.5 µs adds up (the MoE combine's 1024 × [1×4]·[4×256]).
+ *   Training step, moge-small 4×256 on Cooperlake: 525–570 ms against 552–705 with Haswell's limits.
  */
-export const CONSTANT_GEMV_MAX_ROWS = 2;
-export const CONSTANT_GROUPED_MAX_ROWS = 4;
+export interface BlasRouting {
+  /** A constant weight's product goes to OpenBLAS for at most this many rows. */
+  constantMaxRows: number;
+  /** A constant stacked expert weight's grouped product goes to OpenBLAS for at most this many rows per expert. */
+  constantGroupedMaxRows: number;
+  /** Products per batch loop over sgemm when there are at most this many batches … */
+  loopMaxBatches: number;
+  /** … of at most this many multiply-adds each; */
+  loopMaxMacsPerBatch: number;
+  /** or, whatever the batch count, when each batch has at least this many. */
+  loopAnyBatchMacs: number;
+}
 
-/**
- * Whether a product per batch goes to one sgemm per batch: only for a few small ones (a decode
- * step's attention over 1–2 sequences), where onnxruntime's ≈ 20 µs a run dominates. Many batches,
- * or big ones, run faster in onnxruntime's batched MatMul: measured 1–2.8× at the model's training
- * attention (8 × [512×64]·[64×512]: 2.7 ms against 5.0) and MoE-combine shapes (1024 × [1×4]·[4×256]).
- */
-const loopsWell = (batch: number, macsPerBatch: number) => batch <= 4 && macsPerBatch <= 1 << 20;
+export const HASWELL_ROUTING: BlasRouting = {
+  constantMaxRows: 2,
+  constantGroupedMaxRows: 4,
+  loopMaxBatches: 4,
+  loopMaxMacsPerBatch: 1 << 20,
+  loopAnyBatchMacs: Infinity,
+};
+
+export const AVX512_ROUTING: BlasRouting = {
+  ...HASWELL_ROUTING,
+  loopMaxBatches: 64,
+  loopMaxMacsPerBatch: Infinity,
+  loopAnyBatchMacs: 1 << 16,
+};
+
+const AVX512_CORES = new Set(['skylakex', 'cooperlake', 'sapphirerapids']);
+
+/** The routing for OpenBLAS's kernel family `coreName` (case-insensitive; families not listed get Haswell's). */
+export function blasRoutingFor(coreName: string): BlasRouting {
+  return AVX512_CORES.has(coreName.toLowerCase()) ? AVX512_ROUTING : HASWELL_ROUTING;
+}
+
+/** Whether a product per batch goes to one sgemm per batch under `r`. */
+function loopsWell(r: BlasRouting, batch: number, macsPerBatch: number): boolean {
+  if (macsPerBatch >= r.loopAnyBatchMacs) return true;
+  return batch <= r.loopMaxBatches && macsPerBatch <= r.loopMaxMacsPerBatch;
+}
 
 function maxSegmentRows(offsets: Int32Array): number {
   let max = 0;
@@ -53,7 +101,7 @@ function maxSegmentRows(offsets: Int32Array): number {
  * `small`: products of at most this many multiply-adds stay with the fallback (its JS loop), as on
  * the onnxruntime path.
  */
-export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number): GemmKernels {
+export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number, routing: BlasRouting = blasRoutingFor(blas.coreName)): GemmKernels {
   const { sgemm } = blas;
   return {
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
@@ -61,7 +109,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
       const p = resolveMatmul(a.shape, b.shape, options);
       const macs = p.batch * p.m * p.n * p.k;
       const perBatch = p.bBatched || (p.aBatched && p.transA);
-      if (macs <= small || (perBatch && !loopsWell(p.batch, p.m * p.n * p.k)) || (b.constant && p.m > CONSTANT_GEMV_MAX_ROWS)) {
+      if (macs <= small || (perBatch && !loopsWell(routing, p.batch, p.m * p.n * p.k)) || (b.constant && p.m > routing.constantMaxRows)) {
         return fallback.matmul(a, b, options);
       }
       const [ad, bd] = [f32(a), f32(b)];
@@ -85,7 +133,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
     matmulBias(a: CpuTensor, b: CpuTensor, bias: CpuTensor, options?: MatmulOptions): CpuTensor {
       if (!isF32(a, b, bias) || a.shape.length !== 2 || b.shape.length !== 2) return fallback.matmulBias(a, b, bias, options);
       const p = resolveMatmul(a.shape, b.shape, options);
-      if (bias.size !== p.n || p.m * p.n * p.k <= small || (b.constant && p.m > CONSTANT_GEMV_MAX_ROWS)) return fallback.matmulBias(a, b, bias, options);
+      if (bias.size !== p.n || p.m * p.n * p.k <= small || (b.constant && p.m > routing.constantMaxRows)) return fallback.matmulBias(a, b, bias, options);
       const out = allocateOutputF32(p.m * p.n);
       // C starts as the bias in every row (doubling copies), then sgemm adds op(A)·op(B) (beta = 1).
       const bd = f32(bias);
@@ -99,7 +147,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
       const transB = options?.transB ?? false;
       if (!isF32(x, w) || x.shape.length !== 2 || w.shape.length !== 3) return fallback.groupedMatmul(x, w, offsets, options);
       const { t, k, n, groups } = resolveGrouped(x, w, offsets, transB);
-      if (t * k * n <= small || (w.constant && maxSegmentRows(offsets) > CONSTANT_GROUPED_MAX_ROWS)) return fallback.groupedMatmul(x, w, offsets, options);
+      if (t * k * n <= small || (w.constant && maxSegmentRows(offsets) > routing.constantGroupedMaxRows)) return fallback.groupedMatmul(x, w, offsets, options);
       const [xd, wd] = [f32(x), f32(w)];
       // Every row belongs to exactly one segment, so the segments' products cover the output.
       const out = allocateOutputF32(t * n);

@@ -34,6 +34,11 @@ export interface OpenBlas {
   library: string;
   /** Sets OpenBLAS's thread count (process-wide: every caller of the library shares it). */
   setThreads(threads: number): void;
+  /**
+   * The kernel family OpenBLAS picked for this CPU (`openblas_get_corename`: `Haswell`, `SkylakeX`,
+   * `Cooperlake`, …; `OPENBLAS_CORETYPE` overrides it), or `unknown` where the library does not say.
+   */
+  coreName: string;
 }
 
 export type OpenBlasLoad = { ok: true; blas: OpenBlas } | { ok: false; reason: string };
@@ -81,6 +86,7 @@ export function loadOpenBlas(): OpenBlasLoad {
       const gemm = lib.func('void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)');
       const gemv = lib.func('void cblas_sgemv(int, int, int, int, float, float *, int, float *, int, float, float *, int)');
       const setThreads = lib.func('void openblas_set_num_threads(int)');
+      const coreName = readCoreName(lib);
       const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
         if (m === 1) {
           // One row: y = op(B)ᵀ·a as a matrix-vector product. OpenBLAS (0.3.21) runs a one-row sgemm
@@ -92,10 +98,19 @@ export function loadOpenBlas(): OpenBlasLoad {
         }
         gemm(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       };
-      return (cached = { ok: true, blas: { sgemm, library: name, setThreads: (t) => void setThreads(t) } });
+      return (cached = { ok: true, blas: { sgemm, library: name, setThreads: (t) => void setThreads(t), coreName } });
     } catch (e) {
       tried.push(`${name}: no cblas_sgemm / cblas_sgemv / openblas_set_num_threads (${firstLine(e)})`);
     }
   }
   return (cached = { ok: false, reason: `no OpenBLAS library found (install libopenblas0-pthread, or set MOGE_OPENBLAS): ${tried.join('; ')}` });
+}
+
+function readCoreName(lib: KoffiLib): string {
+  try {
+    const name = lib.func('const char *openblas_get_corename()')();
+    return typeof name === 'string' && name.length > 0 ? name : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

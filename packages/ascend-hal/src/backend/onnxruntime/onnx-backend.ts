@@ -88,9 +88,9 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
 
 /**
  * Which library the onnxruntime backend's matmuls use on this machine by default: OpenBLAS (with the
- * library loaded) or onnxruntime's MLAS (with the reason OpenBLAS did not load).
+ * library loaded and the kernel family it runs) or onnxruntime's MLAS (with the reason OpenBLAS did not load).
  */
-export function gemmLibrary(): { library: 'openblas'; path: string } | { library: 'mlas'; reason: string } {
+export function gemmLibrary(): { library: 'openblas'; path: string; coreName: string } | { library: 'mlas'; reason: string } {
   const blas = loadOpenBlas();
-  return blas.ok ? { library: 'openblas', path: blas.blas.library } : { library: 'mlas', reason: blas.reason };
+  return blas.ok ? { library: 'openblas', path: blas.blas.library, coreName: blas.blas.coreName } : { library: 'mlas', reason: blas.reason };
 }

@@ -7,6 +7,7 @@
  * (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE …`), both sides then run OpenBLAS's own choice, and
  * every bench prints the kernel family each side ran.
  */
+import { gemmLibrary } from '@moge/ascend-hal/node';
 
 /** ' — pinned by OPENBLAS_CORETYPE=…; …' when this process runs under the pin, else ''. */
 export function pinnedNote(): string {
@@ -14,4 +15,22 @@ export function pinnedNote(): string {
   return pin
     ? ` — pinned by OPENBLAS_CORETYPE=${pin}; run through \`npm run bench\`, or with both OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, for OpenBLAS's own choice`
     : '';
+}
+
+/** Which OpenBLAS kernel family each side of a PyTorch comparison ran, and the pin if any. */
+export interface OpenBlasSetting {
+  ours: string;
+  torch: string;
+  pinned: string | null;
+}
+
+/** Our side's family from `gemmLibrary()` (or why OpenBLAS is not in use), beside PyTorch's `torchCore`. */
+export function openBlasSetting(torchCore: string): OpenBlasSetting {
+  const gemm = gemmLibrary();
+  return { ours: gemm.library === 'openblas' ? gemm.coreName : `none (${gemm.reason})`, torch: torchCore, pinned: process.env.OPENBLAS_CORETYPE ?? null };
+}
+
+/** The line a bench prints about it. */
+export function openBlasLine(s: OpenBlasSetting): string {
+  return `OpenBLAS kernels: ours ${s.ours}, PyTorch ${s.torch}${pinnedNote()}`;
 }

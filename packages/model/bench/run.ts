@@ -30,11 +30,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '@moge/ascend-hal';
-import { createOnnxBackend, gemmLibrary } from '@moge/ascend-hal/node';
+import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
 import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
-import { pinnedNote } from '../../../tools/bench/openblas-pin';
+import { openBlasLine, openBlasSetting } from '../../../tools/bench/openblas-pin';
 
 const { values: args } = parseArgs({
   options: {
@@ -231,8 +231,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const gemm = gemmLibrary();
-const oursBlasCore = gemm.library === 'openblas' ? gemm.coreName : `none (${gemm.reason})`;
+const openBlas = openBlasSetting(torchBlasCore);
 const report = rows.map((r) => {
   const paired = r.torch.length === r.ours.length;
   return {
@@ -248,7 +247,7 @@ const report = rows.map((r) => {
 if (args.json) {
   console.log(
     JSON.stringify(
-      { preset: args.preset, threads, rounds, openBlas: { ours: oursBlasCore, torch: torchBlasCore, pinned: process.env.OPENBLAS_CORETYPE ?? null }, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
+      { preset: args.preset, threads, rounds, openBlas, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
       null,
       2,
     ),
@@ -261,7 +260,7 @@ if (args.json) {
     console.log([r.workload.padEnd(48), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));
   }
   console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
-  console.log(`OpenBLAS kernels: ours ${oursBlasCore}, PyTorch ${torchBlasCore}${pinnedNote()}`);
+  console.log(openBlasLine(openBlas));
   if (decodeWeights.includes('frozen')) {
     const o = oneOff;
     console.log(

@@ -22,8 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DataCursor, type StepRecord, type TrainConfigInput } from '../src/index';
 import { prepareRun, trainModel } from '../src/node';
-import { gemmLibrary } from '@moge/ascend-hal/node';
-import { pinnedNote } from '../../../tools/bench/openblas-pin';
+import { openBlasLine, openBlasSetting } from '../../../tools/bench/openblas-pin';
 
 const { values: args } = parseArgs({
   options: {
@@ -133,7 +132,6 @@ writeFileSync(windowsFile, new Uint8Array(windows.buffer, windows.byteOffset, wi
 const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
 /** PyTorch at every thread count up to the machine's: the baseline is the fastest of them. */
 const torchRows: Row[] = [];
-let torchRow: Row | undefined;
 /** The OpenBLAS kernel family PyTorch's process ran (tools/bench/blas_core.py). */
 let torchBlasCore = 'unknown';
 if (probe.status !== 0) {
@@ -156,12 +154,11 @@ if (probe.status !== 0) {
     torchRows.push({ name: `PyTorch eager, ${torchThreads} intra-op thread(s)`, workers: 1, threads: torchThreads, stepS: t.wall_s, tokensPerSecond: t.tokens_per_s, cpuS: t.cpu_s });
     torchBlasCore = t.blas_core ?? torchBlasCore;
   }
-  torchRow = torchRows.reduce((best, r) => (r.tokensPerSecond > best.tokensPerSecond ? r : best));
 }
 
+const torchRow = torchRows.length > 0 ? torchRows.reduce((best, r) => (r.tokensPerSecond > best.tokensPerSecond ? r : best)) : undefined;
 const all = [...rows, ...torchRows];
-const gemm = gemmLibrary();
-const openBlas = { ours: gemm.library === 'openblas' ? gemm.coreName : `none (${gemm.reason})`, torch: torchBlasCore, pinned: process.env.OPENBLAS_CORETYPE ?? null };
+const openBlas = openBlasSetting(torchBlasCore);
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ steps, warmup, seq, globalBatch, microBatch, openBlas, rows: all, ratioVsTorch: torchRow ? rows.map((r) => ({ wall: r.tokensPerSecond / torchRow.tokensPerSecond, cpu: torchRow.cpuS / r.cpuS })) : null }, null, 2)}\n`);
 } else {
@@ -174,5 +171,5 @@ if (args.json) {
     process.stdout.write(`  ${r.name.padEnd(42)} ${r.stepS.toFixed(2).padStart(11)} ${r.tokensPerSecond.toFixed(0).padStart(7)} ${wallRatio.padStart(9)} ${r.cpuS.toFixed(2).padStart(11)} ${cpuRatio.padStart(9)}\n`);
   }
   process.stdout.write('  (ratio > 1 = ours is faster, against PyTorch at its fastest thread count; on a loaded host wall time swings with the load, CPU time much less)\n');
-  process.stdout.write(`  OpenBLAS kernels: ours ${openBlas.ours}, PyTorch ${openBlas.torch}${pinnedNote()}\n`);
+  process.stdout.write(`  ${openBlasLine(openBlas)}\n`);
 }

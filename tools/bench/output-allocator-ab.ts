@@ -1,51 +1,86 @@
 /**
- * A moge-small training step (4 × 256 tokens, onnxruntime backend, 1 thread) with kernel outputs
- * zero-filled against uninitialized (`allocateOutput`, what the onnxruntime backend installs), in
- * one process, alternating round by round; prints the medians and the median per-round ratio.
+ * Kernel-output allocators of the onnxruntime backend against what they replaced, in one process,
+ * alternating round by round (the order flips every round); prints the medians and the median
+ * per-round ratio with its quartiles.
  *
- *   npx tsx --expose-gc --conditions=source tools/bench/output-allocator-ab.ts [--rounds 12]
+ *   --compare zero-fill (default): a moge-small training step (4 × 256 tokens, 1 thread) with every
+ *     output a zeroed typed array against the uninitialized allocator the backend installs;
+ *   --compare slab: a batch-1 decode step (frozen weights, 32 steps after a 64-token prefill, as in
+ *     packages/model/bench/run.ts) with outputs under 64 KiB as zeroed typed arrays of their own (the
+ *     allocator before slabs) against views on shared slabs (the allocator now).
+ *
+ *   npx tsx --expose-gc --conditions=source tools/bench/output-allocator-ab.ts [--compare slab] [--rounds 12]
  */
 import { parseArgs } from 'node:util';
 import { median } from '../../packages/ascend-hal/bench/timing';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
-import { getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
 // The allocator hook is internal to the HAL (the onnxruntime backend sets it); a measurement reaches in.
-import { allocate, useOutputAllocator } from '../../packages/ascend-hal/src/backend/cpu/cpu-tensor';
-import { uninitializedAllocator } from '../../packages/ascend-hal/src/backend/cpu/uninitialized-allocator';
+import { allocate, useOutputAllocator, type OutputAllocator } from '../../packages/ascend-hal/src/backend/cpu/cpu-tensor';
+import { UNINITIALIZED_MIN_BYTES, uninitializedAllocator } from '../../packages/ascend-hal/src/backend/cpu/uninitialized-allocator';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '12' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '12' }, compare: { type: 'string', default: 'zero-fill' } } });
 const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: got "${args.rounds}", expected a whole number ≥ 1`);
+if (args.compare !== 'zero-fill' && args.compare !== 'slab') throw new Error(`--compare: got "${args.compare}", expected zero-fill or slab`);
 
 const arch = getPreset('moge-small');
-const w = initModelWeights(arch, createOnnxBackend({ intraOpThreads: 1 }), { seed: 1 });
-const [batch, seqLen] = [4, 256];
-const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
-const labels = nextTokenLabels(ids, batch, seqLen);
-function step(): number {
+const backend = createOnnxBackend({ intraOpThreads: 1 });
+const w = initModelWeights(arch, backend, { seed: 1 });
+
+/** One timed unit of the workload, in ms (per step for training, per token for decode). */
+function trainStepMs(): number {
+  const [batch, seqLen] = [4, 256];
+  const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
+  const labels = nextTokenLabels(ids, batch, seqLen);
   const t0 = performance.now();
   modelBackward(w, modelForward(w, { ids, batch, seqLen, labels }));
   return performance.now() - t0;
 }
 
-const sides = { zeroed: () => useOutputAllocator(allocate), uninitialized: () => useOutputAllocator(uninitializedAllocator) };
-type Side = keyof typeof sides;
-const times: Record<Side, number[]> = { zeroed: [], uninitialized: [] };
+const frozen = args.compare === 'slab' ? freezeWeights(w) : w;
+function decodeTokenMs(): number {
+  const steps = 32;
+  const cache = createKvCache(arch, 1);
+  const prompt = Int32Array.from({ length: 64 }, (_, i) => (i * 31) % arch.vocabSize);
+  modelForward(frozen, { ids: prompt, batch: 1, seqLen: prompt.length }, { cache });
+  let next = new Int32Array([1]);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const logits = backend.read(modelForward(frozen, { ids: next, batch: 1, seqLen: 1 }, { cache }).logits) as Float32Array;
+    let best = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j]! > logits[best]!) best = j;
+    next = new Int32Array([best]);
+  }
+  return (performance.now() - t0) / steps;
+}
+
+/** The allocator before slabs: small outputs as zeroed typed arrays of their own. */
+const ownBuffers: OutputAllocator = (dtype, size) => (size * 4 < UNINITIALIZED_MIN_BYTES ? allocate(dtype, size) : uninitializedAllocator(dtype, size));
+
+const [label, unit, run, before, after]: [string, string, () => number, [string, OutputAllocator], [string, OutputAllocator]] =
+  args.compare === 'slab'
+    ? ['decode batch 1, per token', 'ms', decodeTokenMs, ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
+    : ['training step', 'ms', trainStepMs, ['zeroed', allocate], ['uninitialized', uninitializedAllocator]];
+
+const times: [number[], number[]] = [[], []];
 const ratios: number[] = [];
-for (const side of Object.keys(sides) as Side[]) {
-  sides[side]();
-  step();
+const sides = [before, after] as const;
+for (const [, allocator] of sides) {
+  useOutputAllocator(allocator);
+  run();
 }
 for (let r = 0; r < rounds; r++) {
-  const order: Side[] = r % 2 ? ['zeroed', 'uninitialized'] : ['uninitialized', 'zeroed'];
-  for (const side of order) {
-    sides[side]();
-    step(); // untimed: the same warm state for both sides
-    times[side].push(step());
+  for (const s of r % 2 ? [0, 1] : [1, 0]) {
+    useOutputAllocator(sides[s]![1]);
+    run(); // untimed: the same warm state for both sides
+    times[s]!.push(run());
   }
-  ratios.push(times.zeroed[r]! / times.uninitialized[r]!);
+  ratios.push(times[0][r]! / times[1][r]!);
 }
+useOutputAllocator(uninitializedAllocator);
+const quartile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 process.stdout.write(
-  `training step, median of ${rounds} rounds: zeroed ${median(times.zeroed).toFixed(1)} ms, uninitialized ${median(times.uninitialized).toFixed(1)} ms; ` +
-    `zeroed / uninitialized (median per round) ${median(ratios).toFixed(3)}\n`,
+  `${label}, median of ${rounds} rounds: ${before[0]} ${median(times[0]).toFixed(3)} ${unit}, ${after[0]} ${median(times[1]).toFixed(3)} ${unit}; ` +
+    `${before[0]} / ${after[0]} (per round) median ${median(ratios).toFixed(3)}, quartiles ${quartile(ratios, 0.25).toFixed(3)}–${quartile(ratios, 0.75).toFixed(3)}\n`,
 );

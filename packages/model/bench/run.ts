@@ -13,14 +13,15 @@
  * (sessions built and pre-packed) over a steady one, and the resident memory it adds — is printed too.
  *
  *   npm run bench -w packages/model            # or: cd packages/model && npm run bench
- *   ... -- --threads 2 --rounds 7 --json --decode-weights frozen
+ *   ... -- --threads 2 --rounds 7 --repeats 3 --json --decode-weights frozen
  *
- * The two sides alternate, round by round (one timed run of ours, then one of PyTorch), so both see
- * the same load, and each timed run follows an untimed warm-up run of the same work right before it
- * (PyTorch's in its own process, ours in this one: otherwise ours would start cold after the other
- * process had the caches): on a shared host the load drifts by several × within a
- * minute. Each round gives a ratio, PyTorch's time over ours (> 1 = we are faster), for wall-clock
- * time and for process CPU time (user + system, all threads); the report is the median over rounds.
+ * The two sides alternate, round by round (ours, then PyTorch), so both see the same load. In a round
+ * each side runs an untimed warm-up of the same work and then `--repeats` timed runs (default 3), and
+ * the round keeps their median (PyTorch's in its own process, ours in this one: otherwise ours would
+ * start cold after the other process had the caches): on a shared host the load drifts by several ×
+ * within a minute, and a single run of a 32-token decode swings by ±30 % with it. Each round gives a
+ * ratio, PyTorch's time over ours (> 1 = we are faster), for wall-clock time and for process CPU time
+ * (user + system, all threads); the report is the median over rounds.
  * Goals (issue 3): training ≥ 1×, decode ≥ 2× PyTorch eager.
  */
 import { spawnSync } from 'node:child_process';
@@ -46,6 +47,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '32' },
     'decode-batches': { type: 'string', default: '1,32' },
     rounds: { type: 'string', default: '5' },
+    repeats: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     'decode-weights': { type: 'string', default: 'both' },
   },
@@ -62,6 +64,7 @@ const seq = positiveInt('seq', args.seq, 2);
 const prefill = positiveInt('prefill', args.prefill);
 const steps = positiveInt('steps', args.steps);
 const rounds = positiveInt('rounds', args.rounds);
+const repeats = positiveInt('repeats', args.repeats);
 const decodeBatches = args['decode-batches'].split(',').map((s) => positiveInt('decode-batches', s));
 type WeightKind = 'frozen' | 'ordinary';
 const DECODE_WEIGHTS: Record<string, readonly WeightKind[]> = { frozen: ['frozen'], ordinary: ['ordinary'], both: ['frozen', 'ordinary'] };
@@ -143,7 +146,7 @@ function torch(mode: 'train' | 'decode', dir: string, extra: string[]): TorchRes
   }
   if (torchMissing) return undefined;
   const script = join(repoRoot, 'tools', 'bench', 'model_torch.py');
-  const argv = [script, mode, '--model', dir, '--threads', String(threads), '--repeats', '1', '--warmup', '1', ...extra];
+  const argv = [script, mode, '--model', dir, '--threads', String(threads), '--repeats', String(repeats), '--warmup', '1', ...extra];
   const r = spawnSync(TORCH_PYTHON, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${TORCH_PYTHON} ${argv.join(' ')} failed:\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; blas_core?: string };
@@ -158,12 +161,18 @@ interface Row {
   torch: TorchResult[];
 }
 
-/** `rounds` × (an untimed warm-up and a timed run of ours, one PyTorch process that does the same). */
+/** Median wall and CPU time over `repeats` timed runs of `fn` (what model_torch.py reports for PyTorch). */
+function timeMedian(fn: () => Timing | void): Timing {
+  const runs = Array.from({ length: repeats }, () => timeOnce(fn));
+  return { wallS: median(runs.map((t) => t.wallS)), cpuS: median(runs.map((t) => t.cpuS)) };
+}
+
+/** `rounds` × (an untimed warm-up and `repeats` timed runs of ours, one PyTorch process that does the same). */
 function compare(workload: string, tokens: number, ours: () => Timing | void, theirs: () => TorchResult | undefined): Row {
   const row: Row = { workload, tokens, ours: [], torch: [] };
   for (let r = 0; r < rounds; r++) {
     ours();
-    row.ours.push(timeOnce(ours));
+    row.ours.push(timeMedian(ours));
     const t = theirs();
     if (t) row.torch.push(t);
   }
@@ -247,14 +256,14 @@ const report = rows.map((r) => {
 if (args.json) {
   console.log(
     JSON.stringify(
-      { preset: args.preset, threads, rounds, openBlas, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
+      { preset: args.preset, threads, rounds, repeats, openBlas, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
       null,
       2,
     ),
   );
 } else {
   const f = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
-  console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds`);
+  console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds of ${repeats} timed runs each`);
   console.log(['workload'.padEnd(48), 'ours tok/s', 'torch tok/s', 'wall ×', 'cpu ×'].join('  '));
   for (const r of report) {
     console.log([r.workload.padEnd(48), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));

@@ -100,7 +100,7 @@ for (const workers of workerCounts) {
     return (u.user + u.system) / 1e6;
   };
   const r = await trainModel(config(workers), {
-    outDir: join(tmp, `w${workers}`),
+    outDir: join(tmp, `w${workers}-${rows.length}`),
     live: false,
     onStep: (s) => {
       records.push(s);

@@ -28,3 +28,4 @@ export {
  * with other packages' hand-written kernels (the router's fused MoGE softmax): one encoder, not two.
  */
 export * as wasmEncoder from './wasm/encoder';
+export { jsVectorMath, portableVectorMath, type AdamWScalars, type VectorMath } from './host/vector-math';

@@ -1,2 +1,3 @@
 export { createOnnxBackend, gemmLibrary, OnnxBackendOptionsSchema, type OnnxBackendOptions } from './onnxruntime/onnx-backend';
 export { createBackend, BackendNameSchema, type BackendName } from './create-backend';
+export { vectorMath, openBlasVectorMath } from './blas/openblas-vector-math';

@@ -361,7 +361,7 @@ export function registerTrain(program: Command): void {
     .option('--quick', 'CI-sized: a few documents and steps, well under a minute')
     .option('--out <dir>', 'run directory (default runs/moge-small-<timestamp>)')
     .option('--seed <n>', 'seed (default 0)')
-    .option('--workers <n>', 'worker threads (default 2 where there are 2 cores, else 1)')
+    .option('--workers <n>', 'worker threads (default 1: on the 2-core hosts measured, 2 workers ran a step slower)')
     .option('--no-live', 'no live view')
     .action((o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }) => runStart(o));
 }

@@ -1,3 +1,4 @@
+import { jsVectorMath, type VectorMath } from '@moge/ascend-hal';
 import { modelBackward, modelForward, type ExpertRunner, type ModelWeights } from '@moge/model';
 import { imbalanceScore } from '@moge/router';
 import type { FlatLayout } from './flat-params';
@@ -33,8 +34,8 @@ export function layerImbalance(counts: ArrayLike<number>, deviceOf: Int32Array, 
 
 /**
  * Forward + backward of one micro-batch; its gradients, times `scale`, are added into `gradAccum`
- * (flat, parameter order). Scaling by 1/(micro-batches per step) makes the step's gradient the
- * gradient of the mean loss over the whole global batch.
+ * (flat, parameter order) by `math.axpy`. Scaling by 1/(micro-batches per step) makes the step's
+ * gradient the gradient of the mean loss over the whole global batch.
  */
 export function runMicrobatch(
   weights: ModelWeights,
@@ -49,6 +50,7 @@ export function runMicrobatch(
   numDevices: number,
   /** Expert-parallel runner: it accumulates its experts' gradients itself, so backward returns none for them. */
   experts?: ExpertRunner,
+  math: VectorMath = jsVectorMath,
 ): MicrobatchStats {
   const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { auxAlpha, experts });
   const grads = modelBackward(weights, fwd);
@@ -58,8 +60,10 @@ export function runMicrobatch(
     if (!g && experts) continue;
     if (!g) throw new RangeError(`backward returned no gradient for ${slot.name}`);
     const host = b.read(g);
-    if (host.length !== slot.size) throw new RangeError(`gradient of ${slot.name} has ${host.length} elements, expected ${slot.size}`);
-    for (let i = 0, o = slot.offset; i < slot.size; i++, o++) gradAccum[o] = gradAccum[o]! + host[i]! * scale;
+    if (!(host instanceof Float32Array) || host.length !== slot.size) {
+      throw new RangeError(`gradient of ${slot.name}: ${host.length} ${host instanceof Float32Array ? 'f32' : 'i32'} elements, expected ${slot.size} f32`);
+    }
+    math.axpy(gradAccum.subarray(slot.offset, slot.offset + slot.size), host, scale);
   }
   const loss = fwd.loss!;
   return {

@@ -1,3 +1,4 @@
+import { jsVectorMath, type VectorMath } from '@moge/ascend-hal';
 import { z } from 'zod';
 
 /**
@@ -32,7 +33,15 @@ export class AdamW {
   readonly m = new Map<string, Float32Array>();
   readonly v = new Map<string, Float32Array>();
 
-  constructor(config: Partial<AdamWConfig> = {}) {
+  /**
+   * `math` runs the per-element update: the JS loops by default (float64 arithmetic rounded to f32);
+   * the trainer passes `vectorMath()`, whose WebAssembly SIMD kernel computes in f32 as PyTorch does
+   * (≈ 3× faster over 25 M parameters).
+   */
+  constructor(
+    config: Partial<AdamWConfig> = {},
+    private readonly math: VectorMath = jsVectorMath,
+  ) {
     this.config = AdamWConfigSchema.parse(config);
   }
 
@@ -54,18 +63,9 @@ export class AdamW {
         this.v.set(p.name, v);
       }
       const decay = weightDecay > 0 && decaysByDefault(p.shape) ? 1 - lr * weightDecay : 1;
-      const w = p.value;
       // PyTorch's form: step size lr/bc1, denominator √v/√bc2 + eps — one division and no per-element
       // bias-correction divides (1.7× faster over 25 M parameters than dividing m and v each time).
-      const [stepSize, invSqrtBc2, oneMinusBeta1, oneMinusBeta2] = [lr / bc1, 1 / Math.sqrt(bc2), 1 - beta1, 1 - beta2];
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i]!;
-        const mi = beta1 * m[i]! + oneMinusBeta1 * gi;
-        const vi = beta2 * v[i]! + oneMinusBeta2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = w[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-      }
+      this.math.adamw(p.value, g, m, v, { decay, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2), eps, beta1, beta2 });
     }
   }
 

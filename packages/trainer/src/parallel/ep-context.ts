@@ -1,4 +1,4 @@
-import type { Backend, Communicator } from '@moge/ascend-hal';
+import { jsVectorMath, type Backend, type Communicator, type VectorMath } from '@moge/ascend-hal';
 import type { MoeArch } from '@moge/core';
 import { stackedExpertName, type ExpertProjection } from '@moge/model';
 import type { FlatLayout } from '../loop/flat-params';
@@ -29,6 +29,8 @@ export class ExpertParallelContext {
     layout: FlatLayout,
     private readonly params: Float32Array,
     private readonly grad: Float32Array,
+    /** Runs the accumulation of expert gradients (`vectorMath()` in the trainer). */
+    private readonly math: VectorMath = jsVectorMath,
   ) {
     this.own = expertOwnership(arch.numExperts, expertGroups, comm.size);
     this.shards = shardLayout(layout, this.own, comm.rank);
@@ -68,8 +70,7 @@ export class ExpertParallelContext {
     for (const [proj, host] of [['gate_proj', g.gate], ['up_proj', g.up], ['down_proj', g.down]] as const) {
       const r = this.range(layer, proj);
       if (host.length !== r.end - r.start) throw new RangeError(`expert gradient of layer ${layer} ${proj} has ${host.length} elements, expected ${r.end - r.start}`);
-      const grad = this.grad;
-      for (let i = 0, o = r.start; i < host.length; i++, o++) grad[o] = grad[o]! + host[i]! * s;
+      this.math.axpy(this.grad.subarray(r.start, r.end), host, s);
     }
   }
 

@@ -1,4 +1,5 @@
-import type { Communicator } from '@moge/ascend-hal';
+import { jsVectorMath, type Communicator, type VectorMath } from '@moge/ascend-hal';
+import { clipScale } from '../optim/clip';
 import type { FlatLayout, ParamSlot } from '../loop/flat-params';
 import type { ExpertOwnership } from './ownership';
 
@@ -68,18 +69,16 @@ export function allReduceDense(comm: Communicator, sh: ShardedLayout, grad: Floa
  * Global gradient norm over dense (identical on every rank) and owned expert gradients (summed over
  * ranks), clipped to `maxNorm` by one common scale as in the single-worker run; returns the norm.
  */
-export function clipShardedGradNorm(comm: Communicator, sh: ShardedLayout, grad: Float32Array, maxNorm: number): number {
+export function clipShardedGradNorm(comm: Communicator, sh: ShardedLayout, grad: Float32Array, maxNorm: number, math: VectorMath = jsVectorMath): number {
+  const dense = sh.dense.map((s) => grad.subarray(s.offset, s.offset + s.size));
+  const experts = sh.experts.map((r) => grad.subarray(r.start, r.end));
   const ss = Float64Array.of(0, 0);
-  for (const s of sh.dense) for (let i = s.offset; i < s.offset + s.size; i++) ss[0] += grad[i]! * grad[i]!;
-  for (const r of sh.experts) for (let i = r.start; i < r.end; i++) ss[1] += grad[i]! * grad[i]!;
-  const dense = ss[0]!;
+  for (const g of dense) ss[0] += math.sumSquares(g);
+  for (const g of experts) ss[1] += math.sumSquares(g);
   comm.allReduce(ss.subarray(1, 2));
-  const norm = Math.sqrt(dense + ss[1]!);
-  if (maxNorm > 0 && norm > maxNorm) {
-    const scale = maxNorm / (norm + 1e-6);
-    for (const s of sh.dense) for (let i = s.offset; i < s.offset + s.size; i++) grad[i] = grad[i]! * scale;
-    for (const r of sh.experts) for (let i = r.start; i < r.end; i++) grad[i] = grad[i]! * scale;
-  }
+  const norm = Math.sqrt(ss[0]! + ss[1]!);
+  const scale = clipScale(norm, maxNorm);
+  if (scale !== undefined) for (const g of [...dense, ...experts]) math.scale(g, scale);
   return norm;
 }
 

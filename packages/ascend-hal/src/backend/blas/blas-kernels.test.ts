@@ -8,6 +8,7 @@ import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas, type Sgemm } from './openblas';
+import { jsVectorMath } from '../host/vector-math';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
@@ -29,7 +30,15 @@ const jsSgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c,
     }
   }
 };
-const jsBlas: OpenBlas = { sgemm: jsSgemm, library: 'js', setThreads: () => undefined, coreName: 'js' };
+const jsBlas: OpenBlas = {
+  sgemm: jsSgemm,
+  saxpy: (n, alpha, x, y) => jsVectorMath.axpy(y.subarray(0, n), x.subarray(0, n), alpha),
+  sscal: (n, alpha, x) => jsVectorMath.scale(x.subarray(0, n), alpha),
+  sdot: (n, x, y) => x.subarray(0, n).reduce((s, v, i) => s + v * y[i]!, 0),
+  library: 'js',
+  setThreads: () => undefined,
+  coreName: 'js',
+};
 
 /** Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback. */
 function backendOver(lib: OpenBlas, routing?: BlasRouting) {

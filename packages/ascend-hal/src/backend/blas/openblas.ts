@@ -30,6 +30,12 @@ export type Sgemm = (
 
 export interface OpenBlas {
   sgemm: Sgemm;
+  /** y += alpha·x over whole arrays (views honoured). */
+  saxpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void;
+  /** x *= alpha in place. */
+  sscal(n: number, alpha: number, x: Float32Array): void;
+  /** Σ x[i]·y[i], accumulated in f32 by OpenBLAS's kernel. */
+  sdot(n: number, x: Float32Array, y: Float32Array): number;
   /** The shared library that was loaded. */
   library: string;
   /** Sets OpenBLAS's thread count (process-wide: every caller of the library shares it). */
@@ -85,6 +91,9 @@ export function loadOpenBlas(): OpenBlasLoad {
     try {
       const gemm = lib.func('void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)');
       const gemv = lib.func('void cblas_sgemv(int, int, int, int, float, float *, int, float *, int, float, float *, int)');
+      const axpy = lib.func('void cblas_saxpy(int, float, float *, int, float *, int)');
+      const scal = lib.func('void cblas_sscal(int, float, float *, int)');
+      const dot = lib.func('float cblas_sdot(int, float *, int, float *, int)');
       const setThreads = lib.func('void openblas_set_num_threads(int)');
       const coreName = readCoreName(lib);
       const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
@@ -98,9 +107,20 @@ export function loadOpenBlas(): OpenBlasLoad {
         }
         gemm(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       };
-      return (cached = { ok: true, blas: { sgemm, library: name, setThreads: (t) => void setThreads(t), coreName } });
+      return (cached = {
+        ok: true,
+        blas: {
+          sgemm,
+          saxpy: (n, alpha, x, y) => void axpy(n, alpha, x, 1, y, 1),
+          sscal: (n, alpha, x) => void scal(n, alpha, x, 1),
+          sdot: (n, x, y) => dot(n, x, 1, y, 1) as number,
+          library: name,
+          setThreads: (t) => void setThreads(t),
+          coreName,
+        },
+      });
     } catch (e) {
-      tried.push(`${name}: no cblas_sgemm / cblas_sgemv / openblas_set_num_threads (${firstLine(e)})`);
+      tried.push(`${name}: no cblas_sgemm / cblas_sgemv / cblas_saxpy / cblas_sscal / cblas_sdot / openblas_set_num_threads (${firstLine(e)})`);
     }
   }
   return (cached = { ok: false, reason: `no OpenBLAS library found (install libopenblas0-pthread, or set MOGE_OPENBLAS): ${tried.join('; ')}` });

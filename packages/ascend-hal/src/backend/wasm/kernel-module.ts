@@ -7,8 +7,9 @@
  * living in their own Float32Arrays; measured against it, at 1M elements a plain copy in and out
  * costs ≈ 0.3 ns an element, the kernels 0.15 (affine) to 1.3 (softmax) — and JS 1.4 to 10.
  */
+import type { AdamWScalars } from '../host/vector-math';
 import { encodeModule, type FunctionSpec } from './encoder';
-import { affineKernel, axpyKernel, scatterAddRowsKernel, swigluBackwardKernel, swigluKernel } from './pointwise-kernels';
+import { adamwKernel, affineKernel, axpyKernel, scatterAddRowsKernel, swigluBackwardKernel, swigluKernel } from './pointwise-kernels';
 import { rmsNormBackwardRowsKernel, rmsNormRowsKernel, softmaxBackwardRowsKernel, softmaxRowsKernel } from './row-kernels';
 import { ropeKernel } from './rope-kernel';
 
@@ -24,11 +25,13 @@ interface Exports {
   rms_norm_backward_rows(x: number, w: number, r: number, dy: number, dx: number, dw: number, rows: number, cols: number): void;
   rope(x: number, y: number, cos: number, sin: number, tokens: number, heads: number, half: number, sign: number): void;
   scatter_add_rows(dst: number, src: number, index: number, n: number, d: number): void;
+  adamw(w: number, g: number, m: number, v: number, n: number, decay: number, stepSize: number, invSqrtBc2: number, eps: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number): void;
 }
+
 
 const KERNELS: FunctionSpec[] = [
   swigluKernel, swigluBackwardKernel, axpyKernel, affineKernel,
-  softmaxRowsKernel, softmaxBackwardRowsKernel, rmsNormRowsKernel, rmsNormBackwardRowsKernel, ropeKernel, scatterAddRowsKernel,
+  softmaxRowsKernel, softmaxBackwardRowsKernel, rmsNormRowsKernel, rmsNormBackwardRowsKernel, ropeKernel, scatterAddRowsKernel, adamwKernel,
 ];
 
 /** Elements per operand per chunk (64 KiB of f32). */
@@ -102,6 +105,13 @@ export class WasmKernelModule {
   /** y += alpha · x in place; alpha is rounded to fp32. */
   axpy(y: Float32Array, x: Float32Array, alpha: number): void {
     this.pointwise(y.length, [y, x], [y], [0], (s, n) => this.x.axpy(0, s, n, alpha));
+  }
+
+  /** One AdamW step over w, m and v in place (same lengths as g). */
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamWScalars): void {
+    this.pointwise(w.length, [w, g, m, v], [w, m, v], [0, 2, 3], (s, n) =>
+      this.x.adamw(0, s, 2 * s, 3 * s, n, h.decay, h.stepSize, h.invSqrtBc2, h.eps, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2),
+    );
   }
 
   affine(x: Float32Array, y: Float32Array, scale: number, shift: number): void {

@@ -99,3 +99,36 @@ export const scatterAddRowsKernel = defineKernel(
     op.end(),
   ],
 );
+
+/**
+ * One AdamW step in place over n elements, in f32 as torch.optim.AdamW computes it (PyTorch's form:
+ * step size lr / bc1, denominator √v / √bc2 + ε, decoupled decay as a factor):
+ *   m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;  w ← w·decay − stepSize · m / (√v · invSqrtBc2 + ε).
+ */
+export const adamwKernel = defineKernel(
+  'adamw',
+  { w: I32, g: I32, m: I32, v: I32, n: I32, decay: F32, stepSize: F32, invSqrtBc2: F32, eps: F32, beta1: F32, oneMinusBeta1: F32, beta2: F32, oneMinusBeta2: F32 },
+  { o: I32, end: I32, cDecay: V128, cStep: V128, cInv: V128, cEps: V128, cB1: V128, cB1c: V128, cB2: V128, cB2c: V128, gi: V128, mi: V128, vi: V128 },
+  (x) => {
+    const splat = (from: number, to: number): Code => [op.get(from), op.f32x4Splat(), op.set(to)];
+    return [
+      ...bytesOf(x.n), op.set(x.end),
+      ...splat(x.decay, x.cDecay), ...splat(x.stepSize, x.cStep), ...splat(x.invSqrtBc2, x.cInv), ...splat(x.eps, x.cEps),
+      ...splat(x.beta1, x.cB1), ...splat(x.oneMinusBeta1, x.cB1c), ...splat(x.beta2, x.cB2), ...splat(x.oneMinusBeta2, x.cB2c),
+      ...forVectors(x.o, x.end, [
+        ...load(x.g, x.o), op.set(x.gi),
+        op.get(x.cB1), ...load(x.m, x.o), op.f32x4Mul(), op.get(x.cB1c), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.mi),
+        op.get(x.cB2), ...load(x.v, x.o), op.f32x4Mul(), op.get(x.cB2c), op.get(x.gi), op.f32x4Mul(), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.vi),
+        ...store(x.m, x.o, [op.get(x.mi)]),
+        ...store(x.v, x.o, [op.get(x.vi)]),
+        ...store(x.w, x.o, [
+          ...load(x.w, x.o), op.get(x.cDecay), op.f32x4Mul(),
+          op.get(x.cStep), op.get(x.mi), op.f32x4Mul(),
+          op.get(x.vi), op.f32x4Sqrt(), op.get(x.cInv), op.f32x4Mul(), op.get(x.cEps), op.f32x4Add(),
+          op.f32x4Div(),
+          op.f32x4Sub(),
+        ]),
+      ]),
+    ];
+  },
+);

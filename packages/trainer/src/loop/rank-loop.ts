@@ -68,7 +68,8 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
   const params = init.params;
   const grad = new Float32Array(layout.total);
   const expertGroups = c.epDevices ?? arch.numExpertGroups;
-  // Gradient accumulation and clipping pass over every parameter (25 M in moge-small): OpenBLAS's kernels.
+  // Gradient accumulation, clipping and AdamW pass over every parameter (25 M in moge-small): OpenBLAS's
+  // level-1 kernels and a WebAssembly AdamW (vectorMath), not JS loops.
   const math = vectorMath();
   const ep = resolveParallelMode(c.parallel, P, expertGroups) === 'ep' ? new ExpertParallelContext(comm, arch, expertGroups, layout, params, grad, math) : undefined;
   // What this rank updates: everything (dp) or the dense parameters plus its own experts (ep).

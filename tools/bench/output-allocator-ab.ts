@@ -28,11 +28,13 @@ const arch = getPreset('moge-small');
 const backend = createOnnxBackend({ intraOpThreads: 1 });
 const w = initModelWeights(arch, backend, { seed: 1 });
 
+const [batch, seqLen] = [4, 256];
+const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
+const labels = nextTokenLabels(ids, batch, seqLen);
+const prompt = Int32Array.from({ length: 64 }, (_, i) => (i * 31) % arch.vocabSize);
+
 /** One timed unit of the workload, in ms (per step for training, per token for decode). */
 function trainStepMs(): number {
-  const [batch, seqLen] = [4, 256];
-  const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
-  const labels = nextTokenLabels(ids, batch, seqLen);
   const t0 = performance.now();
   modelBackward(w, modelForward(w, { ids, batch, seqLen, labels }));
   return performance.now() - t0;
@@ -42,7 +44,6 @@ const frozen = args.compare === 'slab' ? freezeWeights(w) : w;
 function decodeTokenMs(): number {
   const steps = 32;
   const cache = createKvCache(arch, 1);
-  const prompt = Int32Array.from({ length: 64 }, (_, i) => (i * 31) % arch.vocabSize);
   modelForward(frozen, { ids: prompt, batch: 1, seqLen: prompt.length }, { cache });
   let next = new Int32Array([1]);
   const t0 = performance.now();
@@ -58,10 +59,10 @@ function decodeTokenMs(): number {
 /** The allocator before slabs: small outputs as zeroed typed arrays of their own. */
 const ownBuffers: OutputAllocator = (dtype, size) => (size * 4 < UNINITIALIZED_MIN_BYTES ? allocate(dtype, size) : uninitializedAllocator(dtype, size));
 
-const [label, unit, run, before, after]: [string, string, () => number, [string, OutputAllocator], [string, OutputAllocator]] =
+const [label, run, before, after]: [string, () => number, [string, OutputAllocator], [string, OutputAllocator]] =
   args.compare === 'slab'
-    ? ['decode batch 1, per token', 'ms', decodeTokenMs, ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
-    : ['training step', 'ms', trainStepMs, ['zeroed', allocate], ['uninitialized', uninitializedAllocator]];
+    ? ['decode batch 1, per token', decodeTokenMs, ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
+    : ['training step', trainStepMs, ['zeroed', allocate], ['uninitialized', uninitializedAllocator]];
 
 const times: [number[], number[]] = [[], []];
 const ratios: number[] = [];
@@ -81,6 +82,6 @@ for (let r = 0; r < rounds; r++) {
 useOutputAllocator(uninitializedAllocator);
 const quartile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 process.stdout.write(
-  `${label}, median of ${rounds} rounds: ${before[0]} ${median(times[0]).toFixed(3)} ${unit}, ${after[0]} ${median(times[1]).toFixed(3)} ${unit}; ` +
+  `${label}, median of ${rounds} rounds: ${before[0]} ${median(times[0]).toFixed(3)} ms, ${after[0]} ${median(times[1]).toFixed(3)} ms; ` +
     `${before[0]} / ${after[0]} (per round) median ${median(ratios).toFixed(3)}, quartiles ${quartile(ratios, 0.25).toFixed(3)}–${quartile(ratios, 0.75).toFixed(3)}\n`,
 );

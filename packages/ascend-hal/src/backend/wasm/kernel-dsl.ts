@@ -30,6 +30,9 @@ export const bytesOf = (count: number): Code => [op.get(count), op.i32Const(2), 
 /** The address `base + offset` (two i32 locals) on the stack. */
 export const at = (base: number, offset: number): Code => [op.get(base), op.get(offset), op.i32Add()];
 
+/** Local `to` (v128) = the f32 local `from` in all four lanes. */
+export const splatF32 = (from: number, to: number): Code => [op.get(from), op.f32x4Splat(), op.set(to)];
+
 /** v128 load / store at `base + offset`. */
 export const load = (base: number, offset: number): Code => [...at(base, offset), op.v128Load()];
 export const store = (base: number, offset: number, value: Code): Code => [...at(base, offset), ...value, op.v128Store()];

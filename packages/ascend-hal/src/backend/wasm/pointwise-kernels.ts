@@ -4,7 +4,7 @@
  * three elements past `n` (nothing there is copied back).
  */
 import { op } from './encoder';
-import { EXP_LOCALS, F32, I32, V128, bytesOf, defineKernel, expF32x4, forVectors, initExpConstants, load, store, type Code } from './kernel-dsl';
+import { EXP_LOCALS, F32, I32, V128, bytesOf, defineKernel, expF32x4, forVectors, initExpConstants, load, splatF32, store, type Code } from './kernel-dsl';
 
 type GateLocals = Record<'g' | 'o' | 'x' | 't' | 'k' | 'r' | keyof typeof EXP_LOCALS, number>;
 
@@ -58,7 +58,7 @@ export const axpyKernel = defineKernel(
   { o: I32, end: I32, a: V128 },
   (v) => [
     ...bytesOf(v.n), op.set(v.end),
-    op.get(v.alpha), op.f32x4Splat(), op.set(v.a),
+    ...splatF32(v.alpha, v.a),
     ...forVectors(v.o, v.end, [...store(v.y, v.o, [...load(v.y, v.o), op.get(v.a), ...load(v.x, v.o), op.f32x4Mul(), op.f32x4Add()])]),
   ],
 );
@@ -70,8 +70,8 @@ export const affineKernel = defineKernel(
   { o: I32, end: I32, a: V128, b: V128 },
   (v) => [
     ...bytesOf(v.n), op.set(v.end),
-    op.get(v.scale), op.f32x4Splat(), op.set(v.a),
-    op.get(v.shift), op.f32x4Splat(), op.set(v.b),
+    ...splatF32(v.scale, v.a),
+    ...splatF32(v.shift, v.b),
     ...forVectors(v.o, v.end, [...store(v.y, v.o, [...load(v.x, v.o), op.get(v.a), op.f32x4Mul(), op.get(v.b), op.f32x4Add()])]),
   ],
 );
@@ -109,26 +109,23 @@ export const adamwKernel = defineKernel(
   'adamw',
   { w: I32, g: I32, m: I32, v: I32, n: I32, decay: F32, stepSize: F32, invSqrtBc2: F32, eps: F32, beta1: F32, oneMinusBeta1: F32, beta2: F32, oneMinusBeta2: F32 },
   { o: I32, end: I32, cDecay: V128, cStep: V128, cInv: V128, cEps: V128, cB1: V128, cB1c: V128, cB2: V128, cB2c: V128, gi: V128, mi: V128, vi: V128 },
-  (x) => {
-    const splat = (from: number, to: number): Code => [op.get(from), op.f32x4Splat(), op.set(to)];
-    return [
-      ...bytesOf(x.n), op.set(x.end),
-      ...splat(x.decay, x.cDecay), ...splat(x.stepSize, x.cStep), ...splat(x.invSqrtBc2, x.cInv), ...splat(x.eps, x.cEps),
-      ...splat(x.beta1, x.cB1), ...splat(x.oneMinusBeta1, x.cB1c), ...splat(x.beta2, x.cB2), ...splat(x.oneMinusBeta2, x.cB2c),
-      ...forVectors(x.o, x.end, [
-        ...load(x.g, x.o), op.set(x.gi),
-        op.get(x.cB1), ...load(x.m, x.o), op.f32x4Mul(), op.get(x.cB1c), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.mi),
-        op.get(x.cB2), ...load(x.v, x.o), op.f32x4Mul(), op.get(x.cB2c), op.get(x.gi), op.f32x4Mul(), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.vi),
-        ...store(x.m, x.o, [op.get(x.mi)]),
-        ...store(x.v, x.o, [op.get(x.vi)]),
-        ...store(x.w, x.o, [
-          ...load(x.w, x.o), op.get(x.cDecay), op.f32x4Mul(),
-          op.get(x.cStep), op.get(x.mi), op.f32x4Mul(),
-          op.get(x.vi), op.f32x4Sqrt(), op.get(x.cInv), op.f32x4Mul(), op.get(x.cEps), op.f32x4Add(),
-          op.f32x4Div(),
-          op.f32x4Sub(),
-        ]),
+  (x) => [
+    ...bytesOf(x.n), op.set(x.end),
+    ...splatF32(x.decay, x.cDecay), ...splatF32(x.stepSize, x.cStep), ...splatF32(x.invSqrtBc2, x.cInv), ...splatF32(x.eps, x.cEps),
+    ...splatF32(x.beta1, x.cB1), ...splatF32(x.oneMinusBeta1, x.cB1c), ...splatF32(x.beta2, x.cB2), ...splatF32(x.oneMinusBeta2, x.cB2c),
+    ...forVectors(x.o, x.end, [
+      ...load(x.g, x.o), op.set(x.gi),
+      op.get(x.cB1), ...load(x.m, x.o), op.f32x4Mul(), op.get(x.cB1c), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.mi),
+      op.get(x.cB2), ...load(x.v, x.o), op.f32x4Mul(), op.get(x.cB2c), op.get(x.gi), op.f32x4Mul(), op.get(x.gi), op.f32x4Mul(), op.f32x4Add(), op.set(x.vi),
+      ...store(x.m, x.o, [op.get(x.mi)]),
+      ...store(x.v, x.o, [op.get(x.vi)]),
+      ...store(x.w, x.o, [
+        ...load(x.w, x.o), op.get(x.cDecay), op.f32x4Mul(),
+        op.get(x.cStep), op.get(x.mi), op.f32x4Mul(),
+        op.get(x.vi), op.f32x4Sqrt(), op.get(x.cInv), op.f32x4Mul(), op.get(x.cEps), op.f32x4Add(),
+        op.f32x4Div(),
+        op.f32x4Sub(),
       ]),
-    ];
-  },
+    ]),
+  ],
 );

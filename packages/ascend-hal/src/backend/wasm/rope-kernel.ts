@@ -1,5 +1,5 @@
 import { op } from './encoder';
-import { F32, I32, V128, at, bytesOf, defineKernel, forVectors, load } from './kernel-dsl';
+import { F32, I32, V128, at, bytesOf, defineKernel, forVectors, load, splatF32 } from './kernel-dsl';
 
 /**
  * rope(x, y, cos, sin, tokens, heads, half, sign): rotary embedding in the rotate-half layout over
@@ -16,7 +16,7 @@ export const ropeKernel = defineKernel(
     const second = (base: number) => [...at(base, v.o), op.get(v.halfBytes), op.i32Add()];
     return [
       ...bytesOf(v.half), op.set(v.halfBytes),
-      op.get(v.sign), op.f32x4Splat(), op.set(v.vsign),
+      ...splatF32(v.sign, v.vsign),
       op.block(),
       op.get(v.tokens), op.i32Eqz(), op.get(v.heads), op.i32Eqz(), op.i32Add(), op.brIf(0),
       op.loop(), // tokens

@@ -7,7 +7,7 @@
  * float64 lanes, as the reference kernels do, so long rows lose nothing to fp32 accumulation.
  */
 import { op } from './encoder';
-import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, zeroPastRowEnd, narrowPairs, store, widen, type Code } from './kernel-dsl';
+import { EXP_LOCALS, F32, F64, I32, V128, accumulateF64, bytesOf, defineKernel, expF32x4, initExpConstants, initIota, forRowVectors, forRowVectorsSplit, horizontalMaxF32, horizontalSumF64, laneMask, load, splatF32, zeroPastRowEnd, narrowPairs, store, widen, type Code } from './kernel-dsl';
 
 /** Moves the row pointers `ptrs` on by `rowBytes`. */
 const nextRow = (rowBytes: number, ...ptrs: number[]) => ptrs.flatMap((p) => [op.get(p), op.get(rowBytes), op.i32Add(), op.set(p)]);
@@ -123,7 +123,7 @@ export const rmsNormRowsKernel = defineKernel(
       op.f32DemoteF64(), op.set(v.s),
       op.get(v.inv), op.get(v.s), op.f32Store(),
       op.get(v.inv), op.i32Const(4), op.i32Add(), op.set(v.inv),
-      op.get(v.s), op.f32x4Splat(), op.set(v.vinv),
+      ...splatF32(v.s, v.vinv),
       ...forRowVectors(v.o, v.rem, v.cols, [...store(v.y, v.o, [...load(v.w, v.o), ...load(v.x, v.o), op.get(v.vinv), op.f32x4Mul(), op.f32x4Mul()])]),
       ...nextRow(v.rowBytes, v.x, v.y),
     ]),

@@ -65,7 +65,7 @@ def load_model(model_dir):
 
 
 class Model:
-    def __init__(self, cfg, w, requires_grad=False):
+    def __init__(self, cfg, w, requires_grad=False, dtype=torch.float32):
         self.cfg = cfg
         self.L = cfg["num_hidden_layers"]
         self.H = cfg["num_attention_heads"]
@@ -76,7 +76,7 @@ class Model:
         self.M = cfg.get("num_expert_groups", 8)
         self.eps = cfg["rms_norm_eps"]
         self.theta = cfg["rope_theta"]
-        self.w = {k: v.clone().requires_grad_(requires_grad) for k, v in w.items()}
+        self.w = {k: v.to(dtype).clone().requires_grad_(requires_grad) for k, v in w.items()}
         # Stack each layer's experts once, as @moge/model does, so the per-expert loop indexes views.
         self.experts = {}
         for l in range(self.L):
@@ -90,7 +90,7 @@ class Model:
         half = self.D // 2
         inv = self.theta ** (-torch.arange(0, half, dtype=torch.float64) * 2 / self.D)
         ang = pos.to(torch.float64)[:, None] * inv[None, :]
-        cos, sin = ang.cos().float()[None, :, None, :], ang.sin().float()[None, :, None, :]
+        cos, sin = ang.cos().to(x.dtype)[None, :, None, :], ang.sin().to(x.dtype)[None, :, None, :]
         x1, x2 = x[..., :half], x[..., half:]
         return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
@@ -137,7 +137,7 @@ class Model:
             xe = x[tok]
             gate, up, down = (self.experts[(l, n)][e] for n in ("gate_proj", "up_proj", "down_proj"))
             ye = torch.nn.functional.linear(torch.nn.functional.silu(xe @ gate.t()) * (xe @ up.t()), down)
-            out = out.index_add(0, tok, ye * weights.view(-1)[sel].unsqueeze(-1))
+            out = out.index_add(0, tok, (ye * weights.view(-1)[sel].unsqueeze(-1)).to(out.dtype))
         s = p + "shared_expert."
         out = out + torch.nn.functional.linear(
             torch.nn.functional.silu(x @ self.w[s + "gate_proj.weight"].t()) * (x @ self.w[s + "up_proj.weight"].t()),
@@ -204,6 +204,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="decode: the dtype PyTorch computes in (the checkpoint's values are loaded into it)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg, w = load_model(args.model)
@@ -234,7 +236,7 @@ def main():
         print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall, "blas_core": openblas_core()}))
         return
 
-    m = Model(cfg, w)
+    m = Model(cfg, w, dtype=getattr(torch, args.dtype))
     prompt = torch.randint(0, V, (args.batch, args.seq), generator=gen)
 
     def decode():

@@ -15,6 +15,13 @@
  *   npm run bench -w packages/model            # or: cd packages/model && npm run bench
  *   ... -- --threads 2 --rounds 7 --repeats 3 --json --decode-weights frozen
  *
+ * The same model saved as a bf16 checkpoint (weights rounded to bf16 once, on saving) is decoded on
+ * frozen weights too (`--no-bf16-checkpoint` skips it). Both sides then compute in f32 on the same
+ * bf16 values — PyTorch upcasts them on loading, as `torch_dtype=torch.float32` does — while the
+ * onnxruntime backend keeps a bf16 copy of each frozen matrix for its one-row products and streams
+ * half the bytes per token (ascend-hal's bf16-weight-store.ts). PyTorch computing in bf16 itself is
+ * `tools/bench/model_torch.py decode --dtype bfloat16`; it measured slower here (see the README).
+ *
  * The two sides alternate, round by round (ours, then PyTorch), so both see the same load. In a round
  * each side runs an untimed warm-up of the same work and then `--repeats` timed runs (default 3), and
  * the round keeps their median (PyTorch's in its own process, ours in this one: otherwise ours would
@@ -50,6 +57,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     'decode-weights': { type: 'string', default: 'both' },
+    'bf16-checkpoint': { type: 'boolean', default: true },
   },
 });
 
@@ -225,15 +233,21 @@ try {
       torch('train', dir, ['--batch', String(trainBatch), '--seq', String(seq)]),
     ),
   );
+  const bf16Dir = join(dir, 'bf16');
+  let bf16Frozen: ModelWeights | undefined;
+  if (args['bf16-checkpoint']) {
+    saveModelDir(bf16Dir, w, { dtype: 'BF16' });
+    bf16Frozen = freezeWeights(loadModelDir(bf16Dir, w.backend));
+  }
   for (const batch of decodeBatches) {
     const prompt = randomIds(rng, batch * prefill, arch.vocabSize);
+    const torchDecode = (modelDir: string) => () => torch('decode', modelDir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]);
     for (const kind of decodeWeights) {
       const weights = kind === 'frozen' ? frozen! : w;
-      rows.push(
-        compare(`decode batch ${batch}, ${kind} (prefill ${prefill}, ${steps} st.)`, batch * steps, () => decode(weights, prompt, batch), () =>
-          torch('decode', dir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]),
-        ),
-      );
+      rows.push(compare(`decode batch ${batch}, ${kind} (prefill ${prefill}, ${steps} st.)`, batch * steps, () => decode(weights, prompt, batch), torchDecode(dir)));
+    }
+    if (bf16Frozen) {
+      rows.push(compare(`decode batch ${batch}, frozen, bf16 checkpoint`, batch * steps, () => decode(bf16Frozen, prompt, batch), torchDecode(bf16Dir)));
     }
   }
 } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
+import { MoeArchSchema } from '@moge/core';
 import { getPreset } from '../presets/presets';
 import { createKvCache } from '../model/kv-cache';
 import { modelBackward } from '../model/backward';
@@ -63,6 +64,29 @@ describe('freezeWeights', () => {
       for (let b = 0; b < batch; b++) {
         expect(maxRelativeError(step.subarray(b * v, (b + 1) * v), full.subarray((b * len + s) * v, (b * len + s + 1) * v), 1)).toBeLessThan(1e-5);
       }
+    }
+  });
+});
+
+describe('frozen weights from a bf16 checkpoint', () => {
+  // Wide enough that the onnxruntime backend keeps bf16 copies of the matrices (≥ 16384 elements).
+  const wide = MoeArchSchema.parse({ ...getPreset('moge-tiny'), hiddenSize: 128, headDim: 32, expertFfnSize: 128, sharedExpertFfnSize: 128 });
+  const host = weightsToHost(initModelWeights(wide, createReferenceBackend(), { seed: 5, std: 0.2 }));
+  // What loading a bf16 checkpoint gives: f32 tensors holding bf16 values.
+  for (const t of host.values()) new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length).forEach((u, i, a) => (a[i] = u & 0xffff0000));
+
+  it.each([true, false])('decode batch 1 on onnxruntime (bf16Weights %s) like a full forward on the reference backend', (bf16Weights) => {
+    const ref = createModelWeights(wide, createReferenceBackend(), host);
+    const be = createOnnxBackend({ intraOpThreads: 1, bf16Weights });
+    const fw = freezeWeights(createModelWeights(wide, be, host));
+    const len = 6;
+    const ids = tokens(len, 4).map((t) => t % wide.vocabSize);
+    const full = ref.backend.read(modelForward(ref, { ids, batch: 1, seqLen: len }).logits);
+    const cache = createKvCache(wide, 1);
+    const v = wide.vocabSize;
+    for (let s = 0; s < len; s++) {
+      const step = be.read(modelForward(fw, { ids: ids.subarray(s, s + 1), batch: 1, seqLen: 1 }, { cache }).logits);
+      expect(maxRelativeError(step, full.subarray(s * v, (s + 1) * v), 1)).toBeLessThan(1e-5);
     }
   });
 });

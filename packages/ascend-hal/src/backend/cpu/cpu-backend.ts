@@ -30,6 +30,8 @@ export interface CpuKernelOverrides {
   axpyInPlace?(dst: CpuTensor, src: CpuTensor, alpha?: number): void;
   affine?(a: CpuTensor, scale: number, shift?: number): CpuTensor;
   scatterAddRows?(dst: CpuTensor, index: Int32Array, src: CpuTensor): void;
+  /** Sees every constant as `constant` makes it, so the kernels can prepare a form of their own (bf16-weight-kernels.ts). */
+  adoptConstant?(t: CpuTensor): void;
 }
 
 function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
@@ -98,7 +100,10 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     constant(t) {
       const src = own(t, 'constant');
       // Copy: CPU tensors adopt host arrays, so the caller may still hold (and write) `t`'s storage.
-      return src.constant ? src : new CpuTensor(name, src.dtype, src.shape, src.data.slice(), true);
+      if (src.constant) return src;
+      const c = new CpuTensor(name, src.dtype, src.shape, src.data.slice(), true);
+      overrides.adoptConstant?.(c);
+      return c;
     },
     isConstant: (t) => own(t, 'isConstant').constant,
 

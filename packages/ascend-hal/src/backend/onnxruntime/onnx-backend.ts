@@ -13,6 +13,8 @@ import { onnxKernels } from './ort-kernels';
 import { BLAS_SMALL_MATMUL_MACS, blasKernels } from '../blas/blas-kernels';
 import { loadOpenBlas } from '../blas/openblas';
 import { SessionCache } from './session-cache';
+import { bf16WeightStore } from '../wasm/bf16-weight-store';
+import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
 import { ConstSessionCache } from './const-session-cache';
 
 export const OnnxBackendOptionsSchema = z
@@ -50,6 +52,13 @@ export const OnnxBackendOptionsSchema = z
      * OpenBLAS gets `intraOpThreads` threads when that is set.
      */
     openBlas: z.boolean().optional(),
+    /**
+     * Constant weight matrices whose values are all bf16 (a bf16 checkpoint's, loaded as f32) also
+     * keep a bf16 copy, and one-row products against them — a batch-1 decode step's — read that
+     * copy: half the bytes, the same numbers (bf16-weight-store.ts). Costs the copy's memory (half the
+     * f32 size). Default true; false keeps every product on f32 (for comparison).
+     */
+    bf16Weights: z.boolean().optional(),
   })
   .strict();
 
@@ -81,7 +90,9 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const ortGemm = onnxKernels(cache, constCache, kernelOptions);
   const blas = parsed.openBlas === false ? undefined : loadOpenBlas();
   if (blas?.ok && parsed.intraOpThreads !== undefined) blas.blas.setThreads(parsed.intraOpThreads);
-  const gemm = blas?.ok ? blasKernels(blas.blas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
+  const f32Gemm = blas?.ok ? blasKernels(blas.blas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
+  const bf16Store = parsed.bf16Weights === false ? null : bf16WeightStore();
+  const gemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
   const backend = createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }

@@ -14,7 +14,8 @@
 import { parseArgs } from 'node:util';
 import { median } from '../../packages/ascend-hal/bench/timing';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
+import { freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
+import { decodeTokenMs } from './greedy-decode';
 // The allocator hook is internal to the HAL (the onnxruntime backend sets it); a measurement reaches in.
 import { allocate, useOutputAllocator, type OutputAllocator } from '../../packages/ascend-hal/src/backend/cpu/cpu-tensor';
 import { UNINITIALIZED_MIN_BYTES, uninitializedAllocator } from '../../packages/ascend-hal/src/backend/cpu/uninitialized-allocator';
@@ -41,27 +42,12 @@ function trainStepMs(): number {
 }
 
 const frozen = args.compare === 'slab' ? freezeWeights(w) : w;
-function decodeTokenMs(): number {
-  const steps = 32;
-  const cache = createKvCache(arch, 1);
-  modelForward(frozen, { ids: prompt, batch: 1, seqLen: prompt.length }, { cache });
-  let next = new Int32Array([1]);
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const logits = backend.read(modelForward(frozen, { ids: next, batch: 1, seqLen: 1 }, { cache }).logits) as Float32Array;
-    let best = 0;
-    for (let j = 1; j < logits.length; j++) if (logits[j]! > logits[best]!) best = j;
-    next = new Int32Array([best]);
-  }
-  return (performance.now() - t0) / steps;
-}
-
 /** The allocator before slabs: small outputs as zeroed typed arrays of their own. */
 const ownBuffers: OutputAllocator = (dtype, size) => (size * 4 < UNINITIALIZED_MIN_BYTES ? allocate(dtype, size) : uninitializedAllocator(dtype, size));
 
 const [label, run, before, after]: [string, () => number, [string, OutputAllocator], [string, OutputAllocator]] =
   args.compare === 'slab'
-    ? ['decode batch 1, per token', decodeTokenMs, ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
+    ? ['decode batch 1, per token', () => decodeTokenMs(frozen, prompt), ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
     : ['training step', trainStepMs, ['zeroed', allocate], ['uninitialized', uninitializedAllocator]];
 
 const times: [number[], number[]] = [[], []];

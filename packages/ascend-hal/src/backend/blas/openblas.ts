@@ -9,7 +9,7 @@
  * `apt-get install libopenblas0-pthread`). When either is missing, loadOpenBlas() says why and the
  * backend keeps onnxruntime's kernels.
  */
-import { createRequire } from 'node:module';
+import { firstLine, loadKoffi, type KoffiLib } from '../host/koffi';
 
 /** C = alpha·op(A)·op(B) + beta·C over row-major f32 arrays (views: their byteOffset is honoured). */
 export type Sgemm = (
@@ -59,26 +59,14 @@ const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
 
-interface KoffiLib {
-  func(signature: string): (...args: unknown[]) => unknown;
-}
-interface Koffi {
-  load(path: string): KoffiLib;
-}
-
 let cached: OpenBlasLoad | undefined;
-
-const firstLine = (e: unknown) => String((e as Error).message).split('\n')[0];
 
 /** Loads koffi and OpenBLAS once per process; later calls return the same result. */
 export function loadOpenBlas(): OpenBlasLoad {
   if (cached) return cached;
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (e) {
-    return (cached = { ok: false, reason: `koffi (optional dependency) did not load: ${firstLine(e)}` });
-  }
+  const loaded = loadKoffi();
+  if (!loaded.ok) return (cached = loaded);
+  const koffi = loaded.koffi;
   const tried: string[] = [];
   for (const name of candidates()) {
     let lib: KoffiLib;

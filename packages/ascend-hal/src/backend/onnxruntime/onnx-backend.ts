@@ -16,6 +16,7 @@ import { SessionCache } from './session-cache';
 import { bf16WeightStore } from '../wasm/bf16-weight-store';
 import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
 import { ConstSessionCache } from './const-session-cache';
+import { retainFreedMemory } from '../host/retain-freed-memory';
 
 export const OnnxBackendOptionsSchema = z
   .object({
@@ -59,6 +60,13 @@ export const OnnxBackendOptionsSchema = z
      * f32 size). Default true; false keeps every product on f32 (for comparison).
      */
     bf16Weights: z.boolean().optional(),
+    /**
+     * Freed memory stays in the process for reuse instead of going back to the OS (glibc's mallopt,
+     * process-wide, once: host/retain-freed-memory.ts): large tensors then stop costing a page fault
+     * per 4 KiB on every step. Resident memory stays at its peak. Default true on Linux with glibc;
+     * false leaves the allocator alone.
+     */
+    retainFreedMemory: z.boolean().optional(),
   })
   .strict();
 
@@ -81,6 +89,7 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
   useOutputAllocator(uninitializedAllocator);
+  if (parsed.retainFreedMemory !== false) retainFreedMemory();
   const sessionOptions = parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads };
   const cache = new SessionCache(sessionOptions);
   const constCache = new ConstSessionCache(sessionOptions);

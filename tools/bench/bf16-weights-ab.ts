@@ -18,6 +18,7 @@ import { freezeWeights, getPreset, initModelWeights } from '@moge/model';
 import { loadModelDir, saveModelDir } from '@moge/model/node';
 import { median } from '../../packages/ascend-hal/bench/timing';
 import { decodeTokenMs } from './greedy-decode';
+import { alternateRounds, ratioSummary } from './alternate';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '12' } } });
 const rounds = Number(args.rounds);
@@ -29,19 +30,13 @@ try {
   saveModelDir(dir, initModelWeights(arch, createReferenceBackend(), { seed: 1 }), { dtype: 'BF16' });
   const sides = [false, true].map((bf16Weights) => freezeWeights(loadModelDir(dir, createOnnxBackend({ intraOpThreads: 1, bf16Weights }))));
   const prompt = Int32Array.from({ length: 64 }, (_, i) => (i * 31) % arch.vocabSize);
-  const times: [number[], number[]] = [[], []];
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const s of r % 2 ? [0, 1] : [1, 0]) {
-      decodeTokenMs(sides[s]!, prompt); // untimed: the same warm state for both sides
-      times[s as 0 | 1].push(decodeTokenMs(sides[s]!, prompt));
-    }
-    ratios.push(times[0][r]! / times[1][r]!);
-  }
-  const quartile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+  const times = alternateRounds(rounds, (s) => {
+    decodeTokenMs(sides[s]!, prompt); // untimed: the same warm state for both sides
+    return decodeTokenMs(sides[s]!, prompt);
+  });
   process.stdout.write(
     `decode batch 1 on a bf16 checkpoint, per token, median of ${rounds} rounds: f32 only ${median(times[0]).toFixed(3)} ms, bf16 copies ${median(times[1]).toFixed(3)} ms; ` +
-      `f32 only / bf16 copies (per round) median ${median(ratios).toFixed(3)}, quartiles ${quartile(ratios, 0.25).toFixed(3)}–${quartile(ratios, 0.75).toFixed(3)}\n`,
+      `f32 only / bf16 copies (per round) ${ratioSummary(times[0], times[1])}\n`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { median } from '../../packages/ascend-hal/bench/timing';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
 import { decodeTokenMs } from './greedy-decode';
+import { alternateRounds, ratioSummary } from './alternate';
 // The allocator hook is internal to the HAL (the onnxruntime backend sets it); a measurement reaches in.
 import { allocate, useOutputAllocator, type OutputAllocator } from '../../packages/ascend-hal/src/backend/cpu/cpu-tensor';
 import { UNINITIALIZED_MIN_BYTES, uninitializedAllocator } from '../../packages/ascend-hal/src/backend/cpu/uninitialized-allocator';
@@ -50,24 +51,18 @@ const [label, run, before, after]: [string, () => number, [string, OutputAllocat
     ? ['decode batch 1, per token', () => decodeTokenMs(frozen, prompt), ['own buffers', ownBuffers], ['slabs', uninitializedAllocator]]
     : ['training step', trainStepMs, ['zeroed', allocate], ['uninitialized', uninitializedAllocator]];
 
-const times: [number[], number[]] = [[], []];
-const ratios: number[] = [];
 const sides = [before, after] as const;
 for (const [, allocator] of sides) {
   useOutputAllocator(allocator);
   run();
 }
-for (let r = 0; r < rounds; r++) {
-  for (const s of r % 2 ? [0, 1] : [1, 0]) {
-    useOutputAllocator(sides[s]![1]);
-    run(); // untimed: the same warm state for both sides
-    times[s]!.push(run());
-  }
-  ratios.push(times[0][r]! / times[1][r]!);
-}
+const times = alternateRounds(rounds, (s) => {
+  useOutputAllocator(sides[s][1]);
+  run(); // untimed: the same warm state for both sides
+  return run();
+});
 useOutputAllocator(uninitializedAllocator);
-const quartile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 process.stdout.write(
   `${label}, median of ${rounds} rounds: ${before[0]} ${median(times[0]).toFixed(3)} ms, ${after[0]} ${median(times[1]).toFixed(3)} ms; ` +
-    `${before[0]} / ${after[0]} (per round) median ${median(ratios).toFixed(3)}, quartiles ${quartile(ratios, 0.25).toFixed(3)}–${quartile(ratios, 0.75).toFixed(3)}\n`,
+    `${before[0]} / ${after[0]} (per round) ${ratioSummary(times[0], times[1])}\n`,
 );

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '@moge/model';
 import { median } from '../../packages/ascend-hal/bench/timing';
+import { alternateRounds, ratioSummary } from './alternate';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '6' }, workload: { type: 'string', default: 'train' }, warmup: { type: 'string', default: '4' }, child: { type: 'string' } },
@@ -83,16 +84,10 @@ if (args.child) {
     if (r.status !== 0) throw new Error(`child ${side} failed:\n${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; faults: number };
   };
-  const sides = { off: [] as { ms: number; faults: number }[], on: [] as { ms: number; faults: number }[] };
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const side of r % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) sides[side].push(run(side));
-    ratios.push(sides.off[r]!.ms / sides.on[r]!.ms);
-  }
-  const quartile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+  const [off, on] = alternateRounds(rounds, (s) => run(s === 0 ? 'off' : 'on'));
   const show = (s: { ms: number; faults: number }[]) => `${median(s.map((x) => x.ms)).toFixed(1)} ms, ${median(s.map((x) => x.faults)).toFixed(0)} faults`;
   process.stdout.write(
-    `${args.workload === 'train' ? 'training step' : 'decode batch 32, per step'}, median of ${rounds} rounds: without ${show(sides.off)}, with ${show(sides.on)}; ` +
-      `without / with (per round) median ${median(ratios).toFixed(3)}, quartiles ${quartile(ratios, 0.25).toFixed(3)}–${quartile(ratios, 0.75).toFixed(3)}\n`,
+    `${args.workload === 'train' ? 'training step' : 'decode batch 32, per step'}, median of ${rounds} rounds: without ${show(off)}, with ${show(on)}; ` +
+      `without / with (per round) ${ratioSummary(off.map((x) => x.ms), on.map((x) => x.ms))}\n`,
   );
 }

@@ -34,7 +34,7 @@ export function mainJobConfig(quick: boolean, seed = 0, workers = 1): TrainConfi
   return quick
     ? // 5 steps of 256 tokens on the first 6 speeches: well under a minute on 2 cores, loss visibly falling.
       { preset: 'moge-small', maxDocuments: 6, steps: 5, seed, workers, seqLen: 64, globalBatch: 4, microBatch: microBatchFor(4, workers, 4), evalEvery: 0, evalBatches: 1, checkpointEvery: 0, schedule: { peakLr: 3e-3, warmupSteps: 1 } }
-    : // ≈ 1 k tokens a step over the whole corpus, 240 steps (≈ 250 k tokens): about 4–5 minutes on 2 cores (4 min 36 s with the build done, 2026-12-01).
+    : // ≈ 1 k tokens a step over the whole corpus, 240 steps (≈ 250 k tokens): about 4–5 minutes on 2 cores (4 min 21–36 s with the build done, 2026-12-01).
       { preset: 'moge-small', steps: 240, seed, workers, seqLen: 128, globalBatch: 8, microBatch: microBatchFor(8, workers, 4), evalEvery: 40, evalBatches: 2, checkpointEvery: 40, schedule: { peakLr: 3e-3 } };
 }
 

@@ -9,14 +9,13 @@
  */
 import type { MatmulOptions } from '../backend';
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
-import { allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
+import { allF32, allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
 import { resolveMatmul } from '../cpu/matmul-shapes';
 import { resolveGrouped, resolveGroupedWeightGrad } from '../reference/matmul';
 import type { OpenBlas } from './openblas';
 
 export type GemmKernels = Required<Pick<CpuKernelOverrides, 'matmul' | 'matmulBias' | 'groupedMatmul' | 'groupedMatmulWeightGrad'>>;
 
-const isF32 = (...ts: CpuTensor[]) => ts.every((t) => t.data instanceof Float32Array);
 const f32 = (t: CpuTensor) => t.data as Float32Array;
 
 /**
@@ -105,7 +104,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
   const { sgemm } = blas;
   return {
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
-      if (!isF32(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback.matmul(a, b, options);
+      if (!allF32(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback.matmul(a, b, options);
       const p = resolveMatmul(a.shape, b.shape, options);
       const macs = p.batch * p.m * p.n * p.k;
       const perBatch = p.bBatched || (p.aBatched && p.transA);
@@ -131,7 +130,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
     },
 
     matmulBias(a: CpuTensor, b: CpuTensor, bias: CpuTensor, options?: MatmulOptions): CpuTensor {
-      if (!isF32(a, b, bias) || a.shape.length !== 2 || b.shape.length !== 2) return fallback.matmulBias(a, b, bias, options);
+      if (!allF32(a, b, bias) || a.shape.length !== 2 || b.shape.length !== 2) return fallback.matmulBias(a, b, bias, options);
       const p = resolveMatmul(a.shape, b.shape, options);
       if (bias.size !== p.n || p.m * p.n * p.k <= small || (b.constant && p.m > routing.constantMaxRows)) return fallback.matmulBias(a, b, bias, options);
       const out = allocateOutputF32(p.m * p.n);
@@ -145,7 +144,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
 
     groupedMatmul(x: CpuTensor, w: CpuTensor, offsets: Int32Array, options?: { transB?: boolean }): CpuTensor {
       const transB = options?.transB ?? false;
-      if (!isF32(x, w) || x.shape.length !== 2 || w.shape.length !== 3) return fallback.groupedMatmul(x, w, offsets, options);
+      if (!allF32(x, w) || x.shape.length !== 2 || w.shape.length !== 3) return fallback.groupedMatmul(x, w, offsets, options);
       const { t, k, n, groups } = resolveGrouped(x, w, offsets, transB);
       if (t * k * n <= small || (w.constant && maxSegmentRows(offsets) > routing.constantGroupedMaxRows)) return fallback.groupedMatmul(x, w, offsets, options);
       const [xd, wd] = [f32(x), f32(w)];
@@ -161,7 +160,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
     },
 
     groupedMatmulWeightGrad(x: CpuTensor, dy: CpuTensor, offsets: Int32Array): CpuTensor {
-      if (!isF32(x, dy) || x.shape.length !== 2 || dy.shape.length !== 2) return fallback.groupedMatmulWeightGrad(x, dy, offsets);
+      if (!allF32(x, dy) || x.shape.length !== 2 || dy.shape.length !== 2) return fallback.groupedMatmulWeightGrad(x, dy, offsets);
       const { t, k, n, groups } = resolveGroupedWeightGrad(x, dy, offsets);
       if (t * k * n <= small) return fallback.groupedMatmulWeightGrad(x, dy, offsets);
       const [xd, dyd] = [f32(x), f32(dy)];

@@ -38,6 +38,9 @@ export class CpuTensor implements Tensor {
   }
 }
 
+/** Whether every tensor holds f32 storage (the fast kernels' precondition; others go to the reference code). */
+export const allF32 = (...ts: CpuTensor[]): boolean => ts.every((t) => t.data instanceof Float32Array);
+
 /**
  * The error of an in-place kernel handed a constant as its destination. Constants may be cached by
  * the backend (onnxruntime bakes them into sessions), so writing one would silently desynchronise

@@ -6,14 +6,12 @@
  * most one row. Larger products stay on `inner`, where one pass over the weights serves many rows.
  */
 import type { MatmulOptions } from '../backend';
-import { allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
+import { allF32, allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
 import { resolveMatmul } from '../cpu/matmul-shapes';
 import { resolveGrouped } from '../reference/matmul';
 import type { GemmKernels } from '../blas/blas-kernels';
 import type { Bf16WeightStore } from './bf16-weight-store';
-
-const isF32 = (...ts: CpuTensor[]) => ts.every((t) => t.data instanceof Float32Array);
 
 /** Whether the constant `w` has a bf16 copy whose rows are `w`'s last axis. */
 function bf16Rows(store: Bf16WeightStore, w: CpuTensor): boolean {
@@ -25,7 +23,7 @@ function bf16Rows(store: Bf16WeightStore, w: CpuTensor): boolean {
 export function bf16WeightKernels(store: Bf16WeightStore, inner: GemmKernels): GemmKernels & Required<Pick<CpuKernelOverrides, 'adoptConstant'>> {
   /** [1, K] · [N, K]ᵀ on the bf16 copy, or null when the product is not that. */
   const rowProduct = (a: CpuTensor, b: CpuTensor, options?: MatmulOptions): Float32Array | null => {
-    if (!options?.transB || options.transA || a.shape.length !== 2 || b.shape.length !== 2 || a.shape[0] !== 1 || !isF32(a)) return null;
+    if (!options?.transB || options.transA || a.shape.length !== 2 || b.shape.length !== 2 || a.shape[0] !== 1 || !allF32(a)) return null;
     if (!bf16Rows(store, b)) return null;
     const p = resolveMatmul(a.shape, b.shape, options);
     const out = allocateOutputF32(p.n);
@@ -34,7 +32,8 @@ export function bf16WeightKernels(store: Bf16WeightStore, inner: GemmKernels): G
   };
   return {
     adoptConstant(t: CpuTensor): void {
-      if (t.shape.length >= 2 && t.data instanceof Float32Array) store.adopt(t.data, t.size / t.shape[t.shape.length - 1]!, t.shape[t.shape.length - 1]!);
+      const k = t.shape[t.shape.length - 1]!;
+      if (t.shape.length >= 2 && k > 0 && t.data instanceof Float32Array) store.adopt(t.data, t.size / k, k);
     },
 
     matmul(a, b, options) {
@@ -43,7 +42,7 @@ export function bf16WeightKernels(store: Bf16WeightStore, inner: GemmKernels): G
     },
 
     matmulBias(a, b, bias, options) {
-      if (!isF32(bias) || bias.size !== b.shape[0]) return inner.matmulBias(a, b, bias, options);
+      if (!allF32(bias) || bias.size !== b.shape[0]) return inner.matmulBias(a, b, bias, options);
       const out = rowProduct(a, b, options);
       if (!out) return inner.matmulBias(a, b, bias, options);
       const bd = bias.data as Float32Array;
@@ -53,7 +52,7 @@ export function bf16WeightKernels(store: Bf16WeightStore, inner: GemmKernels): G
 
     groupedMatmul(x, w, offsets, options) {
       const transB = options?.transB ?? false;
-      if (!transB || x.shape.length !== 2 || w.shape.length !== 3 || !isF32(x) || !bf16Rows(store, w)) return inner.groupedMatmul(x, w, offsets, options);
+      if (!transB || x.shape.length !== 2 || w.shape.length !== 3 || !allF32(x) || !bf16Rows(store, w)) return inner.groupedMatmul(x, w, offsets, options);
       const { t, k, n, groups } = resolveGrouped(x, w, offsets, transB);
       for (let g = 0; g < groups; g++) if (offsets[g + 1]! - offsets[g]! > 1) return inner.groupedMatmul(x, w, offsets, options);
       const out = allocateOutputF32(t * n);

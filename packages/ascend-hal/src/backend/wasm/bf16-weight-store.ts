@@ -11,7 +11,7 @@
  * keeps PREFETCH_ROWS rows of the widest matrix readable past the highest copy, for the kernel's
  * touch-ahead loads.
  */
-import { encodeModule } from './encoder';
+import { encodeModule, growMemoryTo, instantiateModule, PAGE_BYTES } from './encoder';
 import { bf16GemvKernel, PREFETCH_ROWS } from './bf16-gemv-kernel';
 import { RangeAllocator } from './range-allocator';
 
@@ -24,7 +24,6 @@ interface Exports {
 export const BF16_MIN_ELEMENTS = 16384;
 /** The store stops taking copies beyond this many bytes of memory (WebAssembly memories end at 4 GiB). */
 export const BF16_STORE_MAX_BYTES = 2 ** 31;
-const PAGE = 65536;
 
 interface Copy {
   at: number;
@@ -42,7 +41,7 @@ export function holdsBf16Exactly(data: Float32Array): boolean {
 
 export class Bf16WeightStore {
   private readonly x: Exports;
-  private readonly ranges = new RangeAllocator(PAGE);
+  private readonly ranges = new RangeAllocator(PAGE_BYTES);
   private readonly copies = new WeakMap<Float32Array, Copy>();
   private readonly registry = new FinalizationRegistry<Copy>((c) => this.ranges.release(c.at, c.bytes));
   /** Bytes the memory keeps readable past the highest copy (touch-ahead of the widest matrix). */
@@ -62,11 +61,10 @@ export class Bf16WeightStore {
   /** Grows the memory to cover every range handed out plus the slack; false if it cannot. */
   private cover(): boolean {
     const need = this.ranges.top + this.slack;
-    const have = this.x.memory.buffer.byteLength;
-    if (need <= have) return true;
+    if (need <= this.x.memory.buffer.byteLength) return true;
     if (need > BF16_STORE_MAX_BYTES) return false;
     try {
-      this.x.memory.grow(Math.ceil((need - have) / PAGE));
+      growMemoryTo(this.x.memory, need);
       return true;
     } catch {
       return false; // the engine refused the memory: the caller keeps the f32 path
@@ -133,11 +131,8 @@ let cached: Bf16WeightStore | null | undefined;
 /** The process's store, made on first use; null where WebAssembly (with SIMD) is unavailable. */
 export function bf16WeightStore(): Bf16WeightStore | null {
   if (cached === undefined) {
-    cached = null;
-    if (typeof WebAssembly === 'object' && typeof FinalizationRegistry === 'function') {
-      const bytes = encodeModule([bf16GemvKernel], 1);
-      if (WebAssembly.validate(bytes)) cached = new Bf16WeightStore(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Exports);
-    }
+    const exports = typeof FinalizationRegistry === 'function' ? instantiateModule<Exports>(encodeModule([bf16GemvKernel], 1)) : null;
+    cached = exports ? new Bf16WeightStore(exports) : null;
   }
   return cached;
 }

@@ -219,3 +219,22 @@ export function encodeModule(functions: FunctionSpec[], pages: number): Uint8Arr
   ];
   return Uint8Array.from(bytes);
 }
+
+/** Bytes of a WebAssembly memory page. */
+export const PAGE_BYTES = 65536;
+
+/**
+ * The exports of a fresh instance of `bytes` (a module from encodeModule), or null where the engine
+ * has no WebAssembly or rejects the module (no fixed-width SIMD): the caller keeps its JS path.
+ * Compiled synchronously: these modules are a few KiB, under every engine's main-thread limit.
+ */
+export function instantiateModule<T>(bytes: Uint8Array<ArrayBuffer>): T | null {
+  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as T;
+}
+
+/** Grows `memory` to hold at least `bytes` (whole pages); throws the engine's RangeError when it refuses. */
+export function growMemoryTo(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+}

@@ -8,7 +8,7 @@
  * costs ≈ 0.3 ns an element, the kernels 0.15 (affine) to 1.3 (softmax) — and JS 1.4 to 10.
  */
 import type { AdamWScalars } from '../host/vector-math';
-import { encodeModule, type FunctionSpec } from './encoder';
+import { encodeModule, growMemoryTo, instantiateModule, type FunctionSpec } from './encoder';
 import { adamwKernel, affineKernel, axpyKernel, scatterAddRowsKernel, swigluBackwardKernel, swigluKernel } from './pointwise-kernels';
 import { rmsNormBackwardRowsKernel, rmsNormRowsKernel, softmaxBackwardRowsKernel, softmaxRowsKernel } from './row-kernels';
 import { ropeKernel } from './rope-kernel';
@@ -28,7 +28,6 @@ interface Exports {
   adamw(w: number, g: number, m: number, v: number, n: number, decay: number, stepSize: number, invSqrtBc2: number, eps: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number): void;
 }
 
-
 const KERNELS: FunctionSpec[] = [
   swigluKernel, swigluBackwardKernel, axpyKernel, affineKernel,
   softmaxRowsKernel, softmaxBackwardRowsKernel, rmsNormRowsKernel, rmsNormBackwardRowsKernel, ropeKernel, scatterAddRowsKernel, adamwKernel,
@@ -36,7 +35,6 @@ const KERNELS: FunctionSpec[] = [
 
 /** Elements per operand per chunk (64 KiB of f32). */
 export const CHUNK_ELEMENTS = 16384;
-const PAGE = 65536;
 /** A slot of `bytes`, rounded up to 16 and with one spare vector for the ragged end of the last row. */
 const slotBytes = (bytes: number) => Math.ceil(bytes / 16) * 16 + 16;
 
@@ -63,8 +61,7 @@ export class WasmKernelModule {
    * (with element offsets), so a call at decode sizes allocates no views of its own.
    */
   private heap(bytes: number): Float32Array {
-    const have = this.x.memory.buffer.byteLength;
-    if (bytes > have) this.x.memory.grow(Math.ceil((bytes - have) / PAGE));
+    growMemoryTo(this.x.memory, bytes);
     const buffer = this.x.memory.buffer;
     if (this.heapView?.buffer !== buffer) {
       this.heapView = new Float32Array(buffer);
@@ -242,15 +239,8 @@ let cached: WasmKernelModule | null | undefined;
 /** The kernels, compiled on first use; null where WebAssembly (with SIMD) is unavailable. */
 export function wasmKernelModule(): WasmKernelModule | null {
   if (cached === undefined) {
-    cached = null;
-    if (typeof WebAssembly === 'object') {
-      const bytes = kernelModuleBytes();
-      // Engines without fixed-width SIMD reject the module; they keep the JS kernels.
-      if (WebAssembly.validate(bytes)) {
-        // Synchronous compilation: the module is a few KiB, under every engine's main-thread limit.
-        cached = new WasmKernelModule(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Exports);
-      }
-    }
+    const exports = instantiateModule<Exports>(kernelModuleBytes());
+    cached = exports ? new WasmKernelModule(exports) : null;
   }
   return cached;
 }

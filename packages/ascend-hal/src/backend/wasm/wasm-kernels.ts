@@ -7,7 +7,7 @@
  * reference (fp32 lanes with float64 sums, exp within ~3 ulps; see the kernels' comments).
  */
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
-import { allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
+import { allF32, allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
 import { affine as jsAffine, axpyInPlace as jsAxpy, swiglu as jsSwiglu, swigluBackward as jsSwigluBackward } from '../reference/elementwise';
 import { rmsNorm as jsRmsNorm, rmsNormBackward as jsRmsNormBackward } from '../reference/norm';
 import { scatterAddRows as jsScatterAddRows } from '../reference/indexing';
@@ -20,7 +20,6 @@ import { RopeTables } from './rope-tables';
 export type WasmKernelName =
   | 'swiglu' | 'swigluBackward' | 'softmax' | 'softmaxBackward' | 'rmsNorm' | 'rmsNormBackward' | 'rope' | 'axpyInPlace' | 'affine' | 'scatterAddRows';
 
-const isF32 = (...ts: CpuTensor[]) => ts.every((t) => t.data instanceof Float32Array);
 const f32 = (t: CpuTensor) => t.data as Float32Array;
 const lastAxis = (t: CpuTensor) => t.shape[t.shape.length - 1] ?? 0;
 
@@ -40,14 +39,14 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
   const ropeTables = new RopeTables();
   return {
     swiglu(gate, up) {
-      if (!isF32(gate, up) || !sameShape(gate.shape, up.shape)) return jsSwiglu(gate, up);
+      if (!allF32(gate, up) || !sameShape(gate.shape, up.shape)) return jsSwiglu(gate, up);
       const y = allocateOutputF32(gate.size);
       m.swiglu(f32(gate), f32(up), y);
       return new CpuTensor(gate.backend, 'f32', gate.shape, y);
     },
 
     swigluBackward(gate, up, dy) {
-      if (!isF32(gate, up, dy) || !sameShape(gate.shape, up.shape) || !sameShape(gate.shape, dy.shape)) return jsSwigluBackward(gate, up, dy);
+      if (!allF32(gate, up, dy) || !sameShape(gate.shape, up.shape) || !sameShape(gate.shape, dy.shape)) return jsSwigluBackward(gate, up, dy);
       const dg = allocateOutputF32(gate.size);
       const du = allocateOutputF32(gate.size);
       m.swigluBackward(f32(gate), f32(up), f32(dy), dg, du);
@@ -58,7 +57,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
       const rank = a.shape.length;
       const cols = lastAxis(a);
       const causal = options?.causal ?? false;
-      if (!isF32(a) || rank === 0 || cols === 0 || (causal && rank < 2)) return jsSoftmax(a, options);
+      if (!allF32(a) || rank === 0 || cols === 0 || (causal && rank < 2)) return jsSoftmax(a, options);
       const sq = causal ? a.shape[rank - 2]! : 0;
       if (causal && sq === 0) return jsSoftmax(a, options);
       const out = allocateOutputF32(a.size);
@@ -68,7 +67,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
 
     softmaxBackward(y, dy) {
       const cols = lastAxis(y);
-      if (!isF32(y, dy) || y.shape.length === 0 || cols === 0 || !sameShape(y.shape, dy.shape)) return jsSoftmaxBackward(y, dy);
+      if (!allF32(y, dy) || y.shape.length === 0 || cols === 0 || !sameShape(y.shape, dy.shape)) return jsSoftmaxBackward(y, dy);
       const dx = allocateOutputF32(y.size);
       m.softmaxBackwardRows(f32(y), f32(dy), dx, y.size / cols, cols);
       return new CpuTensor(y.backend, 'f32', y.shape, dx);
@@ -76,7 +75,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
 
     rmsNorm(x, weight, eps) {
       const cols = lastAxis(x);
-      if (!isF32(x, weight) || x.shape.length === 0 || cols === 0 || weight.shape.length !== 1 || weight.size !== cols) return jsRmsNorm(x, weight, eps);
+      if (!allF32(x, weight) || x.shape.length === 0 || cols === 0 || weight.shape.length !== 1 || weight.size !== cols) return jsRmsNorm(x, weight, eps);
       const rows = x.size / cols;
       const y = allocateOutputF32(x.size);
       const inv = allocateOutputF32(rows);
@@ -88,7 +87,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
       const cols = lastAxis(x);
       const rows = cols === 0 ? 0 : x.size / cols;
       const fits =
-        isF32(x, weight, invRms, dy) && x.shape.length > 0 && cols > 0 && weight.shape.length === 1 && weight.size === cols &&
+        allF32(x, weight, invRms, dy) && x.shape.length > 0 && cols > 0 && weight.shape.length === 1 && weight.size === cols &&
         invRms.size === rows && sameShape(x.shape, dy.shape);
       if (!fits) return jsRmsNormBackward(x, weight, invRms, dy);
       const dx = allocateOutputF32(x.size);
@@ -97,7 +96,7 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
     },
 
     rope(x, positions, theta, options) {
-      if (!isF32(x) || x.shape.length !== 3 || positions.length !== x.shape[0]) return jsRope(x, positions, theta, options);
+      if (!allF32(x) || x.shape.length !== 3 || positions.length !== x.shape[0]) return jsRope(x, positions, theta, options);
       const [, heads, d] = x.shape as [number, number, number];
       // the kernel takes whole vectors per half head (D/2 a multiple of 4); other sizes, and positions
       // outside the tables, run the reference kernel
@@ -109,21 +108,21 @@ function kernelsOn(m: WasmKernelModule): Required<Pick<CpuKernelOverrides, WasmK
     },
 
     axpyInPlace(dst, src, alpha = 1) {
-      if (!isF32(dst, src) || !sameShape(dst.shape, src.shape)) return jsAxpy(dst, src, alpha);
+      if (!allF32(dst, src) || !sameShape(dst.shape, src.shape)) return jsAxpy(dst, src, alpha);
       m.axpy(f32(dst), f32(src), alpha);
     },
 
     scatterAddRows(dst, index, src) {
       const d = lastAxis(dst);
       const fits =
-        isF32(dst, src) && dst.shape.length === 2 && src.shape.length === 2 && src.shape[1] === d && src.shape[0] === index.length &&
+        allF32(dst, src) && dst.shape.length === 2 && src.shape.length === 2 && src.shape[1] === d && src.shape[0] === index.length &&
         d % 4 === 0 && dst.size <= SCATTER_MAX_DST && src.size >= dst.size && indicesInside(index, dst.shape[0]!);
       if (!fits) return jsScatterAddRows(dst, index, src);
       m.scatterAddRows(f32(dst), index, f32(src), d);
     },
 
     affine(a, scale, shift = 0) {
-      if (!isF32(a)) return jsAffine(a, scale, shift);
+      if (!allF32(a)) return jsAffine(a, scale, shift);
       const y = allocateOutputF32(a.size);
       m.affine(f32(a), y, scale, shift);
       return new CpuTensor(a.backend, 'f32', a.shape, y);

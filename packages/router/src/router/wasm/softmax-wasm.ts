@@ -1,3 +1,4 @@
+import { wasmEncoder } from '@moge/ascend-hal';
 import { softmaxModuleBytes } from './softmax-kernel';
 
 /**
@@ -58,16 +59,11 @@ interface Exports {
 }
 
 const CHUNK_BYTES = 128 * 1024;
-const PAGE = 65536;
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
+/** Engines without fixed-width SIMD (very old ones) reject the module: they get the JS kernel. */
 function instantiate(): Exports | null {
-  if (typeof WebAssembly !== 'object') return null;
-  const bytes = softmaxModuleBytes();
-  // Engines without fixed-width SIMD (very old ones) reject the module: they get the JS kernel.
-  if (!WebAssembly.validate(bytes)) return null;
-  // Synchronous compilation is fine: the module is ~1 KiB, below every engine's main-thread limit.
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Exports;
+  return wasmEncoder.instantiateModule<Exports>(softmaxModuleBytes());
 }
 
 function wrap(x: Exports): WasmSoftmax {
@@ -95,8 +91,7 @@ function wrap(x: Exports): WasmSoftmax {
     const scaleAt = valuesAt + align16(chunk * groups * 4);
     const weightsAt = scaleAt + align16(chunk * groups * 4);
     const need = weightsAt + align16(chunk * groups * 4);
-    const have = x.memory.buffer.byteLength;
-    if (need > have) x.memory.grow(Math.ceil((need - have) / PAGE));
+    wasmEncoder.growMemoryTo(x.memory, need);
     const buffer = x.memory.buffer;
     const srcView = new Float32Array(buffer, src, chunk * e);
     const dstView = new Float32Array(buffer, dst, chunk * e);

@@ -75,7 +75,7 @@ export function pointwiseCases(): ConformanceCase[] {
 
 export function reductionCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
-  const shapes: [number[], number[]][] = [[[7], [0, -1]], [[4, 9], [0, 1, -1, -2]], [[2, 3, 5], [0, 1, 2, -1]], [[1, 1], [0, 1]], [[300, 3], [0]]];
+  const shapes: [number[], number[]][] = [[[7], [0, -1]], [[4, 9], [0, 1, -1, -2]], [[2, 3, 5], [0, 1, 2, -1]], [[1, 1], [0, 1]], [[300, 3], [0]], [[300, 40], [0, 1]], [[3, 200, 24], [0, 1, 2]]];
   for (const [shape, axes] of shapes) {
     for (const axis of axes) {
       for (const kernel of ['sum', 'max'] as const) {

@@ -23,6 +23,10 @@ const SIZES_2D: readonly [number, number, number][] = [
 const BATCHES: readonly [number[], number[]][] = [[[3], [3]], [[4], []], [[], [2]], [[2, 3], [2, 3]], [[1], [1]]];
 const SIZES_3D: readonly [number, number, number][] = [[1, 8, 5], [7, 5, 6], [16, 32, 24]];
 
+/** Many small products: batch layouts with ≥ 16 products, and per-product sizes with N or K a multiple of 4 and not. */
+const MANY_BATCHES: readonly [number[], number[]][] = [[[40], [40]], [[], [24]], [[24], []], [[2, 10], [2, 10]]];
+const MANY_SIZES: readonly [number, number, number][] = [[1, 4, 12], [4, 1, 8], [1, 8, 4], [3, 8, 5], [2, 3, 8]];
+
 export function matmulCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   const add = (m: number, k: number, n: number, o: MatmulOptions, aBatch: number[], bBatch: number[]) => {
@@ -35,6 +39,12 @@ export function matmulCases(): ConformanceCase[] {
     for (const [m, k, n] of SIZES_2D) add(m, k, n, o, [], []);
     for (const [aBatch, bBatch] of BATCHES) for (const [m, k, n] of SIZES_3D) add(m, k, n, o, aBatch, bBatch);
   }
+  // Many tiny products side by side, as the MoE combine and its backward make (and beyond one chunk
+  // of the CPU backends' WebAssembly kernels for them): weights · expert rows, outer products, dot products.
+  for (const o of TRANSPOSES) {
+    for (const [aBatch, bBatch] of MANY_BATCHES) for (const [m, k, n] of MANY_SIZES) add(m, k, n, o, aBatch, bBatch);
+  }
+  for (const [m, k, n, o] of [[1, 4, 256, {}], [4, 1, 256, { transA: true }], [1, 256, 4, { transB: true }]] as const) add(m, k, n, o, [100], [100]);
   // matmulBias is optional; a backend without it is held to the same result through matmul + binary add.
   for (const o of TRANSPOSES) {
     for (const [m, k, n] of [[1, 8, 5], [17, 33, 9], [64, 64, 48]] as const) {

@@ -30,6 +30,7 @@ export interface CpuKernelOverrides {
   axpyInPlace?(dst: CpuTensor, src: CpuTensor, alpha?: number): void;
   affine?(a: CpuTensor, scale: number, shift?: number): CpuTensor;
   scatterAddRows?(dst: CpuTensor, index: Int32Array, src: CpuTensor): void;
+  sum?(a: CpuTensor, axis: number): CpuTensor;
   /** Sees every constant as `constant` makes it, so the kernels can prepare a form of their own (bf16-weight-kernels.ts). */
   adoptConstant?(t: CpuTensor): void;
 }
@@ -70,6 +71,7 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
   const axpy = overrides.axpyInPlace ?? axpyInPlace;
   const aff = overrides.affine ?? affine;
   const scatter = overrides.scatterAddRows ?? scatterAddRows;
+  const total = overrides.sum ?? sum;
 
   return {
     name,
@@ -120,7 +122,7 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     swigluBackward: (gate, up, dy) => swiBack(own(gate, 'swigluBackward'), own(up, 'swigluBackward'), own(dy, 'swigluBackward')),
     axpyInPlace: (dst, src, alpha) => axpy(requireMutable(own(dst, 'axpyInPlace'), 'axpyInPlace'), own(src, 'axpyInPlace'), alpha),
 
-    sum: (a, axis) => sum(own(a, 'sum'), axis),
+    sum: (a, axis) => total(own(a, 'sum'), axis),
     max: (a, axis) => max(own(a, 'max'), axis),
     sumAll: (a) => sumAll(own(a, 'sumAll')),
 

@@ -11,6 +11,9 @@ import { wasmKernels } from '../wasm/wasm-kernels';
 import { chooseElementwiseKernels } from './elementwise-choice';
 import { onnxKernels } from './ort-kernels';
 import { BLAS_SMALL_MATMUL_MACS, blasKernels } from '../blas/blas-kernels';
+import { blasSum } from '../blas/blas-sum';
+import { wasmKernelModule } from '../wasm/kernel-module';
+import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
 import { SessionCache } from './session-cache';
 import { bf16WeightStore } from '../wasm/bf16-weight-store';
@@ -101,8 +104,11 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   if (blas?.ok && parsed.intraOpThreads !== undefined) blas.blas.setThreads(parsed.intraOpThreads);
   const f32Gemm = blas?.ok ? blasKernels(blas.blas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
   const bf16Store = parsed.bf16Weights === false ? null : bf16WeightStore();
-  const gemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
-  const backend = createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm });
+  const rowGemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
+  const wasmModule = parsed.wasmKernels === false ? null : wasmKernelModule();
+  const gemm = wasmModule ? smallBatchedMatmul(wasmModule, rowGemm) : rowGemm;
+  const reductions = blas?.ok ? blasSum(blas.blas) : {};
+  const backend = createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }
 

@@ -7,11 +7,19 @@
  * living in their own Float32Arrays; measured against it, at 1M elements a plain copy in and out
  * costs ≈ 0.3 ns an element, the kernels 0.15 (affine) to 1.3 (softmax) — and JS 1.4 to 10.
  */
+import type { MatmulProblem } from '../cpu/matmul-shapes';
 import type { AdamWScalars } from '../host/vector-math';
 import { encodeModule, growMemoryTo, instantiateModule, type FunctionSpec } from './encoder';
 import { adamwKernel, affineKernel, axpyKernel, scatterAddRowsKernel, swigluBackwardKernel, swigluKernel } from './pointwise-kernels';
 import { rmsNormBackwardRowsKernel, rmsNormRowsKernel, softmaxBackwardRowsKernel, softmaxRowsKernel } from './row-kernels';
 import { ropeKernel } from './rope-kernel';
+import { smallMatmulNnKernel, smallMatmulNtKernel } from './small-matmul-kernels';
+
+/**
+ * The shape of WasmKernelModule.smallMatmuls' products, as resolveMatmul states it; `transB` here
+ * means B is stored [n, k] (k a multiple of 4), otherwise [k, n] (n a multiple of 4).
+ */
+export type SmallMatmuls = Pick<MatmulProblem, 'batch' | 'm' | 'k' | 'n' | 'aBatched' | 'bBatched' | 'transB'>;
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -26,11 +34,14 @@ interface Exports {
   rope(x: number, y: number, cos: number, sin: number, tokens: number, heads: number, half: number, sign: number): void;
   scatter_add_rows(dst: number, src: number, index: number, n: number, d: number): void;
   adamw(w: number, g: number, m: number, v: number, n: number, decay: number, stepSize: number, invSqrtBc2: number, eps: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number): void;
+  small_matmul_nn(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, aStep: number, bStep: number): void;
+  small_matmul_nt(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, aStep: number, bStep: number): void;
 }
 
 const KERNELS: FunctionSpec[] = [
   swigluKernel, swigluBackwardKernel, axpyKernel, affineKernel,
   softmaxRowsKernel, softmaxBackwardRowsKernel, rmsNormRowsKernel, rmsNormBackwardRowsKernel, ropeKernel, scatterAddRowsKernel, adamwKernel,
+  smallMatmulNnKernel, smallMatmulNtKernel,
 ];
 
 /** Elements per operand per chunk (64 KiB of f32). */
@@ -231,6 +242,33 @@ export class WasmKernelModule {
       this.x.scatter_add_rows(0, dstSlot, indexAt, count, d);
     }
     dst.set(heap.subarray(0, dst.length));
+  }
+
+  /**
+   * `batch` products C[s] = A[s]·op(B[s]) (small-matmul-kernels.ts): A [m, k]; B [k, n], or [n, k]
+   * with `transB`; an operand that is not `batched` is the same for every product. C is [batch, m, n].
+   * Products stream through in chunks of whole batches; a shared operand is copied in once.
+   */
+  smallMatmuls(a: Float32Array, b: Float32Array, c: Float32Array, p: SmallMatmuls): void {
+    const { batch, m, k, n } = p;
+    if (batch === 0 || m * n === 0) return;
+    const [aSize, bSize, cSize] = [m * k, k * n, m * n];
+    const perProduct = (p.aBatched ? aSize : 0) + (p.bBatched ? bSize : 0) + cSize;
+    const chunk = Math.max(1, Math.min(batch, Math.floor((3 * CHUNK_ELEMENTS) / perProduct)));
+    const aSlot = slotBytes((p.aBatched ? chunk : 1) * aSize * 4);
+    const bSlot = slotBytes((p.bBatched ? chunk : 1) * bSize * 4);
+    const cAt = aSlot + bSlot;
+    const heap = this.heap(cAt + slotBytes(chunk * cSize * 4));
+    if (!p.aBatched) heap.set(a, 0);
+    if (!p.bBatched) heap.set(b, aSlot >> 2);
+    const kernel = p.transB ? this.x.small_matmul_nt : this.x.small_matmul_nn;
+    for (let s0 = 0; s0 < batch; s0 += chunk) {
+      const count = Math.min(chunk, batch - s0);
+      if (p.aBatched) heap.set(count === batch ? a : a.subarray(s0 * aSize, (s0 + count) * aSize), 0);
+      if (p.bBatched) heap.set(count === batch ? b : b.subarray(s0 * bSize, (s0 + count) * bSize), aSlot >> 2);
+      kernel(0, aSlot, cAt, count, m, k, n, p.aBatched ? aSize * 4 : 0, p.bBatched ? bSize * 4 : 0);
+      c.set(heap.subarray(cAt >> 2, (cAt >> 2) + count * cSize), s0 * cSize);
+    }
   }
 }
 

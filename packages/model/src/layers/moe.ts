@@ -56,8 +56,18 @@ export interface MoeForward {
 }
 
 /** The router of a model's MoE layers (stateless; one serves every layer). */
+/**
+ * Routers are stateless, so one per configuration serves every pass: building one validates its
+ * config with zod, which a batch-1 decode step would otherwise pay on every token.
+ */
+const routers = new Map<string, Router>();
+
 export function routerForArch(arch: MoeArch): Router {
-  return createRouter(arch.router, { numExperts: arch.numExperts, numGroups: arch.router === 'moge' ? arch.numExpertGroups : 1, topK: arch.topK });
+  const config = { numExperts: arch.numExperts, numGroups: arch.router === 'moge' ? arch.numExpertGroups : 1, topK: arch.topK };
+  const key = `${arch.router}:${config.numExperts}:${config.numGroups}:${config.topK}`;
+  let router = routers.get(key);
+  if (!router) routers.set(key, (router = createRouter(arch.router, config)));
+  return router;
 }
 
 /**

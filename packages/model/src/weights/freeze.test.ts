@@ -10,6 +10,7 @@ import { nextTokenLabels } from '../model/batch';
 import { maxRelativeError } from '../test-support/golden';
 import { assertTrainable, freezeWeights, hasFrozenWeights } from './freeze';
 import { createModelWeights, initModelWeights, weightsToHost } from './model-weights';
+import { layerWeights } from '../model/layer-weights';
 
 const arch = getPreset('moge-tiny');
 const tokens = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => (seed * 31 + i * 13 + ((i * i) % 7)) % arch.vocabSize);
@@ -28,6 +29,14 @@ describe('freezeWeights', () => {
     expect(weightsToHost(frozen)).toEqual(weightsToHost(w));
     expect(hasFrozenWeights(frozen)).toBe(true);
     expect(hasFrozenWeights(w)).toBe(false);
+  });
+
+  it("gives a pass the frozen tensors, not the ones gathered earlier for the weights it was made from", () => {
+    const [before, after] = [layerWeights(w, 1), layerWeights(frozen, 1)];
+    expect(layerWeights(w, 1)).toBe(before); // gathered once per parameter set
+    expect(after.attention.q).toBe(frozen.params.get('model.layers.1.self_attn.q_proj.weight'));
+    expect(after.moe.expertDown).not.toBe(before.moe.expertDown);
+    expect(backend.isConstant(after.moe.expertDown)).toBe(true);
   });
 
   it('refuses backward and in-place updates with an error that says why', () => {

@@ -103,6 +103,19 @@ function timeOnce(fn: () => Timing | void): Timing {
   return inner ?? { wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6 };
 }
 
+/**
+ * V8 collects garbage partly on helper threads (≈ 10–25 % of the main thread's CPU here), which
+ * PyTorch has no counterpart of; the npm script turns them off (`--single-threaded-gc`), so both
+ * sides compute on one core. Measured: no wall time lost that the host's noise lets one see (training
+ * step 551–579 against 533–564 ms; batch-1 decode token 2.40–3.97 against 2.88–3.61 ms, faster in four
+ * of seven alternating pairs).
+ */
+function gcLine(): string {
+  return process.execArgv.includes('--single-threaded-gc')
+    ? 'V8 garbage collection: single-threaded (--single-threaded-gc)'
+    : 'V8 garbage collection: with helper threads (run with --single-threaded-gc to keep ours on one core)';
+}
+
 function randomIds(rng: Rng, n: number, vocab: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(rng.float() * vocab));
 }
@@ -270,7 +283,7 @@ const report = rows.map((r) => {
 if (args.json) {
   console.log(
     JSON.stringify(
-      { preset: args.preset, threads, rounds, repeats, openBlas, report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
+      { preset: args.preset, threads, rounds, repeats, openBlas, singleThreadedGc: process.execArgv.includes('--single-threaded-gc'), report, freezing: decodeWeights.includes('frozen') ? oneOff : undefined, torchSkipped: torchMissing },
       null,
       2,
     ),
@@ -284,6 +297,7 @@ if (args.json) {
   }
   console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
   console.log(openBlasLine(openBlas));
+  console.log(gcLine());
   if (decodeWeights.includes('frozen')) {
     const o = oneOff;
     console.log(

@@ -13,8 +13,13 @@ import type { SmallMatmuls, WasmKernelModule } from './kernel-module';
 
 type Matmul = Required<Pick<CpuKernelOverrides, 'matmul'>>;
 
-/** Per-product size limits: beyond them one sgemm per product, or a batched MatMul, does well. */
-export const SMALL_MATMUL_MAX_MACS = 16384;
+/**
+ * Per-product size limit. The kernels copy their operands in and out (≈ 0.3 ns an element), which
+ * beats a ≈ 1.5 µs sgemm call only while a product does little work: at 16 384 multiply-adds the
+ * attention of a batch-32 decode step (64 × [2×64]·[64×96] and [2×96]·[96×64], the keys and values
+ * copied in whole) took 195 and 177 µs a call against 165 and 143 for a loop of sgemm calls.
+ */
+export const SMALL_MATMUL_MAX_MACS = 4096;
 /** Fewer products than this loop over sgemm at ≈ 1.5 µs a call, which is as good. */
 export const SMALL_MATMUL_MIN_BATCH = 16;
 

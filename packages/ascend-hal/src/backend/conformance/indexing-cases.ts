@@ -18,6 +18,8 @@ export function gatherScatterCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   const specs: [number, number, number[]][] = [
     [5, 3, [0, 4, 2]], [10, 8, [3, 3, 3, 9, 0]], [1, 4, [0, 0]], [6, 1, []], [7, 16, [6, 5, 4, 3, 2, 1, 0, 0, 1]],
+    // runs of one repeated index, of lengths that are and are not powers of two (a broadcast row)
+    [3, 5, [...Array<number>(37).fill(1), 2, ...Array<number>(8).fill(0), 1, 1, 1]],
   ];
   for (const [v, d, idx] of specs) {
     const index = Int32Array.from(idx);

@@ -179,6 +179,9 @@ describe('reference backend: indexing and top-k', () => {
   it('gathers, scatter-adds, slices, concatenates and transposes', () => {
     const table = t([1, 2, 3, 4, 5, 6], [3, 2]);
     expect(read(be.gatherRows(table, new Int32Array([2, 0, 2])))).toEqual([5, 6, 1, 2, 5, 6]);
+    // Runs of a repeated index (filled by doubling copies): lengths 1, 2, 3, 5 and 8.
+    const runs = [0, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
+    expect(read(be.gatherRows(table, Int32Array.from(runs)))).toEqual(runs.flatMap((r) => [2 * r + 1, 2 * r + 2]));
     const dst = be.zeros([3, 2]);
     be.scatterAddRows(dst, new Int32Array([1, 1, 0]), t([1, 1, 2, 2, 3, 3], [3, 2]));
     expect(read(dst)).toEqual([3, 3, 3, 3, 0, 0]);

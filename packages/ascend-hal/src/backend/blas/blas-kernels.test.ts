@@ -7,8 +7,8 @@ import { onnxKernels } from '../onnxruntime/ort-kernels';
 import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
-import { loadOpenBlas, type OpenBlas, type Sgemm } from './openblas';
-import { jsVectorMath } from '../host/vector-math';
+import { loadOpenBlas, type OpenBlas } from './openblas';
+import { jsBlas, jsSgemm } from './js-blas.test-support';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
@@ -16,29 +16,6 @@ const blas = loadOpenBlas();
 createOnnxBackend({ intraOpThreads: 1 });
 const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
 
-/**
- * Row-major sgemm with BLAS's contract (strides, transposes, α, β; β = 0 never reads C), in JS: the
- * kernels' own logic — views, offsets, the bias fill, empty experts, what goes to the fallback — runs
- * against it on every machine, OpenBLAS or not.
- */
-const jsSgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let p = 0; p < k; p++) acc += (transA ? a[p * lda + i]! : a[i * lda + p]!) * (transB ? b[j * ldb + p]! : b[p * ldb + j]!);
-      c[i * ldc + j] = alpha * acc + (beta === 0 ? 0 : beta * c[i * ldc + j]!);
-    }
-  }
-};
-const jsBlas: OpenBlas = {
-  sgemm: jsSgemm,
-  saxpy: (n, alpha, x, y) => jsVectorMath.axpy(y.subarray(0, n), x.subarray(0, n), alpha),
-  sscal: (n, alpha, x) => jsVectorMath.scale(x.subarray(0, n), alpha),
-  sdot: (n, x, y) => x.subarray(0, n).reduce((s, v, i) => s + v * y[i]!, 0),
-  library: 'js',
-  setThreads: () => undefined,
-  coreName: 'js',
-};
 
 /** Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback. */
 function backendOver(lib: OpenBlas, routing?: BlasRouting) {

@@ -9,7 +9,7 @@
  */
 import type { MatmulOptions } from '../backend';
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
-import { allF32, allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
+import { allF32, allocateOutputF32, CpuTensor, repeatRow } from '../cpu/cpu-tensor';
 import { resolveMatmul } from '../cpu/matmul-shapes';
 import { resolveGrouped, resolveGroupedWeightGrad } from '../reference/matmul';
 import type { OpenBlas } from './openblas';
@@ -137,7 +137,7 @@ export function blasKernels(blas: OpenBlas, fallback: GemmKernels, small: number
       // C starts as the bias in every row (doubling copies), then sgemm adds op(A)·op(B) (beta = 1).
       const bd = f32(bias);
       out.set(bd, 0);
-      for (let filled = 1; filled < p.m; filled *= 2) out.copyWithin(filled * p.n, 0, Math.min(filled, p.m - filled) * p.n);
+      repeatRow(out, p.n, 0, p.m);
       sgemm(p.transA, p.transB, p.m, p.n, p.k, 1, f32(a), p.transA ? p.m : p.k, f32(b), p.transB ? p.k : p.n, 1, out, p.n);
       return new CpuTensor(a.backend, 'f32', p.outShape, out);
     },

@@ -111,6 +111,17 @@ let outputAllocator: OutputAllocator = allocate;
  * default allocator zeroes anyway (safe everywhere, e.g. browsers); the onnxruntime backend installs
  * one over Node's uninitialized buffers (useOutputAllocator).
  */
+/**
+ * Rows [first + 1, first + count) of `data` (rows of `rowLength`) become copies of row `first`, by
+ * doubling copies: ⌈log₂ count⌉ native copies instead of one per row, which for short rows costs
+ * more in calls than in bytes.
+ */
+export function repeatRow(data: HostArray, rowLength: number, first: number, count: number): void {
+  for (let filled = 1; filled < count; filled *= 2) {
+    data.copyWithin((first + filled) * rowLength, first * rowLength, (first + Math.min(filled, count - filled)) * rowLength);
+  }
+}
+
 export function allocateOutput(dtype: TensorDType, size: number): HostArray {
   return outputAllocator(dtype, size);
 }

@@ -1,4 +1,4 @@
-import { CpuTensor, allocateOutput, describeShape, permutedStrides, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
+import { CpuTensor, allocateOutput, describeShape, permutedStrides, repeatRow, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
 
 function checkIndex(kernel: string, index: Int32Array, limit: number): void {
   for (let i = 0; i < index.length; i++) {
@@ -21,7 +21,7 @@ export function gatherRows(table: CpuTensor, index: Int32Array): CpuTensor {
     // subarray view it needs.
     let run = 1;
     while (i + run < index.length && index[i + run] === index[i]) run++;
-    for (let filled = 1; filled < run; filled *= 2) out.copyWithin((i + filled) * d, i * d, (i + Math.min(filled, run - filled)) * d);
+    repeatRow(out, d, i, run);
     i += run;
   }
   return new CpuTensor(table.backend, table.dtype, [index.length, d], out);

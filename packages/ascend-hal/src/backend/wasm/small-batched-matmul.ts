@@ -43,7 +43,9 @@ export function smallBatchedMatmul<K extends Matmul>(m: WasmKernelModule, inner:
   return {
     ...inner,
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
-      if (!allF32(a, b) || a.shape.length < 2 || b.shape.length < 2) return inner.matmul(a, b, options);
+      // Products per batch need a batched operand: 2-D products (every linear layer) go straight on,
+      // without resolving their shapes twice.
+      if (!allF32(a, b) || a.shape.length < 2 || b.shape.length < 2 || (a.shape.length < 3 && b.shape.length < 3)) return inner.matmul(a, b, options);
       const p = resolveMatmul(a.shape, b.shape, options);
       const form = smallMatmulForm(p);
       if (!form) return inner.matmul(a, b, options);

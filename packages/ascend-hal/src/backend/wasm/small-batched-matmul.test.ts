@@ -17,10 +17,12 @@ const oracle = createCpuBackend('b');
 const form = (a: number[], b: number[], o: { transA?: boolean; transB?: boolean } = {}) => smallMatmulForm(resolveMatmul(a, b, o));
 
 describe('small batched matmuls on WebAssembly', () => {
-  it('takes the MoE combine and its backward, and leaves everything else', () => {
-    expect(form([1024, 1, 4], [1024, 4, 256])).toMatchObject({ batch: 1024, m: 1, k: 4, n: 256, transB: false });
-    expect(form([1024, 1, 4], [1024, 1, 256], { transA: true })).toMatchObject({ m: 4, k: 1, n: 256, transB: false });
-    expect(form([1024, 1, 256], [1024, 4, 256], { transB: true })).toMatchObject({ m: 1, k: 256, n: 4, transB: true });
+  it('takes the MoE combine up to 64 products and its outer products at any count, and leaves everything else', () => {
+    expect(form([32, 1, 4], [32, 4, 256])).toMatchObject({ batch: 32, m: 1, k: 4, n: 256, transB: false });
+    expect(form([64, 1, 256], [64, 4, 256], { transB: true })).toMatchObject({ m: 1, k: 256, n: 4, transB: true });
+    expect(form([1024, 1, 4], [1024, 1, 256], { transA: true })).toMatchObject({ batch: 1024, m: 4, k: 1, n: 256, transB: false });
+    expect(form([1024, 1, 4], [1024, 4, 256])).toBeNull(); // onnxruntime's batched MatMul does better
+    expect(form([65, 1, 256], [65, 4, 256], { transB: true })).toBeNull();
     expect(form([64, 1, 8], [8, 12])).toBeNull(); // rows of A against one B: one tall sgemm
     expect(form([64, 8, 8], [64, 8, 12], { transA: true })).toBeNull(); // a transpose that moves memory
     expect(form([8, 1, 4], [8, 4, 256])).toBeNull(); // too few products

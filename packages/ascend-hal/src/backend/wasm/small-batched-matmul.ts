@@ -1,9 +1,16 @@
 /**
- * Routes products made of many tiny per-batch matrices (the MoE combine of a training step and its
- * backward) to the WebAssembly kernels of small-matmul-kernels.ts; every other product goes to
- * `inner`. Measured in a moge-small training step (bench/op-profile.ts, 1 024 tokens, top-4,
- * hidden 256), per call: the combine 1 024 × [1×4]·[4×256] 0.9 ms in onnxruntime's batched MatMul,
- * its backward outer products [4×1]·[1×256] 2.0 ms in JS and dot products [1×256]·[256×4] 0.6 ms.
+ * Routes products made of many tiny per-batch matrices to the WebAssembly kernels of
+ * small-matmul-kernels.ts where they beat the path behind them, and every other product to `inner`.
+ * Measured in one process, interleaved rounds (bench/small-kernels.ts and the crossover runs of
+ * 2026-12-01, warm operands, one thread, old time / new):
+ * - up to 64 products, where OpenBLAS's routing loops over sgemm (≈ 1.5 µs a call): 1.4–1.8× for
+ *   [1×4]·[4×256] (a batch-32 decode step's MoE combine: 34.6 → 11.5 µs), 2.1–3.1× for [1×256]·[256×4]ᵀ,
+ *   1.1–1.2× for [1×64]·[64×64], 2.0–2.6× for [2×32]·[32×32];
+ * - outer products (k = 1) at any count, which run in a JS loop otherwise (onnxruntime's batched
+ *   MatMul was slower still): the training step's combine backward 1 024 × [4×1]·[1×256], 2.0 → 0.53 ms;
+ * - beyond 64 products onnxruntime's batched MatMul reads the operands in place while the kernels copy
+ *   them in: 0.4–1.0× from 65 to 1 024 products, so those stay with `inner` (a training step's
+ *   combine 1 024 × [1×4]·[4×256] 267 µs there against 349, its dot products 130 against 244).
  */
 import type { MatmulOptions } from '../backend';
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
@@ -22,6 +29,8 @@ type Matmul = Required<Pick<CpuKernelOverrides, 'matmul'>>;
 export const SMALL_MATMUL_MAX_MACS = 4096;
 /** Fewer products than this loop over sgemm at ≈ 1.5 µs a call, which is as good. */
 export const SMALL_MATMUL_MIN_BATCH = 16;
+/** More products than this (outer products aside) run faster as onnxruntime's batched MatMul. */
+export const SMALL_MATMUL_MAX_BATCH = 64;
 
 /**
  * The kernels' form of `p`, or null when they do not take it. A transposed A is accepted only where
@@ -31,6 +40,7 @@ export const SMALL_MATMUL_MIN_BATCH = 16;
 export function smallMatmulForm(p: MatmulProblem): SmallMatmuls | null {
   const perBatch = p.bBatched || (p.aBatched && p.transA);
   if (!perBatch || p.batch < SMALL_MATMUL_MIN_BATCH || p.m * p.k * p.n > SMALL_MATMUL_MAX_MACS || p.m * p.k * p.n === 0) return null;
+  if (p.batch > SMALL_MATMUL_MAX_BATCH && p.k !== 1) return null;
   if (p.transA && p.m > 1 && p.k > 1) return null;
   const base = { batch: p.batch, m: p.m, k: p.k, n: p.n, aBatched: p.aBatched, bBatched: p.bBatched };
   const bRowMajorKn = !p.transB || p.k === 1;

@@ -59,6 +59,8 @@ const { values: args } = parseArgs({
     'decode-weights': { type: 'string', default: 'both' },
     'bf16-checkpoint': { type: 'boolean', default: true },
   },
+  // `--no-bf16-checkpoint` (Node ≥ 20.16): without this, parseArgs rejects the documented flag.
+  allowNegative: true,
 });
 
 function positiveInt(flag: string, value: string, min = 1): number {

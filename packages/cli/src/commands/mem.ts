@@ -15,7 +15,7 @@ import {
 } from '@moge/memory';
 import { readInlineOrFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
-import { resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 
@@ -240,7 +240,7 @@ export function registerMem(program: Command): void {
   mem
     .command('train')
     .description('training memory per device (weights, gradients, optimizer, activations per stage); with --budget, the cheapest recompute/swap policy that fits')
-    .requiredOption('--arch <arch>', 'preset name, MoeArch JSON/YAML file or HF config.json')
+    .requiredOption('--arch <arch>', ARCH_HELP)
     .option('--plan <plan>', 'ParallelPlan file (JSON/YAML) or inline JSON (default: one device)')
     .option('--budget <GiB>', 'device memory budget; plans recompute and swap to fit it')
     .option('--cluster <spec>', `hardware for swap time and recompute pricing, e.g. atlas-800t-a2:8 (default ${DEFAULT_TRAIN_CLUSTER})`)
@@ -252,7 +252,7 @@ export function registerMem(program: Command): void {
   mem
     .command('infer')
     .description('inference memory per device: weights by quantisation, KV cache per token, largest batch at a context length')
-    .requiredOption('--arch <arch>', 'preset name, MoeArch JSON/YAML file or HF config.json')
+    .requiredOption('--arch <arch>', ARCH_HELP)
     .option('--plan <plan>', 'ParallelPlan file or inline JSON: tp, dp, pp, ep, etp (default: one device)')
     .option('--context <tokens>', 'context length per sequence (default: the arch maxPositionEmbeddings)')
     .option('--batch <n>', 'sequences per attention-DP rank to size the KV cache for', '1')

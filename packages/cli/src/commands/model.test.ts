@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listPresets } from '@moge/model';
 import { readSafetensorsFile } from '@moge/model/node';
 import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
@@ -69,6 +70,16 @@ describe('moge model info and init', () => {
     const info = JSON.parse(out.join(''));
     expect((info.parameters.total / 1e9).toFixed(2)).toBe('71.99');
     expect(info.kvBytesPerToken.bf16).toBe(2 * 8 * 128 * 48 * 2);
+  });
+
+  it('lists every preset in the help of each option that takes an architecture', async () => {
+    for (const argv of [['model', 'info'], ['model', 'init'], ['mem', 'train'], ['sim', 'train'], ['sim', 'infer']]) {
+      const { out } = capture();
+      expect(await main([...argv, '--help'])).toBe(0);
+      const help = out.join('').replace(/\s+/g, ' ');
+      for (const preset of listPresets()) expect(help, argv.join(' ')).toContain(preset);
+      vi.restoreAllMocks();
+    }
   });
 
   it('initialises a model directory that forward then loads', async () => {

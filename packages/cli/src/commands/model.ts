@@ -16,7 +16,7 @@ import {
 import { loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
 import { readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
-import { resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 
 /** A flag holding a whole number ≥ min, given as text by commander. */
 const intFlag = (min: number) =>
@@ -149,14 +149,14 @@ export function registerModel(program: Command): void {
   model
     .command('info')
     .description('parameters, FLOPs per token, weight and KV-cache bytes of an architecture')
-    .argument('<arch>', 'preset name, MoeArch JSON/YAML file, HF config.json or model directory')
+    .argument('<arch>', ARCH_HELP)
     .option('--seq-len <n>', 'sequence length for attention FLOPs', '4096')
     .option('--json', 'machine-readable output')
     .action((arch: string, opts: { seqLen?: string; json?: boolean }) => runInfo(arch, opts));
   model
     .command('init')
     .description('write a randomly initialised model directory (normal(0, 0.02), router_scale ones)')
-    .option('--arch <arch>', 'preset name, MoeArch file or HF config.json')
+    .option('--arch <arch>', ARCH_HELP)
     .option('--out <dir>', 'output model directory')
     .option('--seed <n>', 'RNG seed', '0')
     .option('--dtype <dtype>', 'F32 | BF16 | F16', 'F32')

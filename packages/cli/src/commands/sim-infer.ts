@@ -20,7 +20,7 @@ import {
 import { readInlineOrFile, readStructuredFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
-import { resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 
@@ -127,7 +127,7 @@ export function registerSimInfer(sim: Command): void {
   sim
     .command('infer')
     .description('predict TTFT (prefill) or TPOT (decode), output tokens/s per card and a breakdown of a serving step')
-    .requiredOption('--arch <arch>', 'preset name, MoeArch file or HF config.json')
+    .requiredOption('--arch <arch>', ARCH_HELP)
     .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
     .requiredOption('--plan <plan>', 'ParallelPlan file or inline JSON: attention dp × tp, experts ep × etp, sequenceParallel = split all-reduce')
     .requiredOption(

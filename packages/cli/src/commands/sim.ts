@@ -17,7 +17,7 @@ import {
 import { readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
-import { resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 import * as simInfer from './sim-infer';
@@ -109,7 +109,7 @@ function registerSimTrain(sim: Command): void {
     sim
       .command('train')
       .description('predict step time, tokens/s, MFU and memory of a training plan')
-      .requiredOption('--arch <arch>', 'preset name, MoeArch file or HF config.json')
+      .requiredOption('--arch <arch>', ARCH_HELP)
       .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
       .requiredOption('--plan <plan>', 'ParallelPlan file, inline JSON, or "auto" (best plan of a search)')
       .option('--global-batch <sequences>', 'with --plan auto: sequences per step', '1024')

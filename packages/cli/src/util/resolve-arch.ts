@@ -4,6 +4,9 @@ import { MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
 import { archFromHfConfig, getPreset, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
 import { readStructuredFile } from './io';
 
+/** The help text of every option or argument that `resolveArch` reads: the forms it takes, presets listed. */
+export const ARCH_HELP = `preset (${listPresets().join(', ')}), MoeArch JSON/YAML file, HF config.json or model directory`;
+
 /**
  * `--arch`/`--model` values: a preset name (`pangu-pro-moe`), a MoeArch JSON/YAML file, an HF
  * `config.json` (recognised by `model_type` or `hidden_size`), or a model directory holding one.

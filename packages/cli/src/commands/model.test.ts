@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -60,6 +60,19 @@ describe('moge model forward', () => {
     expect(err.join('')).toMatch(/input_ids.*\[1\]: got "1 tokens"/s);
     expect(await main(['model', 'forward', '--model', join(tmp, 'nowhere'), '--input', input, '--out', join(tmp, 'x.json')])).toBe(1);
     expect(err.join('')).toMatch(/nowhere.*config\.json: no such file/);
+  });
+
+  it('refuses an output it cannot write before writing the other one', async () => {
+    const { err } = capture();
+    const kept = join(tmp, 'kept-result.json');
+    writeFileSync(kept, '{"earlier": true}\n');
+    const aDirectory = join(tmp, 'grads-dir');
+    mkdirSync(aDirectory, { recursive: true });
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', kept, '--grads', aDirectory])).toBe(1);
+    expect(err.join('')).toMatch(/--grads .*grads-dir: is a directory; give a file path/);
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', join(kept, 'x.json')])).toBe(1);
+    expect(err.join('')).toMatch(/--out .*kept-result\.json\/x\.json: .*kept-result\.json is a file, not a directory/);
+    expect(readFileSync(kept, 'utf8')).toBe('{"earlier": true}\n');
   });
 });
 

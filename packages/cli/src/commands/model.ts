@@ -14,7 +14,7 @@ import {
   type ForwardResult,
 } from '@moge/model';
 import { loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
-import { readStructuredFile, writeJsonAtomic } from '../util/io';
+import { assertWritablePath, readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 
@@ -67,6 +67,8 @@ function runForward(opts: Record<string, string | undefined>): void {
     { '--model': opts.model, '--input': opts.input, '--out': opts.out, '--grads': opts.grads, '--aux-alpha': opts.auxAlpha, '--backend': opts.backend, '--threads': opts.threads },
     'model forward flags',
   );
+  assertWritablePath('--out', flags['--out']);
+  if (flags['--grads'] !== undefined) assertWritablePath('--grads', flags['--grads']);
   const backend = createBackend(flags['--backend'], flags['--threads'] === undefined ? {} : { intraOpThreads: flags['--threads'] });
   const weights = loadModelDir(flags['--model'], backend);
   const input = parseWith(InputFileSchema, readStructuredFile(flags['--input']), `input file ${flags['--input']}`);

@@ -77,6 +77,18 @@ describe('moge route eval', () => {
     expect(err.join('')).toMatch(/missing\.json: no such file/);
     expect(existsSync(target)).toBe(false);
   });
+
+  it('--check on cases without expected blocks is refused before an existing --out is touched', async () => {
+    const golden = JSON.parse(readFileSync(goldenCases, 'utf8')) as { cases: { expected?: unknown }[] };
+    delete golden.cases[2]!.expected;
+    const input = join(dir, 'no-expected.json');
+    writeFileSync(input, JSON.stringify(golden));
+    const kept = join(dir, 'kept.json');
+    writeFileSync(kept, '{"earlier": "results"}\n');
+    expect(await run('route', 'eval', '--input', input, '--out', kept, '--check')).toBe(1);
+    expect(err.join('')).toMatch(/cases\[2\]\.expected: got nothing, expected an expected block/);
+    expect(readFileSync(kept, 'utf8')).toBe('{"earlier": "results"}\n');
+  });
 });
 
 describe('moge route study', () => {

@@ -31,18 +31,19 @@ interface EvalFlags {
  */
 function runEval(flags: EvalFlags): void {
   const file = parseWith(RouterCasesFileSchema, readStructuredFile(flags.input), `router cases file ${flags.input}`);
+  // Checked before anything is written: a refused --check leaves an existing --out as it was.
+  const missing = flags.check ? file.cases.findIndex((c) => c.expected === undefined) : -1;
+  if (missing >= 0) {
+    throw new ValidationError(`router cases file ${flags.input}`, [
+      { path: `cases[${missing}].expected`, received: undefined, expected: 'an expected block (--check compares against it)' },
+    ]);
+  }
   const backend = createReferenceBackend();
   const results = evaluateRouterCases(backend, file);
   writeJsonAtomic(flags.out, results);
 
   let mismatches: string[] | undefined;
   if (flags.check) {
-    const missing = file.cases.findIndex((c) => c.expected === undefined);
-    if (missing >= 0) {
-      throw new ValidationError(`router cases file ${flags.input}`, [
-        { path: `cases[${missing}].expected`, received: undefined, expected: 'an expected block (--check compares against it)' },
-      ]);
-    }
     mismatches = compareRouterCases(
       results.cases,
       file.cases.map((c) => ({ name: c.name, ...c.expected! })),

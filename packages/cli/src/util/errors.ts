@@ -9,8 +9,39 @@ export function reportError(e: unknown): number {
   if (e instanceof Error && 'code' in e && typeof (e as { code: unknown }).code === 'string' && (e as { code: string }).code.startsWith('commander.')) {
     return 2; // commander has printed its own message
   }
+  const fsMessage = fileSystemMessage(e);
+  if (fsMessage) {
+    process.stderr.write(`moge: ${fsMessage}\n`);
+    return 1;
+  }
   process.stderr.write(`moge: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return 1;
+}
+
+/** What a file-system error code means for the path it names, and what to do about it. */
+const FS_REASONS: Record<string, string> = {
+  EISDIR: 'is a directory; give a file path',
+  ENOTDIR: 'a part of this path is a file, not a directory; give a path under a directory',
+  EEXIST: 'exists as a file where a directory is needed; give a path under a directory',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+};
+
+/**
+ * A one-line message for Node's file-system errors (a directory where a file was expected, a file
+ * where a directory was, a missing or unwritable path), which every command can meet on any path
+ * flag: the path and the reason instead of a stack. Undefined for anything else.
+ */
+export function fileSystemMessage(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const { code, path, dest, syscall } = e as NodeJS.ErrnoException & { dest?: string };
+  if (typeof code !== 'string' || typeof path !== 'string' || !(code in FS_REASONS)) return undefined;
+  // A rename names its source first; the destination is the path the user gave.
+  const named = syscall === 'rename' && typeof dest === 'string' ? dest : path;
+  return `${named}: ${FS_REASONS[code]} (${syscall ?? 'fs'} ${code})`;
 }
 
 /** A flag value that cannot be used: names the flag, the value and what was expected. */

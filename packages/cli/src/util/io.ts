@@ -1,4 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '@moge/model/node';
 import { parse as parseYaml } from 'yaml';
 import { FileFormatError, MogeError } from '@moge/core';
@@ -6,6 +7,7 @@ import { FileFormatError, MogeError } from '@moge/core';
 /** Reads a JSON or YAML file (by extension; JSON is tried first otherwise). Errors name the file. */
 export function readStructuredFile(path: string): unknown {
   if (!existsSync(path)) throw new MogeError('E_NO_FILE', `${path}: no such file`);
+  if (!statSync(path).isFile()) throw new MogeError('E_NOT_A_FILE', `${path}: not a file (a directory?); expected a JSON or YAML file`);
   const text = readFileSync(path, 'utf8');
   try {
     if (/\.ya?ml$/i.test(path)) return parseYaml(text);
@@ -40,4 +42,29 @@ export { writeFileAtomic };
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Refuses an output path that cannot be written — a directory, or a path under a file — before a
+ * command does its work and writes anything: a command with two outputs would otherwise replace the
+ * first and then fail on the second.
+ */
+export function assertWritablePath(flag: string, path: string): void {
+  if (statOrNothing(path)?.isDirectory()) throw new MogeError('E_WRITE', `${flag} ${path}: is a directory; give a file path`);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const stat = statOrNothing(dir);
+    if (stat && !stat.isDirectory()) throw new MogeError('E_WRITE', `${flag} ${path}: ${dir} is a file, not a directory`);
+    if (stat || dirname(dir) === dir) return;
+  }
+}
+
+/** The path's stat, or undefined when nothing is there — also when a parent is a file (ENOTDIR). */
+function statOrNothing(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
 }

@@ -4,6 +4,7 @@ import { FileFormatError, MogeError } from '@moge/core';
 import type { HostTensor } from '../weights/hf-layout';
 import { decodeToFloat32, encodeFromFloat32, type SafetensorsDType } from './dtype';
 import { SafetensorsFormatError, buildHeader, parseHeader, readHeaderLength, type SafetensorsHeader, type TensorToWrite } from './format';
+import { refuseDirectoryTarget } from '../checkpoint/atomic-file';
 
 function readExactly(fd: number, length: number, position: number, file: string, what: string): Uint8Array {
   const buf = new Uint8Array(length);
@@ -28,6 +29,11 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     fd = openSync(file, 'r');
   } catch (e) {
     throw new MogeError('E_NO_FILE', `${file}: cannot open (${(e as Error).message})`);
+  }
+  // A directory opens for reading on Linux; its first read would fail with a bare EISDIR.
+  if (!statSync(file).isFile()) {
+    closeSync(fd);
+    throw new MogeError('E_NO_FILE', `${file}: not a file (a directory?); expected a safetensors file`);
   }
   try {
     const size = statSync(file).size;
@@ -89,6 +95,7 @@ export function writeSafetensorsFile(
   } catch (e) {
     throw asFileError(file, e);
   }
+  refuseDirectoryTarget(file);
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,13 @@ describe('safetensors files', () => {
     expect(() => readSafetensorsFile(file)).toThrow(/tensor b: .*truncated/);
     writeFileSync(file, bytes.subarray(0, 5));
     expect(() => readSafetensorsFile(file)).toThrow(/shorter than the 8-byte header length/);
+  });
+
+  it('names a directory given where a safetensors file is read or written', () => {
+    const folder = join(dir, 'not-a-file.safetensors');
+    mkdirSync(folder, { recursive: true });
+    expect(() => readSafetensorsFile(folder)).toThrow(/not-a-file\.safetensors: not a file \(a directory\?\)/);
+    expect(() => writeSafetensorsFile(folder, tensors)).toThrow(/not-a-file\.safetensors: is a directory; give a file path/);
   });
 
   it('refuses corrupt headers: bad JSON, wrong byte counts, holes, unknown dtypes', () => {

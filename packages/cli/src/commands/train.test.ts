@@ -101,6 +101,14 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/already holds a training run[\s\S]*--resume/);
     expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
     expect(err.join('')).toMatch(/--parallel/);
+    // Out-of-range numbers are named like any other bad value, not dumped as a raw schema error.
+    const sample = (...flags: string[]) => main(['sample', '--model', join(tmp, 'no-model'), '--prompt', 'The', ...flags]);
+    expect(await sample('--temperature', '1e999')).toBe(1);
+    expect(err.join('')).toMatch(/--temperature: got "1e999", expected a temperature ≥ 0/);
+    expect(await sample('--seed', '99999999999')).toBe(1);
+    expect(err.join('')).toMatch(/--seed: got "99999999999", expected a seed below 2\^32/);
+    expect(await sample('--max-tokens', '99999999999999999999')).toBe(1);
+    expect(err.join('')).toMatch(/--max-tokens: got "99999999999999999999", expected a whole number ≥ 1 \(and below 2\^53\)/);
   });
 
   it('--workers 2 --parallel ep trains expert-parallel (each worker owns 2 of moge-tiny\'s 4 groups)', async () => {

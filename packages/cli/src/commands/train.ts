@@ -20,13 +20,14 @@ const int = (min: number) =>
     .string()
     .regex(/^\d+$/, `a whole number ≥ ${min}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
+    .pipe(z.number().int(`a whole number ≥ ${min} (and below 2^53)`).min(min, `a whole number ≥ ${min}`));
 const num = (what: string) =>
   z
     .string()
     .trim()
     .regex(/^\d*\.?\d+([eE][+-]?\d+)?$/, what)
-    .transform(Number);
+    .transform(Number)
+    .pipe(z.number({ error: what }));
 
 const TrainFlagsSchema = z.object({
   '--steps': int(1).optional(),
@@ -243,7 +244,7 @@ const SampleFlagsSchema = z.object({
   '--max-tokens': int(1).default(64),
   '--temperature': num('a temperature ≥ 0 (0 = greedy)').default(0),
   '--top-k': int(0).default(0),
-  '--seed': int(0).default(0),
+  '--seed': int(0).pipe(z.number().max(0xffffffff, 'a seed below 2^32')).default(0),
   '--backend': z.enum(['reference', 'onnxruntime']).default('reference'),
 });
 

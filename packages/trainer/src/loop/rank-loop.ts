@@ -1,6 +1,6 @@
 import type { Communicator } from '@moge/ascend-hal';
 import { createBackend, vectorMath } from '@moge/ascend-hal/node';
-import type { MoeArch } from '@moge/core';
+import { MogeError, type MoeArch } from '@moge/core';
 import { createModelWeights, paramSpecs, type HostTensor, type ModelWeights } from '@moge/model';
 import { saveCheckpoint } from '../checkpoint/checkpoint';
 import { warmupSteps, type TrainConfig } from '../config/train-config';
@@ -118,13 +118,23 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
     else comm.allReduce(grad);
     comm.allReduce(stats);
     const gradNorm = ep ? clipShardedGradNorm(comm, ep.shards, grad, c.clipGrad, math) : clipGradNorm(gradList, c.clipGrad, math);
+    // Every rank holds the same reduced loss and norm, so all stop together, before the update: the
+    // weights, the log and the checkpoints keep the last finite step (Megatron's
+    // --check-for-nan-in-loss-and-grad raises here too).
+    const loss = stats[0]! / numMicro;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      throw new MogeError(
+        'E_DIVERGED',
+        `step ${step}: loss ${loss}, gradient norm ${gradNorm}: training diverged; nothing of this step was applied or written. Lower the learning rate (peak ${c.schedule.peakLr}, --lr) or clip harder (clipGrad ${c.clipGrad}), and resume from the last checkpoint or start again`,
+      );
+    }
     const lr = learningRate(schedule, step);
     opt.update(adamParams, gradViews, lr);
     const seconds = (performance.now() - t0) / 1000;
 
     const record: StepRecord = {
       step,
-      loss: stats[0]! / numMicro,
+      loss,
       auxLoss: stats[1]! / numMicro,
       lr,
       gradNorm,

@@ -93,6 +93,20 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(run(3, 'moge', 'ep', { out: join(tmp, 'bad-ep'), globalBatch: 6 })).rejects.toThrow(/expert groups/);
   });
 
+  it('stops on a non-finite loss before applying, logging or checkpointing the step', async () => {
+    const out = join(tmp, 'diverged');
+    const records: StepRecord[] = [];
+    const diverge = trainModel(
+      { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 4, seed: 11, seqLen: 16, globalBatch: 8, microBatch: 2, backend: 'reference', checkpointEvery: 1, schedule: { peakLr: 1e10, warmupSteps: 0 } },
+      { outDir: out, live: false, onStep: (r) => records.push(r) },
+    );
+    await expect(diverge).rejects.toThrow(/step \d: loss NaN.*training diverged; nothing of this step was applied or written/);
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => Number.isFinite(r.loss))).toBe(true);
+    // The newest checkpoint is the last finite step's, and it loads.
+    expect(loadCheckpoint(out).state.step).toBe(records.at(-1)!.step);
+  });
+
   it('top-k on the same model is measured on the same expert-group devices and shows imbalance', async () => {
     const { records: topk, result } = await run(2, 'topk');
     // Top-k routes over all 8 experts; the workers still own the base model's expert-group blocks.

@@ -1,6 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { FileFormatError } from '@moge/core';
+import { FileFormatError, MogeError } from '@moge/core';
 import { writeFileDurable } from '../checkpoint/fs-durable';
 import { StepRecordSchema, type StepRecord } from './step-record';
 
@@ -15,21 +15,30 @@ export class JsonlLog {
   }
 
   /**
-   * Keeps only records up to `step` — what a resume from a checkpoint at `step` continues from; lines
-   * a killed run wrote after its last checkpoint are dropped (a torn last line included).
+   * Keeps only records up to `step` — what a resume from a checkpoint at `step` continues from (0 for a
+   * fresh run); lines a killed run wrote after its last checkpoint are dropped, and so is a torn last
+   * line (one that a kill cut short, so it is not JSON). Anything else that is not a step record means
+   * the file is not a step log: it is refused, whole, rather than rewritten without it.
    */
   truncateAfter(step: number): void {
-    if (!existsSync(this.path)) return;
-    const kept = readFileSync(this.path, 'utf8')
-      .split('\n')
-      .filter((line) => {
-        if (!line.trim()) return false;
-        try {
-          return (JSON.parse(line) as { step?: number }).step! <= step;
-        } catch {
-          return false;
-        }
-      });
+    const stat = statSync(this.path, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (!stat.isFile()) throw new MogeError('E_LOG_FILE', `${this.path}: not a file (a directory?); give the step log a file path`);
+    const lines = readFileSync(this.path, 'utf8').split('\n');
+    const kept: string[] = [];
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        if (lines.slice(i + 1).every((rest) => !rest.trim())) return; // the torn last line
+        throw new FileFormatError(`${this.path}:${i + 1}`, 'not JSON, and not the last line: this is not a step log; give the log a new path');
+      }
+      const parsed = StepRecordSchema.safeParse(record);
+      if (!parsed.success) throw new FileFormatError(`${this.path}:${i + 1}`, 'not a step record: this is not a step log; give the log a new path or remove the file');
+      if (parsed.data.step <= step) kept.push(line);
+    });
     writeFileDurable(this.path, kept.length ? `${kept.join('\n')}\n` : '');
   }
 }

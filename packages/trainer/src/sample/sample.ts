@@ -1,5 +1,5 @@
 import type { Backend } from '@moge/ascend-hal';
-import { Rng } from '@moge/core';
+import { parseWith, Rng } from '@moge/core';
 import { createKvCache, modelForward, type ModelWeights } from '@moge/model';
 import { z } from 'zod';
 import { END_OF_TEXT, type ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
@@ -46,7 +46,7 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
  * token's compute rather than the whole sequence's.
  */
 export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokenizer, options: SampleOptions): SampleResult {
-  const o = SampleOptionsSchema.parse(options);
+  const o = parseWith(SampleOptionsSchema, options, 'sample options');
   const b: Backend = weights.backend;
   const V = weights.arch.vocabSize;
   const eot = tokenizer.specialId(END_OF_TEXT);

@@ -1,0 +1,56 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsonlLog } from './jsonl-log';
+import type { StepRecord } from './step-record';
+
+const dir = mkdtempSync(join(tmpdir(), 'moge-jsonl-log-'));
+const record = (step: number): StepRecord => ({
+  step,
+  loss: 5 - step / 10,
+  auxLoss: 1,
+  lr: 1e-3,
+  gradNorm: 0.5,
+  tokens: 64,
+  tokensPerSecond: 1000,
+  elapsedS: step,
+  imbalanceScore: [0],
+  expertLoads: [[1, 1]],
+});
+const lines = (...records: StepRecord[]) => records.map((r) => JSON.stringify(r)).join('\n');
+
+describe('JsonlLog.truncateAfter', () => {
+  it('keeps the records up to the step and drops later ones and a torn last line', () => {
+    const path = join(dir, 'resume.jsonl');
+    writeFileSync(path, `${lines(record(1), record(2), record(3))}\n{"step": 4, "loss`);
+    new JsonlLog(path).truncateAfter(2);
+    expect(readFileSync(path, 'utf8')).toBe(`${lines(record(1), record(2))}\n`);
+  });
+
+  it('empties a step log for a fresh run (step 0)', () => {
+    const path = join(dir, 'fresh.jsonl');
+    writeFileSync(path, `${lines(record(1))}\n`);
+    new JsonlLog(path).truncateAfter(0);
+    expect(readFileSync(path, 'utf8')).toBe('');
+  });
+
+  it('refuses a file that is not a step log and leaves it as it was', () => {
+    const other = join(dir, 'other.json');
+    writeFileSync(other, '{"a": 1}\n');
+    expect(() => new JsonlLog(other).truncateAfter(0)).toThrow(/other\.json:1.*not a step record/);
+    expect(readFileSync(other, 'utf8')).toBe('{"a": 1}\n');
+
+    const mixed = join(dir, 'mixed.jsonl');
+    const text = `${lines(record(1))}\nnot json\n${lines(record(2))}\n`;
+    writeFileSync(mixed, text);
+    expect(() => new JsonlLog(mixed).truncateAfter(1)).toThrow(/mixed\.jsonl:2.*not JSON, and not the last line/);
+    expect(readFileSync(mixed, 'utf8')).toBe(text);
+  });
+
+  it('refuses a directory, naming it', () => {
+    const path = join(dir, 'a-directory');
+    mkdirSync(path);
+    expect(() => new JsonlLog(path).truncateAfter(0)).toThrow(/a-directory: not a file/);
+  });
+});

@@ -3,18 +3,26 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
+/**
+ * Sizes are bounded far above any published model (61–126 layers, hidden ≤ 16K, 256 experts,
+ * vocabularies ≤ 256K) so that a typo such as 5e9 layers is named here instead of exhausting memory
+ * or running for hours in every tool that lays the model out layer by layer.
+ */
+const bounded = (base: z.ZodNumber, max: number, what: string) => base.max(max, `at most ${max} ${what} (far beyond any model; a typo?)`);
+const LIMIT = { layers: 4096, width: 1 << 22, heads: 1 << 16, vocab: 1 << 24, experts: 1 << 16, positions: 1 << 27, mtp: 64 };
+
 /** Multi-head latent attention (DeepSeek-V2/V3, Pangu Ultra MoE) low-rank sizes. */
 export const MlaRanksSchema = z.object({
   /** Rank of the query down-projection; 0 means queries are not compressed. */
-  qLoraRank: nonNegativeInt,
+  qLoraRank: bounded(nonNegativeInt, LIMIT.width, 'ranks'),
   /** Rank of the joint key/value compression (what the KV cache stores, plus the rope key). */
-  kvLoraRank: positiveInt,
+  kvLoraRank: bounded(positiveInt, LIMIT.width, 'ranks'),
   /** Per-head dimension of the rotary (position) part of q and k. */
-  qkRopeHeadDim: positiveInt,
+  qkRopeHeadDim: bounded(positiveInt, LIMIT.heads, 'per head'),
   /** Per-head dimension of the non-rotary part of q and k. */
-  qkNopeHeadDim: positiveInt,
+  qkNopeHeadDim: bounded(positiveInt, LIMIT.heads, 'per head'),
   /** Per-head dimension of values. */
-  vHeadDim: positiveInt,
+  vHeadDim: bounded(positiveInt, LIMIT.heads, 'per head'),
 });
 export type MlaRanks = z.infer<typeof MlaRanksSchema>;
 
@@ -25,26 +33,26 @@ export type RouterKind = z.infer<typeof RouterKindSchema>;
 const MoeArchObject = z.object({
   /** Human name (preset name or file name); informational. */
   name: z.string().optional(),
-  numLayers: positiveInt,
-  hiddenSize: positiveInt,
-  numHeads: positiveInt,
-  numKvHeads: positiveInt,
-  headDim: positiveInt,
-  vocabSize: positiveInt,
+  numLayers: bounded(positiveInt, LIMIT.layers, 'layers'),
+  hiddenSize: bounded(positiveInt, LIMIT.width, 'wide'),
+  numHeads: bounded(positiveInt, LIMIT.heads, 'heads'),
+  numKvHeads: bounded(positiveInt, LIMIT.heads, 'heads'),
+  headDim: bounded(positiveInt, LIMIT.heads, 'per head'),
+  vocabSize: bounded(positiveInt, LIMIT.vocab, 'tokens'),
   /** Width of the dense SwiGLU FFN (leading dense layers, or every layer of a dense model). */
-  denseFfnSize: nonNegativeInt,
+  denseFfnSize: bounded(nonNegativeInt, LIMIT.width, 'wide'),
   /** Routed experts per MoE layer; 0 makes a dense model. */
-  numExperts: nonNegativeInt.default(0),
+  numExperts: bounded(nonNegativeInt, LIMIT.experts, 'experts').default(0),
   /** Expert groups M; MoGE picks topK/M experts in every group. 1 = ungrouped. */
-  numExpertGroups: positiveInt.default(1),
+  numExpertGroups: bounded(positiveInt, LIMIT.experts, 'groups').default(1),
   /** Experts active per token (K). */
-  topK: nonNegativeInt.default(0),
+  topK: bounded(nonNegativeInt, LIMIT.experts, 'experts').default(0),
   /** Width of one routed expert's SwiGLU FFN. */
-  expertFfnSize: nonNegativeInt.default(0),
+  expertFfnSize: bounded(nonNegativeInt, LIMIT.width, 'wide').default(0),
   /** Total width of the always-on shared expert(s); 0 = none. */
-  sharedExpertFfnSize: nonNegativeInt.default(0),
+  sharedExpertFfnSize: bounded(nonNegativeInt, LIMIT.width, 'wide').default(0),
   /** Leading layers that use the dense FFN instead of MoE. */
-  numDenseLayers: nonNegativeInt.default(0),
+  numDenseLayers: bounded(nonNegativeInt, LIMIT.layers, 'layers').default(0),
   router: RouterKindSchema.default('moge'),
   /** Groups kept per token by the group-limited router (DeepSeek-V3 `topk_group`). */
   routerTopGroups: positiveInt.optional(),
@@ -54,11 +62,11 @@ const MoeArchObject = z.object({
   /** Biases on the q/k/v/o projections (Pangu Pro MoE has them). */
   attentionBias: z.boolean().default(false),
   /** Multi-token-prediction layers after the main stack. */
-  mtpDepth: nonNegativeInt.default(0),
+  mtpDepth: bounded(nonNegativeInt, LIMIT.mtp, 'layers').default(0),
   ropeTheta: z.number().positive().default(10000),
   normEps: z.number().positive().default(1e-5),
   tiedEmbeddings: z.boolean().default(false),
-  maxPositionEmbeddings: positiveInt.default(4096),
+  maxPositionEmbeddings: bounded(positiveInt, LIMIT.positions, 'positions').default(4096),
 });
 
 /**

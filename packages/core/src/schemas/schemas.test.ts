@@ -42,6 +42,12 @@ describe('MoeArchSchema', () => {
   it('rejects a wrong type with the field path', () => {
     expect(() => parseWith(MoeArchSchema, { ...panguPro, hiddenSize: '5120' }, 'arch')).toThrow(/hiddenSize: got "5120"/);
   });
+
+  it('names sizes far beyond any model (a typo) instead of laying them out', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, numLayers: 5e9 }, 'arch')).toThrow(/numLayers: got 5000000000, expected at most 4096 layers/);
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, numExperts: 1e6 }, 'arch')).toThrow(/numExperts: got 1000000, expected at most 65536 experts/);
+    expect(parseWith(MoeArchSchema, { ...panguPro, numLayers: 4096 }, 'arch').numLayers).toBe(4096);
+  });
 });
 
 describe('ParallelPlanSchema', () => {

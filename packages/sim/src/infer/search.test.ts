@@ -29,6 +29,10 @@ describe('searchInference', () => {
     expect(r.counts.passedFilter + r.filtered.length).toBe(r.counts.architectures);
   });
 
+  it('names an unknown profile instead of finding no layout', () => {
+    expect(() => searchInference({ archs: [pro], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048, quantization: 'w8a8' }, profile: 'bogus' })).toThrow(/profile: got "bogus", expected one of/);
+  });
+
   it('uses the Pangu Pro caps: 100 ms on 300I Duo, 50 ms on 800I A2', () => {
     expect(defaultTpotCapFor(parseClusterSpec('atlas-300i-duo:4'))).toBe(0.1);
     expect(defaultTpotCapFor(a2)).toBe(0.05);

@@ -1,7 +1,7 @@
 import { countParameters, dtypeBytes, MogeError, quantizationWeightDType, type MoeArch } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { maxBatchUnderTpot } from './max-batch';
-import type { InferenceProfile } from './profile';
+import { getInferenceProfile, type InferenceProfile } from './profile';
 import { enumerateInferenceLayouts, type InferenceLayoutCandidate } from './search-space';
 import type { InferenceSimResult } from './simulate';
 import type { InferenceWorkloadInput } from './workload';
@@ -68,6 +68,9 @@ export function serverFilter(arch: MoeArch, cluster: Cluster, tpotCapS: number, 
  */
 export function searchInference(input: InferenceSearchInput): InferenceSearchResult {
   const { cluster, tpotCapS } = input;
+  // Resolved up front: below, a MogeError means "this layout does not fit the architecture" and is
+  // skipped, which would turn an unknown profile name into an empty result.
+  const profile = typeof input.profile === 'string' ? getInferenceProfile(input.profile) : input.profile;
   const filtered: { arch: string; reason: string }[] = [];
   const survivors = input.archs.filter((a) => {
     const reason = serverFilter(a, cluster, tpotCapS, input.workload.quantization);
@@ -89,7 +92,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
       let found;
       try {
         found = maxBatchUnderTpot(
-          { arch, cluster, plan: layout.plan, workload: { ...input.workload, phase: 'decode', batch: 1, layout: layout.layout }, ...(input.profile ? { profile: input.profile } : {}) },
+          { arch, cluster, plan: layout.plan, workload: { ...input.workload, phase: 'decode', batch: 1, layout: layout.layout }, ...(profile ? { profile } : {}) },
           tpotCapS,
         );
       } catch (e) {

@@ -20,6 +20,8 @@ export interface FieldIssue {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON would print Infinity and NaN as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;

@@ -19,15 +19,46 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-/** Converts zod issues into field issues that name the path, the value found and what was expected. */
-export function toFieldIssues(error: z.ZodError, input: unknown, prefix = ''): FieldIssue[] {
-  return error.issues.map((issue) => {
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** What an unknown field should have been: the closest known one, when it is close (a typo). */
+function unknownFieldExpectation(key: string, known: readonly string[] | undefined): string {
+  if (!known?.length) return 'no such field here (a typo?)';
+  let best = '';
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? `no such field; did you mean "${best}"?` : `no such field (known: ${known.join(', ')})`;
+}
+
+/**
+ * Converts zod issues into field issues that name the path, the value found and what was expected.
+ * An unknown key becomes an issue at that key, with the closest of `knownKeys` (the top-level
+ * fields) suggested.
+ */
+export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', knownKeys?: readonly string[]): FieldIssue[] {
+  const join = (path: string) => (prefix && path ? `${prefix}.${path}` : prefix || path);
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: join(formatPath([...issue.path, key])),
+        received: valueAt(input, [...issue.path, key]),
+        expected: unknownFieldExpectation(key, issue.path.length === 0 ? knownKeys : undefined),
+      }));
+    }
     const path = formatPath(issue.path);
-    return {
-      path: prefix && path ? `${prefix}.${path}` : prefix || path,
-      received: valueAt(input, issue.path),
-      expected: issue.message,
-    };
+    return [{ path: join(path), received: valueAt(input, issue.path), expected: issue.message }];
   });
 }
 
@@ -38,5 +69,6 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix = ''): F
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, subject: string, hint?: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(subject, toFieldIssues(result.error, input), hint);
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  throw new ValidationError(subject, toFieldIssues(result.error, input, '', shape ? Object.keys(shape) : undefined), hint);
 }

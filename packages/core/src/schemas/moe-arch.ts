@@ -12,7 +12,7 @@ const bounded = (base: z.ZodNumber, max: number, what: string) => base.max(max, 
 const LIMIT = { layers: 4096, width: 1 << 22, heads: 1 << 16, vocab: 1 << 24, experts: 1 << 16, positions: 1 << 27, mtp: 64 };
 
 /** Multi-head latent attention (DeepSeek-V2/V3, Pangu Ultra MoE) low-rank sizes. */
-export const MlaRanksSchema = z.object({
+export const MlaRanksSchema = z.strictObject({
   /** Rank of the query down-projection; 0 means queries are not compressed. */
   qLoraRank: bounded(nonNegativeInt, LIMIT.width, 'ranks'),
   /** Rank of the joint key/value compression (what the KV cache stores, plus the rope key). */
@@ -30,7 +30,7 @@ export type MlaRanks = z.infer<typeof MlaRanksSchema>;
 export const RouterKindSchema = z.enum(['moge', 'topk', 'group-limited']);
 export type RouterKind = z.infer<typeof RouterKindSchema>;
 
-const MoeArchObject = z.object({
+const MoeArchObject = z.strictObject({
   /** Human name (preset name or file name); informational. */
   name: z.string().optional(),
   numLayers: bounded(positiveInt, LIMIT.layers, 'layers'),

@@ -17,7 +17,7 @@ export type RecomputeModule = z.infer<typeof RecomputeModuleSchema>;
 export const SwapModuleSchema = z.enum(['attention', 'mlp', 'moe', 'layer-input']);
 export type SwapModule = z.infer<typeof SwapModuleSchema>;
 
-const ParallelPlanObject = z.object({
+const ParallelPlanObject = z.strictObject({
   /** Tensor parallel size (attention and dense FFN). */
   tp: positiveInt.default(1),
   /** Context parallel size (sequence split across devices for attention). */

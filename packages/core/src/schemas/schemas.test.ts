@@ -43,6 +43,17 @@ describe('MoeArchSchema', () => {
     expect(() => parseWith(MoeArchSchema, { ...panguPro, hiddenSize: '5120' }, 'arch')).toThrow(/hiddenSize: got "5120"/);
   });
 
+  it('names an unknown field (a typo would otherwise fall back to a default) and suggests the known one', () => {
+    // `numExpert` for `numExperts` used to leave numExperts at its default 0: silently a dense model.
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, numExpert: 64 }, 'arch')).toThrow(/numExpert: got 64, expected no such field; did you mean "numExperts"\?/);
+    expect(() => parseWith(ParallelPlanSchema, { tp: 2, zzz: 1 }, 'plan')).toThrow(/zzz: got 1, expected no such field \(known: tp, cp, /);
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, mla: { qLoraRank: 1, kvLoraRank: 1, qkRopeHeadDim: 1, qkNopeHeadDim: 1, vHeadDim: 1, extra: 2 } }, 'arch')).toThrow(/mla\.extra: got 2, expected no such field here/);
+  });
+
+  it('shows a non-finite number as itself, not as null', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, ropeTheta: -Infinity }, 'arch')).toThrow(/ropeTheta: got -Infinity/);
+  });
+
   it('names sizes far beyond any model (a typo) instead of laying them out', () => {
     expect(() => parseWith(MoeArchSchema, { ...panguPro, numLayers: 5e9 }, 'arch')).toThrow(/numLayers: got 5000000000, expected at most 4096 layers/);
     expect(() => parseWith(MoeArchSchema, { ...panguPro, numExperts: 1e6 }, 'arch')).toThrow(/numExperts: got 1000000, expected at most 65536 experts/);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DTypeSchema, QuantizationSchema } from '@moge/core';
 
-export const InferenceMemoryOptionsSchema = z.object({
+export const InferenceMemoryOptionsSchema = z.strictObject({
   /** Memory of one device (bytes); e.g. a ChipSpec's hbmBytes. */
   hbmBytes: z.number().positive(),
   /** Tokens of context every sequence may reach (prompt + generated). */

@@ -15,7 +15,7 @@ export type HostLink = z.infer<typeof HostLinkSchema>;
  * accumulation, Adam with fp32 master weights). The non-default settings exist so the same estimator
  * can express the GPT-3-style configuration of Korthikanti et al. (2022) that its tests check against.
  */
-export const TrainingMemoryOptionsSchema = z.object({
+export const TrainingMemoryOptionsSchema = z.strictObject({
   /** Element type of activations kept for backward. */
   activationDType: DTypeSchema.default('bf16'),
   /** Element type of the weights the forward reads. */

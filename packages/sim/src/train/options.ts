@@ -55,7 +55,7 @@ export const FusedOperatorsSchema = z.strictObject({
 });
 export type FusedOperators = z.output<typeof FusedOperatorsSchema>;
 
-export const TrainingSimOptionsSchema = z.object({
+export const TrainingSimOptionsSchema = z.strictObject({
   /** Simulator profile (profiles/*.json); default: the calibrated one for the chip, else `uncalibrated`. */
   profile: z.string().optional(),
   /** `false` switches every overlap off; an object picks. */

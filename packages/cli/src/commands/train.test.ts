@@ -194,4 +194,12 @@ describe('moge train --emit', () => {
     expect(await main(['train', '--emit', 'deepspeed', '--plan', '{}', '--preset', 'pangu-pro-moe', '--out', join(tmp, 'e2')])).toBe(1);
     expect(err.join('')).toMatch(/--emit/);
   });
+
+  it('refuses run flags that a launch would silently drop', async () => {
+    const { err } = capture();
+    const out = join(tmp, 'e3');
+    expect(await main(['train', '--emit', 'mindspeed', '--plan', '{}', '--preset', 'pangu-pro-moe', '--out', out, '--lr', '1e-4', '--workers', '2'])).toBe(1);
+    expect(err.join('')).toMatch(/--lr, --workers: not used with --emit; drop them/);
+    expect(existsSync(out)).toBe(false);
+  });
 });

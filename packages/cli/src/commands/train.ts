@@ -116,7 +116,7 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
   const c: Record<string, unknown> = {
     preset: o.preset,
     modelDir: o.model,
-    data: o.data ?? [],
+    data: o.data,
     steps: f['--steps'],
     seed: f['--seed'],
     workers: f['--workers'],
@@ -162,8 +162,26 @@ const phase = (json?: boolean) => (m: string) => {
   if (!json) process.stderr.write(`${m}\n`);
 };
 
+/** The options of TrainCli that carry a run setting (not how the command reports). */
+const REPORTING = new Set<keyof TrainCli>(['live', 'json']);
+
+/**
+ * Refuses flags that would be ignored in this mode (--emit writes a launch from the model and the plan
+ * only): silently dropping them would leave a user believing, say, that the learning rate was set.
+ * (A resume refuses changed settings itself, in the trainer.)
+ */
+function refuseIgnoredFlags(o: TrainCli, used: readonly (keyof TrainCli)[], mode: string): void {
+  const ignored = (Object.keys(o) as (keyof TrainCli)[]).filter((k) => o[k] !== undefined && !REPORTING.has(k) && !used.includes(k));
+  if (ignored.length === 0) return;
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  throw new MogeError('E_BAD_FLAG', `${ignored.map(flag).join(', ')}: not used ${mode}; drop ${ignored.length > 1 ? 'them' : 'it'} (${mode} takes ${used.map(flag).join(', ')})`);
+}
+
 async function runTrain(o: TrainCli): Promise<void> {
-  if (o.emit) return runEmit(o);
+  if (o.emit) {
+    refuseIgnoredFlags(o, ['emit', 'plan', 'out', 'preset', 'model', 'cluster', 'globalBatch', 'seqLen', 'steps'], 'with --emit');
+    return runEmit(o);
+  }
   const input = configFromFlags(o);
   if (!o.resume) {
     if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required (the run directory for checkpoints and metrics), unless --resume names one');

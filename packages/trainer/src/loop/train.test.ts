@@ -89,6 +89,15 @@ describe('training over worker threads, data and expert parallel', () => {
     expectSameLosses(resumed.records, one.slice(2));
   });
 
+  it('a resume refuses a setting that differs from the checkpoint\'s, naming both values', async () => {
+    const first = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'resume-changed') });
+    const resume = trainModel(
+      { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 3, seed: 11, seqLen: 32, schedule: { peakLr: 1 } },
+      { outDir: join(tmp, 'resume-changed-2'), resume: first.result.runDir, live: false },
+    );
+    await expect(resume).rejects.toThrow(/seqLen: got 32, expected the checkpoint's 16[\s\S]*schedule\.peakLr: got 1, expected the checkpoint's 0\.003/);
+  });
+
   it('refuses --parallel ep when the workers do not divide the expert groups', async () => {
     await expect(run(3, 'moge', 'ep', { out: join(tmp, 'bad-ep'), globalBatch: 6 })).rejects.toThrow(/expert groups/);
   });

@@ -70,6 +70,34 @@ function readCorpus(c: TrainConfig, phase: (m: string) => void): Document[] {
   return c.maxDocuments ? docs.slice(0, c.maxDocuments) : docs;
 }
 
+/**
+ * What a resume may change — none of it changes the arithmetic of a step: how long the run goes, how
+ * the workers split it, and how often it evaluates and checkpoints.
+ */
+const RESUMABLE = ['steps', 'workers', 'parallel', 'evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const;
+
+/**
+ * A resume continues the checkpoint's run as it was configured. A setting given again with the same
+ * value is fine (re-running the original command with --resume); a different value would be ignored,
+ * so it is refused, naming both values.
+ */
+function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): void {
+  const issues: { path: string; received: unknown; expected: string }[] = [];
+  const compare = (given: Record<string, unknown>, kept: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(given)) {
+      if (value === undefined || (prefix === '' && (RESUMABLE as readonly string[]).includes(key))) continue;
+      const was = kept[key];
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && was !== null && typeof was === 'object') {
+        compare(value as Record<string, unknown>, was as Record<string, unknown>, `${prefix}${key}.`);
+      } else if (JSON.stringify(value) !== JSON.stringify(was)) {
+        issues.push({ path: `${prefix}${key}`, received: value, expected: `the checkpoint's ${JSON.stringify(was) ?? 'nothing'} (a resume continues the run as configured: drop the setting, or start a new run)` });
+      }
+    }
+  };
+  compare(input as Record<string, unknown>, saved as unknown as Record<string, unknown>, '');
+  if (issues.length) throw new ValidationError('train config (resume)', issues);
+}
+
 /** Builds the RunInit of a fresh run or of a resume: corpus, tokenizer, data, parameters, state. */
 export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): RunInit {
   const phase = options.onPhase ?? (() => {});
@@ -87,13 +115,13 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
 
   if (options.resume) {
     const ck = loadCheckpoint(options.resume);
+    refuseChangedSettings(input, ck.state.config);
     phase(`resuming from ${ck.dir} (step ${ck.state.step})`);
     const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
-    const workers = (input as { workers?: number }).workers ?? ck.state.config.workers;
-    // dp and ep compute the same thing, so a resume may change how the workers split it.
-    const parallel = (input as { parallel?: TrainConfig['parallel'] }).parallel ?? ck.state.config.parallel;
-    config = parseWith(TrainConfigSchema, { ...ck.state.config, steps, workers, parallel }, 'train config (from checkpoint)');
+    // dp and ep compute the same thing, so a resume may also change how the workers split it.
+    const changed = Object.fromEntries(RESUMABLE.map((k) => [k, (input as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
+    config = parseWith(TrainConfigSchema, { ...ck.state.config, ...changed, steps }, 'train config (from checkpoint)');
     arch = ck.weights.arch;
     tokenizer = ck.tokenizer;
     params = flatParamsOf(ck.weights);

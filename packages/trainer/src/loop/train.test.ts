@@ -9,6 +9,9 @@ import { loadCheckpoint } from '../checkpoint/checkpoint';
 import type { StepRecord } from '../metrics/step-record';
 import type { ParallelMode } from '../parallel/mode';
 import { trainModel, type TrainRunResult } from './train';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { getPreset, initModelWeights } from '@moge/model';
+import { saveModelDir } from '@moge/model/node';
 
 const tmp = mkdtempSync(join(tmpdir(), 'moge-trainer-loop-'));
 const dataFile = join(tmp, 'text.txt');
@@ -96,6 +99,14 @@ describe('training over worker threads, data and expert parallel', () => {
       { outDir: join(tmp, 'resume-changed-2'), resume: first.result.runDir, live: false },
     );
     await expect(resume).rejects.toThrow(/seqLen: got 32, expected the checkpoint's 16[\s\S]*schedule\.peakLr: got 1, expected the checkpoint's 0\.003/);
+  });
+
+  it('names a --vocab-size that differs from a model directory\'s', async () => {
+    const dir = join(tmp, 'model-300');
+    saveModelDir(dir, initModelWeights({ ...getPreset('moge-tiny'), vocabSize: 300 }, createReferenceBackend(), { seed: 1 }));
+    await expect(trainModel({ modelDir: dir, vocabSize: 512, data: [dataFile], steps: 1, seqLen: 16 }, { outDir: join(tmp, 'vocab-clash'), live: false })).rejects.toThrow(
+      /vocabSize: got 512, expected the model directory's vocab_size 300/,
+    );
   });
 
   it('refuses --parallel ep when the workers do not divide the expert groups', async () => {

@@ -44,13 +44,18 @@ export interface TrainRunResult extends RankResult {
 /** The architecture a run trains: the preset or model directory, with the run's router/vocab overrides. */
 export function resolveArch(c: TrainConfig): MoeArch {
   const base = c.preset ? getPreset(c.preset) : readModelConfig(c.modelDir!);
+  // A model directory's weights fix its vocabulary: a different one would only fail later, on the
+  // embedding's shape.
+  if (c.modelDir && c.vocabSize !== undefined && c.vocabSize !== base.vocabSize) {
+    throw new ValidationError('train config', [{ path: 'vocabSize', received: c.vocabSize, expected: `the model directory's vocab_size ${base.vocabSize} (${c.modelDir}); drop --vocab-size to continue that model` }]);
+  }
   const arch = { ...base, router: c.router ?? base.router, vocabSize: c.vocabSize ?? base.vocabSize };
   // Plain top-k routes over all experts as one group; the base model's groups stay as the EP devices
   // its Imbalance Score is measured on (config.epDevices).
   if (arch.router === 'topk') arch.numExpertGroups = 1;
   paramSpecs(arch); // throws a ValidationError naming what the model code cannot run
   if (arch.vocabSize < 258) {
-    throw new ValidationError('train config', [{ path: 'vocabSize', received: arch.vocabSize, expected: `at least 258 (256 bytes + a merge + <|endoftext|>); preset ${c.preset ?? c.modelDir} has ${base.vocabSize}: pass --vocab-size` }]);
+    throw new ValidationError('train config', [{ path: 'vocabSize', received: arch.vocabSize, expected: `at least 258 (256 bytes + a merge + <|endoftext|>); ${c.preset ? `preset ${c.preset}` : `the model in ${c.modelDir}`} has ${base.vocabSize}${c.preset ? ': pass --vocab-size' : ''}` }]);
   }
   return arch;
 }

@@ -8,7 +8,12 @@ export interface LoadMatrix {
   layers: Float64Array[];
 }
 
-const loadValue = z.number().finite().nonnegative();
+/**
+ * Loads are token counts or rates; sums of a layer's loads must stay finite (1e308 loads summed to
+ * Infinity and printed NaN imbalances), and 1e15 per expert is far beyond any batch.
+ */
+const MAX_LOAD = 1e15;
+const loadValue = z.number().finite().nonnegative().max(MAX_LOAD, `at most ${MAX_LOAD} (a token count or rate)`);
 
 /** The loads file: `{"loads": [[tokens per expert] per layer]}`; every layer lists the same experts. */
 export const LoadsFileSchema = z
@@ -43,8 +48,8 @@ export function loadMatrixFromRows(rows: readonly ArrayLike<number>[]): LoadMatr
     }
     const out = Float64Array.from(row);
     for (let e = 0; e < out.length; e++) {
-      if (!Number.isFinite(out[e]) || out[e]! < 0) {
-        throw new ValidationError('load matrix', [{ path: `layers[${l}][${e}]`, received: out[e], expected: 'a finite load ≥ 0' }]);
+      if (!Number.isFinite(out[e]) || out[e]! < 0 || out[e]! > MAX_LOAD) {
+        throw new ValidationError('load matrix', [{ path: `layers[${l}][${e}]`, received: out[e], expected: `a finite load in [0, ${MAX_LOAD}]` }]);
       }
     }
     return out;

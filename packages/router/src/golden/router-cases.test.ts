@@ -78,6 +78,9 @@ describe('RouterCasesFileSchema', () => {
     bad({ logits: [[0, 1, 2], [0, 1, 2, 3]] }, /cases\[0\]\.logits\[0\]: got \[0,1,2\], expected num_experts = 4 values \(found 3\)/);
     bad({ router_scale: [1, 1] }, /cases\[0\]\.router_scale: got \[1,1\], expected num_experts = 4 values \(found 2\)/);
     bad({ tokens: 0 }, /cases\[0\]\.tokens: got 0/);
+    // The router computes in float32: 1e308 would overflow and give NaN probabilities.
+    bad({ logits: [[0, 1, 2, 1e308], [0, 1, 2, 3]] }, /cases\[0\]\.logits\[0\]\[3\]: got 1e\+308, expected a value float32 can hold/);
+    bad({ router_scale: [1, 1, 1, -1e39] }, /cases\[0\]\.router_scale\[3\]: got -1e\+39, expected a value float32 can hold/);
     expect(() => parseWith(RouterCasesFileSchema, { cases: [] }, 'router cases')).toThrow(/cases: got \[\]/);
   });
 });

@@ -10,7 +10,10 @@ import { createRouter } from '../router/registry';
  * reads cases in this format and writes the `expected` block of each, computed by the MoGE router.
  */
 const finite = z.number().finite();
-const matrix = z.array(z.array(finite));
+/** The router computes in float32: a larger magnitude would overflow to Infinity and yield NaN probabilities. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const float32 = finite.min(-FLOAT32_MAX, 'a value float32 can hold (|x| ≤ 3.4e38)').max(FLOAT32_MAX, 'a value float32 can hold (|x| ≤ 3.4e38)');
+const matrix = z.array(z.array(float32));
 
 export const RouterCaseResultSchema = z.object({
   name: z.string(),
@@ -33,7 +36,7 @@ export const RouterCaseSchema = z
     top_k: z.number().int().positive(),
     num_devices: z.number().int().positive(),
     logits: matrix,
-    router_scale: z.array(finite),
+    router_scale: z.array(float32),
     /** Present in golden files; ignored by `route eval`, which computes it. */
     expected: RouterCaseResultSchema.omit({ name: true }).optional(),
   })

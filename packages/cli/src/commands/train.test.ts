@@ -103,6 +103,8 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--parallel/);
     // Out-of-range numbers are named like any other bad value, not dumped as a raw schema error.
     const sample = (...flags: string[]) => main(['sample', '--model', join(tmp, 'no-model'), '--prompt', 'The', ...flags]);
+    expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--lr', '0']))).toBe(1);
+    expect(err.join('')).toMatch(/--lr: got "0", expected a positive learning rate/);
     expect(await sample('--temperature', '1e999')).toBe(1);
     expect(err.join('')).toMatch(/--temperature: got "1e999", expected a temperature ≥ 0/);
     expect(await sample('--seed', '99999999999')).toBe(1);

@@ -8,7 +8,7 @@ import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, fromTokenizerJson, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
 import { compareRouters, LATEST_FILE, runMainJob, trainModel } from '@moge/trainer/node';
-import { readStructuredFile, writeFileAtomic, writeJsonAtomic } from '../util/io';
+import { assertWritablePath, readStructuredFile, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
@@ -39,7 +39,7 @@ const TrainFlagsSchema = z.object({
   '--global-batch': int(1).optional(),
   '--micro-batch': int(1).optional(),
   '--vocab-size': int(258).optional(),
-  '--lr': num('a positive learning rate').optional(),
+  '--lr': num('a positive learning rate').pipe(z.number().positive('a positive learning rate')).optional(),
   '--schedule': z.enum(['cosine', 'wsd']).optional(),
   '--warmup': int(0).optional(),
   '--clip': num('a gradient-norm limit ≥ 0 (0 = off)').optional(),
@@ -223,6 +223,9 @@ async function runEmit(o: TrainCli): Promise<void> {
   const launch = buildLaunchArgs(arch, plan, { engine, trainIters: emitIters(o.steps) });
   const script = join(o.out, 'launch.sh');
   const args = join(o.out, 'args.json');
+  // Both checked before either is written: a new launch.sh beside the old args.json would not match.
+  assertWritablePath('--out', script);
+  assertWritablePath('--out', args);
   writeFileAtomic(script, renderLaunchScript(launch));
   writeJsonAtomic(args, { engine, plan, worldSize: launch.worldSize, nodes: launch.nodes, devicesPerNode: launch.devicesPerNode, args: flatArgs(launch), groups: launch.groups, unsupported: launch.unsupported });
   if (o.json) return printJson({ script, args, engine, worldSize: launch.worldSize, unsupported: launch.unsupported });
@@ -287,6 +290,9 @@ function runSample(o: SampleCli): void {
   if (!existsSync(tokFile)) throw new MogeError('E_NO_FILE', `--model ${o.model}: no tokenizer.json (give a checkpoint directory written by moge train)`);
   const tokenizer = fromTokenizerJson(readStructuredFile(tokFile), tokFile);
   const weights = loadModelDir(o.model, createBackend(f['--backend']));
+  if (tokenizer.size > weights.arch.vocabSize) {
+    throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(o.model, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
+  }
   const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], seed: f['--seed'] });
   if (o.json) return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText });
   process.stdout.write(`${o.prompt}${r.text}\n`);

@@ -9,6 +9,8 @@ export function readStructuredFile(path: string): unknown {
   if (!existsSync(path)) throw new MogeError('E_NO_FILE', `${path}: no such file`);
   if (!statSync(path).isFile()) throw new MogeError('E_NOT_A_FILE', `${path}: not a file (a directory?); expected a JSON or YAML file`);
   const text = readFileSync(path, 'utf8');
+  // A binary file (a checkpoint given where a config goes) would otherwise be echoed back in the error.
+  if (text.includes('\u0000')) throw new FileFormatError(path, 'a binary file, not JSON or YAML (for a model, give its directory)');
   try {
     if (/\.ya?ml$/i.test(path)) return parseYaml(text);
     return JSON.parse(text);

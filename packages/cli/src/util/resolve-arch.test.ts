@@ -38,4 +38,10 @@ describe('resolveArch', () => {
     expect(() => resolveArch('no-such-model')).toThrow(MogeError);
     expect(() => resolveArch('no-such-model')).toThrow(/no-such-model.*pangu-pro-moe/);
   });
+
+  it('says a binary file is one instead of echoing its bytes', () => {
+    const binary = join(dir, 'model.safetensors');
+    writeFileSync(binary, Buffer.from([8, 0, 0, 0, 0, 0, 0, 0, 123, 125]));
+    expect(() => resolveArch(binary)).toThrow(/model\.safetensors: a binary file, not JSON or YAML \(for a model, give its directory\)$/);
+  });
 });

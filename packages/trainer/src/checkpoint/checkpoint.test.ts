@@ -62,4 +62,11 @@ describe('checkpoints', () => {
     expect(checkManifest(newest)).toEqual(expect.arrayContaining(['optimizer.safetensors is missing']));
     expect(loadCheckpoint(join(run, 'checkpoints', 'step-00000001')).state.step).toBe(1);
   });
+
+  it('refuses a latest.json that points outside the run\'s checkpoints', () => {
+    const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
+    saveCheckpoint(run, contents(1, 1), 3);
+    writeFileSync(join(run, 'latest.json'), JSON.stringify({ checkpoint: '../../etc', step: 1 }));
+    expect(() => loadCheckpoint(run)).toThrow(/latest\.json: checkpoint "\.\.\/\.\.\/etc" is outside this run's checkpoints\/ folder/);
+  });
 });

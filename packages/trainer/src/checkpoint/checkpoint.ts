@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { FileFormatError, MogeError, parseWith } from '@moge/core';
 import { createReferenceBackend } from '@moge/ascend-hal';
@@ -100,7 +100,12 @@ export function resolveCheckpointDir(path: string): string {
       if (e instanceof MogeError) throw e;
       throw new FileFormatError(join(abs, LATEST_FILE), `not valid JSON: ${(e as Error).message}`);
     }
-    return join(abs, latest.checkpoint);
+    // latest.json only ever names a checkpoint of its own run (saveCheckpoint writes it so).
+    const target = resolve(abs, latest.checkpoint);
+    if (relative(join(abs, 'checkpoints'), target).startsWith('..') || isAbsolute(relative(join(abs, 'checkpoints'), target))) {
+      throw new FileFormatError(join(abs, LATEST_FILE), `checkpoint "${latest.checkpoint}" is outside this run's checkpoints/ folder; a run's latest.json names one of its own checkpoints`);
+    }
+    return target;
   }
   if (existsSync(join(abs, MANIFEST_FILE)) || existsSync(join(abs, TRAINER_STATE_FILE))) return abs;
   throw new MogeError('E_NO_CHECKPOINT', `--resume ${path}: neither a run directory (with ${LATEST_FILE}) nor a checkpoint directory (with ${MANIFEST_FILE})`);

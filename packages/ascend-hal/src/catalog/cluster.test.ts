@@ -102,7 +102,9 @@ describe('parseClusterSpec: objects (JSON/YAML files)', () => {
     expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200' }))).toEqual(['devices']);
     expect(issuePaths(() => parseClusterSpec({ devices: 8 }))).toEqual(['preset']);
     expect(issuePaths(() => parseClusterSpec({ preset: 'nope', devices: 8 }))).toEqual(['preset']);
-    expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, nodes: 2 }))).toEqual(['']);
+    // The unknown key is named (with the known fields: nothing is close to `nodes`).
+    expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, nodes: 2 }))).toEqual(['nodes']);
+    expect(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, device: 2 })).toThrow(/device: got 2, expected no such field; did you mean "devices"\?/);
   });
 });
 

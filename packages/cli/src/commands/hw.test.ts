@@ -221,5 +221,9 @@ describe('parseBytesFlag', () => {
     expect(parseBytesFlag('--bytes', '1 GB')).toBe(1e9);
     expect(() => parseBytesFlag('--bytes', '-1')).toThrow(/--bytes/);
     expect(() => parseBytesFlag('--bytes', '1XB')).toThrow(/--bytes/);
+    // Times of 1e307 bytes were Infinity (null in --json); a fraction of a byte is not a count.
+    expect(() => parseBytesFlag('--bytes', '1e307')).toThrow(/--bytes: got "1e307", expected a whole byte count up to 1e15/);
+    expect(() => parseBytesFlag('--bytes', '1.5')).toThrow(/--bytes: got "1\.5"/);
+    expect(parseBytesFlag('--bytes', '1.5GiB')).toBe(1.5 * 2 ** 30);
   });
 });

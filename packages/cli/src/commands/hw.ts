@@ -58,10 +58,12 @@ function bytesOf(value: string): number | undefined {
   const scale = unit === '' ? 1 : UNITS[unit];
   if (!match || scale === undefined) return undefined;
   const bytes = Number(match[1]) * scale;
-  return Number.isFinite(bytes) && bytes >= 0 ? Math.round(bytes) : undefined;
+  // Whole bytes, up to a petabyte per rank (1e307 made every time Infinity); 1.5 is not a byte count.
+  return Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_BYTES ? bytes : undefined;
 }
 
-const BYTES_EXPECTED = 'a byte count such as 268435456, 2.5e8, 256MiB or 1GB';
+const MAX_BYTES = 1e15;
+const BYTES_EXPECTED = 'a whole byte count up to 1e15, such as 268435456, 2.5e8, 256MiB or 1GB';
 
 /** `--bytes` takes a plain count (`268435456`, `2.5e8`) or a size with a unit (`256MiB`, `1GB`). */
 export function parseBytesFlag(flag: string, value: string): number {

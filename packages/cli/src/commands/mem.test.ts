@@ -98,6 +98,12 @@ describe('moge mem train', () => {
     r = await train(['--arch', 'no-such-model', '--plan', '{"globalBatchSize": 1}']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no-such-model.*not a preset/);
+    // Values whose byte counts overflow are named as the flag, not as an internal field or Infinity.
+    r = await train(['--arch', 'pangu-pro-moe', '--plan', JSON.stringify(PRO_PLAN), '--imbalance', '1e300']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--imbalance: got "1e300", expected .*at most 1000/);
+    r = await train(['--arch', 'pangu-pro-moe', '--plan', JSON.stringify(PRO_PLAN), '--budget', '1e300']);
+    expect(r.err).toMatch(/--budget: got "1e300", expected a positive number of GiB, at most 1000000/);
   });
 });
 

@@ -23,14 +23,17 @@ import { resolvePlan } from '../util/resolve-plan';
 const DEFAULT_TRAIN_CLUSTER = 'atlas-800t-a2';
 const DEFAULT_INFER_CLUSTER = 'atlas-800i-a2';
 
-/** A flag holding a number > 0 (or ≥ 0), given as text by commander. */
-const numberFlag = (what: string, allowZero = false) =>
+/**
+ * A flag holding a number > 0 (or ≥ 0), given as text by commander, at most `max` (GiB flags: a
+ * million GiB; beyond, byte counts overflow and the estimates print Infinity).
+ */
+const numberFlag = (what: string, allowZero = false, max = 1e6) =>
   z
     .string()
     .trim()
     .regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/, what)
     .transform(Number)
-    .pipe(allowZero ? z.number().nonnegative(what) : z.number().positive(what));
+    .pipe((allowZero ? z.number().nonnegative(what) : z.number().positive(what)).max(max, `${what}, at most ${max}`));
 const intFlag = (min: number) =>
   z
     .string()
@@ -40,7 +43,7 @@ const intFlag = (min: number) =>
 
 const TrainFlagsSchema = z.object({
   '--budget': numberFlag('a positive number of GiB').optional(),
-  '--imbalance': numberFlag('a load-imbalance factor ≥ 1 (busiest device over mean)').pipe(z.number().min(1, 'a load-imbalance factor ≥ 1')).optional(),
+  '--imbalance': numberFlag('a load-imbalance factor ≥ 1 (busiest device over mean)', false, 1000).pipe(z.number().min(1, 'a load-imbalance factor ≥ 1')).optional(),
   '--overhead': numberFlag('a number of GiB ≥ 0', true).optional(),
 });
 

@@ -73,6 +73,23 @@ describe('moge model forward', () => {
     expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', join(kept, 'x.json')])).toBe(1);
     expect(err.join('')).toMatch(/--out .*kept-result\.json\/x\.json: .*kept-result\.json is a file, not a directory/);
     expect(readFileSync(kept, 'utf8')).toBe('{"earlier": true}\n');
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', kept, '--grads', kept])).toBe(1);
+    expect(err.join('')).toMatch(/--grads .*kept-result\.json: is the --out file too/);
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', input])).toBe(1);
+    expect(err.join('')).toMatch(/--out .*: is the --input file/);
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', kept, '--aux-alpha', '1e308'])).toBe(1);
+    expect(err.join('')).toMatch(/--aux-alpha: got "1e308", expected a number in \[0, 1000\]/);
+    expect(readFileSync(kept, 'utf8')).toBe('{"earlier": true}\n');
+  });
+
+  it('model init refuses a directory that already holds a model', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'init-twice');
+    expect(await main(['model', 'init', '--arch', 'moge-tiny', '--out', dir])).toBe(0);
+    const before = readFileSync(join(dir, 'model.safetensors'));
+    expect(await main(['model', 'init', '--arch', 'moge-tiny', '--out', dir, '--seed', '5'])).toBe(1);
+    expect(err.join('')).toMatch(/init-twice: already holds a model \(config\.json, model\.safetensors\)/);
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true);
   });
 });
 

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { existsSync } from 'node:fs';
+import { join as joinPath, resolve as resolvePath } from 'node:path';
 import { createBackend, BackendNameSchema } from '@moge/ascend-hal/node';
-import { ValidationError, countParameters, formatBytes, parseWith } from '@moge/core';
+import { MogeError, ValidationError, countParameters, formatBytes, parseWith } from '@moge/core';
 import {
   flopsPerToken,
   initModelWeights,
@@ -37,7 +39,8 @@ const ForwardFlagsSchema = z.object({
   '--input': z.string().min(1, 'a JSON file {"input_ids": [[...], ...]}'),
   '--out': z.string().min(1, 'a path for the result JSON'),
   '--grads': z.string().min(1).optional(),
-  '--aux-alpha': numberFlag.optional(),
+  // Coefficients in use are 1e-4–1e-1; far larger ones overflow the loss and its gradients in f32.
+  '--aux-alpha': numberFlag.pipe(z.number().max(1000, 'a number in [0, 1000] (an auxiliary-loss coefficient; 1e-3–1e-1 in use)')).optional(),
   '--backend': BackendNameSchema.default('reference'),
   '--threads': intFlag(1).optional(),
 });
@@ -69,6 +72,11 @@ function runForward(opts: Record<string, string | undefined>): void {
   );
   assertWritablePath('--out', flags['--out']);
   if (flags['--grads'] !== undefined) assertWritablePath('--grads', flags['--grads']);
+  const same = (a: string, b: string) => resolvePath(a) === resolvePath(b);
+  for (const [flag, path] of [['--out', flags['--out']], ['--grads', flags['--grads']]] as const) {
+    if (path !== undefined && same(path, flags['--input'])) throw new MogeError('E_BAD_FLAG', `${flag} ${path}: is the --input file; give the output its own path`);
+  }
+  if (flags['--grads'] !== undefined && same(flags['--grads'], flags['--out'])) throw new MogeError('E_BAD_FLAG', `--grads ${flags['--grads']}: is the --out file too; give each output its own path`);
   const backend = createBackend(flags['--backend'], flags['--threads'] === undefined ? {} : { intraOpThreads: flags['--threads'] });
   const weights = loadModelDir(flags['--model'], backend);
   const input = parseWith(InputFileSchema, readStructuredFile(flags['--input']), `input file ${flags['--input']}`);
@@ -80,6 +88,9 @@ function runForward(opts: Record<string, string | undefined>): void {
   }
   const withGrad = flags['--grads'] !== undefined;
   const fwd = modelForward(weights, batch, { auxAlpha: flags['--aux-alpha'], withGrad });
+  if (fwd.loss && !Number.isFinite(fwd.loss.total)) {
+    throw new MogeError('E_NOT_FINITE', `the loss is ${fwd.loss.total} (cross-entropy ${fwd.loss.crossEntropy}, aux α ${fwd.loss.auxAlpha}): nothing written; check the weights (and --aux-alpha)`);
+  }
   const k = weights.arch.topK;
   writeJsonAtomic(flags['--out'], resultJson(input.input_ids as number[][], fwd, backend.read(fwd.logits), batch.batch, batch.seqLen, weights.arch.vocabSize, k));
   if (withGrad) saveHfTensors(flags['--grads']!, weights.arch, tensorsToHost(backend, modelBackward(weights, fwd)));
@@ -129,6 +140,9 @@ const InitFlagsSchema = z.object({
 
 function runInit(opts: Record<string, string | undefined>): void {
   const flags = parseWith(InitFlagsSchema, { '--arch': opts.arch, '--out': opts.out, '--seed': opts.seed, '--dtype': opts.dtype }, 'model init flags');
+  // A random model over a trained one (a checkpoint directory, say) would destroy it.
+  const existing = ['config.json', 'model.safetensors', 'model.safetensors.index.json'].filter((f) => existsSync(joinPath(flags['--out'], f)));
+  if (existing.length) throw new MogeError('E_MODEL_EXISTS', `--out ${flags['--out']}: already holds a model (${existing.join(', ')}); give a new directory`);
   const arch = resolveArch(flags['--arch']);
   const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });
   saveModelDir(flags['--out'], weights, { dtype: flags['--dtype'] });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SoloCommunicator, createReferenceBackend } from '@moge/ascend-hal';
 import { runWorkerGroup } from '@moge/ascend-hal/node';
@@ -169,6 +169,11 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
   const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction });
   if (expectFingerprint && expectFingerprint !== data.fingerprint) {
     throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files`);
+  }
+  // A fresh run starts its own log: one given elsewhere that already holds lines is another run's
+  // (its own metrics.jsonl in the run directory is a killed first attempt's, and is reset).
+  if (!options.resume && logFile !== join(runDir, 'metrics.jsonl') && (statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > 0) {
+    throw new MogeError('E_LOG_EXISTS', `--log-json ${logFile}: already holds lines; a new run writes a new log — give another path, or remove the file`);
   }
   new JsonlLog(logFile).truncateAfter(startStep);
   return {

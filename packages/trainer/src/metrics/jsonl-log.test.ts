@@ -44,8 +44,15 @@ describe('JsonlLog.truncateAfter', () => {
     const mixed = join(dir, 'mixed.jsonl');
     const text = `${lines(record(1))}\nnot json\n${lines(record(2))}\n`;
     writeFileSync(mixed, text);
-    expect(() => new JsonlLog(mixed).truncateAfter(1)).toThrow(/mixed\.jsonl:2.*not JSON, and not the last line/);
+    expect(() => new JsonlLog(mixed).truncateAfter(1)).toThrow(/mixed\.jsonl:2: not JSON \(nor a torn last line/);
     expect(readFileSync(mixed, 'utf8')).toBe(text);
+  });
+
+  it('does not take a file\'s only line for a torn one', () => {
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'my notes, one line\n');
+    expect(() => new JsonlLog(notes).truncateAfter(0)).toThrow(/notes\.txt:1: not JSON/);
+    expect(readFileSync(notes, 'utf8')).toBe('my notes, one line\n');
   });
 
   it('refuses a directory, naming it', () => {

@@ -32,8 +32,9 @@ export class JsonlLog {
       try {
         record = JSON.parse(line);
       } catch {
-        if (lines.slice(i + 1).every((rest) => !rest.trim())) return; // the torn last line
-        throw new FileFormatError(`${this.path}:${i + 1}`, 'not JSON, and not the last line: this is not a step log; give the log a new path');
+        // A kill can tear the line being appended after step records, never a file's only line.
+        if (kept.length > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
+        throw new FileFormatError(`${this.path}:${i + 1}`, 'not JSON (nor a torn last line after step records): this is not a step log; give the log a new path');
       }
       const parsed = StepRecordSchema.safeParse(record);
       if (!parsed.success) throw new FileFormatError(`${this.path}:${i + 1}`, 'not a step record: this is not a step log; give the log a new path or remove the file');

@@ -90,5 +90,11 @@ describe('moge ep place', () => {
     capture();
     expect(await main(['ep', 'place', '--loads', join(dir, 'missing.json'), '--policy', 'greedy', '--ranks', '4', '--nodes', '1'])).toBe(1);
     expect(err.join('')).toMatch(/missing\.json: no such file/);
+    capture();
+    expect(await main(['ep', 'place', '--loads', file, '--policy', 'greedy', '--ranks', '2', '--nodes', '1', '--redundant', '1000000'])).toBe(1);
+    expect(err.join('')).toMatch(/--redundant: got 1000000, expected at most experts × ranks = 16/);
+    capture();
+    expect(await main(['ep', 'place', '--loads', file, '--policy', 'eplb-global', '--ranks', '4', '--nodes', '1', '--groups', '3'])).toBe(1);
+    expect(err.join('')).toMatch(/--groups: got 3, expected nothing: policy "eplb-global" places experts without groups/);
   });
 });

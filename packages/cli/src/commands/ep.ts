@@ -49,6 +49,15 @@ function runPlace(opts: PlaceCliOptions): void {
     'ep place flags',
   );
   const loads = parseLoadsFile(readStructuredFile(flags['--loads']), `loads file ${flags['--loads']}`);
+  // Checked here, where a flag can be named: a copy of every expert on every rank is more replicas
+  // than any placement uses (a million slots took minutes), and only two policies place by groups.
+  const issues: { path: string; received: unknown; expected: string }[] = [];
+  const maxRedundant = loads.numExperts * flags['--ranks'];
+  if (flags['--redundant'] > maxRedundant) issues.push({ path: '--redundant', received: flags['--redundant'], expected: `at most experts × ranks = ${maxRedundant} (a copy of every expert on every rank)` });
+  if (flags['--groups'] !== undefined && (flags['--policy'] === 'greedy' || flags['--policy'] === 'eplb-global')) {
+    issues.push({ path: '--groups', received: flags['--groups'], expected: `nothing: policy "${flags['--policy']}" places experts without groups (--groups is for moge and eplb-hierarchical)` });
+  }
+  if (issues.length) throw new ValidationError('ep place flags', issues);
   let placement: Placement;
   try {
     placement = placeExperts(loads, {

@@ -22,7 +22,13 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   // JSON would print Infinity and NaN as null.
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Nested past the stack's depth (or cyclic): say what it is rather than fail describing it.
+    return Array.isArray(value) ? 'a (deeply nested) array' : `a (deeply nested) ${typeof value}`;
+  }
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -43,6 +43,17 @@ function unknownFieldExpectation(key: string, known: readonly string[] | undefin
 }
 
 /**
+ * zod's default messages read "Invalid input: expected number, received string" — after our "got …,
+ * expected", that doubles up; keep what was expected, in plain words. Custom messages pass unchanged.
+ */
+function plainExpectation(message: string): string {
+  return message
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, 'a $1 (not a $2)')
+    .replace(/^Invalid option: expected one of (.*)$/, 'one of $1')
+    .replace(/^Too (?:big|small): expected (\w+) to (?:be|have) (.*)$/, 'a $1 $2');
+}
+
+/**
  * Converts zod issues into field issues that name the path, the value found and what was expected.
  * An unknown key becomes an issue at that key, with the closest of `knownKeys` (the top-level
  * fields) suggested.
@@ -58,7 +69,7 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', kn
       }));
     }
     const path = formatPath(issue.path);
-    return [{ path: join(path), received: valueAt(input, issue.path), expected: issue.message }];
+    return [{ path: join(path), received: valueAt(input, issue.path), expected: plainExpectation(issue.message) }];
   });
 }
 

@@ -50,6 +50,13 @@ describe('MoeArchSchema', () => {
     expect(() => parseWith(MoeArchSchema, { ...panguPro, mla: { qLoraRank: 1, kvLoraRank: 1, qkRopeHeadDim: 1, qkNopeHeadDim: 1, vHeadDim: 1, extra: 2 } }, 'arch')).toThrow(/mla\.extra: got 2, expected no such field here/);
   });
 
+  it('says what was expected in plain words, and survives input nested too deep to print', () => {
+    expect(() => parseWith(ParallelPlanSchema, { tp: '8' }, 'plan')).toThrow(/tp: got "8", expected a number \(not a string\)$/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 20000; i++) deep = [deep];
+    expect(() => parseWith(ParallelPlanSchema, { tp: deep }, 'plan')).toThrow(/tp: got a \(deeply nested\) array, expected a number/);
+  });
+
   it('shows a non-finite number as itself, not as null', () => {
     expect(() => parseWith(MoeArchSchema, { ...panguPro, ropeTheta: -Infinity }, 'arch')).toThrow(/ropeTheta: got -Infinity/);
   });

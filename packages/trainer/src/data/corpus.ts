@@ -31,20 +31,40 @@ const JsonlRecordSchema = z.object({ text: z.string() }).loose();
  * name order. Errors name the file and line.
  */
 export function loadDocuments(paths: readonly string[]): Document[] {
-  const docs: Document[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
-    if (statSync(path).isDirectory()) {
-      const inner = readdirSync(path).sort().map((f) => join(path, f)).filter((f) => statSync(f).isFile());
-      docs.push(...loadDocuments(inner));
-      continue;
-    }
-    const text = readFileSync(path, 'utf8');
-    if (/\.jsonl$/i.test(path)) docs.push(...parseJsonl(path, text));
-    else if (text.length > 0) docs.push({ source: path, text });
-  }
+  const docs = paths.flatMap((path) => documentsOf(path));
   if (docs.length === 0) throw new MogeError('E_NO_CORPUS', `--data ${paths.join(', ')}: no documents with text`);
   return docs;
+}
+
+/**
+ * One file holds at most this much text: V8 strings end at ≈ 512 MiB, and a corpus that large is
+ * split into files (or JSONL lines) anyway.
+ */
+export const MAX_DATA_FILE_BYTES = 256 * 2 ** 20;
+
+/** The documents of one --data path: a file, or a directory's files in name order, subdirectories included. */
+function documentsOf(path: string): Document[] {
+  if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
+  const stat = statSync(path);
+  if (stat.isDirectory()) return readdirSync(path).sort().flatMap((f) => documentsOf(join(path, f)));
+  if (!stat.isFile()) return [];
+  if (stat.size > MAX_DATA_FILE_BYTES) {
+    throw new MogeError('E_DATA_FILE', `--data ${path}: ${stat.size} bytes, more than ${MAX_DATA_FILE_BYTES} in one file; split it into several files (or JSONL lines)`);
+  }
+  const text = readFileSync(path, 'utf8');
+  // Text has no NUL bytes and decodes as UTF-8; a file that does not (a checkpoint, an archive) is
+  // binary and would train on noise.
+  if (text.includes('\u0000') || replacementShare(text) > 0.01) throw new FileFormatError(path, 'binary, or text that is not UTF-8: --data takes UTF-8 text or JSONL files (or folders of them)');
+  if (/\.jsonl$/i.test(path)) return parseJsonl(path, text);
+  return text.length > 0 ? [{ source: path, text }] : [];
+}
+
+/** Share of U+FFFD (bytes that are not UTF-8) among the first 64 Ki characters. */
+function replacementShare(text: string): number {
+  const head = text.slice(0, 65536);
+  let bad = 0;
+  for (let i = 0; i < head.length; i++) if (head.charCodeAt(i) === 0xfffd) bad++;
+  return head.length ? bad / head.length : 0;
 }
 
 function parseJsonl(path: string, text: string): Document[] {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,19 @@ describe('corpus', () => {
     expect(() => loadDocuments([join(dir, 'bad.jsonl')])).toThrow(/bad\.jsonl:2[\s\S]*text: got nothing, expected a string/);
     expect(() => loadDocuments([join(dir, 'missing.txt')])).toThrow(/no such file/);
   });
+
+  it('takes subfolders too, names the folders given when nothing has text, and refuses binary files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    mkdirSync(join(dir, 'nested', 'deeper'), { recursive: true });
+    writeFileSync(join(dir, 'nested', 'deeper', 'a.txt'), 'found below');
+    expect(loadDocuments([join(dir, 'nested')]).map((d) => d.text)).toEqual(['found below']);
+    mkdirSync(join(dir, 'empty'));
+    expect(() => loadDocuments([join(dir, 'empty')])).toThrow(/--data .*empty: no documents with text/);
+    writeFileSync(join(dir, 'weights.bin'), Buffer.from([1, 2, 0, 3, 4]));
+    expect(() => loadDocuments([join(dir, 'weights.bin')])).toThrow(/weights\.bin: binary, or text that is not UTF-8/);
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from(Array.from({ length: 200 }, (_, i) => 0xe9 + (i % 3) * 0)));
+    expect(() => loadDocuments([join(dir, 'latin1.txt')])).toThrow(/latin1\.txt: binary, or text that is not UTF-8/);
+  });
 });
 
 describe('packing', () => {
@@ -39,6 +52,13 @@ describe('packing', () => {
           expect(win).toEqual(xs.slice(s * seqLen, s * seqLen + seqLen + 1));
         }
       }),
+    );
+  });
+
+  it('names a corpus too small for one sequence, and what to change', () => {
+    const tok = trainTokenizer(['a few words of text '.repeat(20)], { vocabSize: 300 });
+    expect(() => buildTokenDataset([{ source: 'tiny', text: '  ' }], tok, { seqLen: 32, seed: 1, heldOutFraction: 0.05 })).toThrow(
+      /fewer than one sequence of 33: give more text \(--data, --max-documents\) or a shorter --seq-len/,
     );
   });
 

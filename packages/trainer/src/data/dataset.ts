@@ -1,4 +1,4 @@
-import { Rng } from '@moge/core';
+import { MogeError, Rng } from '@moge/core';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { END_OF_TEXT } from '../tokenizer/tokenizer';
 
@@ -56,7 +56,7 @@ export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: 
   // A corpus too small to hold out a whole window evaluates on the training data's first window.
   if (heldOut.numSequences === 0) heldOut = { ...train, windows: train.windows.slice(0, options.seqLen + 1), numSequences: Math.min(1, train.numSequences) };
   if (train.numSequences === 0) {
-    throw new RangeError(`the corpus has ${train.tokens} training tokens, fewer than one sequence of ${options.seqLen + 1}`);
+    throw new MogeError('E_CORPUS_TOO_SMALL', `the corpus has ${train.tokens} training tokens, fewer than one sequence of ${options.seqLen + 1}: give more text (--data, --max-documents) or a shorter --seq-len`);
   }
   return { train, heldOut, fingerprint: fingerprint(train.windows, heldOut.windows) };
 }

@@ -136,6 +136,9 @@ describe('moge mem infer', () => {
     const tooBig = await infer(['--arch', 'pangu-pro-moe', '--plan', plan, '--context', '2048', '--batch', '100000']);
     expect(tooBig.code).toBe(1);
     expect(tooBig.err).toMatch(/does not fit: batch 100000 needs/);
+    // --json prints the estimate and fails the same way.
+    const tooBigJson = await infer(['--arch', 'pangu-pro-moe', '--plan', plan, '--context', '2048', '--batch', '100000', '--json']);
+    expect([tooBigJson.code, JSON.parse(tooBigJson.out).fits]).toEqual([1, false]);
   });
 
   it('names a bad flag', async () => {

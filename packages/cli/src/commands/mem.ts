@@ -212,8 +212,11 @@ function runInfer(opts: InferCli): void {
     includeMtp: opts.mtp === true,
     frameworkOverheadBytes: flags['--overhead'] * GiB,
   });
+  const doesNotFit = () => new InfeasibleError(`does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable`);
   if (opts.json) {
     printJson({ ...e, contextLength, quantization: flags['--quant'], kvDType: flags['--kv-dtype'], hardware });
+    // The same exit status as the table's: a script sees "does not fit" without reading `fits`.
+    if (!e.fits) throw doesNotFit();
     return;
   }
   process.stdout.write(`${arch.name ?? 'model'} on tp${plan.tp} dp${plan.dp} pp${plan.pp} ep${plan.ep} etp${plan.etp} · ${flags['--quant']} weights, ${flags['--kv-dtype']} KV · ${hardware}\n`);
@@ -234,7 +237,7 @@ function runInfer(opts: InferCli): void {
   process.stdout.write(
     `max batch at ${contextLength} tokens: ${e.maxBatch} per attention-DP rank (${e.maxBatchTotal} over dp ${plan.dp}); ${e.numBlocks} KV blocks of ${flags['--block-size']} tokens\n`,
   );
-  if (!e.fits) throw new InfeasibleError(`does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable`);
+  if (!e.fits) throw doesNotFit();
 }
 
 /** `moge mem …`: training and inference memory per device, and the recompute/swap plan for a budget. */

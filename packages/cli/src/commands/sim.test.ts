@@ -79,6 +79,10 @@ describe('moge sim train', () => {
     io = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', '{"tp": 3}'])).toBe(1);
     expect(io.err()).toMatch(/tp/);
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--global-batch', '4'])).toBe(1);
+    expect(io.err()).toMatch(/--global-batch: only with --plan auto; a plan states globalBatchSize and seqLength itself/);
   });
 });
 

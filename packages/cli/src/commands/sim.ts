@@ -112,21 +112,24 @@ function registerSimTrain(sim: Command): void {
       .requiredOption('--arch <arch>', ARCH_HELP)
       .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
       .requiredOption('--plan <plan>', 'ParallelPlan file, inline JSON, or "auto" (best plan of a search)')
-      .option('--global-batch <sequences>', 'with --plan auto: sequences per step', '1024')
-      .option('--seq-length <tokens>', 'with --plan auto: tokens per sequence', '4096')
+      // No commander defaults: with a plan file these flags would be ignored, so they are refused there.
+      .option('--global-batch <sequences>', 'with --plan auto: sequences per step (default 1024; a plan file states its own)')
+      .option('--seq-length <tokens>', 'with --plan auto: tokens per sequence (default 4096; a plan file states its own)')
       .option('--json', 'machine-readable output on stdout')
       .option('--trace <file>', 'write a Chrome trace (chrome://tracing, Perfetto) of the schedule'),
-  ).action((flags: SimCliFlags & { arch: string; cluster: string; plan: string; json?: boolean; trace?: string; globalBatch: string; seqLength: string }) => {
+  ).action((flags: SimCliFlags & { arch: string; cluster: string; plan: string; json?: boolean; trace?: string; globalBatch?: string; seqLength?: string }) => {
     const arch = resolveArch(flags.arch);
     const cluster = resolveCluster(flags.cluster);
     const options = simOptions(flags);
     let plan: ParallelPlan;
     if (flags.plan.trim() === 'auto') {
-      const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch, '--seq-length': flags.seqLength }, 'sim train flags');
+      const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch ?? '1024', '--seq-length': flags.seqLength ?? '4096' }, 'sim train flags');
       const found = searchTraining({ archs: [arch], cluster, globalBatchSize: batch['--global-batch'], seqLength: batch['--seq-length'], options, top: 1 });
       if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan of the search space fits ${arch.name ?? 'this architecture'} on ${cluster.name} with ${batch['--global-batch']} sequences of ${batch['--seq-length']}`);
       plan = found.top[0]!.plan;
     } else {
+      const ignored = [flags.globalBatch !== undefined && '--global-batch', flags.seqLength !== undefined && '--seq-length'].filter(Boolean);
+      if (ignored.length) throw new MogeError('E_BAD_FLAG', `${ignored.join(', ')}: only with --plan auto; a plan states globalBatchSize and seqLength itself (set them there)`);
       plan = resolvePlan(flags.plan);
     }
     const r = simulateTraining({ arch, cluster, plan, options: { ...options, trace: Boolean(flags.trace) } });

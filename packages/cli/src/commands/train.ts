@@ -294,8 +294,13 @@ function runSample(o: SampleCli): void {
     throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(o.model, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
   }
   const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], seed: f['--seed'] });
-  if (o.json) return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText });
+  if (o.json) {
+    return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText, promptTokensDropped: r.promptTokensDropped, stoppedAtContextLimit: r.stoppedAtContextLimit });
+  }
+  const limit = weights.arch.maxPositionEmbeddings;
+  if (r.promptTokensDropped > 0) process.stderr.write(`note: the prompt's first ${r.promptTokensDropped} tokens were dropped to fit the model's ${limit} positions\n`);
   process.stdout.write(`${o.prompt}${r.text}\n`);
+  if (r.stoppedAtContextLimit) process.stderr.write(`note: stopped after ${r.tokens.length} tokens at the model's ${limit} positions (--max-tokens ${f['--max-tokens']})\n`);
 }
 
 async function runStart(o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }): Promise<void> {

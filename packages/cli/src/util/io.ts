@@ -8,7 +8,8 @@ import { FileFormatError, MogeError } from '@moge/core';
 export function readStructuredFile(path: string): unknown {
   if (!existsSync(path)) throw new MogeError('E_NO_FILE', `${path}: no such file`);
   if (!statSync(path).isFile()) throw new MogeError('E_NOT_A_FILE', `${path}: not a file (a directory?); expected a JSON or YAML file`);
-  const text = readFileSync(path, 'utf8');
+  // Editors on Windows often start UTF-8 files with a byte-order mark, which JSON.parse rejects.
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   // A binary file (a checkpoint given where a config goes) would otherwise be echoed back in the error.
   if (text.includes('\u0000')) throw new FileFormatError(path, 'a binary file, not JSON or YAML (for a model, give its directory)');
   try {

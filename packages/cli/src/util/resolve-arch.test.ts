@@ -39,6 +39,12 @@ describe('resolveArch', () => {
     expect(() => resolveArch('no-such-model')).toThrow(/no-such-model.*pangu-pro-moe/);
   });
 
+  it('reads a JSON file that starts with a UTF-8 byte-order mark', () => {
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, `\uFEFF${JSON.stringify(getPreset('moge-tiny'))}`);
+    expect(resolveArch(bom)).toEqual(getPreset('moge-tiny'));
+  });
+
   it('says a binary file is one instead of echoing its bytes', () => {
     const binary = join(dir, 'model.safetensors');
     writeFileSync(binary, Buffer.from([8, 0, 0, 0, 0, 0, 0, 0, 123, 125]));

@@ -68,6 +68,14 @@ describe('incremental decode with a KV cache', () => {
     const f = modelForward(w, tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize), { cache: cache1 });
     expect(() => modelBackward(w, f)).toThrow(/KV cache/);
   });
+
+  it('refuses positions past max_position_embeddings, with or without a cache', () => {
+    const short = { ...w, arch: { ...arch, maxPositionEmbeddings: 8 } };
+    expect(() => modelForward(short, tokenBatchFromRows(ids(1, 9, 0), arch.vocabSize))).toThrow(/positions up to 9 \(9 new\) exceed the model's max_position_embeddings 8/);
+    const cache = createKvCache(short.arch, 1);
+    modelForward(short, tokenBatchFromRows(ids(1, 6, 0), arch.vocabSize), { cache });
+    expect(() => modelForward(short, tokenBatchFromRows(ids(1, 3, 1), arch.vocabSize), { cache })).toThrow(/positions up to 9 \(6 cached \+ 3 new\)/);
+  });
 });
 
 describe('forward and backward', () => {

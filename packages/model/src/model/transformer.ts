@@ -99,6 +99,12 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
     throw new MogeError('E_KV_CACHE', `KV cache holds ${cache.batch} sequences, the batch has ${batch.batch}`);
   }
   const pastLen = cache?.length ?? 0;
+  if (pastLen + batch.seqLen > arch.maxPositionEmbeddings) {
+    throw new MogeError(
+      'E_BATCH',
+      `token batch: positions up to ${pastLen + batch.seqLen} (${pastLen ? `${pastLen} cached + ` : ''}${batch.seqLen} new) exceed the model's max_position_embeddings ${arch.maxPositionEmbeddings}; shorten the input`,
+    );
+  }
   const dims = { batch: batch.batch, seqLen: batch.seqLen, pastLen };
   const positions = new Int32Array(batch.ids.length);
   for (let i = 0; i < positions.length; i++) positions[i] = pastLen + (i % batch.seqLen);

@@ -57,7 +57,7 @@ describe('packing', () => {
 
   it('names a corpus too small for one sequence, and what to change', () => {
     const tok = trainTokenizer(['a few words of text '.repeat(20)], { vocabSize: 300 });
-    expect(() => buildTokenDataset([{ source: 'tiny', text: '  ' }], tok, { seqLen: 32, seed: 1, heldOutFraction: 0.05 })).toThrow(
+    expect(() => buildTokenDataset([{ text: '  ' }], tok, { seqLen: 32, seed: 1, heldOutFraction: 0.05 })).toThrow(
       /fewer than one sequence of 33: give more text \(--data, --max-documents\) or a shorter --seq-len/,
     );
   });

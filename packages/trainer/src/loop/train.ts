@@ -50,6 +50,9 @@ export function resolveArch(c: TrainConfig): MoeArch {
     throw new ValidationError('train config', [{ path: 'vocabSize', received: c.vocabSize, expected: `the model directory's vocab_size ${base.vocabSize} (${c.modelDir}); drop --vocab-size to continue that model` }]);
   }
   const arch = { ...base, router: c.router ?? base.router, vocabSize: c.vocabSize ?? base.vocabSize };
+  // RoPE has no learned position table, so longer training sequences only need the config to say so
+  // (HF's max_position_embeddings); the checkpoint then states the length it was trained at.
+  if (c.seqLen > arch.maxPositionEmbeddings) arch.maxPositionEmbeddings = c.seqLen;
   // Plain top-k routes over all experts as one group; the base model's groups stay as the EP devices
   // its Imbalance Score is measured on (config.epDevices).
   if (arch.router === 'topk') arch.numExpertGroups = 1;

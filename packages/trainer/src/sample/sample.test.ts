@@ -27,6 +27,20 @@ describe('sampleText', () => {
     expect(r.text).toBe(tokenizer.decode(r.tokens));
   });
 
+  it('says when the prompt was cut or generation stopped at the model\'s positions', () => {
+    const short = { ...weights, arch: { ...arch, maxPositionEmbeddings: 16 } };
+    const prompt = 'The state of the Union is strong and growing stronger every year';
+    const promptLength = tokenizer.encode(prompt).length;
+    expect(promptLength).toBeGreaterThan(15);
+    const r = sampleText(short, tokenizer, { prompt, maxTokens: 8 });
+    expect(r.promptTokensDropped).toBe(promptLength - 15);
+    expect(r.promptTokens).toBe(15);
+    // 15 prompt positions + the 16th: the first new token fills the context, the second is the last logits row.
+    if (!r.stoppedAtEndOfText) expect([r.stoppedAtContextLimit, r.tokens.length]).toEqual([true, 2]);
+    const free = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 4 });
+    expect([free.promptTokensDropped, free.stoppedAtContextLimit]).toEqual([0, false]);
+  });
+
   it('is reproducible by seed when sampling with a temperature', () => {
     const a = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });
     const b = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });

@@ -21,6 +21,10 @@ export interface SampleResult {
   promptTokens: number;
   tokens: number[];
   stoppedAtEndOfText: boolean;
+  /** Prompt tokens dropped from the front to fit the model's max_position_embeddings (0 when none). */
+  promptTokensDropped: number;
+  /** Generation stopped at max_position_embeddings before `maxTokens` or <|endoftext|>. */
+  stoppedAtContextLimit: boolean;
 }
 
 /** Index of the token to emit from one row of logits: argmax, or a draw from softmax(logits / T). */
@@ -54,7 +58,8 @@ export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokeniz
   // An empty prompt starts from <|endoftext|>, the boundary every training document follows.
   if (ids.length === 0) ids = eot === undefined ? [0] : [eot];
   const limit = weights.arch.maxPositionEmbeddings;
-  if (ids.length >= limit) ids = ids.slice(ids.length - (limit - 1));
+  const promptTokensDropped = Math.max(0, ids.length - (limit - 1));
+  if (promptTokensDropped > 0) ids = ids.slice(promptTokensDropped);
   const cache = createKvCache(weights.arch, 1);
   const rng = new Rng(o.seed);
   const out: number[] = [];
@@ -71,5 +76,6 @@ export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokeniz
     out.push(next);
     input = Int32Array.of(next);
   }
-  return { text: tokenizer.decode(out), promptTokens: ids.length, tokens: out, stoppedAtEndOfText: stopped };
+  const stoppedAtContextLimit = !stopped && out.length < o.maxTokens;
+  return { text: tokenizer.decode(out), promptTokens: ids.length, tokens: out, stoppedAtEndOfText: stopped, promptTokensDropped, stoppedAtContextLimit };
 }

@@ -104,6 +104,13 @@ describe('moge sim search', () => {
     expect(await main(['sim', 'search', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--mode', 'serve'])).toBe(1);
     expect(io.err()).toMatch(/--mode/);
   });
+
+  it('fails (after printing the counts) when no plan fits', async () => {
+    const io = capture();
+    expect(await main(['sim', 'search', '--arch', 'pangu-ultra-moe', '--cluster', 'atlas-800t-a2:8', '--global-batch', '16', '--seq-length', '4096', '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).top).toEqual([]);
+    expect(io.err()).toMatch(/no plan fits: \d+ enumerated, 0 fit in memory/);
+  });
 });
 
 describe('moge sim validate', () => {

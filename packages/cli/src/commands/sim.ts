@@ -228,9 +228,17 @@ function registerSimSearch(sim: Command): void {
     } finally {
       progress.stop();
     }
+    // Like `sim train --plan auto`: finding nothing is a failure a script should see (after the counts).
+    const noPlan = () =>
+      new MogeError('E_NO_PLAN', `no plan fits: ${result.counts.enumerated} enumerated, ${result.counts.fitting} fit in memory; give a bigger --cluster, a smaller --global-batch or --seq-length, or more recompute`);
     if (flags.json) {
       printJson({ objective: result.objective, counts: result.counts, architectures: archs.length, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson) });
+      if (result.top.length === 0) throw noPlan();
       return;
+    }
+    if (result.top.length === 0) {
+      process.stdout.write(`${archs.length} architecture(s), ${result.counts.enumerated} plans, ${result.counts.fitting} fit in memory\n`);
+      throw noPlan();
     }
     process.stdout.write(`${archs.length} architecture(s), ${result.counts.enumerated} plans, ${result.counts.fitting} fit in memory, ${result.counts.simulated} simulated event by event\n\n`);
     const row = (e: SearchEntry, i: number) => [

@@ -78,7 +78,8 @@ export const TrainConfigSchema = z
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (!c.preset === !c.modelDir) issue('preset', 'exactly one of preset or modelDir');
     if (c.globalBatch % (c.microBatch * c.workers) !== 0) {
-      issue('globalBatch', `a multiple of microBatch × workers (${c.microBatch} × ${c.workers}); each worker runs whole micro-batches`);
+      // Name the values in effect: the ones not given are defaults, which "got nothing" would hide.
+      issue('globalBatch', `a multiple of microBatch × workers (${c.microBatch} × ${c.workers}), but it is ${c.globalBatch}; each worker runs whole micro-batches (set --global-batch, --micro-batch or --workers)`);
     }
   });
 export type TrainConfig = z.output<typeof TrainConfigSchema>;

@@ -27,8 +27,9 @@ const JsonlRecordSchema = z.object({ text: z.string() }).loose();
 
 /**
  * User data: `.jsonl` files hold one JSON object with a string `text` per line (other fields are
- * ignored); any other file is one document of plain UTF-8 text; a directory contributes its files in
- * name order. Errors name the file and line.
+ * ignored), `.json` files an array of such objects; any other file is one document of plain UTF-8
+ * text; a directory contributes its files in name order, subdirectories included. Errors name the
+ * file and line (or record).
  */
 export function loadDocuments(paths: readonly string[]): Document[] {
   const docs = paths.flatMap((path) => documentsOf(path));
@@ -56,6 +57,7 @@ function documentsOf(path: string): Document[] {
   // binary and would train on noise.
   if (text.includes('\u0000') || replacementShare(text) > 0.01) throw new FileFormatError(path, 'binary, or text that is not UTF-8: --data takes UTF-8 text or JSONL files (or folders of them)');
   if (/\.jsonl$/i.test(path)) return parseJsonl(path, text);
+  if (/\.json$/i.test(path)) return parseJsonArray(path, text);
   return text.length > 0 ? [{ source: path, text }] : [];
 }
 
@@ -65,6 +67,25 @@ function replacementShare(text: string): number {
   let bad = 0;
   for (let i = 0; i < head.length; i++) if (head.charCodeAt(i) === 0xfffd) bad++;
   return head.length ? bad / head.length : 0;
+}
+
+/** A `.json` file: an array of {"text": "…"} records (Hugging Face datasets' JSON form), not raw text. */
+function parseJsonArray(path: string, text: string): Document[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new FileFormatError(path, `not valid JSON: ${(e as Error).message} (plain text goes in a .txt file)`);
+  }
+  if (!Array.isArray(value)) throw new FileFormatError(path, 'a .json data file holds an array of {"text": "…"} records (or use .jsonl, one record per line)');
+  return value.flatMap((record, i) => {
+    const parsed = JsonlRecordSchema.safeParse(record);
+    if (!parsed.success) {
+      const received = record && typeof record === 'object' ? (record as Record<string, unknown>).text : record;
+      throw new ValidationError(`${path}[${i}]`, [{ path: 'text', received, expected: 'a string (an array of {"text": "…"} records)' }]);
+    }
+    return parsed.data.text.length > 0 ? [{ source: `${path}[${i}]`, text: parsed.data.text }] : [];
+  });
 }
 
 function parseJsonl(path: string, text: string): Document[] {

@@ -27,6 +27,16 @@ describe('corpus', () => {
     expect(() => loadDocuments([join(dir, 'missing.txt')])).toThrow(/no such file/);
   });
 
+  it('reads a .json file as an array of {"text"} records, naming a bad record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'docs.json'), JSON.stringify([{ text: 'one' }, { text: 'two', id: 2 }]));
+    expect(loadDocuments([join(dir, 'docs.json')]).map((d) => d.text)).toEqual(['one', 'two']);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ text: 'one' }, { body: 'x' }]));
+    expect(() => loadDocuments([join(dir, 'bad.json')])).toThrow(/bad\.json\[1\][\s\S]*text: got nothing, expected a string/);
+    writeFileSync(join(dir, 'object.json'), JSON.stringify({ text: 'one' }));
+    expect(() => loadDocuments([join(dir, 'object.json')])).toThrow(/object\.json: a \.json data file holds an array/);
+  });
+
   it('takes subfolders too, names the folders given when nothing has text, and refuses binary files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
     mkdirSync(join(dir, 'nested', 'deeper'), { recursive: true });

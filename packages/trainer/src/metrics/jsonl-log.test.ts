@@ -28,9 +28,9 @@ describe('JsonlLog.truncateAfter', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${lines(record(1), record(2))}\n`);
   });
 
-  it('empties a step log for a fresh run (step 0)', () => {
+  it('empties a step log for a fresh run (step 0), a killed attempt\'s torn last line included', () => {
     const path = join(dir, 'fresh.jsonl');
-    writeFileSync(path, `${lines(record(1))}\n`);
+    writeFileSync(path, `${lines(record(1))}\n{"step": 2, "lo`);
     new JsonlLog(path).truncateAfter(0);
     expect(readFileSync(path, 'utf8')).toBe('');
   });

@@ -26,6 +26,7 @@ export class JsonlLog {
     if (!stat.isFile()) throw new MogeError('E_LOG_FILE', `${this.path}: not a file (a directory?); give the step log a file path`);
     const lines = readFileSync(this.path, 'utf8').split('\n');
     const kept: string[] = [];
+    let records = 0;
     lines.forEach((line, i) => {
       if (!line.trim()) return;
       let record: unknown;
@@ -33,11 +34,12 @@ export class JsonlLog {
         record = JSON.parse(line);
       } catch {
         // A kill can tear the line being appended after step records, never a file's only line.
-        if (kept.length > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
+        if (records > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
         throw new FileFormatError(`${this.path}:${i + 1}`, 'not JSON (nor a torn last line after step records): this is not a step log; give the log a new path');
       }
       const parsed = StepRecordSchema.safeParse(record);
       if (!parsed.success) throw new FileFormatError(`${this.path}:${i + 1}`, 'not a step record: this is not a step log; give the log a new path or remove the file');
+      records++;
       if (parsed.data.step <= step) kept.push(line);
     });
     writeFileDurable(this.path, kept.length ? `${kept.join('\n')}\n` : '');

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileFormatError, MogeError } from '@moge/core';
 import type { HostTensor } from '../weights/hf-layout';
@@ -30,13 +30,15 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   } catch (e) {
     throw new MogeError('E_NO_FILE', `${file}: cannot open (${(e as Error).message})`);
   }
-  // A directory opens for reading on Linux; its first read would fail with a bare EISDIR.
-  if (!statSync(file).isFile()) {
+  // One stat of the open file serves both checks. A directory opens for reading on Linux; its first
+  // read would fail with a bare EISDIR.
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
     closeSync(fd);
     throw new MogeError('E_NO_FILE', `${file}: not a file (a directory?); expected a safetensors file`);
   }
   try {
-    const size = statSync(file).size;
+    const size = stat.size;
     const n = readHeaderLength(readExactly(fd, Math.min(8, size), 0, file, 'header length'), size);
     return parseHeader(readExactly(fd, n, 8, file, 'header'), size);
   } catch (e) {

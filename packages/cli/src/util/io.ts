@@ -12,15 +12,25 @@ export function readStructuredFile(path: string): unknown {
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   // A binary file (a checkpoint given where a config goes) would otherwise be echoed back in the error.
   if (text.includes('\u0000')) throw new FileFormatError(path, 'a binary file, not JSON or YAML (for a model, give its directory)');
+  if (/\.ya?ml$/i.test(path)) {
+    try {
+      return parseYaml(text);
+    } catch (e) {
+      throw new FileFormatError(path, `not valid YAML: ${(e as Error).message}`);
+    }
+  }
   try {
-    if (/\.ya?ml$/i.test(path)) return parseYaml(text);
     return JSON.parse(text);
   } catch (e) {
     if (/\.json$/i.test(path)) throw new FileFormatError(path, `not valid JSON: ${(e as Error).message}`);
     try {
       return parseYaml(text);
     } catch (e2) {
-      throw new FileFormatError(path, `neither JSON nor YAML: ${(e2 as Error).message}`);
+      // A file that opens like JSON is most likely JSON with a mistake: say what JSON found first.
+      const reasons = /^\s*[{[]/.test(text)
+        ? `as JSON: ${(e as Error).message}; as YAML: ${(e2 as Error).message}`
+        : `as YAML: ${(e2 as Error).message}; as JSON: ${(e as Error).message}`;
+      throw new FileFormatError(path, `neither JSON nor YAML (${reasons})`);
     }
   }
 }

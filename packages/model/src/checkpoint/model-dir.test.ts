@@ -14,17 +14,21 @@ const arch = getPreset('moge-tiny');
 const weights = initModelWeights(arch, backend, { seed: 3 });
 const root = mkdtempSync(join(tmpdir(), 'moge-ckpt-'));
 
-function sameWeights(a: typeof weights, b: typeof weights, tol = 0): void {
+/** Every value of `b` within `relTol` × |value| of `a`'s (0: equal). */
+function sameWeights(a: typeof weights, b: typeof weights, relTol = 0): void {
   const ha = weightsToHost(a);
   const hb = weightsToHost(b);
   for (const [name, t] of ha) {
     const u = hb.get(name)!;
     expect(u.shape, name).toEqual(t.shape);
     let worst = 0;
-    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(u.data[i]! - t.data[i]!));
-    expect(worst, name).toBeLessThanOrEqual(tol);
+    for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(u.data[i]! - t.data[i]!) - relTol * Math.abs(t.data[i]!));
+    expect(worst, name).toBeLessThanOrEqual(0);
   }
 }
+
+/** Rounding to bfloat16 (7 stored significand bits) is off by at most half a last place: 2^-8 of the value. */
+const BF16_REL = 2 ** -8;
 
 describe('model directories', () => {
   it('saves and loads a single-file F32 checkpoint exactly, with HF tensor names', () => {
@@ -45,7 +49,23 @@ describe('model directories', () => {
     const files = readdirSync(dir);
     expect(files).toContain('model.safetensors.index.json');
     expect(files.filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(2);
-    sameWeights(weights, loadModelDir(dir, backend), 2e-3);
+    sameWeights(weights, loadModelDir(dir, backend), BF16_REL);
+  });
+
+  it('saving over a directory replaces the earlier weight files, single or sharded', () => {
+    const dir = join(root, 'resaved');
+    saveModelDir(dir, weights);
+    saveModelDir(dir, weights, { maxShardBytes: 40_000 });
+    const sharded = readdirSync(dir);
+    expect(sharded).not.toContain('model.safetensors');
+    expect(sharded.filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f)).length).toBeGreaterThan(2);
+    saveModelDir(dir, weights, { maxShardBytes: 400_000 });
+    const fewer = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    expect(readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort()).toEqual([...new Set(Object.values(fewer.weight_map))].sort());
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    saveModelDir(dir, weights);
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'notes.txt']);
+    sameWeights(weights, loadModelDir(dir, backend));
   });
 
   it('names every missing, extra or mis-shaped tensor before reading any data', () => {

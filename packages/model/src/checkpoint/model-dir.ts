@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
@@ -118,6 +118,18 @@ export function saveHfTensors(file: string, arch: MoeArch, stacked: ReadonlyMap<
   writeSafetensorsFile(file, [...hf].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { dtype, metadata: { format: 'pt' } });
 }
 
+/** Hugging Face's weight file names: the single file, the shard index and the shards. */
+const WEIGHT_FILE_PATTERN = /^(model\.safetensors|model\.safetensors\.index\.json|model-\d+-of-\d+\.safetensors)$/;
+
+/**
+ * Removes the weight files of an earlier save that this one did not write — after the new ones are in
+ * place. Left behind, a single `model.safetensors` beside a new shard index would be what Hugging
+ * Face's loader reads (it looks for the single file first), and old shards would pile up.
+ */
+function removeStaleWeightFiles(dir: string, written: ReadonlySet<string>): void {
+  for (const name of readdirSync(dir)) if (WEIGHT_FILE_PATTERN.test(name) && !written.has(name)) rmSync(join(dir, name), { force: true });
+}
+
 /**
  * Writes `weights` as an HF model directory. Every file is written atomically; the weights go first
  * and config.json last, so a directory with a config.json always has complete weights beside it.
@@ -127,9 +139,10 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
   const bytesPer = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
   const max = options.maxShardBytes;
+  const written = new Set<string>();
   if (max === undefined) {
     writeSafetensorsFile(join(dir, WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt' } });
-    rmSync(join(dir, WEIGHTS_INDEX_FILE), { force: true });
+    written.add(WEIGHTS_FILE);
   } else {
     if (!(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
     const shards: (typeof hf)[] = [[]];
@@ -147,11 +160,14 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
     shards.forEach((shard, i) => {
       const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
       writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } });
+      written.add(name);
       for (const t of shard) weightMap[t.name] = name;
     });
     const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
     writeFileAtomic(join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
+    written.add(WEIGHTS_INDEX_FILE);
   }
+  removeStaleWeightFiles(dir, written);
   if (options.tokenizerJson !== undefined) writeFileAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
   const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
   writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`);

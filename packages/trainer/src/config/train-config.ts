@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { RouterKindSchema } from '@moge/core';
 import { AdamWConfigSchema } from '../optim/adamw';
+import { LrScheduleSchema, type LrSchedule } from '../optim/schedule';
 
 /**
  * Everything that decides what a training run computes. It is stored in every checkpoint; a resumed
- * run takes it from there (only `steps` may grow), which is what makes a resume reproduce the
- * uninterrupted run.
+ * run takes it from there, which is what makes a resume reproduce the uninterrupted run. `steps` may
+ * also grow on resume: the learning-rate schedule is then planned over the new length (as Hugging
+ * Face's Trainer does), which re-plans the steps already taken unless the schedule's start does not
+ * depend on the length (`wsd` with `warmupSteps` given, before its decay).
  */
 export const TrainConfigSchema = z
   .object({
@@ -88,4 +91,9 @@ export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 /** Warmup default: 10 % of the steps, at most 100. */
 export function warmupSteps(c: TrainConfig): number {
   return c.schedule.warmupSteps ?? Math.min(100, Math.ceil(c.steps * 0.1));
+}
+
+/** The learning-rate schedule a run follows, over its `steps`. */
+export function lrScheduleOf(c: TrainConfig): LrSchedule {
+  return LrScheduleSchema.parse({ ...c.schedule, warmupSteps: warmupSteps(c), totalSteps: c.steps });
 }

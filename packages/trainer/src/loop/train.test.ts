@@ -8,7 +8,7 @@ import { mainJobConfig } from '../jobs/main-job';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
 import type { StepRecord } from '../metrics/step-record';
 import type { ParallelMode } from '../parallel/mode';
-import { trainModel, type TrainRunResult } from './train';
+import { replannedScheduleNote, trainModel, type TrainRunResult } from './train';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { getPreset, initModelWeights } from '@moge/model';
 import { saveModelDir } from '@moge/model/node';
@@ -22,12 +22,12 @@ interface Run {
   result: TrainRunResult;
 }
 
-async function run(workers: number, router: 'moge' | 'topk' = 'moge', parallel?: ParallelMode, more: { steps?: number; resume?: string; out?: string; checkpointEvery?: number; globalBatch?: number } = {}): Promise<Run> {
+async function run(workers: number, router: 'moge' | 'topk' = 'moge', parallel?: ParallelMode, more: { steps?: number; resume?: string; out?: string; checkpointEvery?: number; globalBatch?: number; backend?: 'reference' | 'onnxruntime' } = {}): Promise<Run> {
   const records: StepRecord[] = [];
   const result = await trainModel(
     // Global batch 8 of 16-token sequences in micro-batches of 2: 4, 2 or 1 micro-batch(es) per worker.
     // moge-tiny has 8 experts in 4 groups: with 2 workers each owns 2 groups, with 4 workers one.
-    { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: more.steps ?? 3, seed: 11, seqLen: 16, globalBatch: more.globalBatch ?? 8, microBatch: 2, workers, router, parallel, backend: 'reference', evalEvery: 3, checkpointEvery: more.checkpointEvery ?? 0 },
+    { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: more.steps ?? 3, seed: 11, seqLen: 16, globalBatch: more.globalBatch ?? 8, microBatch: 2, workers, router, parallel, backend: more.backend ?? 'reference', evalEvery: 3, checkpointEvery: more.checkpointEvery ?? 0 },
     { outDir: more.out ?? join(tmp, `${router}-w${workers}-${parallel ?? 'auto'}`), resume: more.resume, live: false, onStep: (r) => records.push(r) },
   );
   return { records, result };
@@ -92,6 +92,15 @@ describe('training over worker threads, data and expert parallel', () => {
     expectSameLosses(resumed.records, one.slice(2));
   });
 
+  it('a top-k run resumes bit-exactly, as top-k (its config.json states MoGE with one group)', async () => {
+    // onnxruntime: there MoGE with one group takes another code path than top-k, equal only to rounding.
+    const straight = await run(1, 'topk', undefined, { checkpointEvery: 2, out: join(tmp, 'topk-straight'), backend: 'onnxruntime' });
+    const stepTwo = join(straight.result.runDir, 'checkpoints', 'step-00000002');
+    const resumed = await run(1, 'topk', undefined, { resume: stepTwo, out: join(tmp, 'topk-resumed'), backend: 'onnxruntime' });
+    const numbers = (records: StepRecord[]) => records.map((r) => [r.step, r.loss, r.gradNorm, r.evalLoss]);
+    expect(numbers(resumed.records)).toEqual(numbers(straight.records.slice(2)));
+  });
+
   it('a resume refuses a setting that differs from the checkpoint\'s, naming both values', async () => {
     const first = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'resume-changed') });
     const resume = trainModel(
@@ -133,6 +142,24 @@ describe('training over worker threads, data and expert parallel', () => {
     expect(result.parallel).toBe('ep');
     expect(topk.flatMap((r) => r.imbalanceScore).some((v) => v > 0)).toBe(true);
     expect(topk[0]!.expertLoads[0]).toHaveLength(8);
+  });
+});
+
+describe('a resume that changes steps', () => {
+  const config = (steps: number, schedule: Record<string, unknown> = {}) => TrainConfigSchema.parse({ preset: 'moge-tiny', steps, schedule });
+
+  it('says when the learning rates of the steps already taken change, and what the next one is', () => {
+    // Cosine over 3 steps (warmup 1): step 2 ran at the curve's middle; over 6 it would have been higher.
+    const note = replannedScheduleNote(config(3), config(6), 3);
+    expect(note).toMatch(/^steps 3 → 6: .*steps 2–3 followed the plan over 3 \(step 3 ran at lr 0\.0003000; step 4 runs at 0\.001233\)/);
+  });
+
+  it('is silent when the curve so far is unchanged: same steps, or wsd before its decay with the warmup given', () => {
+    expect(replannedScheduleNote(config(3), config(3), 3)).toBeUndefined();
+    const wsd = { kind: 'wsd', warmupSteps: 2 };
+    expect(replannedScheduleNote(config(10, wsd), config(20, wsd), 5)).toBeUndefined();
+    // Past the 10-step plan's decay start (step 8), the same extension re-plans.
+    expect(replannedScheduleNote(config(10, wsd), config(20, wsd), 9)).toMatch(/but step 9 followed the plan over 10/);
   });
 });
 

@@ -6,7 +6,8 @@ import { MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core'
 import { getPreset, initModelWeights, paramSpecs } from '@moge/model';
 import { loadModelDir, readModelConfig } from '@moge/model/node';
 import { LATEST_FILE, flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
-import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from '../config/train-config';
+import { lrScheduleOf, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from '../config/train-config';
+import { learningRate } from '../optim/schedule';
 import { loadDocuments, loadSotuCorpus, type Document } from '../data/corpus';
 import { buildTokenDataset } from '../data/dataset';
 import { JsonlLog } from '../metrics/jsonl-log';
@@ -79,8 +80,10 @@ function readCorpus(c: TrainConfig, phase: (m: string) => void): Document[] {
 }
 
 /**
- * What a resume may change — none of it changes the arithmetic of a step: how long the run goes, how
- * the workers split it, and how often it evaluates and checkpoints.
+ * What a resume may change — none of it changes what a step computes: how long the run goes (the
+ * learning-rate plan follows, see replannedScheduleNote), how the workers split it, and how often it
+ * evaluates and checkpoints. Another worker split sums in another order: expert-parallel workers agree
+ * with one worker to rounding (≈ 1e-9 in the loss), so a resume is bit-exact only with the same split.
  */
 const RESUMABLE = ['steps', 'workers', 'parallel', 'evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const;
 
@@ -104,6 +107,27 @@ function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): voi
   };
   compare(input as Record<string, unknown>, saved as unknown as Record<string, unknown>, '');
   if (issues.length) throw new ValidationError('train config (resume)', issues);
+}
+
+/**
+ * What a resume with another `steps` does to the learning rate, when it changes the curve of the steps
+ * already taken (then the run is no longer the one a run planned for the new length would be): the
+ * schedule is planned over the new length, so the next step's rate may jump. Undefined otherwise.
+ */
+export function replannedScheduleNote(saved: TrainConfig, resumed: TrainConfig, step: number): string | undefined {
+  if (saved.steps === resumed.steps) return undefined;
+  const before = lrScheduleOf(saved);
+  const after = lrScheduleOf(resumed);
+  let firstChanged = 0;
+  for (let k = 1; k <= step && !firstChanged; k++) if (learningRate(before, k) !== learningRate(after, k)) firstChanged = k;
+  if (!firstChanged) return undefined;
+  const lr = (x: number) => x.toPrecision(4);
+  return (
+    `steps ${saved.steps} → ${resumed.steps}: the learning-rate schedule is planned over ${resumed.steps} steps from here on, ` +
+    `but ${firstChanged === step ? `step ${step}` : `steps ${firstChanged}–${step}`} followed the plan over ${saved.steps} (step ${step} ran at lr ${lr(learningRate(before, step))}; ` +
+    `step ${step + 1} runs at ${lr(learningRate(after, step + 1))}), so this is not the run --steps ${resumed.steps} would have been from the start. ` +
+    `A wsd schedule with --warmup given extends without re-planning until its decay starts.`
+  );
 }
 
 /** Builds the RunInit of a fresh run or of a resume: corpus, tokenizer, data, parameters, state. */
@@ -130,7 +154,11 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     // dp and ep compute the same thing, so a resume may also change how the workers split it.
     const changed = Object.fromEntries(RESUMABLE.map((k) => [k, (input as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
     config = parseWith(TrainConfigSchema, { ...ck.state.config, ...changed, steps }, 'train config (from checkpoint)');
-    arch = ck.weights.arch;
+    const replanned = replannedScheduleNote(ck.state.config, config, ck.state.step);
+    if (replanned) phase(replanned);
+    // config.json states a top-k model as MoGE with one group (the same routing); the run's router
+    // comes back so the resumed steps take the code path, and so the rounding, of the ones before.
+    arch = config.router ? { ...ck.weights.arch, router: config.router } : ck.weights.arch;
     tokenizer = ck.tokenizer;
     params = flatParamsOf(ck.weights);
     const layout = flatLayout(paramSpecs(arch));

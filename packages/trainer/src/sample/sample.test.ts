@@ -41,10 +41,19 @@ describe('sampleText', () => {
     expect([free.promptTokensDropped, free.stoppedAtContextLimit]).toEqual([0, false]);
   });
 
-  it('is reproducible by seed when sampling with a temperature', () => {
-    const a = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });
-    const b = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature: 1, seed: 3 });
-    expect(a.tokens).toEqual(b.tokens);
+  it('is reproducible by seed when sampling with a temperature, and the seed and temperature matter', () => {
+    const sample = (seed: number, temperature = 1) => sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 6, temperature, seed }).tokens;
+    expect(sample(3)).toEqual(sample(3));
+    // An untrained model's next-token distribution is nearly flat over 300 ids: other seeds draw other tokens.
+    expect(sample(4)).not.toEqual(sample(3));
+    expect(sample(3)).not.toEqual(sample(3, 0));
+  });
+
+  it('never draws an id the tokenizer lacks when the model\'s vocabulary is larger', () => {
+    const wide = initModelWeights({ ...arch, vocabSize: 600 }, createReferenceBackend(), { seed: 5 });
+    const r = sampleText(wide, tokenizer, { prompt: 'The', maxTokens: 40, temperature: 1, seed: 1 });
+    expect(r.tokens.length).toBeGreaterThan(0);
+    expect(Math.max(...r.tokens)).toBeLessThan(tokenizer.size);
   });
 });
 

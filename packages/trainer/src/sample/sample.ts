@@ -68,7 +68,10 @@ export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokeniz
   for (let i = 0; i < o.maxTokens && cache.length + input.length <= limit; i++) {
     const fwd = modelForward(weights, { ids: input, batch: 1, seqLen: input.length }, { cache, withGrad: false });
     const all = b.read(fwd.logits) as Float32Array;
-    const next = pickToken(all.subarray((input.length - 1) * V, input.length * V), o.temperature, o.topK, rng);
+    // Only ids the tokenizer has are candidates: a model's vocabulary may be larger (a corpus too small
+    // to fill --vocab-size, or a vocabulary padded for alignment), and those rows decode to nothing.
+    const row = (input.length - 1) * V;
+    const next = pickToken(all.subarray(row, row + Math.min(V, tokenizer.size)), o.temperature, o.topK, rng);
     if (next === eot) {
       stopped = true;
       break;

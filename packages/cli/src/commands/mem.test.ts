@@ -141,6 +141,13 @@ describe('moge mem infer', () => {
     expect([tooBigJson.code, JSON.parse(tooBigJson.out).fits]).toEqual([1, false]);
   });
 
+  it('takes a serving plan without the training-only globalBatchSize, as sim infer does', async () => {
+    const r = await infer(['--arch', 'pangu-ultra-moe', '--plan', '{"tp":8,"ep":64,"dp":8}', '--cluster', 'atlas-800i-a2:64', '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).maxBatch).toBeGreaterThan(0);
+  });
+
   it('names a bad flag', async () => {
     const r = await infer(['--arch', 'pangu-pro-moe', '--quant', 'w3a3']);
     expect(r.code).toBe(1);

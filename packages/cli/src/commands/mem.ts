@@ -17,7 +17,7 @@ import { readInlineOrFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
-import { resolvePlan } from '../util/resolve-plan';
+import { resolvePlan, resolveServingPlan } from '../util/resolve-plan';
 
 /** Hardware the commands assume when no --cluster is given; named in the output so it is never silent. */
 const DEFAULT_TRAIN_CLUSTER = 'atlas-800t-a2';
@@ -188,7 +188,7 @@ function runInfer(opts: InferCli): void {
     'mem infer flags',
   );
   const arch = resolveArch(opts.arch);
-  const plan = resolvePlan(opts.plan ?? '{}');
+  const plan = resolveServingPlan(opts.plan ?? '{}');
   let hbmBytes: number;
   let hardware: string;
   if (flags['--hbm'] !== undefined) {

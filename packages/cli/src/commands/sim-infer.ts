@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatBytes, formatSeconds, MogeError, MoeArchSchema, ParallelPlanSchema, parseWith, QuantizationSchema, type MoeArch, type ParallelPlan } from '@moge/core';
+import { formatBytes, formatSeconds, MogeError, MoeArchSchema, parseWith, QuantizationSchema, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import {
   ArchRangesSchema,
@@ -22,7 +22,7 @@ import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
-import { resolvePlan } from '../util/resolve-plan';
+import { resolveServingPlan } from '../util/resolve-plan';
 
 /** A positive number of seconds given as a flag (`--max-batch-under-tpot 0.05`). */
 const secondsFlag = z
@@ -89,21 +89,6 @@ function printResult(r: InferenceSimResult, plan: ParallelPlan): void {
 function printMaxBatch(m: MaxBatchResult, capS: number): void {
   const why = m.limitedBy === 'kv-cache' ? 'KV-cache capacity' : m.limitedBy === 'tpot' ? 'the TPOT cap' : 'memory (not even one sequence fits)';
   process.stdout.write(`largest batch under TPOT ${ms(capS)}: ${m.batch} (limited by ${why}; the KV cache holds ${m.kvLimitBatch})\n\n`);
-}
-
-/**
- * `--plan` for serving: a ParallelPlan whose training-only batch fields may be left out (the schema
- * wants globalBatchSize to be a multiple of dp, which means nothing for inference).
- */
-function resolveServingPlan(value: string): ParallelPlan {
-  const raw = readInlineOrFile(value);
-  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && !('globalBatchSize' in raw)) {
-    const r = raw as { dp?: unknown; microBatchSize?: unknown };
-    const dp = typeof r.dp === 'number' ? r.dp : 1;
-    const mbs = typeof r.microBatchSize === 'number' ? r.microBatchSize : 1;
-    return parseWith(ParallelPlanSchema, { ...raw, globalBatchSize: dp * mbs }, `plan (${value.trim().startsWith('{') ? 'inline JSON' : value})`);
-  }
-  return resolvePlan(value);
 }
 
 /** `--profile`: a profile name, or a profile file (a refit to try) checked against InferenceProfileSchema. */

@@ -5,3 +5,18 @@ import { readInlineOrFile } from './io';
 export function resolvePlan(value: string): ParallelPlan {
   return parseWith(ParallelPlanSchema, readInlineOrFile(value), `plan (${value.trim().startsWith('{') ? 'inline JSON' : value})`);
 }
+
+/**
+ * `--plan` for serving: a ParallelPlan whose training-only batch fields may be left out (the schema
+ * wants globalBatchSize to be a multiple of dp, which means nothing for inference).
+ */
+export function resolveServingPlan(value: string): ParallelPlan {
+  const raw = readInlineOrFile(value);
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && !('globalBatchSize' in raw)) {
+    const r = raw as { dp?: unknown; microBatchSize?: unknown };
+    const dp = typeof r.dp === 'number' ? r.dp : 1;
+    const mbs = typeof r.microBatchSize === 'number' ? r.microBatchSize : 1;
+    return parseWith(ParallelPlanSchema, { ...raw, globalBatchSize: dp * mbs }, `plan (${value.trim().startsWith('{') ? 'inline JSON' : value})`);
+  }
+  return resolvePlan(value);
+}

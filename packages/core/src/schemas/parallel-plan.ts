@@ -53,6 +53,12 @@ const ParallelPlanObject = z.strictObject({
 });
 
 /**
+ * Micro-batches per optimizer step a plan may have. Real runs use up to a few thousand; the schedule
+ * is simulated task by task, and far beyond this a simulation would run out of memory.
+ */
+export const MAX_MICRO_BATCHES = 100_000;
+
+/**
  * A parallel layout (Megatron-LM / MindSpeed conventions). World size = tp × cp × dp × pp; on the
  * expert side the same tp × cp × dp devices of a stage are regrouped as ep × etp × edp.
  */
@@ -64,6 +70,8 @@ export const ParallelPlanSchema = ParallelPlanObject.superRefine((p, ctx) => {
   }
   if (p.globalBatchSize % (p.microBatchSize * p.dp) !== 0) {
     issue('globalBatchSize', `a multiple of microBatchSize × dp (${p.microBatchSize}×${p.dp})`);
+  } else if (p.globalBatchSize / (p.microBatchSize * p.dp) > MAX_MICRO_BATCHES) {
+    issue('globalBatchSize', `at most ${MAX_MICRO_BATCHES} micro-batches per step (globalBatchSize / (microBatchSize × dp) = ${p.globalBatchSize / (p.microBatchSize * p.dp)}): the simulators run the schedule task by task; raise microBatchSize or dp`);
   }
   if (p.vpp > 1 && p.pp === 1) issue('vpp', '1 when pp is 1 (interleaving needs several stages)');
   if (p.seqLength % p.cp !== 0) issue('seqLength', `a multiple of cp (${p.cp})`);

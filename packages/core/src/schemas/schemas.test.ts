@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel } from '../index';
+import { MAX_MICRO_BATCHES, MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel } from '../index';
 import { parseWith } from '../errors/parse';
 import { ValidationError } from '../errors/moge-error';
 
@@ -81,5 +81,10 @@ describe('ParallelPlanSchema', () => {
 
   it('rejects a global batch that does not split into micro-batches', () => {
     expect(() => parseWith(ParallelPlanSchema, { dp: 4, microBatchSize: 2, globalBatchSize: 12 }, 'plan')).toThrow(/globalBatchSize/);
+  });
+
+  it('bounds the micro-batches per step, which the simulators run one by one', () => {
+    expect(parseWith(ParallelPlanSchema, { dp: 8, globalBatchSize: 8 * MAX_MICRO_BATCHES }, 'plan').globalBatchSize).toBe(800_000);
+    expect(() => parseWith(ParallelPlanSchema, { dp: 8, globalBatchSize: 8589934592 }, 'plan')).toThrow(/globalBatchSize: .*at most 100000 micro-batches per step .* = 1073741824\)/);
   });
 });

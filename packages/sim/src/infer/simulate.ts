@@ -73,7 +73,8 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   if (plan.pp !== 1) issues.push({ path: 'plan.pp', received: plan.pp, expected: '1: the inference simulator models TP, DP, EP and ETP layouts (no pipeline stages)' });
   if (plan.cp !== 1) issues.push({ path: 'plan.cp', received: plan.cp, expected: '1: context parallelism is not modelled for inference' });
   const devices = plan.tp * plan.dp * plan.pp * plan.cp;
-  if (devices !== cluster.numDevices) {
+  // Only when the layout is otherwise valid (pp and cp 1): then tp × dp is the whole product.
+  if (issues.length === 0 && devices !== cluster.numDevices) {
     issues.push({ path: 'plan', received: `tp ${plan.tp} × dp ${plan.dp} = ${devices} devices`, expected: `tp × dp = the cluster's ${cluster.numDevices} devices` });
   }
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;

@@ -87,6 +87,12 @@ describe('simulatePipeline', () => {
       const on = simulatePipeline({ ...base, overlap: { enabled: true, efficiency: 0.8 } });
       expect(on.makespanS).toBeLessThanOrEqual(off.makespanS + 1e-9);
     }
+    // Nothing to hide (no communication, as at TP1 without EP): pairing would only hand each forward's
+    // output on after its partner backward, so overlap on must give exactly the schedule of overlap off.
+    for (const [pp, vpp, m] of [[8, 1, 16], [4, 2, 8]] as const) {
+      const base = uniform(pp, vpp, m, 1, 2, { p2pS: () => 0.05 });
+      expect(simulatePipeline({ ...base, overlap: { enabled: true, efficiency: 0.8 } }).makespanS).toBe(simulatePipeline(base).makespanS);
+    }
   });
 
   it('without p2p overlap, sends an interleaved step\'s forward output only after its backward (Megatron\'s batched exchange)', () => {

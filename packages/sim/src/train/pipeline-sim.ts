@@ -152,7 +152,11 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
     return Math.max(compute, comm) + (1 - efficiency) * Math.min(compute, comm);
   }
 
-  /** True when waiting for both inputs and overlapping ends no later than running the two one after the other. */
+  /**
+   * True when waiting for both inputs and overlapping ends strictly before running the two one after
+   * the other. A tie goes to running them in turn: a pair hands the forward's output on only at its
+   * end, so pairing that saves nothing would still hold up the next stage.
+   */
   function pairPays(stage: number, f: PipelineTask, b: PipelineTask, readyF: number, readyB: number): boolean {
     const cf = costOf(f, stage);
     const cb = costOf(b, stage);
@@ -160,7 +164,7 @@ export function simulatePipeline(input: PipelineSimInput): PipelineSimResult {
     const pairedEnd = Math.max(free, readyF, readyB) + pairDurationS(cf, cb);
     const soloFEnd = Math.max(free, readyF) + cf.computeS + cf.commS;
     const serialEnd = Math.max(soloFEnd, readyB) + cb.computeS + cb.commS;
-    return pairedEnd <= serialEnd;
+    return pairedEnd < serialEnd;
   }
 
   function runSolo(stage: number, t: PipelineTask, readyS: number): void {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { MAX_MICRO_BATCHES, ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
 
 const ints = z.array(z.number().int().positive()).min(1);
 
@@ -44,7 +44,7 @@ export interface PlanTemplate {
 export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate): Generator<ParallelPlan> {
   // Parsed once for the defaults; the loops below enforce the schema's cross-field rules themselves,
   // so each plan is a plain spread (a search enumerates hundreds of thousands).
-  const base = ParallelPlanSchema.parse({ globalBatchSize: t.globalBatchSize, seqLength: t.seqLength });
+  const base = ParallelPlanSchema.parse({ seqLength: t.seqLength });
   const moe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
   for (const tp of space.tp) {
     if (tp > t.devicesPerNode || arch.numHeads % tp !== 0) continue;
@@ -65,7 +65,7 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
             if (t.globalBatchSize % (mbs * dp) !== 0) continue;
             const m = t.globalBatchSize / (mbs * dp);
             if (vpp > 1 && m % pp !== 0) continue;
-            if (m < pp) continue;
+            if (m < pp || m > MAX_MICRO_BATCHES) continue;
             for (const ep of moe ? space.ep : [1]) {
               if (moe && arch.numExperts % ep !== 0) continue;
               for (const etp of moe ? space.etp : [1]) {

@@ -69,8 +69,8 @@ interface Candidate {
  * stage's work per micro-batch times (micro-batches + (pp − 1)/vpp), the classic interleaved-1F1B
  * makespan. Forward/backward overlap is credited only to the steady-state share of the schedule
  * (none for plain 1F1B, where pairing does not pay, see pipeline-sim), and the data-parallel
- * reduction that cannot hide (the last chunk's gradients and the first chunk's parameter gather, or
- * all of it without overlap) is added.
+ * reduction that cannot hide (what of the last chunk's gradients outlasts its backward and the first
+ * bucket's parameter gather, or all of it without overlap) is added.
  */
 function quickStepS(prep: PreparedTrainingSim): number {
   const { plan } = prep.input;
@@ -95,8 +95,10 @@ function quickStepS(prep: PreparedTrainingSim): number {
     }
     slowest = Math.max(slowest, t);
     const first = stage[0]!;
+    // Overlapped, buckets reduce under the first chunk's last backward and the first forward waits
+    // on its first bucket's gather (data-parallel.ts has the full account).
     const exposed = overlap.dataParallel
-      ? dp.gradTime(first) + dp.gatherTime(first)
+      ? Math.max(0, dp.gradTime(first) - first.backward.computeS) + dp.gatherTime(first.blocks[0] ?? first)
       : stage.reduce((s, w) => s + dp.gradTime(w) + dp.gatherTime(w), 0);
     dpExposed = Math.max(dpExposed, exposed);
   }

@@ -77,11 +77,26 @@ describe('simulateTraining', () => {
     for (const e of r.trace!.traceEvents) if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
     expect(new Set(tasks.map((e) => e.pid))).toEqual(new Set([0, 1, 2, 3]));
     expect(JSON.parse(JSON.stringify(r.trace)).displayTimeUnit).toBe('ms');
+    // The step ends when the last stage's weights are back: never after the trace's last event (the
+    // optimizer and gather of different stages are not added up).
+    const traceEndUs = Math.max(...r.trace!.traceEvents.filter((e) => e.ph === 'X').map((e) => e.ts! + e.dur!));
+    expect(r.stepTimeS * 1e6).toBeLessThanOrEqual(traceEndUs + 1e-3 + r.breakdown.overheadS * 1e6);
   });
 
   it('gets slower with overlap switched off', () => {
     const off = run(proPlan, { overlap: false });
     expect(off.stepTimeS).toBeGreaterThan(r.stepTimeS);
+  });
+
+  it('hides data-parallel traffic under the last backward and first forward bucket by bucket, also with one chunk per stage', () => {
+    // pp 1 and plain 1F1B: one chunk per stage, whose gradients are final only during the last backward.
+    for (const plan of [{ tp: 8, ep: 8, dp: 8, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, sequenceParallel: true }, { ...proPlan, vpp: 1 }]) {
+      const on = run(plan);
+      const off = run(plan, { overlap: { pipeline: true, intraLayer: true, dataParallel: false } });
+      expect(on.breakdown.exposedComm.dpS).toBeGreaterThan(0);
+      expect(on.breakdown.exposedComm.dpS).toBeLessThan(0.8 * off.breakdown.exposedComm.dpS);
+      expect(on.stepTimeS).toBeLessThan(off.stepTimeS);
+    }
   });
 
   it('blocks the sending rank on pipeline transfers only when pipeline overlap is off (Megatron without --overlap-p2p-communication)', () => {
@@ -119,6 +134,10 @@ describe('simulateTraining', () => {
     const swap = run({ ...proPlan, swap: ['attention', 'moe'] }, { overlap: false });
     expect(swap.peakMemoryBytesPerDevice).toBeLessThan(r.peakMemoryBytesPerDevice);
     expect(swap.breakdown.swapS).toBeGreaterThan(0);
+  });
+
+  it('rejects an expert parallelism that does not divide the experts, naming ep', () => {
+    expect(() => run({ ...proPlan, tp: 1, ep: 3, dp: 12, globalBatchSize: 48 }, {}, pro, parseClusterSpec('atlas-800t-a2:48'))).toThrow(/ep: got 3, expected a divisor of the 64 experts/);
   });
 
   it('rejects a plan larger than the cluster, naming the sizes', () => {

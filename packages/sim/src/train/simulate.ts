@@ -1,4 +1,4 @@
-import { dtypeBytes, InfeasibleError, parseWith, planNumMicroBatches, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
+import { dtypeBytes, InfeasibleError, parseWith, ValidationError, planNumMicroBatches, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
@@ -119,6 +119,10 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
   const world = planWorldSize(plan);
   if (world > cluster.numDevices) {
     throw new InfeasibleError(`plan needs tp×cp×dp×pp = ${plan.tp}×${plan.cp}×${plan.dp}×${plan.pp} = ${world} devices; cluster ${cluster.name} has ${cluster.numDevices}`);
+  }
+  if (arch.numExperts > 0 && arch.numExperts % plan.ep !== 0) {
+    // Megatron and MindSpeed shard the experts evenly over expert parallelism (no redundant copies in training).
+    throw new ValidationError('plan', [{ path: 'ep', received: plan.ep, expected: `a divisor of the ${arch.numExperts} experts` }]);
   }
   const overlap = resolveOverlap(options.overlap);
   const fused = resolveFusedOperators(options.fusedOperators);
@@ -258,9 +262,20 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
   });
   const criticalStage = stageEndS.indexOf(pipe.makespanS);
   const breakdown = pipelineBreakdown(pipe.events, work, criticalStage, pipe.makespanS, (e) => blockingSendS(e.stage, e.chunk, e.kind === 'B'));
+  // The optimizer step waits for every stage's gradients (the global gradient norm of clipping); each
+  // stage then updates and gathers its weights, and the next step's first forward on stage s waits for
+  // that — a wait that pipeline fill hides on later stages, whose first forward starts later anyway.
   const gradDone = Math.max(...stageEndS.map((end, s) => end + dp.gradExposedS[s]!));
-  breakdown.exposedComm.dpS = gradDone - pipe.makespanS + Math.max(...dp.paramGatherExposedS);
-  breakdown.optimizerS = Math.max(...dp.optimizerS);
+  const firstForwardS = stageEndS.map(() => Infinity);
+  for (const e of pipe.events) if (e.kind === 'F') firstForwardS[e.stage] = Math.min(firstForwardS[e.stage]!, e.startS);
+  let restartStage = 0;
+  let restartS = 0;
+  dp.optimizerS.forEach((opt, s) => {
+    const wait = opt + dp.paramGatherExposedS[s]! - (s === 0 ? 0 : firstForwardS[s]!);
+    if (wait > restartS) [restartStage, restartS] = [s, wait];
+  });
+  breakdown.optimizerS = Math.min(dp.optimizerS[restartStage]!, restartS);
+  breakdown.exposedComm.dpS = gradDone - pipe.makespanS + (restartS - breakdown.optimizerS);
   breakdown.overheadS = profile.stepOverheadS.value;
   const stepTimeS = breakdownTotal(breakdown);
 

@@ -15,6 +15,9 @@ export interface ChunkBlock {
   /** Exposed host-swap time of one micro-batch: out during forward, back in during backward. */
   swapOutS: number;
   swapInS: number;
+  /** Parameters this device holds for the block, split by how they are reduced over data parallel. */
+  denseParams: number;
+  expertParams: number;
 }
 
 /** Everything one model chunk of one stage does for one micro-batch. */
@@ -141,7 +144,10 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   const work: ChunkWork[][] = Array.from({ length: plan.pp }, (_, stage) =>
     Array.from({ length: plan.vpp }, (_, chunk) => ({ stage, chunk, blocks: [], forward: emptyPass(), backward: emptyPass(), recomputeS: 0, swapS: 0, denseParams: 0, expertParams: 0 })),
   );
-  const push = (w: ChunkWork, block: ChunkBlock) => w.blocks.push(block);
+  const push = (w: ChunkWork, block: Omit<ChunkBlock, 'denseParams' | 'expertParams'>) => {
+    const p = blockParams(arch, plan, block);
+    w.blocks.push({ ...block, denseParams: p.dense, expertParams: p.expert });
+  };
 
   const embeddingCost = cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false));
   const ownTail = (input.tail === 'own-stages' || input.tail === 'chunk-balanced') && input.layout === 'balanced';
@@ -185,7 +191,7 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     slots = layerSlots(arch, plan);
   }
 
-  work[0]![0]!.blocks.push({ kind: 'embedding', layer: -1, cost: embeddingCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  push(work[0]![0]!, { kind: 'embedding', layer: -1, cost: embeddingCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
   const indexInChunk = new Map<string, number>();
   for (const slot of slots) {
     const w = work[slot.stage]![slot.chunk]!;
@@ -219,9 +225,8 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
       w.backward = addPass(w.backward, b.cost.backward);
       w.recomputeS += b.cost.recomputeS;
       w.swapS += b.swapOutS + b.swapInS;
-      const p = blockParams(arch, plan, b);
-      w.denseParams += p.dense;
-      w.expertParams += p.expert;
+      w.denseParams += b.denseParams;
+      w.expertParams += b.expertParams;
     }
   }
   return work;
@@ -234,7 +239,7 @@ function swapExposure(timeS: number, c: BlockCost, overlap: boolean): { swapOutS
 }
 
 /** Parameters one device holds for a block: dense ones split over TP, experts over EP × ETP. */
-function blockParams(arch: MoeArch, plan: ParallelPlan, b: ChunkBlock): { dense: number; expert: number } {
+function blockParams(arch: MoeArch, plan: ParallelPlan, b: Pick<ChunkBlock, 'kind' | 'layer'>): { dense: number; expert: number } {
   const h = arch.hiddenSize;
   switch (b.kind) {
     case 'embedding':

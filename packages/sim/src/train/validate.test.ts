@@ -24,13 +24,13 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(0.35);
     expect(r.error).toBeCloseTo((r.predicted - r.published) * 100, 9);
     expect(r.withinGoal).toBe(Math.abs(r.error) <= 10);
-    // Goal met: a gain of 35.6 % against the published 35 % (+0.6 points; 21.4 %, −13.6, while only
+    // Goal met: a gain of 35.8 % against the published 35 % (+0.8 points; 21.4 %, −13.6, while only
     // MC2 was modelled). The paper lists fused operators among the new layout's changes, so the old
     // layout runs RMSNorm, RoPE, SwiGLU and MoE permute/unpermute as the unfused PyTorch / Megatron op
     // chains (HBM passes and launches counted from the op decomposition in
     // common/elementwise-kernels.ts; nothing fitted, nothing tuned to 35 %): a layer's memory-bound
     // share of forward + backward compute goes from 10.9 % to 23.0 % (the new layout's: 6.6 %), the old
-    // step from 1.694 s to 1.892 s. The figure leans on two assumed/fitted numbers
+    // step from 1.68 s to 1.88 s. The figure leans on two assumed/fitted numbers
     // (tools/calibrate/pro-t1-elementwise-share.ts --sensitivity): the profile's 10 µs per kernel launch
     // (0 µs → 27.0 %, 5 µs → 31.3 %, 20 µs → 43.8 %) and the top-k skew through EP16 (0 → 42.9 %,
     // 0.356 → 29.8 %). On an H200 the unfused chains took 1.4–2.4× what these counts predict with
@@ -45,7 +45,7 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.published).toBe(5);
     expect(r.predicted).toBeGreaterThanOrEqual(1);
     expect(r.withinGoal).toBe(r.predicted <= 5);
-    // Goal not met (top 5): #33. Pangu Ultra's plan lost to other plans with the same 32 model
+    // Goal not met (top 5): #37 (#33 before data-parallel buckets). Pangu Ultra's plan lost to other plans with the same 32 model
     // chunks on half the stages (PP8 × VPP4: half the pipeline fill, and it fits in memory by
     // @moge/memory's estimate) and to TP4 × CP2. At PP16, whole layers cannot even out 61 layers +
     // the MTP module + the loss stage (the heads of the model and of the MTP module, vocab 153,600:

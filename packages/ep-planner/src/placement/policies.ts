@@ -74,7 +74,7 @@ export const placeEplbHierarchical: LayerPolicy = (loads, shape) => {
   for (let node = 0; node < numNodes; node++) {
     const offset = node * expertsPerNode;
     for (let i = 0; i < expertsPerNode; i++) nodeLoads[i] = loads[nodeExperts[offset + i]!]!;
-    const replication = replicateExperts(nodeLoads, physicalPerNode);
+    const replication = replicateExperts(nodeLoads, physicalPerNode, ranksPerNode);
     const replicaLoads = perReplicaLoads(nodeLoads, replication);
     writePacked(slots, replication, replicaLoads, node * ranksPerNode, ranksPerNode, slotsPerRank, (i) => nodeExperts[offset + i]!);
   }
@@ -83,7 +83,7 @@ export const placeEplbHierarchical: LayerPolicy = (loads, shape) => {
 
 /** DeepSeek EPLB, global: replicate over all slots of the layer, pack replicas onto every rank. */
 export const placeEplbGlobal: LayerPolicy = (loads, shape) => {
-  const replication = replicateExperts(loads, shape.numPhysical);
+  const replication = replicateExperts(loads, shape.numPhysical, shape.numRanks);
   const slots = new Int32Array(shape.numPhysical);
   writePacked(slots, replication, perReplicaLoads(loads, replication), 0, shape.numRanks, shape.slotsPerRank, (e) => e);
   return slots;

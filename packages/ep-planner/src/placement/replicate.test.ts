@@ -49,6 +49,25 @@ describe('replicateExperts', () => {
     );
   });
 
+  it('keeps every expert within maxReplicas copies until all of them reach it, P replicas in all (property)', () => {
+    fc.assert(
+      fc.property(replicationCase, fc.integer({ min: 1, max: 4 }), ([weights, extra], cap) => {
+        const { replicaCounts, physicalToLogical } = replicateExperts(weights, weights.length + extra, cap);
+        expect(physicalToLogical.length).toBe(weights.length + extra);
+        const most = Math.max(...replicaCounts);
+        if (weights.length + extra <= weights.length * cap) expect(most).toBeLessThanOrEqual(cap);
+        else expect(Math.min(...replicaCounts)).toBeGreaterThanOrEqual(cap);
+      }),
+    );
+  });
+
+  it('spends a slot on another expert rather than a copy beyond one per rank', () => {
+    // 4 ranks of 3 slots: the hot expert gets 4 copies (one per rank, 250 each), not EPLB's 5.
+    const { replicaCounts } = replicateExperts([1000, 10, 10, 10, 10, 10, 10, 10], 12, 4);
+    expect(replicaCounts[0]).toBe(4);
+    expect(replicateExperts([1000, 10, 10, 10, 10, 10, 10, 10], 12).replicaCounts[0]).toBe(5);
+  });
+
   it('rejects fewer physical slots than experts', () => {
     expect(() => replicateExperts([1, 2, 3], 2)).toThrow(/numPhysical must be an integer ≥ the 3 logical experts/);
   });

@@ -14,24 +14,39 @@ export interface Replication {
  * DeepSeek EPLB). Load is assumed to split evenly over an expert's replicas, which is how dispatch
  * spreads tokens (see `chooseReplica`). Ties go to the lower expert id.
  *
+ * `maxReplicas` (the ranks the replicas will be packed onto) caps an expert's copies: a copy beyond one
+ * per rank shares a rank with another and takes none of its load off that rank, so EPLB's uncapped
+ * rule can leave the hot expert's ranks heavier than spending the slot elsewhere would. The cap gives
+ * way only when every expert has reached it.
+ *
  * O((P − n) log n) with a max-heap keyed by load / replicas.
  */
-export function replicateExperts(weights: ArrayLike<number>, numPhysical: number): Replication {
+export function replicateExperts(weights: ArrayLike<number>, numPhysical: number, maxReplicas = Infinity): Replication {
   const n = weights.length;
   if (!Number.isInteger(numPhysical) || numPhysical < n) {
     throw new RangeError(`replicateExperts: numPhysical must be an integer ≥ the ${n} logical experts, got ${numPhysical}`);
   }
+  if (!(maxReplicas >= 1)) throw new RangeError(`replicateExperts: maxReplicas must be ≥ 1, got ${maxReplicas}`);
   const physicalToLogical = new Int32Array(numPhysical);
   const replicaCounts = new Int32Array(n).fill(1);
   for (let e = 0; e < n; e++) physicalToLogical[e] = e;
   if (numPhysical === n) return { physicalToLogical, replicaCounts };
   const hottest = new IndexHeap(n, 'max');
-  for (let e = 0; e < n; e++) hottest.push(e, weights[e]!);
+  let cap = maxReplicas;
+  const fill = () => {
+    for (let e = 0; e < n; e++) if (replicaCounts[e]! < cap) hottest.push(e, weights[e]! / replicaCounts[e]!);
+  };
+  fill();
   for (let p = n; p < numPhysical; p++) {
+    if (hottest.length === 0) {
+      cap = Infinity;
+      fill();
+    }
     const e = hottest.peek();
     physicalToLogical[p] = e;
     replicaCounts[e]!++;
-    hottest.replaceTopKey(weights[e]! / replicaCounts[e]!);
+    if (replicaCounts[e]! >= cap) hottest.pop();
+    else hottest.replaceTopKey(weights[e]! / replicaCounts[e]!);
   }
   return { physicalToLogical, replicaCounts };
 }

@@ -9,6 +9,7 @@ import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, fromTokenizerJson, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
 import { compareRouters, LATEST_FILE, runMainJob, trainModel } from '@moge/trainer/node';
 import { assertWritablePath, readStructuredFile, writeFileAtomic, writeJsonAtomic } from '../util/io';
+import { mogeCommand } from '../util/invocation';
 import { printJson, printTable } from '../util/output';
 import { resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
@@ -319,7 +320,7 @@ async function runStart(o: { quick?: boolean; out?: string; seed?: string; worke
       `checkpoint (HF model directory: config.json, model.safetensors, tokenizer.json): ${r.checkpointDir}\n` +
       `metrics: ${r.logFile}\n` +
       `sample (temperature 0.8, top-k 40): "The state of the Union is${sample.text}"\n` +
-      `sample from it yourself:\n  ${r.sampleCommand}\n`,
+      `sample from it yourself:\n  ${r.sampleCommand.replace(/^moge /, `${mogeCommand()} `)}\n`,
   );
 }
 

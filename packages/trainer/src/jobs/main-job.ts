@@ -20,6 +20,7 @@ export interface MainJobOptions {
 
 export interface MainJobResult extends TrainRunResult {
   checkpointDir: string;
+  /** The `moge sample` command for the checkpoint, as `moge …` (the CLI prints it the way it was itself started). */
   sampleCommand: string;
 }
 
@@ -57,5 +58,5 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   const outDir = resolve(options.outDir ?? join('runs', `moge-small${quick ? '-quick' : ''}-${stamp()}`));
   const result = await trainModel(mainJobConfig(quick, options.seed ?? 0, options.workers ?? defaultWorkers()), { outDir, live: options.live, label: 'moge-small', onPhase: options.onPhase });
   const checkpointDir = result.checkpointDir!;
-  return { ...result, checkpointDir, sampleCommand: `npx moge sample --model ${checkpointDir} --prompt "The state of the Union is" --max-tokens 40 --temperature 0.8 --top-k 40` };
+  return { ...result, checkpointDir, sampleCommand: `moge sample --model ${checkpointDir} --prompt "The state of the Union is" --max-tokens 40 --temperature 0.8 --top-k 40` };
 }

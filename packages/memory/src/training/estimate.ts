@@ -114,7 +114,8 @@ function evaluateStage(prep: PreparedTraining, stage: number, memories: BlockMem
     }
   }
   const prefetchBytes = Math.min(options.swapPrefetchLayers * maxSwappedBlock, swappedPerMicroBatch);
-  const activationsBytes = (inFlightBytes + prefetchBytes + workspace) * options.activationOverheadFactor;
+  // Whole bytes: the expert load factor and the overhead factor scale counts into fractions.
+  const activationsBytes = Math.ceil((inFlightBytes + prefetchBytes + workspace) * options.activationOverheadFactor);
   const { bytes, params } = prep.staticByStage[stage]!;
   const overheadBytes = options.frameworkOverheadBytes;
   const swapBytes = 2 * swappedPerMicroBatch * prep.numMicroBatches;

@@ -52,7 +52,7 @@ export const ASCEND_910C: ChipSpec = {
     fp16: sourced(2 * 376 * TERA, `${A3_SOURCES}; lower value taken, fp16 = bf16 rate assumed`, 'assumed'),
     int8: sourced(2 * 2 * 376 * TERA, 'assumed: int8 = 2 × bf16 as on 910B', 'assumed'),
   },
-  hbmBytes: sourced(2 * 64 * GiB, 'targets.md: 64 GB HBM per die, 2 dies', 'published'),
+  hbmBytes: sourced(2 * 64 * GiB, 'targets.md: 64 GB HBM per die, 2 dies; read as 64 GiB, the size measured on the 910B die it pairs (decimal GB would be 7 % less)', 'published'),
   hbmBandwidth: sourced(2 * 1.6 * TB, 'assumed: 2 dies × the 910B figure (~1.6 TB/s, itself assumed)', 'assumed'),
   efficiencyProfile: { name: 'ascend-910c', source: 'assumed profile: no microbenchmark rows measured on 910C yet', confidence: 'assumed' },
 };

@@ -104,6 +104,18 @@ describe('estimateCollective', () => {
     expect(e.perTier.map((t) => t.step.split(' ')[0])).toEqual(['reduce-scatter', 'all-reduce', 'all-gather']);
   });
 
+  it('charges a hierarchical collective its per-call overhead once, not once per phase', () => {
+    const h200x16 = parseClusterSpec('hgx-h200:16');
+    const { intraNode, interNode } = h200x16.node;
+    const once = Math.max(tierCallOverhead(intraNode), tierCallOverhead(interNode));
+    expect(tierCallOverhead(intraNode)).toBeGreaterThan(0);
+    const e = estimateCollective(h200x16, { op: 'all-reduce', bytes: 8, ranks: 16, algorithm: 'hierarchical' });
+    // 8 bytes: latency terms only. Each phase alone would be its tier's overhead + steps × α.
+    const latencies = e.perTier.reduce((s, t) => s + t.steps * (t.tier === 'intra-node' ? intraNode : interNode).latencyS.value, 0);
+    expect(e.timeS).toBeCloseTo(once + latencies, 7);
+    expect(e.perTier.reduce((s, t) => s + t.timeS, 0)).toBeCloseTo(e.timeS, 12);
+  });
+
   it('send-recv uses the tier between its two ranks', () => {
     const local = estimateCollective(a2x32, { op: 'send-recv', bytes: GB, ranks: 2 });
     const remote = estimateCollective(a2x32, { op: 'send-recv', bytes: GB, ranks: 2, ranksPerNode: 1 });

@@ -1,5 +1,5 @@
 import type { NodeSpec } from '../catalog/schemas';
-import { bestOnTier } from './flat';
+import { bestOnTier, tierCallOverhead } from './flat';
 import type { CollectiveOp, TierCost, TierName } from './schemas';
 
 /**
@@ -52,5 +52,10 @@ export function hierarchicalPhases(op: CollectiveOp, node: NodeSpec, nodes: numb
     case 'send-recv':
       throw new Error(`hierarchical ${op} is not modelled`); // callers offer hierarchical only where it applies
   }
+  // Each phase was timed as a call of its own; a hierarchical collective is one call (one NCCL/HCCL
+  // launch), so the fixed per-call cost is paid once — the larger tier's, on the first phase.
+  const overheadOf = (tier: TierName) => tierCallOverhead(tier === 'intra-node' ? node.intraNode : node.interNode);
+  const once = Math.max(0, ...phases.map((p) => overheadOf(p.tier)));
+  phases.forEach((p, i) => (p.timeS += (i === 0 ? once : 0) - overheadOf(p.tier)));
   return phases;
 }

@@ -5,6 +5,7 @@ import { findChip, listChips } from '../catalog/chips';
 import { estimateOpTime } from './estimate-op';
 import { OpSchema } from './op';
 import { getEfficiencyProfile } from './profiles';
+import { MatmulCurveSchema } from './profile';
 import { attentionPairs } from './work';
 
 const h200 = findChip('nvidia-h200')!;
@@ -81,6 +82,17 @@ describe('estimateOpTime: grouped matmul, attention, elementwise, custom', () =>
     expect(piled.flops).toBe(even.flops);
     expect(piled.bytes).toBeLessThan(even.bytes / 4);
     expect(even.bound).toBe('memory'); // decode-sized expert batches stream their weights
+  });
+
+  it('a matmul with no rows reads no weights', () => {
+    const none = estimateOpTime(a910b, { kind: 'matmul', m: 0, k: 4096, n: 4096, dtype: 'bf16' });
+    expect([none.flops, none.bytes]).toEqual([0, 0]);
+  });
+
+  it('refuses a matmul efficiency curve with alpha above 1 (a bigger matmul would cost less time)', () => {
+    const p = getEfficiencyProfile('nvidia-h200');
+    expect(MatmulCurveSchema.safeParse(p.matmul).success).toBe(true);
+    expect(() => MatmulCurveSchema.parse({ ...p.matmul, alpha: { ...p.matmul.alpha, value: 3 } })).toThrow(/alpha in \(0, 1\]/);
   });
 
   it('causal attention computes s(s+1)/2 pairs: about half of the full square', () => {

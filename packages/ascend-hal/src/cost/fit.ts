@@ -34,7 +34,8 @@ function withParams(base: EfficiencyProfile, p: readonly number[], source: strin
     matmul: {
       effMax: sourced(logistic(effLogit), source, 'measured'),
       w0Flops: sourced(Math.exp(logW0), source, 'measured'),
-      alpha: sourced(Math.exp(logAlpha), source, 'measured'),
+      // Capped at 1, as MatmulCurveSchema requires (time must grow with the work).
+      alpha: sourced(Math.min(1, Math.exp(logAlpha)), source, 'measured'),
     },
     launchOverheadS: sourced(Math.exp(logOverhead), source, 'measured'),
   };

@@ -20,7 +20,9 @@ export type MatmulRow = z.infer<typeof MatmulRowSchema>;
 export const MatmulCurveSchema = z.object({
   effMax: SourcedNumberSchema.refine((s) => s.value > 0 && s.value <= 1, { message: 'effMax in (0, 1]' }),
   w0Flops: SourcedNumberSchema.refine((s) => s.value > 0, { message: 'w0Flops > 0' }),
-  alpha: SourcedNumberSchema.refine((s) => s.value > 0, { message: 'alpha > 0' }),
+  // alpha ≤ 1 keeps time = W / (peak · eff(W)) increasing in W (W·eff′/eff ≤ alpha): above 1, a bigger
+  // matmul could come out faster than a smaller one.
+  alpha: SourcedNumberSchema.refine((s) => s.value > 0 && s.value <= 1, { message: 'alpha in (0, 1] (above 1 a bigger matmul could cost less time)' }),
 });
 export type MatmulCurve = z.infer<typeof MatmulCurveSchema>;
 

@@ -18,7 +18,8 @@ function outputBytes(dtype: DType): number {
 function matmulWork(op: MatmulOp): OpWork {
   const batch = op.batch ?? 1;
   const a = op.m * op.k * dtypeBytes(op.dtype);
-  const b = op.k * op.n * dtypeBytes(op.weightDType ?? op.dtype);
+  // No rows, no kernel: nothing reads the weights (as idle groups of a grouped matmul).
+  const b = op.m === 0 ? 0 : op.k * op.n * dtypeBytes(op.weightDType ?? op.dtype);
   const c = op.m * op.n * outputBytes(op.dtype);
   return { flops: 2 * batch * op.m * op.k * op.n, bytes: batch * (a + b + c), unit: 'matrix' };
 }

@@ -1,4 +1,5 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
+import { countExperts } from '../metrics/balance';
 
 /**
  * Load-balancing auxiliary losses on the router's probabilities, with their gradient.
@@ -30,7 +31,7 @@ export interface AuxLossResult {
   expertCounts: Float64Array;
 }
 
-/** Segment offsets for `groups` equal contiguous segments of `tokens` (the last ones one shorter if uneven). */
+/** Segment offsets for `groups` contiguous segments of `tokens` as equal as whole tokens allow (sizes differ by at most one: 10 over 4 gives 3, 2, 3, 2). */
 export function equalTokenSegments(tokens: number, groups: number): number[] {
   if (!Number.isInteger(groups) || groups < 1 || groups > tokens) {
     throw new RangeError(`EP groups: got ${groups}, expected an integer in [1, tokens=${tokens}]`);
@@ -72,15 +73,12 @@ export function segmentedAuxLoss(
     segmentOf.fill(g, lo, hi);
   }
 
+  // countExperts first: it refuses an id outside [0, E), which would land in a neighbouring segment's row.
+  const expertCounts = countExperts(expertIds, e);
   const counts = new Float64Array(groups * e);
-  const expertCounts = new Float64Array(e);
   for (let t = 0; t < tokens; t++) {
     const row = segmentOf[t]! * e;
-    for (let j = 0; j < topK; j++) {
-      const id = expertIds[t * topK + j]!;
-      counts[row + id]! += 1;
-      expertCounts[id]! += 1;
-    }
+    for (let j = 0; j < topK; j++) counts[row + expertIds[t * topK + j]!]! += 1;
   }
 
   // Σ_t p_{t,i} per segment on the backend: scatter-add the [T, E] rows onto G rows.

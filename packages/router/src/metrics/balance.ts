@@ -8,7 +8,7 @@ export function countExperts(expertIds: ArrayLike<number>, numExperts: number): 
   const counts = new Float64Array(numExperts);
   for (let i = 0; i < expertIds.length; i++) {
     const id = expertIds[i]!;
-    if (!(id >= 0 && id < numExperts)) throw new RangeError(`expert id at ${i}: got ${id}, expected an integer in [0, ${numExperts})`);
+    if (!(Number.isInteger(id) && id >= 0 && id < numExperts)) throw new RangeError(`expert id at ${i}: got ${id}, expected an integer in [0, ${numExperts})`);
     counts[id]! += 1;
   }
   return counts;

@@ -190,6 +190,9 @@ describe('auxiliary losses', () => {
     expect(() => segmentedAuxLoss(backend, p, ids, 1, [0, 2, 2, 4])).toThrow(/segment 1: offsets 2..2, expected a non-empty segment/);
     expect(() => segmentedAuxLoss(backend, p, ids, 1, [0, 3])).toThrow(/expected 0 = o\[0\] < … < o\[G\] = T = 4/);
     expect(() => batchAuxLoss(backend, p, ids, 2)).toThrow(/expert ids: got 4, expected T·K = 8/);
+    // An id past E (or below 0) would count in the next (or previous) segment's row.
+    expect(() => segmentedAuxLoss(backend, p, Int32Array.from([0, 2, 1, 0]), 1, [0, 2, 4])).toThrow(/expert id at 1: got 2, expected an integer in \[0, 2\)/);
+    expect(() => segmentedAuxLoss(backend, p, Int32Array.from([0, 1, -1, 0]), 1, [0, 2, 4])).toThrow(/expert id at 2: got -1/);
     expect(() => equalTokenSegments(4, 5)).toThrow(/EP groups: got 5, expected an integer in \[1, tokens=4\]/);
     expect(equalTokenSegments(10, 4)).toEqual([0, 3, 5, 8, 10]);
   });

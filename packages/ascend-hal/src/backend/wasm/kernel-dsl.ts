@@ -157,8 +157,9 @@ const C1 = 0.693359375;
 const C2 = Math.LN2 - C1;
 const POLY = [1.0000000716546544, 0.9999996919902643, 0.4999889485139918, 0.16667574733013435, 0.04191538197643546, 0.008297654793071];
 // x is clamped to [−87, 88] first: there 2^n is a normal fp32 number (n ∈ [−126, 127]) built from its
-// exponent bits alone, and exp(88) ≈ 1.7e38 is still finite. Below, exp(x) < 1.7e-38; the callers
-// either mask such lanes to 0 (softmax) or only need 1 + exp(x) (sigmoid), where it vanishes anyway.
+// exponent bits alone, and exp(88) ≈ 1.7e38 is still finite. Below, exp(x) < 1.7e-38 but the clamp
+// returns exp(−87): the callers either mask such lanes to 0 (softmax) or only need 1 + exp(x)
+// (sigmoid), where it vanishes anyway.
 const X_MIN = -87;
 const X_MAX = 88;
 // Rounding by the shifter: x/ln2 + 1.5·2^23 rounds to an integer (fp32 ulp there is 1), whose low

@@ -57,7 +57,9 @@ export const softmaxRowsKernel = defineKernel(
       op.f64x2Const(0), op.set(v.sum),
       ...forRowVectorsSplit(v.o, v.rem, v.vis, (ragged) => [
         ...load(v.src, v.o), op.get(v.vmax), op.f32x4Sub(), op.set(v.x),
-        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.e),
+        // exp clamps below −87 (exp there < 1.7e-38): such lanes, −∞ (a mask) among them, give exactly 0.
+        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), op.get(v.x), op.get(v.eMin), op.f32x4Ge(), op.v128And(),
+        ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.e),
         ...store(v.dst, v.o, [op.get(v.e)]),
         ...accumulateF64(v.sum, v.e),
       ]),

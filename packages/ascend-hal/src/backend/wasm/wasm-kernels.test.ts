@@ -68,6 +68,14 @@ describe('WebAssembly kernels agree with the reference kernels', () => {
     );
   });
 
+  it('softmax gives exactly 0 to −∞ (a mask) and to logits far below the row max', () => {
+    // 9 keys: two full vectors and a ragged lane, the masked ones in each.
+    const x = Float32Array.from([-Infinity, 0, 0, -200, 0, -1e30, 0, -90, -Infinity]);
+    const p = wasm.read(wasm.softmax(wasm.fromArray(x, [1, 9]))) as Float32Array;
+    for (const i of [0, 3, 5, 7, 8]) expect(p[i]).toBe(0);
+    for (const i of [1, 2, 4, 6]) expect(p[i]).toBeCloseTo(0.25, 6);
+  });
+
   it('row kernels over many chunks: causal phase, long rows, float64 sums', () => {
     // [3, 200, 300]: 180 000 elements, 54 rows per chunk, so chunks start mid-block (phase ≠ 0).
     const shape = [3, 200, 300];

@@ -141,6 +141,13 @@ describe('moge mem infer', () => {
     expect([tooBigJson.code, JSON.parse(tooBigJson.out).fits]).toEqual([1, false]);
   });
 
+  it('notes a context past the model\'s maxPositionEmbeddings, and still estimates it', async () => {
+    const r = await infer(['--arch', 'pangu-pro-moe', '--plan', '{"tp":4,"ep":4}', '--context', '100000', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/note: --context 100000 is past pangu-pro-moe's maxPositionEmbeddings \(4096\)/);
+    expect(JSON.parse(r.out).maxBatch).toBeGreaterThan(0);
+  });
+
   it('takes a serving plan without the training-only globalBatchSize, as sim infer does', async () => {
     const r = await infer(['--arch', 'pangu-ultra-moe', '--plan', '{"tp":8,"ep":64,"dp":8}', '--cluster', 'atlas-800i-a2:64', '--json']);
     expect(r.err).toBe('');

@@ -17,6 +17,7 @@ import { readInlineOrFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
+import { notePastPositions } from '../util/positions-note';
 import { resolvePlan, resolveServingPlan } from '../util/resolve-plan';
 
 /** Hardware the commands assume when no --cluster is given; named in the output so it is never silent. */
@@ -200,6 +201,7 @@ function runInfer(opts: InferCli): void {
     hardware = `${cluster.name}${opts.cluster === undefined ? ' (default; pass --cluster or --hbm)' : ''}`;
   }
   const contextLength = flags['--context'] ?? arch.maxPositionEmbeddings;
+  notePastPositions(arch, contextLength, '--context');
   const e = estimateInferenceMemory(arch, plan, {
     hbmBytes,
     contextLength,

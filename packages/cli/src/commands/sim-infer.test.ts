@@ -103,6 +103,16 @@ describe('moge sim search --mode infer', () => {
     expect(r.pareto.length).toBe(1);
   });
 
+  it('lists the baseline once when the ranges also generate its shape', async () => {
+    // Ranges around moge-tiny whose values include the base's own (2 layers): 3 shapes, not 4.
+    const dir = mkdtempSync(join(tmpdir(), 'moge-infer-ranges-'));
+    const file = join(dir, 'ranges.json');
+    writeFileSync(file, JSON.stringify({ base: 'moge-tiny', vary: { numLayers: [1, 2, 4] } }));
+    const io = capture();
+    expect(await main(['sim', 'search', '--mode', 'infer', '--arch', file, '--cluster', 'hgx-h200:1', '--input-length', '64', '--top', '10', '--json'])).toBe(0);
+    expect(JSON.parse(io.out()).counts.architectures).toBe(3);
+  });
+
   it('defaults the cap to 100 ms on 300I Duo', async () => {
     const io = capture();
     expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-300i-duo:4', '--top', '1', '--json'])).toBe(0);

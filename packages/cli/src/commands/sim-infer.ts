@@ -22,6 +22,7 @@ import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
+import { notePastPositions } from '../util/positions-note';
 import { resolveServingPlan } from '../util/resolve-plan';
 
 /** A positive number of seconds given as a flag (`--max-batch-under-tpot 0.05`). */
@@ -130,6 +131,9 @@ export function registerSimInfer(sim: Command): void {
       if (typeof workload !== 'object' || workload === null || Array.isArray(workload)) {
         throw new MogeError('E_BAD_FLAG', `--workload: expected an object {phase, batch, inputLength, …}, got ${JSON.stringify(workload)}`);
       }
+      const lengths = workload as { inputLength?: unknown; contextLength?: unknown };
+      const context = Math.max(...[lengths.inputLength, lengths.contextLength].filter((n): n is number => typeof n === 'number'), 0);
+      notePastPositions(arch, context, 'the workload\'s context');
       const base = { arch, cluster, plan, workload: workload as never, ...(flags.profile ? { profile: resolveInferenceProfile(flags.profile) } : {}) };
       if (flags.maxBatchUnderTpot !== undefined) {
         const capS = parseWith(z.object({ '--max-batch-under-tpot': secondsFlag }), { '--max-batch-under-tpot': flags.maxBatchUnderTpot }, 'sim infer flags')['--max-batch-under-tpot'];
@@ -159,7 +163,7 @@ const PANGU_PRO_SPACE = 'pangu-pro-space';
 function resolveSearchArchs(value: string): { archs: MoeArch[]; baseline: MoeArch } {
   if (value.trim() === PANGU_PRO_SPACE) {
     const base = resolveArch('pangu-pro-moe');
-    return { archs: [base, ...enumerateArchs({ base: base as unknown as Record<string, unknown>, vary: PANGU_PRO_SEARCH_VARY, totalParams: PANGU_PRO_SEARCH_PARAMS })], baseline: base };
+    return { archs: withBaseline(base, enumerateArchs({ base: base as unknown as Record<string, unknown>, vary: PANGU_PRO_SEARCH_VARY, totalParams: PANGU_PRO_SEARCH_PARAMS })), baseline: base };
   }
   try {
     const arch = resolveArch(value);
@@ -173,8 +177,15 @@ function resolveSearchArchs(value: string): { archs: MoeArch[]; baseline: MoeArc
     const ranges = parseWith(ArchRangesSchema, withBase, `architecture ranges (${value})`);
     // The ranges' base is the candidate every score is normalised to (Pangu Pro's procedure).
     const baseline = parseWith(MoeArchSchema, ranges.base, `base architecture (${value})`);
-    return { archs: [baseline, ...enumerateArchs(ranges)], baseline };
+    return { archs: withBaseline(baseline, enumerateArchs(ranges)), baseline };
   }
+}
+
+/** The baseline first, then the candidates, less the one with the baseline's own shape (it would be listed twice). */
+function withBaseline(baseline: MoeArch, candidates: MoeArch[]): MoeArch[] {
+  const shape = (a: MoeArch) => JSON.stringify({ ...a, name: undefined });
+  const own = shape(baseline);
+  return [baseline, ...candidates.filter((a) => shape(a) !== own)];
 }
 
 /** Flags only the inference search uses, added to `moge sim search` (which calls this before parsing). */

@@ -42,5 +42,8 @@ describe('expertActivity', () => {
     for (let i = 0; i < 8; i++) counts[i * 8] = 100; // only 8 experts ever chosen
     const stats = { router: 'moge' as const, numExperts: 64, topK: 8, numDevices: 8, tokens: 100, layers: [{ expertCounts: counts }] };
     expect(expertActivity(pro, { kind: 'trace', stats }, 1, 1, 1000).activeExperts).toBeCloseTo(8, 6);
+    // A trace of another model is named by its path, as bad input (not an internal error).
+    const other = { ...stats, numExperts: 32, layers: [stats.layers[0]!, { expertCounts: counts.slice(0, 32) }] };
+    expect(() => expertActivity(pro, { kind: 'trace', stats: other }, 1, 1, 1000)).toThrow(/routing\.stats\.layers\.1\.expertCounts: got "32 counts", expected one count per expert of the architecture, 64/);
   });
 });

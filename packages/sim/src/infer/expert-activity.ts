@@ -1,4 +1,4 @@
-import type { MoeArch } from '@moge/core';
+import { ValidationError, type MoeArch } from '@moge/core';
 import { zipfLoads } from '@moge/ep-planner';
 import { expertLoadFactor, type ExpertLoadSource } from '../common/expert-load';
 import type { RoutingSource } from './workload';
@@ -13,8 +13,12 @@ const SYNTHETIC_LAYERS = 8;
 export function expertShares(arch: MoeArch, routing: RoutingSource): Float64Array[] {
   const e = arch.numExperts;
   if (routing.kind === 'trace') {
-    return routing.stats.layers.map((l) => {
-      if (l.expertCounts.length !== e) throw new RangeError(`routing trace has ${l.expertCounts.length} experts per layer, the arch ${e}`);
+    return routing.stats.layers.map((l, i) => {
+      if (l.expertCounts.length !== e) {
+        throw new ValidationError('inference workload', [
+          { path: `routing.stats.layers.${i}.expertCounts`, received: `${l.expertCounts.length} counts`, expected: `one count per expert of the architecture, ${e} (a trace of this model)` },
+        ]);
+      }
       const sum = l.expertCounts.reduce((a, b) => a + b, 0);
       return Float64Array.from(l.expertCounts, (c) => (sum > 0 ? c / sum : 1 / e));
     });

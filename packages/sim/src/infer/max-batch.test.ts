@@ -22,10 +22,20 @@ describe('maxBatchUnderTpot', () => {
     expect(next.tpotS!).toBeGreaterThan(0.05);
   });
 
-  it('stops at the KV-cache limit when the cap is loose', () => {
-    const r = maxBatchUnderTpot(input, 10);
-    expect(r.limitedBy).toBe('kv-cache');
-    expect(r.batch).toBe(r.kvLimitBatch);
+  it('stops at the memory limit when the cap is loose: the batch fits, one more does not', () => {
+    for (const case_ of [
+      input,
+      // A short context: the activation workspace (≈ 186 KB a token here) grows with the batch past
+      // what batch 1's KV limit leaves room for.
+      { arch: getPreset('dense-32b'), cluster: parseClusterSpec('hgx-h200:1'), plan: parseWith(ParallelPlanSchema, {}, 'plan'), workload: { phase: 'decode' as const, batch: 1, inputLength: 16, quantization: 'w8a8' as const } },
+    ]) {
+      const r = maxBatchUnderTpot(case_, 10);
+      expect(r.limitedBy).toBe('kv-cache');
+      expect(r.batch).toBeGreaterThan(1);
+      expect(r.batch).toBeLessThanOrEqual(r.kvLimitBatch);
+      expect(r.result!.memory.fits).toBe(true);
+      expect(simulateInference({ ...case_, workload: { ...case_.workload, batch: r.batch + 1 } }).memory.fits).toBe(false);
+    }
   });
 
   it('returns batch 0 when even one sequence misses the cap', () => {

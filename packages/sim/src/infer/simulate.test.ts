@@ -66,6 +66,9 @@ describe('simulateInference', () => {
     expect(good.breakdown.draftS).toBeGreaterThan(0);
     expect(good.tpotS!).toBeLessThan(base.tpotS!);
     expect(bad.tpotS!).toBeGreaterThan(base.tpotS!);
+    // The draft module is costed in time, so it is counted in memory too (this preset's config has none).
+    expect(good.memory.weightsBytes).toBeGreaterThan(base.memory.weightsBytes);
+    expect(good.memory.kvBytes).toBeGreaterThan(base.memory.kvBytes);
   });
 
   it('gains from H2P: the split all-reduce and fused collectives expose less communication', () => {

@@ -111,8 +111,12 @@ export function simulateInference(input: InferenceSimInput): InferenceSimResult 
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
   const dpn = cluster.devicesPerNode;
 
+  // Speculation on an architecture whose config has no MTP module (Pangu Pro MoE's paper serves one):
+  // the draft passes are costed with one MTP layer (reused for every draft step), so its weights and
+  // KV are counted too.
+  const served = depth > 0 && arch.mtpDepth === 0 ? { ...arch, mtpDepth: 1 } : arch;
   // Also checks the plan against the arch (heads over TP, experts over EP) before anything is costed.
-  const mem = estimateInferenceMemory(arch, plan, {
+  const mem = estimateInferenceMemory(served, plan, {
     hbmBytes: chip.hbmBytes.value,
     contextLength: decode ? context + seqQ : w.inputLength,
     batch: batchDp,

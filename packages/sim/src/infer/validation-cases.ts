@@ -47,7 +47,14 @@ export const PRO_D1: InferenceCase = {
   metric: 'TPOT',
   published: 0.09931,
   source: SOURCE_DECODE,
-  assumed: [...COMMON_ASSUMED, 'context at the TPOT measurement = the 2048-token prompt (output length not stated)'],
+  assumed: [
+    ...COMMON_ASSUMED,
+    'context at the TPOT measurement = the 2048-token prompt (output length not stated)',
+    // Checked, not tuned: @moge/memory puts batch 456 at 60.4 GiB per device against 57.6 GiB usable
+    // (0.9 of 64 GiB, vLLM's default), so the published run either used more of the HBM or a smaller
+    // context; the TPOT is costed at the published batch regardless.
+    'memory not checked against the published batch: @moge/memory needs 60.4 GiB per device at batch 456 against 57.6 GiB usable (0.9 × 64 GiB)',
+  ],
 };
 
 export const PRO_D2: InferenceCase = {

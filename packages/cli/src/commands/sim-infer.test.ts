@@ -113,6 +113,13 @@ describe('moge sim search --mode infer', () => {
     expect(JSON.parse(io.out()).counts.architectures).toBe(3);
   });
 
+  it('fails with E_NO_PLAN, after the counts, when no layout meets the cap', async () => {
+    const io = capture();
+    expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8', '--latency-cap', '0.001', '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).top).toEqual([]);
+    expect(io.err()).toMatch(/no layout meets the TPOT cap of 1\.00 ms on atlas-800i-a2:8 .*raise --latency-cap/);
+  });
+
   it('defaults the cap to 100 ms on 300I Duo', async () => {
     const io = capture();
     expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-300i-duo:4', '--top', '1', '--json'])).toBe(0);

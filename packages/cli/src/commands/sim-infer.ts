@@ -267,8 +267,12 @@ export function runInferenceSearchCommand(opts: InferenceSearchCommandOptions): 
   } finally {
     progress.stop();
   }
+  // As the training search: finding nothing is a failure a script should see (after the counts).
+  const noLayout = () =>
+    new MogeError('E_NO_PLAN', `no layout meets the TPOT cap of ${ms(tpotCapS)} on ${cluster.name} (${result.counts.layoutsSimulated} simulated); raise --latency-cap, shorten --input-length, or give a bigger --cluster`);
   if (opts.json) {
     printJson({ mode: 'infer', tpotCapS, counts: result.counts, baseline: result.baseline, filtered: result.filtered, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson) });
+    if (result.top.length === 0) throw noLayout();
     return;
   }
   const c = result.counts;
@@ -282,6 +286,7 @@ export function runInferenceSearchCommand(opts: InferenceSearchCommandOptions): 
   printTable(headers, result.pareto.map(row));
   for (const x of result.filtered.slice(0, 5)) process.stdout.write(`filtered: ${x.arch}: ${x.reason}\n`);
   if (result.filtered.length > 5) process.stdout.write(`… and ${result.filtered.length - 5} more filtered\n`);
+  if (result.top.length === 0) throw noLayout();
 }
 
 /** The name sim.ts looks up for `--mode infer` (same function). */

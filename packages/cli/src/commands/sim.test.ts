@@ -43,6 +43,18 @@ describe('moge sim train', () => {
     expect(io.out()).toMatch(/pipeline layout E[t|]*L\n/);
   });
 
+  it('notes a plan that leaves devices idle or trains past the model\'s positions, on stderr only', async () => {
+    const io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:128', '--plan', proPlan, '--json'])).toBe(0);
+    expect(io.err()).toMatch(/note: the plan uses 64 of atlas-800t-a2:128's 128 devices \(tp×cp×dp×pp = 4×1×4×4\)/);
+    expect(JSON.parse(io.out()).devices).toBe(64);
+    const long = JSON.stringify({ ...JSON.parse(proPlan), seqLength: 8192 });
+    const io2 = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', long, '--json'])).toBe(0);
+    expect(io2.err()).toMatch(/note: seqLength 8192 is past pangu-pro-moe's maxPositionEmbeddings \(4096\)/);
+    expect(io2.err()).not.toMatch(/devices/);
+  });
+
   it('hides tensor-parallel communication with --fused-operators (MC2), slows compute with --unfused-elementwise', async () => {
     const run = async (extra: string[]) => {
       const io = capture();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatBytes, formatSeconds, MogeError, parseWith, type MoeArch, type ParallelPlan } from '@moge/core';
+import { formatBytes, formatSeconds, MogeError, parseWith, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import * as simApi from '@moge/sim';
 import {
@@ -20,6 +20,7 @@ import { startProgress } from '../util/progress';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
+import { notePastPositions } from '../util/positions-note';
 import * as simInfer from './sim-infer';
 import { registerSimInfer } from './sim-infer';
 
@@ -132,6 +133,9 @@ function registerSimTrain(sim: Command): void {
       if (ignored.length) throw new MogeError('E_BAD_FLAG', `${ignored.join(', ')}: only with --plan auto; a plan states globalBatchSize and seqLength itself (set them there)`);
       plan = resolvePlan(flags.plan);
     }
+    notePastPositions(arch, plan.seqLength, 'seqLength');
+    const used = planWorldSize(plan);
+    if (used < cluster.numDevices) process.stderr.write(`note: the plan uses ${used} of ${cluster.name}'s ${cluster.numDevices} devices (tp×cp×dp×pp = ${plan.tp}×${plan.cp}×${plan.dp}×${plan.pp}); the rest stay idle\n`);
     const r = simulateTraining({ arch, cluster, plan, options: { ...options, trace: Boolean(flags.trace) } });
     if (flags.trace && r.trace) writeJsonAtomic(flags.trace, r.trace);
     if (flags.json) {

@@ -8,6 +8,6 @@ import type { MoeArch } from '@moge/core';
 export function notePastPositions(arch: MoeArch, tokens: number, what: string): void {
   if (!(tokens > arch.maxPositionEmbeddings)) return;
   process.stderr.write(
-    `note: ${what} ${tokens} is past ${arch.name ?? 'the model'}'s maxPositionEmbeddings (${arch.maxPositionEmbeddings}); the estimate assumes the model serves that many positions\n`,
+    `note: ${what} ${tokens} is past ${arch.name ?? 'the model'}'s maxPositionEmbeddings (${arch.maxPositionEmbeddings}); the estimate assumes the model takes that many positions\n`,
   );
 }

@@ -15,7 +15,7 @@ import {
   weightBytes,
   type ForwardResult,
 } from '@moge/model';
-import { loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
+import { CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
 import { assertWritablePath, readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
@@ -141,7 +141,7 @@ const InitFlagsSchema = z.object({
 function runInit(opts: Record<string, string | undefined>): void {
   const flags = parseWith(InitFlagsSchema, { '--arch': opts.arch, '--out': opts.out, '--seed': opts.seed, '--dtype': opts.dtype }, 'model init flags');
   // A random model over a trained one (a checkpoint directory, say) would destroy it.
-  const existing = ['config.json', 'model.safetensors', 'model.safetensors.index.json'].filter((f) => existsSync(joinPath(flags['--out'], f)));
+  const existing = [CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE].filter((f) => existsSync(joinPath(flags['--out'], f)));
   if (existing.length) throw new MogeError('E_MODEL_EXISTS', `--out ${flags['--out']}: already holds a model (${existing.join(', ')}); give a new directory`);
   const arch = resolveArch(flags['--arch']);
   const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });

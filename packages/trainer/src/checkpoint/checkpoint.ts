@@ -102,7 +102,8 @@ export function resolveCheckpointDir(path: string): string {
     }
     // latest.json only ever names a checkpoint of its own run (saveCheckpoint writes it so).
     const target = resolve(abs, latest.checkpoint);
-    if (relative(join(abs, 'checkpoints'), target).startsWith('..') || isAbsolute(relative(join(abs, 'checkpoints'), target))) {
+    const inside = relative(join(abs, 'checkpoints'), target);
+    if (inside.startsWith('..') || isAbsolute(inside)) {
       throw new FileFormatError(join(abs, LATEST_FILE), `checkpoint "${latest.checkpoint}" is outside this run's checkpoints/ folder; a run's latest.json names one of its own checkpoints`);
     }
     return target;

@@ -134,7 +134,8 @@ export function replannedScheduleNote(saved: TrainConfig, resumed: TrainConfig, 
 export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): RunInit {
   const phase = options.onPhase ?? (() => {});
   const runDir = resolve(options.outDir);
-  const logFile = resolve(options.logFile ?? join(runDir, 'metrics.jsonl'));
+  const defaultLogFile = join(runDir, 'metrics.jsonl');
+  const logFile = resolve(options.logFile ?? defaultLogFile);
   let config: TrainConfig;
   let arch: MoeArch;
   let tokenizer: ByteLevelBpeTokenizer;
@@ -203,7 +204,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
   }
   // A fresh run starts its own log: one given elsewhere that already holds lines is another run's
   // (its own metrics.jsonl in the run directory is a killed first attempt's, and is reset).
-  if (!options.resume && logFile !== join(runDir, 'metrics.jsonl') && (statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > 0) {
+  if (!options.resume && logFile !== defaultLogFile && (statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > 0) {
     throw new MogeError('E_LOG_EXISTS', `--log-json ${logFile}: already holds lines; a new run writes a new log — give another path, or remove the file`);
   }
   new JsonlLog(logFile).truncateAfter(startStep);

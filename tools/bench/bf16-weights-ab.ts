@@ -6,7 +6,7 @@
  * order flips every round). Prints the medians and the median per-round ratio (off / on) with its
  * quartiles.
  *
- *   npx tsx --expose-gc --conditions=source tools/bench/bf16-weights-ab.ts [--rounds 12]
+ *   npx tsx --expose-gc --conditions=@moge/source tools/bench/bf16-weights-ab.ts [--rounds 12]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

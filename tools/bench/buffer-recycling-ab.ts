@@ -7,7 +7,7 @@
  * over wall time (V8's concurrent marking runs on a second core) and the collections counted by
  * V8 in the timed steps.
  *
- *   npx tsx --conditions=source tools/bench/buffer-recycling-ab.ts [--rounds 5] [--steps 6]
+ *   npx tsx --conditions=@moge/source tools/bench/buffer-recycling-ab.ts [--rounds 5] [--steps 6]
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

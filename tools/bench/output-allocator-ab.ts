@@ -9,7 +9,7 @@
  *     packages/model/bench/run.ts) with outputs under 64 KiB as zeroed typed arrays of their own (the
  *     allocator before slabs) against views on shared slabs (the allocator now).
  *
- *   npx tsx --expose-gc --conditions=source tools/bench/output-allocator-ab.ts [--compare slab] [--rounds 12]
+ *   npx tsx --expose-gc --conditions=@moge/source tools/bench/output-allocator-ab.ts [--compare slab] [--rounds 12]
  */
 import { parseArgs } from 'node:util';
 import { median } from '../../packages/ascend-hal/bench/timing';

@@ -11,7 +11,7 @@
  * glibc adapts its own thresholds as a process frees memory, so the gap is widest in a process's first
  * steps: `--warmup` (default 4 units) sets how many a child runs before timing.
  *
- *   npx tsx --expose-gc --conditions=source tools/bench/retain-memory-ab.ts [--rounds 6] [--workload train|decode32] [--warmup 4]
+ *   npx tsx --expose-gc --conditions=@moge/source tools/bench/retain-memory-ab.ts [--rounds 6] [--workload train|decode32] [--warmup 4]
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -13,7 +13,7 @@
  * parameters are solved by alternating bisections (each figure is monotone in its parameter). PRO-T1
  * and the search ranking stay predictions: nothing here looks at them.
  *
- *   npx tsx --conditions=source tools/calibrate/fit-sim-profile.ts [--write]
+ *   npx tsx --conditions=@moge/source tools/calibrate/fit-sim-profile.ts [--write]
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,7 @@ const profile: SimProfile = {
     { case: id, figure: 'tokens/s', value: PUBLISHED[id].tokensPerSecond, source: PUBLISHED[id].source },
     { case: id, figure: 'MFU', value: PUBLISHED[id].mfu, source: PUBLISHED[id].source },
   ]),
-  method: `alternating bisections: chipEfficiency.matmul.effMax on [${EFF.join(', ')}] until ULT-T1's tokens/s and MFU errors average zero; topKZipfExponent on [${ZIPF.join(', ')}] until ULT-T0's do (6 rounds). Run: npx tsx --conditions=source tools/calibrate/fit-sim-profile.ts --write`,
+  method: `alternating bisections: chipEfficiency.matmul.effMax on [${EFF.join(', ')}] until ULT-T1's tokens/s and MFU errors average zero; topKZipfExponent on [${ZIPF.join(', ')}] until ULT-T0's do (6 rounds). Run: npx tsx --conditions=@moge/source tools/calibrate/fit-sim-profile.ts --write`,
 };
 console.log(`effMax = ${effMax}, topKZipfExponent = ${zipf}`);
 for (const r of validateTraining({ profileData: profile })) {

@@ -9,7 +9,7 @@
  * the top-k popularity skew (the profile's one ULT-T0-fitted number that PRO-T1 depends on). These
  * are what-ifs on the validation cases, not fits: nothing is refitted.
  *
- *   npx tsx --conditions=source tools/calibrate/pro-t1-elementwise-share.ts [--json] [--sensitivity]
+ *   npx tsx --conditions=@moge/source tools/calibrate/pro-t1-elementwise-share.ts [--json] [--sensitivity]
  */
 import { isMoeLayer, parseWith, ParallelPlanSchema } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';

@@ -10,7 +10,7 @@
  * changed. Prints, per factor, the rank of Pangu Ultra's layout, the search's best plan and the
  * peak memory of the ULT-T1 plan with its stated recompute.
  *
- *   npx tsx --conditions=source tools/calibrate/ult-s1-memory-whatif.ts [1 1.3 1.6 2]
+ *   npx tsx --conditions=@moge/source tools/calibrate/ult-s1-memory-whatif.ts [1 1.3 1.6 2]
  */
 import { getSimProfile, runCase, searchRankRow, ULT_T1, type SimProfile } from '@moge/sim';
 

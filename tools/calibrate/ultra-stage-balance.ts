@@ -9,7 +9,7 @@
  * forward pass and per block for forward + backward, and the same ratio on Atlas 800T A2 (the
  * profile the validation cases use). A check, not a fit: nothing here changes a profile.
  *
- *   npx tsx --conditions=source tools/calibrate/ultra-stage-balance.ts [--json]
+ *   npx tsx --conditions=@moge/source tools/calibrate/ultra-stage-balance.ts [--json]
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -4,8 +4,8 @@
  * a constant weight, batched MatMul for products per batch), on warm operands, one thread. Run it
  * once per OpenBLAS kernel family; the family is printed first:
  *
- *   npx tsx --conditions=source bench/blas-routing.ts                       # the machine's setting
- *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npx tsx --conditions=source bench/blas-routing.ts
+ *   npx tsx --conditions=@moge/source bench/blas-routing.ts                       # the machine's setting
+ *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npx tsx --conditions=@moge/source bench/blas-routing.ts
  *
  * Warm operands flatter OpenBLAS for constant weights: in a decode step the weights stream from memory
  * and the pre-packed session kept its lead (see BlasRouting), so read these rows with the model's

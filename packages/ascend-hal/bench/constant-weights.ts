@@ -6,7 +6,7 @@
  * expert (a matmul per non-empty segment against that expert's constant [N, K] slice).
  * Then the one-off cost: time of the first call on a fresh constant (session build + pre-packing)
  * and the resident memory the sessions add, per byte of weight.
- * Run: npx tsx --conditions=source bench/constant-weights.ts
+ * Run: npx tsx --conditions=@moge/source bench/constant-weights.ts
  */
 import { Rng } from '@moge/core';
 import type { Backend, Tensor } from '@moge/ascend-hal';

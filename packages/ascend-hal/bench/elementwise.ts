@@ -7,7 +7,7 @@
  *   old  = createOnnxBackend({ wasmKernels: false }) (onnxruntime graphs ≥ 2048 elements, else JS)
  *   new  = createOnnxBackend() (the default)
  * (transpose's old is the same backend's kernel with its runs copied element by element, as before)
- * Run: npx tsx --conditions=source bench/elementwise.ts [--rounds 5] [--only swiglu]
+ * Run: npx tsx --conditions=@moge/source bench/elementwise.ts [--rounds 5] [--only swiglu]
  */
 import { parseArgs } from 'node:util';
 import { Rng } from '@moge/core';

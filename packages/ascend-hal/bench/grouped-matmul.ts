@@ -3,7 +3,7 @@
  * one Gemm per segment → Concat) against the two other ways to do it with the same backend — one
  * matmul call per non-empty segment, and padding every segment to the longest for one batched
  * matmul — and against the reference backend. Routing loads are skewed as a router's are.
- * Run: npx tsx --conditions=source bench/grouped-matmul.ts
+ * Run: npx tsx --conditions=@moge/source bench/grouped-matmul.ts
  */
 import { Rng } from '@moge/core';
 import { createReferenceBackend, type Backend, type Tensor } from '@moge/ascend-hal';

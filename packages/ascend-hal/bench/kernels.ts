@@ -4,7 +4,7 @@
  * the reference backend (the JS kernels it used before), measured in interleaved rounds so both see
  * the same load; the linear's "before" is a native matmul plus a second pass adding the bias, the
  * grouped matmul's a graph over all 16 experts (at decode, 4 of them have a token).
- * Run: npx tsx --conditions=source bench/kernels.ts [--rounds 7]
+ * Run: npx tsx --conditions=@moge/source bench/kernels.ts [--rounds 7]
  */
 import { parseArgs } from 'node:util';
 import { Rng } from '@moge/core';

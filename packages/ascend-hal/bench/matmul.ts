@@ -2,7 +2,7 @@
  * matmul through the HAL `onnxruntime` backend against a bare onnxruntime session of the same shape
  * (the native binding the HAL drives, fed the same way), with the public async API, the `reference`
  * backend and PyTorch for scale, at 1024³ and 64³.
- * Run: npx tsx --conditions=source bench/matmul.ts   (npm run bench in this package)
+ * Run: npx tsx --conditions=@moge/source bench/matmul.ts   (npm run bench in this package)
  *
  * Goals (issue 2): the HAL adds ≤ 15 % over the bare session at 1024³ and ≤ 30 µs per call at 64³.
  * Both are paired measures (a HAL round and a bare round run back to back, order alternating), so

@@ -7,7 +7,7 @@
  * - `sum` over a leading axis: one sgemv per block (blas-sum.ts) against the reference's float64 loop;
  * - `gatherRows` broadcasting one row: the doubling fill against a copy per row (the loop it replaced,
  *   kept here as the baseline).
- *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npx tsx --conditions=source bench/small-kernels.ts
+ *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE npx tsx --conditions=@moge/source bench/small-kernels.ts
  */
 import { loadOpenBlas } from '../src/backend/blas/openblas';
 import { blasKernels, BLAS_SMALL_MATMUL_MACS } from '../src/backend/blas/blas-kernels';

@@ -3,7 +3,7 @@
  * (tools/calibrate/data/h200-ops.json, written by tools/calibrate/h200_ops.py). Prints the fit and
  * its error per GEMM row class; `--write` replaces the profile (temp file + rename).
  *
- *   npx tsx --conditions=source scripts/fit-h200-profile.ts [--write]
+ *   npx tsx --conditions=@moge/source scripts/fit-h200-profile.ts [--write]
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

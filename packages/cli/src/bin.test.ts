@@ -8,7 +8,7 @@ const cliRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 describe('the moge binary', () => {
   it('ends quietly with status 0 when the reader closes its output early (moge … | head)', async () => {
     // The reader is gone before moge writes anything: its first write meets a closed pipe.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(cliRoot, 'src', 'bin.ts'), 'hw', 'list'], { cwd: cliRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@moge/source', join(cliRoot, 'src', 'bin.ts'), 'hw', 'list'], { cwd: cliRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

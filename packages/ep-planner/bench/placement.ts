@@ -1,6 +1,6 @@
 /**
  * Placement benchmark: `npm run bench` in packages/ep-planner
- * (tsx --conditions=source bench/placement.ts). Prints measured figures only.
+ * (tsx --conditions=@moge/source bench/placement.ts). Prints measured figures only.
  *
  * 1. Speed at cluster scale: 61 layers × 256 experts on 6,144 ranks, target under 1 s.
  *    Two readings of "6,144 ranks with 32 redundant slots per layer", both timed:

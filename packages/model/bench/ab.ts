@@ -5,7 +5,7 @@
  * their bias in a second pass and the KV cache is re-concatenated every step) — what the model ran
  * before. Grouped matmul over non-empty segments and the run-copy transpose are in both. The two
  * alternate round by round (median of per-round ratios), so machine load hits both alike.
- *   npx tsx --conditions=source bench/ab.ts [--rounds 5]
+ *   npx tsx --conditions=@moge/source bench/ab.ts [--rounds 5]
  */
 import { parseArgs } from 'node:util';
 import type { Backend } from '@moge/ascend-hal';

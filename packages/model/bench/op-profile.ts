@@ -4,7 +4,7 @@
  * and the proxy adds ≈ 1 µs a call); a guide to what to speed up next.
  * Decode runs on frozen weights (`freezeWeights`, as bench/run.ts and a server do), unless
  * `ordinary` follows the mode; training always runs on ordinary weights.
- *   npx tsx --conditions=source bench/op-profile.ts decode1|decode32|train [frozen|ordinary]
+ *   npx tsx --conditions=@moge/source bench/op-profile.ts decode1|decode32|train [frozen|ordinary]
  */
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';

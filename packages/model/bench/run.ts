@@ -58,10 +58,30 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     'decode-weights': { type: 'string', default: 'both' },
     'bf16-checkpoint': { type: 'boolean', default: true },
+    help: { type: 'boolean', short: 'h', default: false },
   },
   // `--no-bf16-checkpoint` (Node ≥ 20.16): without this, parseArgs rejects the documented flag.
   allowNegative: true,
 });
+
+if (args.help) {
+  process.stdout.write(`moge-small on onnxruntime against PyTorch eager: training step and KV-cache decode tokens/s.
+usage: npm run bench -w packages/model -- [options]
+  --preset <name>           model preset (default moge-small)
+  --threads <n>             threads for both sides (default 1)
+  --train-batch <n>         training sequences per step (default 4)
+  --seq <n>                 training sequence length (default 256)
+  --prefill <n>             prompt tokens before decoding (default 64)
+  --steps <n>               decode steps timed (default 32)
+  --decode-batches <list>   decode batch sizes, comma-separated (default 1,32)
+  --rounds <n>              alternating rounds, ours then PyTorch (default 5)
+  --repeats <n>             timed runs per side in a round (default 3)
+  --decode-weights <kind>   frozen, ordinary or both (default both)
+  --no-bf16-checkpoint      skip decoding the bf16 checkpoint
+  --json                    one JSON object on stdout
+`);
+  process.exit(0);
+}
 
 function positiveInt(flag: string, value: string, min = 1): number {
   const n = Number(value);

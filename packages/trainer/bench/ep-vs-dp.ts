@@ -3,8 +3,8 @@
  * model, data and steps, measured in this run (interleaved rounds dp, ep, dp, ep, … so a change in
  * the host's load hits both alike).
  *
- *   cd packages/trainer && npx tsx --conditions=source bench/ep-vs-dp.ts            # 2 workers
- *   npx tsx --conditions=source bench/ep-vs-dp.ts --workers 4 --rounds 3 --json
+ *   cd packages/trainer && npx tsx --conditions=@moge/source bench/ep-vs-dp.ts            # 2 workers
+ *   npx tsx --conditions=@moge/source bench/ep-vs-dp.ts --workers 4 --rounds 3 --json
  *
  * Figures: median over the timed steps of all rounds of wall-clock tokens/s, and process CPU seconds
  * per step (steadier on a loaded host); ratio = ep / dp for tokens/s (> 1 = EP faster).

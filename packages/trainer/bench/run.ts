@@ -36,8 +36,25 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Leave activations to the garbage collector (TrainConfig.recycleBuffers false), for an A/B. */
     'no-recycle': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(`Training throughput of @moge/trainer with each worker count against PyTorch eager (same model, data and step).
+usage: npm run bench -w packages/trainer -- [options]
+  --steps <n>               timed steps (default 3)
+  --warmup <n>              untimed steps first (default 1)
+  --seq <n>                 sequence length (default 128)
+  --global-batch <n>        sequences per step (default 8)
+  --micro-batch <n>         sequences per micro-batch (default 4)
+  --max-documents <n>       corpus documents used (default 20)
+  --workers <list>          worker counts to compare, comma-separated (default 1,2)
+  --no-recycle              leave activations to the garbage collector (an A/B)
+  --json                    one JSON object on stdout
+`);
+  process.exit(0);
+}
 
 function positiveInt(flag: string, value: string, min = 1): number {
   const n = Number(value);

@@ -12,7 +12,7 @@ import { abortSharedGroup, createSharedGroup, SharedMemoryCommunicator, type Sha
  * throw), every worker is stopped, and the first error is re-thrown here with its rank.
  *
  * `entry` is a module that calls `joinWorkerGroup()` and finishes with `finishWorker(result)`. A
- * TypeScript entry (sources under development or tests) is loaded through tsx with the `source`
+ * TypeScript entry (sources under development or tests) is loaded through tsx with the `@moge/source`
  * export condition, so workers see sibling packages from source exactly as the parent does.
  */
 export interface WorkerGroupOptions {
@@ -66,7 +66,7 @@ export async function runWorkerGroup<R>(options: WorkerGroupOptions): Promise<R[
     let worker: Worker;
     if (isTs) {
       data.__tsxApi = tsxEsmApiUrl();
-      worker = new Worker(TS_BOOTSTRAP, { eval: true, workerData: data, execArgv: ['--conditions=source'] });
+      worker = new Worker(TS_BOOTSTRAP, { eval: true, workerData: data, execArgv: ['--conditions=@moge/source'] });
     } else {
       worker = new Worker(options.entry, { workerData: data });
     }

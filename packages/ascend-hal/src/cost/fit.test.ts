@@ -127,7 +127,7 @@ describe('the stored nvidia-h200 profile', () => {
       base: stored,
       fileLabel: 'tools/calibrate/data/h200-ops.json',
     });
-    // If this fails after the data or the fitter changed: npx tsx --conditions=source scripts/fit-h200-profile.ts --write
+    // If this fails after the data or the fitter changed: npx tsx --conditions=@moge/source scripts/fit-h200-profile.ts --write
     expect(refit.matmul.effMax.value).toBeCloseTo(stored.matmul.effMax.value, 6);
     expect(refit.matmul.alpha.value).toBeCloseTo(stored.matmul.alpha.value, 6);
     expect(refit.matmul.w0Flops.value / stored.matmul.w0Flops.value).toBeCloseTo(1, 6);

@@ -126,7 +126,7 @@ describe('moge train --resume after SIGKILL', () => {
   it('continues a killed process bit for bit like an uninterrupted run', async () => {
     const steps = 10;
     const killed = join(tmp, 'killed');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(cliRoot, 'src', 'bin.ts'), ...tinyRun(killed, steps, ['--checkpoint-every', '1'])], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@moge/source', join(cliRoot, 'src', 'bin.ts'), ...tinyRun(killed, steps, ['--checkpoint-every', '1'])], {
       cwd: cliRoot,
       stdio: 'ignore',
     });

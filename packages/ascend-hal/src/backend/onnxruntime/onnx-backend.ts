@@ -20,6 +20,7 @@ import { bf16WeightStore } from '../wasm/bf16-weight-store';
 import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
 import { ConstSessionCache } from './const-session-cache';
 import { retainFreedMemory } from '../host/retain-freed-memory';
+import { loadOnnxRuntime } from './ort-native';
 
 export const OnnxBackendOptionsSchema = z
   .object({
@@ -91,6 +92,8 @@ export type OnnxBackendOptions = z.input<typeof OnnxBackendOptionsSchema>;
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const parsed = parseWith(OnnxBackendOptionsSchema, options, 'onnxruntime backend options');
+  // Fails here, naming the package to install, rather than at the first kernel.
+  loadOnnxRuntime();
   useOutputAllocator(uninitializedAllocator);
   if (parsed.retainFreedMemory !== false) retainFreedMemory();
   const sessionOptions = parsed.intraOpThreads === undefined ? {} : { intraOpThreads: parsed.intraOpThreads };

@@ -8,11 +8,46 @@
  * does. That file layout is not public API, which is why @moge/ascend-hal pins onnxruntime-node to
  * exactly 1.30.0 (package.json); re-check `dist/backend.js` before moving the pin.
  */
-import type { InferenceSession } from 'onnxruntime-node';
-import { Tensor as OrtTensor } from 'onnxruntime-node';
-import { binding, initOrt, type Binding } from 'onnxruntime-node/dist/binding.js';
+import { createRequire } from 'node:module';
+import { MogeError } from '@moge/core';
+import type * as OrtApi from 'onnxruntime-node';
+import type * as OrtBinding from 'onnxruntime-node/dist/binding.js';
+import { firstLine } from '../host/koffi';
 
-export { OrtTensor };
+export type OrtTensor = OrtApi.Tensor;
+
+/** The onnxruntime-node release whose binding layout this file drives (package.json pins the same). */
+export const ONNXRUNTIME_NODE_VERSION = '1.30.0';
+
+interface OrtModules {
+  Tensor: typeof OrtApi.Tensor;
+  binding: typeof OrtBinding.binding;
+  initOrt: typeof OrtBinding.initOrt;
+}
+let modules: OrtModules | undefined;
+
+/**
+ * onnxruntime-node, loaded on first use: it is an optional peer dependency (≈ 290 MB installed), so
+ * the packages that only plan (sim, memory, ep-planner) and the reference backend work without it.
+ */
+export function loadOnnxRuntime(): OrtModules {
+  if (modules) return modules;
+  const load = createRequire(import.meta.url);
+  try {
+    const api = load('onnxruntime-node') as typeof OrtApi;
+    const native = load('onnxruntime-node/dist/binding.js') as typeof OrtBinding;
+    modules = { Tensor: api.Tensor, binding: native.binding, initOrt: native.initOrt };
+  } catch (e) {
+    throw new MogeError(
+      'E_MISSING_DEPENDENCY',
+      `the onnxruntime backend needs onnxruntime-node ${ONNXRUNTIME_NODE_VERSION}, which did not load (${firstLine(e)}). ` +
+        `Install it beside @moge/ascend-hal: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@${ONNXRUNTIME_NODE_VERSION} ` +
+        '(the variable skips its optional CUDA download), or use the reference backend.',
+      { cause: e },
+    );
+  }
+  return modules;
+}
 
 /** Session settings we expose; everything else stays at onnxruntime's defaults. */
 export interface NativeSessionOptions {
@@ -20,17 +55,18 @@ export interface NativeSessionOptions {
   intraOpThreads?: number;
 }
 
-const NO_RUN_OPTIONS: InferenceSession.RunOptions = {};
+const NO_RUN_OPTIONS: OrtApi.InferenceSession.RunOptions = {};
 
 /** One loaded ONNX graph, run synchronously; `outputNames` are fetched in order. */
 export class NativeSession {
-  private readonly session: Binding.InferenceSession;
+  private readonly session: OrtBinding.Binding.InferenceSession;
   private readonly fetches: Record<string, null>;
   private readonly outputNames: readonly string[];
 
   constructor(model: Uint8Array, outputNames: readonly string[], options: NativeSessionOptions = {}) {
+    const { binding, initOrt } = loadOnnxRuntime();
     initOrt();
-    const sessionOptions: InferenceSession.SessionOptions = {};
+    const sessionOptions: OrtApi.InferenceSession.SessionOptions = {};
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     this.session = new binding.InferenceSession();
     this.session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, sessionOptions);
@@ -57,9 +93,9 @@ export class NativeSession {
 
 /** A float32 feed over (a view of) existing storage: onnxruntime reads it in place, no copy. */
 export function f32Feed(data: Float32Array, dims: readonly number[]): OrtTensor {
-  return new OrtTensor('float32', data, dims);
+  return new (loadOnnxRuntime().Tensor)('float32', data, dims);
 }
 
 export function i64Feed(values: readonly number[]): OrtTensor {
-  return new OrtTensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
+  return new (loadOnnxRuntime().Tensor)('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
 }

@@ -40,15 +40,27 @@ describe('estimateHierarchicalAllToAll (Pangu Ultra MoE dispatch)', () => {
     expect(e.interNodeBytesPerRank).toBe(0);
   });
 
-  it('rankHitProbability matches counting for a small case and is a probability', () => {
+  it('rankHitProbability is 1 − C(E − perRank, k) / C(E, k), counted exactly', () => {
     // 4 experts, 2 per rank, pick 2: P(rank gets none) = C(2,2)/C(4,2) = 1/6.
     expect(rankHitProbability(4, 2, 2)).toBeCloseTo(5 / 6, 15);
+    // Binomials in exact integers: the share of k-subsets of E experts that miss the rank's perRank.
+    const choose = (n: number, r: number): bigint => {
+      if (r < 0 || r > n) return 0n;
+      let c = 1n;
+      for (let i = 0; i < r; i++) c = (c * BigInt(n - i)) / BigInt(i + 1);
+      return c;
+    };
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 16 }), (ranks, perRank, k) => {
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 16 }), (ranks, perRank, kIn) => {
         const experts = ranks * perRank;
-        const p = rankHitProbability(experts, perRank, Math.min(k, experts));
-        return p >= 0 && p <= 1 + 1e-12;
+        const k = Math.min(kIn, experts);
+        const total = choose(experts, k);
+        const missing = choose(experts - perRank, k);
+        // Scaled to 2⁵³ before the division, so the exact ratio survives as a float.
+        const exact = 1 - Number((missing * 2n ** 53n) / total) / 2 ** 53;
+        expect(rankHitProbability(experts, perRank, k)).toBeCloseTo(exact, 12);
       }),
+      { numRuns: 300 },
     );
   });
 

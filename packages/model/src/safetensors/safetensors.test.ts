@@ -60,8 +60,28 @@ describe('safetensors files', () => {
   });
 
   it('reads the golden checkpoint header (no __metadata__) and every tensor', () => {
-    const h = readSafetensorsHeader(join(goldenDir('tiny-moge-a'), 'model.safetensors'));
+    const file = join(goldenDir('tiny-moge-a'), 'model.safetensors');
+    const h = readSafetensorsHeader(file);
     expect(h.entries.get('model.layers.0.mlp.router_scale')).toMatchObject({ dtype: 'F32', shape: [1, 8] });
+    // Every entry against the header JSON parsed here by hand (u64 length, then the JSON itself).
+    const bytes = readFileSync(file);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const json = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const names = Object.keys(json).filter((n) => n !== '__metadata__');
+    expect(names.length).toBeGreaterThan(10);
+    expect([...h.entries.keys()].sort()).toEqual([...names].sort());
+    expect(h.dataStart).toBe(8 + headerLength);
+    const all = readSafetensorsFile(file);
+    for (const name of names) {
+      const { dtype, shape, data_offsets: [begin, end] } = json[name]!;
+      expect(h.entries.get(name), name).toMatchObject({ dtype, shape, begin: 8 + headerLength + begin, end: 8 + headerLength + end });
+      const count = shape.reduce((a, b) => a * b, 1);
+      const t = all.tensors.get(name)!;
+      expect(t.shape, name).toEqual(shape);
+      expect(t.data.length, name).toBe(count);
+      // F32 in the golden file: the values are the file's bytes.
+      if (dtype === 'F32') expect(t.data, name).toEqual(new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + headerLength + begin, bytes.byteOffset + 8 + headerLength + end)));
+    }
   });
 
   it('names the tensor a truncated file cuts', () => {

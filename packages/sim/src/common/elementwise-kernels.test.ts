@@ -144,7 +144,9 @@ describe('unfused chains against an H200 run of the same PyTorch code', () => {
       const predicted = (r.elements * (passes.forwardBytesPerElement + passes.backwardBytesPerElement)) / bw + ((passes.forwardLaunches + passes.backwardLaunches) / calls) * launch;
       const measured = r.forwardS + r.backwardS;
       expect(measured / predicted, r.op).toBeGreaterThan(1);
-      expect(measured / predicted, r.op).toBeLessThan(4);
+      // Measured 1.4–2.4 (tools/calibrate/data/h200-unfused-elementwise.json); 3 leaves room for a
+      // re-measurement and still fails if the counts miss most of the cost.
+      expect(measured / predicted, r.op).toBeLessThan(3);
     }
   });
 });

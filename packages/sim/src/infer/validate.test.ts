@@ -6,7 +6,10 @@ import { getInferenceProfile } from './profile';
 describe('validateInference', () => {
   const rows = validateInference();
 
-  it('predicts PRO-D1, PRO-D2 and PRO-P1 within 10 % with the committed global profile', () => {
+  // In-sample: each of these three cases is the target one fitted profile number was bisected to
+  // (INFERENCE_FIT_TARGETS, last test), so this checks that the committed fit still holds after a
+  // change to the model, not accuracy; the held-out checks are the H200 kernel and serving tests.
+  it('still reproduces PRO-D1, PRO-D2 and PRO-P1, the cases the profile was fitted to, within 10 %', () => {
     expect(rows.map((r) => r.id)).toEqual(['PRO-D1', 'PRO-D2', 'PRO-P1']);
     for (const r of rows) {
       expect(r.errorKind).toBe('relative');

@@ -17,6 +17,7 @@ describe('searchTraining', () => {
     expect(r.top.length).toBeLessThanOrEqual(5);
     for (const e of r.top) {
       expect(e.result.fitsInMemory).toBe(true);
+      expect(e.result.peakMemoryBytesPerDevice).toBeLessThanOrEqual(cluster.node.chip.hbmBytes.value);
       expect(e.plan.tp * e.plan.cp * e.plan.dp * e.plan.pp).toBe(64);
     }
     for (let i = 1; i < r.top.length; i++) expect(r.top[i - 1]!.result.tokensPerSecond).toBeGreaterThanOrEqual(r.top[i]!.result.tokensPerSecond);

@@ -6,7 +6,10 @@ describe('validateTraining (targets.md training cases)', () => {
   const rows = validateTraining();
   const row = (id: string, metric: string) => rows.find((r) => r.id === id && r.metric === metric)!;
 
-  it('predicts ULT-T1 and ULT-T0 tokens/s and MFU within 10 %', () => {
+  // In-sample: ascend-910b-training's two fitted numbers were fitted to these two cases (see the
+  // last test), so this checks that the fit still holds after a change to the model, not accuracy.
+  // The held-out figures are PRO-T1 and ULT-S1 below.
+  it('still reproduces ULT-T1 and ULT-T0, the cases the profile was fitted to, within 10 %', () => {
     for (const id of ['ULT-T1', 'ULT-T0']) {
       for (const metric of ['tokens/s', 'MFU']) {
         const r = row(id, metric);
@@ -44,7 +47,6 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.errorKind).toBe('rank');
     expect(r.published).toBe(5);
     expect(r.predicted).toBeGreaterThanOrEqual(1);
-    expect(r.withinGoal).toBe(r.predicted <= 5);
     // Goal not met (top 5): #37 (#33 before data-parallel buckets). Pangu Ultra's plan lost to other plans with the same 32 model
     // chunks on half the stages (PP8 × VPP4: half the pipeline fill, and it fits in memory by
     // @moge/memory's estimate) and to TP4 × CP2. At PP16, whole layers cannot even out 61 layers +
@@ -56,6 +58,14 @@ describe('validateTraining (targets.md training cases)', () => {
     // interleaved schedule's smaller fill is no longer eaten by one heavy chunk.
     const best = r.assumed.find((a) => a.startsWith("search's best"))!;
     expect(best).toMatch(/ VPP[2-5] /);
+  });
+
+  // The goal itself, known to be missed (#37 above): `it.fails` keeps the miss visible in the code and
+  // turns into a failure, to be flipped to `it`, the day the rank reaches the top 5.
+  it.fails('meets the ULT-S1 goal: Pangu Ultra\'s layout among the search\'s top 5 (known miss)', () => {
+    const r = rows.find((x) => x.id === 'ULT-S1')!;
+    expect(r.predicted).toBeLessThanOrEqual(5);
+    expect(r.withinGoal).toBe(true);
   });
 
   it('lists the conditions every case assumes', () => {

@@ -8,7 +8,7 @@ import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas } from './openblas';
-import { jsBlas, jsSgemm } from './js-blas.test-support';
+import { jsBlas, jsSgemm, reportOpenBlasSkipped } from './js-blas.test-support';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
@@ -74,6 +74,8 @@ describe('blasRoutingFor', () => {
     expect(calls(AVX512_ROUTING, bigBatches)).toBe(65);
   });
 });
+
+reportOpenBlasSkipped(blas, 'OpenBLAS kernels');
 
 describe.each(cases)('OpenBLAS kernels over %s', (_name, lib, routing) => {
   const be = backendOver(lib, routing);

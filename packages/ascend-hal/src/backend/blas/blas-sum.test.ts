@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../cpu/cpu-backend';
 import { blasSum, BLAS_SUM_MIN_ELEMENTS } from './blas-sum';
-import { jsBlas } from './js-blas.test-support';
+import { jsBlas, reportOpenBlasSkipped } from './js-blas.test-support';
 import { loadOpenBlas, type OpenBlas } from './openblas';
 
 const loaded = loadOpenBlas();
 // The kernel's own logic (blocks, views, what stays with the reference) runs on every machine against
 // a JS sgemm; the system OpenBLAS joins where it loads.
 const libraries: [string, OpenBlas][] = [['a JS sgemm (every machine)', jsBlas], ...(loaded.ok ? [['the system OpenBLAS', loaded.blas] as [string, OpenBlas]] : [])];
+
+reportOpenBlasSkipped(loaded, 'sums over a leading axis');
 
 describe.each(libraries)('sums over a leading axis on %s', (_name, blas) => {
   let calls = 0;

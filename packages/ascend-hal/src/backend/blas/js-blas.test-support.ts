@@ -1,5 +1,14 @@
+import { it } from 'vitest';
 import { jsVectorMath } from '../host/vector-math';
-import type { OpenBlas, Sgemm } from './openblas';
+import type { OpenBlas, OpenBlasLoad, Sgemm } from './openblas';
+
+/**
+ * Suites that run over the system OpenBLAS where it loads call this beside their `describe.each`, so
+ * a machine without it reports a skipped test with the reason instead of silently fewer rows.
+ */
+export function reportOpenBlasSkipped(loaded: OpenBlasLoad, what: string): void {
+  if (!loaded.ok) it.skip(`${what} on the system OpenBLAS: not loaded (${loaded.reason})`, () => undefined);
+}
 
 /**
  * Row-major sgemm with BLAS's contract (strides, transposes, α, β; β = 0 never reads C), in JS: the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadOpenBlas } from '../blas/openblas';
+import { reportOpenBlasSkipped } from '../blas/js-blas.test-support';
 import { openBlasVectorMath, SUM_SQUARES_BLOCK, vectorMath } from '../blas/openblas-vector-math';
 import { jsVectorMath, portableVectorMath, type AdamWScalars, type VectorMath } from './vector-math';
 
@@ -16,6 +17,8 @@ function adamwReference(w: number, g: number, m: number, v: number, lr: number, 
   const vHat = v1 / (1 - b2 ** t);
   return { w: w * (1 - lr * wd) - (lr * mHat) / (Math.sqrt(vHat) + eps), m: m1, v: v1 };
 }
+
+reportOpenBlasSkipped(loaded, 'vector math');
 
 describe.each(implementations.map((m) => [m.library, m] as const))('vector math on %s', (_, m) => {
   it('axpy adds alpha·x into y, views included, and refuses mismatched lengths', () => {

@@ -84,7 +84,6 @@ describe('onnxruntime backend', () => {
       expect(Array.from(k.groupedMatmul(t([rows, 5]), experts, offsets, { transB: true }).data)).toEqual(new Array(rows * 3).fill(5));
     }
     expect(constCache.stats.built).toBe(7);
-    expect(constCache.stats.buildMs).toBeGreaterThan(0);
   });
 
   it('gives the reference result on a constant expert weight for any routing (property)', () => {

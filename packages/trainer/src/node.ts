@@ -14,6 +14,8 @@ export {
   type CheckpointContents,
 } from './checkpoint/checkpoint';
 export { checkManifest, verifyManifest, MANIFEST_FILE } from './checkpoint/manifest';
+export { lockRunDir, refuseOtherRun, runDirOf, RUN_LOCK_FILE } from './checkpoint/run-dir';
+export { readTokenizerFile } from './tokenizer/tokenizer-file';
 export { JsonlLog, readStepLog } from './metrics/jsonl-log';
 export { startLiveView, formatImbalance, formatExpertLoad, type LiveView } from './metrics/live-view';
 export { trainModel, prepareRun, resolveArch as resolveTrainArch, type TrainRunOptions, type TrainRunResult } from './loop/train';

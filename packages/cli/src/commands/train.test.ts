@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,22 @@ describe('moge train', () => {
     expect(message).toMatch(/model\.safetensors sha256/);
     expect(message).toContain(previous);
     expect(existsSync(join(previous, 'model.safetensors'))).toBe(true);
+    // Sampling checks the same manifest (it generated text from the changed weights before).
+    vi.restoreAllMocks();
+    const sample = capture();
+    expect(await main(['sample', '--model', newest, '--prompt', 'The Congress', '--max-tokens', '2'])).toBe(1);
+    expect(sample.err.join('')).toMatch(/corrupt[\s\S]*model\.safetensors sha256/);
+    expect(sample.out.join('')).toBe('');
+  });
+
+  it('asks for --out to continue a checkpoint copied out of its run, writing nothing beside it', async () => {
+    const exports = join(tmp, 'exports');
+    cpSync(join(runDir, 'checkpoints', 'step-00000002'), join(exports, 'ck'), { recursive: true });
+    const { err } = capture();
+    expect(await main(tinyRun(runDir, 6, ['--resume', join(exports, 'ck')]).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out'))).toBe(1);
+    expect(err.join('')).toMatch(/a checkpoint outside a run directory .*give --out <dir>/);
+    expect(readdirSync(tmp).filter((n) => ['checkpoints', 'latest.json', 'metrics.jsonl'].includes(n))).toEqual([]);
+    expect(readdirSync(exports)).toEqual(['ck']);
   });
 
   it('names bad flags', async () => {
@@ -98,7 +114,7 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--preset or --model/);
     // A new run never writes over an existing one.
     expect(await main(tinyRun(runDir, 2))).toBe(1);
-    expect(err.join('')).toMatch(/already holds a training run[\s\S]*--resume/);
+    expect(err.join('')).toMatch(/already holds another training run[\s\S]*--resume/);
     expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
     expect(err.join('')).toMatch(/--parallel/);
     // Out-of-range numbers are named like any other bad value, not dumped as a raw schema error.

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createBackend } from '@moge/ascend-hal/node';
 import { MogeError, parseWith, type ParallelPlan } from '@moge/core';
 import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
-import { buildLaunchArgs, EngineSchema, flatArgs, fromTokenizerJson, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
-import { compareRouters, LATEST_FILE, runMainJob, trainModel } from '@moge/trainer/node';
-import { assertWritablePath, readStructuredFile, writeFileAtomic, writeJsonAtomic } from '../util/io';
+import { buildLaunchArgs, EngineSchema, flatArgs, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
+import { compareRouters, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
+import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
 import { printJson, printTable } from '../util/output';
 import { resolveArch } from '../util/resolve-arch';
@@ -149,11 +149,21 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
   return c as TrainConfigInput;
 }
 
-/** Where a resumed run writes: --out, else the run directory the checkpoint belongs to. */
+/**
+ * Where a resumed run writes: --out, else the run directory the checkpoint belongs to. A checkpoint
+ * copied out of its run has none, and the folder above it may be anything: --out must say where.
+ * (A path that is neither a run nor a checkpoint is left to the trainer, whose error says what it is.)
+ */
 function resumeOutDir(resume: string, out?: string): string {
   if (out) return out;
   const abs = resolve(resume);
-  return existsSync(join(abs, LATEST_FILE)) ? abs : dirname(dirname(abs));
+  if (existsSync(join(abs, LATEST_FILE))) return abs;
+  const own = runDirOf(abs);
+  if (own) return own;
+  if (existsSync(join(abs, MANIFEST_FILE)) || existsSync(join(abs, TRAINER_STATE_FILE))) {
+    throw new MogeError('E_NEED_OUT', `--resume ${resume}: a checkpoint outside a run directory (not in a run's checkpoints/ folder); give --out <dir> for the continued run`);
+  }
+  return abs;
 }
 
 /** `--no-live` turns the view off; otherwise it is drawn when stderr is a terminal. */
@@ -289,7 +299,10 @@ function runSample(o: SampleCli): void {
   );
   const tokFile = join(o.model, 'tokenizer.json');
   if (!existsSync(tokFile)) throw new MogeError('E_NO_FILE', `--model ${o.model}: no tokenizer.json (give a checkpoint directory written by moge train)`);
-  const tokenizer = fromTokenizerJson(readStructuredFile(tokFile), tokFile);
+  // A checkpoint names the sha256 of each of its files: a changed weight or a tokenizer copied in from
+  // another run would otherwise sample plausible-looking nonsense.
+  if (existsSync(join(o.model, MANIFEST_FILE))) verifyManifest(o.model, 'Sample from an intact checkpoint of the run instead.');
+  const tokenizer = readTokenizerFile(tokFile);
   const weights = loadModelDir(o.model, createBackend(f['--backend']));
   if (tokenizer.size > weights.arch.vocabSize) {
     throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(o.model, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
@@ -308,7 +321,7 @@ async function runStart(o: { quick?: boolean; out?: string; seed?: string; worke
   const f = parseWith(z.object({ '--seed': int(0).default(0), '--workers': int(1).pipe(z.number().max(64, 'at most 64 workers')).optional() }), { '--seed': o.seed, '--workers': o.workers }, 'moge start flags');
   process.stderr.write(`main job: training moge-small on the State of the Union corpus${o.quick ? ' (--quick: a few documents and steps)' : ''}\n`);
   const r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live), onPhase: phase(false) });
-  const sample = sampleText(loadModelDir(r.checkpointDir, createBackend('reference')), fromTokenizerJson(readStructuredFile(join(r.checkpointDir, 'tokenizer.json'))), {
+  const sample = sampleText(loadModelDir(r.checkpointDir, createBackend('reference')), readTokenizerFile(join(r.checkpointDir, 'tokenizer.json')), {
     prompt: 'The state of the Union is',
     maxTokens: 24,
     // A few minutes of training make greedy decoding loop on "the"; a tempered draw shows more of what was learnt.

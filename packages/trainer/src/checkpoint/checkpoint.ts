@@ -7,11 +7,13 @@ import { paramSpecs, weightsToHost, type ModelWeights } from '@moge/model';
 import { loadModelDir, readSafetensorsFile, saveModelDir, writeSafetensorsFile } from '@moge/model/node';
 import { TrainConfigSchema } from '../config/train-config';
 import { DataCursorStateSchema } from '../data/cursor';
-import { fromTokenizerJson, toTokenizerConfigJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
+import { toTokenizerConfigJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
+import { readTokenizerFile } from '../tokenizer/tokenizer-file';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { flatLayout, views } from '../loop/flat-params';
 import { publishDir, writeFileDurable } from './fs-durable';
 import { MANIFEST_FILE, buildManifest, checkManifest, verifyManifest } from './manifest';
+import { CHECKPOINTS_DIR, LATEST_FILE, listStepDirs, runDirOf } from './run-dir';
 
 /**
  * A training checkpoint is an HF model directory (config.json, model.safetensors, tokenizer.json —
@@ -24,7 +26,7 @@ import { MANIFEST_FILE, buildManifest, checkManifest, verifyManifest } from './m
  * then does `latest.json` move to it; older checkpoints beyond `keep` are deleted after that, so the
  * previous good checkpoint survives a crash at any instant.
  */
-export const LATEST_FILE = 'latest.json';
+export { LATEST_FILE };
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 
@@ -52,7 +54,7 @@ const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
 
 /** Writes a checkpoint of `runDir` durably and returns its directory. */
 export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: number): string {
-  const checkpoints = join(runDir, 'checkpoints');
+  const checkpoints = join(runDir, CHECKPOINTS_DIR);
   mkdirSync(checkpoints, { recursive: true });
   for (const name of readdirSync(checkpoints)) if (name.startsWith('.tmp-')) rmSync(join(checkpoints, name), { recursive: true, force: true });
   const finalDir = join(checkpoints, stepDirName(c.state.step));
@@ -75,17 +77,12 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: numb
 
   publishDir(tmp, finalDir);
   writeFileDurable(join(runDir, LATEST_FILE), `${JSON.stringify({ checkpoint: relative(runDir, finalDir), step: c.state.step })}\n`);
-  pruneCheckpoints(checkpoints, keep, finalDir);
+  pruneCheckpoints(runDir, keep, finalDir);
   return finalDir;
 }
 
-function listStepDirs(checkpoints: string): string[] {
-  if (!existsSync(checkpoints)) return [];
-  return readdirSync(checkpoints).filter((n) => /^step-\d{8}$/.test(n)).sort().map((n) => join(checkpoints, n));
-}
-
-function pruneCheckpoints(checkpoints: string, keep: number, newest: string): void {
-  const dirs = listStepDirs(checkpoints).filter((d) => d !== newest);
+function pruneCheckpoints(runDir: string, keep: number, newest: string): void {
+  const dirs = listStepDirs(runDir).filter((d) => d !== newest);
   for (const d of dirs.slice(0, Math.max(0, dirs.length - (keep - 1)))) rmSync(d, { recursive: true, force: true });
 }
 
@@ -102,19 +99,23 @@ export function resolveCheckpointDir(path: string): string {
     }
     // latest.json only ever names a checkpoint of its own run (saveCheckpoint writes it so).
     const target = resolve(abs, latest.checkpoint);
-    const inside = relative(join(abs, 'checkpoints'), target);
+    const inside = relative(join(abs, CHECKPOINTS_DIR), target);
     if (inside.startsWith('..') || isAbsolute(inside)) {
       throw new FileFormatError(join(abs, LATEST_FILE), `checkpoint "${latest.checkpoint}" is outside this run's checkpoints/ folder; a run's latest.json names one of its own checkpoints`);
     }
     return target;
   }
   if (existsSync(join(abs, MANIFEST_FILE)) || existsSync(join(abs, TRAINER_STATE_FILE))) return abs;
-  throw new MogeError('E_NO_CHECKPOINT', `--resume ${path}: neither a run directory (with ${LATEST_FILE}) nor a checkpoint directory (with ${MANIFEST_FILE})`);
+  const steps = listStepDirs(abs);
+  // A run killed while publishing its first checkpoint has checkpoints but no latest.json yet.
+  const hint = steps.length ? `; its ${CHECKPOINTS_DIR}/ holds ${steps.length} checkpoint(s) without ${LATEST_FILE}: resume from the newest with --resume ${steps.at(-1)}` : '';
+  throw new MogeError('E_NO_CHECKPOINT', `--resume ${path}: neither a run directory (with ${LATEST_FILE}) nor a checkpoint directory (with ${MANIFEST_FILE})${hint}`);
 }
 
 /** The newest intact checkpoint of the run that `dir` belongs to, other than `dir` itself. */
 function previousGood(dir: string): string | undefined {
-  const others = listStepDirs(join(dir, '..')).filter((d) => resolve(d) !== resolve(dir));
+  const runDir = runDirOf(dir);
+  const others = (runDir ? listStepDirs(runDir) : []).filter((d) => resolve(d) !== resolve(dir));
   return others.reverse().find((d) => checkManifest(d).length === 0);
 }
 
@@ -129,7 +130,7 @@ export function loadCheckpoint(path: string): CheckpointContents & { dir: string
   const stateFile = join(dir, TRAINER_STATE_FILE);
   const state = parseWith(TrainerStateSchema, JSON.parse(readFileSync(stateFile, 'utf8')), stateFile);
   const weights = loadModelDir(dir, createReferenceBackend());
-  const tokenizer = fromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')), join(dir, 'tokenizer.json'));
+  const tokenizer = readTokenizerFile(join(dir, 'tokenizer.json'));
   const opt = readSafetensorsFile(join(dir, OPTIMIZER_FILE)).tensors;
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();

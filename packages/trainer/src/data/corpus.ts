@@ -55,18 +55,30 @@ function documentsOf(path: string): Document[] {
   const text = readFileSync(path, 'utf8');
   // Text has no NUL bytes and decodes as UTF-8; a file that does not (a checkpoint, an archive) is
   // binary and would train on noise.
-  if (text.includes('\u0000') || replacementShare(text) > 0.01) throw new FileFormatError(path, 'binary, or text that is not UTF-8: --data takes UTF-8 text or JSONL files (or folders of them)');
+  if (text.includes('\u0000') || worstReplacementShare(text) > 0.01) throw new FileFormatError(path, 'binary, or text that is not UTF-8: --data takes UTF-8 text or JSONL files (or folders of them)');
   if (/\.jsonl$/i.test(path)) return parseJsonl(path, text);
   if (/\.json$/i.test(path)) return parseJsonArray(path, text);
   return text.length > 0 ? [{ source: path, text }] : [];
 }
 
-/** Share of U+FFFD (bytes that are not UTF-8) among the first 64 Ki characters. */
-function replacementShare(text: string): number {
-  const head = text.slice(0, 65536);
-  let bad = 0;
-  for (let i = 0; i < head.length; i++) if (head.charCodeAt(i) === 0xfffd) bad++;
-  return head.length ? bad / head.length : 0;
+/**
+ * The largest share of U+FFFD (bytes that are not UTF-8) in any 64 Ki-character stretch of the text:
+ * a file that turns into Latin-1 or binary part-way is caught wherever that happens, while a stray
+ * replacement character in good text is not.
+ */
+function worstReplacementShare(text: string): number {
+  const WINDOW = 65536;
+  let worst = 0;
+  for (let from = 0; from < text.length; from += WINDOW) {
+    // The last stretch is a whole window too (ending at the text's end), so a short tail with one
+    // stray character does not count as a high share.
+    const start = Math.max(0, Math.min(from, text.length - WINDOW));
+    const end = Math.min(text.length, start + WINDOW);
+    let bad = 0;
+    for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0xfffd) bad++;
+    worst = Math.max(worst, bad / (end - start));
+  }
+  return worst;
 }
 
 /** A `.json` file: an array of {"text": "…"} records (Hugging Face datasets' JSON form), not raw text. */

@@ -48,6 +48,14 @@ describe('corpus', () => {
     expect(() => loadDocuments([join(dir, 'weights.bin')])).toThrow(/weights\.bin: binary, or text that is not UTF-8/);
     writeFileSync(join(dir, 'latin1.txt'), Buffer.from(Array.from({ length: 200 }, (_, i) => 0xe9 + (i % 3) * 0)));
     expect(() => loadDocuments([join(dir, 'latin1.txt')])).toThrow(/latin1\.txt: binary, or text that is not UTF-8/);
+    // Text that turns into Latin-1 past the first 64 KiB is refused as well …
+    const ascii = 'The State of the Union is strong. '.repeat(2200); // ≈ 75 KB
+    const latin1Tail = Buffer.from(Array.from({ length: 20000 }, (_, i) => (i % 10 === 0 ? 0xe9 : 0x61)));
+    writeFileSync(join(dir, 'tail.txt'), Buffer.concat([Buffer.from(ascii), latin1Tail]));
+    expect(() => loadDocuments([join(dir, 'tail.txt')])).toThrow(/tail\.txt: binary, or text that is not UTF-8/);
+    // … while one stray replacement character, even in a short last stretch, is not.
+    writeFileSync(join(dir, 'stray.txt'), `${ascii}\ufffd end`);
+    expect(loadDocuments([join(dir, 'stray.txt')])).toHaveLength(1);
   });
 });
 

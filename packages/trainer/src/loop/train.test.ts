@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../config/train-config';
 import { loadSotuCorpus } from '../data/corpus';
 import { mainJobConfig } from '../jobs/main-job';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
+import { lockRunDir } from '../checkpoint/run-dir';
 import type { StepRecord } from '../metrics/step-record';
 import type { ParallelMode } from '../parallel/mode';
 import { replannedScheduleNote, trainModel, type TrainRunResult } from './train';
@@ -170,5 +171,43 @@ describe('main job configuration', () => {
       expect(c.preset).toBe('moge-small');
       expect(c.globalBatch % (c.microBatch * workers)).toBe(0);
     }
+  });
+});
+
+describe('run directories are never written over', () => {
+  const fileOf = (dir: string, ...parts: string[]) => readFileSync(join(dir, ...parts));
+
+  it('a resume refuses an --out that holds another run, and leaves that run as it was', async () => {
+    const a = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'guard-a') });
+    const b = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 1, out: join(tmp, 'guard-b') });
+    const before = [fileOf(b.result.runDir, 'latest.json'), fileOf(b.result.runDir, 'metrics.jsonl'), fileOf(b.result.runDir, 'checkpoints', 'step-00000001', 'model.safetensors')];
+    await expect(run(1, 'moge', undefined, { steps: 3, resume: a.result.runDir, out: b.result.runDir })).rejects.toThrow(/guard-b already holds another training run \(latest\.json\) and the run continued from .*guard-a.* would write over it/);
+    expect([fileOf(b.result.runDir, 'latest.json'), fileOf(b.result.runDir, 'metrics.jsonl'), fileOf(b.result.runDir, 'checkpoints', 'step-00000001', 'model.safetensors')]).toEqual(before);
+  });
+
+  it('a new run refuses a directory whose checkpoints lost latest.json, and a resume of it names them', async () => {
+    const r = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'guard-killed') });
+    rmSync(join(r.result.runDir, 'latest.json'));
+    const weights = fileOf(r.result.runDir, 'checkpoints', 'step-00000002', 'model.safetensors');
+    await expect(run(1, 'moge', undefined, { steps: 2, out: r.result.runDir })).rejects.toThrow(/holds checkpoints \(step-00000002\) without latest\.json/);
+    expect(fileOf(r.result.runDir, 'checkpoints', 'step-00000002', 'model.safetensors')).toEqual(weights);
+    await expect(run(1, 'moge', undefined, { steps: 3, resume: r.result.runDir })).rejects.toThrow(/holds 1 checkpoint\(s\) without latest\.json: resume from the newest with --resume .*step-00000002/);
+  });
+
+  it('stores file paths absolute, so a resume from another working directory finds the same files', async () => {
+    const out = join(tmp, 'relative-data');
+    await trainModel({ preset: 'moge-tiny', vocabSize: 300, data: [relative(process.cwd(), dataFile)], steps: 1, seed: 11, seqLen: 16, checkpointEvery: 1 }, { outDir: out, live: false });
+    expect(loadCheckpoint(out).state.config.data).toEqual([dataFile]);
+  });
+
+  it('one process at a time trains in a run directory', async () => {
+    const dir = join(tmp, 'guard-locked');
+    const release = lockRunDir(dir);
+    try {
+      await expect(run(1, 'moge', undefined, { steps: 1, out: dir })).rejects.toThrow(/guard-locked is in use by process/);
+    } finally {
+      release();
+    }
+    await expect(run(1, 'moge', undefined, { steps: 1, out: dir })).resolves.toBeDefined();
   });
 });

@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SoloCommunicator, createReferenceBackend } from '@moge/ascend-hal';
 import { runWorkerGroup } from '@moge/ascend-hal/node';
 import { MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
 import { getPreset, initModelWeights, paramSpecs } from '@moge/model';
 import { loadModelDir, readModelConfig } from '@moge/model/node';
-import { LATEST_FILE, flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
+import { flatParamsOf, loadCheckpoint } from '../checkpoint/checkpoint';
+import { lockRunDir, refuseOtherRun, runDirOf } from '../checkpoint/run-dir';
 import { lrScheduleOf, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from '../config/train-config';
 import { learningRate } from '../optim/schedule';
 import { loadDocuments, loadSotuCorpus, type Document } from '../data/corpus';
@@ -13,7 +14,8 @@ import { buildTokenDataset } from '../data/dataset';
 import { JsonlLog } from '../metrics/jsonl-log';
 import { startLiveView } from '../metrics/live-view';
 import type { StepRecord } from '../metrics/step-record';
-import { fromTokenizerJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
+import { toTokenizerJson } from '../tokenizer/tokenizer-json';
+import { readTokenizerFile } from '../tokenizer/tokenizer-file';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { trainTokenizer } from '../tokenizer/train-tokenizer';
 import { resolveParallelMode } from '../parallel/mode';
@@ -65,10 +67,14 @@ export function resolveArch(c: TrainConfig): MoeArch {
 }
 
 function tokenizerFor(c: TrainConfig, arch: MoeArch, texts: () => string[], phase: (m: string) => void): ByteLevelBpeTokenizer {
-  if (c.modelDir && existsSync(join(c.modelDir, 'tokenizer.json'))) {
-    phase(`tokenizer: ${join(c.modelDir, 'tokenizer.json')}`);
-    return fromTokenizerJson(JSON.parse(readFileSync(join(c.modelDir, 'tokenizer.json'), 'utf8')), join(c.modelDir, 'tokenizer.json'));
+  const file = c.modelDir ? join(c.modelDir, 'tokenizer.json') : undefined;
+  if (file && existsSync(file)) {
+    phase(`tokenizer: ${file}`);
+    return readTokenizerFile(file, { needEndOfText: true });
   }
+  // A model directory without one (say, from `moge model init`) trains from random weights or from
+  // weights whose ids no tokenizer here can reproduce: say so, since ids will not mean what they did.
+  if (file) phase(`note: ${c.modelDir} has no tokenizer.json, so a new tokenizer is trained; if its weights were trained, their token ids will not mean what they learned — put the model's tokenizer.json beside them`);
   phase(`training a ${arch.vocabSize}-token byte-level BPE tokenizer`);
   return trainTokenizer(texts(), { vocabSize: arch.vocabSize });
 }
@@ -130,6 +136,19 @@ export function replannedScheduleNote(saved: TrainConfig, resumed: TrainConfig, 
   );
 }
 
+/**
+ * The input with its file paths absolute, as the run's stored config keeps them: a resume from
+ * another working directory then finds the same files (and compares equal paths as equal).
+ */
+function withAbsolutePaths(input: TrainConfigInput): TrainConfigInput {
+  const i = input as { data?: unknown; modelDir?: unknown };
+  return {
+    ...input,
+    ...(Array.isArray(i.data) ? { data: i.data.map((p) => (typeof p === 'string' ? resolve(p) : p)) } : {}),
+    ...(typeof i.modelDir === 'string' ? { modelDir: resolve(i.modelDir) } : {}),
+  } as TrainConfigInput;
+}
+
 /** Builds the RunInit of a fresh run or of a resume: corpus, tokenizer, data, parameters, state. */
 export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): RunInit {
   const phase = options.onPhase ?? (() => {});
@@ -148,7 +167,10 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
 
   if (options.resume) {
     const ck = loadCheckpoint(options.resume);
-    refuseChangedSettings(input, ck.state.config);
+    // Continuing in the checkpoint's own run directory, or forking into one that holds no run.
+    const own = runDirOf(ck.dir);
+    if (own === undefined || resolve(own) !== runDir) refuseOtherRun(runDir, `the run continued from ${ck.dir}`);
+    refuseChangedSettings(withAbsolutePaths(input), ck.state.config);
     phase(`resuming from ${ck.dir} (step ${ck.state.step})`);
     const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
@@ -177,10 +199,8 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     expectFingerprint = ck.state.dataFingerprint;
   } else {
     // A fresh run never writes over another run's checkpoints and log.
-    if (existsSync(join(runDir, LATEST_FILE))) {
-      throw new MogeError('E_RUN_EXISTS', `${runDir} already holds a training run (${LATEST_FILE}); continue it with --resume ${runDir}, or choose another --out`);
-    }
-    config = parseWith(TrainConfigSchema, input, 'train config');
+    refuseOtherRun(runDir, 'a new run');
+    config = parseWith(TrainConfigSchema, withAbsolutePaths(input), 'train config');
     arch = resolveArch(config);
     config.epDevices ??= (config.preset ? getPreset(config.preset) : readModelConfig(config.modelDir!)).numExpertGroups;
     docs = readCorpus(config, phase);
@@ -228,19 +248,24 @@ const workerEntry = () => new URL(import.meta.url.endsWith('.ts') ? './train-wor
 
 /** Trains (or resumes) a run to `config.steps`, with `config.workers` worker threads when > 1. */
 export async function trainModel(input: TrainConfigInput, options: TrainRunOptions): Promise<TrainRunResult> {
-  const init = prepareRun(input, options);
-  const view = startLiveView(init.config.steps, init.startStep, options.label ?? 'train', options.live);
-  const onStep = (r: StepRecord) => {
-    view.update(r);
-    options.onStep?.(r);
-  };
+  // One process per run directory, from before prepareRun resets the log to the end of the run.
+  const unlock = lockRunDir(resolve(options.outDir));
+  let view: ReturnType<typeof startLiveView> | undefined;
   try {
+    const init = prepareRun(input, options);
+    const live = startLiveView(init.config.steps, init.startStep, options.label ?? 'train', options.live);
+    view = live;
+    const onStep = (r: StepRecord) => {
+      live.update(r);
+      options.onStep?.(r);
+    };
     const result =
       init.config.workers === 1
         ? trainRank(init, new SoloCommunicator(), onStep)
         : (await runWorkerGroup<RankResult>({ size: init.config.workers, entry: workerEntry(), payload: init, onMessage: (_rank, m) => onStep(m as StepRecord) }))[0]!;
     return { ...result, runDir: init.runDir, logFile: init.logFile, arch: init.arch, config: init.config };
   } finally {
-    view.stop();
+    view?.stop();
+    unlock();
   }
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GiB } from '@moge/core';
-import { estimateInferenceMemory, kvBytesPerToken, kvBytesPerTokenPerDevice, maxBatchForContext } from '../index';
+import { DTypeSchema, GiB, QuantizationSchema } from '@moge/core';
+import { estimateInferenceMemory, kvBytesPerToken, kvBytesPerTokenPerDevice, maxBatchForContext, type InferenceMemoryOptionsInput } from '../index';
+import { archAndPlan } from '../training/test-arbitraries';
 import { arch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from '../training/test-archs';
 
 const pro = arch(PANGU_PRO_MOE);
@@ -51,6 +52,69 @@ describe('inference memory', () => {
         return max >= 1 && at.fits && !over.fits && at.maxBatchTotal === 2 * max;
       }),
       { numRuns: 50 },
+    );
+  });
+
+  /**
+   * Small archs and plans on devices sized around them: the device holds the weights, workspace and
+   * overhead plus `sequences` KV caches of one sequence (negative: not even the weights fit; whole
+   * numbers land the budget on a sequence boundary, where rounding would show).
+   */
+  const servingCase = archAndPlan(64).chain(({ arch, plan }) =>
+    fc
+      .record({
+        contextLength: fc.integer({ min: 1, max: 8192 }),
+        blockSize: fc.constantFrom(1, 16, 128, 7),
+        quantization: fc.constantFrom(...QuantizationSchema.options),
+        kvDType: fc.constantFrom(...DTypeSchema.options),
+        memoryUtilization: fc.oneof(fc.constantFrom(0.9, 0.85, 0.95, 1), fc.double({ min: 0.05, max: 1, noNaN: true })),
+        maxBatchedTokens: fc.option(fc.integer({ min: 1, max: 16384 }), { nil: undefined }),
+        includeMtp: fc.boolean(),
+        frameworkOverheadBytes: fc.constantFrom(0, 1 << 20, 12345.5),
+        sequences: fc.oneof(fc.integer({ min: -2, max: 64 }), fc.double({ min: -1, max: 200, noNaN: true })),
+        wholeHbm: fc.boolean(),
+      })
+      .map(({ sequences, wholeHbm, ...o }) => {
+        const options: InferenceMemoryOptionsInput = { ...o, hbmBytes: 1, batch: 0 };
+        if (o.maxBatchedTokens === undefined) delete options.maxBatchedTokens;
+        // The fixed part and one sequence's KV do not depend on the device size.
+        const probe = estimateInferenceMemory(arch, plan, options);
+        const hbm = (probe.totalBytes + sequences * probe.kvBytesPerSequence) / options.memoryUtilization!;
+        return { arch, plan, options: { ...options, hbmBytes: Math.max(1, wholeHbm ? Math.round(hbm) : hbm) } };
+      }),
+  );
+
+  it('the largest batch fits in hbmBytes × memoryUtilization by bytes, and one more does not (property over archs, plans, devices)', () => {
+    fc.assert(
+      fc.property(servingCase, ({ arch: a, plan: p, options: o }) => {
+        const budget = o.hbmBytes * o.memoryUtilization!;
+        const max = maxBatchForContext(a, p, o);
+        expect(Number.isInteger(max) && max >= 0).toBe(true);
+        const at = estimateInferenceMemory(a, p, { ...o, batch: max });
+        const over = estimateInferenceMemory(a, p, { ...o, batch: max + 1 });
+        const perToken = kvBytesPerTokenPerDevice(a, p, o.kvDType, { includeMtp: o.includeMtp });
+        const perSequence = Math.ceil(o.contextLength / o.blockSize!) * o.blockSize! * perToken;
+        expect(at.usableBytes).toBe(budget);
+        expect(at.maxBatch).toBe(max);
+        expect(at.maxBatchTotal).toBe(max * p.dp);
+        expect(at.kvBytesPerSequence).toBe(perSequence);
+        expect(at.kvBytes).toBe(max * perSequence);
+        expect(at.totalBytes).toBe(at.weightsBytes + at.workspaceBytes + at.overheadBytes + at.kvBytes);
+        expect(over.totalBytes).toBe(at.totalBytes + perSequence);
+        // By bytes, not by the estimate's own flags: max sequences fit (unless even the weights do not) and max + 1 do not.
+        const fixed = at.weightsBytes + at.workspaceBytes + at.overheadBytes;
+        if (fixed <= budget) expect(at.totalBytes).toBeLessThanOrEqual(budget);
+        else expect(max).toBe(0);
+        expect(over.totalBytes).toBeGreaterThan(budget);
+        expect(at.fits).toBe(at.totalBytes <= budget);
+        expect(over.fits).toBe(false);
+        // The KV blocks handed to a block manager fit the same budget and hold the max batch.
+        const blockBytes = o.blockSize! * perToken;
+        expect(fixed + at.numBlocks * blockBytes).toBeLessThanOrEqual(Math.max(budget, fixed));
+        if (at.kvBudgetBytes > 0) expect(fixed + (at.numBlocks + 1) * blockBytes).toBeGreaterThan(budget);
+        expect(at.numBlocks).toBeGreaterThanOrEqual(max * Math.ceil(o.contextLength / o.blockSize!));
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -1,6 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError, type ParallelPlan, type RecomputeModule, type SwapModule } from '@moge/core';
-import { estimateTrainingMemory, planMemory, type CostRates, type TrainingMemoryEstimate } from '../index';
+import { RecomputeModuleSchema, SwapModuleSchema, ValidationError, type ParallelPlan, type RecomputeModule, type SwapModule } from '@moge/core';
+import {
+  estimateTrainingMemory,
+  planMemory,
+  type CostRates,
+  type MemoryPlanResult,
+  type MemoryPolicy,
+  type PlanMemoryOptionsInput,
+  type TrainingMemoryEstimate,
+} from '../index';
+import { archAndPlan } from '../training/test-arbitraries';
 import { arch, plan } from '../training/test-archs';
 
 const tinyMla = arch({
@@ -101,5 +111,130 @@ describe('planMemory', () => {
   it('refuses a budget that is not a positive number', () => {
     expect(() => planMemory(tinyMla, p, -1, { rates })).toThrow(ValidationError);
     expect(() => planMemory(tinyMla, p, 1e9, { rates: { ...rates, flopsPerS: 0 } })).toThrow(/rates\.flopsPerS: got 0/);
+  });
+});
+
+/** Added step time of an estimate as planMemory defines it: the slowest stage's recompute time plus its unhidden swap time. */
+function addedTimeOf(e: TrainingMemoryEstimate, r: CostRates, swapOverlap: number): number {
+  return Math.max(
+    ...e.stages.map((s) => {
+      const c = s.recomputePerStep;
+      return c.flops / r.flopsPerS + c.memoryBytes / r.hbmBytesPerS + c.commBytes / r.commBytesPerS + (s.swap.timePerStepS ?? 0) * (1 - swapOverlap);
+    }),
+  );
+}
+
+const withPolicyFields = (p: ParallelPlan, policy: MemoryPolicy): ParallelPlan => {
+  const q: ParallelPlan = { ...p, recompute: policy.recompute, swap: policy.swap };
+  if (policy.recomputeNumLayers === undefined) delete q.recomputeNumLayers;
+  else q.recomputeNumLayers = policy.recomputeNumLayers;
+  return q;
+};
+
+/**
+ * A run to plan: a small arch (up to 6 layers: the planner's candidates grow with layers per chunk) and a
+ * valid plan, estimator options, planner knobs, and what the planner may use.
+ */
+const planningCase = archAndPlan(6).chain(({ arch, plan }) =>
+  fc
+    .record({
+      training: fc.record(
+        {
+          hostLink: fc.record({ bandwidth: fc.double({ min: 1e8, max: 1e11, noNaN: true }), latencyS: fc.double({ min: 0, max: 1e-4, noNaN: true }) }),
+          loadImbalanceFactor: fc.double({ min: 1, max: 2, noNaN: true }),
+          activationOverheadFactor: fc.double({ min: 1, max: 1.5, noNaN: true }),
+          frameworkOverheadBytes: fc.constantFrom(0, 4096, 1 << 20),
+          swapPrefetchLayers: fc.integer({ min: 1, max: 3 }),
+          flashAttention: fc.boolean(),
+          dropout: fc.boolean(),
+        },
+        { requiredKeys: [] },
+      ),
+      rates: fc.record({
+        flopsPerS: fc.double({ min: 1e9, max: 1e15, noNaN: true }),
+        hbmBytesPerS: fc.double({ min: 1e9, max: 1e13, noNaN: true }),
+        commBytesPerS: fc.double({ min: 1e8, max: 1e12, noNaN: true }),
+      }),
+      swapOverlap: fc.double({ min: 0, max: 1, noNaN: true }),
+      allowRecompute: fc.option(fc.subarray([...RecomputeModuleSchema.options])),
+      allowSwap: fc.option(fc.subarray([...SwapModuleSchema.options])),
+      /** Two budgets, each below the fullest policy's peak, between it and no policy's, or above that. */
+      budgets: fc.array(fc.record({ region: fc.constantFrom('below', 'between', 'ample'), f: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 2, maxLength: 2 }),
+      /** Any policy the planner could have picked, to compare its choice against. */
+      pick: fc.record({ recompute: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), numLayers: fc.option(fc.nat({ max: 8 })), swap: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) }),
+    })
+    .map((c) => {
+      const allowRecompute = c.allowRecompute ?? [...RecomputeModuleSchema.options];
+      const allowSwap = c.training.hostLink ? (c.allowSwap ?? [...SwapModuleSchema.options]) : [];
+      const any: MemoryPolicy = {
+        recompute: allowRecompute.filter((_, i) => c.pick.recompute[i]),
+        swap: allowSwap.filter((_, i) => c.pick.swap[i]),
+      };
+      if (any.recompute.includes('layer') && c.pick.numLayers !== null) any.recomputeNumLayers = c.pick.numLayers;
+      const options: PlanMemoryOptionsInput = {
+        ...c.training,
+        rates: c.rates,
+        swapOverlap: c.swapOverlap,
+        ...(c.allowRecompute ? { allowRecompute: c.allowRecompute } : {}),
+        ...(c.allowSwap ? { allowSwap: c.allowSwap } : {}),
+      };
+      return { arch, plan, training: c.training, options, allowRecompute, allowSwap, any, budgets: c.budgets, rates: c.rates, swapOverlap: c.swapOverlap };
+    }),
+);
+
+describe('planMemory (property over small archs, plans and budgets)', () => {
+  it('a fitting plan fits by an independent estimate; otherwise nothing the planner could pick fits; more budget is never slower', () => {
+    fc.assert(
+      fc.property(planningCase, (c) => {
+        const estimate = (policy: MemoryPolicy) => estimateTrainingMemory(c.arch, withPolicyFields(c.plan, policy), c.training);
+        const baseline = estimate({ recompute: [], swap: [] });
+        // Everything the planner may use at once: every allowed recompute (whole layers included) and swap.
+        const fullest = estimate({ recompute: c.allowRecompute, swap: c.allowSwap });
+        const fineOnly = estimate({ recompute: c.allowRecompute.filter((m) => m !== 'layer'), swap: c.allowSwap });
+        const least = Math.min(fullest.totalBytes, fineOnly.totalBytes);
+        const at = ({ region, f }: { region: string; f: number }) =>
+          region === 'below' ? least * (0.8 + 0.2 * f) : region === 'between' ? least + f * (baseline.totalBytes - least) : baseline.totalBytes * (1 + f);
+        const [small, large] = c.budgets.map(at).sort((x, y) => x - y) as [number, number];
+        const other = estimate(c.any);
+
+        const check = (budget: number): MemoryPlanResult => {
+          const r = planMemory(c.arch, c.plan, budget, c.options);
+          expect(r.budgetBytes).toBe(budget);
+          // The plan it returns, estimated on its own with the same options, is what it reports.
+          const own = estimateTrainingMemory(c.arch, r.plan, c.training);
+          expect(own.totalBytes).toBe(r.estimate.totalBytes);
+          expect(r.addedTime.totalS).toBe(addedTimeOf(own, c.rates, c.swapOverlap));
+          // It only uses what it was allowed.
+          expect(r.policy.recompute.every((m) => c.allowRecompute.includes(m))).toBe(true);
+          expect(r.policy.swap.every((m) => c.allowSwap.includes(m))).toBe(true);
+          if (r.fits) {
+            expect(own.totalBytes).toBeLessThanOrEqual(budget);
+            for (const s of own.stages) expect(s.totalBytes).toBeLessThanOrEqual(budget);
+            expect(r.shortfall).toBeUndefined();
+            // No policy it could have picked that fits is faster.
+            if (other.totalBytes <= budget) expect(r.addedTime.totalS).toBeLessThanOrEqual(addedTimeOf(other, c.rates, c.swapOverlap) * (1 + 1e-12));
+          } else {
+            expect(own.totalBytes).toBeGreaterThan(budget);
+            // Nothing fits: not the fullest policies, not any other; the choice is the least-memory one.
+            expect(fullest.totalBytes).toBeGreaterThan(budget);
+            expect(fineOnly.totalBytes).toBeGreaterThan(budget);
+            expect(other.totalBytes).toBeGreaterThan(budget);
+            expect(own.totalBytes).toBeLessThanOrEqual(Math.min(fullest.totalBytes, fineOnly.totalBytes, other.totalBytes, baseline.totalBytes));
+            expect(r.shortfall!.overBytes).toBe(own.totalBytes - budget);
+          }
+          return r;
+        };
+        const a = check(small);
+        const b = check(large);
+        // Monotone in the budget: what fits a smaller budget fits a larger one, never slower.
+        if (a.fits) {
+          expect(b.fits).toBe(true);
+          expect(b.addedTime.totalS).toBeLessThanOrEqual(a.addedTime.totalS);
+        }
+        // An ample budget needs nothing at all.
+        if (large >= baseline.totalBytes) expect(b.addedTime.totalS).toBe(0);
+      }),
+      { numRuns: 250 },
+    );
   });
 });

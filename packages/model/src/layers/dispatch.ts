@@ -22,7 +22,9 @@ export function planDispatch(expertIds: ArrayLike<number>, numExperts: number, t
   const counts = new Int32Array(numExperts);
   for (let a = 0; a < n; a++) {
     const e = expertIds[a]!;
-    if (!(e >= 0 && e < numExperts)) throw new RangeError(`expert id at assignment ${a}: got ${e}, expected an integer in [0, ${numExperts})`);
+    // Integers only: a fractional id passed the range check but indexes no Int32Array slot, so its
+    // assignment was silently dropped from counts/offsets and left at position 0.
+    if (!(Number.isInteger(e) && e >= 0 && e < numExperts)) throw new RangeError(`expert id at assignment ${a}: got ${e}, expected an integer in [0, ${numExperts})`);
     counts[e]!++;
   }
   const offsets = new Int32Array(numExperts + 1);

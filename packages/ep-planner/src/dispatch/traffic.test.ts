@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '@moge/core';
+import { parseClusterSpec } from '@moge/ascend-hal';
 import { loadMatrixFromRows } from '../loads/load-matrix';
 import { placeExperts, type Placement } from '../placement/place';
 import { assignReplicas, type ReplicaChoice } from './replica-choice';
-import { expertAssignmentsPerRank, flatTraffic, hierarchicalTraffic } from './traffic';
+import { expertAssignmentsPerRank, flatTraffic, hierarchicalTraffic, type FlatTraffic, type HierarchicalTraffic } from './traffic';
+import { planDispatch } from './plan';
 import type { RoutedTokens } from './routed-tokens';
 
 interface Case {
@@ -144,5 +146,237 @@ describe('dispatch traffic', () => {
     expect([hier.interNode.totalTokens, hier.intraNode.totalTokens]).toEqual([1, 1]);
     expect(Array.from(hier.interNode.recvTokens)).toEqual([0, 0, 1, 0]);
     expect(Array.from(hier.intraNode.sendTokens)).toEqual([0, 0, 1, 0]);
+  });
+});
+
+/**
+ * What a dispatch must deliver, computed from the routing alone by the documented semantics, not by
+ * the planners: token t (on rank s) goes once to every rank of D(t), the set of its distinct
+ * destination ranks (a rank applies all its experts to one copy). A destination equal to s is local
+ * (no link, the diagonal of the flat send matrix); every other one is a delivered copy. The flat
+ * plan sends s → r directly, over the intra-node tier when both share a node. The hierarchical plan
+ * sends one copy per remote node n of D(t) \ {s} to s's rail peer there (n · ranksPerNode + s mod
+ * ranksPerNode), which forwards it inside the node to every destination other than itself; copies
+ * for s's own node go from s over the intra-node tier.
+ */
+interface Oracle {
+  /** reached[r] = tokens whose destination set contains r (= delivered[r] + local[r]). */
+  reached: number[];
+  local: number[];
+  delivered: number[];
+  /** Flat: send[i · R + j] = tokens on rank i whose destination set contains j. */
+  send: number[];
+  flatIntra: { send: number[]; recv: number[] };
+  flatInter: { send: number[]; recv: number[] };
+  rail: number[];
+  node: number[];
+  hierIntra: { send: number[]; recv: number[] };
+  hierInter: { send: number[]; recv: number[] };
+}
+
+function dispatchOracle(sourceRanks: Int32Array, destRanks: Int32Array, topK: number, numRanks: number, ranksPerNode: number): Oracle {
+  const numNodes = numRanks / ranksPerNode;
+  const zeros = (n: number) => new Array<number>(n).fill(0);
+  const tier = () => ({ send: zeros(numRanks), recv: zeros(numRanks) });
+  const o: Oracle = {
+    reached: zeros(numRanks),
+    local: zeros(numRanks),
+    delivered: zeros(numRanks),
+    send: zeros(numRanks * numRanks),
+    flatIntra: tier(),
+    flatInter: tier(),
+    rail: zeros(numRanks * numNodes),
+    node: zeros(numRanks * ranksPerNode),
+    hierIntra: tier(),
+    hierInter: tier(),
+  };
+  const nodeOf = (r: number) => Math.floor(r / ranksPerNode);
+  const hop = (t: { send: number[]; recv: number[] }, from: number, to: number) => {
+    t.send[from]!++;
+    t.recv[to]!++;
+  };
+  for (let t = 0; t < sourceRanks.length; t++) {
+    const s = sourceRanks[t]!;
+    const dests = new Set(destRanks.subarray(t * topK, (t + 1) * topK));
+    const remoteByNode = new Map<number, number[]>();
+    for (const r of dests) {
+      o.reached[r]!++;
+      o.send[s * numRanks + r]!++;
+      if (r === s) {
+        o.local[r]!++;
+        continue;
+      }
+      o.delivered[r]!++;
+      hop(nodeOf(r) === nodeOf(s) ? o.flatIntra : o.flatInter, s, r);
+      remoteByNode.set(nodeOf(r), [...(remoteByNode.get(nodeOf(r)) ?? []), r]);
+    }
+    for (const [n, ranks] of remoteByNode) {
+      const holder = n === nodeOf(s) ? s : n * ranksPerNode + (s % ranksPerNode);
+      if (holder !== s) {
+        hop(o.hierInter, s, holder);
+        o.rail[s * numNodes + n]!++;
+      }
+      for (const r of ranks) {
+        if (r === holder) continue;
+        hop(o.hierIntra, holder, r);
+        o.node[holder * ranksPerNode + (r % ranksPerNode)]!++;
+      }
+    }
+  }
+  return o;
+}
+
+const sumRange = (a: ArrayLike<number>, from: number, to: number, step = 1) => {
+  let s = 0;
+  for (let i = from; i < to; i += step) s += a[i]!;
+  return s;
+};
+
+/** Both plans against the oracle: per-rank deliveries, every send-matrix row and column, every stage matrix and tier. */
+function expectMatchesOracle(flat: FlatTraffic, hier: HierarchicalTraffic, o: Oracle, numRanks: number, sourceRanks: Int32Array, destRanks: Int32Array, topK: number): void {
+  // Row sums from the routing: a rank sends each of its tokens once per distinct destination rank.
+  const rowOracle = new Array<number>(numRanks).fill(0);
+  for (let t = 0; t < sourceRanks.length; t++) rowOracle[sourceRanks[t]!]! += new Set(destRanks.subarray(t * topK, (t + 1) * topK)).size;
+  for (const plan of [flat, hier]) {
+    expect(Array.from(plan.delivered)).toEqual(o.delivered);
+    expect(Array.from(plan.local)).toEqual(o.local);
+    expect(Array.from(plan.delivered, (d, r) => d + plan.local[r]!)).toEqual(o.reached);
+  }
+  const rows = Array.from({ length: numRanks }, (_, i) => sumRange(flat.sendMatrix, i * numRanks, (i + 1) * numRanks));
+  const cols = Array.from({ length: numRanks }, (_, j) => sumRange(flat.sendMatrix, j, numRanks * numRanks, numRanks));
+  expect(rows).toEqual(rowOracle);
+  expect(cols).toEqual(o.reached);
+  expect(Array.from({ length: numRanks }, (_, r) => flat.sendMatrix[r * numRanks + r])).toEqual(o.local);
+  expect(Array.from(flat.sendMatrix)).toEqual(o.send);
+  expect([Array.from(flat.intraNode.sendTokens), Array.from(flat.intraNode.recvTokens)]).toEqual([o.flatIntra.send, o.flatIntra.recv]);
+  expect([Array.from(flat.interNode.sendTokens), Array.from(flat.interNode.recvTokens)]).toEqual([o.flatInter.send, o.flatInter.recv]);
+  expect(Array.from(hier.railMatrix)).toEqual(o.rail);
+  expect(Array.from(hier.nodeMatrix)).toEqual(o.node);
+  expect([Array.from(hier.intraNode.sendTokens), Array.from(hier.intraNode.recvTokens)]).toEqual([o.hierIntra.send, o.hierIntra.recv]);
+  expect([Array.from(hier.interNode.sendTokens), Array.from(hier.interNode.recvTokens)]).toEqual([o.hierInter.send, o.hierInter.recv]);
+  for (const plan of [flat, hier]) {
+    for (const [t, ot] of [[plan.intraNode, plan === flat ? o.flatIntra : o.hierIntra], [plan.interNode, plan === flat ? o.flatInter : o.hierInter]] as const) {
+      expect(t.totalTokens).toBe(ot.send.reduce((a, b) => a + b, 0));
+    }
+  }
+}
+
+/** Ranks drawn uniformly, all on one rank, or skewed towards a hot rank (cubic on a random offset). */
+function rankDraw(numRanks: number): fc.Arbitrary<fc.Arbitrary<number>> {
+  return fc.oneof(
+    fc.constant(fc.integer({ min: 0, max: numRanks - 1 })),
+    fc.nat(numRanks - 1).map((hot) => fc.constant(hot)),
+    fc.nat(numRanks - 1).map((hot) => fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }).map((u) => (hot + Math.floor(numRanks * u ** 3)) % numRanks)),
+  );
+}
+
+/** Routing straight into the traffic planners: source and destination ranks, skewed or uniform, repeats inside a token. */
+const routingCase = fc
+  .record({
+    numNodes: fc.integer({ min: 1, max: 3 }),
+    ranksPerNode: fc.integer({ min: 1, max: 4 }),
+    topK: fc.integer({ min: 1, max: 6 }),
+    numTokens: fc.integer({ min: 0, max: 60 }),
+  })
+  .chain((c) => {
+    const numRanks = c.numNodes * c.ranksPerNode;
+    return fc.tuple(rankDraw(numRanks), rankDraw(numRanks)).chain(([src, dst]) =>
+      fc.record({
+        numRanks: fc.constant(numRanks),
+        ranksPerNode: fc.constant(c.ranksPerNode),
+        topK: fc.constant(c.topK),
+        sourceRanks: fc.array(src, { minLength: c.numTokens, maxLength: c.numTokens }).map((a) => Int32Array.from(a)),
+        destRanks: fc.array(dst, { minLength: c.numTokens * c.topK, maxLength: c.numTokens * c.topK }).map((a) => Int32Array.from(a)),
+      }),
+    );
+  });
+
+/**
+ * Router output over experts, end to end: each token picks topK distinct experts, uniformly, from a
+ * small pool (most experts get nothing), always including one hot expert, or (top-1) all on one
+ * expert; the placement is built for the loads this routing makes, with or without replicas.
+ */
+const expertRoutingCase = fc
+  .record({
+    numNodes: fc.integer({ min: 1, max: 3 }),
+    ranksPerNode: fc.integer({ min: 1, max: 4 }),
+    perRank: fc.integer({ min: 1, max: 3 }),
+    placement: fc.constantFrom('moge' as const, 'eplb-global' as const, 'eplb-hierarchical' as const),
+    spare: fc.integer({ min: 0, max: 2 }),
+    numTokens: fc.integer({ min: 0, max: 60 }),
+    topK: fc.integer({ min: 1, max: 6 }),
+    kind: fc.constantFrom('uniform', 'sparse', 'hot', 'one-expert'),
+    hot: fc.nat(),
+    choice: fc.constantFrom<ReplicaChoice>('round-robin', 'nearest'),
+  })
+  .chain((c) => {
+    const numRanks = c.numNodes * c.ranksPerNode;
+    const numExperts = numRanks * c.perRank;
+    const topK = c.kind === 'one-expert' ? 1 : Math.min(c.topK, numExperts);
+    const hot = c.hot % numExperts;
+    const all = Array.from({ length: numExperts }, (_, e) => e);
+    const pool = all.filter((e) => (e + hot) % 4 === 0 || e < topK); // about a quarter of the experts, at least topK
+    const others = all.filter((e) => e !== hot);
+    const pick = (from: number[], k: number) => fc.shuffledSubarray(from, { minLength: k, maxLength: k });
+    const token: fc.Arbitrary<number[]> =
+      c.kind === 'uniform'
+        ? pick(all, topK)
+        : c.kind === 'sparse'
+          ? pick(pool, topK)
+          : c.kind === 'hot'
+            ? pick(others, topK - 1).map((rest) => [hot, ...rest])
+            : fc.constant([hot]);
+    return fc.record({
+      c: fc.constant({ ...c, numRanks, numExperts, topK }),
+      sourceRanks: rankDraw(numRanks).chain((src) => fc.array(src, { minLength: c.numTokens, maxLength: c.numTokens })),
+      expertIds: fc.array(token, { minLength: c.numTokens, maxLength: c.numTokens }),
+    });
+  });
+
+describe('dispatch traffic — conservation against an oracle computed from the routing', () => {
+  it('flat and hierarchical plans deliver to every rank exactly the tokens whose destination set contains it', () => {
+    fc.assert(
+      fc.property(routingCase, ({ numRanks, ranksPerNode, topK, sourceRanks, destRanks }) => {
+        const layout = { numRanks, ranksPerNode, slotsPerRank: 1 };
+        const flat = flatTraffic(sourceRanks, destRanks, topK, layout);
+        const hier = hierarchicalTraffic(sourceRanks, destRanks, topK, layout);
+        expectMatchesOracle(flat, hier, dispatchOracle(sourceRanks, destRanks, topK, numRanks, ranksPerNode), numRanks, sourceRanks, destRanks, topK);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('planDispatch: every assignment reaches a holder of its expert, and both plans and the send/recv counts match the oracle', () => {
+    fc.assert(
+      fc.property(expertRoutingCase, ({ c, sourceRanks, expertIds }) => {
+        const tokens: RoutedTokens = { topK: c.topK, sourceRanks: Int32Array.from(sourceRanks), expertIds: Int32Array.from(expertIds.flat()) };
+        const counts = new Array<number>(c.numExperts).fill(0);
+        for (const e of tokens.expertIds) counts[e]!++;
+        const options =
+          c.placement === 'moge'
+            ? { policy: c.placement, numRanks: c.numRanks, numNodes: c.numNodes }
+            : { policy: c.placement, numRanks: c.numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * c.numRanks };
+        const placement = placeExperts(loadMatrixFromRows([counts]), options);
+        const layer = placement.layers[0]!;
+        const cluster = parseClusterSpec(`atlas-800t-a2:${8 * c.numNodes}`);
+        const plan = planDispatch(cluster, placement, 0, tokens, { tokenBytes: 1024, replicaChoice: c.choice });
+        // Destination ranks from the placement itself: the only rank holding the expert, or one of its holders.
+        const holders = (e: number) => new Set(Array.from(layer.physicalToLogical.keys()).filter((p) => layer.physicalToLogical[p] === e).map((p) => Math.floor(p / placement.slotsPerRank)));
+        const stray = Array.from(plan.destRanks).filter((r, a) => {
+          const h = holders(tokens.expertIds[a]!);
+          return h.size === 1 ? r !== [...h][0] : !h.has(r);
+        });
+        expect(stray).toEqual([]);
+        const { numRanks, ranksPerNode } = placement;
+        const o = dispatchOracle(tokens.sourceRanks, plan.destRanks, tokens.topK, numRanks, ranksPerNode);
+        expectMatchesOracle(plan.flat.traffic, plan.hierarchical.traffic, o, numRanks, tokens.sourceRanks, plan.destRanks, tokens.topK);
+        expect(Array.from(plan.recvCounts)).toEqual(o.delivered);
+        expect(Array.from(plan.sendCounts)).toEqual(Array.from({ length: numRanks }, (_, i) => sumRange(o.send, i * numRanks, (i + 1) * numRanks) - o.local[i]!));
+        const assigned = new Array<number>(numRanks).fill(0);
+        for (const r of plan.destRanks) assigned[r]!++;
+        expect(Array.from(plan.expertLoads)).toEqual(assigned);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

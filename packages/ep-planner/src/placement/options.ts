@@ -58,7 +58,9 @@ export function resolvePlacementShape(options: PlacementOptions, numExperts: num
     issues.push({ path: 'numNodes', received: numNodes, expected: `a divisor of numRanks (${numRanks}), so every node has as many ranks` });
   }
   const numPhysical = numExperts + redundantSlots;
-  if (numPhysical % numRanks !== 0) {
+  // Not for "moge": it takes no redundant slots, so advice to add some could only fail again (it
+  // used to say "e.g. 1 or 4"); the moge rules below name numRanks instead.
+  if (policy !== 'moge' && numPhysical % numRanks !== 0) {
     const fix = (numRanks - (numExperts % numRanks)) % numRanks;
     issues.push({
       path: 'redundantSlots',
@@ -68,9 +70,16 @@ export function resolvePlacementShape(options: PlacementOptions, numExperts: num
   }
   if (policy === 'moge') {
     if (redundantSlots !== 0) issues.push({ path: 'redundantSlots', received: redundantSlots, expected: '0 for policy "moge" (the MoGE mapping has no replicas)' });
-    if (numExperts % numGroups !== 0) issues.push({ path: 'numGroups', received: numGroups, expected: `a divisor of the ${numExperts} experts` });
-    else if (numGroups % numRanks !== 0 && numRanks % numGroups !== 0) {
-      issues.push({ path: 'numGroups', received: numGroups, expected: `a multiple or a divisor of numRanks (${numRanks}), so groups align with devices` });
+    if (numExperts % numRanks !== 0) {
+      issues.push({ path: 'numRanks', received: numRanks, expected: `a divisor of the ${numExperts} experts, so every rank has as many (policy "moge" has no redundant slots)` });
+    }
+    // The default numGroups (one per rank) fails only where numRanks does, which is reported above:
+    // an issue naming numGroups would point at an option the caller never gave.
+    if (options.numGroups !== undefined) {
+      if (numExperts % numGroups !== 0) issues.push({ path: 'numGroups', received: numGroups, expected: `a divisor of the ${numExperts} experts` });
+      else if (numGroups % numRanks !== 0 && numRanks % numGroups !== 0) {
+        issues.push({ path: 'numGroups', received: numGroups, expected: `a multiple or a divisor of numRanks (${numRanks}), so groups align with devices` });
+      }
     }
   }
   if (policy === 'eplb-hierarchical') {

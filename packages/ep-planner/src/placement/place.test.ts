@@ -4,29 +4,16 @@ import { ValidationError } from '@moge/core';
 import { loadMatrixFromRows, type LoadMatrix } from '../loads/load-matrix';
 import { zipfLoads } from '../loads/zipf';
 import { placeExperts, meanMaxOverMean, type Placement } from './place';
-import { replicasOf } from './layer-placement';
+import { expectLayerConsistent, loadRow } from '../test-support/placement-invariants';
 import type { PlacementPolicy } from './options';
 
 /** The structural invariants every placement must satisfy, whatever the policy. */
 function expectConsistent(placement: Placement, loads: LoadMatrix): void {
   const { numRanks, slotsPerRank, numExperts, numPhysical } = placement;
   expect(numPhysical).toBe(numRanks * slotsPerRank);
-  placement.layers.forEach((layer, l) => {
-    expect(layer.physicalToLogical.length).toBe(numPhysical);
-    expect(layer.logicalToPhysical.length).toBe(numPhysical);
-    let replicas = 0;
-    const broken: number[] = [];
-    for (let e = 0; e < numExperts; e++) {
-      const slots = replicasOf(layer, e);
-      if (slots.length !== layer.replicaCounts[e] || slots.length < 1 || slots.some((p) => layer.physicalToLogical[p] !== e)) broken.push(e);
-      replicas += slots.length;
-    }
-    expect(broken).toEqual([]);
-    expect(replicas).toBe(numPhysical);
-    const total = loads.layers[l]!.reduce((s, v) => s + v, 0);
-    expect(layer.rankLoads.reduce((s, v) => s + v, 0)).toBeCloseTo(total, 6);
-    expect(layer.maxOverMean).toBeGreaterThanOrEqual(1 - 1e-12);
-  });
+  expect(numPhysical).toBe(numExperts + placement.redundantSlots);
+  expect(placement.layers.length).toBe(loads.numLayers);
+  placement.layers.forEach((layer, l) => expectLayerConsistent(layer, numRanks, numExperts, loads.layers[l]!));
 }
 
 const eplbCase = fc
@@ -37,7 +24,6 @@ const eplbCase = fc
     groupSize: fc.integer({ min: 1, max: 4 }),
     extraPerRank: fc.integer({ min: 0, max: 2 }),
     numLayers: fc.integer({ min: 1, max: 3 }),
-    seed: fc.nat(),
   })
   .chain((c) => {
     const numRanks = c.numNodes * c.ranksPerNode;
@@ -45,10 +31,41 @@ const eplbCase = fc
     const numExperts = numGroups * c.groupSize;
     // Smallest redundancy that gives every rank the same number of slots, plus some extra per rank.
     const redundantSlots = ((numRanks - (numExperts % numRanks)) % numRanks) + c.extraPerRank * numRanks;
-    const row = fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: numExperts, maxLength: numExperts });
+    const row = loadRow(numExperts);
     return fc.record({
       shape: fc.constant({ numRanks, numNodes: c.numNodes, numGroups, redundantSlots }),
       rows: fc.array(row, { minLength: c.numLayers, maxLength: c.numLayers }),
+    });
+  });
+
+/**
+ * A valid MoGE shape where groups and ranks differ as the policy allows: a multiple of the ranks
+ * (several groups per device) or a divisor of them (one group over several devices, its size a
+ * multiple of the devices it spans). `numGroups` is sometimes left out, which means one per rank.
+ */
+const mogeCase = fc
+  .record({
+    numNodes: fc.integer({ min: 1, max: 3 }),
+    ranksPerNode: fc.integer({ min: 1, max: 4 }),
+    numLayers: fc.integer({ min: 1, max: 3 }),
+    pick: fc.nat(),
+    sizeUnit: fc.integer({ min: 1, max: 3 }),
+    omitGroups: fc.boolean(),
+  })
+  .chain((c) => {
+    const numRanks = c.numNodes * c.ranksPerNode;
+    const divisors = Array.from({ length: numRanks }, (_, i) => i + 1).filter((g) => numRanks % g === 0);
+    const candidates = [...divisors, 2 * numRanks, 3 * numRanks, 4 * numRanks];
+    const numGroups = c.omitGroups ? numRanks : candidates[c.pick % candidates.length]!;
+    // A group spanning several ranks needs a multiple of that many experts so ranks get equal slots.
+    const groupSize = numGroups < numRanks ? (numRanks / numGroups) * c.sizeUnit : c.sizeUnit;
+    const numExperts = numGroups * groupSize;
+    const options = c.omitGroups ? { numRanks, numNodes: c.numNodes } : { numRanks, numNodes: c.numNodes, numGroups };
+    return fc.record({
+      options: fc.constant(options),
+      numGroups: fc.constant(numGroups),
+      rows: fc.array(loadRow(numExperts), { minLength: c.numLayers, maxLength: c.numLayers }),
+      otherRows: fc.array(loadRow(numExperts), { minLength: c.numLayers, maxLength: c.numLayers }),
     });
   });
 
@@ -63,10 +80,50 @@ describe('placeExperts — invariants for every policy', () => {
           const again = placeExperts(loads, { policy, ...shape });
           placement.layers.forEach((layer, l) => expect(again.layers[l]!.physicalToLogical).toEqual(layer.physicalToLogical));
         }),
-        { numRuns: 60 },
+        { numRuns: 100 },
       );
     });
   }
+
+  it('moge (groups a multiple or a divisor of ranks): the maps agree, no replicas, each group on its own contiguous ranks, loads ignored', () => {
+    fc.assert(
+      fc.property(mogeCase, ({ options, numGroups, rows, otherRows }) => {
+        const loads = loadMatrixFromRows(rows);
+        const placement = placeExperts(loads, { policy: 'moge', ...options });
+        expectConsistent(placement, loads);
+        const { numRanks, numExperts, slotsPerRank } = placement;
+        expect(placement.numGroups).toBe(numGroups);
+        expect(placement.redundantSlots).toBe(0);
+        const groupSize = numExperts / numGroups;
+        for (const layer of placement.layers) {
+          expect(Array.from(layer.replicaCounts).every((n) => n === 1)).toBe(true);
+          // Ranks of every group and groups of every rank, from the slots.
+          const ranksOfGroup = Array.from({ length: numGroups }, () => new Set<number>());
+          const groupsOfRank = Array.from({ length: numRanks }, () => new Set<number>());
+          layer.physicalToLogical.forEach((e, p) => {
+            const g = Math.floor(e / groupSize);
+            const r = Math.floor(p / slotsPerRank);
+            ranksOfGroup[g]!.add(r);
+            groupsOfRank[r]!.add(g);
+          });
+          if (numGroups >= numRanks) {
+            // Several whole groups per device: rank r holds exactly groups r·m .. r·m + m − 1.
+            const m = numGroups / numRanks;
+            groupsOfRank.forEach((gs, r) => expect([...gs].sort((a, b) => a - b)).toEqual(Array.from({ length: m }, (_, i) => r * m + i)));
+          } else {
+            // One group over m devices: group g holds exactly ranks g·m .. g·m + m − 1, and nothing else is there.
+            const m = numRanks / numGroups;
+            ranksOfGroup.forEach((rs, g) => expect([...rs].sort((a, b) => a - b)).toEqual(Array.from({ length: m }, (_, i) => g * m + i)));
+            groupsOfRank.forEach((gs) => expect(gs.size).toBe(1));
+          }
+        }
+        // The MoGE mapping ignores loads: other loads give the same slots.
+        const other = placeExperts(loadMatrixFromRows(otherRows), { policy: 'moge', ...options });
+        placement.layers.forEach((layer, l) => expect(other.layers[l]!.physicalToLogical).toEqual(layer.physicalToLogical));
+      }),
+      { numRuns: 100 },
+    );
+  });
 
   it('eplb-hierarchical keeps every replica of a group inside the node the group was packed to', () => {
     fc.assert(
@@ -84,7 +141,7 @@ describe('placeExperts — invariants for every policy', () => {
           expect([...nodesOfGroup.values()].every((nodes) => nodes.size === 1)).toBe(true);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });
@@ -156,5 +213,60 @@ describe('placeExperts — option errors name the field, the value and what woul
     expect(issue(() => placeExperts(loads, { policy: 'eplb-hierarchical', numRanks: 4, numNodes: 4, numGroups: 2 }))[0]).toMatchObject({ path: 'numGroups' });
     expect(issue(() => placeExperts(loads, { policy: 'greedy', numRanks: 4, numNodes: 3 }))[0]).toMatchObject({ path: 'numNodes', received: 3 });
     expect(issue(() => placeExperts(loads, { policy: 'greedy' as PlacementPolicy, numRanks: 0 }))[0]).toMatchObject({ path: 'numRanks', received: 0 });
+  });
+
+  it('moge with ranks that do not divide the experts names numRanks, not redundant slots it would reject nor groups left out', () => {
+    // 8 experts on 3 ranks used to answer "redundantSlots: e.g. 1 or 4" (then "0 for policy moge") and "numGroups: got 3".
+    const issues = issue(() => placeExperts(loads, { policy: 'moge', numRanks: 3 }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ path: 'numRanks', received: 3 });
+    expect(issues[0]!.expected).toMatch(/divisor of the 8 experts/);
+  });
+
+  it('moge accepts exactly the shapes it can lay out, and otherwise names every field at fault, with its value, never advising a replica', () => {
+    const mogeOptions = fc.record(
+      {
+        numRanks: fc.integer({ min: 1, max: 8 }),
+        numNodes: fc.integer({ min: 1, max: 4 }),
+        numGroups: fc.integer({ min: 1, max: 16 }),
+        redundantSlots: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) }),
+      },
+      { requiredKeys: ['numRanks'] },
+    );
+    fc.assert(
+      fc.property(mogeOptions, fc.integer({ min: 1, max: 24 }), (given, numExperts) => {
+        const loads = loadMatrixFromRows([Array.from({ length: numExperts }, (_, e) => e)]);
+        const { numRanks } = given;
+        const numNodes = given.numNodes ?? 1;
+        const numGroups = given.numGroups ?? numRanks;
+        const redundantSlots = given.redundantSlots ?? 0;
+        // The rules, stated independently of resolvePlacementShape.
+        const faults = new Set<string>();
+        if (numRanks % numNodes !== 0) faults.add('numNodes');
+        if (redundantSlots !== 0) faults.add('redundantSlots');
+        if (numExperts % numRanks !== 0) faults.add('numRanks');
+        if (numExperts % numGroups !== 0 || (numGroups % numRanks !== 0 && numRanks % numGroups !== 0)) faults.add('numGroups');
+        const run = () => placeExperts(loads, { policy: 'moge', ...given });
+        if (faults.size === 0) {
+          expectConsistent(run(), loads);
+          return;
+        }
+        const issues = issue(run);
+        const paths = new Set(issues.map((i) => i.path));
+        for (const i of issues) {
+          // Only options the caller gave (numRanks always is): a defaulted numGroups is not theirs to fix.
+          expect(Object.keys(given)).toContain(i.path);
+          expect(i.received).toBe(given[i.path as keyof typeof given]);
+          expect(String(i.expected).length).toBeGreaterThan(0);
+          // The MoGE mapping has no replicas: advice to add redundant slots could only fail again.
+          if (i.path === 'redundantSlots') expect(i.expected).toMatch(/^0 for policy "moge"/);
+        }
+        for (const f of faults) {
+          if (f === 'numGroups' && given.numGroups === undefined) continue; // the default (one per rank) fails only with numRanks
+          expect(paths).toContain(f);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

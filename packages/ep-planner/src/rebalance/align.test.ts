@@ -7,31 +7,36 @@ import { placeExperts } from '../placement/place';
 import { PlacementPolicySchema } from '../placement/options';
 import { alignPlacement, retained } from './align';
 import { migrationBetween } from './migration';
+import { expectLayerConsistent, loadRow } from '../test-support/placement-invariants';
 
 const bytes = { weightBytes: 1, optimizerBytes: 0 };
 
-/** Two placements of one layer under the same options from two load vectors. */
+/** Two placements of one layer under the same options from two load vectors (a drift, or a new hot set). */
 const pairCase = fc
   .record({
-    policy: fc.constantFrom(...PlacementPolicySchema.options.filter((p) => p !== 'moge')),
+    policy: fc.constantFrom(...PlacementPolicySchema.options),
     numNodes: fc.integer({ min: 1, max: 3 }),
     ranksPerNode: fc.integer({ min: 1, max: 4 }),
     perRank: fc.integer({ min: 1, max: 3 }),
     spare: fc.integer({ min: 0, max: 2 }),
-    drift: fc.double({ min: 0, max: 1, noNaN: true }),
+    drift: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
     seed: fc.nat(),
   })
-  .map((c) => {
+  .chain((c) => {
     const numRanks = c.numNodes * c.ranksPerNode;
     const numExperts = numRanks * c.perRank;
-    const rng = new Rng(c.seed);
-    const first = Array.from({ length: numExperts }, () => 1 + rng.int(1000));
-    // The second step drifts from the first by up to ±drift.
-    const second = first.map((v) => v * (1 + c.drift * (2 * rng.float() - 1)));
-    const options = { policy: c.policy, numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * numRanks };
-    const before = placeExperts(loadMatrixFromRows([first]), options);
-    const after = placeExperts(loadMatrixFromRows([second]), options);
-    return { shape: before, before: before.layers[0]!, after: after.layers[0]!, loads: Float64Array.from(second) };
+    return fc.record({ c: fc.constant(c), first: loadRow(numExperts), fresh: loadRow(numExperts) }).map(({ first, fresh }) => {
+      const rng = new Rng(c.seed);
+      // The second step drifts from the first by up to ±drift, or (no drift) is a wholly new load vector.
+      const second = c.drift === undefined ? fresh : first.map((v) => v * (1 + c.drift! * (2 * rng.float() - 1)));
+      const options =
+        c.policy === 'moge'
+          ? { policy: c.policy, numRanks, numNodes: c.numNodes } // one group per rank, no replicas
+          : { policy: c.policy, numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * numRanks };
+      const before = placeExperts(loadMatrixFromRows([first]), options);
+      const after = placeExperts(loadMatrixFromRows([second]), options);
+      return { shape: before, before: before.layers[0]!, after: after.layers[0]!, loads: Float64Array.from(second) };
+    });
   });
 
 function rankSets(slots: Int32Array, numRanks: number): string[] {
@@ -44,6 +49,8 @@ describe('alignPlacement', () => {
     fc.assert(
       fc.property(pairCase, ({ shape, before, after, loads }) => {
         const aligned = alignPlacement(before, after, shape, loads);
+        // Every slot listed once under its own expert, every expert kept, rank loads from `loads`.
+        expectLayerConsistent(aligned, shape.numRanks, shape.numExperts, loads);
         expect(aligned.maxOverMean).toBeCloseTo(after.maxOverMean, 12);
         expect(Array.from(aligned.rankLoads).sort()).toEqual(Array.from(after.rankLoads).sort());
         expect(rankSets(aligned.physicalToLogical, shape.numRanks).sort()).toEqual(rankSets(after.physicalToLogical, shape.numRanks).sort());
@@ -78,6 +85,7 @@ describe('alignPlacement', () => {
         }
         const relabelled = buildLayerPlacement(slots, shape.numRanks, shape.numExperts, loads);
         const aligned = alignPlacement(before, relabelled, shape, loads);
+        expectLayerConsistent(aligned, shape.numRanks, shape.numExperts, loads);
         // Distinct expert sets per rank pin the relabelling down; with replicas two ranks can hold
         // the same set, and either choice keeps everything in place.
         expect(migrationBetween(before, aligned, shape, bytes).copies).toBe(0);

@@ -6,29 +6,32 @@ import { placeExperts } from '../placement/place';
 import { rankLoadsUnder, maxOverMean } from '../placement/layer-placement';
 import { migrationBetween } from './migration';
 import { refinePlacement } from './refine';
+import { expectLayerConsistent, loadRow } from '../test-support/placement-invariants';
 
 const bytes = { weightBytes: 1, optimizerBytes: 0 };
 
-/** A placement built for one load vector, and a drifted load vector to refine it for. */
+/** A placement built for one load vector, and a drifted (or wholly new) load vector to refine it for. */
 const refineCase = fc
   .record({
-    policy: fc.constantFrom('eplb-global' as const, 'eplb-hierarchical' as const, 'greedy' as const),
+    policy: fc.constantFrom('eplb-global' as const, 'eplb-hierarchical' as const, 'greedy' as const, 'moge' as const),
     numNodes: fc.integer({ min: 1, max: 3 }),
     ranksPerNode: fc.integer({ min: 1, max: 4 }),
     perRank: fc.integer({ min: 1, max: 3 }),
     spare: fc.integer({ min: 0, max: 2 }),
     maxMoves: fc.integer({ min: 1, max: 12 }),
-    seed: fc.nat(),
   })
-  .map((c) => {
+  .chain((c) => {
     const numRanks = c.numNodes * c.ranksPerNode;
     const numExperts = numRanks * c.perRank;
-    const rng = new Rng(c.seed);
-    const first = Array.from({ length: numExperts }, () => 1 + rng.int(1000));
-    const second = Float64Array.from(first, () => 1 + rng.int(1000)); // a new hot set
-    const options = { policy: c.policy, numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * numRanks };
-    const placement = placeExperts(loadMatrixFromRows([first]), options);
-    return { ...c, shape: placement, current: placement.layers[0]!, loads: second };
+    // Skewed, sparse, single-hot-expert, idle and uniform loads; the second step a new hot set.
+    return fc.record({ c: fc.constant(c), first: loadRow(numExperts), second: loadRow(numExperts) }).map(({ first, second }) => {
+      const options =
+        c.policy === 'moge'
+          ? { policy: c.policy, numRanks, numNodes: c.numNodes } // one group per rank, no replicas
+          : { policy: c.policy, numRanks, numNodes: c.numNodes, numGroups: c.numNodes, redundantSlots: c.spare * numRanks };
+      const placement = placeExperts(loadMatrixFromRows([first]), options);
+      return { ...c, shape: placement, current: placement.layers[0]!, loads: Float64Array.from(second) };
+    });
   });
 
 describe('refinePlacement', () => {
@@ -39,7 +42,8 @@ describe('refinePlacement', () => {
         const { placement, moves } = refinePlacement(current, loads, shape, { maxMoves, withinNode });
         expect(moves).toBeLessThanOrEqual(maxMoves);
         expect(placement.physicalToLogical.length).toBe(current.physicalToLogical.length);
-        expect(Array.from(placement.replicaCounts).every((n) => n >= 1)).toBe(true);
+        // Every slot listed once under its own expert, every expert kept, rank loads from the new loads.
+        expectLayerConsistent(placement, shape.numRanks, shape.numExperts, loads);
         const before = maxOverMean(rankLoadsUnder(current, shape.numRanks, loads));
         expect(placement.maxOverMean).toBeLessThanOrEqual(before + 1e-12);
         expect(migrationBetween(current, placement, shape, bytes).copies).toBeLessThanOrEqual(moves);
@@ -58,6 +62,7 @@ describe('refinePlacement', () => {
         // Deterministic.
         expect(refinePlacement(current, loads, shape, { maxMoves, withinNode })).toEqual({ placement, moves });
       }),
+      { numRuns: 150 },
     );
   });
 

@@ -312,7 +312,7 @@ function runSample(o: SampleCli): void {
     return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText, promptTokensDropped: r.promptTokensDropped, stoppedAtContextLimit: r.stoppedAtContextLimit });
   }
   const limit = weights.arch.maxPositionEmbeddings;
-  if (r.promptTokensDropped > 0) process.stderr.write(`note: the prompt's first ${r.promptTokensDropped} tokens were dropped to fit the model's ${limit} positions\n`);
+  if (r.promptTokensDropped > 0) process.stderr.write(`note: the prompt's first ${r.promptTokensDropped} tokens were dropped to leave room for --max-tokens ${f['--max-tokens']} within the model's ${limit} positions\n`);
   process.stdout.write(`${o.prompt}${r.text}\n`);
   if (r.stoppedAtContextLimit) process.stderr.write(`note: stopped after ${r.tokens.length} tokens at the model's ${limit} positions (--max-tokens ${f['--max-tokens']})\n`);
 }

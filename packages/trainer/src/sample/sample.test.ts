@@ -33,10 +33,14 @@ describe('sampleText', () => {
     const promptLength = tokenizer.encode(prompt).length;
     expect(promptLength).toBeGreaterThan(15);
     const r = sampleText(short, tokenizer, { prompt, maxTokens: 8 });
-    expect(r.promptTokensDropped).toBe(promptLength - 15);
-    expect(r.promptTokens).toBe(15);
-    // 15 prompt positions + the 16th: the first new token fills the context, the second is the last logits row.
-    if (!r.stoppedAtEndOfText) expect([r.stoppedAtContextLimit, r.tokens.length]).toEqual([true, 2]);
+    // The prompt's last 16 − 8 + 1 = 9 tokens stay: room for all 8 new ones (the 8th read off position 16).
+    expect(r.promptTokensDropped).toBe(promptLength - 9);
+    expect(r.promptTokens).toBe(9);
+    if (!r.stoppedAtEndOfText) expect([r.stoppedAtContextLimit, r.tokens.length]).toEqual([false, 8]);
+    // Asking for more than the context holds: one prompt token, and generation stops at the limit.
+    const long = sampleText(short, tokenizer, { prompt, maxTokens: 40 });
+    expect(long.promptTokens).toBe(1);
+    if (!long.stoppedAtEndOfText) expect([long.stoppedAtContextLimit, long.tokens.length]).toEqual([true, 16]);
     const free = sampleText(weights, tokenizer, { prompt: 'The', maxTokens: 4 });
     expect([free.promptTokensDropped, free.stoppedAtContextLimit]).toEqual([0, false]);
   });

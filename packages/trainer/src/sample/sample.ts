@@ -21,7 +21,7 @@ export interface SampleResult {
   promptTokens: number;
   tokens: number[];
   stoppedAtEndOfText: boolean;
-  /** Prompt tokens dropped from the front to fit the model's max_position_embeddings (0 when none). */
+  /** Prompt tokens dropped from the front to leave room for maxTokens within max_position_embeddings (0 when none). */
   promptTokensDropped: number;
   /** Generation stopped at max_position_embeddings before `maxTokens` or <|endoftext|>. */
   stoppedAtContextLimit: boolean;
@@ -58,7 +58,10 @@ export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokeniz
   // An empty prompt starts from <|endoftext|>, the boundary every training document follows.
   if (ids.length === 0) ids = eot === undefined ? [0] : [eot];
   const limit = weights.arch.maxPositionEmbeddings;
-  const promptTokensDropped = Math.max(0, ids.length - (limit - 1));
+  // p prompt positions leave room for limit − p + 1 new tokens (the last one is read off position
+  // limit − 1): a prompt too long for both keeps its last limit − maxTokens + 1 tokens, so --max-tokens
+  // is honoured, as Hugging Face's left truncation to max_length − max_new_tokens does.
+  const promptTokensDropped = Math.max(0, ids.length - Math.max(1, limit - o.maxTokens + 1));
   if (promptTokensDropped > 0) ids = ids.slice(promptTokensDropped);
   const cache = createKvCache(weights.arch, 1);
   const rng = new Rng(o.seed);

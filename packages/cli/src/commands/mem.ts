@@ -253,7 +253,7 @@ export function registerMem(program: Command): void {
     .option('--budget <GiB>', 'device memory budget; plans recompute and swap to fit it')
     .option('--cluster <spec>', `hardware for swap time and recompute pricing, e.g. atlas-800t-a2:8 (default ${DEFAULT_TRAIN_CLUSTER})`)
     .option('--imbalance <factor>', 'busiest device load over mean for routed tokens (default 1)')
-    .option('--overhead <GiB>', 'framework overhead per device (default 0)')
+    .option('--overhead <GiB>', 'framework overhead per device (default 0; `moge sim train` reserves its profile\'s deviceMemoryReserveBytes, 5 GiB for the Ascend 910B, so give --overhead 5 to compare)')
     .option('--options <options>', 'TrainingMemoryOptions file or inline JSON (dtypes, flashAttention, dropout, …)')
     .option('--json', 'print JSON: weightsBytes, gradientsBytes, optimizerBytes, activationsBytes, totalBytes, perLayer, stages, memoryPlan')
     .action((opts: TrainCli) => runTrain(opts));

@@ -30,6 +30,10 @@ describe('moge sim train', () => {
     expect(r.perLayer).toHaveLength(48);
     expect(Object.keys(r.perLayer[0]).sort()).toEqual(expect.arrayContaining(['layer', 'forwardS', 'backwardS']));
     expect(r.breakdown.exposedComm).toHaveProperty('epS');
+    // The memory parts add up to the total (the framework reserve is one of them).
+    const m = r.memory;
+    expect(m.overheadBytes).toBeGreaterThan(0);
+    expect(m.weightsBytes + m.gradientsBytes + m.optimizerBytes + m.activationsBytes + m.overheadBytes).toBeCloseTo(m.totalBytes, -3);
     // The split it simulated, one entry per virtual stage (pp 4 × vpp 2), in Megatron-core's layout notation.
     expect(r.pipelineLayout.split('|')).toHaveLength(8);
     expect(r.pipelineLayout).toMatch(/^E.*L$/);

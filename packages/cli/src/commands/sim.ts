@@ -140,7 +140,7 @@ function registerSimTrain(sim: Command): void {
     if (flags.trace && r.trace) writeJsonAtomic(flags.trace, r.trace);
     if (flags.json) {
       const { trace: _trace, memory, ...rest } = r;
-      printJson({ ...rest, plan, memory: { totalBytes: memory.totalBytes, weightsBytes: memory.weightsBytes, gradientsBytes: memory.gradientsBytes, optimizerBytes: memory.optimizerBytes, activationsBytes: memory.activationsBytes, peakStage: memory.peakStage } });
+      printJson({ ...rest, plan, memory: { totalBytes: memory.totalBytes, weightsBytes: memory.weightsBytes, gradientsBytes: memory.gradientsBytes, optimizerBytes: memory.optimizerBytes, activationsBytes: memory.activationsBytes, overheadBytes: memory.overheadBytes, peakStage: memory.peakStage } });
       return;
     }
     printTrainResult(r, plan);

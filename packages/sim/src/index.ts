@@ -13,7 +13,7 @@ export { SimProfileSchema, getSimProfile, listSimProfiles, defaultSimProfileFor,
 export { pipelineProgram, checkScheduleShape, type PipelineTask, type ProgramStep } from './train/schedule-order';
 export { simulatePipeline, type PipelineSimInput, type PipelineSimResult, type ScheduleEvent, type TaskCost } from './train/pipeline-sim';
 export { TrainingSimOptionsSchema, ExpertLoadSchema, OverlapSchema, FusedOperatorsSchema, resolveFusedOperators, type FusedOperators, type TrainingSimOptions, type TrainingSimOptionsInput, type ExpertLoad, type Overlap } from './train/options';
-export { simulateTraining, MFU_CONVENTION, type TrainingSimInput, type TrainingSimResult, type LayerTiming } from './train/simulate';
+export { simulateTraining, MFU_CONVENTION, type TrainingSimInput, type TrainingSimRequest, type TrainingSimResult, type LayerTiming } from './train/simulate';
 export { breakdownTotal, type StepBreakdown } from './train/breakdown';
 export { buildChromeTrace, type ChromeTrace, type ChromeTraceEvent } from './train/trace';
 export { validateTraining, runCase, searchRankRow, type ValidationRow, type ValidateOptions } from './train/validate';

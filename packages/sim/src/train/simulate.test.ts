@@ -35,6 +35,12 @@ describe('simulateTraining', () => {
     expect(r.mfuConvention).toMatch(/6 × active non-embedding parameters/);
   });
 
+  it('takes the plan and architecture as JSON input, defaults filled, and names a misspelt field', () => {
+    const fromJson = simulateTraining({ arch: JSON.parse(JSON.stringify(pro)) as unknown as MoeArch, cluster, plan: proPlan });
+    expect(fromJson.stepTimeS).toBeCloseTo(run(proPlan).stepTimeS, 12);
+    expect(() => simulateTraining({ arch: pro, cluster, plan: { ...proPlan, microBatchSise: 1 } as ParallelPlanInput })).toThrow(/plan[\s\S]*microBatchSise/);
+  });
+
   it('charges context parallelism its ring exchange, more once the ring leaves the node', () => {
     const ultra = getPreset('pangu-ultra-moe');
     const big = parseClusterSpec('atlas-800t-a2:256');

@@ -1,4 +1,4 @@
-import { dtypeBytes, InfeasibleError, parseWith, ValidationError, planNumMicroBatches, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
+import { dtypeBytes, InfeasibleError, MoeArchSchema, ParallelPlanSchema, parseWith, ValidationError, planNumMicroBatches, planWorldSize, type MoeArch, type MoeArchInput, type ParallelPlan, type ParallelPlanInput } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
@@ -62,6 +62,12 @@ export interface TrainingSimInput {
   profile?: SimProfile;
 }
 
+/** What simulateTraining takes: the architecture and plan as parsed objects or as their JSON input. */
+export interface TrainingSimRequest extends Omit<TrainingSimInput, 'arch' | 'plan'> {
+  arch: MoeArch | MoeArchInput;
+  plan: ParallelPlan | ParallelPlanInput;
+}
+
 export { MFU_CONVENTION };
 
 /**
@@ -69,8 +75,13 @@ export { MFU_CONVENTION };
  * ascend-hal models, the pipeline schedule simulated event by event, data-parallel reduction, optimizer
  * and memory from @moge/memory.
  */
-export function simulateTraining(input: TrainingSimInput): TrainingSimResult {
-  return scheduleTraining(prepareTraining(input));
+export function simulateTraining(input: TrainingSimRequest): TrainingSimResult {
+  // Checked here, at the public door, so an object from JSON (no defaults filled, a field misspelt)
+  // gets an error naming the field rather than a TypeError deep inside; the search, which builds
+  // valid plans by the thousand, goes straight to prepareTraining.
+  const arch = parseWith(MoeArchSchema, input.arch, 'arch');
+  const plan = parseWith(ParallelPlanSchema, input.plan, 'plan');
+  return scheduleTraining(prepareTraining({ ...input, arch, plan }));
 }
 
 /** Everything about a plan before its schedule is simulated: memory, per-chunk work, transfer times. */

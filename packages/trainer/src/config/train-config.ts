@@ -88,8 +88,8 @@ export const TrainConfigSchema = z
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** Warmup default: 10 % of the steps, at most 100. */
-export function warmupSteps(c: TrainConfig): number {
+/** Warmup default: 10 % of the steps, at most 100. (Takes only what it reads: the launch emitters use it too.) */
+export function warmupSteps(c: { steps: number; schedule: { warmupSteps?: number } }): number {
   return c.schedule.warmupSteps ?? Math.min(100, Math.ceil(c.steps * 0.1));
 }
 

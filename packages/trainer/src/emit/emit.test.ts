@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ParallelPlanSchema } from '@moge/core';
+import { ParallelPlanSchema, ValidationError, type ParallelPlanInput } from '@moge/core';
 import { getPreset } from '@moge/model';
-import { buildLaunchArgs } from './launch-args';
+import { buildLaunchArgs, type EmitOptions, type Engine } from './launch-args';
 import { flatArgs, renderLaunchScript } from './launch-script';
 
 // Pangu Pro MoE's final training layout (arXiv 2505.21411): TP8 / EP2 / CP1 / PP5 / VPP5, 48 + 2 noop layers.
@@ -11,7 +14,33 @@ const panguPlan = ParallelPlanSchema.parse({
   microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, recompute: ['activation', 'norm', 'permute'], swap: ['attention'],
 });
 
-const valueOf = (args: string[], name: string) => args[args.indexOf(name) + 1];
+// The same model on Megatron-LM, which has no no-op layers and so cannot pad 48 layers to PP5 × VPP5: VPP 1.
+const panguPlanVpp1 = ParallelPlanSchema.parse({ ...panguPlan, vpp: 1 });
+
+const valueOf = (args: string[], name: string) => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+};
+/** The values after a multi-valued flag, up to the next flag. */
+const valuesOf = (args: string[], name: string) => {
+  const i = args.indexOf(name);
+  if (i < 0) return [];
+  const rest = args.slice(i + 1);
+  const end = rest.findIndex((a) => a.startsWith('--'));
+  return end < 0 ? rest : rest.slice(0, end);
+};
+const emit = (preset: string, plan: ParallelPlanInput, engine: Engine, options: Omit<EmitOptions, 'engine'> = {}) =>
+  buildLaunchArgs(getPreset(preset), ParallelPlanSchema.parse(plan), { ...options, engine });
+/** The issues of the ValidationError `f` throws (fails the test when it throws nothing or something else). */
+const issuesOf = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return (e as ValidationError).issues;
+  }
+  throw new Error('expected a ValidationError');
+};
 
 describe('launch emitters', () => {
   it('MindSpeed-LLM: the plan and the model map to their flags, MoGE limits are stated', () => {
@@ -34,19 +63,18 @@ describe('launch emitters', () => {
     expect(l.nodes).toBe(10);
   });
 
-  it('Megatron-LM: no noop layers or swap, said so; recompute modules by name', () => {
-    const l = buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlan, { engine: 'megatron' });
+  it('Megatron-LM: no swap, said so; recompute modules by name', () => {
+    const l = buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlanVpp1, { engine: 'megatron' });
     const args = flatArgs(l);
     expect(args).not.toContain('--noop-layers');
-    expect(args).toEqual(expect.arrayContaining(['--recompute-modules', 'moe_act', 'layernorm']));
-    expect(l.unsupported.join('\n')).toMatch(/noop layer/);
+    expect(valuesOf(args, '--recompute-modules')).toEqual(['moe_act', 'layernorm']);
     expect(l.unsupported.join('\n')).toMatch(/activation swap/);
     expect(valueOf(args, '--tokenizer-type')).toBe('HuggingFaceTokenizer');
   });
 
   it('full-layer recompute and a group-limited router use the engine flags', () => {
     const arch = { ...getPreset('pangu-ultra-moe'), router: 'group-limited' as const, routerTopGroups: 4 };
-    const plan = ParallelPlanSchema.parse({ tp: 8, pp: 16, vpp: 2, ep: 4, dp: 4, recompute: ['layer'], recomputeNumLayers: 2, globalBatchSize: 8 });
+    const plan = ParallelPlanSchema.parse({ tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, recompute: ['layer'], recomputeNumLayers: 2, globalBatchSize: 64 });
     const args = flatArgs(buildLaunchArgs(arch, plan, { engine: 'megatron' }));
     expect(valueOf(args, '--recompute-granularity')).toBe('full');
     expect(valueOf(args, '--recompute-num-layers')).toBe('2');
@@ -56,12 +84,145 @@ describe('launch emitters', () => {
 
   it('the script is valid bash and carries every argument', () => {
     for (const engine of ['mindspeed', 'megatron'] as const) {
-      const l = buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlan, { engine });
+      const l = buildLaunchArgs(getPreset('pangu-pro-moe'), engine === 'megatron' ? panguPlanVpp1 : panguPlan, { engine });
       const script = renderLaunchScript(l);
       const check = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       for (const a of flatArgs(l).filter((x) => x.startsWith('--'))) expect(script).toContain(a);
       expect(script).toContain('NOT EXPRESSIBLE');
     }
+  });
+});
+
+/** Length of a Megatron --moe-layer-freq list expression such as ([0]*3+[1]*58). */
+const patternLength = (p: string) => [...p.matchAll(/\[[01]\]\*(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+
+describe('launch emitters: what the engine would reject or train differently', () => {
+  it('Megatron-LM gets the real layer count; no-op slots become a shorter last stage', () => {
+    const l = buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlanVpp1, { engine: 'megatron' });
+    const args = flatArgs(l);
+    expect(valueOf(args, '--num-layers')).toBe('48');
+    // 50 slots over PP5 = 10 per stage; the 2 no-op slots are the last stage's.
+    expect(valueOf(args, '--decoder-last-pipeline-num-layers')).toBe('8');
+    expect(args).not.toContain('--noop-layers');
+    expect(l.notes.join('\n')).toMatch(/no-op layer slot/);
+    expect(renderLaunchScript(l)).toContain('# How the plan is expressed');
+    // MindSpeed-LLM has no-op layers: its --num-layers counts them.
+    const ms = flatArgs(buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlanVpp1, { engine: 'mindspeed' }));
+    expect(valueOf(ms, '--num-layers')).toBe('50');
+    expect(valueOf(ms, '--noop-layers')).toBe('48,49');
+    expect(ms).not.toContain('--decoder-last-pipeline-num-layers');
+  });
+
+  it('Megatron-LM refuses no-op layers under VPP (it splits stages evenly over virtual stages)', () => {
+    const issues = issuesOf(() => buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlan, { engine: 'megatron' }));
+    expect(issues.map((i) => i.path)).toEqual(['plan.vpp']);
+    expect(issues[0]!.expected).toMatch(/no no-op layers.*vpp 1/);
+    // The same advice when the layers do not divide and no padding was asked for: "add no-op layers" is impossible there.
+    const padless = issuesOf(() => emit('pangu-pro-moe', { ...panguPlan, noopLayers: 0 }, 'megatron'));
+    expect(padless.map((i) => i.path)).toEqual(['plan.vpp']);
+    // More no-op slots than a stage holds cannot be one shorter last stage.
+    const tooMany = issuesOf(() => emit('moge-small', { pp: 4, noopLayers: 2, globalBatchSize: 4 }, 'megatron'));
+    expect(tooMany.map((i) => i.path)).toEqual(['plan.noopLayers']);
+  });
+
+  it('--moe-layer-freq matches the emitted --num-layers on each engine', () => {
+    const plan = { tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, globalBatchSize: 64 };
+    const mg = flatArgs(emit('pangu-ultra-moe', plan, 'megatron'));
+    expect(patternLength(valueOf(mg, '--moe-layer-freq')!)).toBe(Number(valueOf(mg, '--num-layers')));
+    expect(valueOf(mg, '--num-layers')).toBe('61');
+    expect(valueOf(mg, '--decoder-last-pipeline-num-layers')).toBe('1');
+    // MindSpeed-LLM: first K dense, then every layer MoE (the no-op slots at the end build no MLP).
+    const ms = flatArgs(emit('pangu-ultra-moe', plan, 'mindspeed'));
+    expect(valueOf(ms, '--num-layers')).toBe('64');
+    expect(valueOf(ms, '--first-k-dense-replace')).toBe('3');
+    expect(valueOf(ms, '--moe-layer-freq')).toBe('1');
+  });
+
+  it('refuses plans the engine asserts on, with the arch check of @moge/memory', () => {
+    // MoE with TP > 1 needs sequence parallelism.
+    expect(issuesOf(() => emit('pangu-pro-moe', { tp: 2, ep: 2, dp: 2, globalBatchSize: 8 }, 'megatron')).map((i) => i.path)).toEqual(['plan.sequenceParallel']);
+    // 64 experts over EP 3.
+    expect(issuesOf(() => emit('pangu-pro-moe', { ep: 3, dp: 3, globalBatchSize: 3 }, 'mindspeed')).map((i) => i.path)).toEqual(['plan.ep']);
+    // 40 heads over TP 3; 8 query groups over TP 5 (the heads divide).
+    expect(issuesOf(() => emit('pangu-pro-moe', { tp: 3, sequenceParallel: true }, 'megatron')).map((i) => i.path)).toEqual(['plan.tp', 'plan.tp']);
+    const kv = issuesOf(() => emit('pangu-pro-moe', { tp: 5, sequenceParallel: true }, 'mindspeed'));
+    expect(kv.map((i) => i.path)).toEqual(['plan.tp']);
+    expect(kv[0]!.expected).toMatch(/numKvHeads \(8\)/);
+    // 48 layers over PP5 without padding.
+    for (const engine of ['megatron', 'mindspeed'] as const) {
+      const pp5 = issuesOf(() => emit('pangu-pro-moe', { ...panguPlan, vpp: 1, noopLayers: 0 }, engine));
+      expect(pp5.map((i) => i.path)).toEqual(['plan.noopLayers']);
+      expect(pp5[0]!.expected).toMatch(/noopLayers 2/);
+    }
+    // MindSpeed-LLM: PP5 × VPP5 on 48 layers needs its 2 no-op layers.
+    expect(issuesOf(() => emit('pangu-pro-moe', { ...panguPlan, noopLayers: 0 }, 'mindspeed')).map((i) => i.path)).toEqual(['plan.noopLayers']);
+  });
+
+  it('warmup follows the trainer rule and stays below --train-iters', () => {
+    const plan = { tp: 8, ep: 2, dp: 1, sequenceParallel: true };
+    const warmup = (trainIters: number) => valueOf(flatArgs(emit('pangu-pro-moe', plan, 'megatron', { trainIters })), '--lr-warmup-iters');
+    expect(warmup(100)).toBe('10');
+    expect(warmup(10_000)).toBe('100');
+    expect(warmup(1)).toBe('0');
+    const given = issuesOf(() => emit('pangu-pro-moe', plan, 'megatron', { trainIters: 100, warmupIters: 500 }));
+    expect(given.map((i) => i.path)).toEqual(['warmupIters']);
+    expect(valueOf(flatArgs(emit('pangu-pro-moe', plan, 'megatron', { trainIters: 100, warmupIters: 50 })), '--lr-warmup-iters')).toBe('50');
+    // WSD carries its decay length (the trainer's: linear over the last 20 %).
+    const wsd = flatArgs(emit('pangu-pro-moe', plan, 'megatron', { trainIters: 1000, lrDecayStyle: 'WSD' }));
+    expect(valueOf(wsd, '--lr-wsd-decay-iters')).toBe('200');
+    expect(valueOf(wsd, '--lr-wsd-decay-style')).toBe('linear');
+  });
+
+  it('nodes × devices per node is the world size, TP groups inside a node', () => {
+    const l = emit('pangu-pro-moe', { tp: 4, pp: 3, sequenceParallel: true, noopLayers: 0, globalBatchSize: 8 }, 'megatron');
+    expect(l.worldSize).toBe(12);
+    expect(l.nodes * l.devicesPerNode).toBe(12);
+    expect(l.devicesPerNode % 4).toBe(0);
+    expect([l.nodes, l.devicesPerNode]).toEqual([3, 4]);
+    const script = renderLaunchScript(l);
+    expect(script).toContain('NNODES=${NNODES:-3}');
+    expect(script).toContain('DEVICES_PER_NODE=${DEVICES_PER_NODE:-4}');
+    expect(l.notes.join('\n')).toMatch(/not a multiple of 8/);
+    for (const plan of [{ dp: 12 }, { dp: 6 }, { tp: 2, dp: 10, sequenceParallel: true }, { dp: 64 }, { dp: 4 }]) {
+      const p = emit('pangu-pro-moe', { ...plan, globalBatchSize: 64 * 60 }, 'mindspeed');
+      expect(p.nodes * p.devicesPerNode).toBe(p.worldSize);
+      expect(p.devicesPerNode).toBeLessThanOrEqual(8);
+    }
+  });
+
+  it('Megatron selective recompute keeps the attention core next to other modules', () => {
+    const args = flatArgs(emit('pangu-pro-moe', { recompute: ['attention-core', 'activation'] }, 'megatron'));
+    expect(valueOf(args, '--recompute-granularity')).toBe('selective');
+    expect(valuesOf(args, '--recompute-modules')).toEqual(['core_attn', 'moe_act']);
+    // The attention core alone is Megatron's default selective recompute.
+    const alone = flatArgs(emit('pangu-pro-moe', { recompute: ['attention-core'] }, 'megatron'));
+    expect(valueOf(alone, '--recompute-granularity')).toBe('selective');
+    expect(alone).not.toContain('--recompute-modules');
+  });
+
+  it('MTP layers are emitted, not dropped', () => {
+    const plan = { tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, globalBatchSize: 64 };
+    for (const engine of ['megatron', 'mindspeed'] as const) {
+      const l = emit('pangu-ultra-moe', plan, engine);
+      expect(valueOf(flatArgs(l), '--mtp-num-layers')).toBe('1');
+    }
+    expect(flatArgs(emit('pangu-pro-moe', {}, 'megatron'))).not.toContain('--mtp-num-layers');
+  });
+
+  it("sources CANN's set_env.sh with nounset off", () => {
+    const script = renderLaunchScript(buildLaunchArgs(getPreset('pangu-pro-moe'), panguPlan, { engine: 'mindspeed' }));
+    // Run the script's head with a stand-in set_env.sh that appends to an unset variable, as CANN's does.
+    const dir = mkdtempSync(join(tmpdir(), 'moge-emit-'));
+    const setEnv = join(dir, 'set_env.sh');
+    writeFileSync(setEnv, 'export LD_LIBRARY_PATH=/usr/local/Ascend/lib64:${LD_LIBRARY_PATH}\n');
+    const head = script.slice(0, script.indexOf('NNODES=')).replace('/usr/local/Ascend/ascend-toolkit/set_env.sh', setEnv);
+    expect(head).toContain(setEnv);
+    const env = { ...process.env };
+    delete env.LD_LIBRARY_PATH;
+    const run = spawnSync('bash', ['-c', `${head}\necho "ok $LD_LIBRARY_PATH"; echo "\${UNSET_AFTER}"`], { encoding: 'utf8', env });
+    expect(run.stdout).toContain('ok /usr/local/Ascend/lib64:');
+    // nounset is back on after the source.
+    expect(run.stderr).toMatch(/UNSET_AFTER/);
   });
 });

@@ -1,11 +1,16 @@
 import { z } from 'zod';
-import { numMoeLayers, planWorldSize, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { numMoeLayers, planWorldSize, ValidationError, type FieldIssue, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { checkPlanFitsArch } from '@moge/memory';
+import { warmupSteps } from '../config/train-config';
+import { LrScheduleSchema } from '../optim/schedule';
 
 /**
  * Launch arguments for the engines that train at scale: Megatron-LM (GPU) and MindSpeed-LLM (Ascend,
  * which takes Megatron's flags plus its own). Every flag here is a real flag of those engines; what
  * the plan or model asks for that they cannot express is returned in `unsupported`, in words, rather
- * than silently dropped.
+ * than silently dropped. A plan the engine would reject at startup (an assertion in Megatron's
+ * arguments.py / TransformerConfig / OptimizerParamScheduler) is refused here with a ValidationError
+ * naming the plan field and the fix.
  */
 export const EngineSchema = z.enum(['megatron', 'mindspeed']);
 export type Engine = z.infer<typeof EngineSchema>;
@@ -15,7 +20,8 @@ export const EmitOptionsSchema = z.object({
   trainIters: z.number().int().positive().default(10_000),
   peakLr: z.number().positive().default(3e-4),
   minLr: z.number().nonnegative().default(3e-5),
-  warmupIters: z.number().int().nonnegative().default(500),
+  /** Default: the trainer's rule (10 % of trainIters, at most 100), kept below trainIters as Megatron requires. */
+  warmupIters: z.number().int().nonnegative().optional(),
   lrDecayStyle: z.enum(['cosine', 'WSD']).default('cosine'),
   weightDecay: z.number().nonnegative().default(0.1),
   clipGrad: z.number().positive().default(1.0),
@@ -38,7 +44,10 @@ export interface LaunchArgs {
   groups: ArgGroup[];
   /** What the model or plan needs that the engine cannot express, one sentence each. */
   unsupported: string[];
+  /** How the emitter expressed something the engine spells differently (e.g. no-op layers on Megatron), one sentence each. */
+  notes: string[];
   worldSize: number;
+  /** nodes × devicesPerNode = worldSize exactly (torchrun starts that many ranks). */
   nodes: number;
   devicesPerNode: number;
 }
@@ -48,12 +57,21 @@ const flag = (name: string, value?: string | number) => (value === undefined ? [
 export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: EmitOptions): LaunchArgs {
   const o = EmitOptionsSchema.parse(options);
   const mindspeed = o.engine === 'mindspeed';
+  checkPlanForEngine(arch, plan, o.engine);
+  const warmupIters = lrWarmupIters(o);
+  const { nodes, devicesPerNode } = nodeLayout(plan, o.devicesPerNode);
   const unsupported: string[] = [];
+  const notes: string[] = [];
   const layersWithNoop = arch.numLayers + plan.noopLayers;
+  // MindSpeed-LLM counts its no-op layers in --num-layers; Megatron-LM has none, so it gets the real layers.
+  const numLayers = mindspeed ? layersWithNoop : arch.numLayers;
+  if (nodes > 1 && devicesPerNode < o.devicesPerNode) {
+    notes.push(`World size ${planWorldSize(plan)} is not a multiple of ${o.devicesPerNode} devices per node: ${devicesPerNode} of each node's ${o.devicesPerNode} devices are used, so that nodes × devices = world size and every tensor-parallel group (TP ${plan.tp}, consecutive ranks) stays inside one node.`);
+  }
 
   const model: string[] = [
     ...(mindspeed ? flag('--use-mcore-models') : []),
-    ...flag('--num-layers', layersWithNoop),
+    ...flag('--num-layers', numLayers),
     ...flag('--hidden-size', arch.hiddenSize),
     ...flag('--num-attention-heads', arch.numHeads),
     ...flag('--kv-channels', arch.headDim),
@@ -75,6 +93,8 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
   ];
   if (arch.attentionBias) unsupported.push('o_proj bias: --add-qkv-bias covers q/k/v only; the output projection bias of Pangu Pro MoE has no flag (train it at zero or fold it into the next norm).');
   if (arch.attention === 'mla') unsupported.push('MLA attention: add --multi-latent-attention with its rank flags by hand; the emitter writes GQA arguments only.');
+  // Multi-token prediction after the main stack: Megatron core ≥ 0.11 and MindSpeed-LLM both take --mtp-num-layers.
+  if (arch.mtpDepth > 0) model.push(...flag('--mtp-num-layers', arch.mtpDepth));
   if (mindspeed) model.push(...flag('--use-fused-rmsnorm'), ...flag('--use-fused-swiglu'), ...flag('--use-fused-rotary-pos-emb'), ...flag('--use-flash-attn'));
   else model.push(...flag('--use-flash-attn'));
 
@@ -92,8 +112,16 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
     );
     if (arch.sharedExpertFfnSize > 0) moe.push(...flag('--moe-shared-expert-intermediate-size', arch.sharedExpertFfnSize));
     if (arch.numDenseLayers > 0) {
-      // Megatron reads a Python list expression: 0 = dense layer, 1 = MoE layer.
-      moe.push(...flag('--moe-layer-freq', `([0]*${arch.numDenseLayers}+[1]*${arch.numLayers - arch.numDenseLayers})`));
+      if (mindspeed) {
+        // MindSpeed-LLM's own spelling (its DeepSeek scripts): the first K layers dense, every later one MoE.
+        // Its --num-layers includes the no-op slots; they come last, so they count as MoE positions, which is
+        // harmless: a no-op slot is built as a NoopTransformerLayer with no MLP at all.
+        moe.push(...flag('--first-k-dense-replace', arch.numDenseLayers), ...flag('--moe-layer-freq', 1));
+      } else {
+        // Megatron reads a Python list expression (0 = dense, 1 = MoE) and asserts that its length equals
+        // --num-layers, which here is the real layer count (Megatron has no no-op slots).
+        moe.push(...flag('--moe-layer-freq', `([0]*${arch.numDenseLayers}+[1]*${arch.numLayers - arch.numDenseLayers})`));
+      }
     }
     if (arch.router === 'group-limited') {
       moe.push(...flag('--moe-router-num-groups', arch.numExpertGroups), ...flag('--moe-router-group-topk', arch.routerTopGroups ?? arch.numExpertGroups));
@@ -116,21 +144,21 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
     ...flag('--micro-batch-size', plan.microBatchSize),
     ...flag('--global-batch-size', plan.globalBatchSize),
   ];
-  if (plan.vpp > 1) {
-    const perStage = layersWithNoop / plan.pp;
-    if (!Number.isInteger(perStage / plan.vpp)) {
-      unsupported.push(`VPP ${plan.vpp}: ${layersWithNoop} layers over PP ${plan.pp} is ${perStage} per stage, not divisible into ${plan.vpp} chunks; add noop layers.`);
-    }
-    parallel.push(...flag('--num-layers-per-virtual-pipeline-stage', Math.max(1, Math.floor(perStage / plan.vpp))));
-  }
+  // checkPlanForEngine has made numLayers divide evenly into pp × vpp chunks (no-op slots included).
+  if (plan.vpp > 1) parallel.push(...flag('--num-layers-per-virtual-pipeline-stage', numLayers / (plan.pp * plan.vpp)));
   if (plan.sequenceParallel && plan.tp > 1) parallel.push(...flag('--sequence-parallel'));
   if (plan.distributedOptimizer) parallel.push(...flag('--use-distributed-optimizer'), ...flag('--overlap-grad-reduce'), ...flag('--overlap-param-gather'));
   if (plan.noopLayers > 0) {
     if (mindspeed) {
       const noop = Array.from({ length: plan.noopLayers }, (_, i) => arch.numLayers + i);
       parallel.push(...flag('--noop-layers', noop.join(',')));
+    } else if (plan.pp > 1) {
+      // The no-op slots come last (as in @moge/memory's layerSlots), so they shorten the last stage.
+      const perStage = layersWithNoop / plan.pp;
+      parallel.push(...flag('--decoder-last-pipeline-num-layers', perStage - plan.noopLayers));
+      notes.push(`${plan.noopLayers} no-op layer slot(s): Megatron-LM has no no-op layers, so --num-layers is the model's ${arch.numLayers} and the last pipeline stage holds ${perStage - plan.noopLayers} layer(s) instead of ${perStage} (--decoder-last-pipeline-num-layers, Megatron core ≥ 0.10).`);
     } else {
-      unsupported.push(`${plan.noopLayers} noop layer(s): Megatron-LM has no --noop-layers; use an uneven first/last stage (--decoder-first-pipeline-num-layers / --decoder-last-pipeline-num-layers) instead.`);
+      notes.push(`${plan.noopLayers} no-op layer slot(s) left out: with one pipeline stage they only pad it, and Megatron-LM has no no-op layers.`);
     }
   }
   parallel.push(...recomputeArgs(plan, mindspeed, unsupported));
@@ -145,7 +173,8 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
     ...flag('--lr', o.peakLr),
     ...flag('--min-lr', o.minLr),
     ...flag('--lr-decay-style', o.lrDecayStyle),
-    ...flag('--lr-warmup-iters', o.warmupIters),
+    ...wsdArgs(o),
+    ...flag('--lr-warmup-iters', warmupIters),
     ...flag('--weight-decay', o.weightDecay),
     ...flag('--clip-grad', o.clipGrad),
     ...flag('--adam-beta1', 0.9),
@@ -181,10 +210,96 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
       { name: 'OUTPUT_ARGS', args: output },
     ],
     unsupported,
+    notes,
     worldSize,
-    devicesPerNode: Math.min(o.devicesPerNode, worldSize),
-    nodes: Math.ceil(worldSize / o.devicesPerNode),
+    devicesPerNode,
+    nodes,
   };
+}
+
+/**
+ * Refuses a plan the engine would reject at startup. The arch rules (layer slots over pp × vpp, heads
+ * and experts over tp and ep, sequence parallelism for MoE with TP) are @moge/memory's
+ * checkPlanFitsArch; the engine's own rules are added here, and all of them come in one ValidationError.
+ */
+function checkPlanForEngine(arch: MoeArch, plan: ParallelPlan, engine: Engine): void {
+  let issues: FieldIssue[] = [];
+  try {
+    checkPlanFitsArch(arch, plan, 'training');
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    issues = [...e.issues];
+  }
+  // Megatron divides the query groups over TP (num_query_groups_per_partition), not only the heads.
+  if (arch.numKvHeads < arch.numHeads && arch.numKvHeads % plan.tp !== 0) {
+    issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of numKvHeads (${arch.numKvHeads}): ${engineName(engine)} splits the query groups over tensor parallelism` });
+  }
+  if (engine === 'megatron') {
+    const chunks = plan.pp * plan.vpp;
+    if (plan.vpp > 1 && (plan.noopLayers > 0 || arch.numLayers % chunks !== 0)) {
+      // "Add no-op layers" is no advice here: Megatron has none, and splits each stage evenly over its virtual stages.
+      issues = issues.filter((i) => i.path !== 'plan.noopLayers');
+      issues.push({
+        path: 'plan.vpp',
+        received: plan.vpp,
+        expected: `pp × vpp (${plan.pp} × ${plan.vpp}) dividing numLayers (${arch.numLayers}) with noopLayers 0: Megatron-LM has no no-op layers and splits a stage's layers evenly over its virtual stages; otherwise use vpp 1 (no-op slots then become a shorter last stage)`,
+      });
+    } else if (plan.noopLayers > 0 && plan.pp > 1 && (arch.numLayers + plan.noopLayers) % plan.pp === 0) {
+      const perStage = (arch.numLayers + plan.noopLayers) / plan.pp;
+      if (plan.noopLayers >= perStage) {
+        issues.push({
+          path: 'plan.noopLayers',
+          received: plan.noopLayers,
+          expected: `fewer than one stage's ${perStage} layer slots on Megatron-LM: it has no no-op layers and can shorten only the last stage (--decoder-last-pipeline-num-layers); use fewer pipeline stages`,
+        });
+      }
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(`plan for ${arch.name ?? 'this arch'} on ${engineName(engine)}`, issues);
+}
+
+const engineName = (engine: Engine) => (engine === 'mindspeed' ? 'MindSpeed-LLM' : 'Megatron-LM');
+
+/**
+ * Warmup iterations: the trainer's rule when not given. Megatron's OptimizerParamScheduler asserts
+ * warmup < decay steps (= train iters here), so a derived warmup is capped below trainIters and a
+ * given one that is not below it is refused.
+ */
+function lrWarmupIters(o: z.output<typeof EmitOptionsSchema>): number {
+  if (o.warmupIters === undefined) return Math.min(warmupSteps({ steps: o.trainIters, schedule: {} }), o.trainIters - 1);
+  if (o.warmupIters >= o.trainIters) {
+    throw new ValidationError('launch options', [{ path: 'warmupIters', received: o.warmupIters, expected: `fewer than trainIters (${o.trainIters}): Megatron-LM asserts warmup < decay iterations; lower warmupIters or raise trainIters (--steps)` }]);
+  }
+  return o.warmupIters;
+}
+
+/** WSD needs its decay length (Megatron asserts it is set): the trainer's wsd, a linear decay over the last decayFraction of the run. */
+function wsdArgs(o: z.output<typeof EmitOptionsSchema>): string[] {
+  if (o.lrDecayStyle !== 'WSD') return [];
+  const { decayFraction } = LrScheduleSchema.parse({ kind: 'wsd', totalSteps: o.trainIters });
+  return [...flag('--lr-wsd-decay-style', 'linear'), ...flag('--lr-wsd-decay-iters', Math.max(1, Math.round(o.trainIters * decayFraction)))];
+}
+
+/**
+ * Nodes × devices per node = world size exactly: torchrun starts nnodes × nproc_per_node ranks, and a
+ * rounded-up node count would start ranks the plan has no place for. Full nodes when the world size
+ * allows; else the most devices per node that divide the world size and hold whole TP groups (Megatron
+ * orders ranks TP first, so a TP group is consecutive ranks and should not straddle two nodes).
+ */
+function nodeLayout(plan: ParallelPlan, perNode: number): { nodes: number; devicesPerNode: number } {
+  const world = planWorldSize(plan);
+  if (world <= perNode) return { nodes: 1, devicesPerNode: world };
+  if (world % perNode === 0) return { nodes: world / perNode, devicesPerNode: perNode };
+  for (let d = perNode - 1; d >= 1; d--) {
+    if (world % d === 0 && d % plan.tp === 0) return { nodes: world / d, devicesPerNode: d };
+  }
+  throw new ValidationError('plan for this cluster', [
+    {
+      path: 'plan.tp',
+      received: plan.tp,
+      expected: `at most devicesPerNode (${perNode}) or a world size (${world}) divisible by ${perNode}: no whole number of devices per node holds whole TP groups and fills the world size exactly`,
+    },
+  ]);
 }
 
 function recomputeArgs(plan: ParallelPlan, mindspeed: boolean, unsupported: string[]): string[] {
@@ -195,18 +310,21 @@ function recomputeArgs(plan: ParallelPlan, mindspeed: boolean, unsupported: stri
     out.push(...flag('--recompute-num-layers', plan.recomputeNumLayers ?? 1));
     r.delete('layer');
   }
-  if (r.has('attention-core') && !out.length) out.push(...flag('--recompute-granularity', 'selective'));
-  r.delete('attention-core');
+  const full = out.length > 0;
+  const attentionCore = r.delete('attention-core');
+  if (attentionCore && !full) out.push(...flag('--recompute-granularity', 'selective'));
   if (mindspeed) {
     if (r.delete('activation')) out.push(...flag('--recompute-activation-function'));
     if (r.delete('norm')) out.push(...flag('--recompute-norm'));
   } else {
-    const modules: string[] = [];
+    // An explicit --recompute-modules replaces Megatron's default ["core_attn"], so the attention core
+    // is listed whenever it is asked for with other modules.
+    const modules: string[] = attentionCore && !full ? ['core_attn'] : [];
     if (r.delete('activation')) modules.push('moe_act');
     if (r.delete('norm')) modules.push('layernorm');
     if (r.delete('mla-up-proj')) modules.push('mla_up_proj');
-    if (modules.length > 0) {
-      if (!out.includes('selective') && !out.includes('full')) out.push(...flag('--recompute-granularity', 'selective'));
+    if (modules.some((m) => m !== 'core_attn')) {
+      if (!out.includes('selective') && !full) out.push(...flag('--recompute-granularity', 'selective'));
       out.push('--recompute-modules', ...modules);
     }
   }

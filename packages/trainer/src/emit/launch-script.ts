@@ -14,13 +14,18 @@ export function renderLaunchScript(l: LaunchArgs): string {
     `# ${ascend ? 'MindSpeed-LLM (Ascend NPU)' : 'Megatron-LM (NVIDIA GPU)'} launch written by \`moge train --emit ${l.engine}\`.`,
     `# World size ${l.worldSize} = ${l.nodes} node(s) × ${l.devicesPerNode} device(s). Run this script on every node with NODE_RANK set.`,
   ];
+  if (l.notes.length > 0) {
+    lines.push('#', '# How the plan is expressed in this engine:');
+    for (const n of l.notes) lines.push(`#  - ${n}`);
+  }
   if (l.unsupported.length > 0) {
     lines.push('#', '# NOT EXPRESSIBLE in this engine (read before launching):');
     for (const u of l.unsupported) lines.push(`#  - ${u}`);
   }
   lines.push('set -euo pipefail', '');
   if (ascend) {
-    lines.push('source /usr/local/Ascend/ascend-toolkit/set_env.sh', 'export HCCL_CONNECT_TIMEOUT=1200', 'export CUDA_DEVICE_MAX_CONNECTIONS=1');
+    // CANN's set_env.sh appends to variables that may be unset (LD_LIBRARY_PATH, PYTHONPATH, …): source it with nounset off.
+    lines.push('set +u', 'source /usr/local/Ascend/ascend-toolkit/set_env.sh', 'set -u', 'export HCCL_CONNECT_TIMEOUT=1200', 'export CUDA_DEVICE_MAX_CONNECTIONS=1');
   } else {
     lines.push('export CUDA_DEVICE_MAX_CONNECTIONS=1', 'export NCCL_NVLS_ENABLE=0');
   }

@@ -207,6 +207,16 @@ describe('moge train --emit', () => {
     expect(args.args).toEqual(expect.arrayContaining(['--tensor-model-parallel-size', '8', '--num-experts', '64']));
   });
 
+  it('--plan auto picks the best simulated plan the engine can express (Megatron-LM has no no-op layers)', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'emit-auto');
+    expect(await main(['train', '--emit', 'megatron', '--plan', 'auto', '--preset', 'pangu-pro-moe', '--cluster', 'hgx-h200:16', '--global-batch', '64', '--out', dir])).toBe(0);
+    expect(err.join('')).toMatch(/--plan auto: (best simulated plan|simulated plan #\d+, the best megatron can express,) on hgx-h200:16/);
+    const args = JSON.parse(readFileSync(join(dir, 'args.json'), 'utf8'));
+    expect(args.plan.noopLayers).toBe(0);
+    expect(args.args).toEqual(expect.arrayContaining(['--num-layers', '48']));
+  });
+
   it('rejects an unknown engine with the choices', async () => {
     const { err } = capture();
     expect(await main(['train', '--emit', 'deepspeed', '--plan', '{}', '--preset', 'pangu-pro-moe', '--out', join(tmp, 'e2')])).toBe(1);

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createBackend } from '@moge/ascend-hal/node';
-import { MogeError, parseWith, type ParallelPlan } from '@moge/core';
+import { MogeError, parseWith, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
 import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
-import { buildLaunchArgs, EngineSchema, flatArgs, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
+import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
 import { compareRouters, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
@@ -224,10 +224,15 @@ async function runEmit(o: TrainCli): Promise<void> {
   if (o.plan.trim() === 'auto') {
     const flags = parseWith(z.object({ '--global-batch': int(1).default(1024), '--seq-len': int(2).default(4096) }), { '--global-batch': o.globalBatch, '--seq-len': o.seqLen }, 'moge train --emit flags');
     const cluster = resolveCluster(o.cluster ?? (engine === 'mindspeed' ? 'atlas-800t-a2:64' : 'hgx-h200:64'));
-    const found = searchTraining({ archs: [arch], cluster, globalBatchSize: flags['--global-batch'], seqLength: flags['--seq-len'], top: 1 });
+    const found = searchTraining({ archs: [arch], cluster, globalBatchSize: flags['--global-batch'], seqLength: flags['--seq-len'], top: 100 });
     if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan fits ${arch.name ?? 'this model'} on ${cluster.name}; give a bigger --cluster or a --plan file`);
-    plan = found.top[0]!.plan;
-    phase(o.json)(`--plan auto: best simulated plan on ${cluster.name}: TP${plan.tp} PP${plan.pp} VPP${plan.vpp} EP${plan.ep} CP${plan.cp} DP${plan.dp}, micro-batch ${plan.microBatchSize}`);
+    // The fastest plan the engine can express: Megatron-LM has no no-op layers, for one, so a layout
+    // that needs them is passed over (the emitter's own check decides, one rule in one place).
+    const expressible = found.top.find((e) => expressibleIn(arch, e.plan, engine));
+    if (!expressible) throw new MogeError('E_NO_PLAN', `none of the ${found.top.length} best plans on ${cluster.name} can be written for ${engine}; give a --plan file`);
+    plan = expressible.plan;
+    const rank = found.top.indexOf(expressible) + 1;
+    phase(o.json)(`--plan auto: ${rank === 1 ? 'best simulated plan' : `simulated plan #${rank}, the best ${engine} can express,`} on ${cluster.name}: TP${plan.tp} PP${plan.pp} VPP${plan.vpp} EP${plan.ep} CP${plan.cp} DP${plan.dp}, micro-batch ${plan.microBatchSize}`);
   } else {
     plan = resolvePlan(o.plan);
   }
@@ -244,6 +249,16 @@ async function runEmit(o: TrainCli): Promise<void> {
   if (launch.unsupported.length > 0) {
     process.stdout.write(`\nWhat ${engine === 'mindspeed' ? 'MindSpeed-LLM' : 'Megatron-LM'} cannot express (the run will differ from moge here):\n`);
     for (const u of launch.unsupported) process.stdout.write(`  - ${u}\n`);
+  }
+}
+
+function expressibleIn(arch: MoeArch, plan: ParallelPlan, engine: Engine): boolean {
+  try {
+    buildLaunchArgs(arch, plan, { engine, trainIters: 10_000 });
+    return true;
+  } catch (e) {
+    if (e instanceof ValidationError) return false;
+    throw e;
   }
 }
 

@@ -42,15 +42,53 @@ function unknownFieldExpectation(key: string, known: readonly string[] | undefin
   return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? `no such field; did you mean "${best}"?` : `no such field (known: ${known.join(', ')})`;
 }
 
+const NOUNS: Record<string, string> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  array: 'an array',
+  object: 'an object',
+  boolean: 'true or false',
+  bigint: 'an integer',
+  nonoptional: 'a value',
+  undefined: 'nothing',
+  null: 'null',
+};
+const noun = (type: string) => NOUNS[type] ?? `a ${type}`;
+const BOUNDS: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>': 'more than', '<': 'less than' };
+
 /**
  * zod's default messages read "Invalid input: expected number, received string" — after our "got …,
- * expected", that doubles up; keep what was expected, in plain words. Custom messages pass unchanged.
+ * expected", that doubles up; keep what was expected, in plain words ("an array", "a number at
+ * least 0", "a whole number"). Custom messages pass unchanged.
  */
 function plainExpectation(message: string): string {
-  return message
-    .replace(/^Invalid input: expected (\w+), received (\w+)$/, 'a $1 (not a $2)')
-    .replace(/^Invalid option: expected one of (.*)$/, 'one of $1')
-    .replace(/^Too (?:big|small): expected (\w+) to (?:be|have) (.*)$/, 'a $1 $2');
+  let m = /^Invalid input: expected (\w+), received (\w+)$/.exec(message);
+  if (m) {
+    const [, want, got] = m as unknown as [string, string, string];
+    if (got === 'undefined') return noun(want); // after "got nothing"
+    if (want === 'int' && got === 'number') return 'a whole number';
+    return `${noun(want)} (not ${noun(got)})`;
+  }
+  m = /^Too (?:big|small): expected (\w+) to have (>=|<=|>|<)(\d+) (\w+)$/.exec(message);
+  if (m) {
+    const [, type, op, n, unit] = m as unknown as [string, string, string, string, string];
+    return `${noun(type)} with ${BOUNDS[op]} ${n} ${n === '1' ? unit.replace(/s$/, '') : unit}`;
+  }
+  m = /^Too (?:big|small): expected (\w+) to be (>=|<=|>|<)(.+)$/.exec(message);
+  if (m) {
+    const [, type, op, n] = m as unknown as [string, string, string, string];
+    return `${noun(type)} ${BOUNDS[op]} ${n}`;
+  }
+  return message.replace(/^Invalid option: expected one of (.*)$/, 'one of $1').replace(/^Invalid input: expected (.+)$/, '$1');
+}
+
+/** A union's alternatives, each in plain words: "a number or a string". */
+function unionExpectation(issue: z.core.$ZodIssue): string {
+  const alternatives = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+  const each = alternatives.map((errs) => errs.find((e) => e.path.length === 0)).filter((e) => e !== undefined);
+  const words = [...new Set(each.map((e) => plainExpectation(e.message).replace(/ \(not .*\)$/, '')))];
+  return words.length ? words.join(' or ') : 'a value of one of the accepted forms';
 }
 
 /**
@@ -69,7 +107,8 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', kn
       }));
     }
     const path = formatPath(issue.path);
-    return [{ path: join(path), received: valueAt(input, issue.path), expected: plainExpectation(issue.message) }];
+    const expected = issue.code === 'invalid_union' ? unionExpectation(issue) : plainExpectation(issue.message);
+    return [{ path: join(path), received: valueAt(input, issue.path), expected }];
   });
 }
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { MAX_MICRO_BATCHES, MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel } from '../index';
 import { parseWith } from '../errors/parse';
@@ -55,6 +56,25 @@ describe('MoeArchSchema', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20000; i++) deep = [deep];
     expect(() => parseWith(ParallelPlanSchema, { tp: deep }, 'plan')).toThrow(/tp: got a \(deeply nested\) array, expected a number/);
+    // zod's own wording ("a array (not a undefined)", ">=1 items", "Invalid input") never leaks.
+    const expectation = (schema: z.ZodType, input: unknown) => {
+      try {
+        parseWith(z.object({ a: schema }), { a: input }, 'x');
+      } catch (e) {
+        return (e as Error).message.split('expected ')[1];
+      }
+      throw new Error('parsed');
+    };
+    expect(expectation(z.array(z.number()), undefined)).toBe('an array');
+    expect(expectation(z.array(z.number()).min(1), [])).toBe('an array with at least 1 item');
+    expect(expectation(z.string().min(2), '')).toBe('a string with at least 2 characters');
+    expect(expectation(z.number().min(0), -1)).toBe('a number at least 0');
+    expect(expectation(z.number().gt(0), 0)).toBe('a number more than 0');
+    expect(expectation(z.number().int(), 1.5)).toBe('a whole number');
+    expect(expectation(z.object({ b: z.number() }), 3)).toBe('an object (not a number)');
+    expect(expectation(z.string().optional().nonoptional(), undefined)).toBe('a value');
+    expect(expectation(z.union([z.number(), z.array(z.string())]), true)).toBe('a number or an array');
+    expect(expectation(z.literal(1), 2)).toBe('1');
   });
 
   it('shows a non-finite number as itself, not as null', () => {

@@ -120,8 +120,8 @@ describe('moge route study', () => {
     expect(await run('route', 'study', '--trials', '0')).toBe(1);
     expect(err.join('')).toMatch(/--trials: got "0", expected an integer ≥ 1/);
     expect(await run('route', 'study', '--devices', '3')).toBe(1);
-    expect(err.join('')).toMatch(/--devices: got 3, expected a divisor of numExperts \(64\)/);
-    expect(() => studyOptionsFromFlags({ topK: '4' })).toThrow(/--top-k: got 4, expected a multiple of numDevices \(8\)/);
+    expect(err.join('')).toMatch(/--devices: got 3, expected a divisor of --experts \(64\)/);
+    expect(() => studyOptionsFromFlags({ topK: '4' })).toThrow(/--top-k: got 4, expected a multiple of --devices \(8\)/);
     expect(studyOptionsFromFlags({ batchSizes: '16, 64', seed: '7' })).toEqual({ batchSizes: [16, 64], seed: 7 });
   });
 });

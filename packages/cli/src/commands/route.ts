@@ -142,7 +142,9 @@ export function studyOptionsFromFlags(flags: StudyFlags): ImbalanceStudyOptions 
   if (!checked.success) {
     const issues: FieldIssue[] = toFieldIssues(checked.error, options).map((i) => {
       const [field, ...rest] = i.path.split(/(?=[.[])/);
-      return { ...i, path: `${FLAG_OF[field ?? ''] ?? field ?? ''}${rest.join('')}` };
+      // The schema's words name its fields ("a divisor of numExperts"); a CLI user knows the flags.
+      const expected = i.expected.replace(new RegExp(`\\b(${Object.keys(FLAG_OF).join('|')})\\b`, 'g'), (k) => FLAG_OF[k]!);
+      return { ...i, path: `${FLAG_OF[field ?? ''] ?? field ?? ''}${rest.join('')}`, expected };
     });
     throw new ValidationError('route study flags', issues);
   }

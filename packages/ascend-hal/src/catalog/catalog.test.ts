@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProvenanceSchema } from '@moge/core';
+import { MiB, ProvenanceSchema } from '@moge/core';
 import { listChips } from './chips';
 import { getNodePreset, listNodePresets, nodePresetNames } from './nodes';
 import { NodeSpecSchema } from './schemas';
@@ -104,5 +104,19 @@ describe('node presets', () => {
   it('the 910B full mesh has 7 links per NPU', () => {
     const tier = getNodePreset('atlas-800t-a2').intraNode;
     expect(tier).toMatchObject({ topology: 'full-mesh', links: 7 });
+  });
+});
+
+describe('device memory', () => {
+  it('NVIDIA parts all give the nvidia-smi total in MiB, as H200 does, not the datasheet "80 GB" read as decimal', () => {
+    const mib = (preset: string) => getNodePreset(preset).chip.hbmBytes.value / MiB;
+    expect(mib('hgx-h200')).toBe(143_771);
+    expect(mib('hgx-h100')).toBe(81_559);
+    expect(mib('hgx-h800')).toBe(81_559);
+    expect(mib('dgx-a100')).toBe(81_920);
+    for (const chip of listChips().filter((c) => c.vendor === 'nvidia')) {
+      expect(Number.isInteger(chip.hbmBytes.value / MiB), chip.name).toBe(true);
+      expect(chip.hbmBytes.source, chip.name).toMatch(/nvidia-smi/);
+    }
   });
 });

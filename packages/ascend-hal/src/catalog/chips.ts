@@ -12,6 +12,10 @@ const H100_DS = 'NVIDIA H100 Tensor Core GPU datasheet (SXM5), dense';
 const H200_DS = 'NVIDIA H200 Tensor Core GPU datasheet (SXM) (targets.md)';
 const H800_DS = 'NVIDIA H800 SXM5 product brief (same GH100 compute as H100 SXM5), dense';
 const A100_DS = 'NVIDIA A100 Tensor Core GPU datasheet (SXM4 80GB), dense';
+// Device memory of the NVIDIA parts is the total nvidia-smi reports (in MiB), for every part alike:
+// the datasheet's round "80 GB" read as decimal (74.5 GiB) understated H100/H800/A100 by 6–7 %.
+// (CUDA's own total, cudaMemGetInfo, is a few hundred MiB lower: 143,156 MiB on the H200 below.)
+const NVSMI_RECALLED = 'as widely quoted from public nvidia-smi logs; recalled, not measured by us (high confidence)';
 const FP32_NOT_PUBLISHED = 'assumed: fp32 rate not in our sources; 1/4 of the fp16 cube rate';
 
 /** The efficiency profile of a chip: the H200 one is fitted; others are assumed until measured. */
@@ -83,7 +87,7 @@ export const NVIDIA_H200: ChipSpec = {
     fp16: sourced(989 * TERA, `${H200_DS}: FP16 dense`, 'published'),
     int8: sourced(1979 * TERA, `${H200_DS}: INT8 dense`, 'published'),
   },
-  hbmBytes: sourced(143_771 * MiB, 'targets.md: 141 GB HBM3e, 143,771 MiB visible to CUDA', 'published'),
+  hbmBytes: sourced(143_771 * MiB, 'targets.md: 141 GB HBM3e, 143,771 MiB visible to CUDA (140.4 GiB; the nvidia-smi total, confirmed on one H200)', 'published'),
   hbmBandwidth: sourced(4.8 * TB, H200_DS, 'published'),
   efficiencyProfile: h200Profile,
 };
@@ -98,7 +102,7 @@ export const NVIDIA_H100: ChipSpec = {
     fp16: sourced(989.4 * TERA, `${H100_DS}: FP16`, 'published'),
     int8: sourced(1978.9 * TERA, `${H100_DS}: INT8`, 'published'),
   },
-  hbmBytes: sourced(80 * GB, `${H100_DS}: 80 GB HBM3`, 'published'),
+  hbmBytes: sourced(81_559 * MiB, `nvidia-smi total of H100 80GB HBM3 (SXM5): 81,559 MiB (79.6 GiB; datasheet "80 GB"), ${NVSMI_RECALLED}`, 'published'),
   hbmBandwidth: sourced(3.35 * TB, `${H100_DS}: 3.35 TB/s`, 'published'),
   efficiencyProfile: gh100FromH200,
 };
@@ -114,7 +118,7 @@ export const NVIDIA_H800: ChipSpec = {
     fp16: sourced(989.4 * TERA, `${H800_DS}: FP16`, 'published'),
     int8: sourced(1978.9 * TERA, `${H800_DS}: INT8`, 'published'),
   },
-  hbmBytes: sourced(80 * GB, `${H800_DS}: 80 GB HBM3`, 'published'),
+  hbmBytes: sourced(81_559 * MiB, 'assumed: the 81,559 MiB nvidia-smi total of H100 SXM5 (same 80 GB HBM3 stacks; public H800 logs show the same as far as recalled, medium-high confidence)', 'assumed'),
   hbmBandwidth: sourced(3.35 * TB, `${H800_DS}: 3.35 TB/s`, 'published'),
   efficiencyProfile: gh100FromH200,
 };
@@ -129,7 +133,7 @@ export const NVIDIA_A100: ChipSpec = {
     fp16: sourced(312 * TERA, `${A100_DS}: FP16`, 'published'),
     int8: sourced(624 * TERA, `${A100_DS}: INT8`, 'published'),
   },
-  hbmBytes: sourced(80 * GB, `${A100_DS}: 80 GB HBM2e`, 'published'),
+  hbmBytes: sourced(81_920 * MiB, `nvidia-smi total of A100-SXM4-80GB: 81,920 MiB (80.0 GiB; datasheet "80 GB"), ${NVSMI_RECALLED}`, 'published'),
   hbmBandwidth: sourced(2.039 * TB, `${A100_DS}: 2,039 GB/s`, 'published'),
   efficiencyProfile: { name: 'nvidia-a100', source: 'assumed profile: no microbenchmark rows measured on A100 yet', confidence: 'assumed' },
 };

@@ -108,6 +108,70 @@ describe('parseClusterSpec: objects (JSON/YAML files)', () => {
   });
 });
 
+/** The message of the ValidationError `fn` throws. */
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ValidationError) return e.message;
+    throw e;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('parseClusterSpec: misspelt and mistyped fields', () => {
+  const base = getNodePreset('hgx-h200');
+
+  it('a misspelt override is refused, not dropped, at every depth, with the field meant', () => {
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ interNode: { bandwith: 1e11 } }, 'node.interNode.bandwith', 'bandwidth'],
+      [{ interNode: { bandwidth: { value: 1e11, sorce: 'lab', confidence: 'measured' } } }, 'node.interNode.bandwidth.sorce', 'source'],
+      [{ intraNode: { callOverhead: 1e-5 } }, 'node.intraNode.callOverhead', 'callOverheadS'],
+      [{ hostMemoryByte: 1e12 }, 'node.hostMemoryByte', 'hostMemoryBytes'],
+      [{ chip: { hbmByte: 1e11 } }, 'node.chip.hbmByte', 'hbmBytes'],
+      [{ chip: { peakFlops: { bf61: 1e15 } } }, 'node.chip.peakFlops.bf61', 'bf16'],
+      [{ chip: { efficiencyProfile: { nam: 'nvidia-h200' } } }, 'node.chip.efficiencyProfile.nam', 'name'],
+      [{ pcieDomain: { chipsPerCrd: 2 } }, 'node.pcieDomain.chipsPerCrd', 'chipsPerCard'],
+    ];
+    for (const [node, path, meant] of cases) {
+      const preset = path.includes('pcieDomain') ? 'atlas-300i-duo' : 'hgx-h200';
+      const text = message(() => parseClusterSpec({ preset, devices: 4, node }));
+      expect(text, path).toContain(`${path}: got `);
+      expect(text, path).toContain(`expected no such field; did you mean "${meant}"?`);
+    }
+  });
+
+  it('a full node description with a misspelt field is refused too', () => {
+    const { devicesPerNode, ...rest } = base;
+    const text = message(() => parseClusterSpec({ devices: 8, node: { ...rest, chip: 'nvidia-h200', devicesPerNod: devicesPerNode } }));
+    expect(text).toMatch(/node\.devicesPerNod: got 8, expected no such field; did you mean "devicesPerNode"\?/);
+  });
+
+  it('a value of the wrong kind says what was expected', () => {
+    const text = message(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { interNode: { bandwidth: 'fast' } } }));
+    expect(text).toContain('node.interNode.bandwidth: got "fast", expected a number, or { value, source, confidence }');
+    expect(text).not.toMatch(/Invalid input/);
+    expect(message(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { interNode: { bandwidth: { value: 1e11, source: 'lab', confidence: 'guess' } } } }))).toMatch(
+      /node\.interNode\.bandwidth\.confidence: got "guess", expected one of "measured"\|"published"\|"assumed"/,
+    );
+    expect(message(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { intraNode: 5 } }))).toContain('node.intraNode: got 5, expected an object (not a number)');
+    expect(message(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { chip: 'tpu-v9' } }))).toMatch(/node\.chip: got "tpu-v9", expected a chip preset \(one of .*nvidia-h200.*\) or a full chip spec/);
+  });
+
+  it('errors and overridden figures name the file; the cluster says it is not the plain preset', () => {
+    const file = { preset: 'hgx-h200', devices: 16, node: { interNode: { bandwidth: 1e11 } } };
+    expect(parseClusterSpec(file).name).toBe('hgx-h200:16 (with overrides)');
+    const c = parseClusterSpec(file, { file: 'cl.yaml' });
+    expect(c.name).toBe('hgx-h200:16 (with overrides from cl.yaml)');
+    expect(c.node.interNode.bandwidth).toEqual({ value: 1e11, source: 'override in cl.yaml', confidence: 'assumed' });
+    expect(parseClusterSpec({ preset: 'hgx-h200', devices: 16 }, { file: 'cl.yaml' }).name).toBe('hgx-h200:16');
+    expect(parseClusterSpec({ preset: 'hgx-h200', devices: 16, node: {} }).name).toBe('hgx-h200:16');
+    expect(parseClusterSpec({ ...file, name: 'lab' }).name).toBe('lab');
+    expect(message(() => parseClusterSpec({ ...file, node: { interNode: { bandwith: 1e11 } } }, { file: 'cl.yaml' }))).toMatch(/^invalid cluster file cl\.yaml:\n {2}- node\.interNode\.bandwith/);
+    expect(message(() => parseClusterSpec({ preset: 'hgx-h200', device: 16 }, { file: 'cl.yaml' }))).toMatch(/^invalid cluster file cl\.yaml:/);
+  });
+});
+
 describe('makeCluster', () => {
   it('refuses a device count that leaves a node half full', () => {
     expect(issuePaths(() => makeCluster(getNodePreset('atlas-300i-duo'), 6))).toEqual(['devices']);

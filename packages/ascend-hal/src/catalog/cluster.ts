@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { parseWith, toFieldIssues, ValidationError } from '@moge/core';
-import { findChip } from './chips';
+import { ValidationError } from '@moge/core';
+import { findChip, listChips } from './chips';
+import { catalogIssues } from './issues';
 import { mergeOverrides } from './merge';
 import { findNodePreset, nodePresetNames } from './nodes';
 import { NodeSpecSchema, type Cluster, type NodeSpec } from './schemas';
@@ -46,12 +47,26 @@ export function makeCluster(node: NodeSpec, numDevices: number, name?: string): 
   return { name: name ?? `${node.name}:${numDevices}`, node, numDevices, devicesPerNode, numNodes: numDevices / devicesPerNode };
 }
 
-function resolveChipName(node: unknown): unknown {
+/** Where a cluster object came from: named in its errors, in overridden figures' sources and in its name. */
+export interface ClusterSpecOptions {
+  /** The file it was read from (`lab.yaml`). */
+  file?: string;
+}
+
+function subjectOf(o: ClusterSpecOptions): string {
+  return o.file === undefined ? 'cluster file' : `cluster file ${o.file}`;
+}
+
+/** In `node.chip` a chip preset name stands for its full spec; an unknown name is refused here. */
+function resolveChipName(node: unknown, subject: string): unknown {
   if (typeof node !== 'object' || node === null) return node;
   const chip = (node as Record<string, unknown>).chip;
   if (typeof chip !== 'string') return node;
   const spec = findChip(chip);
-  if (!spec) return node; // left as a string: the schema then names `node.chip` as the bad field
+  if (!spec) {
+    const names = listChips().map((c) => c.name);
+    throw new ValidationError(subject, [{ path: 'node.chip', received: chip, expected: `a chip preset (one of ${names.join(', ')}) or a full chip spec` }]);
+  }
   return { ...node, chip: spec };
 }
 
@@ -64,7 +79,7 @@ function parseClusterString(text: string): Cluster {
     } catch (e) {
       throw new ValidationError('cluster spec', [{ path: '(json)', received: trimmed, expected: `valid JSON (${(e as Error).message})` }]);
     }
-    return parseClusterObject(value);
+    return parseClusterObject(value, {}, 'cluster spec (inline JSON)');
   }
   const colon = trimmed.lastIndexOf(':');
   const presetName = colon < 0 ? trimmed : trimmed.slice(0, colon);
@@ -85,33 +100,43 @@ function parseClusterString(text: string): Cluster {
   return makeCluster(node, devices);
 }
 
-function parseClusterObject(value: unknown): Cluster {
-  const file = parseWith(ClusterFileSchema, value, 'cluster file');
+function parseClusterObject(value: unknown, o: ClusterSpecOptions, subject = subjectOf(o)): Cluster {
+  const parsed = ClusterFileSchema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(subject, catalogIssues(parsed.error, value, ClusterFileSchema));
+  const file = parsed.data;
   let rawNode: unknown = file.node;
+  let name = file.name;
   if (file.preset !== undefined) {
     const preset = findNodePreset(file.preset);
     if (!preset) {
-      throw new ValidationError('cluster file', [{ path: 'preset', received: file.preset, expected: `one of ${nodePresetNames().join(', ')}` }]);
+      throw new ValidationError(subject, [{ path: 'preset', received: file.preset, expected: `one of ${nodePresetNames().join(', ')}` }]);
     }
-    rawNode = mergeOverrides(preset, resolveChipName(file.node), 'cluster file');
+    rawNode = mergeOverrides(preset, resolveChipName(file.node, subject), o.file ?? 'cluster file');
+    // The preset's name alone would claim the preset's figures: say that some were changed.
+    if (name === undefined && file.node !== undefined && Object.keys(file.node).length > 0) {
+      name = `${file.preset}:${file.devices} (with overrides${o.file === undefined ? '' : ` from ${o.file}`})`;
+    }
   }
-  const node = parseNodeSpec(resolveChipName(rawNode));
-  return makeCluster(node, file.devices, file.name);
+  const node = parseNodeSpec(resolveChipName(rawNode, subject), subject);
+  return makeCluster(node, file.devices, name);
 }
 
-/** Validates a node description; issues are reported under `node.<field>`. */
-export function parseNodeSpec(value: unknown): NodeSpec {
+/**
+ * Validates a node description; issues are reported under `node.<field>`, an unknown field at any
+ * depth with the closest known field of its level.
+ */
+export function parseNodeSpec(value: unknown, subject = 'cluster file'): NodeSpec {
   const result = NodeSpecSchema.safeParse(value);
   if (result.success) return result.data;
-  throw new ValidationError('cluster file', toFieldIssues(result.error, value, 'node'));
+  throw new ValidationError(subject, catalogIssues(result.error, value, NodeSpecSchema, 'node'));
 }
 
 /**
  * A cluster from `<node-preset>[:<devices>]` (`atlas-800i-a2:4`, `hgx-h200:4`, `atlas-800t-a2:6144`),
- * inline JSON, or an already-parsed JSON/YAML object (see ClusterFileSchema). Bad input throws a
- * ValidationError naming the field.
+ * inline JSON, or an already-parsed JSON/YAML object (see ClusterFileSchema); `options.file` names
+ * the file that object came from. Bad input throws a ValidationError naming the field.
  */
-export function parseClusterSpec(input: unknown): Cluster {
+export function parseClusterSpec(input: unknown, options: ClusterSpecOptions = {}): Cluster {
   if (typeof input === 'string') return parseClusterString(input);
-  return parseClusterObject(input);
+  return parseClusterObject(input, options);
 }

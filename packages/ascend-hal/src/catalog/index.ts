@@ -21,4 +21,4 @@ export {
 } from './schemas';
 export { listChips, findChip } from './chips';
 export { listNodePresets, getNodePreset, findNodePreset, nodePresetNames, type NodePreset } from './nodes';
-export { ClusterFileSchema, parseClusterSpec, parseNodeSpec, makeCluster, type ClusterFile } from './cluster';
+export { ClusterFileSchema, parseClusterSpec, parseNodeSpec, makeCluster, type ClusterFile, type ClusterSpecOptions } from './cluster';

@@ -4,11 +4,16 @@ import { SourcedNumberSchema, type SourcedNumber } from '@moge/core';
 /**
  * A hardware number with provenance. Files may give a bare number for convenience; it is then
  * recorded as `confidence: 'assumed'` from a user-supplied source, so no number is ever silent.
+ * Every object of the catalog is strict: a misspelt field (`bandwith`, `sorce`) is an error, not a
+ * field silently dropped while the preset's figure is used.
  */
-export const SourcedValueSchema = z.union([
-  SourcedNumberSchema,
-  z.number().transform((value): SourcedNumber => ({ value, source: 'user-supplied value', confidence: 'assumed' })),
-]);
+export const SourcedValueSchema = z.union(
+  [
+    z.strictObject(SourcedNumberSchema.shape),
+    z.number().transform((value): SourcedNumber => ({ value, source: 'user-supplied value', confidence: 'assumed' })),
+  ],
+  { error: 'a number, or { value, source, confidence }' },
+);
 
 /** A sourced number that must be > 0 (bandwidths, capacities). */
 export const PositiveSourcedSchema = SourcedValueSchema.refine((s) => Number.isFinite(s.value) && s.value > 0, {
@@ -30,7 +35,7 @@ export type Topology = z.infer<typeof TopologySchema>;
 
 /** One tier of the communication hierarchy, seen from one device. */
 export const LinkTierSchema = z
-  .object({
+  .strictObject({
     /** Name of the technology, for display (`HCCS`, `NVLink 4`, `RoCE 200G`). */
     name: z.string().min(1),
     /** Unidirectional bandwidth per device in bytes/s, summed over all its links of this tier. */
@@ -58,7 +63,7 @@ export const LinkTierSchema = z
 export type LinkTier = z.output<typeof LinkTierSchema>;
 
 /** Peak throughput of the matrix unit per numeric format; 0 means the chip has no such path. */
-export const PeakFlopsSchema = z.object({
+export const PeakFlopsSchema = z.strictObject({
   fp32: NonNegativeSourcedSchema,
   bf16: NonNegativeSourcedSchema,
   fp16: NonNegativeSourcedSchema,
@@ -67,14 +72,14 @@ export const PeakFlopsSchema = z.object({
 export type PeakFlops = z.output<typeof PeakFlopsSchema>;
 
 /** Which efficiency profile (profiles/*.json) a chip uses, and why that one. */
-export const ProfileRefSchema = z.object({
+export const ProfileRefSchema = z.strictObject({
   name: z.string().min(1),
   source: z.string().min(1),
   confidence: z.enum(['measured', 'published', 'assumed']),
 });
 export type ProfileRef = z.infer<typeof ProfileRefSchema>;
 
-export const ChipSpecSchema = z.object({
+export const ChipSpecSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name of letters, digits and dashes'),
   vendor: z.enum(['huawei', 'nvidia', 'other']),
   /** Marketing name, for display. */
@@ -94,7 +99,7 @@ export type ChipSpecInput = z.input<typeof ChipSpecSchema>;
  * PCIe-only inference cards (Atlas 300I Duo) group chips by card and by host CPU domain; the
  * planner uses these to keep a TP group inside one CPU domain.
  */
-export const PcieDomainSchema = z.object({
+export const PcieDomainSchema = z.strictObject({
   chipsPerCard: z.number().int().positive(),
   chipsPerCpuDomain: z.number().int().positive(),
   source: z.string().min(1),
@@ -105,7 +110,7 @@ export type PcieDomain = z.infer<typeof PcieDomainSchema>;
 export const NodeRoleSchema = z.enum(['training', 'inference', 'general']);
 
 /** A node: the devices that share the fast intra-node tier, and how they reach the rest. */
-export const NodeSpecSchema = z.object({
+export const NodeSpecSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name of letters, digits and dashes'),
   displayName: z.string().min(1),
   role: NodeRoleSchema,

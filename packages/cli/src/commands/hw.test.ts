@@ -128,7 +128,15 @@ describe('moge hw collective', () => {
     expect(
       await run('hw', 'collective', '--cluster', file, '--op', 'all-to-all', '--bytes', '1e8', '--json'),
     ).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ cluster: 'atlas-800t-a2:16', nodes: 2 });
+    // The preset's name alone would pass the overridden figures off as the preset's.
+    expect(JSON.parse(out.join(''))).toMatchObject({ cluster: `atlas-800t-a2:16 (with overrides from ${file})`, nodes: 2 });
+  });
+
+  it('refuses a misspelt override in a cluster file, naming the file, the field and the one meant', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'preset: hgx-h200\ndevices: 16\nnode: {interNode: {bandwith: 1e11}}\n');
+    expect(await run('hw', 'collective', '--cluster', file, '--op', 'all-to-all', '--bytes', '1GiB')).not.toBe(0);
+    expect(err.join('')).toContain(`invalid cluster file ${file}:\n  - node.interNode.bandwith: got 100000000000, expected no such field; did you mean "bandwidth"?`);
   });
 
   it.each([

@@ -13,6 +13,6 @@ export function resolveCluster(value: string): Cluster {
   const colon = trimmed.lastIndexOf(':');
   const presetPart = colon < 0 ? trimmed : trimmed.slice(0, colon);
   if (findNodePreset(presetPart)) return parseClusterSpec(trimmed);
-  if (existsSync(trimmed) || /[/\\]|\.(json|ya?ml)$/i.test(trimmed)) return parseClusterSpec(readStructuredFile(trimmed));
+  if (existsSync(trimmed) || /[/\\]|\.(json|ya?ml)$/i.test(trimmed)) return parseClusterSpec(readStructuredFile(trimmed), { file: trimmed });
   return parseClusterSpec(trimmed);
 }

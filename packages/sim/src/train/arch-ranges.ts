@@ -3,30 +3,82 @@ import { countParameters, MoeArchSchema, parseWith, type MoeArch } from '@moge/c
 
 const values = z.array(z.number().int().positive()).min(1);
 
+/** The architecture fields a search may vary, each with the values it takes. */
+const VARIABLE_FIELDS = {
+  numLayers: values,
+  hiddenSize: values,
+  numHeads: values,
+  numKvHeads: values,
+  numExperts: values,
+  topK: values,
+  expertFfnSize: values,
+  sharedExpertFfnSize: z.array(z.number().int().nonnegative()).min(1),
+  numExpertGroups: values,
+};
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The closest of `known` to `key`, when it is close enough to be a typo of it. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** What an unknown key of `vary` should have been: the closest MoeArch field, and whether it may vary. */
+function unknownVaryKey(key: string): string {
+  const variable = Object.keys(VARIABLE_FIELDS);
+  const meant = closest(key, Object.keys(MoeArchSchema.shape));
+  if (meant !== undefined && variable.includes(meant)) return `no such field; did you mean "${meant}"?`;
+  if (meant !== undefined) return `a field that can be varied; "${meant}" is fixed by the base (can vary: ${variable.join(', ')})`;
+  return `no such field (can vary: ${variable.join(', ')})`;
+}
+
+/**
+ * Refuses keys outside `known`, naming each (under its own path) with the field it likely meant: a
+ * misspelt field used to be dropped, so `numLayer: [2, 4]` searched one architecture without a word.
+ */
+function onlyKeys(what: string, known: readonly string[], expectation: (key: string) => string) {
+  return z.record(z.string(), z.unknown(), { error: what }).superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) ctx.addIssue({ code: 'custom', path: [key], input: value[key], message: expectation(key) });
+    }
+  });
+}
+
+const TOTAL_PARAMS_FIELDS = ['min', 'max'];
+
 /**
  * Architectures within ranges and a parameter budget, as the Pangu papers search them: a base
  * architecture, lists of values for the fields to vary, and bounds on total parameters.
  * Example: `{ "base": "pangu-pro-moe", "vary": { "hiddenSize": [4096, 5120, 6144], "numLayers": [40, 48, 56] },
- * "totalParams": { "min": 6e10, "max": 8e10 } }`.
+ * "totalParams": { "min": 6e10, "max": 8e10 } }`. Unknown fields are refused at every level.
  */
-export const ArchRangesSchema = z.object({
+export const ArchRangesSchema = z.strictObject({
   /** The architecture the others vary from (already resolved by the caller: preset, file or HF config). */
   base: z.record(z.string(), z.unknown()),
-  vary: z
-    .object({
-      numLayers: values,
-      hiddenSize: values,
-      numHeads: values,
-      numKvHeads: values,
-      numExperts: values,
-      topK: values,
-      expertFfnSize: values,
-      sharedExpertFfnSize: z.array(z.number().int().nonnegative()).min(1),
-      numExpertGroups: values,
-    })
-    .partial()
+  vary: onlyKeys('an object of field: [values]', Object.keys(VARIABLE_FIELDS), unknownVaryKey)
+    .pipe(z.strictObject(VARIABLE_FIELDS).partial())
     .default({}),
-  totalParams: z.object({ min: z.number().nonnegative().default(0), max: z.number().positive().default(Infinity) }).default({ min: 0, max: Infinity }),
+  totalParams: onlyKeys('an object { min, max }', TOTAL_PARAMS_FIELDS, (key) => {
+    const meant = closest(key, TOTAL_PARAMS_FIELDS);
+    return meant === undefined ? 'no such field (known: min, max)' : `no such field; did you mean "${meant}"?`;
+  })
+    .pipe(z.strictObject({ min: z.number().nonnegative().default(0), max: z.number().positive().default(Infinity) }))
+    .default({ min: 0, max: Infinity }),
 });
 export type ArchRanges = z.infer<typeof ArchRangesSchema>;
 

@@ -1,5 +1,5 @@
 export { MogeError, ValidationError, FileFormatError, InfeasibleError, type FieldIssue } from './errors/moge-error';
-export { parseWith, toFieldIssues } from './errors/parse';
+export { closestName, parseWith, toFieldIssues } from './errors/parse';
 export { Rng, type RngState } from './rng/xoshiro128';
 export {
   DTypeSchema,

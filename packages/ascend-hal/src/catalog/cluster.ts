@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ValidationError } from '@moge/core';
+import { toFieldIssues, ValidationError } from '@moge/core';
 import { findChip, listChips } from './chips';
-import { catalogIssues } from './issues';
 import { mergeOverrides } from './merge';
 import { findNodePreset, nodePresetNames } from './nodes';
 import { NodeSpecSchema, type Cluster, type NodeSpec } from './schemas';
@@ -102,7 +101,7 @@ function parseClusterString(text: string): Cluster {
 
 function parseClusterObject(value: unknown, o: ClusterSpecOptions, subject = subjectOf(o)): Cluster {
   const parsed = ClusterFileSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(subject, catalogIssues(parsed.error, value, ClusterFileSchema));
+  if (!parsed.success) throw new ValidationError(subject, toFieldIssues(parsed.error, value, '', ClusterFileSchema));
   const file = parsed.data;
   let rawNode: unknown = file.node;
   let name = file.name;
@@ -128,7 +127,7 @@ function parseClusterObject(value: unknown, o: ClusterSpecOptions, subject = sub
 export function parseNodeSpec(value: unknown, subject = 'cluster file'): NodeSpec {
   const result = NodeSpecSchema.safeParse(value);
   if (result.success) return result.data;
-  throw new ValidationError(subject, catalogIssues(result.error, value, NodeSpecSchema, 'node'));
+  throw new ValidationError(subject, toFieldIssues(result.error, value, 'node', NodeSpecSchema));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError, type FieldIssue } from './moge-error';
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -30,16 +30,62 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** What an unknown field should have been: the closest known one, when it is close (a typo). */
-function unknownFieldExpectation(key: string, known: readonly string[] | undefined): string {
-  if (!known?.length) return 'no such field here (a typo?)';
-  let best = '';
+/** The one of `known` that `key` is a typo of (the closest, when close enough), or undefined. */
+export function closestName(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {
     const d = editDistance(key.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? `no such field; did you mean "${best}"?` : `no such field (known: ${known.join(', ')})`;
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** What an unknown field should have been: the closest known one, when it is close (a typo). */
+function unknownFieldExpectation(key: string, known: readonly string[] | undefined): string {
+  if (!known?.length) return 'no such field here (a typo?)';
+  const meant = closestName(key, known);
+  return meant !== undefined ? `no such field; did you mean "${meant}"?` : `no such field (known: ${known.join(', ')})`;
+}
+
+/** The object schema a value at this level is checked against, through optionals, defaults, pipes and unions. */
+function objectSchema(schema: unknown): z.ZodObject | undefined {
+  if (schema instanceof z.ZodObject) return schema;
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) return objectSchema(schema.unwrap());
+  if (schema instanceof z.ZodPipe) return objectSchema(schema.in);
+  if (schema instanceof z.ZodUnion) {
+    for (const option of schema.options) {
+      const found = objectSchema(option);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The fields known at `path` of `schema`, so an unknown key at any depth gets its own level's suggestion. */
+function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let cur = objectSchema(schema);
+  for (const key of path) {
+    if (!cur || typeof key !== 'string') return undefined;
+    cur = objectSchema(cur.shape[key]);
+  }
+  return cur ? Object.keys(cur.shape) : undefined;
+}
+
+/**
+ * A failed union reports every option's issues. Where the value was clearly meant for one option (an
+ * object for `{ value, source, confidence }`, not a number: the only option whose type matched), that
+ * option's issues are the useful ones; paths are made absolute.
+ */
+function meantIssues(issues: readonly z.core.$ZodIssue[], base: readonly PropertyKey[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue): z.core.$ZodIssue[] => {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const meant = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+      if (meant.length === 1) return meantIssues(meant[0]!, path);
+    }
+    return [{ ...issue, path } as z.core.$ZodIssue];
+  });
 }
 
 const NOUNS: Record<string, string> = {
@@ -93,21 +139,23 @@ function unionExpectation(issue: z.core.$ZodIssue): string {
 
 /**
  * Converts zod issues into field issues that name the path, the value found and what was expected.
- * An unknown key becomes an issue at that key, with the closest of `knownKeys` (the top-level
- * fields) suggested.
+ * An unknown key becomes an issue at that key with the closest known field suggested: from `known`
+ * when it is the schema (at any depth), or a list of the top-level fields.
  */
-export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', knownKeys?: readonly string[]): FieldIssue[] {
+export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', known?: z.ZodType | readonly string[]): FieldIssue[] {
   const join = (path: string) => (prefix && path ? `${prefix}.${path}` : prefix || path);
-  return error.issues.flatMap((issue): FieldIssue[] => {
+  const keysAt = (path: readonly PropertyKey[]) => (Array.isArray(known) ? (path.length === 0 ? (known as readonly string[]) : undefined) : known ? knownKeysAt(known as z.ZodType, path) : undefined);
+  return meantIssues(error.issues, []).flatMap((issue): FieldIssue[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
         path: join(formatPath([...issue.path, key])),
         received: valueAt(input, [...issue.path, key]),
-        expected: unknownFieldExpectation(key, issue.path.length === 0 ? knownKeys : undefined),
+        expected: unknownFieldExpectation(key, keysAt(issue.path)),
       }));
     }
     const path = formatPath(issue.path);
-    const expected = issue.code === 'invalid_union' ? unionExpectation(issue) : plainExpectation(issue.message);
+    // A union's own message, when the schema gave one, says it best.
+    const expected = issue.code === 'invalid_union' && issue.message === 'Invalid input' ? unionExpectation(issue) : plainExpectation(issue.message);
     return [{ path: join(path), received: valueAt(input, issue.path), expected }];
   });
 }
@@ -119,6 +167,5 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', kn
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, subject: string, hint?: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const shape = (schema as { shape?: Record<string, unknown> }).shape;
-  throw new ValidationError(subject, toFieldIssues(result.error, input, '', shape ? Object.keys(shape) : undefined), hint);
+  throw new ValidationError(subject, toFieldIssues(result.error, input, '', schema), hint);
 }

@@ -48,7 +48,9 @@ describe('MoeArchSchema', () => {
     // `numExpert` for `numExperts` used to leave numExperts at its default 0: silently a dense model.
     expect(() => parseWith(MoeArchSchema, { ...panguPro, numExpert: 64 }, 'arch')).toThrow(/numExpert: got 64, expected no such field; did you mean "numExperts"\?/);
     expect(() => parseWith(ParallelPlanSchema, { tp: 2, zzz: 1 }, 'plan')).toThrow(/zzz: got 1, expected no such field \(known: tp, cp, /);
-    expect(() => parseWith(MoeArchSchema, { ...panguPro, mla: { qLoraRank: 1, kvLoraRank: 1, qkRopeHeadDim: 1, qkNopeHeadDim: 1, vHeadDim: 1, extra: 2 } }, 'arch')).toThrow(/mla\.extra: got 2, expected no such field here/);
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, mla: { qLoraRank: 1, kvLoraRank: 1, qkRopeHeadDim: 1, qkNopeHeadDim: 1, vHeadDim: 1, extra: 2 } }, 'arch')).toThrow(/mla\.extra: got 2, expected no such field \(known: qLoraRank, kvLoraRank, /);
+    // A typo below the top level gets its own level's suggestion.
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, mla: { qLoraRnk: 1, kvLoraRank: 1, qkRopeHeadDim: 1, qkNopeHeadDim: 1, vHeadDim: 1 } }, 'arch')).toThrow(/mla\.qLoraRnk: got 1, expected no such field; did you mean "qLoraRank"\?/);
   });
 
   it('says what was expected in plain words, and survives input nested too deep to print', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countParameters, MoeArchSchema, parseWith, type MoeArch } from '@moge/core';
+import { closestName, countParameters, MoeArchSchema, parseWith, type MoeArch } from '@moge/core';
 
 const values = z.array(z.number().int().positive()).min(1);
 
@@ -16,32 +16,10 @@ const VARIABLE_FIELDS = {
   numExpertGroups: values,
 };
 
-/** Edit distance (insertions, deletions, substitutions) between two short strings. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The closest of `known` to `key`, when it is close enough to be a typo of it. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
 /** What an unknown key of `vary` should have been: the closest MoeArch field, and whether it may vary. */
 function unknownVaryKey(key: string): string {
   const variable = Object.keys(VARIABLE_FIELDS);
-  const meant = closest(key, Object.keys(MoeArchSchema.shape));
+  const meant = closestName(key, Object.keys(MoeArchSchema.shape));
   if (meant !== undefined && variable.includes(meant)) return `no such field; did you mean "${meant}"?`;
   if (meant !== undefined) return `a field that can be varied; "${meant}" is fixed by the base (can vary: ${variable.join(', ')})`;
   return `no such field (can vary: ${variable.join(', ')})`;
@@ -74,7 +52,7 @@ export const ArchRangesSchema = z.strictObject({
     .pipe(z.strictObject(VARIABLE_FIELDS).partial())
     .default({}),
   totalParams: onlyKeys('an object { min, max }', TOTAL_PARAMS_FIELDS, (key) => {
-    const meant = closest(key, TOTAL_PARAMS_FIELDS);
+    const meant = closestName(key, TOTAL_PARAMS_FIELDS);
     return meant === undefined ? 'no such field (known: min, max)' : `no such field; did you mean "${meant}"?`;
   })
     .pipe(z.strictObject({ min: z.number().nonnegative().default(0), max: z.number().positive().default(Infinity) }))

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DTypeSchema, formatBytes, formatSeconds, GiB, InfeasibleError, parseWith, QuantizationSchema, type MoeArch, type ParallelPlan } from '@moge/core';
+import { DTypeSchema, formatBytes, formatSeconds, GiB, parseWith, QuantizationSchema, type MoeArch, type ParallelPlan } from '@moge/core';
 import {
   deviceMemoryBytes,
   estimateInferenceMemory,
@@ -13,6 +13,7 @@ import {
   type TrainingMemoryEstimate,
   type TrainingMemoryOptionsInput,
 } from '@moge/memory';
+import { failIfInfeasible } from '../util/errors';
 import { readInlineOrFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
@@ -169,7 +170,7 @@ function runTrain(opts: TrainCli): void {
     printTraining(arch, plan, estimate);
     if (result) printPlan(result, hardware);
   }
-  if (result && !result.fits) throw new InfeasibleError(result.summary);
+  failIfInfeasible(result && !result.fits ? result.summary : undefined);
 }
 
 function runInfer(opts: InferCli): void {
@@ -214,12 +215,11 @@ function runInfer(opts: InferCli): void {
     includeMtp: opts.mtp === true,
     frameworkOverheadBytes: flags['--overhead'] * GiB,
   });
-  const doesNotFit = () => new InfeasibleError(`does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable`);
+  const problem = e.fits ? undefined : `does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable`;
   if (opts.json) {
     printJson({ ...e, contextLength, quantization: flags['--quant'], kvDType: flags['--kv-dtype'], hardware });
     // The same exit status as the table's: a script sees "does not fit" without reading `fits`.
-    if (!e.fits) throw doesNotFit();
-    return;
+    return failIfInfeasible(problem);
   }
   process.stdout.write(`${arch.name ?? 'model'} on tp${plan.tp} dp${plan.dp} pp${plan.pp} ep${plan.ep} etp${plan.etp} · ${flags['--quant']} weights, ${flags['--kv-dtype']} KV · ${hardware}\n`);
   printTable(
@@ -239,7 +239,7 @@ function runInfer(opts: InferCli): void {
   process.stdout.write(
     `max batch at ${contextLength} tokens: ${e.maxBatch} per attention-DP rank (${e.maxBatchTotal} over dp ${plan.dp}); ${e.numBlocks} KV blocks of ${flags['--block-size']} tokens\n`,
   );
-  if (!e.fits) throw doesNotFit();
+  failIfInfeasible(problem);
 }
 
 /** `moge mem …`: training and inference memory per device, and the recompute/swap plan for a budget. */

@@ -102,6 +102,45 @@ describe('moge model info and init', () => {
     expect(info.kvBytesPerToken.bf16).toBe(2 * 8 * 128 * 48 * 2);
   });
 
+  it('prints parameter counts exactly, with thousands separators and a unit per value', async () => {
+    const { out } = capture();
+    expect(await main(['model', 'info', 'moge-tiny'])).toBe(0);
+    expect(out.join('')).toMatch(/parameters \(total\) +181,968 \(182\.0 K\)\n/);
+    expect(out.join('')).toMatch(/MTP parameters \(apart\) +0\n/);
+    vi.restoreAllMocks();
+    const pro = capture();
+    expect(await main(['model', 'info', 'pangu-pro-moe'])).toBe(0);
+    expect(pro.out.join('')).toMatch(/parameters \(total\) +71,988,781,056 \(72\.0 B\)\n/);
+  });
+
+  it("names each FLOP convention: sim train's MFU count (with the head) and targets.md's (without)", async () => {
+    const { out } = capture();
+    expect(await main(['model', 'info', 'pangu-pro-moe', '--json'])).toBe(0);
+    const info = JSON.parse(out.join(''));
+    vi.restoreAllMocks();
+    const sim = capture();
+    const plan = JSON.stringify({ tp: 4, pp: 4, vpp: 2, ep: 8, dp: 4, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, sequenceParallel: true });
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', plan, '--json'])).toBe(0);
+    // The number model info calls sim train's is the one sim train divides by.
+    expect(info.flopsPerToken.trainingMegatron.total).toBe(JSON.parse(sim.out.join('')).modelFlopsPerToken);
+    expect(info.flopsPerToken.training.mfu).toBeLessThan(info.flopsPerToken.trainingMegatron.total);
+    vi.restoreAllMocks();
+    const table = capture();
+    expect(await main(['model', 'info', 'pangu-pro-moe'])).toBe(0);
+    const text = table.out.join('');
+    expect(text).toMatch(/training FLOP\/token, sim train MFU \(6N \+ head \+ attn \+ MTP, s=4096\) +106\.36 GFLOP/);
+    expect(text).toMatch(/training FLOP\/token, targets\.md MFU \(6N \+ attn, s=4096\) +101\.65 GFLOP/);
+    expect(text).not.toMatch(/MFU convention/);
+  });
+
+  it('refuses a missing required flag of model init and model forward as a usage error (status 2)', async () => {
+    const { err } = capture();
+    expect(await main(['model', 'init', '--out', join(tmp, 'no-arch')])).toBe(2);
+    expect(err.join('')).toMatch(/required option '--arch <arch>' not specified/);
+    expect(await main(['model', 'forward', '--input', 'x.json', '--out', join(tmp, 'y.json')])).toBe(2);
+    expect(err.join('')).toMatch(/required option '--model <dir>' not specified/);
+  });
+
   it('lists every preset in the help of each option that takes an architecture', async () => {
     for (const argv of [['model', 'info'], ['model', 'init'], ['mem', 'train'], ['sim', 'train'], ['sim', 'infer']]) {
       const { out } = capture();

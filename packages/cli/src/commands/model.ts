@@ -19,6 +19,7 @@ import { CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, loadModelDir, saveHfTens
 import { assertWritablePath, readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
+import { trainingFlopsPerToken } from '@moge/sim';
 
 /** A flag holding a whole number ≥ min, given as text by commander. */
 const intFlag = (min: number) =>
@@ -98,6 +99,18 @@ function runForward(opts: Record<string, string | undefined>): void {
   process.stderr.write(`forward ${batch.batch}×${batch.seqLen} tokens on ${backend.name}:${loss} → ${flags['--out']}${withGrad ? `, grads → ${flags['--grads']}` : ''}\n`);
 }
 
+/** A count exact with thousands separators, as HF and Megatron logs print it, and its size in K/M/B: `181,968 (182.0 K)`. */
+function formatCount(n: number): string {
+  const [div, unit] = n >= 1e9 ? [1e9, 'B'] : n >= 1e6 ? [1e6, 'M'] : n >= 1e3 ? [1e3, 'K'] : [1, ''];
+  return unit ? `${n.toLocaleString('en-US')} (${(n / div).toFixed(1)} ${unit})` : n.toLocaleString('en-US');
+}
+
+/** FLOPs in the unit that suits the value: `101.65 GFLOP`, `1.09 MFLOP`. */
+function formatFlop(n: number): string {
+  const [div, unit] = n >= 1e12 ? [1e12, 'T'] : n >= 1e9 ? [1e9, 'G'] : n >= 1e6 ? [1e6, 'M'] : n >= 1e3 ? [1e3, 'K'] : [1, ''];
+  return `${(n / div).toFixed(2)} ${unit}FLOP`;
+}
+
 const InfoFlagsSchema = z.object({ '--seq-len': intFlag(1).default(4096) });
 
 function runInfo(archValue: string, opts: { seqLen?: string; json?: boolean }): void {
@@ -107,27 +120,33 @@ function runInfo(archValue: string, opts: { seqLen?: string; json?: boolean }): 
   const s = flags['--seq-len'];
   const train = flopsPerToken(arch, { seqLen: s, pass: 'training' });
   const fwd = flopsPerToken(arch, { seqLen: s, pass: 'forward' });
+  // What `moge sim train` divides by for its MFU (Megatron-LM's count: the output head and MTP included).
+  const simTrain = trainingFlopsPerToken(arch, s);
   const info = {
     arch,
     parameters: { total: c.total, active: c.active, activeExcludingEmbedding: c.activeExcludingEmbedding, activeNonEmbedding: c.activeNonEmbedding, mtp: c.mtp.total },
-    flopsPerToken: { seqLen: s, training: train, forward: fwd },
+    flopsPerToken: { seqLen: s, training: train, forward: fwd, trainingMegatron: simTrain },
     weightBytes: { bf16: weightBytes(arch, 'bf16'), int8: weightBytes(arch, 'int8') },
     kvBytesPerToken: { bf16: kvBytesPerToken(arch, 'bf16') },
   };
   if (opts.json) return printJson(info);
-  const g = (n: number) => `${(n / 1e9).toFixed(3)} G`;
   printTable(
     ['quantity', 'value'],
     [
-      ['parameters (total)', g(c.total)],
-      ['parameters (active per token)', g(c.active)],
-      ['active, no input embedding', g(c.activeExcludingEmbedding)],
-      ['MTP parameters (apart)', g(c.mtp.total)],
-      [`training FLOP/token (MFU convention, s=${s})`, `${(train.mfu / 1e9).toFixed(2)} GFLOP`],
-      [`forward FLOP/token (all matmuls, s=${s})`, `${(fwd.total / 1e9).toFixed(2)} GFLOP`],
+      ['parameters (total)', formatCount(c.total)],
+      ['parameters (active per token)', formatCount(c.active)],
+      ['active, no input embedding', formatCount(c.activeExcludingEmbedding)],
+      ['MTP parameters (apart)', formatCount(c.mtp.total)],
+      // Two conventions, each named: the same words must never stand for two numbers.
+      [`training FLOP/token, sim train MFU (6N + head + attn + MTP, s=${s})`, formatFlop(simTrain.total)],
+      [`training FLOP/token, targets.md MFU (6N + attn, s=${s})`, formatFlop(train.mfu)],
+      [`forward FLOP/token (2N + head + attn, s=${s})`, formatFlop(fwd.total)],
       ['weights in bf16', formatBytes(info.weightBytes.bf16)],
       ['KV cache per token (bf16)', formatBytes(info.kvBytesPerToken.bf16)],
     ],
+  );
+  process.stdout.write(
+    `\nN = active parameters without embedding and output head. sim train's MFU counts as Megatron-LM does (output head and MTP modules included); targets.md's minimal convention leaves them out.\n`,
   );
 }
 
@@ -146,7 +165,7 @@ function runInit(opts: Record<string, string | undefined>): void {
   const arch = resolveArch(flags['--arch']);
   const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });
   saveModelDir(flags['--out'], weights, { dtype: flags['--dtype'] });
-  process.stderr.write(`initialised ${arch.name ?? flags['--arch']} (${countParameters(arch).total} parameters, seed ${flags['--seed']}) → ${flags['--out']}\n`);
+  process.stderr.write(`initialised ${arch.name ?? flags['--arch']} (${formatCount(countParameters(arch).total)} parameters, seed ${flags['--seed']}) → ${flags['--out']}\n`);
 }
 
 export function registerModel(program: Command): void {
@@ -154,9 +173,9 @@ export function registerModel(program: Command): void {
   model
     .command('forward')
     .description('run a forward pass (and optionally backward) of an HF model directory on token ids')
-    .option('--model <dir>', 'model directory: config.json + model.safetensors (or sharded with an index)')
-    .option('--input <file>', 'JSON file {"input_ids": [[...], ...]} (rows of equal length)')
-    .option('--out <file>', 'result JSON: logits, loss {cross_entropy, aux_alpha, aux_unscaled_per_layer, total}, routing')
+    .requiredOption('--model <dir>', 'model directory: config.json + model.safetensors (or sharded with an index)')
+    .requiredOption('--input <file>', 'JSON file {"input_ids": [[...], ...]} (rows of equal length)')
+    .requiredOption('--out <file>', 'result JSON: logits, loss {cross_entropy, aux_alpha, aux_unscaled_per_layer, total}, routing')
     .option('--grads <file>', 'also write d total / d parameter for every tensor (HF names) as safetensors')
     .option('--aux-alpha <alpha>', "α of the auxiliary loss (default: the config's router_aux_loss_coef)")
     .option('--backend <name>', 'reference | onnxruntime', 'reference')
@@ -172,8 +191,8 @@ export function registerModel(program: Command): void {
   model
     .command('init')
     .description('write a randomly initialised model directory (normal(0, 0.02), router_scale ones)')
-    .option('--arch <arch>', ARCH_HELP)
-    .option('--out <dir>', 'output model directory')
+    .requiredOption('--arch <arch>', ARCH_HELP)
+    .requiredOption('--out <dir>', 'output model directory')
     .option('--seed <n>', 'RNG seed', '0')
     .option('--dtype <dtype>', 'F32 | BF16 | F16', 'F32')
     .action((opts: Record<string, string | undefined>) => runInit(opts));

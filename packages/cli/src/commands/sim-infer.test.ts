@@ -20,7 +20,9 @@ const base = ['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800
 describe('moge sim infer', () => {
   it('prints ttftS, tpotS, throughputPerCard, batch and breakdown as JSON (PRO-D1 within 10 %)', async () => {
     const io = capture();
-    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--json'])).toBe(0);
+    // PRO-D1's published batch is over the memory model's 57.6 GiB usable (validation-cases.ts says so): printed in full, then status 1.
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--json'])).toBe(1);
+    expect(io.err()).toMatch(/^moge: does not fit: batch 456 needs/);
     const r = JSON.parse(io.out());
     expect(Object.keys(r).slice(0, 5)).toEqual(['ttftS', 'tpotS', 'throughputPerCard', 'batch', 'breakdown']);
     expect(r.ttftS).toBeNull();
@@ -51,6 +53,29 @@ describe('moge sim infer', () => {
     expect(r.tpotS).toBeLessThanOrEqual(0.05);
   });
 
+  it('prints a step that does not fit in memory in full, then fails with one line on stderr', async () => {
+    const huge = JSON.stringify({ ...DECODE, batch: 4000 });
+    const io = capture();
+    expect(await main([...base, '--workload', huge, '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).memory.fits).toBe(false);
+    expect(io.err()).toMatch(/^moge: does not fit: batch 4000 needs [\d.]+ GiB per device, [\d.]+ GiB usable;[^\n]*\n$/);
+    vi.restoreAllMocks();
+    const table = capture();
+    expect(await main([...base, '--workload', huge])).toBe(1);
+    expect(table.out()).toMatch(/\(does NOT fit\)[\s\S]*memory-bound ops/);
+  });
+
+  it('fails, after the result, when no batch meets the TPOT cap', async () => {
+    const io = capture();
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--max-batch-under-tpot', '1e-9', '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).maxBatchUnderTpot).toMatchObject({ batch: 0, limitedBy: 'tpot' });
+    expect(io.err()).toMatch(/^moge: no batch meets the TPOT cap of 1e-9 s: batch 1 is slower; raise --max-batch-under-tpot/);
+    vi.restoreAllMocks();
+    const table = capture();
+    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--max-batch-under-tpot', '1e-9'])).toBe(1);
+    expect(table.out()).toMatch(/largest batch under TPOT .*: 0 \(limited by the TPOT cap/);
+  });
+
   it('prints a readable breakdown without --json', async () => {
     const io = capture();
     expect(await main([...base, '--workload', JSON.stringify({ ...DECODE, batch: 1 })])).toBe(0);
@@ -70,7 +95,7 @@ describe('moge sim infer', () => {
     const profile = JSON.parse(readFileSync(new URL('../../../sim/profiles/inference-default.json', import.meta.url), 'utf8'));
     writeFileSync(good, JSON.stringify({ ...profile, name: 'slow-host', stepOverheadS: { value: 0.01, source: 'test', confidence: 'assumed' } }));
     const io = capture();
-    expect(await main([...base, '--workload', JSON.stringify(DECODE), '--profile', good, '--json'])).toBe(0);
+    expect(await main([...base, '--workload', JSON.stringify({ ...DECODE, batch: 64 }), '--profile', good, '--json'])).toBe(0);
     const r = JSON.parse(io.out());
     expect(r.profile).toBe('slow-host');
     expect(r.breakdown.stepOverheadS).toBe(0.01);

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { formatBytes, formatSeconds, MogeError, MoeArchSchema, parseWith, QuantizationSchema, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import {
-  ArchRangesSchema,
   defaultTpotCapFor,
   enumerateArchs,
   InferenceProfileSchema,
@@ -17,10 +16,11 @@ import {
   type InferenceSimResult,
   type MaxBatchResult,
 } from '@moge/sim';
+import { failIfInfeasible } from '../util/errors';
 import { readInlineOrFile, readStructuredFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
-import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch, resolveArchOrRanges } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { notePastPositions } from '../util/positions-note';
 import { resolveServingPlan } from '../util/resolve-plan';
@@ -139,20 +139,24 @@ export function registerSimInfer(sim: Command): void {
         const capS = parseWith(z.object({ '--max-batch-under-tpot': secondsFlag }), { '--max-batch-under-tpot': flags.maxBatchUnderTpot }, 'sim infer flags')['--max-batch-under-tpot'];
         // The batch is the search's: a workload without one (or with any) is fine here.
         const m = maxBatchUnderTpot({ ...base, workload: { batch: 1, ...(workload as object), phase: 'decode' } as never }, capS);
+        // As the inference search with nothing under its cap: no batch at all is a failure a script should see.
+        const none = m.batch > 0 ? undefined : `no batch meets the TPOT cap of ${capS} s: ${m.limitedBy === 'tpot' ? 'batch 1 is slower; raise --max-batch-under-tpot or give a bigger --cluster' : 'not even one sequence fits in memory; give a bigger --cluster or a shorter context in --workload'}`;
         if (flags.json) {
           printJson({ ...(m.result ? resultJson(m.result) : { ttftS: null, tpotS: null, throughputPerCard: 0, batch: 0, breakdown: null }), maxBatchUnderTpot: { capS, batch: m.batch, limitedBy: m.limitedBy, kvLimitBatch: m.kvLimitBatch } });
-          return;
+          return failIfInfeasible(none);
         }
         printMaxBatch(m, capS);
         if (m.result) printResult(m.result, plan);
-        return;
+        return failIfInfeasible(none);
       }
       const r = simulateInference(base);
+      const problem = r.memory.fits ? undefined : `does not fit: batch ${r.batch} needs ${formatBytes(r.memory.totalBytes)} per device, ${formatBytes(r.memory.usableBytes)} usable; find the largest that fits with moge mem infer`;
       if (flags.json) {
         printJson(resultJson(r));
-        return;
+        return failIfInfeasible(problem);
       }
       printResult(r, plan);
+      failIfInfeasible(problem);
     });
 }
 
@@ -165,20 +169,11 @@ function resolveSearchArchs(value: string): { archs: MoeArch[]; baseline: MoeArc
     const base = resolveArch('pangu-pro-moe');
     return { archs: withBaseline(base, enumerateArchs({ base: base as unknown as Record<string, unknown>, vary: PANGU_PRO_SEARCH_VARY, totalParams: PANGU_PRO_SEARCH_PARAMS })), baseline: base };
   }
-  try {
-    const arch = resolveArch(value);
-    return { archs: [arch], baseline: arch };
-  } catch (e) {
-    if (!(e instanceof MogeError)) throw e;
-    const raw = readStructuredFile(value);
-    if (typeof raw !== 'object' || raw === null || !('vary' in raw || 'base' in raw)) throw e;
-    const withBase = { ...(raw as Record<string, unknown>) };
-    if (typeof withBase.base === 'string') withBase.base = resolveArch(withBase.base);
-    const ranges = parseWith(ArchRangesSchema, withBase, `architecture ranges (${value})`);
-    // The ranges' base is the candidate every score is normalised to (Pangu Pro's procedure).
-    const baseline = parseWith(MoeArchSchema, ranges.base, `base architecture (${value})`);
-    return { archs: withBaseline(baseline, enumerateArchs(ranges)), baseline };
-  }
+  const given = resolveArchOrRanges(value);
+  if (!given.ranges) return { archs: [given.arch], baseline: given.arch };
+  // The ranges' base is the candidate every score is normalised to (Pangu Pro's procedure).
+  const baseline = parseWith(MoeArchSchema, given.ranges.base, `base architecture (${value})`);
+  return { archs: withBaseline(baseline, enumerateArchs(given.ranges)), baseline };
 }
 
 /** The baseline first, then the candidates, less the one with the baseline's own shape (it would be listed twice). */

@@ -52,7 +52,8 @@ describe('moge sim train', () => {
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:128', '--plan', proPlan, '--json'])).toBe(0);
     expect(io.err()).toMatch(/note: the plan uses 64 of atlas-800t-a2:128's 128 devices \(tp×cp×dp×pp = 4×1×4×4\)/);
     expect(JSON.parse(io.out()).devices).toBe(64);
-    const long = JSON.stringify({ ...JSON.parse(proPlan), seqLength: 8192 });
+    // Full recompute keeps the longer sequences in memory (a plan that does not fit exits 1).
+    const long = JSON.stringify({ ...JSON.parse(proPlan), seqLength: 8192, recompute: ['layer'] });
     const io2 = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', long, '--json'])).toBe(0);
     expect(io2.err()).toMatch(/note: seqLength 8192 is past pangu-pro-moe's maxPositionEmbeddings \(4096\)/);
@@ -87,6 +88,19 @@ describe('moge sim train', () => {
     expect(io.out()).toMatch(/MFU convention: Megatron-LM/);
   });
 
+  it('prints a plan that does not fit in full, then fails with one line on stderr (as mem does)', async () => {
+    const tooBig = JSON.stringify({ tp: 1, pp: 1, ep: 8, dp: 8, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096 });
+    const io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:8', '--plan', tooBig, '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).fitsInMemory).toBe(false);
+    expect(io.err()).toMatch(/^moge: does not fit: the plan needs [\d.]+ GiB per device, ascend-910b has 64\.00 GiB;[^\n]*\n$/);
+    vi.restoreAllMocks();
+    const table = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:8', '--plan', tooBig])).toBe(1);
+    expect(table.out()).toMatch(/\(does NOT fit\)[\s\S]*MFU convention/);
+    expect(table.err()).toMatch(/does not fit/);
+  });
+
   it('names a bad flag and a bad plan field', async () => {
     let io = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--dispatch', 'ring'])).toBe(1);
@@ -119,6 +133,27 @@ describe('moge sim search', () => {
     const io = capture();
     expect(await main(['sim', 'search', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--mode', 'serve'])).toBe(1);
     expect(io.err()).toMatch(/--mode/);
+  });
+
+  it('refuses the flags of the other mode, naming them and the mode', async () => {
+    const io = capture();
+    const infer = ['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8'];
+    expect(await main([...infer, '--profile', 'nope', '--dispatch', 'bogus', '--objective', 'mfu', '--global-batch', '7', '--no-overlap'])).toBe(1);
+    expect(io.err()).toMatch(/^moge: --objective, --global-batch, --profile, --dispatch, --no-overlap: not used with --mode infer; drop them \(with --mode infer takes [^\n]*--latency-cap/);
+    expect(io.out()).toBe('');
+    vi.restoreAllMocks();
+    const io2 = capture();
+    expect(await main(['sim', 'search', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--latency-cap', '0.05', '--quantization', 'bf16'])).toBe(1);
+    expect(io2.err()).toMatch(/--latency-cap, --quantization: not used with --mode train; drop them/);
+  });
+
+  it('lists the presets for an --arch that is neither a preset nor a file, in both modes', async () => {
+    for (const mode of ['train', 'infer']) {
+      const io = capture();
+      expect(await main(['sim', 'search', '--mode', mode, '--arch', 'nope', '--cluster', 'atlas-800t-a2:8'])).toBe(1);
+      expect(io.err()).toMatch(/architecture "nope": not a preset \(pangu-pro-moe, .*moge-tiny.*\) and no such file/);
+      vi.restoreAllMocks();
+    }
   });
 
   it('fails (after printing the counts) when no plan fits', async () => {

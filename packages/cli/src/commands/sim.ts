@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatBytes, formatSeconds, MogeError, parseWith, planWorldSize, type MoeArch, type ParallelPlan } from '@moge/core';
+import { formatBytes, formatSeconds, MogeError, parseWith, planWorldSize, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import * as simApi from '@moge/sim';
 import {
-  ArchRangesSchema,
   enumerateArchs,
   searchTraining,
   simulateTraining,
@@ -14,10 +13,12 @@ import {
   type TrainingSimResult,
   type ValidationRow,
 } from '@moge/sim';
-import { readStructuredFile, writeJsonAtomic } from '../util/io';
+import { failIfInfeasible } from '../util/errors';
+import { refuseIgnoredFlags } from '../util/flags';
+import { writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
-import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
+import { ARCH_HELP, resolveArch, resolveArchOrRanges } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 import { notePastPositions } from '../util/positions-note';
@@ -138,28 +139,18 @@ function registerSimTrain(sim: Command): void {
     if (used < cluster.numDevices) process.stderr.write(`note: the plan uses ${used} of ${cluster.name}'s ${cluster.numDevices} devices (tp×cp×dp×pp = ${plan.tp}×${plan.cp}×${plan.dp}×${plan.pp}); the rest stay idle\n`);
     const r = simulateTraining({ arch, cluster, plan, options: { ...options, trace: Boolean(flags.trace) } });
     if (flags.trace && r.trace) writeJsonAtomic(flags.trace, r.trace);
+    const problem = r.fitsInMemory
+      ? undefined
+      : `does not fit: the plan needs ${formatBytes(r.peakMemoryBytesPerDevice)} per device, ${cluster.node.chip.name} has ${formatBytes(cluster.node.chip.hbmBytes.value)}; add recompute or parallelism (moge mem train --budget plans recompute and swap)`;
     if (flags.json) {
       const { trace: _trace, memory, ...rest } = r;
       printJson({ ...rest, plan, memory: { totalBytes: memory.totalBytes, weightsBytes: memory.weightsBytes, gradientsBytes: memory.gradientsBytes, optimizerBytes: memory.optimizerBytes, activationsBytes: memory.activationsBytes, overheadBytes: memory.overheadBytes, peakStage: memory.peakStage } });
-      return;
+      return failIfInfeasible(problem);
     }
     printTrainResult(r, plan);
     if (flags.trace) process.stdout.write(`trace written to ${flags.trace}\n`);
+    failIfInfeasible(problem);
   });
-}
-
-/** `--arch` for search: a preset/file, or a ranges file `{ base, vary, totalParams }` whose base is a preset or an arch object. */
-function resolveArchOrRanges(value: string): MoeArch[] {
-  try {
-    return [resolveArch(value)];
-  } catch (e) {
-    if (!(e instanceof MogeError)) throw e;
-    const raw = readStructuredFile(value);
-    if (typeof raw !== 'object' || raw === null || !('vary' in raw || 'base' in raw)) throw e;
-    const withBase = { ...(raw as Record<string, unknown>) };
-    if (typeof withBase.base === 'string') withBase.base = resolveArch(withBase.base);
-    return enumerateArchs(parseWith(ArchRangesSchema, withBase, `architecture ranges (${value})`));
-  }
 }
 
 /**
@@ -201,8 +192,15 @@ function registerSimSearch(sim: Command): void {
   // The inference half may add its own search flags (latency caps, prompt lengths) to the same command.
   const addInferFlags = inferHook<(cmd: Command) => Command>('addInferenceSearchFlags');
   if (addInferFlags) addInferFlags(search);
-  search.action(async (flags: SimCliFlags & { arch: string; cluster: string; objective: string; globalBatch: string; seqLength: string; top: string; mode: string; json?: boolean }) => {
+  type SearchCli = SimCliFlags & { arch: string; cluster: string; objective: string; globalBatch: string; seqLength: string; top: string; mode: string; json?: boolean };
+  search.action(async (flags: SearchCli, cmd: Command) => {
     const mode = parseWith(z.object({ '--mode': z.enum(['train', 'infer']) }), { '--mode': flags.mode }, 'sim search flags')['--mode'];
+    // Each mode refuses the other's flags (given on the command line; defaults are no one's choice).
+    const common = ['arch', 'cluster', 'top', 'mode'] as const;
+    const trainOnly = ['objective', 'globalBatch', 'seqLength', 'profile', 'dispatch', 'overlap', 'rebalance', 'fusedOperators', 'unfusedElementwise'] as const;
+    const inferOnly = ['latencyCap', 'inputLength', 'quantization', 'inferProfile'] as const;
+    const all = flags as SearchCli & Record<string, unknown>;
+    refuseIgnoredFlags(all, [...common, ...(mode === 'infer' ? inferOnly : trainOnly)], `with --mode ${mode}`, { cmd });
     if (mode === 'infer') {
       const searchInference = inferHook<(flags: Record<string, unknown>) => void | Promise<void>>('searchInferenceCommand');
       if (!searchInference) throw new MogeError('E_NOT_AVAILABLE', '--mode infer: the inference search is not available in this build (sim-infer has no searchInferenceCommand); use --mode train');
@@ -214,7 +212,8 @@ function registerSimSearch(sim: Command): void {
       { '--global-batch': flags.globalBatch, '--seq-length': flags.seqLength, '--objective': flags.objective, '--top': flags.top },
       'sim search flags',
     );
-    const archs = resolveArchOrRanges(flags.arch);
+    const given = resolveArchOrRanges(flags.arch);
+    const archs = given.ranges ? enumerateArchs(given.ranges) : [given.arch];
     const cluster: Cluster = resolveCluster(flags.cluster);
     const progress = startProgress(1, 'searching');
     let result;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,21 @@ describe('moge train', () => {
     expect(runs[0]).toBe(runs[1]);
   });
 
+  it('samples from a run directory: the checkpoint its latest.json names', async () => {
+    const ck = join(runDir, 'checkpoints', 'step-00000004');
+    const completions: string[] = [];
+    for (const model of [ck, runDir]) {
+      const { out } = capture();
+      expect(await main(['sample', '--model', model, '--prompt', 'The Congress', '--max-tokens', '6', '--json'])).toBe(0);
+      completions.push(JSON.parse(out.join('')).completion);
+      vi.restoreAllMocks();
+    }
+    expect(completions[1]).toBe(completions[0]);
+    const { err } = capture();
+    expect(await main(['sample', '--model', runDir, '--prompt', 'The Congress', '--max-tokens', '2'])).toBe(0);
+    expect(err.join('')).toContain(`sampling from ${ck} (the run's latest checkpoint)`);
+  });
+
   it('refuses a corrupt checkpoint, names the previous good one and keeps it', async () => {
     const { err } = capture();
     const newest = join(runDir, 'checkpoints', 'step-00000004');
@@ -127,6 +142,25 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--seed: got "99999999999", expected a seed below 2\^32/);
     expect(await sample('--max-tokens', '99999999999999999999')).toBe(1);
     expect(err.join('')).toMatch(/--max-tokens: got "99999999999999999999", expected a whole number ≥ 1 \(and below 2\^53\)/);
+    expect(await sample()).toBe(1);
+    expect(err.join('')).toMatch(/--model \S*no-model: no such directory \(give a run or checkpoint directory/);
+  });
+
+  it('refuses --plan and --cluster without --emit (they only choose the plan of a launch)', async () => {
+    const { err } = capture();
+    const planned = join(tmp, 'planned');
+    expect(await main(tinyRun(planned, 2, ['--plan', 'x', '--cluster', 'nope']))).toBe(1);
+    expect(err.join('')).toMatch(/^moge: --plan, --cluster: not used without --emit; drop them \(--plan and --cluster choose the plan of a launch with --emit/);
+    expect(existsSync(planned)).toBe(false);
+  });
+
+  it('refuses a --log-json that is a directory by name', async () => {
+    const { err } = capture();
+    const logDir = join(tmp, 'log-dir');
+    mkdirSync(logDir, { recursive: true });
+    expect(await main(tinyRun(join(tmp, 'log-dir-run'), 2, ['--log-json', logDir]))).toBe(1);
+    expect(err.join('')).toMatch(/--log-json \S*log-dir: is a directory; give a file path/);
+    expect(err.join('')).not.toMatch(/already holds lines/);
   });
 
   it('--workers 2 --parallel ep trains expert-parallel (each worker owns 2 of moge-tiny\'s 4 groups)', async () => {
@@ -187,6 +221,30 @@ describe('moge train compare', () => {
     expect(r.rows[0].loss.moge).not.toBe(r.rows[0].loss.topk);
     expect(existsSync(join(dir, 'compare.json'))).toBe(true);
     expect(existsSync(join(dir, 'topk', 'metrics.jsonl'))).toBe(true);
+  });
+});
+
+describe('moge train compare: flags it would drop', () => {
+  it('refuses --resume, --router, --log-json and --emit by name', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'compare-refused');
+    const args = tinyRun(dir, 2).slice(1);
+    expect(await main(['train', 'compare', ...args, '--resume', join(tmp, 'run'), '--router', 'topk', '--log-json', join(tmp, 'c.jsonl')])).toBe(1);
+    expect(err.join('')).toMatch(/--resume, --router, --log-json: not used by train compare; drop them \(it trains both routers from scratch/);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('moge start', () => {
+  it('names a command that continues an existing run in --out (start has no --resume)', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'start-existing');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'latest.json'), '{}');
+    expect(await main(['start', '--quick', '--out', dir, '--no-live'])).toBe(1);
+    expect(err.join('')).toMatch(/continue that run with (npx |npm run )?moge (-- )?train --resume /);
+    expect(err.join('')).toContain(`train --resume ${dir}, or choose another --out`);
+    expect(err.join('')).not.toMatch(/with --resume/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -7,7 +7,8 @@ import { MogeError, parseWith, ValidationError, type MoeArch, type ParallelPlan 
 import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
-import { compareRouters, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
+import { compareRouters, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, resolveCheckpointDir, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
+import { refuseIgnoredFlags } from '../util/flags';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
 import { printJson, printTable } from '../util/output';
@@ -173,26 +174,18 @@ const phase = (json?: boolean) => (m: string) => {
   if (!json) process.stderr.write(`${m}\n`);
 };
 
-/** The options of TrainCli that carry a run setting (not how the command reports). */
-const REPORTING = new Set<keyof TrainCli>(['live', 'json']);
-
-/**
- * Refuses flags that would be ignored in this mode (--emit writes a launch from the model and the plan
- * only): silently dropping them would leave a user believing, say, that the learning rate was set.
- * (A resume refuses changed settings itself, in the trainer.)
- */
-function refuseIgnoredFlags(o: TrainCli, used: readonly (keyof TrainCli)[], mode: string): void {
-  const ignored = (Object.keys(o) as (keyof TrainCli)[]).filter((k) => o[k] !== undefined && !REPORTING.has(k) && !used.includes(k));
-  if (ignored.length === 0) return;
-  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  throw new MogeError('E_BAD_FLAG', `${ignored.map(flag).join(', ')}: not used ${mode}; drop ${ignored.length > 1 ? 'them' : 'it'} (${mode} takes ${used.map(flag).join(', ')})`);
-}
+/** The flags that set up a training run, as `train` and `train compare` take them. */
+const RUN_FLAGS = [
+  'preset', 'model', 'data', 'steps', 'seed', 'out', 'workers', 'parallel', 'seqLen', 'globalBatch', 'microBatch', 'vocabSize',
+  'lr', 'schedule', 'warmup', 'clip', 'auxAlpha', 'evalEvery', 'checkpointEvery', 'maxDocuments', 'backend',
+] as const satisfies readonly (keyof TrainCli)[];
 
 async function runTrain(o: TrainCli): Promise<void> {
   if (o.emit) {
     refuseIgnoredFlags(o, ['emit', 'plan', 'out', 'preset', 'model', 'cluster', 'globalBatch', 'seqLen', 'steps'], 'with --emit');
     return runEmit(o);
   }
+  refuseIgnoredFlags(o, [...RUN_FLAGS, 'router', 'resume', 'logJson'], 'without --emit', { hint: '--plan and --cluster choose the plan of a launch with --emit mindspeed | megatron' });
   const input = configFromFlags(o);
   if (!o.resume) {
     if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required (the run directory for checkpoints and metrics), unless --resume names one');
@@ -265,6 +258,7 @@ function expressibleIn(arch: MoeArch, plan: ParallelPlan, engine: Engine): boole
 const emitIters = (steps?: string) => (steps ? parseWith(int(1), steps, '--steps') : 10_000);
 
 async function runCompare(o: TrainCli): Promise<void> {
+  refuseIgnoredFlags(o, RUN_FLAGS, 'by train compare', { hint: 'it trains both routers from scratch, each logging into its run under --out: moge/ and topk/' });
   if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required (both runs go under it, in moge/ and topk/)');
   if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one');
   const cfg = configFromFlags({ ...o, router: undefined });
@@ -312,15 +306,20 @@ function runSample(o: SampleCli): void {
     { '--max-tokens': o.maxTokens, '--temperature': o.temperature, '--top-k': o.topK, '--seed': o.seed, '--backend': o.backend },
     'moge sample flags',
   );
-  const tokFile = join(o.model, 'tokenizer.json');
-  if (!existsSync(tokFile)) throw new MogeError('E_NO_FILE', `--model ${o.model}: no tokenizer.json (give a checkpoint directory written by moge train)`);
+  const stat = statSync(o.model, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) throw new MogeError('E_NO_FILE', `--model ${o.model}: ${stat ? 'a file, not a directory' : 'no such directory'} (give a run or checkpoint directory written by moge train)`);
+  // A run directory stands for its latest checkpoint (the one its latest.json names).
+  const dir = existsSync(join(o.model, LATEST_FILE)) ? resolveCheckpointDir(o.model) : o.model;
+  if (dir !== o.model && !o.json) process.stderr.write(`sampling from ${dir} (the run's latest checkpoint)\n`);
+  const tokFile = join(dir, 'tokenizer.json');
+  if (!existsSync(tokFile)) throw new MogeError('E_NO_FILE', `--model ${o.model}: no tokenizer.json (give a run or checkpoint directory written by moge train)`);
   // A checkpoint names the sha256 of each of its files: a changed weight or a tokenizer copied in from
   // another run would otherwise sample plausible-looking nonsense.
-  if (existsSync(join(o.model, MANIFEST_FILE))) verifyManifest(o.model, 'Sample from an intact checkpoint of the run instead.');
+  if (existsSync(join(dir, MANIFEST_FILE))) verifyManifest(dir, 'Sample from an intact checkpoint of the run instead.');
   const tokenizer = readTokenizerFile(tokFile);
-  const weights = loadModelDir(o.model, createBackend(f['--backend']));
+  const weights = loadModelDir(dir, createBackend(f['--backend']));
   if (tokenizer.size > weights.arch.vocabSize) {
-    throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(o.model, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
+    throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(dir, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
   }
   const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], seed: f['--seed'] });
   if (o.json) {
@@ -335,7 +334,14 @@ function runSample(o: SampleCli): void {
 async function runStart(o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }): Promise<void> {
   const f = parseWith(z.object({ '--seed': int(0).default(0), '--workers': int(1).pipe(z.number().max(64, 'at most 64 workers')).optional() }), { '--seed': o.seed, '--workers': o.workers }, 'moge start flags');
   process.stderr.write(`main job: training moge-small on the State of the Union corpus${o.quick ? ' (--quick: a few documents and steps)' : ''}\n`);
-  const r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live), onPhase: phase(false) });
+  let r;
+  try {
+    r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live), onPhase: phase(false) });
+  } catch (e) {
+    // The trainer's advice names `moge train`'s --resume, which start does not take: give the whole command.
+    if (e instanceof MogeError && e.code === 'E_RUN_EXISTS') throw new MogeError(e.code, e.message.replace(/with --resume /g, `with ${mogeCommand()} train --resume `));
+    throw e;
+  }
   const sample = sampleText(loadModelDir(r.checkpointDir, createBackend('reference')), readTokenizerFile(join(r.checkpointDir, 'tokenizer.json')), {
     prompt: 'The state of the Union is',
     maxTokens: 24,
@@ -404,7 +410,7 @@ export function registerTrain(program: Command): void {
   program
     .command('sample')
     .description('generate text from a checkpoint with the KV cache (greedy, or with --temperature)')
-    .requiredOption('--model <dir>', 'checkpoint / HF model directory with tokenizer.json')
+    .requiredOption('--model <dir>', 'run directory (its latest checkpoint), checkpoint or HF model directory with tokenizer.json')
     .requiredOption('--prompt <text>', 'text to continue')
     .option('--max-tokens <n>', 'new tokens at most (default 64)')
     .option('--temperature <x>', '0 = greedy (default); > 0 samples from softmax(logits / x)')

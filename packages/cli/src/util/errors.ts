@@ -1,4 +1,4 @@
-import { MogeError } from '@moge/core';
+import { InfeasibleError, MogeError } from '@moge/core';
 
 /** Exit codes: 1 = the command failed on its inputs or work, 2 = bad usage (unknown flag, missing value). */
 export function reportError(e: unknown): number {
@@ -59,4 +59,13 @@ export function parseNumberFlag(flag: string, value: string, min = -Infinity): n
   const n = Number(value);
   if (!Number.isFinite(n) || n < min) throw badFlag(flag, value, `a number ≥ ${min}`);
   return n;
+}
+
+/**
+ * Ends a command whose result does not fit (memory over the device, nothing under a cap) after it has
+ * printed the whole result (table or --json): one line on stderr and exit status 1 (E_INFEASIBLE), so
+ * a script sees "does not fit" without reading the result. `problem` undefined: it fits.
+ */
+export function failIfInfeasible(problem: string | undefined): void {
+  if (problem !== undefined) throw new InfeasibleError(problem);
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
 import { archFromHfConfig, getPreset, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
+import { ArchRangesSchema, type ArchRanges } from '@moge/sim';
 import { readStructuredFile } from './io';
 
 /** The help text of every option or argument that `resolveArch` reads: the forms it takes, presets listed. */
@@ -22,4 +23,18 @@ export function resolveArch(value: string): MoeArch {
   const json = readStructuredFile(path);
   if (looksLikeHfConfig(json)) return archFromHfConfig(json, `HF config (${path})`);
   return parseWith(MoeArchSchema, json, `architecture (${path})`);
+}
+
+/**
+ * `--arch` of the searches: what `resolveArch` takes (one architecture), or a ranges file
+ * `{ base, vary, totalParams }` whose base is a preset or an arch object. A value that is neither
+ * gets `resolveArch`'s error, which lists the presets.
+ */
+export function resolveArchOrRanges(value: string): { arch: MoeArch; ranges?: undefined } | { arch?: undefined; ranges: ArchRanges } {
+  if (isPresetName(value) || !existsSync(value) || statSync(value).isDirectory()) return { arch: resolveArch(value) };
+  const raw = readStructuredFile(value);
+  if (typeof raw !== 'object' || raw === null || !('vary' in raw || 'base' in raw)) return { arch: resolveArch(value) };
+  const withBase = { ...(raw as Record<string, unknown>) };
+  if (typeof withBase.base === 'string') withBase.base = resolveArch(withBase.base);
+  return { ranges: parseWith(ArchRangesSchema, withBase, `architecture ranges (${value})`) };
 }

@@ -222,6 +222,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
   if (expectFingerprint && expectFingerprint !== data.fingerprint) {
     throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files`);
   }
+  if (statSync(logFile, { throwIfNoEntry: false })?.isDirectory()) throw new MogeError('E_LOG_IS_DIR', `--log-json ${logFile}: is a directory; give a file path, e.g. ${join(logFile, 'metrics.jsonl')}`);
   // A fresh run starts its own log: one given elsewhere that already holds lines is another run's
   // (its own metrics.jsonl in the run directory is a killed first attempt's, and is reset).
   if (!options.resume && logFile !== defaultLogFile && (statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > 0) {

@@ -74,21 +74,21 @@ export function fitMatmulEfficiency(rows: readonly MatmulRow[], options: MatmulF
   // The loss has flat valleys and local minima (a curve that saturates before the smallest row, or
   // one with alpha → 0, fits many rows passably), and a single start ended 9–28 % off on rows made by
   // a curve of this very form. So a coarse grid over the knee (log-spaced from a hundredth of the
-  // smallest work to ten times the largest) and the slope picks the three best starts for
+  // smallest work to ten times the largest) and the slope picks the five best starts for
   // Nelder–Mead; the best of those is then restarted.
   const effStart = logit(Math.min(0.95, Math.max(...achieved) * 1.05));
   const overheadStart = Math.log(Math.min(...parsed.map((r) => r.timeS)) / 4);
   const [lo, hi] = [Math.log(works[0]! / 100), Math.log(works[works.length - 1]! * 10)];
   const grid: { x: number[]; value: number }[] = [];
-  for (let i = 0; i <= 12; i++) {
-    for (const alpha of [0.1, 0.25, 0.4, 0.6, 0.8, 1]) {
-      const x = [effStart, lo + ((hi - lo) * i) / 12, Math.log(alpha), overheadStart];
+  for (let i = 0; i <= 16; i++) {
+    for (const alpha of [0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1]) {
+      const x = [effStart, lo + ((hi - lo) * i) / 16, Math.log(alpha), overheadStart];
       grid.push({ x, value: loss(x) });
     }
   }
   grid.sort((a, b) => a.value - b.value);
   let best = { x: grid[0]!.x, value: grid[0]!.value };
-  for (const g of grid.slice(0, 3)) {
+  for (const g of grid.slice(0, 5)) {
     const tried = nelderMead(loss, g.x);
     if (tried.value < best.value) best = tried;
   }

@@ -8,7 +8,7 @@ import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas } from './openblas';
-import { jsBlas, jsSgemm, reportOpenBlasSkipped } from './js-blas.test-support';
+import { describeOverOpenBlas, jsBlas, jsSgemm } from './js-blas.test-support';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
@@ -36,14 +36,8 @@ describe('gemmLibrary', () => {
   });
 });
 
-// The system library joins the JS sgemm where it loads (here it does; gemmLibrary's test says why
-// when it does not, and the conformance suite then covers onnxruntime's kernels instead).
 // Both routings run over each library, so what either sends to OpenBLAS is checked on every machine.
-const libraries: [string, OpenBlas][] = [['a JS sgemm (every machine)', jsBlas], ...(blas.ok ? [['the system OpenBLAS', blas.blas] as [string, OpenBlas]] : [])];
-const cases = libraries.flatMap(([name, lib]) => [
-  [`${name}, Haswell routing`, lib, HASWELL_ROUTING] as const,
-  [`${name}, AVX-512 routing`, lib, AVX512_ROUTING] as const,
-]);
+const ROUTINGS = [['Haswell routing', HASWELL_ROUTING], ['AVX-512 routing', AVX512_ROUTING]] as const;
 
 describe('blasRoutingFor', () => {
   it("gives OpenBLAS's AVX-512 kernel families their own routing, and Haswell (or a family not listed) Haswell's", () => {
@@ -75,9 +69,8 @@ describe('blasRoutingFor', () => {
   });
 });
 
-reportOpenBlasSkipped(blas, 'OpenBLAS kernels');
-
-describe.each(cases)('OpenBLAS kernels over %s', (_name, lib, routing) => {
+/** The OpenBLAS kernels over `lib` with `routing`, against the reference backend. */
+function kernelSuite(lib: OpenBlas, routing: BlasRouting): void {
   const be = backendOver(lib, routing);
   it('matmul: 2-D, transposed, batched and broadcast operands (property)', () => {
     fc.assert(
@@ -144,4 +137,10 @@ describe.each(cases)('OpenBLAS kernels over %s', (_name, lib, routing) => {
       close(be.read(got), oracle.read(oracle.matmul(oracle.fromArray(x, [rows, 4]), oracle.fromArray(w, [6, 4]), { transB: true })));
     }
   });
-});
+}
+
+// The system library joins the JS sgemm where it loads (gemmLibrary's test says why when it does not,
+// and the conformance suite then covers onnxruntime's kernels instead).
+describe.each(ROUTINGS)('OpenBLAS kernels over a JS sgemm (every machine), %s', (_name, routing) => kernelSuite(jsBlas, routing));
+describeOverOpenBlas(blas, 'OpenBLAS kernels', (lib) => describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(lib, routing)));
+

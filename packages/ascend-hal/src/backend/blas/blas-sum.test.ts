@@ -2,17 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../cpu/cpu-backend';
 import { blasSum, BLAS_SUM_MIN_ELEMENTS } from './blas-sum';
-import { jsBlas, reportOpenBlasSkipped } from './js-blas.test-support';
+import { describeOverOpenBlas, jsBlas } from './js-blas.test-support';
 import { loadOpenBlas, type OpenBlas } from './openblas';
 
 const loaded = loadOpenBlas();
-// The kernel's own logic (blocks, views, what stays with the reference) runs on every machine against
-// a JS sgemm; the system OpenBLAS joins where it loads.
-const libraries: [string, OpenBlas][] = [['a JS sgemm (every machine)', jsBlas], ...(loaded.ok ? [['the system OpenBLAS', loaded.blas] as [string, OpenBlas]] : [])];
 
-reportOpenBlasSkipped(loaded, 'sums over a leading axis');
-
-describe.each(libraries)('sums over a leading axis on %s', (_name, blas) => {
+/** blasSum over `blas`, against the reference backend's sum. */
+function sumSuite(blas: OpenBlas): void {
   let calls = 0;
   const counting: OpenBlas = { ...blas, sgemm: (...args) => (calls++, blas.sgemm(...args)) };
   const be = createCpuBackend('b', blasSum(counting));
@@ -46,4 +42,10 @@ describe.each(libraries)('sums over a leading axis on %s', (_name, blas) => {
     expect(calls).toBe(0);
     expect(() => be.sum(be.fromArray(new Float32Array(8192), [64, 128]), 2)).toThrow(/axis 2 out of range/);
   });
-});
+}
+
+// The kernel's own logic (blocks, views, what stays with the reference) runs on every machine against
+// a JS sgemm; the system OpenBLAS joins where it loads.
+describe('sums over a leading axis on a JS sgemm (every machine)', () => sumSuite(jsBlas));
+describeOverOpenBlas(loaded, 'sums over a leading axis', sumSuite);
+

@@ -1,13 +1,14 @@
-import { it } from 'vitest';
+import { describe } from 'vitest';
 import { jsVectorMath } from '../host/vector-math';
 import type { OpenBlas, OpenBlasLoad, Sgemm } from './openblas';
 
 /**
- * Suites that run over the system OpenBLAS where it loads call this beside their `describe.each`, so
- * a machine without it reports a skipped test with the reason instead of silently fewer rows.
+ * `suite`'s tests over the system OpenBLAS: run where it loads, and where it does not, collected and
+ * reported as skipped under a title naming the reason (rather than silently absent). The JS sgemm
+ * only stands in for collection there; no test runs on it.
  */
-export function reportOpenBlasSkipped(loaded: OpenBlasLoad, what: string): void {
-  if (!loaded.ok) it.skip(`${what} on the system OpenBLAS: not loaded (${loaded.reason})`, () => undefined);
+export function describeOverOpenBlas(loaded: OpenBlasLoad, title: string, suite: (blas: OpenBlas) => void): void {
+  describe.skipIf(!loaded.ok)(`${title} on the system OpenBLAS${loaded.ok ? '' : ` (not loaded: ${loaded.reason})`}`, () => suite(loaded.ok ? loaded.blas : jsBlas));
 }
 
 /**

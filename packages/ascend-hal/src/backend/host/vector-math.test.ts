@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadOpenBlas } from '../blas/openblas';
-import { reportOpenBlasSkipped } from '../blas/js-blas.test-support';
+import { describeOverOpenBlas } from '../blas/js-blas.test-support';
 import { openBlasVectorMath, SUM_SQUARES_BLOCK, vectorMath } from '../blas/openblas-vector-math';
 import { jsVectorMath, portableVectorMath, type AdamWScalars, type VectorMath } from './vector-math';
 
 const loaded = loadOpenBlas();
-const implementations: VectorMath[] = [jsVectorMath, portableVectorMath(), ...(loaded.ok ? [openBlasVectorMath(loaded.blas)] : [])];
 const f32 = fc.float({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true });
 
 /** The AdamW step in float64 from its definition (bias-corrected moments), for comparison. */
@@ -18,9 +17,8 @@ function adamwReference(w: number, g: number, m: number, v: number, lr: number, 
   return { w: w * (1 - lr * wd) - (lr * mHat) / (Math.sqrt(vHat) + eps), m: m1, v: v1 };
 }
 
-reportOpenBlasSkipped(loaded, 'vector math');
-
-describe.each(implementations.map((m) => [m.library, m] as const))('vector math on %s', (_, m) => {
+/** One VectorMath implementation against the definitions (float64 references). */
+function vectorMathSuite(m: VectorMath): void {
   it('axpy adds alpha·x into y, views included, and refuses mismatched lengths', () => {
     fc.assert(
       fc.property(fc.array(f32, { maxLength: 200 }), fc.float({ min: -4, max: 4, noNaN: true }), (xs, alpha) => {
@@ -73,7 +71,10 @@ describe.each(implementations.map((m) => [m.library, m] as const))('vector math 
     const h: AdamWScalars = { decay: 1, stepSize: 1, invSqrtBc2: 1, eps, beta1: b1, beta2: b2 };
     expect(() => m.adamw(new Float32Array(2), new Float32Array(2), new Float32Array(3), new Float32Array(2), h)).toThrow(/2 and 3 elements/);
   });
-});
+}
+
+describe.each([jsVectorMath, portableVectorMath()].map((m) => [m.library, m] as const))('vector math on %s', (_, m) => vectorMathSuite(m));
+describeOverOpenBlas(loaded, 'vector math', (blas) => vectorMathSuite(openBlasVectorMath(blas)));
 
 describe('vectorMath()', () => {
   it('runs OpenBLAS where it loads, WebAssembly otherwise', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { toFieldIssues, ValidationError } from '@moge/core';
+import { parseWith, toFieldIssues, ValidationError } from '@moge/core';
 import { findChip, listChips } from './chips';
 import { mergeOverrides } from './merge';
 import { findNodePreset, nodePresetNames } from './nodes';
@@ -100,9 +100,7 @@ function parseClusterString(text: string): Cluster {
 }
 
 function parseClusterObject(value: unknown, o: ClusterSpecOptions, subject = subjectOf(o)): Cluster {
-  const parsed = ClusterFileSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(subject, toFieldIssues(parsed.error, value, '', ClusterFileSchema));
-  const file = parsed.data;
+  const file = parseWith(ClusterFileSchema, value, subject);
   let rawNode: unknown = file.node;
   let name = file.name;
   if (file.preset !== undefined) {

@@ -99,16 +99,22 @@ function runForward(opts: Record<string, string | undefined>): void {
   process.stderr.write(`forward ${batch.batch}×${batch.seqLen} tokens on ${backend.name}:${loss} → ${flags['--out']}${withGrad ? `, grads → ${flags['--grads']}` : ''}\n`);
 }
 
+/** `n` over the largest power of 1000 (up to 1000⁴) not above it, and that power's prefix from `prefixes` (K, M, G, T). */
+function byThousands(n: number, prefixes: readonly [string, string, string, string]): [number, string] {
+  const power = Math.min(4, Math.max(0, Math.floor(Math.log10(Math.max(1, n)) / 3)));
+  return [n / 1000 ** power, power === 0 ? '' : prefixes[power - 1]!];
+}
+
 /** A count exact with thousands separators, as HF and Megatron logs print it, and its size in K/M/B: `181,968 (182.0 K)`. */
 function formatCount(n: number): string {
-  const [div, unit] = n >= 1e9 ? [1e9, 'B'] : n >= 1e6 ? [1e6, 'M'] : n >= 1e3 ? [1e3, 'K'] : [1, ''];
-  return unit ? `${n.toLocaleString('en-US')} (${(n / div).toFixed(1)} ${unit})` : n.toLocaleString('en-US');
+  const [scaled, unit] = byThousands(n, ['K', 'M', 'B', 'T']);
+  return unit ? `${n.toLocaleString('en-US')} (${scaled.toFixed(1)} ${unit})` : n.toLocaleString('en-US');
 }
 
 /** FLOPs in the unit that suits the value: `101.65 GFLOP`, `1.09 MFLOP`. */
 function formatFlop(n: number): string {
-  const [div, unit] = n >= 1e12 ? [1e12, 'T'] : n >= 1e9 ? [1e9, 'G'] : n >= 1e6 ? [1e6, 'M'] : n >= 1e3 ? [1e3, 'K'] : [1, ''];
-  return `${(n / div).toFixed(2)} ${unit}FLOP`;
+  const [scaled, unit] = byThousands(n, ['K', 'M', 'G', 'T']);
+  return `${scaled.toFixed(2)} ${unit}FLOP`;
 }
 
 const InfoFlagsSchema = z.object({ '--seq-len': intFlag(1).default(4096) });

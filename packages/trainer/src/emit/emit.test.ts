@@ -201,6 +201,47 @@ describe('launch emitters: what the engine would reject or train differently', (
     expect(alone).not.toContain('--recompute-modules');
   });
 
+  it('MLA models get each engine\'s latent-attention flags with their ranks, not GQA arguments', () => {
+    const plan = { tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, globalBatchSize: 64 };
+    const mg = emit('pangu-ultra-moe', plan, 'megatron');
+    const m = flatArgs(mg);
+    expect(m).toEqual(expect.arrayContaining(['--multi-latent-attention', '--qk-layernorm']));
+    expect([valueOf(m, '--q-lora-rank'), valueOf(m, '--kv-lora-rank'), valueOf(m, '--qk-head-dim'), valueOf(m, '--qk-pos-emb-head-dim'), valueOf(m, '--v-head-dim')]).toEqual(['1536', '512', '128', '64', '128']);
+    // Plain RoPE under every Megatron version's MLA rope default (YaRN at factor 1 is RoPE).
+    expect(valueOf(m, '--rotary-scaling-factor')).toBe('1');
+    const ms = flatArgs(emit('pangu-ultra-moe', plan, 'mindspeed'));
+    expect(ms).toEqual(expect.arrayContaining(['--multi-head-latent-attention', '--qk-layernorm']));
+    expect([valueOf(ms, '--q-lora-rank'), valueOf(ms, '--kv-lora-rank'), valueOf(ms, '--qk-nope-head-dim'), valueOf(ms, '--qk-rope-head-dim'), valueOf(ms, '--v-head-dim')]).toEqual(['1536', '512', '128', '64', '128']);
+    for (const args of [m, ms]) {
+      expect(args).not.toContain('--kv-channels');
+      expect(args).not.toContain('--group-query-attention');
+    }
+    expect(mg.unsupported.join('\n')).not.toMatch(/MLA/);
+    // Without q compression (qLoraRank 0) the q rank flag is absent, which both engines read as a direct q projection.
+    const lite = { ...getPreset('pangu-ultra-moe'), mla: { ...getPreset('pangu-ultra-moe').mla!, qLoraRank: 0 } };
+    for (const engine of ['megatron', 'mindspeed'] as const) {
+      const args = flatArgs(buildLaunchArgs(lite, ParallelPlanSchema.parse(plan), { engine }));
+      expect(args).not.toContain('--q-lora-rank');
+      expect(valueOf(args, '--kv-lora-rank')).toBe('512');
+    }
+    // GQA models keep their GQA arguments.
+    const pro = flatArgs(emit('pangu-pro-moe', {}, 'megatron'));
+    expect(valueOf(pro, '--kv-channels')).toBe('128');
+    expect(valueOf(pro, '--num-query-groups')).toBe('8');
+    expect(pro).not.toContain('--multi-latent-attention');
+  });
+
+  it('says where Megatron cannot recompute only the activation: dense layers', () => {
+    const plan = { tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, globalBatchSize: 64, recompute: ['activation' as const] };
+    const ultra = emit('pangu-ultra-moe', plan, 'megatron');
+    expect(valuesOf(flatArgs(ultra), '--recompute-modules')).toEqual(['moe_act']);
+    expect(ultra.unsupported.join('\n')).toMatch(/3 dense layer\(s\)/);
+    // Every layer MoE: moe_act covers them all.
+    expect(emit('pangu-pro-moe', { recompute: ['activation'] }, 'megatron').unsupported.join('\n')).not.toMatch(/dense layer/);
+    // MindSpeed's --recompute-activation-function is not limited to experts.
+    expect(emit('pangu-ultra-moe', plan, 'mindspeed').unsupported.join('\n')).not.toMatch(/dense layer/);
+  });
+
   it('MTP layers are emitted, not dropped', () => {
     const plan = { tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, globalBatchSize: 64 };
     for (const engine of ['megatron', 'mindspeed'] as const) {

@@ -3,6 +3,8 @@ import { numMoeLayers, planWorldSize, ValidationError, type FieldIssue, type Moe
 import { checkPlanFitsArch } from '@moge/memory';
 import { warmupSteps } from '../config/train-config';
 import { LrScheduleSchema } from '../optim/schedule';
+import { flag } from './flag';
+import { mlaArgs } from './mla-args';
 
 /**
  * Launch arguments for the engines that train at scale: Megatron-LM (GPU) and MindSpeed-LLM (Ascend,
@@ -52,8 +54,6 @@ export interface LaunchArgs {
   devicesPerNode: number;
 }
 
-const flag = (name: string, value?: string | number) => (value === undefined ? [name] : [name, String(value)]);
-
 export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: EmitOptions): LaunchArgs {
   const o = EmitOptionsSchema.parse(options);
   const mindspeed = o.engine === 'mindspeed';
@@ -74,8 +74,13 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
     ...flag('--num-layers', numLayers),
     ...flag('--hidden-size', arch.hiddenSize),
     ...flag('--num-attention-heads', arch.numHeads),
-    ...flag('--kv-channels', arch.headDim),
-    ...(arch.numKvHeads < arch.numHeads ? [...flag('--group-query-attention'), ...flag('--num-query-groups', arch.numKvHeads)] : []),
+    // MLA sizes its heads from its own ranks; --kv-channels and query groups are GQA's.
+    ...(arch.attention === 'mla' && arch.mla
+      ? mlaArgs(arch.mla, mindspeed)
+      : [
+          ...flag('--kv-channels', arch.headDim),
+          ...(arch.numKvHeads < arch.numHeads ? [...flag('--group-query-attention'), ...flag('--num-query-groups', arch.numKvHeads)] : []),
+        ]),
     ...flag('--ffn-hidden-size', arch.denseFfnSize > 0 ? arch.denseFfnSize : arch.expertFfnSize),
     ...flag('--seq-length', plan.seqLength),
     ...flag('--max-position-embeddings', Math.max(arch.maxPositionEmbeddings, plan.seqLength)),
@@ -92,7 +97,6 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
     ...flag('--bf16'),
   ];
   if (arch.attentionBias) unsupported.push('o_proj bias: --add-qkv-bias covers q/k/v only; the output projection bias of Pangu Pro MoE has no flag (train it at zero or fold it into the next norm).');
-  if (arch.attention === 'mla') unsupported.push('MLA attention: add --multi-latent-attention with its rank flags by hand; the emitter writes GQA arguments only.');
   // Multi-token prediction after the main stack: Megatron core ≥ 0.11 and MindSpeed-LLM both take --mtp-num-layers.
   if (arch.mtpDepth > 0) model.push(...flag('--mtp-num-layers', arch.mtpDepth));
   if (mindspeed) model.push(...flag('--use-fused-rmsnorm'), ...flag('--use-fused-swiglu'), ...flag('--use-fused-rotary-pos-emb'), ...flag('--use-flash-attn'));
@@ -161,7 +165,7 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
       notes.push(`${plan.noopLayers} no-op layer slot(s) left out: with one pipeline stage they only pad it, and Megatron-LM has no no-op layers.`);
     }
   }
-  parallel.push(...recomputeArgs(plan, mindspeed, unsupported));
+  parallel.push(...recomputeArgs(arch, plan, mindspeed, unsupported));
   if (plan.swap.length > 0) {
     if (mindspeed && plan.swap.includes('attention')) parallel.push(...flag('--swap-attention'));
     const rest = plan.swap.filter((s) => !(mindspeed && s === 'attention'));
@@ -302,7 +306,7 @@ function nodeLayout(plan: ParallelPlan, perNode: number): { nodes: number; devic
   ]);
 }
 
-function recomputeArgs(plan: ParallelPlan, mindspeed: boolean, unsupported: string[]): string[] {
+function recomputeArgs(arch: MoeArch, plan: ParallelPlan, mindspeed: boolean, unsupported: string[]): string[] {
   const r = new Set<RecomputeModule>(plan.recompute);
   const out: string[] = [];
   if (r.has('layer')) {
@@ -320,7 +324,12 @@ function recomputeArgs(plan: ParallelPlan, mindspeed: boolean, unsupported: stri
     // An explicit --recompute-modules replaces Megatron's default ["core_attn"], so the attention core
     // is listed whenever it is asked for with other modules.
     const modules: string[] = attentionCore && !full ? ['core_attn'] : [];
-    if (r.delete('activation')) modules.push('moe_act');
+    if (r.delete('activation')) {
+      modules.push('moe_act');
+      // Megatron's modules: moe_act is the MoE experts' activation; a dense MLP has only "mlp" (the whole MLP).
+      const dense = arch.numLayers - numMoeLayers(arch);
+      if (dense > 0) unsupported.push(`activation recompute in the ${dense} dense layer(s): Megatron-LM's moe_act covers MoE experts only (its "mlp" module would recompute the whole dense MLP), so those layers keep their activation outputs (memory will be higher than the plan assumes).`);
+    }
     if (r.delete('norm')) modules.push('layernorm');
     if (r.delete('mla-up-proj')) modules.push('mla_up_proj');
     if (modules.some((m) => m !== 'core_attn')) {

@@ -17,7 +17,7 @@ export { checkManifest, verifyManifest, MANIFEST_FILE } from './checkpoint/manif
 export { lockRunDir, refuseOtherRun, runDirOf, RUN_LOCK_FILE } from './checkpoint/run-dir';
 export { readTokenizerFile } from './tokenizer/tokenizer-file';
 export { JsonlLog, readStepLog } from './metrics/jsonl-log';
-export { startLiveView, formatImbalance, formatExpertLoad, type LiveView } from './metrics/live-view';
+export { startLiveView, startLineLog, formatImbalance, formatExpertLoad, type LiveView, type LiveMode } from './metrics/live-view';
 export { trainModel, prepareRun, resolveArch as resolveTrainArch, type TrainRunOptions, type TrainRunResult } from './loop/train';
 export { compareRouters, type CompareResult, type CompareRow } from './jobs/compare';
 export { runMainJob, mainJobConfig, type MainJobOptions, type MainJobResult } from './jobs/main-job';

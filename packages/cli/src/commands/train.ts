@@ -7,7 +7,7 @@ import { MogeError, parseWith, ValidationError, type MoeArch, type ParallelPlan 
 import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
-import { compareRouters, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, resolveCheckpointDir, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
+import { compareRouters, type LiveMode, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, resolveCheckpointDir, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
 import { refuseIgnoredFlags } from '../util/flags';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
@@ -167,8 +167,12 @@ function resumeOutDir(resume: string, out?: string): string {
   return abs;
 }
 
-/** `--no-live` turns the view off; otherwise it is drawn when stderr is a terminal. */
-const liveFlag = (live?: boolean) => (live === false ? false : undefined);
+/**
+ * Progress on stderr: the live bar on a terminal; elsewhere (CI, containers, `2> log`) a plain line every
+ * 5 % of the steps and on each evaluation, as Megatron and Hugging Face log, unless `--json` asked for
+ * machine output only (its set-up messages are off too). `--no-live` turns both off.
+ */
+const liveFlag = (live?: boolean, json?: boolean): LiveMode => (live === false ? false : process.stderr.isTTY ? true : json ? false : 'lines');
 
 const phase = (json?: boolean) => (m: string) => {
   if (!json) process.stderr.write(`${m}\n`);
@@ -193,7 +197,7 @@ async function runTrain(o: TrainCli): Promise<void> {
     if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one (e.g. --preset moge-tiny --vocab-size 512, or --model <checkpoint dir>)');
   }
   const outDir = o.resume ? resumeOutDir(o.resume, o.out) : o.out!;
-  const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live), onPhase: phase(o.json) });
+  const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live, o.json), onPhase: phase(o.json) });
   const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers, parallel: r.parallel };
   if (o.json) return printJson(summary);
   if (Number.isNaN(r.loss)) {
@@ -263,7 +267,7 @@ async function runCompare(o: TrainCli): Promise<void> {
   if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one');
   const cfg = configFromFlags({ ...o, router: undefined });
   if (cfg.steps === undefined) throw new MogeError('E_BAD_FLAG', '--steps: required');
-  const result = await compareRouters(cfg, o.out, { live: liveFlag(o.live), onPhase: phase(o.json) });
+  const result = await compareRouters(cfg, o.out, { live: liveFlag(o.live, o.json), onPhase: phase(o.json) });
   writeJsonAtomic(join(o.out, 'compare.json'), result);
   if (o.json) return printJson(result);
   printTable(
@@ -336,7 +340,7 @@ async function runStart(o: { quick?: boolean; out?: string; seed?: string; worke
   process.stderr.write(`main job: training moge-small on the State of the Union corpus${o.quick ? ' (--quick: a few documents and steps)' : ''}\n`);
   let r;
   try {
-    r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live), onPhase: phase(false) });
+    r = await runMainJob({ quick: o.quick, outDir: o.out, seed: f['--seed'], workers: f['--workers'], live: liveFlag(o.live, false), onPhase: phase(false) });
   } catch (e) {
     // The trainer's advice names `moge train`'s --resume, which start does not take: give the whole command.
     if (e instanceof MogeError && e.code === 'E_RUN_EXISTS') throw new MogeError(e.code, e.message.replace(/with --resume /g, `with ${mogeCommand()} train --resume `));
@@ -382,7 +386,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--checkpoint-every <n>', 'checkpoint every n steps, 0 = only at the end (default 25)')
     .option('--max-documents <n>', 'use only the first n documents of the corpus')
     .option('--backend <name>', 'reference | onnxruntime (default onnxruntime)')
-    .option('--no-live', 'no live view on stderr (it is drawn only on a terminal anyway)')
+    .option('--no-live', 'no progress on stderr (by default a live bar on a terminal, else a line every 5 % of the steps)')
     .option('--json', 'machine-readable summary on stdout');
 }
 
@@ -427,6 +431,6 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'run directory (default runs/moge-small-<timestamp>)')
     .option('--seed <n>', 'seed (default 0)')
     .option('--workers <n>', 'worker threads (default 1: on the 2-core hosts measured, 2 workers ran a step slower)')
-    .option('--no-live', 'no live view')
+    .option('--no-live', 'no progress on stderr (by default a live bar on a terminal, else a line every 5 % of the steps)')
     .action((o: { quick?: boolean; out?: string; seed?: string; workers?: string; live?: boolean }) => runStart(o));
 }

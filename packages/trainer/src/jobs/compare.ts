@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { TrainConfigInput } from '../config/train-config';
+import type { LiveMode } from '../metrics/live-view';
 import type { StepRecord } from '../metrics/step-record';
 import { trainModel, type TrainRunResult } from '../loop/train';
 
@@ -25,7 +26,7 @@ const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 
  * plain top-k — into `<outDir>/moge` and `<outDir>/topk`. Imbalance is measured on the same EP
  * devices (one expert group per device) for both, which is where MoGE balances by construction.
  */
-export async function compareRouters(input: Omit<TrainConfigInput, 'router'>, outDir: string, options: { live?: boolean; onPhase?: (m: string) => void } = {}): Promise<CompareResult> {
+export async function compareRouters(input: Omit<TrainConfigInput, 'router'>, outDir: string, options: { live?: LiveMode; onPhase?: (m: string) => void } = {}): Promise<CompareResult> {
   const records: Record<'moge' | 'topk', StepRecord[]> = { moge: [], topk: [] };
   const runs = {} as Record<'moge' | 'topk', TrainRunResult>;
   for (const router of ['moge', 'topk'] as const) {

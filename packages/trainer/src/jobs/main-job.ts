@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { TrainConfigInput } from '../config/train-config';
+import type { LiveMode } from '../metrics/live-view';
 import { trainModel, type TrainRunResult } from '../loop/train';
 
 /**
@@ -14,7 +15,7 @@ export interface MainJobOptions {
   seed?: number;
   /** Worker threads; default `defaultWorkers()`. */
   workers?: number;
-  live?: boolean;
+  live?: LiveMode;
   onPhase?: (message: string) => void;
 }
 

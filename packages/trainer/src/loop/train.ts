@@ -12,7 +12,7 @@ import { learningRate } from '../optim/schedule';
 import { loadDocuments, loadSotuCorpus, type Document } from '../data/corpus';
 import { buildTokenDataset } from '../data/dataset';
 import { JsonlLog } from '../metrics/jsonl-log';
-import { startLiveView } from '../metrics/live-view';
+import { startLiveView, type LiveMode } from '../metrics/live-view';
 import type { StepRecord } from '../metrics/step-record';
 import { toTokenizerJson } from '../tokenizer/tokenizer-json';
 import { readTokenizerFile } from '../tokenizer/tokenizer-file';
@@ -29,8 +29,8 @@ export interface TrainRunOptions {
   resume?: string;
   /** Metrics JSONL path (default `<outDir>/metrics.jsonl`). */
   logFile?: string;
-  /** Live terminal view; default: when stderr is a TTY. */
-  live?: boolean;
+  /** Progress on stderr (see LiveMode); default: the live bar when stderr is a terminal, else nothing. */
+  live?: LiveMode;
   label?: string;
   onStep?: (record: StepRecord) => void;
   /** Progress of the set-up phases (corpus, tokenizer, data) for people. */

@@ -102,6 +102,20 @@ describe('moge model info and init', () => {
     expect(info.kvBytesPerToken.bf16).toBe(2 * 8 * 128 * 48 * 2);
   });
 
+  it('takes the architecture as its operand or as --arch, as model init and sim do', async () => {
+    const byFlag = capture();
+    expect(await main(['model', 'info', '--arch', 'pangu-pro-moe', '--json'])).toBe(0);
+    expect((JSON.parse(byFlag.out.join('')).parameters.total / 1e9).toFixed(2)).toBe('71.99');
+    vi.restoreAllMocks();
+    const both = capture();
+    expect(await main(['model', 'info', 'moge-tiny', '--arch', 'moge-small'])).toBe(1);
+    expect(both.err.join('')).toMatch(/--arch moge-small: the operand already names moge-tiny; give the architecture once/);
+    vi.restoreAllMocks();
+    const neither = capture();
+    expect(await main(['model', 'info'])).toBe(1);
+    expect(neither.err.join('')).toMatch(/no architecture: .*moge model info <arch> or --arch <arch>/);
+  });
+
   it('prints parameter counts exactly, with thousands separators and a unit per value', async () => {
     const { out } = capture();
     expect(await main(['model', 'info', 'moge-tiny'])).toBe(0);

@@ -119,6 +119,16 @@ function formatFlop(n: number): string {
 
 const InfoFlagsSchema = z.object({ '--seq-len': intFlag(1).default(4096) });
 
+/** The architecture `model info` was given, as its operand or as --arch (one of them, or both the same). */
+function infoArch(operand: string | undefined, flag: string | undefined): string {
+  if (operand !== undefined && flag !== undefined && operand !== flag) {
+    throw new MogeError('E_BAD_FLAG', `--arch ${flag}: the operand already names ${operand}; give the architecture once`);
+  }
+  const arch = operand ?? flag;
+  if (arch === undefined) throw new MogeError('E_BAD_FLAG', 'no architecture: give a preset, MoeArch file, HF config.json or model directory (moge model info <arch> or --arch <arch>)');
+  return arch;
+}
+
 function runInfo(archValue: string, opts: { seqLen?: string; json?: boolean }): void {
   const flags = parseWith(InfoFlagsSchema, { '--seq-len': opts.seqLen }, 'model info flags');
   const arch = resolveArch(archValue);
@@ -190,10 +200,12 @@ export function registerModel(program: Command): void {
   model
     .command('info')
     .description('parameters, FLOPs per token, weight and KV-cache bytes of an architecture')
-    .argument('<arch>', ARCH_HELP)
+    .argument('[arch]', ARCH_HELP)
+    // --arch as well, the spelling of every other command that takes an architecture (model init, sim, mem).
+    .option('--arch <arch>', 'the same, as a flag')
     .option('--seq-len <n>', 'sequence length for attention FLOPs', '4096')
     .option('--json', 'machine-readable output')
-    .action((arch: string, opts: { seqLen?: string; json?: boolean }) => runInfo(arch, opts));
+    .action((arch: string | undefined, opts: { arch?: string; seqLen?: string; json?: boolean }) => runInfo(infoArch(arch, opts.arch), opts));
   model
     .command('init')
     .description('write a randomly initialised model directory (normal(0, 0.02), router_scale ones)')

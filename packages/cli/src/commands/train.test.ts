@@ -70,6 +70,10 @@ describe('moge train', () => {
       vi.restoreAllMocks();
     }
     expect(runs[0]).toBe(runs[1]);
+    // Nucleus sampling at a tiny p keeps only the likeliest token: greedy's text, whatever the temperature.
+    const { out } = capture();
+    expect(await main(['sample', '--model', ck, '--prompt', 'The Congress', '--max-tokens', '6', '--temperature', '5', '--top-p', '0.000001', '--json'])).toBe(0);
+    expect(JSON.parse(out.join('')).completion).toBe(runs[0]);
   });
 
   it('samples from a run directory: the checkpoint its latest.json names', async () => {
@@ -138,6 +142,10 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--lr: got "0", expected a positive learning rate/);
     expect(await sample('--temperature', '1e999')).toBe(1);
     expect(err.join('')).toMatch(/--temperature: got "1e999", expected a temperature ≥ 0/);
+    expect(await sample('--top-p', '1.5')).toBe(1);
+    expect(err.join('')).toMatch(/--top-p: got "1\.5", expected a probability mass in \(0, 1\]/);
+    expect(await sample('--top-p', '0')).toBe(1);
+    expect(err.join('')).toMatch(/--top-p: got "0", expected a probability mass in \(0, 1\]/);
     expect(await sample('--seed', '99999999999')).toBe(1);
     expect(err.join('')).toMatch(/--seed: got "99999999999", expected a seed below 2\^32/);
     expect(await sample('--max-tokens', '99999999999999999999')).toBe(1);

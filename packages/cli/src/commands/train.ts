@@ -289,6 +289,7 @@ const SampleFlagsSchema = z.object({
   '--max-tokens': int(1).default(64),
   '--temperature': num('a temperature ≥ 0 (0 = greedy)').default(0),
   '--top-k': int(0).default(0),
+  '--top-p': num('a probability mass in (0, 1]').pipe(z.number().gt(0, 'a probability mass in (0, 1]').max(1, 'a probability mass in (0, 1]')).default(1),
   '--seed': int(0).pipe(z.number().max(0xffffffff, 'a seed below 2^32')).default(0),
   '--backend': z.enum(['reference', 'onnxruntime']).default('reference'),
 });
@@ -299,6 +300,7 @@ interface SampleCli {
   maxTokens?: string;
   temperature?: string;
   topK?: string;
+  topP?: string;
   seed?: string;
   backend?: string;
   json?: boolean;
@@ -307,7 +309,7 @@ interface SampleCli {
 function runSample(o: SampleCli): void {
   const f = parseWith(
     SampleFlagsSchema,
-    { '--max-tokens': o.maxTokens, '--temperature': o.temperature, '--top-k': o.topK, '--seed': o.seed, '--backend': o.backend },
+    { '--max-tokens': o.maxTokens, '--temperature': o.temperature, '--top-k': o.topK, '--top-p': o.topP, '--seed': o.seed, '--backend': o.backend },
     'moge sample flags',
   );
   const stat = statSync(o.model, { throwIfNoEntry: false });
@@ -325,7 +327,7 @@ function runSample(o: SampleCli): void {
   if (tokenizer.size > weights.arch.vocabSize) {
     throw new MogeError('E_VOCAB', `${tokFile} has ${tokenizer.size} tokens but the model (${join(dir, 'config.json')}) only ${weights.arch.vocabSize}: they are not from the same checkpoint`);
   }
-  const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], seed: f['--seed'] });
+  const r = sampleText(weights, tokenizer, { prompt: o.prompt, maxTokens: f['--max-tokens'], temperature: f['--temperature'], topK: f['--top-k'], topP: f['--top-p'], seed: f['--seed'] });
   if (o.json) {
     return printJson({ prompt: o.prompt, completion: r.text, tokens: r.tokens, promptTokens: r.promptTokens, stoppedAtEndOfText: r.stoppedAtEndOfText, promptTokensDropped: r.promptTokensDropped, stoppedAtContextLimit: r.stoppedAtContextLimit });
   }
@@ -419,6 +421,7 @@ export function registerTrain(program: Command): void {
     .option('--max-tokens <n>', 'new tokens at most (default 64)')
     .option('--temperature <x>', '0 = greedy (default); > 0 samples from softmax(logits / x)')
     .option('--top-k <n>', 'with --temperature: sample among the k likeliest tokens (0 = all)')
+    .option('--top-p <p>', 'with --temperature: sample among the likeliest tokens whose probabilities first reach p (nucleus sampling; default 1 = all)')
     .option('--seed <n>', 'seed of the sampling draws (default 0)')
     .option('--backend <name>', 'reference | onnxruntime (default reference)')
     .option('--json', 'machine-readable output')

@@ -74,4 +74,47 @@ describe('pickToken', () => {
       { numRuns: 200 },
     );
   });
+
+  it('top-p only returns a token of the nucleus: the likeliest tokens whose probabilities first reach p', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ min: -8, max: 8, noNaN: true }), { minLength: 2, maxLength: 40 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        fc.double({ min: 0.2, max: 2, noNaN: true }),
+        fc.nat(),
+        (xs, p, t, seed) => {
+          const logits = Float32Array.from(xs);
+          // The nucleus, computed apart: probabilities at temperature t, sorted, shortest prefix reaching p
+          // (reaching p + 1e-9, so rounding in either sum never makes it the smaller of the two).
+          const probs = [...logits].map((l) => Math.exp((l - Math.max(...logits)) / t));
+          const total = probs.reduce((a, b) => a + b, 0);
+          const order = probs.map((q, i) => [q, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+          let mass = 0;
+          const nucleus = new Set<number>();
+          for (const [q, i] of order) {
+            nucleus.add(i);
+            mass += q / total;
+            if (mass >= p + 1e-9) break;
+          }
+          // Outside the nucleus every token is at most as likely as its least likely member; one of
+          // equal probability (a tie at the edge) may be cut either way.
+          const edge = Math.min(...[...nucleus].map((i) => probs[i]!));
+          const picked = pickToken(logits, t, 0, new Rng(seed), p);
+          expect(nucleus.has(picked) || probs[picked] === edge).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('top-p near 0 is the argmax, and top-p 1 draws exactly what it drew without it', () => {
+    const logits = Float32Array.from([0.5, 2, -1, 1.9, 0]);
+    for (let seed = 0; seed < 50; seed++) {
+      expect(pickToken(logits, 1, 0, new Rng(seed), 1e-6)).toBe(1);
+      expect(pickToken(logits, 0.9, 0, new Rng(seed), 1)).toBe(pickToken(logits, 0.9, 0, new Rng(seed)));
+    }
+    // A high-temperature draw from the {1, 3} nucleus covers both and nothing else.
+    const seen = new Set(Array.from({ length: 200 }, (_, seed) => pickToken(logits, 1, 0, new Rng(seed), 0.6)));
+    expect([...seen].sort()).toEqual([1, 3]);
+  });
 });

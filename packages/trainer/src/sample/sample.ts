@@ -12,6 +12,11 @@ export const SampleOptionsSchema = z.object({
   temperature: z.number().nonnegative().default(0),
   /** Sample only among the k likeliest tokens (0 = all). */
   topK: z.number().int().nonnegative().default(0),
+  /**
+   * Nucleus sampling (Holtzman et al. 2020; Hugging Face's and vLLM's `top_p`): sample only among the
+   * likeliest tokens whose probabilities, after temperature and top-k, first reach this mass (1 = all).
+   */
+  topP: z.number().gt(0, 'a probability mass in (0, 1]').max(1, 'a probability mass in (0, 1]').default(1),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
 });
 export type SampleOptions = z.input<typeof SampleOptionsSchema>;
@@ -27,15 +32,31 @@ export interface SampleResult {
   stoppedAtContextLimit: boolean;
 }
 
-/** Index of the token to emit from one row of logits: argmax, or a draw from softmax(logits / T). */
-export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng): number {
+/**
+ * Index of the token to emit from one row of logits: argmax, or a draw from softmax(logits / T) over the
+ * top-k likeliest tokens (0 = all), narrowed to the top-p nucleus (1 = no narrowing) — the order of
+ * Hugging Face's logits warpers (temperature, top-k, top-p). With neither, no sort: the draw reads
+ * the tokens in id order, as it always has, so a seed gives the same text as before top-p existed.
+ */
+export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng, topP = 1): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
   if (temperature === 0) return best;
   let ids = Array.from(logits.keys());
-  if (topK > 0 && topK < ids.length) ids = ids.sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, topK);
+  const narrowK = topK > 0 && topK < ids.length;
+  if (narrowK || topP < 1) ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  if (narrowK) ids = ids.slice(0, topK);
   const max = logits[best]!;
-  const weights = ids.map((i) => Math.exp((logits[i]! - max) / temperature));
+  let weights = ids.map((i) => Math.exp((logits[i]! - max) / temperature));
+  if (topP < 1) {
+    // The likeliest tokens until their mass reaches topP: the one that crosses it is kept, and always one.
+    const target = topP * weights.reduce((a, b) => a + b, 0);
+    let mass = 0;
+    let keep = 0;
+    while (keep < ids.length && (keep === 0 || mass < target)) mass += weights[keep++]!;
+    ids = ids.slice(0, keep);
+    weights = weights.slice(0, keep);
+  }
   let u = rng.float() * weights.reduce((a, b) => a + b, 0);
   for (let j = 0; j < ids.length; j++) {
     u -= weights[j]!;
@@ -74,7 +95,7 @@ export function sampleText(weights: ModelWeights, tokenizer: ByteLevelBpeTokeniz
     // Only ids the tokenizer has are candidates: a model's vocabulary may be larger (a corpus too small
     // to fill --vocab-size, or a vocabulary padded for alignment), and those rows decode to nothing.
     const row = (input.length - 1) * V;
-    const next = pickToken(all.subarray(row, row + Math.min(V, tokenizer.size)), o.temperature, o.topK, rng);
+    const next = pickToken(all.subarray(row, row + Math.min(V, tokenizer.size)), o.temperature, o.topK, rng, o.topP);
     if (next === eot) {
       stopped = true;
       break;

@@ -60,3 +60,74 @@ describe('HF config.json ↔ MoeArch', () => {
     expect(listPresets()).toContain('dense-32b');
   });
 });
+
+describe('HF config.json as Hugging Face writes it', () => {
+  // The extra fields transformers and the released Pangu Pro MoE config carry: bookkeeping and
+  // defaults that leave the math unchanged.
+  const plain = hfConfigFromArch(getPreset('pangu-pro-moe'));
+  const harmless = {
+    architectures: ['PanguProMoEForCausalLM'],
+    auto_map: { AutoConfig: 'configuration_pangu_moe.PanguProMoEConfig', AutoModelForCausalLM: 'modeling_pangu_moe.PanguProMoEForCausalLM' },
+    torch_dtype: 'bfloat16',
+    transformers_version: '4.48.2',
+    bos_token_id: 1,
+    eos_token_id: 45892,
+    pad_token_id: 0,
+    use_cache: true,
+    initializer_range: 0.02,
+    output_router_logits: false,
+    intermediate_size: 1344,
+    attention_dropout: 0.0,
+    rope_scaling: null,
+    use_sliding_window: false,
+    sliding_window: 4096,
+    max_window_layers: 28,
+    norm_topk_prob: false,
+    decoder_sparse_step: 1,
+    mlp_only_layers: [],
+    partial_rotary_factor: 1,
+  };
+
+  it('accepts and ignores the fields that do not change the math', () => {
+    expect(archFromHfConfig({ ...plain, ...harmless })).toEqual(archFromHfConfig(plain));
+    expect(archFromHfConfig({ ...plain, rope_scaling: { rope_type: 'default' } })).toEqual(archFromHfConfig(plain));
+  });
+
+  // Each would run a different model than the config describes, with every tensor shape still right.
+  const mathChanging: [string, unknown, RegExp][] = [
+    ['rope_scaling', { type: 'yarn', factor: 4, original_max_position_embeddings: 4096 }, /RoPE scaling.*remove rope_scaling/],
+    ['rope_scaling', { rope_type: 'linear', factor: 2 }, /RoPE scaling/],
+    ['attention_dropout', 0.1, /attention dropout.*set attention_dropout to 0\.0/],
+    ['hidden_act', 'gelu', /"silu".*not implemented/],
+    ['use_sliding_window', true, /sliding-window attention/],
+    ['norm_topk_prob', true, /without renormalising/],
+    ['decoder_sparse_step', 2, /every PanguProMoE layer is MoE/],
+    ['mlp_only_layers', [0, 47], /every PanguProMoE layer is MoE/],
+    ['partial_rotary_factor', 0.5, /whole head/],
+    ['rope_parameters', { rope_type: 'yarn', rope_theta: 1.6e7, factor: 4 }, /rope_parameters\.rope_type.*RoPE scaling/],
+  ];
+  it.each(mathChanging)('refuses %s = %j, naming the field, the value and the fix', (field, value, fix) => {
+    let err: unknown;
+    try {
+      archFromHfConfig({ ...plain, ...harmless, [field]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    const issue = (err as ValidationError).issues[0]!;
+    expect(issue.path.startsWith(field)).toBe(true);
+    expect((err as ValidationError).message).toMatch(fix);
+  });
+
+  it('reads RoPE θ from rope_parameters, where transformers v5 writes it, and refuses a disagreement', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1, max: 1e9, noNaN: true }), (theta) => {
+        const { rope_theta: _dropped, ...v5 } = { ...plain, ...harmless };
+        expect(archFromHfConfig({ ...v5, rope_parameters: { rope_type: 'default', rope_theta: theta } }).ropeTheta).toBe(theta);
+        expect(archFromHfConfig({ ...v5, rope_theta: theta, rope_parameters: { rope_type: 'default', rope_theta: theta } }).ropeTheta).toBe(theta);
+        expect(() => archFromHfConfig({ ...v5, rope_theta: theta, rope_parameters: { rope_type: 'default', rope_theta: theta * 2 } })).toThrow(/rope_parameters\.rope_theta.*disagree/s);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});

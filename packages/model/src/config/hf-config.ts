@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MoeArchSchema, ValidationError, parseWith, type MoeArch } from '@moge/core';
+import { HF_MATH_FIELDS } from './hf-math-fields';
 
 /** `model_type` of the Pangu Pro MoE family in HF `config.json`. */
 export const HF_MODEL_TYPE = 'PanguProMoE';
@@ -9,7 +10,8 @@ const positiveInt = z.number().int().positive();
 
 /**
  * The fields of an HF `config.json` that define a PanguProMoE model. Unknown keys (torch_dtype,
- * transformers_version, auto_map, ...) are kept by `.loose()` so a round trip does not drop them.
+ * transformers_version, auto_map, ...) are kept by `.loose()` so a round trip does not drop them;
+ * known fields that would change the math are refused unless harmless (`HF_MATH_FIELDS`).
  */
 export const HfPanguConfigSchema = z
   .object({
@@ -22,10 +24,10 @@ export const HfPanguConfigSchema = z
     num_key_value_heads: positiveInt,
     /** Not in the released config (it is hidden_size / heads there); accepted when present. */
     head_dim: positiveInt.optional(),
-    hidden_act: z.literal('silu').default('silu'),
     max_position_embeddings: positiveInt.default(4096),
     rms_norm_eps: z.number().positive().default(1e-5),
-    rope_theta: z.number().positive().default(10000),
+    /** Optional only to tell "absent" from a value: absent is 10000, or rope_parameters.rope_theta. */
+    rope_theta: z.number().positive().optional(),
     tie_word_embeddings: z.boolean().default(false),
     moe_intermediate_size: positiveInt,
     shared_expert_intermediate_size: z.number().int().nonnegative().default(0),
@@ -36,6 +38,7 @@ export const HfPanguConfigSchema = z
     num_expert_groups: positiveInt.default(8),
     /** Pangu Pro has q/k/v/o biases; a config may say otherwise. */
     attention_bias: z.boolean().default(true),
+    ...HF_MATH_FIELDS,
   })
   .loose();
 export type HfPanguConfig = z.output<typeof HfPanguConfigSchema>;
@@ -43,6 +46,23 @@ export type HfPanguConfig = z.output<typeof HfPanguConfigSchema>;
 /** True when `json` looks like an HF config (as opposed to a MoeArch file). */
 export function looksLikeHfConfig(json: unknown): boolean {
   return typeof json === 'object' && json !== null && ('model_type' in json || 'hidden_size' in json);
+}
+
+/** HF's RoPE base when a config does not give one. */
+const DEFAULT_ROPE_THETA = 10000;
+
+/**
+ * θ of RoPE: `rope_theta`, or where transformers v5 writes it, `rope_parameters.rope_theta`. Reading
+ * only the first would run a v5 config at the default 10000 — shapes fine, every position wrong.
+ */
+function ropeThetaOf(hf: HfPanguConfig, subject: string): number {
+  const nested = hf.rope_parameters?.rope_theta;
+  if (hf.rope_theta !== undefined && nested !== undefined && hf.rope_theta !== nested) {
+    throw new ValidationError(subject, [
+      { path: 'rope_parameters.rope_theta', received: nested, expected: `rope_theta's value (${hf.rope_theta}): the two disagree; keep one of them` },
+    ]);
+  }
+  return hf.rope_theta ?? nested ?? DEFAULT_ROPE_THETA;
 }
 
 /** Parses an HF `config.json` (already JSON-decoded) into a validated MoeArch. */
@@ -53,6 +73,7 @@ export function archFromHfConfig(json: unknown, subject = 'HF config.json'): Moe
       { path: 'hidden_size', received: hf.hidden_size, expected: `a multiple of num_attention_heads (${hf.num_attention_heads}) when head_dim is absent` },
     ]);
   }
+  const ropeTheta = ropeThetaOf(hf, subject);
   const arch = {
     numLayers: hf.num_hidden_layers,
     hiddenSize: hf.hidden_size,
@@ -70,7 +91,7 @@ export function archFromHfConfig(json: unknown, subject = 'HF config.json'): Moe
     routerAuxLossCoef: hf.router_aux_loss_coef,
     attention: 'gqa' as const,
     attentionBias: hf.attention_bias,
-    ropeTheta: hf.rope_theta,
+    ropeTheta,
     normEps: hf.rms_norm_eps,
     tiedEmbeddings: hf.tie_word_embeddings,
     maxPositionEmbeddings: hf.max_position_embeddings,

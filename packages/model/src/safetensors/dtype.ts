@@ -11,6 +11,29 @@ export function isSafetensorsDType(d: unknown): d is SafetensorsDType {
   return typeof d === 'string' && (SAFETENSORS_DTYPES as readonly string[]).includes(d);
 }
 
+/**
+ * The smallest magnitude that `dtype` stores as ±∞ (round to nearest even: halfway past the largest
+ * finite value rounds up). A finite weight at or beyond it would be written as ∞ — and refused on
+ * loading — so writers check it first.
+ */
+export const SAFETENSORS_OVERFLOW_AT: Readonly<Record<SafetensorsDType, number>> = {
+  F32: Infinity,
+  F64: Infinity,
+  F16: 65520, // 65504 + half a last place (32 / 2)
+  BF16: new Float32Array(new Uint32Array([0x7f7f8000]).buffer)[0]!, // 0x7f7f (max) + half a last place
+};
+
+/** Index of the first finite value of `data` that `dtype` cannot hold (it would become ±∞), or −1. */
+export function firstOverflow(dtype: SafetensorsDType, data: Float32Array): number {
+  const limit = SAFETENSORS_OVERFLOW_AT[dtype];
+  if (limit === Infinity) return -1;
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]!);
+    if (a >= limit && a !== Infinity) return i;
+  }
+  return -1;
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

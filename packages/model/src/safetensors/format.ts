@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SAFETENSORS_DTYPE_BYTES, isSafetensorsDType, type SafetensorsDType } from './dtype';
+import { SAFETENSORS_DTYPE_BYTES, firstOverflow, isSafetensorsDType, type SafetensorsDType } from './dtype';
 
 /**
  * The safetensors container (huggingface/safetensors): an 8-byte little-endian header length N, N
@@ -106,17 +106,37 @@ export interface TensorToWrite {
   data: Float32Array;
 }
 
+/** The header key of the metadata map: a tensor of that name would be read back as metadata. */
+const METADATA_KEY = '__metadata__';
+
 /**
  * The header bytes (length prefix + JSON padded with spaces to a multiple of 8, as the reference
- * writer does) for tensors laid out in the given order, and each tensor's byte length.
+ * writer does) for tensors laid out in the given order, and each tensor's byte length. Everything
+ * that would make the file unreadable — a repeated or reserved name (the header is a JSON object: the
+ * second entry would replace the first while both tensors' bytes are written), a dimension that is
+ * not a whole number ≥ 0, a value `dtype` turns into ∞ — is refused here, before any byte is written.
  */
 export function buildHeader(tensors: readonly TensorToWrite[], dtype: SafetensorsDType, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const names = new Set<string>();
   let offset = 0;
   for (const t of tensors) {
+    if (t.name === METADATA_KEY) throw new SafetensorsFormatError(`the name is reserved for the file's metadata map; rename the tensor`, t.name);
+    if (names.has(t.name)) throw new SafetensorsFormatError('given twice; tensor names in a file must be unique', t.name);
+    names.add(t.name);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsFormatError(`shape [${t.shape.join(', ')}]: every dimension must be a whole number ≥ 0`, t.name);
+    }
     const count = t.shape.reduce((a, d) => a * d, 1);
     if (count !== t.data.length) throw new SafetensorsFormatError(`shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`, t.name);
+    const over = firstOverflow(dtype, t.data);
+    if (over >= 0) {
+      throw new SafetensorsFormatError(
+        `element ${over} is ${t.data[over]}, beyond the range of ${dtype} (it would be stored as ∞ and refused on loading); save as ${dtype === 'F16' ? 'BF16 or ' : ''}F32`,
+        t.name,
+      );
+    }
     const bytes = count * SAFETENSORS_DTYPE_BYTES[dtype];
     header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;

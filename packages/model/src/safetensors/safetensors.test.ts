@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FileFormatError } from '@moge/core';
-import { decodeToFloat32, encodeFromFloat32, SAFETENSORS_DTYPES } from './dtype';
+import { decodeToFloat32, encodeFromFloat32, firstOverflow, SAFETENSORS_DTYPES } from './dtype';
 import { buildHeader } from './format';
 import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from './file';
 import { goldenDir } from '../test-support/golden';
@@ -36,6 +36,25 @@ describe('safetensors dtypes', () => {
     expect(enc('F16', 1e6)).toBe(0x7c00);
     expect(enc('BF16', 1)).toBe(0x3f80);
     expect(enc('BF16', -2)).toBe(0xc000);
+  });
+});
+
+describe('safetensors dtype ranges', () => {
+  it('flags exactly the finite values a dtype stores as ±∞ (property)', () => {
+    // Magnitudes around each format's overflow edge, plus arbitrary floats.
+    const nearEdges = fc.oneof(fc.float({ min: 65000, max: 66000, noNaN: true }), fc.float({ min: Math.fround(3.38e38), max: Math.fround(3.4e38), noNaN: true }), fc.float({ noNaN: true, noDefaultInfinity: true }));
+    fc.assert(
+      fc.property(nearEdges, fc.boolean(), (m, negative) => {
+        const v = Math.fround(negative ? -m : m);
+        for (const dtype of SAFETENSORS_DTYPES) {
+          const stored = decodeToFloat32(dtype, encodeFromFloat32(dtype, Float32Array.of(v)), 1)[0]!;
+          expect(firstOverflow(dtype, Float32Array.of(0, v)), `${dtype} ${v}`).toBe(Number.isFinite(stored) ? -1 : 1);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    // ∞ itself is not an overflow: it was never finite.
+    expect(firstOverflow('F16', Float32Array.of(Infinity))).toBe(-1);
   });
 });
 
@@ -93,6 +112,25 @@ describe('safetensors files', () => {
     expect(() => readSafetensorsFile(file)).toThrow(/tensor b: .*truncated/);
     writeFileSync(file, bytes.subarray(0, 5));
     expect(() => readSafetensorsFile(file)).toThrow(/shorter than the 8-byte header length/);
+  });
+
+  it('refuses, before writing anything, tensors that would make an unreadable or lossy file', () => {
+    const file = join(dir, 'refused.safetensors');
+    const one = (name: string, shape: number[], data: Float32Array) => ({ name, shape, data });
+    const cases: [Parameters<typeof writeSafetensorsFile>[1], 'F32' | 'F16' | 'BF16', RegExp][] = [
+      [[one('a', [1], Float32Array.of(1)), one('a', [1], Float32Array.of(2))], 'F32', /tensor a: given twice/],
+      [[one('__metadata__', [1], Float32Array.of(1))], 'F32', /tensor __metadata__: the name is reserved/],
+      [[one('neg', [-1, -1], Float32Array.of(1))], 'F32', /tensor neg: shape \[-1, -1\]: every dimension must be a whole number/],
+      [[one('frac', [0.5, 2], Float32Array.of(1))], 'F32', /tensor frac: shape \[0\.5, 2\]/],
+      [[one('ok', [1], Float32Array.of(1)), one('big', [3], Float32Array.of(1, -2, 70000))], 'F16', /tensor big: element 2 is 70000, beyond the range of F16.*save as BF16 or F32/],
+      [[one('huge', [2], Float32Array.of(3e38, 3.4e38))], 'BF16', /tensor huge: element 1 is .*beyond the range of BF16.*save as F32/],
+    ];
+    for (const [tensors, dtype, message] of cases) {
+      expect(() => writeSafetensorsFile(file, tensors, { dtype })).toThrow(FileFormatError);
+      expect(() => writeSafetensorsFile(file, tensors, { dtype })).toThrow(message);
+      expect(existsSync(file)).toBe(false);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('names a directory given where a safetensors file is read or written', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { FileFormatError, MogeError, ValidationError } from '@moge/core';
 import { getPreset } from '../presets/presets';
-import { initModelWeights, weightsToHost } from '../weights/model-weights';
+import { createModelWeights, initModelWeights, weightsToHost } from '../weights/model-weights';
 import { readSafetensorsFile, writeSafetensorsFile } from '../safetensors/file';
 import { loadModelDir, readModelConfig, saveModelDir } from './model-dir';
 
@@ -65,6 +65,24 @@ describe('model directories', () => {
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     saveModelDir(dir, weights);
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'notes.txt']);
+    sameWeights(weights, loadModelDir(dir, backend));
+  });
+
+  it('refuses a save it cannot complete before writing any file, leaving the earlier checkpoint whole', () => {
+    const dir = join(root, 'refused-save');
+    saveModelDir(dir, weights, { maxShardBytes: 40_000 });
+    const snapshot = () => new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
+    const before = snapshot();
+    // A value F16 cannot hold in the last tensor: every shard before it would already be written.
+    const host = weightsToHost(weights);
+    host.get('lm_head.weight')!.data[5] = 1e5;
+    const overflowing = createModelWeights(arch, backend, host);
+    expect(() => saveModelDir(dir, overflowing, { dtype: 'F16', maxShardBytes: 40_000 })).toThrow(FileFormatError);
+    expect(() => saveModelDir(dir, overflowing, { dtype: 'F16', maxShardBytes: 40_000 })).toThrow(/refused-save: cannot save as F16: tensor lm_head\.weight: element 5 is 100000/);
+    // An arch that config.json cannot express (plain top-k over 4 groups), found only when config.json was written last.
+    const topk = initModelWeights({ ...arch, router: 'topk' }, backend, { seed: 4 });
+    expect(() => saveModelDir(dir, topk)).toThrow(ValidationError);
+    expect(snapshot()).toEqual(before);
     sameWeights(weights, loadModelDir(dir, backend));
   });
 

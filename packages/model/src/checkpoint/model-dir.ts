@@ -7,7 +7,7 @@ import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } 
 import { archFromHfConfig, hfConfigFromArch } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
 import type { SafetensorsDType } from '../safetensors/dtype';
-import type { SafetensorsHeader } from '../safetensors/format';
+import { SafetensorsFormatError, buildHeader, type SafetensorsHeader } from '../safetensors/format';
 import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
 
@@ -133,18 +133,29 @@ function removeStaleWeightFiles(dir: string, written: ReadonlySet<string>): void
 /**
  * Writes `weights` as an HF model directory. Every file is written atomically; the weights go first
  * and config.json last, so a directory with a config.json always has complete weights beside it.
+ * Whatever can be refused — an arch config.json cannot express, a value the dtype cannot hold, a bad
+ * shard size — is refused before the first file is written: a shard written before the refusal
+ * would sit beside the previous save's index and config, a checkpoint that is half new.
  */
 export function saveModelDir(dir: string, weights: ModelWeights, options: SaveModelOptions = {}): void {
   const dtype = options.dtype ?? 'F32';
+  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
+  const configJson = `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`;
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  try {
+    buildHeader(hf, dtype); // every name, shape and value, as a single file would hold them
+  } catch (e) {
+    if (e instanceof SafetensorsFormatError) throw new FileFormatError(dir, `cannot save as ${dtype}: ${e.message}`, { cause: e });
+    throw e;
+  }
   const bytesPer = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
   const max = options.maxShardBytes;
+  if (max !== undefined && !(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
   const written = new Set<string>();
   if (max === undefined) {
     writeSafetensorsFile(join(dir, WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt' } });
     written.add(WEIGHTS_FILE);
   } else {
-    if (!(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
     const shards: (typeof hf)[] = [[]];
     let used = 0;
     for (const t of hf) {
@@ -169,6 +180,5 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   }
   removeStaleWeightFiles(dir, written);
   if (options.tokenizerJson !== undefined) writeFileAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
-  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
-  writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`);
+  writeFileAtomic(join(dir, CONFIG_FILE), configJson);
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +114,26 @@ describe('model directories', () => {
     writeFileSync(file, bytes.subarray(0, bytes.length - 100));
     expect(() => loadModelDir(dir, backend)).toThrow(FileFormatError);
     expect(() => loadModelDir(dir, backend)).toThrow(/model\.safetensors: tensor lm_head\.weight: .*truncated/);
+  });
+
+  it('reads model.safetensors when an index is there too, as Hugging Face does', () => {
+    const dir = join(root, 'both');
+    const other = initModelWeights(arch, backend, { seed: 11 });
+    saveModelDir(dir, other, { maxShardBytes: 40_000 });
+    cpSync(join(root, 'single', 'model.safetensors'), join(dir, 'model.safetensors'));
+    sameWeights(weights, loadModelDir(dir, backend));
+  });
+
+  it('names a shard the index lists but the directory lacks, and what it was to hold', () => {
+    const dir = join(root, 'missing-shard');
+    cpSync(join(root, 'sharded'), dir, { recursive: true });
+    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    const shard = Object.values(index.weight_map).at(-1)!;
+    const held = Object.keys(index.weight_map).filter((n) => index.weight_map[n] === shard);
+    rmSync(join(dir, shard));
+    expect(() => loadModelDir(dir, backend)).toThrow(MogeError);
+    expect(() => loadModelDir(dir, backend)).toThrow(`${shard}: no such file; model.safetensors.index.json lists it for ${held.length} tensor${held.length === 1 ? '' : 's'} (first: ${held[0]})`);
+    expect(() => loadModelDir(dir, backend)).toThrow(/incomplete download/);
   });
 
   it('refuses an index that lists a tensor its shard lacks, and a directory with no weights', () => {

@@ -40,21 +40,33 @@ export function readModelConfig(dir: string): MoeArch {
   return archFromHfConfig(readJson(file), file);
 }
 
-/** Which file holds each tensor: from the index of a sharded checkpoint, or the single file. */
+/**
+ * Which file holds each tensor: the single file, or the shards of the index. The single file wins
+ * when both are there, as in Hugging Face's `from_pretrained`, so both load the same weights.
+ */
 function tensorFiles(dir: string): Map<string, string[]> {
-  const indexFile = join(dir, WEIGHTS_INDEX_FILE);
+  const single = join(dir, WEIGHTS_FILE);
   const files = new Map<string, string[]>();
-  if (existsSync(indexFile)) {
-    const index = parseWith(IndexSchema, readJson(indexFile), indexFile);
-    for (const [name, shard] of Object.entries(index.weight_map)) {
-      const path = join(dir, shard);
-      files.set(path, [...(files.get(path) ?? []), name]);
-    }
+  if (existsSync(single)) {
+    files.set(single, []);
     return files;
   }
-  const single = join(dir, WEIGHTS_FILE);
-  if (!existsSync(single)) throw new MogeError('E_NO_FILE', `${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`);
-  files.set(single, []);
+  const indexFile = join(dir, WEIGHTS_INDEX_FILE);
+  if (!existsSync(indexFile)) throw new MogeError('E_NO_FILE', `${dir}: neither ${WEIGHTS_FILE} nor ${WEIGHTS_INDEX_FILE}`);
+  const index = parseWith(IndexSchema, readJson(indexFile), indexFile);
+  for (const [name, shard] of Object.entries(index.weight_map)) {
+    const path = join(dir, shard);
+    files.set(path, [...(files.get(path) ?? []), name]);
+  }
+  // A missing shard is an incomplete download or copy: say so, rather than a bare ENOENT.
+  for (const [path, names] of files) {
+    if (!existsSync(path)) {
+      throw new MogeError(
+        'E_NO_FILE',
+        `${path}: no such file; ${WEIGHTS_INDEX_FILE} lists it for ${names.length} tensor${names.length === 1 ? '' : 's'} (first: ${names[0]}) — copy the missing shard (an incomplete download?) or fix weight_map`,
+      );
+    }
+  }
   return files;
 }
 

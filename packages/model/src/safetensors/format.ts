@@ -70,6 +70,9 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): Safetens
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json)) {
     if (name === '__metadata__') {
+      // null is how a writer without metadata may spell "none"; the reference reader (an Option in
+      // Rust) accepts it, so files it reads must read here too.
+      if (raw === null) continue;
       const m = z.record(z.string(), z.string()).safeParse(raw);
       if (!m.success) throw new SafetensorsFormatError('__metadata__ must map strings to strings');
       metadata = m.data;

@@ -149,6 +149,13 @@ describe('safetensors files', () => {
       json.copy(out, 8);
       writeFileSync(file, out);
     };
+    // What the reference reader accepts: metadata spelled null, entries listed out of data order, zero-size tensors.
+    withHeader({ __metadata__: null, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] }, z: { dtype: 'F16', shape: [0, 3], data_offsets: [4, 4] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 8);
+    const lenient = readSafetensorsFile(file);
+    expect(lenient.metadata).toEqual({});
+    expect([...lenient.tensors].map(([n, t]) => [n, t.shape, t.data.length])).toEqual([['b', [1], 1], ['z', [0, 3], 0], ['a', [1], 1]]);
+    withHeader({ __metadata__: { step: 3 } }, 0);
+    expect(() => readSafetensorsFile(file)).toThrow(/__metadata__ must map strings to strings/);
     withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8);
     expect(() => readSafetensorsFile(file)).toThrow(/tensor x: data_offsets \[0, 8\] hold 8 bytes.*needs 12/);
     withHeader({ x: { dtype: 'I8', shape: [4], data_offsets: [0, 4] } }, 4);

@@ -103,7 +103,8 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
   } else {
     headDimQk = arch.headDim;
     headDimV = arch.headDim;
-    // Megatron replicates KV heads when tp exceeds their number.
+    // Serving engines (vLLM) replicate KV heads when tp exceeds their number; Megatron does not, and
+    // training plans with such a tp are refused before they get here (train/plan-rules.ts).
     kvHeadsLocal = Math.ceil(arch.numKvHeads / s.tp);
     ops.push(...tpEnter(s, 'attn-all-gather', tokens, h));
     ops.push({ kind: 'matmul', name: 'qkv-proj', module: 'attention', m: tokens, k: h, n: (headsLocal + 2 * kvHeadsLocal) * arch.headDim });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_MICRO_BATCHES, ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { hasMoeLayers, seqLengthMultiple, tpSplitsKvHeads } from './plan-rules';
 
 const ints = z.array(z.number().int().positive()).min(1);
 
@@ -37,7 +38,7 @@ export interface PlanTemplate {
 
 /**
  * Every plan of `space` that can run `arch` on exactly `t.devices` devices with the given batch:
- * TP within a node and dividing the heads, EP dividing the experts and the stage's devices, layers
+ * TP within a node and dividing the heads and KV heads, the sequence splitting over CP and SP (plan-rules), EP dividing the experts and the stage's devices, layers
  * padded with a few no-op slots to fill pp × vpp chunks, micro-batch counts the interleaved schedule
  * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
  */
@@ -45,11 +46,12 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
   // Parsed once for the defaults; the loops below enforce the schema's cross-field rules themselves,
   // so each plan is a plain spread (a search enumerates hundreds of thousands).
   const base = ParallelPlanSchema.parse({ seqLength: t.seqLength });
-  const moe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
+  const moe = hasMoeLayers(arch);
   for (const tp of space.tp) {
-    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0) continue;
+    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0 || !tpSplitsKvHeads(arch, tp)) continue;
     for (const cp of space.cp) {
-      if (t.seqLength % cp !== 0) continue;
+      // Plans set sequenceParallel whenever tp > 1 (below), so the sequence must split over cp and tp.
+      if (t.seqLength % seqLengthMultiple({ tp, cp, sequenceParallel: tp > 1 }) !== 0) continue;
       for (const pp of space.pp) {
         if (pp > arch.numLayers) continue;
         const stage = tp * cp * pp;

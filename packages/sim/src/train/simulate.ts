@@ -14,6 +14,7 @@ import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveFusedOperators, resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
 import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
+import { checkTrainingPlan } from './plan-rules';
 import { buildChromeTrace, type ChromeTrace } from './trace';
 
 export interface LayerTiming {
@@ -135,6 +136,9 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     // Megatron and MindSpeed shard the experts evenly over expert parallelism (no redundant copies in training).
     throw new ValidationError('plan', [{ path: 'ep', received: plan.ep, expected: `a divisor of the ${arch.numExperts} experts` }]);
   }
+  // Before any cost: a plan Megatron would refuse (KV heads over TP, sequence over CP and SP, EP on a
+  // dense model) would otherwise be priced with fractional heads or tokens per rank.
+  checkTrainingPlan(arch, plan);
   const overlap = resolveOverlap(options.overlap);
   const fused = resolveFusedOperators(options.fusedOperators);
   const groups = planGroups(plan, cluster.devicesPerNode);

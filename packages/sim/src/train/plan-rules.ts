@@ -1,0 +1,97 @@
+import { ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
+import { checkPlanFitsArch } from '@moge/memory';
+
+/**
+ * Shapes of a training plan that Megatron-LM / MindSpeed refuse at start-up but that the cost model
+ * would happily price (fractional heads or tokens per rank): the simulator refuses them too, so a plan
+ * it ranks is one the engine can launch. The search enumerates with the same predicates.
+ */
+
+/**
+ * GQA: Megatron-core shards the query groups (KV heads) over TP — `TransformerConfig` requires
+ * num_query_groups % tp == 0 — and, unlike vLLM, never replicates them. MLA has no query groups.
+ */
+export function tpSplitsKvHeads(arch: MoeArch, tp: number): boolean {
+  return arch.attention === 'mla' || arch.numKvHeads % tp === 0;
+}
+
+/**
+ * The multiple the sequence length must be: context parallelism's causal load balance cuts each
+ * sequence into 2·cp chunks (rank i holds i and 2cp−1−i), and sequence parallelism then splits a
+ * rank's seqLength/cp tokens over TP (Megatron scatters along the sequence dimension and asserts it divides).
+ */
+export function seqLengthMultiple(plan: Pick<ParallelPlan, 'tp' | 'cp' | 'sequenceParallel'>): number {
+  const cpMultiple = plan.cp > 1 ? 2 * plan.cp : 1;
+  const spMultiple = plan.sequenceParallel && plan.tp > 1 ? plan.cp * plan.tp : 1;
+  return lcm(cpMultiple, spMultiple);
+}
+
+/** True when the architecture has MoE layers for expert parallelism to spread. */
+export function hasMoeLayers(arch: MoeArch): boolean {
+  return arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
+}
+
+/** What the simulator adds to @moge/memory's arch-vs-plan rules for training; empty when the plan can run. */
+export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (!tpSplitsKvHeads(arch, plan.tp)) {
+    issues.push({
+      path: 'plan.tp',
+      received: plan.tp,
+      expected: `a divisor of numKvHeads (${arch.numKvHeads}): Megatron-LM shards the KV heads over TP and does not replicate them; use tp ${largestDivisorAtMost(arch.numKvHeads, plan.tp)} or fewer`,
+    });
+  }
+  const multiple = seqLengthMultiple(plan);
+  if (plan.seqLength % multiple !== 0) {
+    const why = [
+      plan.cp > 1 ? `2 × cp (${2 * plan.cp}) chunks for ring attention's causal load balance` : '',
+      plan.sequenceParallel && plan.tp > 1 ? `cp × tp (${plan.cp * plan.tp}) for sequence parallelism's split of each rank's tokens` : '',
+    ].filter(Boolean);
+    issues.push({
+      path: 'plan.seqLength',
+      received: plan.seqLength,
+      expected: `a multiple of ${multiple} (${why.join(' and ')}); e.g. seqLength ${Math.ceil(plan.seqLength / multiple) * multiple}`,
+    });
+  }
+  if (!hasMoeLayers(arch)) {
+    for (const field of ['ep', 'etp'] as const) {
+      if (plan[field] !== 1) {
+        issues.push({
+          path: `plan.${field}`,
+          received: plan[field],
+          expected: `1: ${arch.name ?? 'this architecture'} has no MoE layers (numExperts ${arch.numExperts}), so there are no experts to spread (Megatron-LM refuses expert parallelism without experts)`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * Refuses a plan the training engines would refuse, listing every problem at once: @moge/memory's
+ * rules (layers over pp × vpp, heads and experts, sequence parallelism with MoE) and trainingPlanIssues.
+ */
+export function checkTrainingPlan(arch: MoeArch, plan: ParallelPlan): void {
+  const issues: FieldIssue[] = [];
+  try {
+    checkPlanFitsArch(arch, plan, 'training');
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    issues.push(...e.issues);
+  }
+  issues.push(...trainingPlanIssues(arch, plan));
+  if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
+}
+
+function largestDivisorAtMost(n: number, limit: number): number {
+  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function lcm(a: number, b: number): number {
+  return (a / gcd(a, b)) * b;
+}

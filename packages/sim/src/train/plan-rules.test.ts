@@ -52,6 +52,12 @@ describe('training plans the engines refuse', () => {
     expect(issues[0]!.expected).toMatch(/^1: dense-32b has no MoE layers/);
   });
 
+  it('names globalBatchSize, with a value that works, when the interleaved schedule cannot group the micro-batches', () => {
+    const issues = issuesOf(() => train(dense, 16, { tp: 4, pp: 4, vpp: 2, sequenceParallel: true, globalBatchSize: 6, noopLayers: 0 }));
+    expect(issues.map((i) => i.path)).toEqual(['plan.globalBatchSize']);
+    expect(issues[0]!.expected).toMatch(/multiple of microBatchSize × dp × pp \(1×1×4 = 4\).*gives 6; e\.g\. globalBatchSize 8, or vpp 1/);
+  });
+
   it("lists @moge/memory's rules and its own in one error", () => {
     const issues = issuesOf(() => train(tiny, 8, { tp: 4, pp: 2, noopLayers: 1, sequenceParallel: false, globalBatchSize: 4, seqLength: 510 }));
     expect(issues.map((i) => i.path).sort()).toEqual(['plan.noopLayers', 'plan.sequenceParallel', 'plan.tp'].sort());

@@ -53,6 +53,15 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
       expected: `a multiple of ${multiple} (${why.join(' and ')}); e.g. seqLength ${Math.ceil(plan.seqLength / multiple) * multiple}`,
     });
   }
+  const perMicroBatchGroup = plan.microBatchSize * plan.dp * plan.pp;
+  if (plan.vpp > 1 && plan.globalBatchSize % perMicroBatchGroup !== 0) {
+    // The schedule would refuse it too (schedule-order), but naming a derived count; name the field to change.
+    issues.push({
+      path: 'plan.globalBatchSize',
+      received: plan.globalBatchSize,
+      expected: `a multiple of microBatchSize × dp × pp (${plan.microBatchSize}×${plan.dp}×${plan.pp} = ${perMicroBatchGroup}) when vpp > 1: Megatron-LM's interleaved schedule runs micro-batches in groups of pp, and this gives ${plan.globalBatchSize / (plan.microBatchSize * plan.dp)}; e.g. globalBatchSize ${Math.ceil(plan.globalBatchSize / perMicroBatchGroup) * perMicroBatchGroup}, or vpp 1`,
+    });
+  }
   if (!hasMoeLayers(arch)) {
     for (const field of ['ep', 'etp'] as const) {
       if (plan[field] !== 1) {

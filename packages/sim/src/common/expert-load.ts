@@ -1,4 +1,4 @@
-import type { MoeArch, RoutingStats } from '@moge/core';
+import type { FieldIssue, MoeArch, RoutingStats } from '@moge/core';
 import { loadMatrixFromRows, meanMaxOverMean, placeExperts, zipfLoads, type LoadMatrix } from '@moge/ep-planner';
 
 /** Where expert loads come from and whether ep-planner may re-place experts to even them out. */
@@ -16,6 +16,23 @@ export interface ExpertLoadQuery {
   epNodes: number;
   /** Token→expert assignments one EP group routes per micro-batch (tokens × topK over the group). */
   assignmentsPerMicroBatch: number;
+}
+
+/**
+ * What makes measured routing statistics unusable for `arch`, with paths under `path` (the option or
+ * workload field that holds them): a trace of another model (a different expert count) would be
+ * placed as if it were this one's, and an empty one has no load at all. Checked at the public doors,
+ * so the error names the user's field rather than ep-planner's internals.
+ */
+export function routingTraceIssues(arch: MoeArch, stats: RoutingStats, path: string): FieldIssue[] {
+  if (stats.layers.length === 0) return [{ path: `${path}.layers`, received: [], expected: 'at least one layer of expert counts' }];
+  const issues: FieldIssue[] = [];
+  stats.layers.forEach((l, i) => {
+    if (l.expertCounts.length !== arch.numExperts) {
+      issues.push({ path: `${path}.layers.${i}.expertCounts`, received: `${l.expertCounts.length} counts`, expected: `one count per expert of the architecture, ${arch.numExperts} (a trace of this model)` });
+    }
+  });
+  return issues;
 }
 
 /** Layers of synthetic Zipf loads to average over (each layer has its own hot experts). */

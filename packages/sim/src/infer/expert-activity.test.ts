@@ -46,4 +46,9 @@ describe('expertActivity', () => {
     const other = { ...stats, numExperts: 32, layers: [stats.layers[0]!, { expertCounts: counts.slice(0, 32) }] };
     expect(() => expertActivity(pro, { kind: 'trace', stats: other }, 1, 1, 1000)).toThrow(/routing\.stats\.layers\.1\.expertCounts: got "32 counts", expected one count per expert of the architecture, 64/);
   });
+
+  it('names an empty trace by its workload field, not the load matrix inside ep-planner', () => {
+    const stats = { router: 'moge' as const, numExperts: 64, topK: 8, numDevices: 8, tokens: 0, layers: [] };
+    expect(() => expertActivity(pro, { kind: 'trace', stats }, 2, 1, 1000)).toThrow(/routing\.stats\.layers: got \[\], expected at least one layer of expert counts/);
+  });
 });

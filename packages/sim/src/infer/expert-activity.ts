@@ -1,6 +1,6 @@
 import { ValidationError, type MoeArch } from '@moge/core';
 import { zipfLoads } from '@moge/ep-planner';
-import { expertLoadFactor, type ExpertLoadSource } from '../common/expert-load';
+import { expertLoadFactor, routingTraceIssues, type ExpertLoadSource } from '../common/expert-load';
 import type { RoutingSource } from './workload';
 
 /** Layers of synthetic Zipf popularity averaged over (each layer has its own hot experts). */
@@ -13,12 +13,9 @@ const SYNTHETIC_LAYERS = 8;
 export function expertShares(arch: MoeArch, routing: RoutingSource): Float64Array[] {
   const e = arch.numExperts;
   if (routing.kind === 'trace') {
-    return routing.stats.layers.map((l, i) => {
-      if (l.expertCounts.length !== e) {
-        throw new ValidationError('inference workload', [
-          { path: `routing.stats.layers.${i}.expertCounts`, received: `${l.expertCounts.length} counts`, expected: `one count per expert of the architecture, ${e} (a trace of this model)` },
-        ]);
-      }
+    const issues = routingTraceIssues(arch, routing.stats, 'routing.stats');
+    if (issues.length > 0) throw new ValidationError('inference workload', issues);
+    return routing.stats.layers.map((l) => {
       const sum = l.expertCounts.reduce((a, b) => a + b, 0);
       return Float64Array.from(l.expertCounts, (c) => (sum > 0 ? c / sum : 1 / e));
     });

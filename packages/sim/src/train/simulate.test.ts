@@ -148,6 +148,17 @@ describe('simulateTraining', () => {
     expect(() => run({ ...proPlan, tp: 1, ep: 3, dp: 12, globalBatchSize: 48 }, {}, pro, parseClusterSpec('atlas-800t-a2:48'))).toThrow(/ep: got 3, expected a divisor of the 64 experts/);
   });
 
+  it('refuses routing statistics of another model or of no layer, naming the option field', () => {
+    const trace = (experts: number, layers: number) => ({
+      kind: 'trace' as const,
+      stats: { router: 'moge' as const, numExperts: experts, topK: 8, numDevices: 8, tokens: 100, layers: Array.from({ length: layers }, () => ({ expertCounts: new Array<number>(experts).fill(10) })) },
+    });
+    // 8 counts for a 64-expert model used to be placed as if they were its experts (a load factor of 7).
+    expect(() => run(proPlan, { expertLoad: trace(8, 2) })).toThrow(/training simulator options:\n {2}- expertLoad\.stats\.layers\.0\.expertCounts: got "8 counts", expected one count per expert of the architecture, 64/);
+    expect(() => run(proPlan, { expertLoad: trace(64, 0) })).toThrow(/expertLoad\.stats\.layers: got \[\], expected at least one layer/);
+    expect(run(proPlan, { expertLoad: trace(64, 2) }).expertLoadFactor).toBeGreaterThanOrEqual(1);
+  });
+
   it('rejects a plan larger than the cluster, naming the sizes', () => {
     expect(() => run({ ...proPlan, dp: 8 })).toThrow(/128 devices.*has 64/);
   });

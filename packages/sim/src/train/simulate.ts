@@ -2,7 +2,7 @@ import { dtypeBytes, InfeasibleError, MoeArchSchema, ParallelPlanSchema, parseWi
 import type { Cluster } from '@moge/ascend-hal';
 import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
-import { expertLoadFactor } from '../common/expert-load';
+import { expertLoadFactor, routingTraceIssues } from '../common/expert-load';
 import { crossesNodes, planGroups, type PlanGroups } from '../common/group-layout';
 import type { LayerShard } from '../common/layer-ops';
 import { ComputeCostCache } from '../common/op-cost';
@@ -14,7 +14,7 @@ import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveFusedOperators, resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
 import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
-import { checkTrainingPlan } from './plan-rules';
+import { checkTrainingPlan, hasMoeLayers } from './plan-rules';
 import { buildChromeTrace, type ChromeTrace } from './trace';
 
 export interface LayerTiming {
@@ -139,6 +139,10 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
   // Before any cost: a plan Megatron would refuse (KV heads over TP, sequence over CP and SP, EP on a
   // dense model) would otherwise be priced with fractional heads or tokens per rank.
   checkTrainingPlan(arch, plan);
+  if (options.expertLoad.kind === 'trace' && hasMoeLayers(arch)) {
+    const issues = routingTraceIssues(arch, options.expertLoad.stats, 'expertLoad.stats');
+    if (issues.length > 0) throw new ValidationError('training simulator options', issues);
+  }
   const overlap = resolveOverlap(options.overlap);
   const fused = resolveFusedOperators(options.fusedOperators);
   const groups = planGroups(plan, cluster.devicesPerNode);

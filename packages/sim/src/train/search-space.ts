@@ -5,7 +5,8 @@ import { hasMoeLayers, seqLengthMultiple, tpSplitsKvHeads } from './plan-rules';
 const ints = z.array(z.number().int().positive()).min(1);
 
 /** The plan dimensions a search enumerates; every list is a set of candidate values. */
-export const PlanSpaceSchema = z.object({
+// Strict: a misspelt dimension (`tpp`) would otherwise be dropped and its default searched instead.
+export const PlanSpaceSchema = z.strictObject({
   tp: ints.default([1, 2, 4, 8]),
   cp: ints.default([1, 2, 4, 8]),
   pp: ints.default([1, 2, 4, 5, 6, 8, 10, 12, 16]),

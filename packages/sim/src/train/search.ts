@@ -7,7 +7,8 @@ import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/
 import { trainingFlopsPerToken } from './model-flops';
 import { dataParallelCollectives } from './data-parallel';
 import { resolveOverlap, type TrainingSimOptionsInput } from './options';
-import { enumeratePlans, PlanSpaceSchema, type PlanSpace, type PlanSpaceInput } from './search-space';
+import { parseSearchSettings } from './search-input';
+import { enumeratePlans, type PlanSpace, type PlanSpaceInput } from './search-space';
 import { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type TrainingSimResult } from './simulate';
 
 export interface SearchInput {
@@ -123,18 +124,15 @@ const RECOMPUTE_ORDER = { none: 0, fine: 1, full: 2 } as const;
  */
 export function searchTraining(input: SearchInput): SearchResult {
   if (input.archs.length === 0) throw new ValidationError('search', [{ path: 'archs', received: [], expected: 'at least one architecture (none fell within the ranges and budget)' }]);
-  const objective = input.objective ?? 'throughput';
-  const space = PlanSpaceSchema.parse(input.space ?? {});
+  const settings = parseSearchSettings(input);
+  const { objective, space, top, survivors, shortlist } = settings;
   space.recompute = [...new Set(space.recompute)].sort((a, b) => RECOMPUTE_ORDER[a] - RECOMPUTE_ORDER[b]);
-  const top = input.top ?? 10;
-  const survivors = input.survivors ?? Math.max(4 * top, 200);
-  const shortlist = input.shortlist ?? 4;
   const chip = input.cluster.node.chip;
-  const profileName = input.options?.profile;
+  const profileName = settings.options.profile;
   const profile = input.profileData ?? (profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name));
   const caches = { compute: new ComputeCostCache(chip, 'bf16', profile.chipEfficiency), comm: new CommCostCache(input.cluster) };
-  const template = { globalBatchSize: input.globalBatchSize, seqLength: input.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
-  const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, input.seqLength) : tokensPerS);
+  const template = { globalBatchSize: settings.globalBatchSize, seqLength: settings.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
+  const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, settings.seqLength) : tokensPerS);
   const counts = { architectures: input.archs.length, shortlisted: input.archs.length, enumerated: 0, fitting: 0, simulated: 0 };
   const pool: Candidate[] = [];
   let floor = 0;
@@ -165,7 +163,7 @@ export function searchTraining(input: SearchInput): SearchResult {
       if (key === settled) continue;
       let prep: PreparedTrainingSim;
       try {
-        prep = prepareTraining({ arch, cluster: input.cluster, plan, options: { ...input.options, trace: false }, profile }, caches, { deferMemory: true });
+        prep = prepareTraining({ arch, cluster: input.cluster, plan, options: { ...settings.options, trace: false }, profile }, caches, { deferMemory: true });
       } catch (e) {
         if (e instanceof MogeError) continue; // a pairing the memory model or the cost models reject
         throw e;

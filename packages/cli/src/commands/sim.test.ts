@@ -41,6 +41,18 @@ describe('moge sim train', () => {
     expect(t.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(100);
   });
 
+  it('refuses a --trace path it cannot write before simulating, naming the flag', async () => {
+    const io = capture();
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    for (const bad of [tmp, join(file, 'trace.json')]) {
+      expect(await main(['sim', 'train', '--arch', 'moge-tiny', '--cluster', 'atlas-800t-a2:8', '--plan', 'auto', '--global-batch', '16', '--seq-length', '512', '--trace', bad])).not.toBe(0);
+    }
+    expect(io.err()).toMatch(/--trace .*: is a directory; give a file path[\s\S]*--trace .*a-file is a file, not a directory/);
+    // Nothing was simulated or printed.
+    expect(io.out()).toBe('');
+  });
+
   it('names the pipeline layout it simulated in the table output', async () => {
     const io = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan])).toBe(0);

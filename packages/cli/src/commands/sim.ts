@@ -15,7 +15,7 @@ import {
 } from '@moge/sim';
 import { failIfInfeasible } from '../util/errors';
 import { refuseIgnoredFlags } from '../util/flags';
-import { writeJsonAtomic } from '../util/io';
+import { assertWritablePath, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
 import { ARCH_HELP, resolveArch, resolveArchOrRanges } from '../util/resolve-arch';
@@ -123,6 +123,8 @@ function registerSimTrain(sim: Command): void {
     const arch = resolveArch(flags.arch);
     const cluster = resolveCluster(flags.cluster);
     const options = simOptions(flags);
+    // Before the search or simulation (minutes for a big --plan auto), and naming the flag.
+    if (flags.trace !== undefined) assertWritablePath('--trace', flags.trace);
     let plan: ParallelPlan;
     if (flags.plan.trim() === 'auto') {
       const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch ?? '1024', '--seq-length': flags.seqLength ?? '4096' }, 'sim train flags');

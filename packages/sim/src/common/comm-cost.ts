@@ -6,6 +6,18 @@ import type { CollectiveOp, ExpertExchangeOp } from './ops';
 export type DispatchAlgorithm = 'flat' | 'hierarchical';
 
 /**
+ * The ranks of the even group the collective models cost in place of `group`. Ranks fill nodes in
+ * order, so a group whose size its per-node count does not divide is uneven (dp 3 at stride 2 on
+ * 8-device nodes: 4 ranks on one node, 2 on the next), and ascend-hal's models take only even
+ * groups. It is costed with every node as full as its fullest one: the same nodes and the same
+ * busiest links, a few ranks more — slightly pessimistic, where it used to be an error from inside
+ * the collective model for a plan Megatron runs.
+ */
+export function evenRanks(group: GroupLayout): number {
+  return Math.ceil(group.size / group.ranksPerNode) * group.ranksPerNode;
+}
+
+/**
  * Times of communication ops from the @moge/ascend-hal collective model, cached by shape. The group
  * layout (how many of a group's ranks share a node) decides which link tier carries the traffic.
  */
@@ -19,7 +31,7 @@ export class CommCostCache {
     const key = `c:${op.op}:${op.bytes}:${group.size}:${group.ranksPerNode}`;
     let t = this.cache.get(key);
     if (t === undefined) {
-      t = estimateCollective(this.cluster, { op: op.op, bytes: op.bytes, ranks: group.size, ranksPerNode: group.ranksPerNode }).timeS;
+      t = estimateCollective(this.cluster, { op: op.op, bytes: op.bytes, ranks: evenRanks(group), ranksPerNode: group.ranksPerNode }).timeS;
       this.cache.set(key, t);
     }
     return t;
@@ -37,13 +49,14 @@ export class CommCostCache {
     if (t === undefined) {
       t =
         algorithm === 'flat' || group.ranksPerNode >= group.size
-          ? estimateCollective(this.cluster, { op: 'all-to-all', bytes, ranks: group.size, ranksPerNode: group.ranksPerNode }).timeS
+          ? estimateCollective(this.cluster, { op: 'all-to-all', bytes, ranks: evenRanks(group), ranksPerNode: group.ranksPerNode }).timeS
           : estimateHierarchicalAllToAll(this.cluster, {
               tokensPerRank: Math.round(op.tokens * loadFactor),
               bytesPerToken: op.hiddenBytes,
               topK: op.topK,
-              numExperts: op.numExperts,
-              ranks: group.size,
+              // The same experts per rank on the even stand-in (ep divides the experts).
+              numExperts: (op.numExperts / group.size) * evenRanks(group),
+              ranks: evenRanks(group),
               ranksPerNode: group.ranksPerNode,
             }).timeS;
       this.cache.set(key, t);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ParallelPlanSchema, ValidationError, type ParallelPlanInput } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
-import { seqLengthMultiple, tpSplitsKvHeads } from './plan-rules';
+import { seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from './plan-rules';
 import { enumeratePlans, PlanSpaceSchema } from './search-space';
 import { simulateTraining } from './simulate';
 
@@ -29,7 +29,7 @@ describe('training plans the engines refuse', () => {
     const issues = issuesOf(() => train(tiny, 8, { tp: 4, dp: 2, sequenceParallel: true, globalBatchSize: 4, seqLength: 512 }));
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('plan.tp');
-    expect(issues[0]!.expected).toMatch(/divisor of numKvHeads \(2\).*use tp 2/);
+    expect(issues[0]!.expected).toMatch(/divisor of numKvHeads \(2\).*e\.g\. tp 2$/);
     // tp 2 divides both and runs.
     expect(train(tiny, 8, { tp: 2, dp: 4, sequenceParallel: true, globalBatchSize: 8, seqLength: 512 }).stepTimeS).toBeGreaterThan(0);
   });
@@ -58,6 +58,19 @@ describe('training plans the engines refuse', () => {
     expect(issues[0]!.expected).toMatch(/multiple of microBatchSize × dp × pp \(1×1×4 = 4\).*gives 6; e\.g\. globalBatchSize 8, or vpp 1/);
   });
 
+  it('refuses a tp or etp that does not split the FFN widths into whole columns', () => {
+    const odd = { ...dense, denseFfnSize: 27650 }; // 2 × 5^2 × 7 × 79: tp 4 leaves half a column
+    const issues = issuesOf(() => train(odd, 8, { tp: 4, dp: 2, globalBatchSize: 8, recompute: ['layer'] }));
+    expect(issues.map((i) => i.path)).toEqual(['plan.tp']);
+    expect(issues[0]!.expected).toMatch(/a divisor of denseFfnSize \(27650\).*e\.g\. tp 2$/);
+    const moe = { ...pro, sharedExpertFfnSize: 5004, expertFfnSize: 1350 }; // 5004 = 4 × 1251
+    const moeIssues = issuesOf(() => train(moe, 64, { tp: 8, ep: 4, etp: 4, dp: 2, pp: 4, sequenceParallel: true, globalBatchSize: 16, recompute: ['layer'] }));
+    expect(moeIssues.map((i) => i.path)).toEqual(['plan.tp', 'plan.etp']);
+    // The suggestion also splits the 40 heads (tp 6 would split the width alone).
+    expect(moeIssues[0]!.expected).toMatch(/a divisor of sharedExpertFfnSize \(5004\).*e\.g\. tp 4$/);
+    expect(moeIssues[1]!.expected).toMatch(/a divisor of expertFfnSize \(1350\).*use etp 3 or fewer/);
+  });
+
   it("lists @moge/memory's rules and its own in one error", () => {
     const issues = issuesOf(() => train(tiny, 8, { tp: 4, pp: 2, noopLayers: 1, sequenceParallel: false, globalBatchSize: 4, seqLength: 510 }));
     expect(issues.map((i) => i.path).sort()).toEqual(['plan.noopLayers', 'plan.sequenceParallel', 'plan.tp'].sort());
@@ -71,11 +84,13 @@ describe('the search proposes only plans the rules accept', () => {
         fc.constantFrom(1, 2, 4, 8),
         fc.integer({ min: 64, max: 4200 }),
         fc.constantFrom(4, 8, 16),
-        (kvHeads, seqLength, devices) => {
-          const arch = { ...tiny, numHeads: 8, numKvHeads: kvHeads };
+        fc.constantFrom(0, 96, 100, 250),
+        (kvHeads, seqLength, devices, sharedWidth) => {
+          const arch = { ...tiny, numHeads: 8, numKvHeads: kvHeads, sharedExpertFfnSize: sharedWidth };
           const space = PlanSpaceSchema.parse({ recompute: ['none'], microBatchSize: [1] });
           for (const plan of enumeratePlans(arch, space, { globalBatchSize: 16, seqLength, devices, devicesPerNode: 8 })) {
             expect(tpSplitsKvHeads(arch, plan.tp)).toBe(true);
+            expect(tpSplitsFfn(arch, plan.tp)).toBe(true);
             expect(plan.seqLength % seqLengthMultiple(plan)).toBe(0);
           }
         },

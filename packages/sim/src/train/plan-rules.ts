@@ -16,6 +16,22 @@ export function tpSplitsKvHeads(arch: MoeArch, tp: number): boolean {
 }
 
 /**
+ * The FFN widths TP splits: the dense FFN (where a layer uses it) and the shared expert, both
+ * column-parallel over TP in Megatron-LM, which divides their width by tp exactly (`divide`).
+ */
+export function tpSplitWidths(arch: MoeArch): { field: 'denseFfnSize' | 'sharedExpertFfnSize'; width: number }[] {
+  const widths: { field: 'denseFfnSize' | 'sharedExpertFfnSize'; width: number }[] = [];
+  if (!hasMoeLayers(arch) || arch.numDenseLayers > 0) widths.push({ field: 'denseFfnSize', width: arch.denseFfnSize });
+  if (hasMoeLayers(arch) && arch.sharedExpertFfnSize > 0) widths.push({ field: 'sharedExpertFfnSize', width: arch.sharedExpertFfnSize });
+  return widths;
+}
+
+/** True when tp splits every FFN width it shards (tpSplitWidths) into whole columns. */
+export function tpSplitsFfn(arch: MoeArch, tp: number): boolean {
+  return tpSplitWidths(arch).every((w) => w.width % tp === 0);
+}
+
+/**
  * The multiple the sequence length must be: context parallelism's causal load balance cuts each
  * sequence into 2·cp chunks (rank i holds i and 2cp−1−i), and sequence parallelism then splits a
  * rank's seqLength/cp tokens over TP (Megatron scatters along the sequence dimension and asserts it divides).
@@ -38,8 +54,16 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
     issues.push({
       path: 'plan.tp',
       received: plan.tp,
-      expected: `a divisor of numKvHeads (${arch.numKvHeads}): Megatron-LM shards the KV heads over TP and does not replicate them; use tp ${largestDivisorAtMost(arch.numKvHeads, plan.tp)} or fewer`,
+      expected: `a divisor of numKvHeads (${arch.numKvHeads}): Megatron-LM shards the KV heads over TP and does not replicate them; e.g. tp ${largestWorkingTp(arch, plan.tp)}`,
     });
+  }
+  for (const { field, width } of tpSplitWidths(arch)) {
+    if (width % plan.tp !== 0) {
+      issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of ${field} (${width}): Megatron-LM splits that FFN's columns over TP; e.g. tp ${largestWorkingTp(arch, plan.tp)}` });
+    }
+  }
+  if (hasMoeLayers(arch) && arch.expertFfnSize % plan.etp !== 0) {
+    issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of expertFfnSize (${arch.expertFfnSize}): expert tensor parallelism splits each expert's columns; use etp ${largestDivisorAtMost(arch.expertFfnSize, plan.etp)} or fewer` });
   }
   const multiple = seqLengthMultiple(plan);
   if (plan.seqLength % multiple !== 0) {
@@ -90,6 +114,12 @@ export function checkTrainingPlan(arch: MoeArch, plan: ParallelPlan): void {
   }
   issues.push(...trainingPlanIssues(arch, plan));
   if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
+}
+
+/** The largest tp up to `tp` that splits the heads, KV heads and FFN widths (1 always does). */
+function largestWorkingTp(arch: MoeArch, tp: number): number {
+  for (let d = tp; d > 1; d--) if (arch.numHeads % d === 0 && tpSplitsKvHeads(arch, d) && tpSplitsFfn(arch, d)) return d;
+  return 1;
 }
 
 function largestDivisorAtMost(n: number, limit: number): number {

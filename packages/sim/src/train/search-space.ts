@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_MICRO_BATCHES, ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
-import { hasMoeLayers, seqLengthMultiple, tpSplitsKvHeads } from './plan-rules';
+import { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from './plan-rules';
 
 const ints = z.array(z.number().int().positive()).min(1);
 
@@ -39,7 +39,7 @@ export interface PlanTemplate {
 
 /**
  * Every plan of `space` that can run `arch` on exactly `t.devices` devices with the given batch:
- * TP within a node and dividing the heads and KV heads, the sequence splitting over CP and SP (plan-rules), EP dividing the experts and the stage's devices, layers
+ * TP within a node and dividing the heads, KV heads and FFN widths, ETP the expert width, the sequence splitting over CP and SP (plan-rules), EP dividing the experts and the stage's devices, layers
  * padded with a few no-op slots to fill pp × vpp chunks, micro-batch counts the interleaved schedule
  * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
  */
@@ -49,7 +49,7 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
   const base = ParallelPlanSchema.parse({ seqLength: t.seqLength });
   const moe = hasMoeLayers(arch);
   for (const tp of space.tp) {
-    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0 || !tpSplitsKvHeads(arch, tp)) continue;
+    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0 || !tpSplitsKvHeads(arch, tp) || !tpSplitsFfn(arch, tp)) continue;
     for (const cp of space.cp) {
       // Plans set sequenceParallel whenever tp > 1 (below), so the sequence must split over cp and tp.
       if (t.seqLength % seqLengthMultiple({ tp, cp, sequenceParallel: tp > 1 }) !== 0) continue;
@@ -72,7 +72,7 @@ export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate
             for (const ep of moe ? space.ep : [1]) {
               if (moe && arch.numExperts % ep !== 0) continue;
               for (const etp of moe ? space.etp : [1]) {
-                if ((tp * cp * dp) % (ep * etp) !== 0) continue;
+                if ((tp * cp * dp) % (ep * etp) !== 0 || (moe && arch.expertFfnSize % etp !== 0)) continue;
                 for (const r of space.recompute) {
                   const recompute = r === 'none' ? [] : r === 'full' ? (['layer'] as RecomputeModule[]) : fineRecompute(arch);
                   yield {

@@ -104,6 +104,15 @@ describe('simulateInference', () => {
     expect(() => run({ workload: decode({ layout: { sharedExpertTp: 3, fuseCollectives: true } }) })).toThrow(/sharedExpertTp/);
   });
 
+  it('refuses a tp that neither shards nor replicates the KV heads whole, and accepts one that replicates them', () => {
+    // 40 query heads over 5 ranks split evenly, but 8 KV heads over 5 do not (vLLM refuses it).
+    const arch = { ...getPreset('dense-32b'), vocabSize: 152_000 };
+    const at = (tp: number) => () => simulateInference({ arch, cluster: parseClusterSpec(`atlas-800i-a2:${tp}`), plan: plan({ tp }), workload: { phase: 'decode', batch: 8, inputLength: 1024 } });
+    expect(at(5)).toThrow(/plan\.tp: got 5, expected a divisor or a multiple of numKvHeads \(8\)/);
+    const replicated = { ...arch, numKvHeads: 2, numHeads: 8 };
+    expect(simulateInference({ arch: replicated, cluster: parseClusterSpec('atlas-800i-a2:4'), plan: plan({ tp: 4 }), workload: { phase: 'decode', batch: 8, inputLength: 1024 } }).tpotS).toBeGreaterThan(0);
+  });
+
   it('runs fp16 on chips without a bf16 path (310P)', () => {
     const r = simulateInference({ arch: pro, cluster: parseClusterSpec('atlas-300i-duo:4'), plan: h2p4, workload: decode({ quantization: 'bf16', batch: 1, layout: { fuseCollectives: false } }) });
     expect(r.tpotS).toBeGreaterThan(0);

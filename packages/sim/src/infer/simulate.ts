@@ -81,6 +81,11 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   if (devices % sharedTp !== 0) issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of tp × dp (${devices})` });
   if (arch.sharedExpertFfnSize % sharedTp !== 0) issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of the shared expert width (${arch.sharedExpertFfnSize})` });
   if (arch.numExperts > 0 && arch.expertFfnSize % plan.etp !== 0) issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of the expert width (${arch.expertFfnSize})` });
+  // vLLM / MindIE shard KV heads over TP, or replicate each over tp / numKvHeads ranks when tp exceeds them;
+  // anything else would leave ranks with fractional heads (vLLM asserts one of the two divides the other).
+  if (arch.attention !== 'mla' && arch.numKvHeads % plan.tp !== 0 && plan.tp % arch.numKvHeads !== 0) {
+    issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor or a multiple of numKvHeads (${arch.numKvHeads}): serving engines shard KV heads over TP or replicate them whole` });
+  }
   if (arch.vocabSize % plan.tp !== 0 && plan.tp > 1) issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of vocabSize (${arch.vocabSize}) for the vocab-parallel head` });
   if (issues.length > 0) throw new ValidationError('inference layout', issues);
   return devices;

@@ -15,7 +15,7 @@ afterEach(() => vi.restoreAllMocks());
 const capture = captureOutput;
 
 // Pangu Pro MoE's final training layout (paper §3): TP8 EP2 PP5 VPP5, 48 layers + 2 no-op layers.
-const PRO_PLAN = { tp: 8, pp: 5, vpp: 5, ep: 2, dp: 8, microBatchSize: 1, seqLength: 4096, globalBatchSize: 1024, noopLayers: 2, sequenceParallel: true };
+const PRO_PLAN = { tp: 8, pp: 5, vpp: 5, ep: 2, dp: 8, microBatchSize: 1, seqLength: 4096, globalBatchSize: 1000, noopLayers: 2, sequenceParallel: true };
 const GiB = 2 ** 30;
 
 interface TrainJson {

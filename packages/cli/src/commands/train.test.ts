@@ -260,7 +260,7 @@ describe('moge train --emit', () => {
   it('writes a MindSpeed-LLM launch and says plainly that the MoGE router cannot be expressed', async () => {
     const { out } = capture();
     const plan = join(tmp, 'plan.json');
-    writeFileSync(plan, JSON.stringify({ tp: 8, ep: 2, cp: 1, pp: 5, vpp: 5, dp: 2, noopLayers: 2, sequenceParallel: true, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096 }));
+    writeFileSync(plan, JSON.stringify({ tp: 8, ep: 2, cp: 1, pp: 5, vpp: 5, dp: 2, noopLayers: 2, sequenceParallel: true, microBatchSize: 1, globalBatchSize: 60, seqLength: 4096 }));
     const dir = join(tmp, 'emit');
     expect(await main(['train', '--emit', 'mindspeed', '--plan', plan, '--preset', 'pangu-pro-moe', '--out', dir])).toBe(0);
     const text = out.join('');

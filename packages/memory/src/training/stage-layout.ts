@@ -1,4 +1,5 @@
 import { ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
+import { hasMoeLayers, trainingPlanIssues } from './plan-rules';
 
 /** Where one layer slot (real or no-op) runs: pipeline stage and model chunk (virtual stage = chunk·pp + stage). */
 export interface LayerSlot {
@@ -23,8 +24,9 @@ export function layerSlots(arch: MoeArch, plan: ParallelPlan): LayerSlot[] {
 
 /**
  * Checks that a plan can run an arch at all, before any estimate: each rule names the plan field and
- * what it needs, so a user can fix the plan from the message alone. Sequence parallelism is a training
- * requirement only (inference engines do not use Megatron's SP).
+ * what it needs, so a user can fix the plan from the message alone. Training adds what Megatron-LM /
+ * MindSpeed refuse at start-up (sequence parallelism with MoE and TP, the rules of plan-rules.ts);
+ * inference engines neither use Megatron's SP nor shard as strictly (vLLM replicates KV heads).
  */
 export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 'training' | 'inference' = 'training'): void {
   const issues: FieldIssue[] = [];
@@ -41,8 +43,7 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
   if (arch.numHeads % plan.tp !== 0) {
     issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of numHeads (${arch.numHeads})` });
   }
-  const hasMoe = arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
-  if (hasMoe) {
+  if (hasMoeLayers(arch)) {
     if (arch.numExperts % plan.ep !== 0) {
       issues.push({ path: 'plan.ep', received: plan.ep, expected: `a divisor of numExperts (${arch.numExperts})` });
     }
@@ -54,5 +55,6 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
       });
     }
   }
+  if (purpose === 'training') issues.push(...trainingPlanIssues(arch, plan));
   if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { MoeArch, MoeArchInput, ParallelPlan, ParallelPlanInput } from '@moge/core';
+import { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from './plan-rules';
 import { arch as parseArch, plan as parsePlan } from './test-archs';
 
 /**
@@ -86,18 +87,17 @@ export function archWith(maxLayers: number): fc.Arbitrary<MoeArch> {
     });
 }
 
-const hasMoe = (a: MoeArch) => a.numExperts > 0 && a.numDenseLayers < a.numLayers;
-
 /**
- * A plan that can train (and serve) `arch`: tp divides the heads, ep the experts, ep × etp the devices
- * of a stage, the global batch is whole micro-batches, vpp > 1 only with pp > 1, no-op layers pad the
- * stack to pp × vpp chunks, sequence parallelism whenever a MoE model uses tp > 1. The memory policy
- * fields are left empty.
+ * A plan that can train (and serve) `arch`: tp divides the heads, the KV heads and the FFN widths, ep
+ * the experts, etp the expert width, ep × etp the devices of a stage (both 1 without MoE layers), the
+ * global batch is whole micro-batches (whole groups of pp of them under vpp > 1), vpp > 1 only with
+ * pp > 1, no-op layers pad the stack to pp × vpp chunks, sequence parallelism whenever a MoE model uses
+ * tp > 1, the sequence splits over CP and SP (plan-rules.ts). The memory policy fields are left empty.
  */
 export function planFor(a: MoeArch): fc.Arbitrary<ParallelPlan> {
   return fc
     .record({
-      tp: fc.constantFrom(...divisorsOf(a.numHeads, 4)),
+      tp: fc.constantFrom(...divisorsOf(a.numHeads, 4).filter((tp) => tpSplitsKvHeads(a, tp) && tpSplitsFfn(a, tp))),
       cp: fc.constantFrom(1, 2),
       dp: fc.integer({ min: 1, max: 4 }),
       pp: fc.integer({ min: 1, max: 3 }),
@@ -114,13 +114,13 @@ export function planFor(a: MoeArch): fc.Arbitrary<ParallelPlan> {
     .map((r) => {
       const vpp = r.pp > 1 ? r.vpp : 1;
       const stageDevices = r.tp * r.cp * r.dp;
-      const epChoices =
-        a.numExperts > 0
-          ? divisorsOf(stageDevices).filter((d) => a.numExperts % d === 0)
-          : divisorsOf(stageDevices);
+      const moe = hasMoeLayers(a);
+      const epChoices = moe ? divisorsOf(stageDevices).filter((d) => a.numExperts % d === 0) : [1];
       const ep = epChoices[r.epPick % epChoices.length]!;
-      const etpChoices = divisorsOf(stageDevices / ep);
+      const etpChoices = moe ? divisorsOf(stageDevices / ep).filter((d) => a.expertFfnSize % d === 0) : [1];
       const etp = etpChoices[r.etpPick % etpChoices.length]!;
+      const sequenceParallel = r.tp > 1 && (moe || r.sp);
+      const multiple = seqLengthMultiple({ tp: r.tp, cp: r.cp, sequenceParallel });
       const chunks = r.pp * vpp;
       const noopLayers = ((chunks - (a.numLayers % chunks)) % chunks) + r.extraNoopChunks * chunks;
       const input: ParallelPlanInput = {
@@ -131,10 +131,10 @@ export function planFor(a: MoeArch): fc.Arbitrary<ParallelPlan> {
         vpp,
         ep,
         etp,
-        sequenceParallel: r.tp > 1 && (hasMoe(a) || r.sp),
+        sequenceParallel,
         microBatchSize: r.microBatchSize,
-        globalBatchSize: r.microBatchSize * r.dp * r.microBatches,
-        seqLength: r.seqLength,
+        globalBatchSize: r.microBatchSize * r.dp * r.microBatches * (vpp > 1 ? r.pp : 1),
+        seqLength: Math.ceil(r.seqLength / multiple) * multiple,
         noopLayers,
         distributedOptimizer: r.distributedOptimizer,
       };

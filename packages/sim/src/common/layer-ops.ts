@@ -104,7 +104,7 @@ export function attentionOps(arch: MoeArch, s: LayerShard): LayerOp[] {
     headDimQk = arch.headDim;
     headDimV = arch.headDim;
     // Serving engines (vLLM) replicate KV heads when tp exceeds their number; Megatron does not, and
-    // training plans with such a tp are refused before they get here (train/plan-rules.ts).
+    // training plans with such a tp are refused before they get here (@moge/memory's plan-rules.ts).
     kvHeadsLocal = Math.ceil(arch.numKvHeads / s.tp);
     ops.push(...tpEnter(s, 'attn-all-gather', tokens, h));
     ops.push({ kind: 'matmul', name: 'qkv-proj', module: 'attention', m: tokens, k: h, n: (headsLocal + 2 * kvHeadsLocal) * arch.headDim });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ParallelPlanSchema, ValidationError, type ParallelPlanInput } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
-import { seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from './plan-rules';
+import { seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from '@moge/memory';
 import { enumeratePlans, PlanSpaceSchema } from './search-space';
 import { simulateTraining } from './simulate';
 

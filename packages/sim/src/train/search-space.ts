@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_MICRO_BATCHES, ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
-import { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from './plan-rules';
+import { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from '@moge/memory';
 
 const ints = z.array(z.number().int().positive()).min(1);
 
@@ -39,7 +39,7 @@ export interface PlanTemplate {
 
 /**
  * Every plan of `space` that can run `arch` on exactly `t.devices` devices with the given batch:
- * TP within a node and dividing the heads, KV heads and FFN widths, ETP the expert width, the sequence splitting over CP and SP (plan-rules), EP dividing the experts and the stage's devices, layers
+ * TP within a node and dividing the heads, KV heads and FFN widths, ETP the expert width, the sequence splitting over CP and SP (@moge/memory's plan-rules), EP dividing the experts and the stage's devices, layers
  * padded with a few no-op slots to fill pp × vpp chunks, micro-batch counts the interleaved schedule
  * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
  */

@@ -1,6 +1,6 @@
 import { dtypeBytes, InfeasibleError, MoeArchSchema, ParallelPlanSchema, parseWith, ValidationError, planNumMicroBatches, planWorldSize, type MoeArch, type MoeArchInput, type ParallelPlan, type ParallelPlanInput } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
-import { estimateTrainingMemory, type TrainingMemoryEstimate } from '@moge/memory';
+import { checkPlanFitsArch, estimateTrainingMemory, hasMoeLayers, type TrainingMemoryEstimate } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
 import { expertLoadFactor, routingTraceIssues } from '../common/expert-load';
 import { crossesNodes, planGroups, type PlanGroups } from '../common/group-layout';
@@ -14,7 +14,6 @@ import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveFusedOperators, resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
 import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
-import { checkTrainingPlan, hasMoeLayers } from './plan-rules';
 import { buildChromeTrace, type ChromeTrace } from './trace';
 
 export interface LayerTiming {
@@ -138,7 +137,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
   }
   // Before any cost: a plan Megatron would refuse (KV heads over TP, sequence over CP and SP, EP on a
   // dense model) would otherwise be priced with fractional heads or tokens per rank.
-  checkTrainingPlan(arch, plan);
+  checkPlanFitsArch(arch, plan, 'training');
   if (options.expertLoad.kind === 'trace' && hasMoeLayers(arch)) {
     const issues = routingTraceIssues(arch, options.expertLoad.stats, 'expertLoad.stats');
     if (issues.length > 0) throw new ValidationError('training simulator options', issues);

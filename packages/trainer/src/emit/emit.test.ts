@@ -11,7 +11,7 @@ import { flatArgs, renderLaunchScript } from './launch-script';
 // Pangu Pro MoE's final training layout (arXiv 2505.21411): TP8 / EP2 / CP1 / PP5 / VPP5, 48 + 2 noop layers.
 const panguPlan = ParallelPlanSchema.parse({
   tp: 8, ep: 2, cp: 1, pp: 5, vpp: 5, dp: 2, noopLayers: 2, sequenceParallel: true,
-  microBatchSize: 1, globalBatchSize: 64, seqLength: 4096, recompute: ['activation', 'norm', 'permute'], swap: ['attention'],
+  microBatchSize: 1, globalBatchSize: 60, seqLength: 4096, recompute: ['activation', 'norm', 'permute'], swap: ['attention'],
 });
 
 // The same model on Megatron-LM, which has no no-op layers and so cannot pad 48 layers to PP5 × VPP5: VPP 1.
@@ -144,11 +144,15 @@ describe('launch emitters: what the engine would reject or train differently', (
     expect(issuesOf(() => emit('pangu-pro-moe', { tp: 2, ep: 2, dp: 2, globalBatchSize: 8 }, 'megatron')).map((i) => i.path)).toEqual(['plan.sequenceParallel']);
     // 64 experts over EP 3.
     expect(issuesOf(() => emit('pangu-pro-moe', { ep: 3, dp: 3, globalBatchSize: 3 }, 'mindspeed')).map((i) => i.path)).toEqual(['plan.ep']);
-    // 40 heads over TP 3; 8 query groups over TP 5 (the heads divide).
-    expect(issuesOf(() => emit('pangu-pro-moe', { tp: 3, sequenceParallel: true }, 'megatron')).map((i) => i.path)).toEqual(['plan.tp', 'plan.tp']);
+    // 40 heads and 8 query groups over TP 3 (and 4096 tokens that sequence parallelism cannot split in 3).
+    const tp3 = issuesOf(() => emit('pangu-pro-moe', { tp: 3, sequenceParallel: true }, 'megatron'));
+    expect(tp3.map((i) => i.path)).toEqual(['plan.tp', 'plan.tp', 'plan.seqLength']);
+    expect(tp3.map((i) => i.expected).join('\n')).toMatch(/numHeads \(40\)[\s\S]*numKvHeads \(8\)[\s\S]*multiple of 3/);
+    // 8 query groups and the 5376-wide shared expert over TP 5 (the heads divide).
     const kv = issuesOf(() => emit('pangu-pro-moe', { tp: 5, sequenceParallel: true }, 'mindspeed'));
-    expect(kv.map((i) => i.path)).toEqual(['plan.tp']);
+    expect(kv.map((i) => i.path)).toEqual(['plan.tp', 'plan.tp', 'plan.seqLength']);
     expect(kv[0]!.expected).toMatch(/numKvHeads \(8\)/);
+    expect(kv[1]!.expected).toMatch(/sharedExpertFfnSize \(5376\)/);
     // 48 layers over PP5 without padding.
     for (const engine of ['megatron', 'mindspeed'] as const) {
       const pp5 = issuesOf(() => emit('pangu-pro-moe', { ...panguPlan, vpp: 1, noopLayers: 0 }, engine));

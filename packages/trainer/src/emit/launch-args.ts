@@ -234,10 +234,6 @@ function checkPlanForEngine(arch: MoeArch, plan: ParallelPlan, engine: Engine): 
     if (!(e instanceof ValidationError)) throw e;
     issues = [...e.issues];
   }
-  // Megatron divides the query groups over TP (num_query_groups_per_partition), not only the heads.
-  if (arch.numKvHeads < arch.numHeads && arch.numKvHeads % plan.tp !== 0) {
-    issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of numKvHeads (${arch.numKvHeads}): ${engineName(engine)} splits the query groups over tensor parallelism` });
-  }
   if (engine === 'megatron') {
     const chunks = plan.pp * plan.vpp;
     if (plan.vpp > 1 && (plan.noopLayers > 0 || arch.numLayers % chunks !== 0)) {

@@ -1,10 +1,10 @@
-import { ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
-import { checkPlanFitsArch } from '@moge/memory';
+import type { FieldIssue, MoeArch, ParallelPlan } from '@moge/core';
 
 /**
- * Shapes of a training plan that Megatron-LM / MindSpeed refuse at start-up but that the cost model
- * would happily price (fractional heads or tokens per rank): the simulator refuses them too, so a plan
- * it ranks is one the engine can launch. The search enumerates with the same predicates.
+ * Shapes of a training plan that Megatron-LM / MindSpeed refuse at start-up but that a cost model
+ * would happily price (fractional heads or tokens per rank). checkPlanFitsArch(…, 'training') applies
+ * them, so the memory estimate, the simulator (and the plans its search enumerates with the same
+ * predicates) and the launch emitters accept the same plans.
  */
 
 /**
@@ -47,7 +47,7 @@ export function hasMoeLayers(arch: MoeArch): boolean {
   return arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
 }
 
-/** What the simulator adds to @moge/memory's arch-vs-plan rules for training; empty when the plan can run. */
+/** The training-only rules above as field issues; empty when the plan can run. */
 export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (!tpSplitsKvHeads(arch, plan.tp)) {
@@ -98,22 +98,6 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
     }
   }
   return issues;
-}
-
-/**
- * Refuses a plan the training engines would refuse, listing every problem at once: @moge/memory's
- * rules (layers over pp × vpp, heads and experts, sequence parallelism with MoE) and trainingPlanIssues.
- */
-export function checkTrainingPlan(arch: MoeArch, plan: ParallelPlan): void {
-  const issues: FieldIssue[] = [];
-  try {
-    checkPlanFitsArch(arch, plan, 'training');
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    issues.push(...e.issues);
-  }
-  issues.push(...trainingPlanIssues(arch, plan));
-  if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
 }
 
 /** The largest tp up to `tp` that splits the heads, KV heads and FFN widths (1 always does). */

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '@moge/core';
+import { checkPlanFitsArch } from './stage-layout';
+import { arch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from './test-archs';
+
+const pro = arch(PANGU_PRO_MOE);
+const ultra = arch(PANGU_ULTRA_MOE);
+
+function pathsOf(f: () => void): string[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ValidationError) return e.issues.map((i) => i.path);
+    throw e;
+  }
+  return [];
+}
+
+describe('training-plan rules in checkPlanFitsArch', () => {
+  it('training shards the 8 KV heads over TP; serving may replicate them (vLLM), so only training refuses tp 16', () => {
+    const p = plan({ tp: 16, ep: 2, sequenceParallel: true, globalBatchSize: 1 });
+    expect(pathsOf(() => checkPlanFitsArch(pro, p, 'training'))).toContain('plan.tp');
+    // 40 heads over 16 fails either way; with 8 query heads the KV rule is what training adds.
+    const replicated = arch({ ...PANGU_PRO_MOE, numHeads: 32, numKvHeads: 4, sharedExpertFfnSize: 4096, expertFfnSize: 1024 });
+    const p8 = plan({ tp: 8, ep: 2, sequenceParallel: true, globalBatchSize: 1 });
+    expect(pathsOf(() => checkPlanFitsArch(replicated, p8, 'training'))).toEqual(['plan.tp']);
+    expect(pathsOf(() => checkPlanFitsArch(replicated, p8, 'inference'))).toEqual([]);
+  });
+
+  it('MLA has no query groups to split; its widths and the sequence still must divide', () => {
+    const ok = plan({ tp: 8, pp: 16, vpp: 2, ep: 32, dp: 48, microBatchSize: 2, globalBatchSize: 6144, seqLength: 4096, sequenceParallel: true, noopLayers: 3 });
+    expect(pathsOf(() => checkPlanFitsArch(ultra, ok, 'training'))).toEqual([]);
+    // 4098 tokens: not a multiple of tp 8 for sequence parallelism.
+    expect(pathsOf(() => checkPlanFitsArch(ultra, { ...ok, seqLength: 4098 }, 'training'))).toEqual(['plan.seqLength']);
+    // 6048 sequences = 63 micro-batches of 2 per DP rank: not whole groups of pp 16 under vpp 2.
+    expect(pathsOf(() => checkPlanFitsArch(ultra, { ...ok, globalBatchSize: 6048 }, 'training'))).toEqual(['plan.globalBatchSize']);
+  });
+});

@@ -52,11 +52,24 @@ export function bytesToTokenString(bytes: Uint8Array): string {
 }
 
 /**
- * The GPT-2 split pattern (HF `ByteLevel` with `use_regex: true`). Its alternatives cover every
- * character (letters, numbers, whitespace and "anything else"), so the pieces concatenate back to
- * the input — which is what makes encode/decode a round trip.
+ * Whitespace as HF tokenizers' regex engine (Oniguruma, Unicode mode) defines `\s`: the Unicode
+ * White_Space characters. JavaScript's `\s` differs in two: it leaves out U+0085 (NEL) and adds
+ * U+FEFF (BOM / zero-width no-break space). With JavaScript's `\s` a text holding either split into
+ * other pieces than HF's, so a model trained here would see other ids than the same tokenizer.json
+ * gives it in transformers or vLLM.
  */
-export const GPT2_SPLIT_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+/**
+ * The GPT-2 split pattern (HF `ByteLevel` with `use_regex: true`):
+ * `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` with `\s` as HF reads it
+ * (WS above). Its alternatives cover every character (letters, numbers, whitespace and "anything
+ * else"), so the pieces concatenate back to the input — which is what makes encode/decode a round trip.
+ */
+export const GPT2_SPLIT_PATTERN = new RegExp(
+  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WS}\\p{L}\\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`,
+  'gu',
+);
 
 /** Splits text into pre-tokens (words) with the GPT-2 pattern. */
 export function pretokenize(text: string): string[] {

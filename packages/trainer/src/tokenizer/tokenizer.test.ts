@@ -49,6 +49,24 @@ describe('byte-level BPE tokenizer', () => {
     );
   });
 
+  it('splits around U+0085 and U+FEFF as HF tokenizers (Rust, Oniguruma `\\s`) does, not as JavaScript `\\s` would', () => {
+    // Recorded from tokenizers 0.23.2 (Python), pre_tokenizers.ByteLevel(add_prefix_space=False).
+    expect(pretokenize('\ufeffHello world')).toEqual(['\ufeff', 'Hello', ' world']);
+    expect(pretokenize('end.\u0085Next line')).toEqual(['end', '.', '\u0085', 'Next', ' line']);
+    expect(pretokenize('a \ufeff b')).toEqual(['a', ' \ufeff', ' b']);
+    expect(pretokenize('x  \u0085y')).toEqual(['x', '  ', '\u0085', 'y']);
+    // In Oniguruma's Unicode `\s`, NEL is whitespace like U+2028 and U+FEFF is a format character like
+    // U+200B: swapping one for its twin anywhere swaps it in the pieces and changes nothing else.
+    const swap = (s: string, from: string, to: string) => s.split(from).join(to);
+    const text = fc.array(fc.constantFrom(' ', '\t', '\n', 'a', 'Z', '1', '.', "'s", '日', '\u2028', '\u200b'), { maxLength: 16 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(pretokenize(swap(s, '\u2028', '\u0085'))).toEqual(pretokenize(s).map((p) => swap(p, '\u2028', '\u0085')));
+        expect(pretokenize(swap(s, '\u200b', '\ufeff'))).toEqual(pretokenize(s).map((p) => swap(p, '\u200b', '\ufeff')));
+      }),
+    );
+  });
+
   it('HF @huggingface/tokenizers loads our tokenizer.json and encodes and decodes identically', () => {
     const json = JSON.parse(JSON.stringify(toTokenizerJson(tok)));
     const hf = new Tokenizer(json, toTokenizerConfigJson(tok, 1024));

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadDocuments, loadSotuCorpus } from './corpus';
-import { buildTokenDataset, pack } from './dataset';
+import { buildTokenDataset, documentStream, pack } from './dataset';
 import { DataCursor } from './cursor';
 import { trainTokenizer } from '../tokenizer/train-tokenizer';
+import { END_OF_TEXT } from '../tokenizer/tokenizer';
 
 describe('corpus', () => {
   it('the default corpus is the SOTU addresses from node_modules, in order', () => {
@@ -91,6 +92,21 @@ describe('packing', () => {
     const heldText = tok.decode(a.heldOut.windows.filter((_, i) => i % 9 !== 8));
     expect(heldText.split('<|endoftext|>').length).toBeGreaterThan(2);
     expect(a.train.windows.includes(eot)).toBe(true);
+  });
+});
+
+describe('document stream', () => {
+  it('a document that mentions <|endoftext|> keeps it as text: one separator per document (property)', () => {
+    const tok = trainTokenizer(['the marker <|endoftext|> ends a GPT-2 document '.repeat(5)], { vocabSize: 300 });
+    const eot = tok.specialId(END_OF_TEXT)!;
+    const doc = fc.array(fc.oneof(fc.constant(END_OF_TEXT), fc.string({ maxLength: 12 })), { maxLength: 6 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.array(doc, { minLength: 1, maxLength: 5 }), (texts) => {
+        const stream = documentStream(texts, tok, eot);
+        expect(stream.filter((id) => id === eot).length).toBe(texts.length);
+        expect(tok.decode(stream)).toBe(texts.map((t) => t + END_OF_TEXT).join(''));
+      }),
+    );
   });
 });
 

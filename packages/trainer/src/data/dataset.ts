@@ -39,18 +39,7 @@ export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: 
   const nHeld = docs.length < 2 ? 0 : Math.max(1, Math.round(docs.length * fraction));
   const heldIdx = order.slice(0, nHeld);
   const trainIdx = order.slice(nHeld);
-  const encode = (idx: number[]) => {
-    const parts = idx.map((i) => tokenizer.encode(docs[i]!.text));
-    const total = parts.reduce((a, p) => a + p.length + 1, 0);
-    const stream = new Int32Array(total);
-    let at = 0;
-    for (const p of parts) {
-      stream.set(p, at);
-      at += p.length;
-      stream[at++] = eot;
-    }
-    return stream;
-  };
+  const encode = (idx: number[]) => documentStream(idx.map((i) => docs[i]!.text), tokenizer, eot);
   const train = pack(encode(trainIdx), options.seqLen);
   let heldOut = pack(encode(heldIdx), options.seqLen);
   // A corpus too small to hold out a whole window evaluates on the training data's first window.
@@ -59,6 +48,22 @@ export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: 
     throw new MogeError('E_CORPUS_TOO_SMALL', `the corpus has ${train.tokens} training tokens, fewer than one sequence of ${options.seqLen + 1}: give more text (--data, --max-documents) or a shorter --seq-len`);
   }
   return { train, heldOut, fingerprint: fingerprint(train.windows, heldOut.windows) };
+}
+
+/**
+ * The documents' tokens, each followed by `eot`. Document text is encoded as plain text, so the only
+ * `eot` ids in the stream are the separators written here, one per document.
+ */
+export function documentStream(texts: readonly string[], tokenizer: ByteLevelBpeTokenizer, eot: number): Int32Array {
+  const parts = texts.map((t) => tokenizer.encodeOrdinary(t));
+  const stream = new Int32Array(parts.reduce((a, p) => a + p.length + 1, 0));
+  let at = 0;
+  for (const p of parts) {
+    stream.set(p, at);
+    at += p.length;
+    stream[at++] = eot;
+  }
+  return stream;
 }
 
 /** Cuts a token stream into overlapping-by-one windows of seqLen + 1 (the tail that does not fill one is dropped). */

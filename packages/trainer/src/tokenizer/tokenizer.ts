@@ -60,24 +60,39 @@ export class ByteLevelBpeTokenizer {
     return this.specialByContent.get(content);
   }
 
-  /** Token ids of `text`; special-token text becomes its special id, as in HF. */
+  /**
+   * Token ids of `text`; special-token text becomes its special id, as in HF. For prompts and chat
+   * markup; training documents go through `encodeOrdinary`.
+   */
   encode(text: string): number[] {
     const out: number[] = [];
     if (!this.specialPattern) {
-      this.encodeOrdinary(text, out);
+      this.appendOrdinary(text, out);
       return out;
     }
     let last = 0;
     for (const m of text.matchAll(this.specialPattern)) {
-      this.encodeOrdinary(text.slice(last, m.index), out);
+      this.appendOrdinary(text.slice(last, m.index), out);
       out.push(this.specialByContent.get(m[0])!);
       last = m.index + m[0].length;
     }
-    this.encodeOrdinary(text.slice(last), out);
+    this.appendOrdinary(text.slice(last), out);
     return out;
   }
 
-  private encodeOrdinary(text: string, out: number[]): void {
+  /**
+   * Token ids of `text` read as plain text: `<|endoftext|>` written in it is spelled with ordinary
+   * tokens, never the special id (tiktoken's `encode_ordinary`). Training data needs this: a corpus
+   * that mentions the marker (a web page about GPT-2, say) must not cut its document in two with a
+   * separator the model then learns to predict there.
+   */
+  encodeOrdinary(text: string): number[] {
+    const out: number[] = [];
+    this.appendOrdinary(text, out);
+    return out;
+  }
+
+  private appendOrdinary(text: string, out: number[]): void {
     if (!text) return;
     for (const word of pretokenize(text)) {
       let ids = this.cache.get(word);

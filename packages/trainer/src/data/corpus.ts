@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { FileFormatError, MogeError, ValidationError } from '@moge/core';
+import { firstInvalidUtf8, lineAt } from './utf8';
 
 /** A document of the training corpus: where it came from and its text. */
 export interface Document {
@@ -52,33 +53,33 @@ function documentsOf(path: string): Document[] {
   if (stat.size > MAX_DATA_FILE_BYTES) {
     throw new MogeError('E_DATA_FILE', `--data ${path}: ${stat.size} bytes, more than ${MAX_DATA_FILE_BYTES} in one file; split it into several files (or JSONL lines)`);
   }
-  const text = readFileSync(path, 'utf8');
-  // Text has no NUL bytes and decodes as UTF-8; a file that does not (a checkpoint, an archive) is
-  // binary and would train on noise.
-  if (text.includes('\u0000') || worstReplacementShare(text) > 0.01) throw new FileFormatError(path, 'binary, or text that is not UTF-8: --data takes UTF-8 text or JSONL files (or folders of them)');
+  const text = decodeTextFile(path, readFileSync(path));
   if (/\.jsonl$/i.test(path)) return parseJsonl(path, text);
   if (/\.json$/i.test(path)) return parseJsonArray(path, text);
   return text.length > 0 ? [{ source: path, text }] : [];
 }
 
 /**
- * The largest share of U+FFFD (bytes that are not UTF-8) in any 64 Ki-character stretch of the text:
- * a file that turns into Latin-1 or binary part-way is caught wherever that happens, while a stray
- * replacement character in good text is not.
+ * The text of a data file: UTF-8 without NUL bytes, a leading byte-order mark dropped (it is no
+ * content, and JSON.parse refuses a JSONL line that starts with one). Anything else (a checkpoint,
+ * an archive, Latin-1 text) is refused at its first bad byte, which the message names.
  */
-function worstReplacementShare(text: string): number {
-  const WINDOW = 65536;
-  let worst = 0;
-  for (let from = 0; from < text.length; from += WINDOW) {
-    // The last stretch is a whole window too (ending at the text's end), so a short tail with one
-    // stray character does not count as a high share.
-    const start = Math.max(0, Math.min(from, text.length - WINDOW));
-    const end = Math.min(text.length, start + WINDOW);
-    let bad = 0;
-    for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0xfffd) bad++;
-    worst = Math.max(worst, bad / (end - start));
+function decodeTextFile(path: string, bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  let text: string | undefined;
+  try {
+    // The native decoder checks the whole file fast; the byte-by-byte scan runs only to name a failure.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = undefined;
   }
-  return worst;
+  if (text !== undefined && nul < 0) return text;
+  const bad = text === undefined ? firstInvalidUtf8(bytes) : -1;
+  const at = nul >= 0 && (bad < 0 || nul < bad) ? nul : bad;
+  throw new FileFormatError(
+    path,
+    `binary, or text that is not UTF-8: byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at byte offset ${at} (line ${lineAt(bytes, at)}) ${at === nul ? 'is NUL' : 'does not start a valid UTF-8 sequence'}. --data takes UTF-8 text or JSONL files (or folders of them); convert other encodings first (e.g. iconv -f latin1 -t utf-8)`,
+  );
 }
 
 /** A `.json` file: an array of {"text": "…"} records (Hugging Face datasets' JSON form), not raw text. */

@@ -54,9 +54,26 @@ describe('corpus', () => {
     const latin1Tail = Buffer.from(Array.from({ length: 20000 }, (_, i) => (i % 10 === 0 ? 0xe9 : 0x61)));
     writeFileSync(join(dir, 'tail.txt'), Buffer.concat([Buffer.from(ascii), latin1Tail]));
     expect(() => loadDocuments([join(dir, 'tail.txt')])).toThrow(/tail\.txt: binary, or text that is not UTF-8/);
-    // … while one stray replacement character, even in a short last stretch, is not.
+    // … while a replacement character that is in the text (valid UTF-8) is not.
     writeFileSync(join(dir, 'stray.txt'), `${ascii}\ufffd end`);
     expect(loadDocuments([join(dir, 'stray.txt')])).toHaveLength(1);
+  });
+
+  it('refuses one byte that is not UTF-8 in good text, naming its byte offset and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    const head = Buffer.from('naïve text\nsecond line, then Latin-1: caf');
+    writeFileSync(join(dir, 'one-bad-byte.txt'), Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(' and more text\n'.repeat(400))]));
+    expect(() => loadDocuments([join(dir, 'one-bad-byte.txt')])).toThrow(`one-bad-byte.txt: binary, or text that is not UTF-8: byte 0xe9 at byte offset ${head.length} (line 2)`);
+    const withNul = Buffer.from('{"text": "a"}\n{"text": "b\u0000"}\n');
+    writeFileSync(join(dir, 'nul.jsonl'), withNul);
+    expect(() => loadDocuments([join(dir, 'nul.jsonl')])).toThrow(`nul.jsonl: binary, or text that is not UTF-8: byte 0x00 at byte offset ${withNul.indexOf(0)} (line 2) is NUL`);
+  });
+
+  it('drops a UTF-8 byte-order mark: a JSONL file saved with one reads, and no text starts with it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'bom.jsonl'), '\ufeff{"text": "first"}\n{"text": "second"}\n');
+    writeFileSync(join(dir, 'bom.txt'), '\ufeffplain');
+    expect(loadDocuments([dir]).map((d) => d.text)).toEqual(['first', 'second', 'plain']);
   });
 });
 

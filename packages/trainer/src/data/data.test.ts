@@ -91,10 +91,10 @@ describe('packing', () => {
     );
   });
 
-  it('names a corpus too small for one sequence, and what to change', () => {
+  it('names a corpus too small for a training and a held-out sequence, and what to change', () => {
     const tok = trainTokenizer(['a few words of text '.repeat(20)], { vocabSize: 300 });
     expect(() => buildTokenDataset([{ text: '  ' }], tok, { seqLen: 32, seed: 1, heldOutFraction: 0.05 })).toThrow(
-      /fewer than one sequence of 33: give more text \(--data, --max-documents\) or a shorter --seq-len/,
+      /fewer than two sequences of 33 \(one to train on, one held out for evaluation\): give more text \(--data, --max-documents\) or a shorter --seq-len/,
     );
   });
 
@@ -109,6 +109,29 @@ describe('packing', () => {
     const heldText = tok.decode(a.heldOut.windows.filter((_, i) => i % 9 !== 8));
     expect(heldText.split('<|endoftext|>').length).toBeGreaterThan(2);
     expect(a.train.windows.includes(eot)).toBe(true);
+  });
+});
+
+describe('held-out split', () => {
+  const windowsOf = (p: { windows: Int32Array; numSequences: number; seqLen: number }) =>
+    Array.from({ length: p.numSequences }, (_, s) => p.windows.subarray(s * (p.seqLen + 1), (s + 1) * (p.seqLen + 1)).join(','));
+  const numbered = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+  const tok = trainTokenizer([numbered(400)], { vocabSize: 300 });
+
+  it('one document (a single text file) is split by tokens: evaluation never runs on a training window', () => {
+    const data = buildTokenDataset([{ text: numbered(400) }], tok, { seqLen: 16, seed: 1, heldOutFraction: 0.05 });
+    expect(data.heldOut.numSequences).toBeGreaterThan(0);
+    const train = new Set(windowsOf(data.train));
+    for (const w of windowsOf(data.heldOut)) expect(train.has(w)).toBe(false);
+  });
+
+  it('documents too short to fill a held-out window: more are held out, none also trained on', () => {
+    const docs = Array.from({ length: 40 }, (_, d) => ({ text: `doc ${d}: ${numbered(3)}` }));
+    const data = buildTokenDataset(docs, tok, { seqLen: 64, seed: 2, heldOutFraction: 0.05 });
+    expect(data.heldOut.numSequences).toBeGreaterThan(0);
+    const heldText = tok.decode(data.heldOut.windows);
+    const trainText = tok.decode(data.train.windows);
+    for (const d of docs) expect(heldText.includes(d.text) && trainText.includes(d.text)).toBe(false);
   });
 });
 

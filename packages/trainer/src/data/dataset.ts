@@ -1,11 +1,12 @@
-import { MogeError, Rng } from '@moge/core';
+import { Rng } from '@moge/core';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { END_OF_TEXT } from '../tokenizer/tokenizer';
+import { splitHeldOut } from './held-out';
 
 /**
- * Token sequences for causal language modelling. Documents are shuffled once by the seed, then
- * split by document (no document is both trained on and held out), encoded with `<|endoftext|>`
- * after each, concatenated and cut into windows of `seqLen + 1` tokens (inputs = first seqLen,
+ * Token sequences for causal language modelling. Documents are shuffled once by the seed, encoded
+ * with `<|endoftext|>` after each, split into training and held-out streams that share no token
+ * (by document where whole documents fill a held-out window, see held-out.ts), concatenated and cut into windows of `seqLen + 1` tokens (inputs = first seqLen,
  * targets = last seqLen), stepping by seqLen so every token is predicted once.
  */
 export interface PackedSplit {
@@ -26,7 +27,7 @@ export interface TokenDataset {
 export interface DatasetOptions {
   seqLen: number;
   seed: number;
-  /** Fraction of documents held out for evaluation (at least one document when there are two). */
+  /** Fraction of documents held out for evaluation (at least one, and at least one window of tokens). */
   heldOutFraction?: number;
 }
 
@@ -35,18 +36,10 @@ export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: 
   if (eot === undefined) throw new RangeError(`the tokenizer has no ${END_OF_TEXT} token`);
   const order = docs.map((_, i) => i);
   new Rng(options.seed).fork('documents').shuffle(order);
-  const fraction = options.heldOutFraction ?? 0.05;
-  const nHeld = docs.length < 2 ? 0 : Math.max(1, Math.round(docs.length * fraction));
-  const heldIdx = order.slice(0, nHeld);
-  const trainIdx = order.slice(nHeld);
-  const encode = (idx: number[]) => documentStream(idx.map((i) => docs[i]!.text), tokenizer, eot);
-  const train = pack(encode(trainIdx), options.seqLen);
-  let heldOut = pack(encode(heldIdx), options.seqLen);
-  // A corpus too small to hold out a whole window evaluates on the training data's first window.
-  if (heldOut.numSequences === 0) heldOut = { ...train, windows: train.windows.slice(0, options.seqLen + 1), numSequences: Math.min(1, train.numSequences) };
-  if (train.numSequences === 0) {
-    throw new MogeError('E_CORPUS_TOO_SMALL', `the corpus has ${train.tokens} training tokens, fewer than one sequence of ${options.seqLen + 1}: give more text (--data, --max-documents) or a shorter --seq-len`);
-  }
+  const docTokens = order.map((i) => documentStream([docs[i]!.text], tokenizer, eot));
+  const split = splitHeldOut(docTokens, options.seqLen + 1, options.heldOutFraction ?? 0.05);
+  const train = pack(split.train, options.seqLen);
+  const heldOut = pack(split.heldOut, options.seqLen);
   return { train, heldOut, fingerprint: fingerprint(train.windows, heldOut.windows) };
 }
 

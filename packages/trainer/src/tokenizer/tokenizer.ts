@@ -1,5 +1,6 @@
 import { BYTE_TO_UNICODE, pretokenize } from './byte-level';
 import type { BpeVocabulary } from './bpe-trainer';
+import { mergeWord } from './merge-word';
 
 export interface SpecialToken {
   content: string;
@@ -105,22 +106,7 @@ export class ByteLevelBpeTokenizer {
   }
 
   private bpeWord(word: string): number[] {
-    const s = Array.from(new TextEncoder().encode(word));
-    for (;;) {
-      let bestRank = Infinity;
-      let bestAt = -1;
-      let bestId = -1;
-      for (let i = 0; i + 1 < s.length; i++) {
-        const r = this.rank.get(s[i]! * 1048576 + s[i + 1]!);
-        if (r && r.rank < bestRank) {
-          bestRank = r.rank;
-          bestAt = i;
-          bestId = r.id;
-        }
-      }
-      if (bestAt < 0) return s;
-      s.splice(bestAt, 2, bestId);
-    }
+    return mergeWord(Array.from(new TextEncoder().encode(word)), (a, b) => this.rank.get(a * 1048576 + b));
   }
 
   /** Bytes of the ids (special tokens contribute their UTF-8 text). */

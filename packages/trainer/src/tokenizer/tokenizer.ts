@@ -13,7 +13,8 @@ export const END_OF_TEXT = '<|endoftext|>';
  * Byte-level BPE encoder/decoder (GPT-2 scheme). Encoding matches HF tokenizers for the same
  * `tokenizer.json`: special tokens are split out first, the rest is pre-tokenized with the GPT-2
  * pattern, and in each word the lowest-ranked adjacent pair is merged first (leftmost on ties) until
- * no ranked pair is left. Decoding concatenates token bytes, so any string round-trips exactly.
+ * no ranked pair is left. Decoding concatenates token bytes, so any well-formed string round-trips exactly (a lone
+ * surrogate, which UTF-8 cannot hold, is encoded as U+FFFD, as TextEncoder does).
  */
 export class ByteLevelBpeTokenizer {
   readonly vocab: BpeVocabulary;

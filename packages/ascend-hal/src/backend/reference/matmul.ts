@@ -6,6 +6,10 @@ import { checkOffsets, resolveMatmul } from '../cpu/matmul-shapes';
  * One product C[m×n] = op(A)·op(B) on flat storage, accumulated in float64. Element (i, p) of op(A)
  * sits at a[aOff + i*aRow + p*aCol]; the strides encode the transpose, so one loop serves all four
  * layouts. The i-p-j order streams rows of B (cache friendly when B is not transposed).
+ *
+ * Every term is added, zeros of A included: 0 · ∞ and 0 · NaN are NaN, and sgemm (OpenBLAS, MLAS)
+ * and PyTorch propagate them. Skipping a zero of A would turn a NaN or ∞ of B into a finite number
+ * here alone, so the oracle would hide a diverged weight that the native kernels report.
  */
 export function matmulInto(
   a: Float32Array, aOff: number, aRow: number, aCol: number,
@@ -18,7 +22,6 @@ export function matmulInto(
     acc.fill(0, 0, n);
     for (let p = 0; p < k; p++) {
       const av = a[aOff + i * aRow + p * aCol]!;
-      if (av === 0) continue;
       const bBase = bOff + p * bRow;
       for (let j = 0; j < n; j++) acc[j]! += av * b[bBase + j * bCol]!;
     }

@@ -37,4 +37,15 @@ describe('conformance suite', () => {
     expect(compareOutputs([fromValues([2], [1, 2])], ref)).toMatch(/shape/);
     expect(compareOutputs([fromValues([1], [NaN])], [fromValues([1], [NaN])])).toBeNull();
   });
+
+  it('matches an infinity only with the same infinity, and scales the floor by finite values alone', () => {
+    const withInf = [fromValues([3], [Infinity, 1, -Infinity])];
+    expect(compareOutputs([fromValues([3], [Infinity, 1, -Infinity])], withInf)).toBeNull();
+    expect(compareOutputs([fromValues([3], [-Infinity, 1, -Infinity])], withInf)).toMatch(/output 0\[0\]: -Infinity, expected Infinity/);
+    expect(compareOutputs([fromValues([3], [3e38, 1, -Infinity])], withInf)).toMatch(/output 0\[0\]/);
+    expect(compareOutputs([fromValues([3], [Infinity, 1, 0])], withInf)).toMatch(/output 0\[2\]/);
+    // An ∞ elsewhere in the output must not widen the allowance of the finite values.
+    expect(compareOutputs([fromValues([3], [Infinity, 2, -Infinity])], withInf)).toMatch(/output 0\[1\]: 2, expected 1/);
+    expect(compareOutputs([fromValues([2], [Infinity, 1])], [fromValues([2], [1, 1])])).toMatch(/output 0\[0\]: Infinity, expected 1/);
+  });
 });

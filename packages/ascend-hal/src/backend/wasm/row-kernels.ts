@@ -58,14 +58,19 @@ export const softmaxRowsKernel = defineKernel(
       ...forRowVectorsSplit(v.o, v.rem, v.vis, (ragged) => [
         ...load(v.src, v.o), op.get(v.vmax), op.f32x4Sub(), op.set(v.x),
         // exp clamps below −87 (exp there < 1.7e-38): such lanes, −∞ (a mask) among them, give exactly 0.
-        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), op.get(v.x), op.get(v.eMin), op.f32x4Ge(), op.v128And(),
+        // The test is x < −87, not x ≥ −87: a NaN lane fails both, and it must stay NaN so that Σ,
+        // and with it the whole row, is NaN as in the reference (pmax above may have dropped it).
+        ...expF32x4(v, v.x, v.k, v.r, { nonPositive: true }), op.get(v.x), op.get(v.eMin), op.f32x4Lt(), op.v128AndNot(),
         ...zeroPastRowEnd(ragged, v.iota, v.rem), op.set(v.e),
         ...store(v.dst, v.o, [op.get(v.e)]),
         ...accumulateF64(v.sum, v.e),
       ]),
-      // p = e / Σ
+      // p = e / Σ; the lanes past the visible keys are zeroed again, since 0 · (1/Σ) is NaN when Σ is
+      // NaN or 0 (a row of NaN, +∞ or only −∞), and a masked entry is 0 whatever the row holds.
       op.f64Const(1), ...horizontalSumF64(v.sum), op.f64Div(), op.f32DemoteF64(), op.f32x4Splat(), op.set(v.inv),
-      ...forRowVectors(v.o, v.rem, v.vis, [...store(v.dst, v.o, [...load(v.dst, v.o), op.get(v.inv), op.f32x4Mul()])]),
+      ...forRowVectorsSplit(v.o, v.rem, v.vis, (ragged) => [
+        ...store(v.dst, v.o, [...load(v.dst, v.o), op.get(v.inv), op.f32x4Mul(), ...zeroPastRowEnd(ragged, v.iota, v.rem)]),
+      ]),
       // zeros after the visible keys (o is where the loops above stopped)
       op.block(),
       op.get(v.o), op.get(v.rowBytes), op.i32GeU(), op.brIf(0),

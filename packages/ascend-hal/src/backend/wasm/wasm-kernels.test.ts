@@ -76,6 +76,21 @@ describe('WebAssembly kernels agree with the reference kernels', () => {
     for (const i of [1, 2, 4, 6]) expect(p[i]).toBeCloseTo(0.25, 6);
   });
 
+  it('softmax: a NaN or +∞ among the visible keys makes the row NaN wherever it sits, masked keys stay 0 (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.nat(), fc.constantFrom(Number.NaN, Infinity, -Infinity), fc.boolean(), seed,
+        (sq, sk, at, bad, causal, s) => {
+          const shape = [1, sq, sk];
+          const x = data(s, sq * sk, -5, 5);
+          x[at % x.length] = bad;
+          expect(agree((be) => be.softmax(be.fromArray(x, shape), { causal }))).toBeNull();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('row kernels over many chunks: causal phase, long rows, float64 sums', () => {
     // [3, 200, 300]: 180 000 elements, 54 rows per chunk, so chunks start mid-block (phase ≠ 0).
     const shape = [3, 200, 300];

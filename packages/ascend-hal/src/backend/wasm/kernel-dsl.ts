@@ -159,7 +159,10 @@ const POLY = [1.0000000716546544, 0.9999996919902643, 0.4999889485139918, 0.1666
 // x is clamped to [−87, 88] first: there 2^n is a normal fp32 number (n ∈ [−126, 127]) built from its
 // exponent bits alone, and exp(88) ≈ 1.7e38 is still finite. Below, exp(x) < 1.7e-38 but the clamp
 // returns exp(−87): the callers either mask such lanes to 0 (softmax) or only need 1 + exp(x)
-// (sigmoid), where it vanishes anyway.
+// (sigmoid), where it vanishes anyway. Above 88 the result is +∞ rather than the clamp's exp(88):
+// silu(g) = g / (1 + exp(−g)) for a gate g below −88 must come out ≈ 0 (g / ∞), and with a finite
+// denominator it was g / 1.7e38, e.g. −1.8 for g = −3e38 (exp(88.72) is fp32's largest finite
+// value, so only exp of (88, 88.72] overflows early, which no 1 + exp(x) can tell).
 const X_MIN = -87;
 const X_MAX = 88;
 // Rounding by the shifter: x/ln2 + 1.5·2^23 rounds to an integer (fp32 ulp there is 1), whose low
@@ -173,7 +176,7 @@ const SHIFTER = 1.5 * 2 ** 23;
  * the loop.
  */
 export const EXP_LOCALS = {
-  eMin: V128, eMax: V128, eLog2e: V128, eShift: V128, eC1: V128, eC2: V128, eBias: V128, eOne: V128,
+  eMin: V128, eMax: V128, eInf: V128, eLog2e: V128, eShift: V128, eC1: V128, eC2: V128, eBias: V128, eOne: V128,
   eP0: V128, eP1: V128, eP2: V128, eP3: V128, eP4: V128, eP5: V128,
 } as const;
 type ExpLocals = Record<keyof typeof EXP_LOCALS, number>;
@@ -182,7 +185,7 @@ export function initExpConstants(v: ExpLocals): Code {
   const set = (value: number, local: number) => [op.f32x4Const(value), op.set(local)];
   const poly = [v.eP0, v.eP1, v.eP2, v.eP3, v.eP4, v.eP5];
   return [
-    ...set(X_MIN, v.eMin), ...set(X_MAX, v.eMax), ...set(1 / Math.LN2, v.eLog2e), ...set(SHIFTER, v.eShift),
+    ...set(X_MIN, v.eMin), ...set(X_MAX, v.eMax), ...set(Infinity, v.eInf), ...set(1 / Math.LN2, v.eLog2e), ...set(SHIFTER, v.eShift),
     ...set(C1, v.eC1), ...set(C2, v.eC2), [...op.i32x4Const(127 << 23), ...op.set(v.eBias)], ...set(1, v.eOne),
     ...POLY.flatMap((c, k) => set(c, poly[k]!)),
   ];
@@ -190,9 +193,10 @@ export function initExpConstants(v: ExpLocals): Code {
 
 /**
  * exp of the f32x4 local `x`, left on the stack, within ~3 fp32 ulps (≈ 3e-7 relative) on
- * [−87, 88]; NaN stays NaN (pmax/pmin with x first keep a NaN x). `n` and `r` are v128 scratch
- * locals; `v` names the constants of EXP_LOCALS (set by initExpConstants). `nonPositive` promises the
- * argument is never positive (softmax), which skips the upper clamp.
+ * [−87, 88], +∞ above 88; NaN stays NaN (pmax/pmin with x first keep a NaN x, and x > 88 is false
+ * for it). `n` and `r` are v128 scratch locals; `v` names the constants of EXP_LOCALS (set by
+ * initExpConstants). `nonPositive` promises the argument is never positive (softmax), which skips
+ * the upper clamp and the overflow select.
  */
 export function expF32x4(v: ExpLocals, x: number, n: number, r: number, options: { nonPositive?: boolean } = {}): Code {
   const horner = [v.eP4, v.eP3, v.eP2, v.eP1, v.eP0].flatMap((k) => [op.get(r), op.f32x4Mul(), op.get(k), op.f32x4Add()]);
@@ -207,5 +211,7 @@ export function expF32x4(v: ExpLocals, x: number, n: number, r: number, options:
     // × 2^n
     op.get(n), op.i32Const(23), op.i32x4Shl(), op.get(v.eBias), op.i32x4Add(),
     op.f32x4Mul(),
+    // +∞ where x > 88 (r is free again: it holds the result while the select is built)
+    ...(options.nonPositive ? [] : [op.set(r), op.get(v.eInf), op.get(r), op.get(x), op.get(v.eMax), op.f32x4Gt(), op.v128Bitselect()]),
   ];
 }

@@ -14,7 +14,10 @@ const loadGate = (v: GateLocals): Code => [...load(v.g, v.o), op.set(v.x), op.ge
 /** 1 + exp(−g) on the stack, after loadGate: the denominator of σ(g) and of silu(g). */
 const sigmoidDenominator = (v: GateLocals): Code => [op.get(v.eOne), ...expF32x4(v, v.t, v.k, v.r), op.f32x4Add()];
 
-/** y = silu(g) · u = g · u / (1 + exp(−g)). */
+/**
+ * y = silu(g) · u = g · (u / (1 + exp(−g))). Dividing u first keeps fp32 from overflowing: with g far
+ * below 0 the denominator is ∞ and y must be ±0, but g · u of g = −3e38 is already −∞, and −∞ / ∞ NaN.
+ */
 export const swigluKernel = defineKernel(
   'swiglu',
   { g: I32, u: I32, y: I32, n: I32 },
@@ -24,12 +27,16 @@ export const swigluKernel = defineKernel(
     ...initExpConstants(v),
     ...forVectors(v.o, v.end, [
       ...loadGate(v),
-      ...store(v.y, v.o, [op.get(v.x), ...load(v.u, v.o), op.f32x4Mul(), ...sigmoidDenominator(v), op.f32x4Div()]),
+      ...store(v.y, v.o, [op.get(v.x), ...load(v.u, v.o), ...sigmoidDenominator(v), op.f32x4Div(), op.f32x4Mul()]),
     ]),
   ],
 );
 
-/** With s = σ(g): dU = dy · g · s and dG = dy · u · s · (1 + g · (1 − s)), one sigmoid per element. */
+/**
+ * With s = σ(g): dU = dy · (g · s) and dG = dy · ((u · s) · (1 + g · (1 − s))), one sigmoid per
+ * element. The grouping keeps the bounded factors together, as in swiglu: for g far below 0, s = 0
+ * and g · s = −0, where (dy · g) · s overflowed to −∞ · 0 = NaN.
+ */
 export const swigluBackwardKernel = defineKernel(
   'swiglu_backward',
   { g: I32, u: I32, dy: I32, dg: I32, du: I32, n: I32 },
@@ -41,10 +48,12 @@ export const swigluBackwardKernel = defineKernel(
       ...loadGate(v),
       op.get(v.eOne), ...sigmoidDenominator(v), op.f32x4Div(), op.set(v.s),
       ...load(v.dy, v.o), op.set(v.d),
-      ...store(v.du, v.o, [op.get(v.d), op.get(v.x), op.f32x4Mul(), op.get(v.s), op.f32x4Mul()]),
+      ...store(v.du, v.o, [op.get(v.d), op.get(v.x), op.get(v.s), op.f32x4Mul(), op.f32x4Mul()]),
       ...store(v.dg, v.o, [
-        op.get(v.d), ...load(v.u, v.o), op.f32x4Mul(), op.get(v.s), op.f32x4Mul(),
+        op.get(v.d),
+        ...load(v.u, v.o), op.get(v.s), op.f32x4Mul(),
         op.get(v.eOne), op.get(v.x), op.get(v.eOne), op.get(v.s), op.f32x4Sub(), op.f32x4Mul(), op.f32x4Add(),
+        op.f32x4Mul(),
         op.f32x4Mul(),
       ]),
     ]),

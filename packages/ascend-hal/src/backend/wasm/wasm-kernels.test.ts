@@ -91,6 +91,22 @@ describe('WebAssembly kernels agree with the reference kernels', () => {
     );
   });
 
+  it('swiglu and its backward at gates of any magnitude: silu(g) → 0 below −88, NaN and ±∞ as the reference (property)', () => {
+    const gate = fc.oneof(
+      fc.float({ noDefaultInfinity: false, noNaN: false }),
+      fc.constantFrom(-3e38, -1e30, -100, -88.5, -87.5, 87.5, 88.5, 100, 1e30, 3e38, -0, 1e-45),
+    );
+    fc.assert(
+      fc.property(fc.array(gate, { minLength: 1, maxLength: 13 }), seed, (gates, s) => {
+        const shape = [gates.length];
+        const [g, u, dy] = [Float32Array.from(gates), data(s, gates.length), data(s + 1, gates.length)];
+        expect(agree((be) => be.swiglu(be.fromArray(g, shape), be.fromArray(u, shape)))).toBeNull();
+        expect(agree((be) => be.swigluBackward(be.fromArray(g, shape), be.fromArray(u, shape), be.fromArray(dy, shape)))).toBeNull();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('row kernels over many chunks: causal phase, long rows, float64 sums', () => {
     // [3, 200, 300]: 180 000 elements, 54 rows per chunk, so chunks start mid-block (phase ≠ 0).
     const shape = [3, 200, 300];

@@ -7,6 +7,7 @@ import { bufferCases, columnCases, gatherScatterCases, groupTopKCases } from './
 import { constantCases } from './constant-cases';
 import { groupedMatmulCases, matmulCases } from './matmul-cases';
 import { rmsNormCases, ropeCases, softmaxCases } from './normalisation-cases';
+import { specialValueCases } from './special-value-cases';
 
 /**
  * Every conformance case, for every kernel of `Backend`. Inputs are seeded, so the list (and its
@@ -28,6 +29,7 @@ export function backendConformanceCases(): ConformanceCase[] {
     ...columnCases(),
     ...groupTopKCases(),
     ...constantCases(),
+    ...specialValueCases(),
   ];
 }
 

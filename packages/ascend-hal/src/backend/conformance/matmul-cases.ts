@@ -1,5 +1,5 @@
 import type { MatmulOptions } from '../backend';
-import { makeCase, rngFor, uniform, type ConformanceCase } from './case-builder';
+import { i32, makeCase, rngFor, uniform, type ConformanceCase } from './case-builder';
 
 const TRANSPOSES: readonly MatmulOptions[] = [{}, { transB: true }, { transA: true }, { transA: true, transB: true }];
 
@@ -63,6 +63,9 @@ export function matmulCases(): ConformanceCase[] {
     makeCase('matmul', 'matmul rejects mismatched inner dimensions', [uniform(rng, [2, 3]), uniform(rng, [4, 2])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),
     makeCase('matmul', 'matmul rejects different batch axes', [uniform(rng, [2, 2, 3]), uniform(rng, [3, 3, 2])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),
     makeCase('matmul', 'matmul rejects a 1-D operand', [uniform(rng, [3]), uniform(rng, [3, 2])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),
+    // An empty product has an answer without arithmetic, but an i32 operand is still the wrong input.
+    makeCase('matmul', 'matmul rejects an i32 operand with an empty axis', [i32([0, 3], []), uniform(rng, [3, 2])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),
+    makeCase('matmul', 'matmul rejects an i32 operand with K = 0', [uniform(rng, [2, 0]), i32([0, 2], [])], (be, [a, b]) => be.matmul(a!, b!), { expectError: true }),
   );
   return cases;
 }
@@ -114,6 +117,9 @@ export function groupedMatmulCases(): ConformanceCase[] {
     makeCase('groupedMatmul', 'groupedMatmul rejects decreasing offsets', [x, w], (be, [a, b]) => be.groupedMatmul(a!, b!, new Int32Array([0, 4, 3])), { expectError: true }),
     makeCase('groupedMatmul', 'groupedMatmul rejects offsets that do not end at T', [x, w], (be, [a, b]) => be.groupedMatmul(a!, b!, new Int32Array([0, 2, 4])), { expectError: true }),
     makeCase('groupedMatmul', 'groupedMatmul rejects a group count that differs from w', [x, w], (be, [a, b]) => be.groupedMatmul(a!, b!, new Int32Array([0, 1, 2, 5])), { expectError: true }),
+    makeCase('groupedMatmul', 'groupedMatmul rejects i32 rows when no expert gets any', [i32([0, 4], []), w], (be, [a, b]) => be.groupedMatmul(a!, b!, new Int32Array([0, 0, 0])), { expectError: true }),
+    makeCase('groupedMatmulWeightGrad', 'groupedMatmulWeightGrad rejects i32 rows when no expert gets any', [i32([0, 4], []), uniform(rng, [0, 3])], (be, [a, dy]) =>
+      be.groupedMatmulWeightGrad(a!, dy!, new Int32Array([0, 0, 0])), { expectError: true }),
   );
   return cases;
 }

@@ -106,11 +106,11 @@ export function onnxKernels(
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
       const p = resolveMatmul(a.shape, b.shape, options);
       const macs = p.batch * p.m * p.n * p.k;
+      // Checked before the degenerate answer, so an i32 operand is refused at every size, as the reference does.
+      const [ad, bd] = [a.f32('matmul'), b.f32('matmul')];
       if (macs === 0) return zerosLike(a.backend, p.outShape);
       if (macs <= small) return jsMatmul(a, b, options);
       if (p.k === 1) return outerProducts(a, b, p);
-      const ad = a.f32('matmul');
-      const bd = b.f32('matmul');
       const aLast = a.shape.slice(-2);
       const bLast = b.shape.slice(-2);
       const bDims = p.bBatched ? [p.batch, ...bLast] : bLast;
@@ -145,10 +145,9 @@ export function onnxKernels(
     groupedMatmul(x: CpuTensor, w: CpuTensor, offsets: Int32Array, options?: { transB?: boolean }): CpuTensor {
       const transB = options?.transB ?? false;
       const { t, k, n } = resolveGrouped(x, w, offsets, transB);
+      const [xd, wd] = [x.f32('groupedMatmul'), w.f32('groupedMatmul')];
       if (t * k * n === 0) return zerosLike(x.backend, [t, n]);
       if (t * k * n <= small) return jsGroupedMatmul(x, w, offsets, options);
-      const xd = x.f32('groupedMatmul');
-      const wd = w.f32('groupedMatmul');
       if (w.constant) {
         // Every expert is in the session (empty segments are zero-row Gemms): one session per weight.
         const groups = offsets.length - 1;
@@ -167,13 +166,14 @@ export function onnxKernels(
 
     groupedMatmulWeightGrad(x: CpuTensor, dy: CpuTensor, offsets: Int32Array): CpuTensor {
       const { t, k, n, groups } = resolveGroupedWeightGrad(x, dy, offsets);
+      const [xd, dyd] = [x.f32('groupedMatmulWeightGrad'), dy.f32('groupedMatmulWeightGrad')];
       if (t * k * n === 0) return zerosLike(x.backend, [groups, k, n]);
       if (t * k * n <= small) return jsGroupedMatmulWeightGrad(x, dy, offsets);
       const { experts, sizes } = nonEmptySegments(offsets);
       const used = experts.length;
       const feeds = {
-        x: f32Feed(x.f32('groupedMatmulWeightGrad'), [t, k]),
-        dy: f32Feed(dy.f32('groupedMatmulWeightGrad'), [t, n]),
+        x: f32Feed(xd, [t, k]),
+        dy: f32Feed(dyd, [t, n]),
         sizes: i64Feed(sizes),
       };
       const session = cache.get(`gmmw:${used}`, () => groupedWeightGradGraph(used));

@@ -5,7 +5,7 @@
  * JS. The backend sends only large tensors here (see ELEMENTWISE_NATIVE_MIN); small ones stay in JS,
  * where a native call's fixed cost would dominate. Shapes are symbolic, as in graphs.ts.
  */
-import { INT64, encodeModel, node, valueInfo } from './onnx-graph';
+import { BOOL, INT64, encodeModel, floatInitializer, node, valueInfo } from './onnx-graph';
 import { OUTPUT } from './graphs';
 
 /** y = g · σ(g) · u over flat [N] tensors. */
@@ -73,16 +73,23 @@ export function softmaxBackwardGraph(): Uint8Array {
 }
 
 /**
- * Causal softmax of [N, Sq, Sk] blocks: an additive mask [Sq, Sk] (0 where visible, −∞ above the
- * shifted diagonal) broadcast over N, then Softmax. exp(−∞) is exactly 0, so masked entries come out
- * as exact zeros, like the reference kernel's. Callers only use it when every row sees a key (Sk ≥ Sq).
+ * Causal softmax over [N, Sq, Sk] with a boolean `visible` [Sq, Sk] (true where row i sees key j):
+ * hidden keys become −∞ before the softmax and exactly 0 after it. Selecting rather than adding a −∞
+ * mask keeps a hidden +∞ or NaN from reaching the row (−∞ + ∞ is NaN), and keeps hidden entries 0 when
+ * the visible part of a row is NaN — what the reference and WebAssembly kernels give. Callers only use
+ * it when every row sees a key (Sk ≥ Sq).
  */
 export function causalSoftmaxGraph(): Uint8Array {
   return encodeModel({
     name: 'causal_softmax',
-    nodes: [node('Add', ['x', 'mask'], ['masked']), node('Softmax', ['masked'], [OUTPUT], { axis: -1 })],
-    inputs: [valueInfo('x', ['N', 'Sq', 'Sk']), valueInfo('mask', ['Sq', 'Sk'])],
+    nodes: [
+      node('Where', ['visible', 'x', 'neg_inf'], ['masked']),
+      node('Softmax', ['masked'], ['p'], { axis: -1 }),
+      node('Where', ['visible', 'p', 'zero'], [OUTPUT]),
+    ],
+    inputs: [valueInfo('x', ['N', 'Sq', 'Sk']), valueInfo('visible', ['Sq', 'Sk'], BOOL)],
     outputs: [valueInfo(OUTPUT, ['N', 'Sq', 'Sk'])],
+    initializers: [floatInitializer('neg_inf', Float32Array.of(-Infinity), []), floatInitializer('zero', Float32Array.of(0), [])],
   });
 }
 

@@ -33,6 +33,17 @@ describe.each([
   });
 });
 
+// Without the WebAssembly kernels and with no size threshold, every SwiGLU, softmax (causal too) and
+// their backwards run on the onnxruntime graphs: the special-value and masking cases reach them.
+describe('onnxruntime backend conformance, elementwise graphs at every size (no WebAssembly)', () => {
+  const graphs = createOnnxBackend({ wasmKernels: false, nativeElementwiseMin: 0 });
+  const kernels = new Set(['softmax', 'softmaxBackward', 'swiglu', 'swigluBackward', 'rmsNormBackward']);
+  const cases = backendConformanceCases().filter((c) => kernels.has(c.kernel));
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    expect(checkConformanceCase(c, graphs, oracle)).toBeNull();
+  });
+});
+
 describe('onnxruntime backend', () => {
   it('is named onnxruntime and rejects tensors of other backends', () => {
     expect(onnx.name).toBe('onnxruntime');

@@ -15,6 +15,7 @@ const IR_VERSION = 7;
 
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
+export const BOOL = onnx.TensorProto.DataType.BOOL;
 
 /** A dimension: a fixed size, or a name for a size chosen at run time. */
 export type Dim = number | string;

@@ -5,7 +5,7 @@ import { rmsNormBackward as jsRmsNormBackward } from '../reference/norm';
 import { softmax as jsSoftmax, softmaxBackward as jsSoftmaxBackward } from '../reference/softmax';
 import { OUTPUT } from './graphs';
 import { RMS_NORM_BACKWARD_OUTPUTS, SWIGLU_BACKWARD_OUTPUTS, causalSoftmaxGraph, rmsNormBackwardGraph, softmaxBackwardGraph, softmaxGraph, swigluBackwardGraph, swigluGraph } from './elementwise-graphs';
-import { f32Feed, i64Feed } from './ort-native';
+import { boolFeed, f32Feed, i64Feed } from './ort-native';
 import type { SessionCache } from './session-cache';
 
 /**
@@ -15,11 +15,11 @@ import type { SessionCache } from './session-cache';
  */
 export const ELEMENTWISE_NATIVE_MIN = 2048;
 
-/** −∞ above the causal diagonal (row i sees keys j ≤ i + Sk − Sq), 0 elsewhere; [Sq, Sk]. */
-function causalMask(sq: number, sk: number): Float32Array {
-  const mask = new Float32Array(sq * sk);
-  for (let i = 0; i < sq; i++) mask.fill(-Infinity, i * sk + Math.max(0, i + sk - sq + 1), (i + 1) * sk);
-  return mask;
+/** 1 where row i sees key j (j ≤ i + Sk − Sq, the causal diagonal shifted to the last keys), 0 above it; [Sq, Sk]. */
+function causalVisible(sq: number, sk: number): Uint8Array {
+  const visible = new Uint8Array(sq * sk);
+  for (let i = 0; i < sq; i++) visible.fill(1, i * sk, i * sk + Math.max(0, Math.min(sk, i + sk - sq + 1)));
+  return visible;
 }
 
 /**
@@ -28,8 +28,8 @@ function causalMask(sq: number, sk: number): Float32Array {
  * go to the reference code, which also produces its errors.
  */
 export function onnxElementwiseKernels(cache: SessionCache, minElements: number = ELEMENTWISE_NATIVE_MIN): CpuKernelOverrides {
-  // The last causal mask, kept because training and decode ask for the same [Sq, Sk] over and over.
-  let mask: { sq: number; sk: number; data: Float32Array } | undefined;
+  // The last causal visibility mask, kept because training and decode ask for the same [Sq, Sk] over and over.
+  let mask: { sq: number; sk: number; data: Uint8Array } | undefined;
   const lastAxis = i64Feed([1]);
   const firstAxis = i64Feed([0]);
   return {
@@ -66,9 +66,9 @@ export function onnxElementwiseKernels(cache: SessionCache, minElements: number 
       }
       const sq = rank >= 2 ? a.shape[rank - 2]! : 0;
       if (sq === 0 || cols < sq) return jsSoftmax(a, options);
-      if (!mask || mask.sq !== sq || mask.sk !== cols) mask = { sq, sk: cols, data: causalMask(sq, cols) };
+      if (!mask || mask.sq !== sq || mask.sk !== cols) mask = { sq, sk: cols, data: causalVisible(sq, cols) };
       const session = cache.get('causal_softmax', causalSoftmaxGraph, [OUTPUT]);
-      const out = session.run({ x: f32Feed(data, [a.size / (sq * cols), sq, cols]), mask: f32Feed(mask.data, [sq, cols]) });
+      const out = session.run({ x: f32Feed(data, [a.size / (sq * cols), sq, cols]), visible: boolFeed(mask.data, [sq, cols]) });
       return new CpuTensor(a.backend, 'f32', a.shape, out);
     },
 

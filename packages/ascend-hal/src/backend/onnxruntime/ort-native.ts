@@ -96,6 +96,11 @@ export function f32Feed(data: Float32Array, dims: readonly number[]): OrtTensor 
   return new (loadOnnxRuntime().Tensor)('float32', data, dims);
 }
 
+/** A boolean feed over bytes (0 false, 1 true), as onnxruntime-node takes them. */
+export function boolFeed(data: Uint8Array, dims: readonly number[]): OrtTensor {
+  return new (loadOnnxRuntime().Tensor)('bool', data, dims);
+}
+
 export function i64Feed(values: readonly number[]): OrtTensor {
   return new (loadOnnxRuntime().Tensor)('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
 }

@@ -1,4 +1,4 @@
-import type { FieldIssue, MoeArch, ParallelPlan } from '@moge/core';
+import { numMoeLayers, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
 
 /**
  * Shapes of a training plan that Megatron-LM / MindSpeed refuse at start-up but that a cost model
@@ -44,7 +44,7 @@ export function seqLengthMultiple(plan: Pick<ParallelPlan, 'tp' | 'cp' | 'sequen
 
 /** True when the architecture has MoE layers for expert parallelism to spread. */
 export function hasMoeLayers(arch: MoeArch): boolean {
-  return arch.numExperts > 0 && arch.numDenseLayers < arch.numLayers;
+  return numMoeLayers(arch) > 0;
 }
 
 /** The training-only rules above as field issues; empty when the plan can run. */

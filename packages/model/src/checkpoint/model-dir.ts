@@ -7,7 +7,7 @@ import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } 
 import { archFromHfConfig, hfConfigFromArch } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
 import type { SafetensorsDType } from '../safetensors/dtype';
-import { SafetensorsFormatError, buildHeader, type SafetensorsHeader } from '../safetensors/format';
+import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
 import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
 
@@ -155,7 +155,7 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   const configJson = `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`;
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
   try {
-    buildHeader(hf, dtype); // every name, shape and value, as a single file would hold them
+    checkTensorsToWrite(hf, dtype); // every name, shape and value, as a single file would hold them
   } catch (e) {
     if (e instanceof SafetensorsFormatError) throw new FileFormatError(dir, `cannot save as ${dtype}: ${e.message}`, { cause: e });
     throw e;

@@ -113,17 +113,13 @@ export interface TensorToWrite {
 const METADATA_KEY = '__metadata__';
 
 /**
- * The header bytes (length prefix + JSON padded with spaces to a multiple of 8, as the reference
- * writer does) for tensors laid out in the given order, and each tensor's byte length. Everything
- * that would make the file unreadable — a repeated or reserved name (the header is a JSON object: the
- * second entry would replace the first while both tensors' bytes are written), a dimension that is
- * not a whole number ≥ 0, a value `dtype` turns into ∞ — is refused here, before any byte is written.
+ * Refuses everything that would make a file of `tensors` unreadable — a repeated or reserved name (the
+ * header is a JSON object: the second entry would replace the first while both tensors' bytes are
+ * written), a dimension that is not a whole number ≥ 0, a value count that does not match the shape, a
+ * value `dtype` turns into ∞ — before any byte is written.
  */
-export function buildHeader(tensors: readonly TensorToWrite[], dtype: SafetensorsDType, metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+export function checkTensorsToWrite(tensors: readonly TensorToWrite[], dtype: SafetensorsDType): void {
   const names = new Set<string>();
-  let offset = 0;
   for (const t of tensors) {
     if (t.name === METADATA_KEY) throw new SafetensorsFormatError(`the name is reserved for the file's metadata map; rename the tensor`, t.name);
     if (names.has(t.name)) throw new SafetensorsFormatError('given twice; tensor names in a file must be unique', t.name);
@@ -140,7 +136,20 @@ export function buildHeader(tensors: readonly TensorToWrite[], dtype: Safetensor
         t.name,
       );
     }
-    const bytes = count * SAFETENSORS_DTYPE_BYTES[dtype];
+  }
+}
+
+/**
+ * The header bytes (length prefix + JSON padded with spaces to a multiple of 8, as the reference
+ * writer does) for tensors laid out in the given order, after checkTensorsToWrite.
+ */
+export function buildHeader(tensors: readonly TensorToWrite[], dtype: SafetensorsDType, metadata?: Record<string, string>): Uint8Array {
+  checkTensorsToWrite(tensors, dtype);
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * SAFETENSORS_DTYPE_BYTES[dtype];
     header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }

@@ -80,6 +80,11 @@ export const TrainConfigSchema = z
   .superRefine((c, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (!c.preset === !c.modelDir) issue('preset', 'exactly one of preset or modelDir');
+    // lrScheduleOf checks this too, but only when the loop starts (inside a worker thread when
+    // workers > 1, where the error arrived with no message): refuse it here, at the boundary.
+    if (c.schedule.minLr > c.schedule.peakLr) {
+      ctx.addIssue({ code: 'custom', path: ['schedule', 'minLr'], message: `at most schedule.peakLr (${c.schedule.peakLr}), but it is ${c.schedule.minLr}; the schedule decays from peakLr down to minLr (lower minLr or raise peakLr, --lr)` });
+    }
     if (c.globalBatch % (c.microBatch * c.workers) !== 0) {
       // Name the values in effect: the ones not given are defaults, which "got nothing" would hide.
       issue('globalBatch', `a multiple of microBatch × workers (${c.microBatch} × ${c.workers}), but it is ${c.globalBatch}; each worker runs whole micro-batches (set --global-batch, --micro-batch or --workers)`);

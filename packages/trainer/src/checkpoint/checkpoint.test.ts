@@ -63,6 +63,26 @@ describe('checkpoints', () => {
     expect(loadCheckpoint(join(run, 'checkpoints', 'step-00000001')).state.step).toBe(1);
   });
 
+  it('after a resume from an earlier checkpoint of the run, pruning keeps that one, not the later ones of the abandoned continuation', () => {
+    const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
+    const names = () => readdirSync(join(run, 'checkpoints')).sort();
+    saveCheckpoint(run, contents(10, 10), 2);
+    const abandoned = saveCheckpoint(run, contents(20, 20), 2);
+    // The newest is damaged; its message names step 10, and the run resumes from there (checkpointing every 5).
+    writeFileSync(join(abandoned, 'model.safetensors'), 'damaged');
+    expect(() => loadCheckpoint(run)).toThrow(/resume from it with --resume \S*step-00000010/);
+    saveCheckpoint(run, contents(15, 15), 2);
+    expect(names()).toEqual(['step-00000010', 'step-00000015', 'step-00000020']);
+    // The checkpoint before a damaged one is an earlier step's, never the later, other continuation's.
+    writeFileSync(join(run, 'checkpoints', 'step-00000015', 'model.safetensors'), 'damaged too');
+    expect(() => loadCheckpoint(run)).toThrow(/resume from it with --resume \S*step-00000010/);
+    saveCheckpoint(run, contents(16, 16), 2);
+    expect(names()).toEqual(['step-00000015', 'step-00000016', 'step-00000020']);
+    saveCheckpoint(run, contents(20, 20), 2);
+    expect(names()).toEqual(['step-00000016', 'step-00000020']);
+    expect(loadCheckpoint(run).state.step).toBe(20);
+  });
+
   it('refuses a latest.json that points outside the run\'s checkpoints', () => {
     const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
     saveCheckpoint(run, contents(1, 1), 3);

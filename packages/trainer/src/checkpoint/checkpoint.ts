@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { FileFormatError, MogeError, parseWith } from '@moge/core';
 import { createReferenceBackend } from '@moge/ascend-hal';
@@ -81,9 +81,16 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: numb
   return finalDir;
 }
 
+/**
+ * Deletes the checkpoints before `newest` beyond the `keep − 1` latest of them. Checkpoints of later
+ * steps are left alone: they are there when a run was resumed from an earlier checkpoint of its own
+ * directory (as a damaged latest one asks), so they are another continuation's, not older history —
+ * counting them would delete the good checkpoint this run resumed from and keep the damaged one.
+ * The resumed run writes over them by name when it reaches their steps.
+ */
 function pruneCheckpoints(runDir: string, keep: number, newest: string): void {
-  const dirs = listStepDirs(runDir).filter((d) => d !== newest);
-  for (const d of dirs.slice(0, Math.max(0, dirs.length - (keep - 1)))) rmSync(d, { recursive: true, force: true });
+  const older = listStepDirs(runDir).filter((d) => basename(d) < basename(newest));
+  for (const d of older.slice(0, Math.max(0, older.length - (keep - 1)))) rmSync(d, { recursive: true, force: true });
 }
 
 /** `path` may be a run directory (its latest.json is followed) or a checkpoint directory. */
@@ -112,11 +119,14 @@ export function resolveCheckpointDir(path: string): string {
   throw new MogeError('E_NO_CHECKPOINT', `--resume ${path}: neither a run directory (with ${LATEST_FILE}) nor a checkpoint directory (with ${MANIFEST_FILE})${hint}`);
 }
 
-/** The newest intact checkpoint of the run that `dir` belongs to, other than `dir` itself. */
+/**
+ * The newest intact checkpoint of the run that `dir` belongs to from a step before `dir`'s (a later
+ * one is another continuation's: a run resumed from an earlier checkpoint of its directory).
+ */
 function previousGood(dir: string): string | undefined {
   const runDir = runDirOf(dir);
-  const others = (runDir ? listStepDirs(runDir) : []).filter((d) => resolve(d) !== resolve(dir));
-  return others.reverse().find((d) => checkManifest(d).length === 0);
+  const earlier = (runDir ? listStepDirs(runDir) : []).filter((d) => basename(d) < basename(dir));
+  return earlier.reverse().find((d) => checkManifest(d).length === 0);
 }
 
 /**

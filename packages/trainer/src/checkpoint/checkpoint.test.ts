@@ -83,6 +83,18 @@ describe('checkpoints', () => {
     expect(loadCheckpoint(run).state.step).toBe(20);
   });
 
+  it('refuses optimizer moments that do not fit the model or the trainer state, though the manifest matches', () => {
+    const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
+    const c = contents(2, 2);
+    const name = paramSpecs(arch)[1]!.name;
+    const cut = (moments: ReadonlyMap<string, Float32Array>) => new Map([...moments].map(([k, a]) => [k, k === name ? a.subarray(1) : a]));
+    saveCheckpoint(run, { ...c, optimizer: { ...c.optimizer, m: cut(c.optimizer.m), v: cut(c.optimizer.v) } }, 2);
+    expect(() => loadCheckpoint(run)).toThrow(new RegExp(`exp_avg\\.${name.replace(/\./g, '\\.')} has \\d+ elements, but ${name.replace(/\./g, '\\.')} \\[`));
+    const other = mkdtempSync(join(tmpdir(), 'moge-ck-'));
+    saveCheckpoint(other, { ...c, optimizer: { ...c.optimizer, step: 1 } }, 2);
+    expect(() => loadCheckpoint(other)).toThrow(/moments of optimizer step 1, but trainer_state\.json says 2/);
+  });
+
   it('refuses a latest.json that points outside the run\'s checkpoints', () => {
     const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
     saveCheckpoint(run, contents(1, 1), 3);

@@ -141,16 +141,25 @@ export function loadCheckpoint(path: string): CheckpointContents & { dir: string
   const state = parseWith(TrainerStateSchema, JSON.parse(readFileSync(stateFile, 'utf8')), stateFile);
   const weights = loadModelDir(dir, createReferenceBackend());
   const tokenizer = readTokenizerFile(join(dir, 'tokenizer.json'));
-  const opt = readSafetensorsFile(join(dir, OPTIMIZER_FILE)).tensors;
+  const optFile = join(dir, OPTIMIZER_FILE);
+  const { tensors: opt, metadata } = readSafetensorsFile(optFile);
+  // The manifest only proves the files are as written; these prove they belong together. A resume
+  // copies each moment into the flat buffer at its parameter's offset, so one of another length would
+  // silently leave zeros (shorter) or spill into the next parameter's moments (longer).
+  if (metadata.step !== undefined && metadata.step !== String(state.optimizerStep)) {
+    throw new FileFormatError(optFile, `holds the moments of optimizer step ${metadata.step}, but ${TRAINER_STATE_FILE} says ${state.optimizerStep}: the files are from different checkpoints`);
+  }
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();
   for (const s of paramSpecs(weights.arch)) {
-    const a = opt.get(`exp_avg.${s.name}`);
-    const b = opt.get(`exp_avg_sq.${s.name}`);
     if (state.optimizerStep === 0) continue;
-    if (!a || !b) throw new FileFormatError(join(dir, OPTIMIZER_FILE), `optimizer moments of ${s.name} are missing`);
-    m.set(s.name, a.data);
-    v.set(s.name, b.data);
+    const size = s.shape.reduce((x, y) => x * y, 1);
+    for (const [kind, into] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
+      const t = opt.get(`${kind}.${s.name}`);
+      if (!t) throw new FileFormatError(optFile, `optimizer moments of ${s.name} are missing (${kind}.${s.name})`);
+      if (t.data.length !== size) throw new FileFormatError(optFile, `${kind}.${s.name} has ${t.data.length} elements, but ${s.name} [${s.shape.join(', ')}] has ${size}: the optimizer state is another model's`);
+      into.set(s.name, t.data);
+    }
   }
   const { format: _f, version: _v, ...rest } = state;
   return { dir, weights, tokenizer, optimizer: { step: state.optimizerStep, m, v }, state: rest };

@@ -125,7 +125,9 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new MogeError(
         'E_DIVERGED',
-        `step ${step}: loss ${loss}, gradient norm ${gradNorm}: training diverged; nothing of this step was applied or written. Lower the learning rate (peak ${c.schedule.peakLr}, --lr) or clip harder (clipGrad ${c.clipGrad}), and resume from the last checkpoint or start again`,
+        // Not "resume": a resume keeps every setting but steps, workers and intervals, and the run is
+        // deterministic, so it would reach this very step again and stop here.
+        `step ${step}: loss ${loss}, gradient norm ${gradNorm}: training diverged; nothing of this step was applied or written. Start a new run with a lower learning rate (peak ${c.schedule.peakLr}, --lr) or harder clipping (clipGrad ${c.clipGrad}, --clip): a resume keeps the run's settings and would diverge at this step again`,
       );
     }
     const lr = learningRate(schedule, step);

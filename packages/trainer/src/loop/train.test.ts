@@ -130,11 +130,16 @@ describe('training over worker threads, data and expert parallel', () => {
       { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 4, seed: 11, seqLen: 16, globalBatch: 8, microBatch: 2, backend: 'reference', checkpointEvery: 1, schedule: { peakLr: 1e10, warmupSteps: 0 } },
       { outDir: out, live: false, onStep: (r) => records.push(r) },
     );
-    await expect(diverge).rejects.toThrow(/step \d: loss NaN.*training diverged; nothing of this step was applied or written/);
+    await expect(diverge).rejects.toThrow(/step \d: loss NaN.*training diverged; nothing of this step was applied or written\. Start a new run with a lower learning rate/);
     expect(records.length).toBeGreaterThan(0);
     expect(records.every((r) => Number.isFinite(r.loss))).toBe(true);
     // The newest checkpoint is the last finite step's, and it loads.
     expect(loadCheckpoint(out).state.step).toBe(records.at(-1)!.step);
+    // Why the message says to start again: a resume may not lower the rate, and with the same settings
+    // it stops at the same step.
+    const failedAt = records.at(-1)!.step + 1;
+    await expect(trainModel({ steps: 4, schedule: { peakLr: 1e-3 } }, { outDir: out, resume: out, live: false })).rejects.toThrow(/schedule\.peakLr: got 0\.001, expected the checkpoint's 10000000000/);
+    await expect(trainModel({ steps: 4 }, { outDir: out, resume: out, live: false })).rejects.toThrow(new RegExp(`step ${failedAt}: loss NaN`));
   });
 
   it('top-k on the same model is measured on the same expert-group devices and shows imbalance', async () => {

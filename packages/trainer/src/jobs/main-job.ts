@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { ValidationError } from '@moge/core';
 import type { TrainConfigInput } from '../config/train-config';
 import type { LiveMode } from '../metrics/live-view';
 import { trainModel, type TrainRunResult } from '../loop/train';
@@ -33,11 +34,21 @@ function microBatchFor(globalBatch: number, workers: number, max: number): numbe
 
 /** The configuration of the main job; exported so the CLI can show it and tests can shrink it. */
 export function mainJobConfig(quick: boolean, seed = 0, workers = 1): TrainConfigInput {
+  // The job's global batch is fixed (it is the job); only its split over the workers adapts. A worker
+  // count that cannot split it is named here: TrainConfig's own message would point at --global-batch
+  // and --micro-batch, which `moge start` does not take.
+  const globalBatch = quick ? 4 : 8;
+  if (globalBatch % workers !== 0) {
+    const divisors = Array.from({ length: globalBatch }, (_, i) => i + 1).filter((d) => globalBatch % d === 0);
+    throw new ValidationError(`main job${quick ? ' (quick)' : ''}`, [
+      { path: 'workers', received: workers, expected: `a divisor of the job's global batch of ${globalBatch} sequences (${divisors.join(', ')}), as every worker runs whole micro-batches of it` },
+    ]);
+  }
   return quick
     ? // 5 steps of 256 tokens on the first 6 speeches: well under a minute on 2 cores, loss visibly falling.
-      { preset: 'moge-small', maxDocuments: 6, steps: 5, seed, workers, seqLen: 64, globalBatch: 4, microBatch: microBatchFor(4, workers, 4), evalEvery: 0, evalBatches: 1, checkpointEvery: 0, schedule: { peakLr: 3e-3, warmupSteps: 1 } }
+      { preset: 'moge-small', maxDocuments: 6, steps: 5, seed, workers, seqLen: 64, globalBatch, microBatch: microBatchFor(globalBatch, workers, 4), evalEvery: 0, evalBatches: 1, checkpointEvery: 0, schedule: { peakLr: 3e-3, warmupSteps: 1 } }
     : // ≈ 1 k tokens a step over the whole corpus, 240 steps (≈ 250 k tokens): about 4–5 minutes on 2 cores (4 min 21–36 s with the build done, 2026-12-01).
-      { preset: 'moge-small', steps: 240, seed, workers, seqLen: 128, globalBatch: 8, microBatch: microBatchFor(8, workers, 4), evalEvery: 40, evalBatches: 2, checkpointEvery: 40, schedule: { peakLr: 3e-3 } };
+      { preset: 'moge-small', steps: 240, seed, workers, seqLen: 128, globalBatch, microBatch: microBatchFor(globalBatch, workers, 4), evalEvery: 40, evalBatches: 2, checkpointEvery: 40, schedule: { peakLr: 3e-3 } };
 }
 
 /**

@@ -170,6 +170,12 @@ describe('a resume that changes steps', () => {
 });
 
 describe('main job configuration', () => {
+  it('names --workers, and the counts that work, when the workers cannot split the global batch', () => {
+    expect(() => mainJobConfig(true, 0, 3)).toThrow(/workers: got 3, expected a divisor of the job's global batch of 4 sequences \(1, 2, 4\)/);
+    expect(() => mainJobConfig(false, 0, 3)).toThrow(/workers: got 3, expected a divisor of the job's global batch of 8 sequences \(1, 2, 4, 8\)/);
+    expect(TrainConfigSchema.parse(mainJobConfig(false, 0, 8)).microBatch).toBe(1);
+  });
+
   it.each([1, 2, 4])('quick and full configs are valid runs of moge-small with %i worker(s)', (workers) => {
     for (const quick of [true, false]) {
       const c = TrainConfigSchema.parse(mainJobConfig(quick, 0, workers));

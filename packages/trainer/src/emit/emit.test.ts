@@ -94,6 +94,37 @@ describe('launch emitters', () => {
   });
 });
 
+describe('launch script quoting', () => {
+  /** The argv the script hands to torchrun, as bash builds it from the script with `env`. */
+  const argvOf = (l: ReturnType<typeof buildLaunchArgs>, env: Record<string, string>) => {
+    const body = renderLaunchScript(l).replace(/torchrun [\s\S]*$/, `printf '%s\\0' ${l.groups.map((g) => `"\${${g.name}[@]}"`).join(' ')}\n`);
+    const dir = mkdtempSync(join(tmpdir(), 'moge-emit-'));
+    // A file a glob in an unquoted value would match, so globbing would show.
+    writeFileSync(join(dir, 'tokenizer.json'), '{}');
+    const out = spawnSync('bash', ['-c', body], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return out.stdout.split('\0').slice(0, -1);
+  };
+
+  it('each value is one argument: placeholders expand without splitting or globbing, literal values are not expanded', () => {
+    const plan = panguPlanVpp1;
+    const env = { DATA_PATH: '/data/my corpus_text_document', TOKENIZER_PATH: '*.json', CKPT_SAVE_DIR: '/ckpt/run 1' };
+    const args = argvOf(buildLaunchArgs(getPreset('pangu-pro-moe'), plan, { engine: 'megatron' }), env);
+    expect(valueOf(args, '--data-path')).toBe(env.DATA_PATH);
+    expect(valueOf(args, '--tokenizer-model')).toBe('*.json');
+    expect(valueOf(args, '--save')).toBe(env.CKPT_SAVE_DIR);
+    expect(valueOf(args, '--load')).toBe(env.CKPT_SAVE_DIR);
+    expect(args).toEqual(flatArgs(buildLaunchArgs(getPreset('pangu-pro-moe'), plan, { engine: 'megatron', dataPath: env.DATA_PATH, tokenizerPath: '*.json', savePath: env.CKPT_SAVE_DIR })));
+    // Paths given as options are what they say: no brace expansion, no variables, quotes kept.
+    const literal = { dataPath: '/data/{a,b}_text_document', tokenizerPath: '/tok/$HOME "x" `y`', savePath: '${ROOT}/ck $1 "q"' };
+    const l = buildLaunchArgs(getPreset('pangu-pro-moe'), plan, { engine: 'megatron', ...literal });
+    const got = argvOf(l, { DATA_PATH: 'd', TOKENIZER_PATH: 't', CKPT_SAVE_DIR: 'c', ROOT: '/r oot' });
+    expect(valueOf(got, '--data-path')).toBe(literal.dataPath);
+    expect(valueOf(got, '--tokenizer-model')).toBe(literal.tokenizerPath);
+    expect(valueOf(got, '--save')).toBe('/r oot/ck $1 "q"');
+  });
+});
+
 /** Length of a Megatron --moe-layer-freq list expression such as ([0]*3+[1]*58). */
 const patternLength = (p: string) => [...p.matchAll(/\[[01]\]\*(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 

@@ -1,6 +1,21 @@
 import type { LaunchArgs } from './launch-args';
 
-const quote = (a: string) => (/^[\w@%+=:,./${}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+/** Characters bash takes literally in a word: no expansion, splitting, globbing or brace expansion. */
+const PLAIN = /^[\w@%+=:,./-]+$/;
+/** A `${NAME}` reference, which the script means to expand (the DATA_PATH, … placeholders). */
+const VAR_REF = /\$\{[A-Za-z_]\w*\}/;
+
+/**
+ * One argument as a bash word that yields exactly one argument. One with `${NAME}` references is
+ * double-quoted, so they expand but the value is not split at spaces nor globbed (a CKPT_SAVE_DIR with
+ * a space stays one --save path); every other `$`, `"`, `\` and backtick in it is escaped. Anything
+ * else not plain is single-quoted (no expansion at all: `{a,b}` in a path is not brace-expanded).
+ */
+const quote = (a: string) => {
+  if (PLAIN.test(a)) return a;
+  if (VAR_REF.test(a)) return `"${a.replace(/[\\"`]|\$(?!\{[A-Za-z_]\w*\})/g, (c) => `\\${c}`)}"`;
+  return `'${a.replace(/'/g, `'\\''`)}'`;
+};
 
 /**
  * A bash launch script for one node of the job: environment (CANN on Ascend), torchrun over the

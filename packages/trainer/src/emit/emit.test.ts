@@ -194,6 +194,13 @@ describe('launch emitters: what the engine would reject or train differently', (
     expect(issuesOf(() => emit('pangu-pro-moe', { ...panguPlan, noopLayers: 0 }, 'mindspeed')).map((i) => i.path)).toEqual(['plan.noopLayers']);
   });
 
+  it('refuses a minLr above peakLr (Megatron asserts --min-lr ≤ --lr), naming the option', () => {
+    const issues = issuesOf(() => emit('pangu-pro-moe', {}, 'megatron', { peakLr: 1e-4, minLr: 3e-4 }));
+    expect(issues.map((i) => i.path)).toEqual(['minLr']);
+    expect(issues[0]!.expected).toMatch(/at most peakLr/);
+    expect(issuesOf(() => emit('pangu-pro-moe', {}, 'megatron', { trainIters: 0 })).map((i) => i.path)).toEqual(['trainIters']);
+  });
+
   it('warmup follows the trainer rule and stays below --train-iters', () => {
     const plan = { tp: 8, ep: 2, dp: 1, sequenceParallel: true };
     const warmup = (trainIters: number) => valueOf(flatArgs(emit('pangu-pro-moe', plan, 'megatron', { trainIters })), '--lr-warmup-iters');

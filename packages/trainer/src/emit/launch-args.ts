@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { numMoeLayers, planWorldSize, ValidationError, type FieldIssue, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { numMoeLayers, parseWith, planWorldSize, ValidationError, type FieldIssue, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
 import { checkPlanFitsArch } from '@moge/memory';
 import { warmupSteps } from '../config/train-config';
 import { LrScheduleSchema } from '../optim/schedule';
@@ -32,7 +32,9 @@ export const EmitOptionsSchema = z.object({
   tokenizerPath: z.string().default('${TOKENIZER_PATH}'),
   savePath: z.string().default('${CKPT_SAVE_DIR}'),
   devicesPerNode: z.number().int().positive().default(8),
-});
+})
+  // Megatron's OptimizerParamScheduler asserts max_lr >= min_lr at startup.
+  .refine((o) => o.minLr <= o.peakLr, { path: ['minLr'], message: 'at most peakLr: Megatron-LM asserts --min-lr ≤ --lr (lower minLr or raise peakLr)' });
 export type EmitOptions = z.input<typeof EmitOptionsSchema>;
 
 export interface ArgGroup {
@@ -55,7 +57,7 @@ export interface LaunchArgs {
 }
 
 export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: EmitOptions): LaunchArgs {
-  const o = EmitOptionsSchema.parse(options);
+  const o = parseWith(EmitOptionsSchema, options, 'launch options');
   const mindspeed = o.engine === 'mindspeed';
   checkPlanForEngine(arch, plan, o.engine);
   const warmupIters = lrWarmupIters(o);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +117,14 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(trainModel({ modelDir: dir, vocabSize: 512, data: [dataFile], steps: 1, seqLen: 16 }, { outDir: join(tmp, 'vocab-clash'), live: false })).rejects.toThrow(
       /vocabSize: got 512, expected the model directory's vocab_size 300/,
     );
+  });
+
+  it('refuses EP devices that do not divide the experts, by name, before the run directory is made', async () => {
+    const out = join(tmp, 'bad-ep-devices');
+    await expect(trainModel({ preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 1, seqLen: 16, epDevices: 3 }, { outDir: out, live: false })).rejects.toThrow(
+      /epDevices: got 3, expected a divisor of the model's 8 experts/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses --parallel ep when the workers do not divide the expert groups', async () => {

@@ -203,6 +203,11 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     config = parseWith(TrainConfigSchema, withAbsolutePaths(input), 'train config');
     arch = resolveArch(config);
     config.epDevices ??= (config.preset ? getPreset(config.preset) : readModelConfig(config.modelDir!)).numExpertGroups;
+    // Named here, before any data is read: the placement would refuse it only when the loop starts,
+    // by its own field names (numRanks, numGroups).
+    if (arch.numExperts % config.epDevices !== 0) {
+      throw new ValidationError('train config', [{ path: 'epDevices', received: config.epDevices, expected: `a divisor of the model's ${arch.numExperts} experts (each EP device holds as many), e.g. its ${arch.numExpertGroups} expert groups (the default)` }]);
+    }
     docs = readCorpus(config, phase);
     const texts = docs.map((d) => d.text);
     tokenizer = tokenizerFor(config, arch, () => texts, phase);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JsonlLog } from './jsonl-log';
+import { JsonlLog, readStepLog } from './jsonl-log';
 import type { StepRecord } from './step-record';
 
 const dir = mkdtempSync(join(tmpdir(), 'moge-jsonl-log-'));
@@ -59,5 +59,18 @@ describe('JsonlLog.truncateAfter', () => {
     const path = join(dir, 'a-directory');
     mkdirSync(path);
     expect(() => new JsonlLog(path).truncateAfter(0)).toThrow(/a-directory: not a file/);
+  });
+});
+
+describe('readStepLog', () => {
+  it('reads a killed run\'s log (torn last line skipped) and names the real line of a bad one', () => {
+    const path = join(dir, 'read.jsonl');
+    writeFileSync(path, `${lines(record(1), record(2))}\n{"step":3,"lo`);
+    expect(readStepLog(path).map((r) => r.step)).toEqual([1, 2]);
+    // Blank lines count: the bad record is on line 3 of the file.
+    writeFileSync(path, `${lines(record(1))}\n\n${JSON.stringify({ step: 2 })}\n${lines(record(3))}\n`);
+    expect(() => readStepLog(path)).toThrow(`${path}:3`);
+    writeFileSync(path, `${lines(record(1))}\nnot json\n${lines(record(2))}\n`);
+    expect(() => readStepLog(path)).toThrow(new RegExp(`${path}:2.*not JSON`));
   });
 });

@@ -46,14 +46,25 @@ export class JsonlLog {
   }
 }
 
-/** Reads a metrics JSONL file, validating every line (errors name file and line). */
+/**
+ * Reads a metrics JSONL file, validating every line; errors name the file and the line's number in it.
+ * A torn last line after step records (what a killed run leaves, see truncateAfter) is skipped.
+ */
 export function readStepLog(path: string): StepRecord[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((line, i) => {
-      const parsed = StepRecordSchema.safeParse(JSON.parse(line));
-      if (!parsed.success) throw new FileFormatError(`${path}:${i + 1}`, `not a step record: ${parsed.error.issues[0]?.message}`);
-      return parsed.data;
-    });
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const records: StepRecord[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      if (records.length > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
+      throw new FileFormatError(`${path}:${i + 1}`, 'not JSON (nor a torn last line after step records): this is not a step log');
+    }
+    const parsed = StepRecordSchema.safeParse(value);
+    if (!parsed.success) throw new FileFormatError(`${path}:${i + 1}`, `not a step record: ${parsed.error.issues[0]?.message}`);
+    records.push(parsed.data);
+  });
+  return records;
 }

@@ -70,5 +70,13 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   const outDir = resolve(options.outDir ?? join('runs', `moge-small${quick ? '-quick' : ''}-${stamp()}`));
   const result = await trainModel(mainJobConfig(quick, options.seed ?? 0, options.workers ?? defaultWorkers()), { outDir, live: options.live, label: 'moge-small', onPhase: options.onPhase });
   const checkpointDir = result.checkpointDir!;
-  return { ...result, checkpointDir, sampleCommand: `moge sample --model ${checkpointDir} --prompt "The state of the Union is" --max-tokens 40 --temperature 0.8 --top-k 40` };
+  return { ...result, checkpointDir, sampleCommand: sampleCommandFor(checkpointDir) };
+}
+
+/** A path as one shell word: as is when plain, else single-quoted (a run under "my runs/" stays one argument). */
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** The `moge sample` command printed after the main job, ready to paste into a shell. */
+export function sampleCommandFor(checkpointDir: string): string {
+  return `moge sample --model ${shellWord(checkpointDir)} --prompt "The state of the Union is" --max-tokens 40 --temperature 0.8 --top-k 40`;
 }

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../config/train-config';
 import { loadSotuCorpus } from '../data/corpus';
-import { mainJobConfig } from '../jobs/main-job';
+import { mainJobConfig, sampleCommandFor } from '../jobs/main-job';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
 import { lockRunDir } from '../checkpoint/run-dir';
 import type { StepRecord } from '../metrics/step-record';
@@ -178,6 +179,15 @@ describe('a resume that changes steps', () => {
 });
 
 describe('main job configuration', () => {
+  it('prints a sample command whose --model is the checkpoint, one shell word whatever the path', () => {
+    for (const dir of ['/runs/moge-small/checkpoints/step-00000005', "/home/me/my runs/it's/checkpoints/step-00000005"]) {
+      const cmd = sampleCommandFor(dir);
+      expect(cmd).toMatch(/^moge sample /);
+      const argv = spawnSync('bash', ['-c', `printf '%s\\0' ${cmd.slice('moge '.length)}`], { encoding: 'utf8' }).stdout.split('\0');
+      expect(argv.slice(0, 5)).toEqual(['sample', '--model', dir, '--prompt', 'The state of the Union is']);
+    }
+  });
+
   it('names --workers, and the counts that work, when the workers cannot split the global batch', () => {
     expect(() => mainJobConfig(true, 0, 3)).toThrow(/workers: got 3, expected a divisor of the job's global batch of 4 sequences \(1, 2, 4\)/);
     expect(() => mainJobConfig(false, 0, 3)).toThrow(/workers: got 3, expected a divisor of the job's global batch of 8 sequences \(1, 2, 4, 8\)/);

@@ -95,6 +95,13 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(other)).toThrow(/moments of optimizer step 1, but trainer_state\.json says 2/);
   });
 
+  it('says when latest.json names a checkpoint that no longer exists, and names the previous one', () => {
+    const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
+    saveCheckpoint(run, contents(1, 1), 3);
+    rmSync(saveCheckpoint(run, contents(2, 2), 3), { recursive: true });
+    expect(() => loadCheckpoint(run)).toThrow(/step-00000002: checkpoint is corrupt and was not loaded:\n {2}- the checkpoint directory does not exist[\s\S]*--resume \S*step-00000001/);
+  });
+
   it('refuses a latest.json that points outside the run\'s checkpoints', () => {
     const run = mkdtempSync(join(tmpdir(), 'moge-ck-'));
     saveCheckpoint(run, contents(1, 1), 3);

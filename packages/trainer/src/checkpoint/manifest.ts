@@ -31,6 +31,8 @@ export function buildManifest(dir: string): Manifest {
 /** Every problem with a checkpoint directory against its manifest, in words; empty = intact. */
 export function checkManifest(dir: string): string[] {
   const path = join(dir, MANIFEST_FILE);
+  // A latest.json can outlive its checkpoint (one deleted by hand): say so, not "never completed".
+  if (!existsSync(dir)) return ['the checkpoint directory does not exist (deleted?)'];
   if (!existsSync(path)) return [`${MANIFEST_FILE} is missing (the checkpoint was never completed)`];
   let manifest: Manifest;
   try {

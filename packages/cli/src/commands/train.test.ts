@@ -178,6 +178,19 @@ describe('moge train', () => {
     expect(summary).toMatchObject({ step: 2, workers: 2, parallel: 'ep' });
     expect(Number.isFinite(summary.loss)).toBe(true);
   });
+
+  it('resumes with another --workers and the run\'s own --lr given again (nothing derived for a new run is compared)', async () => {
+    const dir = join(tmp, 'rescale');
+    const base = ['train', '--resume', dir, '--no-live', '--json'];
+    const { out, err } = capture();
+    expect(await main(tinyRun(dir, 2, ['--json']))).toBe(0);
+    out.length = 0;
+    // The run's micro-batch is 2 and its floor the default 3e-4; a new run's flags would derive a
+    // micro-batch of 4 for two workers and a floor of 0.003 / 10 = 0.00030000000000000003.
+    expect(await main([...base, '--steps', '3', '--workers', '2', '--lr', '0.003'])).toBe(0);
+    expect(err.join('')).not.toMatch(/expected the checkpoint's/);
+    expect(JSON.parse(out.join(''))).toMatchObject({ step: 3, workers: 2 });
+  });
 });
 
 describe('moge train --resume after SIGKILL', () => {

@@ -113,7 +113,9 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
   const schedule: Record<string, unknown> = {};
   if (f['--schedule']) schedule.kind = f['--schedule'];
   if (f['--lr'] !== undefined) schedule.peakLr = f['--lr'];
-  if (f['--lr'] !== undefined) schedule.minLr = f['--lr'] / 10;
+  // A new run's floor follows its --lr. A resume keeps the run's own (an --lr equal to the run's peak
+  // is accepted, but lr / 10 need not equal the stored floor: 0.003 / 10 is 0.00030000000000000003).
+  if (f['--lr'] !== undefined && !o.resume) schedule.minLr = f['--lr'] / 10;
   if (f['--warmup'] !== undefined) schedule.warmupSteps = f['--warmup'];
   const c: Record<string, unknown> = {
     preset: o.preset,
@@ -139,8 +141,8 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
   // A flag not given stays absent so the schema's default applies (zod treats undefined as missing).
   for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
   // The global batch must split into whole micro-batches per worker: shrink the default micro-batch to fit.
-  // (Only for a new run: a resumed run keeps its stored micro-batch.)
-  if (c.microBatch === undefined && (c.workers !== undefined || c.globalBatch !== undefined)) {
+  // (Only for a new run: a resumed run keeps its stored micro-batch, which a derived one would contradict.)
+  if (!o.resume && c.microBatch === undefined && (c.workers !== undefined || c.globalBatch !== undefined)) {
     const global = (c.globalBatch as number | undefined) ?? 8;
     const workers = (c.workers as number | undefined) ?? 1;
     let m = 4;

@@ -5,6 +5,8 @@ export interface FixturePayload {
   length: number;
   /** Rank that throws mid-run (to test that failures propagate instead of hanging peers). */
   failRank?: number;
+  /** With failRank: throw a MogeError of this code instead of a plain Error. */
+  failCode?: string;
 }
 
 export function rankData(rank: number, length: number): Float32Array {

@@ -1,5 +1,6 @@
 // Worker entry for the communicator tests: runs every collective on rank-seeded data and returns
 // the outputs, so the test can compare them with a reduction computed serially.
+import { MogeError } from '@moge/core';
 import { a2aCount, rankData, type FixturePayload } from './comm-fixture.data';
 import { finishWorker, joinWorkerGroup } from './worker-group';
 
@@ -11,7 +12,7 @@ const summed = mine.slice();
 comm.allReduce(summed);
 const maxed = mine.slice();
 comm.allReduce(maxed, 'max');
-if (payload.failRank === rank) throw new Error('deliberate failure');
+if (payload.failRank === rank) throw payload.failCode ? new MogeError(payload.failCode, 'deliberate failure') : new Error('deliberate failure');
 const gathered = comm.allGather(mine.subarray(0, payload.length - rank)); // uneven lengths
 const padded = new Float32Array(size * Math.ceil(payload.length / size));
 padded.set(mine);

@@ -55,6 +55,12 @@ describe('SharedMemoryCommunicator over worker threads', () => {
     ).rejects.toThrow(/rank 1 failed: deliberate failure/);
   });
 
+  it('a rank that throws a MogeError fails the group with its code (E_WORKER for other errors)', async () => {
+    const run = (failCode?: string) => runWorkerGroup({ size: 2, entry, payload: { length: 16, failRank: 1, ...(failCode ? { failCode } : {}) } satisfies FixturePayload });
+    await expect(run('E_DIVERGED')).rejects.toMatchObject({ code: 'E_DIVERGED', rank: 1, message: expect.stringMatching(/worker rank 1 failed: deliberate failure/) });
+    await expect(run()).rejects.toMatchObject({ code: 'E_WORKER', rank: 1 });
+  });
+
   it('one rank: shared-memory and solo communicators are copies', () => {
     const data = Float32Array.of(1, 2, 3);
     for (const comm of [new SharedMemoryCommunicator(createSharedGroup(1), 0), new SoloCommunicator()]) {

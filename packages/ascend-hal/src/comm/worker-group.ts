@@ -55,6 +55,16 @@ function tsxEsmApiUrl(): string {
   return pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
 }
 
+/**
+ * The code the group's error carries: the worker's own MogeError code when it threw one (a thread
+ * hands its error over by structured clone, which keeps own properties such as `code`), so callers
+ * and the CLI see e.g. E_DIVERGED from a worker as from the main thread; E_WORKER otherwise.
+ */
+function workerErrorCode(e: Error): string {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^E_[A-Z0-9_]+$/.test(code) ? code : 'E_WORKER';
+}
+
 export async function runWorkerGroup<R>(options: WorkerGroupOptions): Promise<R[]> {
   const init = createSharedGroup(options.size, { slotBytes: options.slotBytes, timeoutMs: options.timeoutMs });
   const isTs = /\.[cm]?ts$/.test(options.entry.pathname);
@@ -81,7 +91,7 @@ export async function runWorkerGroup<R>(options: WorkerGroupOptions): Promise<R[
       });
       worker.on('error', (e) => {
         if (!firstError || (firstError.message.includes('collective aborted') && !e.message.includes('collective aborted'))) {
-          firstError = Object.assign(new MogeError('E_WORKER', `worker rank ${rank} failed: ${e.message}`, { cause: e }), { rank });
+          firstError = Object.assign(new MogeError(workerErrorCode(e), `worker rank ${rank} failed: ${e.message}`, { cause: e }), { rank });
         }
         abortSharedGroup(init);
       });

@@ -11,7 +11,7 @@ export interface InferenceMemoryEstimate {
   /** KV bytes per token for the whole model (unsharded). */
   kvBytesPerToken: number;
   kvBytesPerTokenPerDevice: number;
-  /** One sequence at `contextLength`, rounded up to whole blocks. */
+  /** One sequence at `contextLength` on this device (its ⌈contextLength / cp⌉ tokens), rounded up to whole blocks. */
   kvBytesPerSequence: number;
   /** KV cache for `batch` sequences. */
   kvBytes: number;
@@ -60,7 +60,12 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
     ...stageParams(served, plan).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes),
   );
   const perTokenDevice = kvBytesPerTokenPerDevice(arch, plan, o.kvDType, { includeMtp: o.includeMtp });
-  const kvBytesPerSequence = Math.ceil(o.contextLength / o.blockSize) * o.blockSize * perTokenDevice;
+  // Blocks hold whole tokens: with CP a device keeps every layer's KV of the tokens it owns (a
+  // ⌈context / cp⌉ share of each sequence), so a block costs blockSize tokens at the un-split rate,
+  // not at the cp-averaged per-token figure above.
+  const perTokenHeld = kvBytesPerTokenPerDevice(arch, { ...plan, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
+  const blockBytes = o.blockSize * perTokenHeld;
+  const kvBytesPerSequence = Math.ceil(Math.ceil(o.contextLength / plan.cp) / o.blockSize) * blockBytes;
   const tokens = o.maxBatchedTokens ?? o.contextLength;
   // The residual stream stays bf16 under W8A8/W4A8 too (int8 only inside the quantised matmuls).
   const workspaceBytes = (tokens / plan.cp) * workspaceBytesPerToken(arch, plan, dtypeBytes('bf16'));
@@ -82,7 +87,7 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
     kvBudgetBytes,
     maxBatch,
     maxBatchTotal: maxBatch * plan.dp,
-    numBlocks: kvBudgetBytes > 0 ? Math.floor(kvBudgetBytes / (o.blockSize * perTokenDevice)) : 0,
+    numBlocks: kvBudgetBytes > 0 ? Math.floor(kvBudgetBytes / blockBytes) : 0,
     fits: totalBytes <= usableBytes,
   };
 }

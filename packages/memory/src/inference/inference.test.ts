@@ -92,8 +92,10 @@ describe('inference memory', () => {
         expect(Number.isInteger(max) && max >= 0).toBe(true);
         const at = estimateInferenceMemory(a, p, { ...o, batch: max });
         const over = estimateInferenceMemory(a, p, { ...o, batch: max + 1 });
-        const perToken = kvBytesPerTokenPerDevice(a, p, o.kvDType, { includeMtp: o.includeMtp });
-        const perSequence = Math.ceil(o.contextLength / o.blockSize!) * o.blockSize! * perToken;
+        // A device keeps every layer's KV of the ⌈context / cp⌉ tokens it owns, in whole blocks.
+        const perToken = kvBytesPerTokenPerDevice(a, { ...p, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
+        const blocksPerSequence = Math.ceil(Math.ceil(o.contextLength / p.cp) / o.blockSize!);
+        const perSequence = blocksPerSequence * o.blockSize! * perToken;
         expect(at.usableBytes).toBe(budget);
         expect(at.maxBatch).toBe(max);
         expect(at.maxBatchTotal).toBe(max * p.dp);
@@ -112,7 +114,7 @@ describe('inference memory', () => {
         const blockBytes = o.blockSize! * perToken;
         expect(fixed + at.numBlocks * blockBytes).toBeLessThanOrEqual(Math.max(budget, fixed));
         if (at.kvBudgetBytes > 0) expect(fixed + (at.numBlocks + 1) * blockBytes).toBeGreaterThan(budget);
-        expect(at.numBlocks).toBeGreaterThanOrEqual(max * Math.ceil(o.contextLength / o.blockSize!));
+        expect(at.numBlocks).toBeGreaterThanOrEqual(max * blocksPerSequence);
       }),
       { numRuns: 3000 },
     );
@@ -122,6 +124,20 @@ describe('inference memory', () => {
     const e = estimateInferenceMemory(pro, h2p, { ...node, contextLength: 2049, blockSize: 128 });
     expect(e.kvBytesPerSequence).toBe(17 * 128 * e.kvBytesPerTokenPerDevice);
     expect(e.numBlocks).toBe(Math.floor(e.kvBudgetBytes / (128 * e.kvBytesPerTokenPerDevice)));
+  });
+
+  it('with CP, a device holds whole blocks of its ⌈context / cp⌉ tokens at the full per-token rate', () => {
+    // Pangu Pro MoE at TP4: 2 KV heads × 128 × 2 (K, V) × 2 bytes × 48 layers = 49,152 B for every token a device holds.
+    const held = 2 * 2 * 128 * 2 * 48;
+    for (const cp of [1, 2, 4]) {
+      const e = estimateInferenceMemory(pro, plan({ tp: 4, ep: 4, cp, globalBatchSize: 1 }), { ...node, contextLength: 16, blockSize: 16 });
+      expect(e.kvBytesPerTokenPerDevice).toBe(held / cp); // averaged over the sequence
+      expect(e.kvBytesPerSequence).toBe(16 * held); // 16 / cp tokens still take one whole block of 16 slots
+      expect(e.numBlocks).toBe(Math.floor(e.kvBudgetBytes / (16 * held)));
+      expect(e.maxBatch).toBe(e.numBlocks);
+    }
+    const long = estimateInferenceMemory(pro, plan({ tp: 4, ep: 4, cp: 2, globalBatchSize: 1 }), { ...node, contextLength: 4097, blockSize: 128 });
+    expect(long.kvBytesPerSequence).toBe(Math.ceil(2049 / 128) * 128 * held);
   });
 
   it('reports zero batch when the weights alone do not fit', () => {

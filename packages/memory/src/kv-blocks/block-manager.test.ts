@@ -174,4 +174,18 @@ describe('BlockManager', () => {
     expect(() => bm.allocate('a', 1)).toThrow(/already has blocks/);
     expect(bm.numFreeBlocks).toBe(0);
   });
+
+  it('refuses a token count that is not a non-negative integer in canAllocate and blocksForTokens, as allocate does', () => {
+    const bm = new BlockManager({ numBlocks: 4, blockSize: 4, watermark: 0 });
+    for (const bad of [-100, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      // A negative count used to answer 'ok' (−25 blocks needed), NaN 'later', 2.5 'ok'.
+      expect(() => bm.canAllocate(bad)).toThrow(/numTokens: got/);
+      expect(() => bm.blocksForTokens(bad)).toThrow(/numTokens: got/);
+      expect(() => bm.allocate('x', bad)).toThrow(/numTokens: got/);
+    }
+    expect(bm.snapshot().tables).toEqual({});
+    expect(bm.canAllocate(0)).toBe('ok');
+    expect(bm.canAllocate(16)).toBe('ok');
+    expect(bm.canAllocate(17)).toBe('never');
+  });
 });

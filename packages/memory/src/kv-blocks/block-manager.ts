@@ -70,7 +70,11 @@ export class BlockManager {
     return this.numBlocks - this.freeList.length;
   }
 
+  /** Blocks `numTokens` tokens take; refuses a count that is not a non-negative integer (no block count fits it). */
   blocksForTokens(numTokens: number): number {
+    if (!Number.isInteger(numTokens) || numTokens < 0) {
+      throw new MogeError('E_KV_BAD_TOKENS', `numTokens: got ${numTokens}, expected a non-negative integer`);
+    }
     return Math.ceil(numTokens / this.blockSize);
   }
 
@@ -84,9 +88,6 @@ export class BlockManager {
   /** Gives a new sequence blocks for its first `numTokens` tokens; returns its block table. */
   allocate(seqId: string, numTokens: number): readonly number[] {
     if (this.seqs.has(seqId)) throw new MogeError('E_KV_DUPLICATE_SEQ', `sequence ${JSON.stringify(seqId)} already has blocks`);
-    if (!Number.isInteger(numTokens) || numTokens < 0) {
-      throw new MogeError('E_KV_BAD_TOKENS', `numTokens: got ${numTokens}, expected a non-negative integer`);
-    }
     const required = this.blocksForTokens(numTokens);
     this.requireFree(required, `allocate ${numTokens} tokens for ${JSON.stringify(seqId)}`);
     const blocks = Array.from({ length: required }, () => this.take());

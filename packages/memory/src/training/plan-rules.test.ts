@@ -27,6 +27,20 @@ describe('training-plan rules in checkPlanFitsArch', () => {
     expect(pathsOf(() => checkPlanFitsArch(replicated, p8, 'inference'))).toEqual([]);
   });
 
+  it('serving replicates KV heads only evenly: tp a divisor or a multiple of numKvHeads (vLLM)', () => {
+    // Pangu Pro MoE: 40 query heads, 8 KV heads. tp 5, 10 and 20 split the query heads but leave some
+    // ranks with more KV heads than others (⌈8 / 5⌉ = 2 on some, 1 on others); vLLM refuses them.
+    for (const tp of [5, 10, 20]) {
+      expect(pathsOf(() => checkPlanFitsArch(pro, plan({ tp, ep: 1, globalBatchSize: 1 }), 'inference'))).toEqual(['plan.tp']);
+    }
+    for (const tp of [1, 2, 4, 8, 40]) {
+      expect(pathsOf(() => checkPlanFitsArch(pro, plan({ tp, ep: 1, globalBatchSize: 1 }), 'inference'))).toEqual([]);
+    }
+    expect(() => checkPlanFitsArch(pro, plan({ tp: 10, ep: 1, globalBatchSize: 1 }), 'inference')).toThrow(/a divisor or a multiple of numKvHeads \(8\).*e\.g\. tp 8/);
+    // MLA has one latent for all heads: any tp that splits the query heads serves.
+    expect(pathsOf(() => checkPlanFitsArch(ultra, plan({ tp: 32, ep: 1, globalBatchSize: 1 }), 'inference'))).toEqual([]);
+  });
+
   it('MLA has no query groups to split; its widths and the sequence still must divide', () => {
     const ok = plan({ tp: 8, pp: 16, vpp: 2, ep: 32, dp: 48, microBatchSize: 2, globalBatchSize: 6144, seqLength: 4096, sequenceParallel: true, noopLayers: 3 });
     expect(pathsOf(() => checkPlanFitsArch(ultra, ok, 'training'))).toEqual([]);

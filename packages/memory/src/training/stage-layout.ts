@@ -26,7 +26,7 @@ export function layerSlots(arch: MoeArch, plan: ParallelPlan): LayerSlot[] {
  * Checks that a plan can run an arch at all, before any estimate: each rule names the plan field and
  * what it needs, so a user can fix the plan from the message alone. Training adds what Megatron-LM /
  * MindSpeed refuse at start-up (sequence parallelism with MoE and TP, the rules of plan-rules.ts);
- * inference engines neither use Megatron's SP nor shard as strictly (vLLM replicates KV heads).
+ * inference engines neither use Megatron's SP nor shard as strictly (vLLM replicates KV heads, evenly).
  */
 export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 'training' | 'inference' = 'training'): void {
   const issues: FieldIssue[] = [];
@@ -56,5 +56,26 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
     }
   }
   if (purpose === 'training') issues.push(...trainingPlanIssues(arch, plan));
+  else if (!servingSplitsKvHeads(arch, plan.tp)) {
+    issues.push({
+      path: 'plan.tp',
+      received: plan.tp,
+      expected: `a divisor or a multiple of numKvHeads (${arch.numKvHeads}): serving engines split the KV heads evenly over TP or replicate each on tp / numKvHeads ranks (vLLM's QKVParallelLinear asserts one or the other); e.g. tp ${largestServingTp(arch, plan.tp)}`,
+    });
+  }
   if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
+}
+
+/**
+ * GQA under serving TP: each rank gets numKvHeads / tp heads, or (tp ≥ numKvHeads) one head replicated on
+ * tp / numKvHeads ranks. Anything else would leave ranks with unequal KV heads, which vLLM refuses.
+ */
+function servingSplitsKvHeads(arch: MoeArch, tp: number): boolean {
+  return arch.attention === 'mla' || arch.numKvHeads % tp === 0 || tp % arch.numKvHeads === 0;
+}
+
+/** The largest tp up to `tp` that splits the query heads and serves the KV heads evenly (1 always does). */
+function largestServingTp(arch: MoeArch, tp: number): number {
+  for (let d = tp; d > 1; d--) if (arch.numHeads % d === 0 && servingSplitsKvHeads(arch, d)) return d;
+  return 1;
 }

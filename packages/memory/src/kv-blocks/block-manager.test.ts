@@ -167,6 +167,8 @@ describe('BlockManager', () => {
   it('names the bad option, and refuses unknown sequences and exhausted caches without changing state', () => {
     expect(() => new BlockManager({ numBlocks: 0, blockSize: 16 })).toThrow(ValidationError);
     expect(() => new BlockManager({ numBlocks: 4, blockSize: 16, watermark: 1 })).toThrow(/watermark/);
+    // A misspelt option is refused by name rather than replaced by its default.
+    expect(() => new BlockManager({ numBlocks: 4, blockSize: 16, waterMark: 0.5 } as never)).toThrow(/waterMark/);
     const bm = new BlockManager({ numBlocks: 2, blockSize: 2, watermark: 0 });
     expect(() => bm.appendSlot('nope')).toThrow(/has no blocks/);
     bm.allocate('a', 4);

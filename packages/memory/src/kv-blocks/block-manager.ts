@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MogeError, parseWith } from '@moge/core';
 
-export const BlockManagerOptionsSchema = z.object({
+// Strict: a misspelt key (say `waterMark`) would otherwise be dropped and its default used silently.
+export const BlockManagerOptionsSchema = z.strictObject({
   /** KV blocks on the device (e.g. InferenceMemoryEstimate.numBlocks). */
   numBlocks: z.number().int().positive(),
   /** Tokens per block. */

@@ -18,7 +18,9 @@ const ADVICE: Record<MemoryComponent, string> = {
   weights: 'shard weights further (larger tp, ep or pp) or use a smaller model',
   gradients: 'shard further (larger tp, ep or pp) or accumulate gradients in bf16 (gradDType)',
   optimizer: 'enable distributedOptimizer or raise dp / the expert-data-parallel size so optimizer states shard further',
-  activations: 'lower microBatchSize or seqLength, or raise tp / cp / pp',
+  // Not pp: under 1F1B stage 0 keeps pp micro-batches of its numLayers / pp layers, the same bytes at any pp
+  // (Korthikanti et al. §4.2.3), and interleaving only adds to that.
+  activations: 'lower microBatchSize or seqLength, or raise tp (with sequenceParallel) or cp; more pipeline stages do not lower it, since stage 0 then keeps more micro-batches in flight',
   overhead: 'lower frameworkOverheadBytes if your runtime measurement allows',
 };
 

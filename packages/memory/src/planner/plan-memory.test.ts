@@ -11,7 +11,7 @@ import {
   type TrainingMemoryEstimate,
 } from '../index';
 import { archAndPlan } from '../training/test-arbitraries';
-import { arch, plan } from '../training/test-archs';
+import { arch, gptArch, plan } from '../training/test-archs';
 
 const tinyMla = arch({
   numLayers: 4, hiddenSize: 64, numHeads: 4, numKvHeads: 4, headDim: 16, vocabSize: 100, denseFfnSize: 128,
@@ -95,6 +95,20 @@ describe('planMemory', () => {
     expect(r.shortfall!.dominant.bytes).toBe(Math.max(...Object.values(parts)));
     expect(parts[r.shortfall!.dominant.component]).toBe(r.shortfall!.dominant.bytes);
     expect(r.summary).toMatch(/does not fit: stage \d needs at least .* \(over by 0\.00 GiB\); with every recompute and swap option/);
+  });
+
+  it('does not advise more pipeline stages for activations: the least-memory peak stays put as pp grows', () => {
+    const gpt = gptArch(8, 8, 64);
+    const run = (pp: number) => planMemory(gpt, plan({ pp, seqLength: 8192, globalBatchSize: 16 }), 1024, { rates });
+    const [two, eight] = [run(2), run(8)];
+    expect(two.shortfall!.dominant.component).toBe('activations');
+    // Stage 0 holds pp micro-batches of 8 / pp layers: four times the stages leave its activations as they were.
+    const stage0 = (r: MemoryPlanResult) => r.estimate.stages[0]!.activationsBytes;
+    expect(stage0(eight)).toBeGreaterThanOrEqual(stage0(two));
+    expect(eight.estimate.activationsBytes).toBeGreaterThan(0.9 * two.estimate.activationsBytes);
+    const advice = two.summary.slice(two.summary.indexOf('The largest part'));
+    expect(advice).toMatch(/raise tp \(with sequenceParallel\) or cp/);
+    expect(advice).not.toMatch(/\/ pp|raise[^;]*\bpp\b/);
   });
 
   it('says no recompute can help when the static part alone exceeds the budget', () => {

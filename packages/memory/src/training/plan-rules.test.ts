@@ -41,6 +41,21 @@ describe('training-plan rules in checkPlanFitsArch', () => {
     expect(pathsOf(() => checkPlanFitsArch(ultra, plan({ tp: 32, ep: 1, globalBatchSize: 1 }), 'inference'))).toEqual([]);
   });
 
+  it('serving splits the dense FFN over TP and the experts over ETP in whole columns, as training does', () => {
+    // Pangu Pro MoE's experts are 1344 wide: etp 5 would give 268.8 columns per rank.
+    const etp5 = plan({ tp: 4, dp: 5, ep: 4, etp: 5, globalBatchSize: 5 });
+    expect(pathsOf(() => checkPlanFitsArch(pro, etp5, 'inference'))).toEqual(['plan.etp']);
+    expect(() => checkPlanFitsArch(pro, etp5, 'inference')).toThrow(/a divisor of expertFfnSize \(1344\).*use etp 4 or fewer/);
+    // Dense layers 18436 wide split over tp 4 but not over tp 8.
+    const odd = arch({ ...PANGU_ULTRA_MOE, denseFfnSize: 18436 });
+    expect(pathsOf(() => checkPlanFitsArch(odd, plan({ tp: 8, ep: 8, globalBatchSize: 1 }), 'inference'))).toEqual(['plan.tp']);
+    expect(() => checkPlanFitsArch(odd, plan({ tp: 8, ep: 8, globalBatchSize: 1 }), 'inference')).toThrow(/a divisor of denseFfnSize \(18436\).*e\.g\. tp 4/);
+    expect(pathsOf(() => checkPlanFitsArch(odd, plan({ tp: 4, ep: 4, globalBatchSize: 1 }), 'inference'))).toEqual([]);
+    // The shared expert may run on a TP group of its own when serving (H2P), so its width is not checked against tp.
+    const shared = arch({ ...PANGU_PRO_MOE, sharedExpertFfnSize: 5372 });
+    expect(pathsOf(() => checkPlanFitsArch(shared, plan({ tp: 8, ep: 8, globalBatchSize: 1 }), 'inference'))).toEqual([]);
+  });
+
   it('MLA has no query groups to split; its widths and the sequence still must divide', () => {
     const ok = plan({ tp: 8, pp: 16, vpp: 2, ep: 32, dp: 48, microBatchSize: 2, globalBatchSize: 6144, seqLength: 4096, sequenceParallel: true, noopLayers: 3 });
     expect(pathsOf(() => checkPlanFitsArch(ultra, ok, 'training'))).toEqual([]);

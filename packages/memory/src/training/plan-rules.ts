@@ -57,14 +57,7 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
       expected: `a divisor of numKvHeads (${arch.numKvHeads}): Megatron-LM shards the KV heads over TP and does not replicate them; e.g. tp ${largestWorkingTp(arch, plan.tp)}`,
     });
   }
-  for (const { field, width } of tpSplitWidths(arch)) {
-    if (width % plan.tp !== 0) {
-      issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of ${field} (${width}): Megatron-LM splits that FFN's columns over TP; e.g. tp ${largestWorkingTp(arch, plan.tp)}` });
-    }
-  }
-  if (hasMoeLayers(arch) && arch.expertFfnSize % plan.etp !== 0) {
-    issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of expertFfnSize (${arch.expertFfnSize}): expert tensor parallelism splits each expert's columns; use etp ${largestDivisorAtMost(arch.expertFfnSize, plan.etp)} or fewer` });
-  }
+  issues.push(...widthSplitIssues(arch, plan));
   const multiple = seqLengthMultiple(plan);
   if (plan.seqLength % multiple !== 0) {
     const why = [
@@ -96,6 +89,24 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
         });
       }
     }
+  }
+  return issues;
+}
+
+/**
+ * FFN widths over TP and the expert width over ETP in whole columns: training (Megatron-LM's `divide`)
+ * and serving (vLLM's column-parallel linears assert the same) both refuse a fractional split. Serving
+ * passes only the dense FFN: H2P-style layouts run the shared expert on a TP group of its own.
+ */
+export function widthSplitIssues(arch: MoeArch, plan: ParallelPlan, widths = tpSplitWidths(arch)): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const { field, width } of widths) {
+    if (width % plan.tp !== 0) {
+      issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of ${field} (${width}): tensor parallelism splits that FFN's columns over TP; e.g. tp ${largestWorkingTp(arch, plan.tp)}` });
+    }
+  }
+  if (hasMoeLayers(arch) && arch.expertFfnSize % plan.etp !== 0) {
+    issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of expertFfnSize (${arch.expertFfnSize}): expert tensor parallelism splits each expert's columns; use etp ${largestDivisorAtMost(arch.expertFfnSize, plan.etp)} or fewer` });
   }
   return issues;
 }

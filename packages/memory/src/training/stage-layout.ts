@@ -1,5 +1,5 @@
 import { ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
-import { hasMoeLayers, trainingPlanIssues } from './plan-rules';
+import { hasMoeLayers, tpSplitWidths, trainingPlanIssues, widthSplitIssues } from './plan-rules';
 
 /** Where one layer slot (real or no-op) runs: pipeline stage and model chunk (virtual stage = chunk·pp + stage). */
 export interface LayerSlot {
@@ -56,7 +56,8 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
     }
   }
   if (purpose === 'training') issues.push(...trainingPlanIssues(arch, plan));
-  else if (!servingSplitsKvHeads(arch, plan.tp)) {
+  else issues.push(...widthSplitIssues(arch, plan, tpSplitWidths(arch).filter((w) => w.field === 'denseFfnSize')));
+  if (purpose === 'inference' && !servingSplitsKvHeads(arch, plan.tp)) {
     issues.push({
       path: 'plan.tp',
       received: plan.tp,

@@ -40,6 +40,18 @@ describe('micro-batches in flight', () => {
     );
   });
 
+  it('refuses inputs no schedule has, naming the field, rather than counting impossible micro-batches', () => {
+    // One micro-batch over pp 4 × vpp 2 used to give chunk 0 two micro-batches in flight.
+    expect(() => inFlightProfiles(4, 2, 1, 0)).toThrow(/numMicroBatches: got 1, expected a multiple of pp \(4\)/);
+    expect(() => inFlightProfiles(4, 2, 6, 0)).toThrow(/numMicroBatches: got 6/);
+    expect(() => inFlightProfiles(4, 1, 6, 4)).toThrow(/stage: got 4/);
+    expect(() => inFlightProfiles(4, 1, 6, -1)).toThrow(/stage: got -1/);
+    expect(() => inFlightProfiles(0, 1, 6, 0)).toThrow(/pp: got 0/);
+    expect(() => inFlightProfiles(2, 1.5, 6, 0)).toThrow(/vpp: got 1.5/);
+    expect(() => inFlightProfiles(2, 1, 0, 0)).toThrow(/numMicroBatches: got 0/);
+    expect(inFlightProfiles(4, 1, 6, 0)).toEqual([[4]]); // 1F1B takes any count
+  });
+
   it('interleaved: the first chunk holds more micro-batches than the others at stage 0', () => {
     // pp = 4, vpp = 2: warm-up 2·3 + 4 = 10 forwards, chunk 0 gets 4 + 3 of them plus the steady-state one.
     expect(inFlightProfiles(4, 2, 8, 0)).toContainEqual([7, 4]);

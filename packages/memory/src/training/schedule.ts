@@ -1,3 +1,5 @@
+import { ValidationError, type FieldIssue } from '@moge/core';
+
 /**
  * How many micro-batches' activations a pipeline stage holds at once, per model chunk.
  *
@@ -16,6 +18,7 @@
  * Returns every distinct per-chunk count vector seen right after a forward (when memory peaks).
  */
 export function inFlightProfiles(pp: number, vpp: number, numMicroBatches: number, stage: number): number[][] {
+  checkScheduleInputs(pp, vpp, numMicroBatches, stage);
   if (vpp === 1) return [[Math.min(pp - stage, numMicroBatches)]];
   const total = numMicroBatches * vpp;
   const warmup = Math.min((pp - stage - 1) * 2 + (vpp - 1) * pp, total);
@@ -38,4 +41,23 @@ export function inFlightProfiles(pp: number, vpp: number, numMicroBatches: numbe
     backward();
   }
   return [...seen.values()];
+}
+
+/**
+ * The chunk formula above holds only for whole groups of pp micro-batches (Megatron-LM's interleaved
+ * schedule refuses others too); elsewhere it would put more micro-batches in a chunk than exist.
+ */
+function checkScheduleInputs(pp: number, vpp: number, numMicroBatches: number, stage: number): void {
+  const issues: FieldIssue[] = [];
+  const positive = (path: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1) issues.push({ path, received: value, expected: 'a positive integer' });
+  };
+  positive('pp', pp);
+  positive('vpp', vpp);
+  positive('numMicroBatches', numMicroBatches);
+  if (!Number.isInteger(stage) || stage < 0 || stage >= pp) issues.push({ path: 'stage', received: stage, expected: `an integer in [0, pp) = [0, ${pp})` });
+  if (issues.length === 0 && vpp > 1 && numMicroBatches % pp !== 0) {
+    issues.push({ path: 'numMicroBatches', received: numMicroBatches, expected: `a multiple of pp (${pp}) when vpp > 1: the interleaved schedule runs micro-batches in groups of pp` });
+  }
+  if (issues.length > 0) throw new ValidationError('pipeline schedule', issues);
 }

@@ -10,7 +10,7 @@ export type { ActivationTensor, FineRecompute, BlockKind } from './training/acti
 export type { RecomputeCost } from './training/recompute-cost';
 export { MemoryPolicySchema, policyOf, withPolicy, type MemoryPolicy } from './training/policy';
 export { inFlightProfiles } from './training/schedule';
-export { checkPlanFitsArch, layerSlots, type LayerSlot } from './training/stage-layout';
+export { checkPlanFitsArch, layerSlots, servingSplitsKvHeads, type LayerSlot } from './training/stage-layout';
 export { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads, tpSplitWidths, trainingPlanIssues } from './training/plan-rules';
 export type { StageParams, StaticBytes } from './training/static-memory';
 export {

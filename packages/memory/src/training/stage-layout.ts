@@ -71,7 +71,7 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
  * GQA under serving TP: each rank gets numKvHeads / tp heads, or (tp ≥ numKvHeads) one head replicated on
  * tp / numKvHeads ranks. Anything else would leave ranks with unequal KV heads, which vLLM refuses.
  */
-function servingSplitsKvHeads(arch: MoeArch, tp: number): boolean {
+export function servingSplitsKvHeads(arch: MoeArch, tp: number): boolean {
   return arch.attention === 'mla' || arch.numKvHeads % tp === 0 || tp % arch.numKvHeads === 0;
 }
 

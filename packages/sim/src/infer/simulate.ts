@@ -1,6 +1,6 @@
 import { dtypeBytes, parseWith, ValidationError, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
-import { estimateInferenceMemory } from '@moge/memory';
+import { estimateInferenceMemory, servingSplitsKvHeads } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
 import type { GroupLayout } from '../common/group-layout';
 import type { OpModule } from '../common/ops';
@@ -83,7 +83,7 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   if (arch.numExperts > 0 && arch.expertFfnSize % plan.etp !== 0) issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of the expert width (${arch.expertFfnSize})` });
   // vLLM / MindIE shard KV heads over TP, or replicate each over tp / numKvHeads ranks when tp exceeds them;
   // anything else would leave ranks with fractional heads (vLLM asserts one of the two divides the other).
-  if (arch.attention !== 'mla' && arch.numKvHeads % plan.tp !== 0 && plan.tp % arch.numKvHeads !== 0) {
+  if (!servingSplitsKvHeads(arch, plan.tp)) {
     issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor or a multiple of numKvHeads (${arch.numKvHeads}): serving engines shard KV heads over TP or replicate them whole` });
   }
   if (arch.vocabSize % plan.tp !== 0 && plan.tp > 1) issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of vocabSize (${arch.vocabSize}) for the vocab-parallel head` });

@@ -1,7 +1,6 @@
 import type { LaunchArgs } from './launch-args';
+import { shellWord } from './shell-word';
 
-/** Characters bash takes literally in a word: no expansion, splitting, globbing or brace expansion. */
-const PLAIN = /^[\w@%+=:,./-]+$/;
 /** A `${NAME}` reference, which the script means to expand (the DATA_PATH, … placeholders). */
 const VAR_REF = /\$\{[A-Za-z_]\w*\}/;
 
@@ -9,12 +8,11 @@ const VAR_REF = /\$\{[A-Za-z_]\w*\}/;
  * One argument as a bash word that yields exactly one argument. One with `${NAME}` references is
  * double-quoted, so they expand but the value is not split at spaces nor globbed (a CKPT_SAVE_DIR with
  * a space stays one --save path); every other `$`, `"`, `\` and backtick in it is escaped. Anything
- * else not plain is single-quoted (no expansion at all: `{a,b}` in a path is not brace-expanded).
+ * else is a literal shellWord (plain, or single-quoted: `{a,b}` in a path is not brace-expanded).
  */
 const quote = (a: string) => {
-  if (PLAIN.test(a)) return a;
   if (VAR_REF.test(a)) return `"${a.replace(/[\\"`]|\$(?!\{[A-Za-z_]\w*\})/g, (c) => `\\${c}`)}"`;
-  return `'${a.replace(/'/g, `'\\''`)}'`;
+  return shellWord(a);
 };
 
 /**

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { ValidationError } from '@moge/core';
 import type { TrainConfigInput } from '../config/train-config';
+import { shellWord } from '../emit/shell-word';
 import type { LiveMode } from '../metrics/live-view';
 import { trainModel, type TrainRunResult } from '../loop/train';
 
@@ -72,9 +73,6 @@ export async function runMainJob(options: MainJobOptions = {}): Promise<MainJobR
   const checkpointDir = result.checkpointDir!;
   return { ...result, checkpointDir, sampleCommand: sampleCommandFor(checkpointDir) };
 }
-
-/** A path as one shell word: as is when plain, else single-quoted (a run under "my runs/" stays one argument). */
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The `moge sample` command printed after the main job, ready to paste into a shell. */
 export function sampleCommandFor(checkpointDir: string): string {

@@ -302,6 +302,19 @@ describe('moge train --emit', () => {
     expect(err.join('')).toMatch(/--emit/);
   });
 
+  it('refuses the search flags with a plan file, which states its own batch and sequence length', async () => {
+    const { err } = capture();
+    const plan = join(tmp, 'plan-search-flags.json');
+    writeFileSync(plan, JSON.stringify({ tp: 8, ep: 8, pp: 4, dp: 2, sequenceParallel: true, microBatchSize: 1, globalBatchSize: 64, seqLength: 4096 }));
+    const out = join(tmp, 'e4');
+    // These used to be dropped: the launch kept the plan's 64 × 4096 and said nothing.
+    expect(await main(['train', '--emit', 'megatron', '--plan', plan, '--preset', 'pangu-pro-moe', '--out', out, '--global-batch', '99', '--seq-len', '77', '--cluster', 'hgx-h100:8'])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: --global-batch, --seq-len, --cluster: not used with --emit and a --plan file or inline plan; drop them \(they steer --plan auto only; the plan states its own globalBatchSize and seqLength\)\n$/);
+    expect(existsSync(out)).toBe(false);
+    expect(await main(['train', '--emit', 'megatron', '--plan', plan, '--preset', 'pangu-pro-moe', '--out', out, '--steps', '500'])).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'args.json'), 'utf8')).args).toEqual(expect.arrayContaining(['--train-iters', '500', '--global-batch-size', '64']));
+  });
+
   it('refuses run flags that a launch would silently drop', async () => {
     const { err } = capture();
     const out = join(tmp, 'e3');

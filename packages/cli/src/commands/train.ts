@@ -189,6 +189,13 @@ const RUN_FLAGS = [
 async function runTrain(o: TrainCli): Promise<void> {
   if (o.emit) {
     refuseIgnoredFlags(o, ['emit', 'plan', 'out', 'preset', 'model', 'cluster', 'globalBatch', 'seqLen', 'steps'], 'with --emit');
+    // --cluster, --global-batch and --seq-len only steer the search of --plan auto; a plan file or
+    // inline plan states its own batch and sequence length, so they would be dropped silently.
+    if (o.plan !== undefined && o.plan.trim() !== 'auto') {
+      refuseIgnoredFlags(o, ['emit', 'plan', 'out', 'preset', 'model', 'steps'], 'with --emit and a --plan file or inline plan', {
+        hint: 'they steer --plan auto only; the plan states its own globalBatchSize and seqLength',
+      });
+    }
     return runEmit(o);
   }
   refuseIgnoredFlags(o, [...RUN_FLAGS, 'router', 'resume', 'logJson'], 'without --emit', { hint: '--plan and --cluster choose the plan of a launch with --emit mindspeed | megatron' });
@@ -371,14 +378,14 @@ function addRunFlags(cmd: Command): Command {
     .option('--preset <name>', 'model preset to train from random init (moge-tiny, moge-small, …)')
     .option('--model <dir>', 'HF model directory to continue training (config.json + model.safetensors [+ tokenizer.json])')
     .option('--data <files...>', 'UTF-8 text, JSONL ({"text"} per line) or JSON ({"text"} records in an array) files, or folders of them (default: the State of the Union corpus)')
-    .option('--steps <n>', 'optimizer steps (with --resume: the new total)')
+    .option('--steps <n>', "optimizer steps (with --resume: the new total; with --emit: the launch's --train-iters, default 10000)")
     .option('--seed <n>', 'seed of initialisation, data order and everything random (default 0)')
     .option('--out <dir>', 'run directory: checkpoints/, latest.json, metrics.jsonl')
     .option('--router <kind>', 'moge | topk: train the same model with either router')
     .option('--workers <n>', 'worker threads (data + expert parallel over shared memory; default 1)')
     .option('--parallel <mode>', 'dp | ep: with --workers, data parallel (every worker holds every expert) or expert parallel (each owns its MoGE groups; default ep when the workers divide the groups)')
-    .option('--seq-len <n>', 'tokens per sequence (default 128)')
-    .option('--global-batch <n>', 'sequences per optimizer step over all workers (default 8)')
+    .option('--seq-len <n>', 'tokens per sequence (default 128; with --emit --plan auto: 4096)')
+    .option('--global-batch <n>', 'sequences per optimizer step over all workers (default 8; with --emit --plan auto: 1024)')
     .option('--micro-batch <n>', 'sequences per forward/backward (default 4)')
     .option('--vocab-size <n>', "tokenizer/model vocabulary (overrides the preset's; ≥ 258)")
     .option('--lr <x>', 'peak learning rate (default 3e-3; min = peak / 10)')

@@ -257,6 +257,13 @@ describe('moge train compare: flags it would drop', () => {
 });
 
 describe('moge start', () => {
+  it('--help names the default run directory of either size (a --quick run goes to moge-small-quick-…)', async () => {
+    const { out } = capture();
+    expect(await main(['start', '--help'])).toBe(0);
+    const help = out.join('').replace(/\s+/g, ' ');
+    expect(help).toContain('default runs/moge-small-<timestamp>; with --quick, runs/moge-small-quick-<timestamp>');
+  });
+
   it('names a command that continues an existing run in --out (start has no --resume)', async () => {
     const { err } = capture();
     const dir = join(tmp, 'start-existing');

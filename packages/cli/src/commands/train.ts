@@ -440,7 +440,8 @@ export function registerTrain(program: Command): void {
     .command('start')
     .description('the main job: train moge-small on the default corpus with the live view, write the checkpoint, show how to sample')
     .option('--quick', 'CI-sized: a few documents and steps, well under a minute')
-    .option('--out <dir>', 'run directory (default runs/moge-small-<timestamp>)')
+    // The trainer's runMainJob names the default directory, with -quick for a --quick run.
+    .option('--out <dir>', 'run directory (default runs/moge-small-<timestamp>; with --quick, runs/moge-small-quick-<timestamp>)')
     .option('--seed <n>', 'seed (default 0)')
     .option('--workers <n>', 'worker threads (default 1: on the 2-core hosts measured, 2 workers ran a step slower)')
     .option('--no-live', 'no progress on stderr (by default a live bar on a terminal, else a line every 5 % of the steps)')

@@ -109,11 +109,14 @@ const BOUNDS: Record<string, string> = { '>=': 'at least', '<=': 'at most', '>':
  * least 0", "a whole number"). Custom messages pass unchanged.
  */
 function plainExpectation(message: string): string {
-  let m = /^Invalid input: expected (\w+), received (\w+)$/.exec(message);
+  // `received` may be -Infinity (a YAML `-.inf`), which \w+ alone would miss and leave zod's sentence.
+  let m = /^Invalid input: expected (\w+), received (-?\w+)$/.exec(message);
   if (m) {
     const [, want, got] = m as unknown as [string, string, string];
     if (got === 'undefined') return noun(want); // after "got nothing"
     if (want === 'int' && got === 'number') return 'a whole number';
+    // zod refuses NaN and ±Infinity as "not a number"; they are numbers to a reader, just not finite ones.
+    if ((want === 'number' || want === 'int') && /^(NaN|-?Infinity)$/.test(got)) return 'a finite number';
     return `${noun(want)} (not ${noun(got)})`;
   }
   m = /^Too (?:big|small): expected (\w+) to have (>=|<=|>|<)(\d+) (\w+)$/.exec(message);

@@ -77,6 +77,13 @@ describe('MoeArchSchema', () => {
     expect(expectation(z.string().optional().nonoptional(), undefined)).toBe('a value');
     expect(expectation(z.union([z.number(), z.array(z.string())]), true)).toBe('a number or an array');
     expect(expectation(z.literal(1), 2)).toBe('1');
+    // NaN and ±Infinity (YAML's .nan, .inf, -.inf) are not finite; zod's "received -Infinity" never leaks.
+    expect(expectation(z.number(), NaN)).toBe('a finite number');
+    expect(expectation(z.number().int().positive(), Infinity)).toBe('a finite number');
+    expect(expectation(z.number().positive(), -Infinity)).toBe('a finite number');
+    expect(() => parseWith(ParallelPlanSchema, { tp: -Infinity, dp: Infinity, pp: NaN }, 'plan')).toThrow(
+      /tp: got -Infinity, expected a finite number\n {2}- dp: got Infinity, expected a finite number\n {2}- pp: got NaN, expected a finite number$/,
+    );
   });
 
   it('shows a non-finite number as itself, not as null', () => {

@@ -146,12 +146,18 @@ describe('moge hw collective', () => {
     [['--op', 'all-reduce', '--bytes', '1', '--ranks', '0'], /--ranks: got "0"/],
     [
       ['--op', 'all-reduce', '--bytes', '1', '--ranks', '64'],
-      /ranks: got 64, expected at most the cluster's 8 devices/,
+      /--ranks: got 64, expected at most the cluster's 8 devices/,
     ],
     [
       ['--op', 'all-to-all', '--bytes', '1', '--algorithm', 'ring'],
-      /algorithm: got "ring", expected one of direct/,
+      /--algorithm: got "ring", expected one of direct/,
     ],
+    // The group checks of the cost model name the flags too, not the request's fields (ranksPerNode).
+    [
+      ['--op', 'all-reduce', '--bytes', '1', '--ranks', '6', '--ranks-per-node', '4'],
+      /--ranks-per-node: got 4, expected a divisor of --ranks \(6\): every node holds the same number of ranks/,
+    ],
+    [['--op', 'send-recv', '--bytes', '1', '--ranks', '4'], /--ranks: got 4, expected 2 for send-recv/],
   ])('bad flags fail with a message naming the flag: %j', async (flags, message) => {
     expect(await run('hw', 'collective', '--cluster', 'hgx-h200:8', ...flags)).toBe(1);
     expect(err.join('')).toMatch(message);

@@ -6,7 +6,10 @@ import {
   estimateCollective,
   getNodePreset,
   listNodePresets,
+  type Cluster,
+  type CollectiveEstimate,
   type CollectiveOp,
+  type CollectiveRequest,
   type LinkTier,
   type NodeSpec,
 } from '@moge/ascend-hal';
@@ -15,6 +18,7 @@ import {
   formatRate,
   formatSeconds,
   parseWith,
+  ValidationError,
   GB,
   GiB,
   KB,
@@ -216,6 +220,26 @@ interface CollectiveFlags {
   json?: boolean;
 }
 
+/** The flag that sets each field of the collective request. */
+const FLAG_OF_FIELD: Record<string, string> = { op: '--op', bytes: '--bytes', ranks: '--ranks', ranksPerNode: '--ranks-per-node', algorithm: '--algorithm' };
+
+/**
+ * estimateCollective checks the group against the cluster and names the request's fields
+ * (`ranksPerNode: … a divisor of ranks (16)`); a CLI user typed flags, so its issues are reported
+ * under the flags that set them.
+ */
+function estimateNamingFlags(cluster: Cluster, request: CollectiveRequest): CollectiveEstimate {
+  try {
+    return estimateCollective(cluster, request);
+  } catch (e) {
+    if (!(e instanceof ValidationError) || e.subject !== 'collective request') throw e;
+    throw new ValidationError(
+      'hw collective flags',
+      e.issues.map((i) => ({ ...i, path: FLAG_OF_FIELD[i.path] ?? i.path, expected: i.expected.replace(/\branks \(/g, '--ranks (') })),
+    );
+  }
+}
+
 function runCollective(opts: CollectiveFlags): void {
   const flags = parseWith(
     CollectiveFlagsSchema,
@@ -234,7 +258,7 @@ function runCollective(opts: CollectiveFlags): void {
   const cluster = resolveCluster(opts.cluster);
   const ranks = flags['--ranks'] ?? (op === 'send-recv' ? 2 : cluster.numDevices);
   const ranksPerNode = flags['--ranks-per-node'];
-  const result = estimateCollective(cluster, { op, bytes, ranks, ranksPerNode, algorithm });
+  const result = estimateNamingFlags(cluster, { op, bytes, ranks, ranksPerNode, algorithm });
   if (opts.json) {
     printJson({ cluster: cluster.name, bytesConvention: COLLECTIVE_BYTES_CONVENTION[op], ...result });
     return;

@@ -152,6 +152,11 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--max-tokens: got "99999999999999999999", expected a whole number ≥ 1 \(and below 2\^53\)/);
     expect(await sample()).toBe(1);
     expect(err.join('')).toMatch(/--model \S*no-model: no such directory \(give a run or checkpoint directory/);
+    // Greedy decoding (no --temperature) draws nothing: the draw flags are refused, not dropped.
+    expect(await sample('--top-k', '5', '--seed', '3')).toBe(1);
+    expect(err.join('')).toMatch(/--top-k, --seed: not used without --temperature \(greedy decoding\); drop them \(they shape the draws of --temperature > 0\)/);
+    expect(await sample('--temperature', '0', '--top-p', '0.9')).toBe(1);
+    expect(err.join('')).toMatch(/--top-p: not used without --temperature \(greedy decoding\); drop it/);
   });
 
   it('refuses --plan and --cluster without --emit (they only choose the plan of a launch)', async () => {

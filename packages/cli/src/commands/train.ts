@@ -321,6 +321,10 @@ function runSample(o: SampleCli): void {
     { '--max-tokens': o.maxTokens, '--temperature': o.temperature, '--top-k': o.topK, '--top-p': o.topP, '--seed': o.seed, '--backend': o.backend },
     'moge sample flags',
   );
+  // Greedy decoding draws nothing, so these would be dropped without a word.
+  if (f['--temperature'] === 0) {
+    refuseIgnoredFlags({ topK: o.topK, topP: o.topP, seed: o.seed }, [], 'without --temperature (greedy decoding)', { hint: 'they shape the draws of --temperature > 0' });
+  }
   const stat = statSync(o.model, { throwIfNoEntry: false });
   if (!stat?.isDirectory()) throw new MogeError('E_NO_FILE', `--model ${o.model}: ${stat ? 'a file, not a directory' : 'no such directory'} (give a run or checkpoint directory written by moge train)`);
   // A run directory stands for its latest checkpoint (the one its latest.json names).
@@ -431,7 +435,7 @@ export function registerTrain(program: Command): void {
     .option('--temperature <x>', '0 = greedy (default); > 0 samples from softmax(logits / x)')
     .option('--top-k <n>', 'with --temperature: sample among the k likeliest tokens (0 = all)')
     .option('--top-p <p>', 'with --temperature: sample among the likeliest tokens whose probabilities first reach p (nucleus sampling; default 1 = all)')
-    .option('--seed <n>', 'seed of the sampling draws (default 0)')
+    .option('--seed <n>', 'with --temperature: seed of the sampling draws (default 0)')
     .option('--backend <name>', 'reference | onnxruntime (default reference)')
     .option('--json', 'machine-readable output')
     .action((o: SampleCli) => runSample(o));

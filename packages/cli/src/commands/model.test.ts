@@ -25,7 +25,7 @@ describe('moge model forward', () => {
     capture();
     const out = join(tmp, `result-${backend}.json`);
     const grads = join(tmp, `grads-${backend}.safetensors`);
-    const code = await main(['model', 'forward', '--model', golden, '--input', input, '--out', out, '--grads', grads, '--aux-alpha', '0.01', '--backend', backend, '--threads', '1']);
+    const code = await main(['model', 'forward', '--model', golden, '--input', input, '--out', out, '--grads', grads, '--aux-alpha', '0.01', '--backend', backend, ...(backend === 'onnxruntime' ? ['--threads', '1'] : [])]);
     expect(code).toBe(0);
     const got = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(got).sort()).toEqual(['input_ids', 'logits', 'logits_shape', 'loss', 'routing']);
@@ -60,6 +60,9 @@ describe('moge model forward', () => {
     expect(err.join('')).toMatch(/input_ids.*\[1\]: got "1 tokens"/s);
     expect(await main(['model', 'forward', '--model', join(tmp, 'nowhere'), '--input', input, '--out', join(tmp, 'x.json')])).toBe(1);
     expect(err.join('')).toMatch(/nowhere.*config\.json: no such file/);
+    // --threads sizes onnxruntime's pool; the reference backend (the default) would drop it silently.
+    expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', join(tmp, 'x.json'), '--threads', '2'])).toBe(1);
+    expect(err.join('')).toMatch(/--threads: got "2", expected nothing with --backend reference \(it sets onnxruntime's intra-op threads; add --backend onnxruntime\)/);
   });
 
   it('refuses an output it cannot write before writing the other one', async () => {

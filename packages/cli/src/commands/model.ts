@@ -71,6 +71,10 @@ function runForward(opts: Record<string, string | undefined>): void {
     { '--model': opts.model, '--input': opts.input, '--out': opts.out, '--grads': opts.grads, '--aux-alpha': opts.auxAlpha, '--backend': opts.backend, '--threads': opts.threads },
     'model forward flags',
   );
+  // The reference backend has no thread pool: --threads would be dropped without a word.
+  if (flags['--threads'] !== undefined && flags['--backend'] !== 'onnxruntime') {
+    throw new ValidationError('model forward flags', [{ path: '--threads', received: opts.threads, expected: `nothing with --backend ${flags['--backend']} (it sets onnxruntime's intra-op threads; add --backend onnxruntime)` }]);
+  }
   assertWritablePath('--out', flags['--out']);
   if (flags['--grads'] !== undefined) assertWritablePath('--grads', flags['--grads']);
   const same = (a: string, b: string) => resolvePath(a) === resolvePath(b);
@@ -195,7 +199,7 @@ export function registerModel(program: Command): void {
     .option('--grads <file>', 'also write d total / d parameter for every tensor (HF names) as safetensors')
     .option('--aux-alpha <alpha>', "α of the auxiliary loss (default: the config's router_aux_loss_coef)")
     .option('--backend <name>', 'reference | onnxruntime', 'reference')
-    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--threads <n>', 'with --backend onnxruntime: intra-op threads')
     .action((opts: Record<string, string | undefined>) => runForward(opts));
   model
     .command('info')

@@ -75,6 +75,10 @@ export const ParallelPlanSchema = ParallelPlanObject.superRefine((p, ctx) => {
   }
   if (p.vpp > 1 && p.pp === 1) issue('vpp', '1 when pp is 1 (interleaving needs several stages)');
   if (p.seqLength % p.cp !== 0) issue('seqLength', `a multiple of cp (${p.cp})`);
+  // It counts the blocks per chunk recomputed whole; without 'layer' every tool would drop it silently.
+  if (p.recomputeNumLayers !== undefined && !p.recompute.includes('layer')) {
+    issue('recomputeNumLayers', 'nothing unless recompute includes "layer" (it counts the layers per chunk recomputed whole); add "layer" to recompute or drop it');
+  }
 });
 export type ParallelPlan = z.output<typeof ParallelPlanSchema>;
 export type ParallelPlanInput = z.input<typeof ParallelPlanSchema>;

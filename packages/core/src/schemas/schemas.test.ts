@@ -108,6 +108,13 @@ describe('ParallelPlanSchema', () => {
     expect(() => parseWith(ParallelPlanSchema, { tp: 2, dp: 3, ep: 4 }, 'plan')).toThrow(/ep: got 4, expected ep × etp/);
   });
 
+  it('refuses recomputeNumLayers without whole-layer recompute, which would drop it silently', () => {
+    expect(() => parseWith(ParallelPlanSchema, { recompute: ['permute'], recomputeNumLayers: 2 }, 'plan')).toThrow(
+      /recomputeNumLayers: got 2, expected nothing unless recompute includes "layer"/,
+    );
+    expect(parseWith(ParallelPlanSchema, { recompute: ['layer', 'permute'], recomputeNumLayers: 2 }, 'plan').recomputeNumLayers).toBe(2);
+  });
+
   it('rejects a global batch that does not split into micro-batches', () => {
     expect(() => parseWith(ParallelPlanSchema, { dp: 4, microBatchSize: 2, globalBatchSize: 12 }, 'plan')).toThrow(/globalBatchSize/);
   });

@@ -218,8 +218,10 @@ describe('moge train --resume after SIGKILL', () => {
     expect(await exited).toBe('SIGKILL');
     expect(latestStep(killed)).toBeLessThan(steps); // really interrupted
 
-    capture();
+    const { out } = capture();
     expect(await main(['train', '--resume', killed, '--no-live'])).toBe(0);
+    // The summary names the run's preset, as the first run's did (not "model": the resumed arch comes from config.json).
+    expect(out.join('')).toMatch(/^trained moge-tiny \(moge router\) to step 10:/);
     const full = join(tmp, 'uninterrupted');
     expect(await main(tinyRun(full, steps, ['--checkpoint-every', '5']))).toBe(0);
 

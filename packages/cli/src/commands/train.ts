@@ -214,7 +214,8 @@ async function runTrain(o: TrainCli): Promise<void> {
     return;
   }
   process.stdout.write(
-    `trained ${r.arch.name ?? 'model'} (${r.arch.router} router) to step ${r.step}: loss ${r.loss.toFixed(4)}` +
+    // A resumed run's arch is read back from config.json, which has no name; the run's config keeps the preset.
+    `trained ${r.arch.name ?? r.config.preset ?? 'model'} (${r.arch.router} router) to step ${r.step}: loss ${r.loss.toFixed(4)}` +
       `${r.evalLoss !== undefined ? `, held-out loss ${r.evalLoss.toFixed(4)}` : ''}\n` +
       `checkpoint: ${r.checkpointDir ?? '(none written)'}\nmetrics:    ${r.logFile}\n`,
   );

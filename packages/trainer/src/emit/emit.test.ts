@@ -77,7 +77,13 @@ describe('launch emitters', () => {
     const plan = ParallelPlanSchema.parse({ tp: 8, pp: 16, ep: 4, dp: 4, noopLayers: 3, sequenceParallel: true, recompute: ['layer'], recomputeNumLayers: 2, globalBatchSize: 64 });
     const args = flatArgs(buildLaunchArgs(arch, plan, { engine: 'megatron' }));
     expect(valueOf(args, '--recompute-granularity')).toBe('full');
+    // The first 2 layers of each chunk, whole: Megatron's block method ('uniform' would recompute all, 2 at a time).
+    expect(valueOf(args, '--recompute-method')).toBe('block');
     expect(valueOf(args, '--recompute-num-layers')).toBe('2');
+    const all = flatArgs(buildLaunchArgs(arch, { ...plan, recomputeNumLayers: undefined }, { engine: 'megatron' }));
+    expect([valueOf(all, '--recompute-method'), valueOf(all, '--recompute-num-layers')]).toEqual(['uniform', '1']);
+    const none = flatArgs(buildLaunchArgs(arch, { ...plan, recomputeNumLayers: 0 }, { engine: 'megatron' }));
+    expect(none.filter((a) => a.startsWith('--recompute'))).toEqual([]);
     expect(valueOf(args, '--moe-router-group-topk')).toBe('4');
     expect(valueOf(args, '--moe-layer-freq')).toBe('([0]*3+[1]*58)');
   });

@@ -307,10 +307,13 @@ function nodeLayout(plan: ParallelPlan, perNode: number): { nodes: number; devic
 function recomputeArgs(arch: MoeArch, plan: ParallelPlan, mindspeed: boolean, unsupported: string[]): string[] {
   const r = new Set<RecomputeModule>(plan.recompute);
   const out: string[] = [];
-  if (r.has('layer')) {
-    out.push(...flag('--recompute-granularity', 'full'), ...flag('--recompute-method', 'uniform'));
-    out.push(...flag('--recompute-num-layers', plan.recomputeNumLayers ?? 1));
-    r.delete('layer');
+  if (r.delete('layer') && plan.recomputeNumLayers !== 0) {
+    // Our recomputeNumLayers k recomputes the first k layers of each chunk whole and keeps the rest:
+    // Megatron's 'block' method. 'uniform' with k would recompute every layer, in groups of k; with
+    // k = 1 it is our default, every layer (recomputeNumLayers unset). k = 0 recomputes none: no flags.
+    const k = plan.recomputeNumLayers;
+    out.push(...flag('--recompute-granularity', 'full'), ...flag('--recompute-method', k === undefined ? 'uniform' : 'block'));
+    out.push(...flag('--recompute-num-layers', k ?? 1));
   }
   const full = out.length > 0;
   const attentionCore = r.delete('attention-core');

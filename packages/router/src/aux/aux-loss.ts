@@ -33,6 +33,8 @@ export interface AuxLossResult {
 
 /** Segment offsets for `groups` contiguous segments of `tokens` as equal as whole tokens allow (sizes differ by at most one: 10 over 4 gives 3, 2, 3, 2). */
 export function equalTokenSegments(tokens: number, groups: number): number[] {
+  // A fractional token count would give offsets past T (5.5 over 2 gave [0, 3, 6]).
+  if (!Number.isInteger(tokens) || tokens < 1) throw new RangeError(`EP group tokens: got ${tokens}, expected a positive integer`);
   if (!Number.isInteger(groups) || groups < 1 || groups > tokens) {
     throw new RangeError(`EP groups: got ${groups}, expected an integer in [1, tokens=${tokens}]`);
   }
@@ -59,6 +61,9 @@ export function segmentedAuxLoss(
 ): AuxLossResult {
   if (probs.shape.length !== 2) throw new RangeError(`aux loss probs: got [${probs.shape.join(', ')}], expected [T, E]`);
   const [tokens, e] = probs.shape as [number, number];
+  // Both divide the loss (f = E/(K·T)·count): K = 0 gave NaN, T = 0 an error about "segment 0".
+  if (!Number.isInteger(topK) || topK < 1) throw new RangeError(`aux loss topK: got ${topK}, expected a positive integer`);
+  if (tokens === 0) throw new RangeError('aux loss probs: got 0 tokens, expected at least one (the loss is a mean over tokens)');
   if (expertIds.length !== tokens * topK) {
     throw new RangeError(`aux loss expert ids: got ${expertIds.length}, expected T·K = ${tokens * topK}`);
   }
@@ -69,6 +74,9 @@ export function segmentedAuxLoss(
   const segmentOf = new Int32Array(tokens);
   for (let g = 0; g < groups; g++) {
     const [lo, hi] = [segmentOffsets[g]!, segmentOffsets[g + 1]!];
+    // Offsets index tokens: a fractional one was truncated by fill() while T_g kept the fraction,
+    // so the loss and its gradient were silently wrong.
+    if (!Number.isInteger(hi)) throw new RangeError(`aux loss segment offsets: offset ${g + 1} is ${hi}, expected an integer token index`);
     if (!(hi > lo)) throw new RangeError(`aux loss segment ${g}: offsets ${lo}..${hi}, expected a non-empty segment`);
     segmentOf.fill(g, lo, hi);
   }

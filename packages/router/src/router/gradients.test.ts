@@ -196,4 +196,16 @@ describe('auxiliary losses', () => {
     expect(() => equalTokenSegments(4, 5)).toThrow(/EP groups: got 5, expected an integer in \[1, tokens=4\]/);
     expect(equalTokenSegments(10, 4)).toEqual([0, 3, 5, 8, 10]);
   });
+
+  it('rejects what would make the loss silently wrong or NaN: fractional offsets or token counts, K not a positive integer, no tokens', () => {
+    const p = backend.full([3, 2], 0.5);
+    // [0, 1.5, 3] used to give a loss (token 1 counted in segment 1, T_0 = 1.5) instead of an error.
+    expect(() => segmentedAuxLoss(backend, p, [0, 1, 1], 1, [0, 1.5, 3])).toThrow(/offset 1 is 1.5, expected an integer token index/);
+    // K = 0 gave NaN, K = 1.5 a loss of 0.
+    expect(() => batchAuxLoss(backend, backend.full([3, 2], 0.5), [], 0)).toThrow(/aux loss topK: got 0, expected a positive integer/);
+    expect(() => batchAuxLoss(backend, backend.full([2, 2], 0.5), [0, 1, 1], 1.5)).toThrow(/aux loss topK: got 1.5/);
+    expect(() => batchAuxLoss(backend, backend.zeros([0, 2]), [], 1)).toThrow(/got 0 tokens, expected at least one/);
+    // 5.5 tokens over 2 groups gave offsets [0, 3, 6], past the last token.
+    expect(() => equalTokenSegments(5.5, 2)).toThrow(/EP group tokens: got 5.5, expected a positive integer/);
+  });
 });

@@ -1,8 +1,8 @@
-import { RoutingStatsSchema } from '@moge/core';
+import { RoutingStatsSchema, ValidationError } from '@moge/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { balanceMetrics, coefficientOfVariation, countExperts, deviceLoads, imbalanceScore, maxOverMean } from './balance';
-import { RoutingStatsAccumulator } from './stats-accumulator';
+import { RoutingStatsAccumulator, type StatsAccumulatorOptions } from './stats-accumulator';
 
 describe('balance metrics', () => {
   it('count experts, sum them per device of contiguous experts, and score the spread', () => {
@@ -82,5 +82,22 @@ describe('RoutingStatsAccumulator', () => {
     expect(() => new RoutingStatsAccumulator({ router: 'moge', numExperts: 4, topK: 2, numDevices: 3, numLayers: 1 })).toThrow(
       /numDevices: got 3/,
     );
+  });
+
+  it('checks its options when built and token counts when added, naming the field (not in toStats after every batch)', () => {
+    const make = (o: Partial<StatsAccumulatorOptions>) => () =>
+      new RoutingStatsAccumulator({ router: 'moge', numExperts: 4, topK: 2, numDevices: 2, numLayers: 1, ...o });
+    // topK 0 and an unknown router were accepted here and failed in toStats as a bare ZodError;
+    // numLayers 1.5 failed as "Invalid array length".
+    expect(make({ topK: 0 })).toThrow(ValidationError);
+    expect(make({ topK: 0 })).toThrow(/topK: got 0/);
+    expect(make({ topK: 5 })).toThrow(/topK: got 5, expected at most numExperts \(4\)/);
+    expect(make({ router: 'switch' as StatsAccumulatorOptions['router'] })).toThrow(/router: got "switch"/);
+    expect(make({ numLayers: 1.5 })).toThrow(/numLayers: got 1.5/);
+    expect(make({ numDevices: 0 })).toThrow(/numDevices: got 0/);
+    const acc = make({})();
+    expect(() => acc.add(0, [0, 1, 2], 1.5)).toThrow(/tokens: got 1.5, expected a non-negative integer/);
+    acc.add(0, [0, 2], 1);
+    expect(acc.toStats().tokens).toBe(1);
   });
 });

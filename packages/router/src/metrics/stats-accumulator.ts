@@ -1,13 +1,31 @@
-import { RoutingStatsSchema, type RoutingStats } from '@moge/core';
+import { parseWith, RoutingStatsSchema, type RoutingStats } from '@moge/core';
+import { z } from 'zod';
 import { balanceMetrics, countExperts } from './balance';
 
-export interface StatsAccumulatorOptions {
-  router: RoutingStats['router'];
-  numExperts: number;
-  topK: number;
-  numDevices: number;
-  numLayers: number;
-}
+const positiveInt = z.number().int().positive();
+
+/**
+ * Checked when the accumulator is built, not when `toStats` runs after every batch was added: a
+ * bad `topK` or `router` used to surface only then, as a bare ZodError, and a fractional
+ * `numLayers` as "Invalid array length".
+ */
+const StatsAccumulatorOptionsSchema = z
+  .object({
+    router: RoutingStatsSchema.shape.router,
+    numExperts: positiveInt,
+    topK: positiveInt,
+    numDevices: positiveInt,
+    numLayers: z.number().int().nonnegative(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.numExperts % o.numDevices !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['numDevices'], input: o.numDevices, message: `a divisor of numExperts (${o.numExperts})` });
+    }
+    if (o.topK > o.numExperts) {
+      ctx.addIssue({ code: 'custom', path: ['topK'], input: o.topK, message: `at most numExperts (${o.numExperts}): a token picks distinct experts` });
+    }
+  });
+export type StatsAccumulatorOptions = z.input<typeof StatsAccumulatorOptionsSchema>;
 
 interface LayerSums {
   counts: Float64Array;
@@ -29,24 +47,27 @@ export class RoutingStatsAccumulator {
   private readonly layers: LayerSums[];
   private readonly tokensPerLayer: number[];
 
-  constructor(private readonly options: StatsAccumulatorOptions) {
-    if (options.numExperts % options.numDevices !== 0) {
-      throw new RangeError(`numDevices: got ${options.numDevices}, expected a divisor of numExperts (${options.numExperts})`);
-    }
-    this.layers = Array.from({ length: options.numLayers }, () => ({
-      counts: new Float64Array(options.numExperts),
+  private readonly options: StatsAccumulatorOptions;
+
+  constructor(options: StatsAccumulatorOptions) {
+    this.options = parseWith(StatsAccumulatorOptionsSchema, options, 'routing stats accumulator options');
+    this.layers = Array.from({ length: this.options.numLayers }, () => ({
+      counts: new Float64Array(this.options.numExperts),
       batches: 0,
       imbalance: 0,
       maxOverMean: 0,
       cv: 0,
     }));
-    this.tokensPerLayer = new Array<number>(options.numLayers).fill(0);
+    this.tokensPerLayer = new Array<number>(this.options.numLayers).fill(0);
   }
 
   /** Adds one batch of `tokens` tokens routed by `layer`; ids are row-major [T·K]. */
   add(layer: number, expertIds: ArrayLike<number>, tokens: number): void {
     const sums = this.layers[layer];
     if (!sums) throw new RangeError(`layer: got ${layer}, expected an integer in [0, ${this.layers.length})`);
+    // A fractional count passed the length check (1.5 tokens × K = 2 is 3 ids), divided the IS, and
+    // failed only in toStats.
+    if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`tokens: got ${tokens}, expected a non-negative integer`);
     if (expertIds.length !== tokens * this.options.topK) {
       throw new RangeError(`expert ids: got ${expertIds.length}, expected tokens·topK = ${tokens * this.options.topK}`);
     }

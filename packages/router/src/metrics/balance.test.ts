@@ -45,10 +45,23 @@ describe('balance metrics', () => {
     );
   });
 
+  it('refuse load vectors that have no defined score: empty, negative, NaN or infinite loads, a non-integer token count', () => {
+    // These returned −∞ (empty IS), NaN (empty max/mean and CV, NaN loads) or 0 (tokens = ∞) silently.
+    expect(() => imbalanceScore([], 4)).toThrow(/imbalance score loads: got none, expected one load per device/);
+    expect(() => maxOverMean([])).toThrow(/max\/mean loads: got none/);
+    expect(() => coefficientOfVariation([])).toThrow(/coefficient of variation loads: got none/);
+    expect(() => imbalanceScore([1, NaN, 3], 4)).toThrow(/imbalance score loads\[1\]: got NaN, expected a finite load ≥ 0/);
+    expect(() => imbalanceScore([-1, 3], 4)).toThrow(/loads\[0\]: got -1/);
+    expect(() => maxOverMean([1, Infinity])).toThrow(/max\/mean loads\[1\]: got Infinity/);
+    expect(() => imbalanceScore([1, 3], Infinity)).toThrow(/tokens: got Infinity, expected an integer > 0/);
+    expect(() => imbalanceScore([1, 3], 1.5)).toThrow(/tokens: got 1.5/);
+    expect(imbalanceScore([0], 1)).toBe(0);
+  });
+
   it('reject ids and device counts that do not fit', () => {
     expect(() => countExperts([0, 8], 8)).toThrow(/expert id at 1: got 8, expected an integer in \[0, 8\)/);
     expect(() => deviceLoads(new Float64Array(8), 3)).toThrow(/numDevices: got 3, expected a positive divisor of numExperts \(8\)/);
-    expect(() => imbalanceScore([1, 2], 0)).toThrow(/tokens: got 0, expected > 0/);
+    expect(() => imbalanceScore([1, 2], 0)).toThrow(/tokens: got 0, expected an integer > 0/);
     expect(maxOverMean([0, 0])).toBe(0);
     expect(coefficientOfVariation([0, 0])).toBe(0);
   });

@@ -26,9 +26,23 @@ export function deviceLoads(expertCounts: ArrayLike<number>, numDevices: number)
   return loads;
 }
 
+/**
+ * Device loads are counts: at least one device, each load finite and ≥ 0. Without this an empty
+ * vector gave an IS of −∞ and a max/mean and CV of NaN, and a NaN load a NaN IS, all silently.
+ */
+function checkLoads(loads: ArrayLike<number>, what: string): void {
+  if (loads.length === 0) throw new RangeError(`${what} loads: got none, expected one load per device (at least one device)`);
+  for (let d = 0; d < loads.length; d++) {
+    const v = loads[d]!;
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${what} loads[${d}]: got ${v}, expected a finite load ≥ 0`);
+  }
+}
+
 /** Imbalance Score IS = (max_d T_d − min_d T_d) / |X|, |X| = tokens in the batch (Pangu Pro MoE §2). */
 export function imbalanceScore(loads: ArrayLike<number>, tokens: number): number {
-  if (!(tokens > 0)) throw new RangeError(`imbalance score tokens: got ${tokens}, expected > 0`);
+  // |X| is a token count; Infinity gave IS = 0 for any loads.
+  if (!(Number.isInteger(tokens) && tokens > 0)) throw new RangeError(`imbalance score tokens: got ${tokens}, expected an integer > 0`);
+  checkLoads(loads, 'imbalance score');
   let max = -Infinity;
   let min = Infinity;
   for (let d = 0; d < loads.length; d++) {
@@ -46,6 +60,7 @@ function mean(values: ArrayLike<number>): number {
 
 /** Busiest device over the mean device load (1 = perfectly balanced; 0 when nothing was routed). */
 export function maxOverMean(loads: ArrayLike<number>): number {
+  checkLoads(loads, 'max/mean');
   const m = mean(loads);
   if (m === 0) return 0;
   let max = -Infinity;
@@ -55,6 +70,7 @@ export function maxOverMean(loads: ArrayLike<number>): number {
 
 /** Coefficient of variation of the loads: population standard deviation / mean (0 when nothing was routed). */
 export function coefficientOfVariation(loads: ArrayLike<number>): number {
+  checkLoads(loads, 'coefficient of variation');
   const m = mean(loads);
   if (m === 0) return 0;
   let ss = 0;

@@ -69,6 +69,8 @@ export function mogeForwardHost(logits: Float32Array, routerScale: Float32Array,
   const { tokens, numExperts: e, numGroups: m, topK: k } = shape;
   const g = e / m;
   const kg = k / m;
+  // 1.5 tokens of E = 2 passed the length check below (3 logits) and routed half a token.
+  if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`mogeForwardHost: tokens = ${tokens}, expected a non-negative integer`);
   if (!Number.isInteger(g) || !Number.isInteger(kg) || kg < 1 || kg > g) {
     throw new RangeError(`mogeForwardHost: E=${e}, M=${m}, K=${k} need M | E, M | K and 1 ≤ K/M ≤ E/M`);
   }

@@ -111,4 +111,14 @@ describe('fp32 SIMD fast path of the fused MoGE forward', () => {
     expect(r).toEqual(mogeForwardHost(logits, scale, shape));
     expect(() => mogeForwardHost(logits, scale, shape, { out: { values: new Float32Array(19) } })).toThrow(/out\.values has 19 elements, expected 20/);
   });
+
+  it('refuses a fractional token count, on the WebAssembly and the JS path', () => {
+    // 1.5 tokens × E = 2 is 3 logits: the length check passed and half a token was routed
+    // (a zero or NaN probability in the third slot).
+    for (const wasm of [true, false]) {
+      expect(() =>
+        mogeForwardHost(Float32Array.of(0, 1, 2), Float32Array.of(1, 1), { tokens: 1.5, numExperts: 2, numGroups: 1, topK: 2 }, { wasm }),
+      ).toThrow(/tokens = 1.5, expected a non-negative integer/);
+    }
+  });
 });

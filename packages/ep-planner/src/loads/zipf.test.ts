@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { ValidationError } from '@moge/core';
 import { zipfLoads } from './zipf';
 
 describe('zipfLoads', () => {
@@ -30,5 +31,18 @@ describe('zipfLoads', () => {
 
   it('rejects groups that do not divide the experts', () => {
     expect(() => zipfLoads({ numLayers: 1, numExperts: 10, exponent: 1, assignmentsPerLayer: 1, seed: 0, moGeGroups: 3 })).toThrow(/moGeGroups/);
+  });
+
+  it('validates its options up front, naming the option', () => {
+    const base = { numLayers: 2, numExperts: 8, exponent: 1, assignmentsPerLayer: 80, seed: 1 };
+    // numLayers 1.5 used to give 2 layers; the NaN exponent and negative assignments were reported as
+    // a bad load at layers[0][0].
+    expect(() => zipfLoads({ ...base, numLayers: 1.5 })).toThrow(ValidationError);
+    expect(() => zipfLoads({ ...base, numLayers: 1.5 })).toThrow(/numLayers: got 1.5/);
+    expect(() => zipfLoads({ ...base, exponent: NaN })).toThrow(/exponent: got NaN/);
+    expect(() => zipfLoads({ ...base, assignmentsPerLayer: -1 })).toThrow(/assignmentsPerLayer: got -1/);
+    expect(() => zipfLoads({ ...base, numExperts: 2.5 })).toThrow(/numExperts: got 2.5/);
+    expect(() => zipfLoads({ ...base, moGeGroups: 3 })).toThrow(/moGeGroups: got 3, expected a positive divisor of numExperts \(8\)/);
+    expect(zipfLoads(base).numLayers).toBe(2);
   });
 });

@@ -1,21 +1,35 @@
-import { Rng } from '@moge/core';
+import { z } from 'zod';
+import { parseWith, Rng } from '@moge/core';
 import { loadMatrixFromRows, type LoadMatrix } from './load-matrix';
 
-export interface ZipfLoadOptions {
-  numLayers: number;
-  numExperts: number;
-  /** Zipf exponent s: the k-th hottest expert gets a share ∝ 1/k^s (0 = uniform). */
-  exponent: number;
-  /** Token→expert assignments per layer (tokens × topK). */
-  assignmentsPerLayer: number;
-  seed: number;
-  /**
-   * Loads as MoGE routing makes them: every one of these contiguous groups receives the same
-   * number of assignments (K/M per token in each group) and the Zipf skew applies inside each
-   * group. Omit for plain top-k routing, where the skew spans all experts.
-   */
-  moGeGroups?: number;
-}
+const positiveInt = z.number().int().positive();
+
+/**
+ * Checked up front so an error names the option: a fractional numLayers used to give one layer more
+ * (1.5 → 2), and a NaN exponent or negative assignment count surfaced as a bad `layers[0][0]` load.
+ */
+const ZipfLoadOptionsSchema = z
+  .object({
+    numLayers: positiveInt,
+    numExperts: positiveInt,
+    /** Zipf exponent s: the k-th hottest expert gets a share ∝ 1/k^s (0 = uniform). */
+    exponent: z.number().finite(),
+    /** Token→expert assignments per layer (tokens × topK). */
+    assignmentsPerLayer: z.number().finite().nonnegative(),
+    seed: z.number().int().min(0).max(0xffffffff),
+    /**
+     * Loads as MoGE routing makes them: every one of these contiguous groups receives the same
+     * number of assignments (K/M per token in each group) and the Zipf skew applies inside each
+     * group. Omit for plain top-k routing, where the skew spans all experts.
+     */
+    moGeGroups: positiveInt.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.moGeGroups !== undefined && o.numExperts % o.moGeGroups !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['moGeGroups'], input: o.moGeGroups, message: `a positive divisor of numExperts (${o.numExperts})` });
+    }
+  });
+export type ZipfLoadOptions = z.input<typeof ZipfLoadOptionsSchema>;
 
 /** Zipf shares of n items, summing to 1: item k (0-based) gets ∝ 1/(k+1)^s. */
 function zipfShares(n: number, exponent: number): Float64Array {
@@ -31,12 +45,10 @@ function zipfShares(n: number, exponent: number): Float64Array {
  * (seeded), so the hottest experts differ between layers and do not line up with groups.
  * Expected counts, not samples, so a benchmark measures the policy and not the sampling noise.
  */
-export function zipfLoads(options: ZipfLoadOptions): LoadMatrix {
+export function zipfLoads(optionsInput: ZipfLoadOptions): LoadMatrix {
+  const options = parseWith(ZipfLoadOptionsSchema, optionsInput, 'zipf load options');
   const { numLayers, numExperts, exponent, assignmentsPerLayer, seed } = options;
   const groups = options.moGeGroups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1 || numExperts % groups !== 0) {
-    throw new RangeError(`zipfLoads: moGeGroups must be a positive divisor of numExperts (${numExperts}), got ${groups}`);
-  }
   const groupSize = numExperts / groups;
   const shares = zipfShares(groupSize, exponent);
   const perGroup = assignmentsPerLayer / groups;

@@ -197,6 +197,25 @@ describe('auxiliary losses', () => {
     expect(equalTokenSegments(10, 4)).toEqual([0, 3, 5, 8, 10]);
   });
 
+  it('equalTokenSegments: G contiguous segments from 0 to T, sizes ⌊T/G⌋ or ⌈T/G⌉ (differing by at most one), as documented', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }).chain((t) => fc.tuple(fc.constant(t), fc.integer({ min: 1, max: Math.min(t, 4096) }))),
+        ([tokens, groups]) => {
+          const o = equalTokenSegments(tokens, groups);
+          expect(o).toHaveLength(groups + 1);
+          expect(o[0]).toBe(0);
+          expect(o[groups]).toBe(tokens);
+          const sizes = o.slice(1).map((x, g) => x - o[g]!);
+          const lo = Math.floor(tokens / groups);
+          expect(sizes.filter((n) => n !== lo && n !== Math.ceil(tokens / groups))).toEqual([]);
+          expect(sizes.every((n) => Number.isInteger(n) && n >= 1)).toBe(true);
+        },
+      ),
+      { numRuns: 300, seed: 20261202 },
+    );
+  });
+
   it('rejects what would make the loss silently wrong or NaN: fractional offsets or token counts, K not a positive integer, no tokens', () => {
     const p = backend.full([3, 2], 0.5);
     // [0, 1.5, 3] used to give a loss (token 1 counted in segment 1, T_0 = 1.5) instead of an error.

@@ -26,7 +26,13 @@ export function assignReplicas(tokens: RoutedTokens, layer: LayerPlacement, layo
   const { topK, sourceRanks, expertIds } = tokens;
   const { ranksPerNode, slotsPerRank } = layout;
   const { logicalToPhysical, logicalOffsets } = layer;
-  const turn = new Int32Array(layer.replicaCounts.length);
+  const numExperts = layer.replicaCounts.length;
+  const turn = new Int32Array(numExperts);
+  // `nearest` keeps one turn counter per (expert, source node) for on-node picks and `turn` for the
+  // rest: with one shared counter, tokens served elsewhere advanced it too, so interleaved sources
+  // (a token on node 0, one on node 1, ...) always landed on the same on-node replica.
+  const numNodes = Math.ceil(layout.numRanks / ranksPerNode);
+  const nodeTurn = choice === 'nearest' ? new Int32Array(numExperts * numNodes) : null;
   const out = new Int32Array(expertIds.length);
   for (let t = 0; t < sourceRanks.length; t++) {
     const src = sourceRanks[t]!;
@@ -40,12 +46,13 @@ export function assignReplicas(tokens: RoutedTokens, layer: LayerPlacement, layo
         out[a] = (logicalToPhysical[first + (turn[e]!++ % count)]! / slotsPerRank) | 0;
         continue;
       }
-      out[a] = nearestReplicaRank(logicalToPhysical, first, count, src, srcNode, ranksPerNode, slotsPerRank, turn[e]!++);
+      out[a] = nearestReplicaRank(logicalToPhysical, first, count, src, srcNode, ranksPerNode, slotsPerRank, turn, e, nodeTurn!, e * numNodes + srcNode);
     }
   }
   return out;
 }
 
+/** Advances only the counter of the category that picks: none for the own rank, nodeTurn[nodeSlot] on the node, anyTurn[expert] elsewhere. */
 function nearestReplicaRank(
   replicas: Int32Array,
   first: number,
@@ -54,7 +61,10 @@ function nearestReplicaRank(
   srcNode: number,
   ranksPerNode: number,
   slotsPerRank: number,
-  turn: number,
+  anyTurn: Int32Array,
+  expert: number,
+  nodeTurn: Int32Array,
+  nodeSlot: number,
 ): number {
   let onNode = 0;
   for (let i = 0; i < count; i++) {
@@ -62,8 +72,8 @@ function nearestReplicaRank(
     if (rank === src) return rank;
     if (((rank / ranksPerNode) | 0) === srcNode) onNode++;
   }
-  if (onNode === 0) return (replicas[first + (turn % count)]! / slotsPerRank) | 0;
-  let pick = turn % onNode;
+  if (onNode === 0) return (replicas[first + (anyTurn[expert]!++ % count)]! / slotsPerRank) | 0;
+  let pick = nodeTurn[nodeSlot]!++ % onNode;
   for (let i = 0; i < count; i++) {
     const rank = (replicas[first + i]! / slotsPerRank) | 0;
     if (((rank / ranksPerNode) | 0) === srcNode && pick-- === 0) return rank;

@@ -4,6 +4,7 @@ import { Rng } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { loadMatrixFromRows } from '../loads/load-matrix';
 import { placeExperts, type Placement } from '../placement/place';
+import { buildLayerPlacement } from '../placement/layer-placement';
 import { assignReplicas, type ReplicaChoice } from './replica-choice';
 import { expertAssignmentsPerRank, flatTraffic, hierarchicalTraffic, type FlatTraffic, type HierarchicalTraffic } from './traffic';
 import { planDispatch } from './plan';
@@ -132,6 +133,57 @@ describe('dispatch traffic', () => {
         expect(farther).toEqual([]);
       }),
     );
+  });
+
+  it('nearest takes turns: picks on a node, and picks off-node, go round the candidate replicas', () => {
+    // Per expert, the tokens not on a holder pick among the replicas on their node (one category per
+    // source node) or, with none there, among all replicas; within a category the picks go round the
+    // replicas, so each of c candidates gets ⌊N/c⌋ or ⌈N/c⌉ of the category's N picks (a rank holding
+    // m of them, m times that).
+    fc.assert(
+      fc.property(dispatchCase, ({ placement, tokens }) => {
+        const layer = placement.layers[0]!;
+        const { slotsPerRank, ranksPerNode } = placement;
+        const node = (r: number) => Math.floor(r / ranksPerNode);
+        const dest = assignReplicas(tokens, layer, placement, 'nearest');
+        const categories = new Map<string, { candidates: number[]; picks: number[] }>();
+        dest.forEach((rank, a) => {
+          const src = tokens.sourceRanks[Math.floor(a / tokens.topK)]!;
+          const e = tokens.expertIds[a]!;
+          const ranks = Array.from(layer.logicalToPhysical.subarray(layer.logicalOffsets[e]!, layer.logicalOffsets[e + 1]!), (p) => Math.floor(p / slotsPerRank));
+          if (ranks.length === 1 || ranks.includes(src)) return;
+          const onNode = ranks.filter((r) => node(r) === node(src));
+          const key = onNode.length > 0 ? `${e} on node ${node(src)}` : `${e} off-node`;
+          if (!categories.has(key)) categories.set(key, { candidates: onNode.length > 0 ? onNode : ranks, picks: [] });
+          categories.get(key)!.picks.push(rank);
+        });
+        const uneven: string[] = [];
+        for (const [key, { candidates, picks }] of categories) {
+          const c = candidates.length;
+          for (const r of new Set(candidates)) {
+            const m = candidates.filter((x) => x === r).length;
+            const got = picks.filter((x) => x === r).length;
+            if (got < m * Math.floor(picks.length / c) || got > m * Math.ceil(picks.length / c)) uneven.push(`${key}: rank ${r} got ${got} of ${picks.length}`);
+          }
+        }
+        expect(uneven).toEqual([]);
+      }),
+      { numRuns: 200, seed: 4242 },
+    );
+  });
+
+  it('nearest does not send every interleaved token of a rank to the same replica on its node', () => {
+    // 2 nodes × 3 ranks of 2 slots; expert 0 on ranks 0 and 1 (node 0) and on rank 3 (node 1).
+    // Tokens alternate between rank 2 (node 0, no replica) and rank 4 (node 1, no replica): with one
+    // turn counter per expert, rank 2's tokens always saw an even turn and all went to rank 0.
+    const layer = buildLayerPlacement(Int32Array.from([0, 1, 0, 2, 3, 4, 0, 5, 1, 2, 3, 4]), 6, 6, [1, 1, 1, 1, 1, 1]);
+    const n = 100;
+    const sourceRanks = Int32Array.from({ length: n }, (_, t) => (t % 2 === 0 ? 2 : 4));
+    const dest = assignReplicas({ topK: 1, sourceRanks, expertIds: new Int32Array(n) }, layer, { numRanks: 6, ranksPerNode: 3, slotsPerRank: 2 }, 'nearest');
+    const fromRank2 = [0, 0, 0, 0, 0, 0];
+    dest.forEach((r, t) => sourceRanks[t] === 2 && fromRank2[r]!++);
+    expect(fromRank2).toEqual([25, 25, 0, 0, 0, 0]);
+    expect(Array.from(expertAssignmentsPerRank(dest, 6))).toEqual([25, 25, 0, 50, 0, 0]);
   });
 
   it('hierarchical sends one copy per remote node where flat sends one per remote rank', () => {

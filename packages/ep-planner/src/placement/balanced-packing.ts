@@ -89,7 +89,10 @@ function denseKeys(keys: Int32Array): { ids: Int32Array; count: number } {
  *
  * With `keys` (replicas: keys[i] = the logical expert of item i), an item skips packs that already
  * hold an item with its key when another open pack is free of it: two replicas of one expert on
- * one rank add nothing a single replica would not, and waste a slot. EPLB's packing can do that.
+ * one rank hold its weights twice where one copy could serve their tokens, so distinct ranks are
+ * preferred. EPLB's packing can do that. The preference can cost balance (a second copy still
+ * carries its share of the load), so the eplb policies pack both ways and keep the keyed result
+ * unless the plain one has a lighter busiest pack.
  *
  * O(n log n + n log m) with a heap of open packs, instead of EPLB's O(n·m) argmin scan (the key
  * check pops the few packs holding the key, typically none).

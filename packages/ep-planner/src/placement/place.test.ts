@@ -4,6 +4,8 @@ import { ValidationError } from '@moge/core';
 import { loadMatrixFromRows, type LoadMatrix } from '../loads/load-matrix';
 import { zipfLoads } from '../loads/zipf';
 import { placeExperts, meanMaxOverMean, type Placement } from './place';
+import { balancedPacking } from './balanced-packing';
+import { replicateExperts } from './replicate';
 import { expectLayerConsistent, loadRow } from '../test-support/placement-invariants';
 import type { PlacementPolicy } from './options';
 
@@ -179,6 +181,36 @@ describe('placeExperts — policies', () => {
     expect(hier).toBeLessThan(hierNoSpare);
     // The global variant is free of the node constraint, so it is at least as balanced.
     expect(global).toBeLessThanOrEqual(hier + 1e-12);
+  });
+
+  it("eplb-global's busiest rank is never heavier than EPLB's plain balanced packing of the same replicas", () => {
+    // Keeping an expert's replicas on distinct ranks used to be a hard rule of the packing, which
+    // could force a heavier rank than letting two copies share one (each still carries its share).
+    fc.assert(
+      fc.property(eplbCase, ({ shape, rows }) => {
+        const loads = loadMatrixFromRows(rows);
+        const placement = placeExperts(loads, { policy: 'eplb-global', ...shape });
+        loads.layers.forEach((row, l) => {
+          const replication = replicateExperts(row, placement.numPhysical, placement.numRanks);
+          const perReplica = Array.from(replication.physicalToLogical, (e) => row[e]! / replication.replicaCounts[e]!);
+          const eplbPeak = Math.max(...balancedPacking(perReplica, placement.numRanks).packWeights);
+          expect(Math.max(...placement.layers[l]!.rankLoads)).toBeLessThanOrEqual(eplbPeak * (1 + 1e-12) + 1e-300);
+        });
+      }),
+      { numRuns: 200, seed: 9001 },
+    );
+  });
+
+  it('lets two replicas of an expert share a rank when keeping them apart would make a heavier rank', () => {
+    // 9 experts (9000 tokens), 9 ranks of 2 slots: expert 7 gets 7 copies of 750.3, expert 2 three of
+    // 519.3. Keeping expert 2's copies apart put its third copy next to a copy of expert 7 (1269.6,
+    // max/mean 1.27); EPLB's packing pairs two copies of expert 2 on one rank (1038.7) and peaks at a
+    // copy of expert 7 with one of expert 1 (750.3 + 383 = 1133.3).
+    const loads = loadMatrixFromRows([[462, 766, 1558, 112, 137, 173, 227, 5252, 313]]);
+    const layer = placeExperts(loads, { policy: 'eplb-global', numRanks: 9, numNodes: 3, redundantSlots: 9 }).layers[0]!;
+    expect(Array.from(layer.replicaCounts)).toEqual([1, 2, 3, 1, 1, 1, 1, 7, 1]);
+    expect(Math.max(...layer.rankLoads)).toBeCloseTo(5252 / 7 + 766 / 2, 9);
+    expect(layer.maxOverMean).toBeCloseTo((5252 / 7 + 766 / 2) / 1000, 12);
   });
 
   it('with one slot per rank and enough spare slots the hottest expert is split across ranks', () => {

@@ -183,22 +183,41 @@ describe('placeExperts — policies', () => {
     expect(global).toBeLessThanOrEqual(hier + 1e-12);
   });
 
-  it("eplb-global's busiest rank is never heavier than EPLB's plain balanced packing of the same replicas", () => {
-    // Keeping an expert's replicas on distinct ranks used to be a hard rule of the packing, which
-    // could force a heavier rank than letting two copies share one (each still carries its share).
+  it("eplb-global's busiest rank is never heavier than DeepSeek EPLB's (uncapped replicas, plain packing) nor the capped replicas packed plainly", () => {
+    // Keeping an expert's replicas on distinct ranks, and capping its copies at one per rank, used to
+    // be hard rules; either could force a heavier rank than EPLB's own algorithm.
+    const plainPeak = (row: Float64Array, numPhysical: number, numRanks: number, cap?: number) => {
+      const r = replicateExperts(row, numPhysical, cap);
+      return Math.max(...balancedPacking(Array.from(r.physicalToLogical, (e) => row[e]! / r.replicaCounts[e]!), numRanks).packWeights);
+    };
     fc.assert(
       fc.property(eplbCase, ({ shape, rows }) => {
         const loads = loadMatrixFromRows(rows);
         const placement = placeExperts(loads, { policy: 'eplb-global', ...shape });
         loads.layers.forEach((row, l) => {
-          const replication = replicateExperts(row, placement.numPhysical, placement.numRanks);
-          const perReplica = Array.from(replication.physicalToLogical, (e) => row[e]! / replication.replicaCounts[e]!);
-          const eplbPeak = Math.max(...balancedPacking(perReplica, placement.numRanks).packWeights);
-          expect(Math.max(...placement.layers[l]!.rankLoads)).toBeLessThanOrEqual(eplbPeak * (1 + 1e-12) + 1e-300);
+          const { numPhysical, numRanks } = placement;
+          const bound = Math.min(plainPeak(row, numPhysical, numRanks), plainPeak(row, numPhysical, numRanks, numRanks));
+          expect(Math.max(...placement.layers[l]!.rankLoads)).toBeLessThanOrEqual(bound * (1 + 1e-12) + 1e-300);
         });
       }),
       { numRuns: 200, seed: 9001 },
     );
+  });
+
+  it('eplb-hierarchical gives a hot expert a copy beyond one per rank when that balances the node better', () => {
+    // Node 0 holds experts 0–2 and 9–11 on 2 ranks of 4 slots. Capped at 2 copies, expert 9 (7479)
+    // peaked at 5279.5 (max/mean 1.76); EPLB's third copy lets the rank with two copies take only the
+    // two lightest experts besides: 2·7479/3 + 71 + 60 = 5117 (1.706).
+    const loads = loadMatrixFromRows([[85, 60, 71, 230, 328, 105, 132, 886, 171, 7479, 1946, 507]]);
+    const layer = placeExperts(loads, { policy: 'eplb-hierarchical', numRanks: 4, numNodes: 2, numGroups: 4, redundantSlots: 4 }).layers[0]!;
+    expect(layer.replicaCounts[9]).toBe(3);
+    expect(Math.max(...layer.rankLoads)).toBeCloseTo((2 * 7479) / 3 + 71 + 60, 9);
+  });
+
+  it('and keeps the cap where it balances better (one hot expert on 4 ranks of 3 slots: 4 copies, not 5)', () => {
+    const layer = placeExperts(loadMatrixFromRows([[1000, 10, 10, 10, 10, 10, 10, 10]]), { policy: 'eplb-global', numRanks: 4, redundantSlots: 4 }).layers[0]!;
+    expect(layer.replicaCounts[0]).toBe(4);
+    expect(layer.maxOverMean).toBeCloseTo(1.009, 3);
   });
 
   it('lets two replicas of an expert share a rank when keeping them apart would make a heavier rank', () => {

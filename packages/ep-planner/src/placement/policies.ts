@@ -1,5 +1,5 @@
 import type { PlacementShape } from './options';
-import { balancedPacking, orderByWeightDescending } from './balanced-packing';
+import { balancedPacking, orderByWeightDescending, type Packing } from './balanced-packing';
 import { replicateExperts, replicateHottestRoundRobin, type Replication } from './replicate';
 
 /**
@@ -32,27 +32,49 @@ function maxOf(values: Float64Array): number {
   return max;
 }
 
+/** Replicas of `loads` and how they pack onto the ranks, with the load of the busiest rank. */
+interface Packed {
+  replication: Replication;
+  packing: Packing;
+  peak: number;
+}
+
+/**
+ * The most balanced of a few packings of `loads` onto `numRanks` ranks: every candidate replication,
+ * each packed with balancedPacking's distinct-rank preference and plainly as EPLB does; the first
+ * of equally balanced ones wins (candidates in order, distinct before plain). Neither preference is
+ * a rule: a second copy on a rank still carries its share of the load, so refusing it can force a
+ * heavier rank (9 experts on 9 ranks of 2 slots: 1.27 instead of EPLB's 1.13 max/mean), and a copy
+ * beyond one per rank can still let the rank holding it take less of everything else.
+ */
+function bestPacking(loads: ArrayLike<number>, replications: readonly Replication[], numRanks: number): Packed {
+  let best: Packed | null = null;
+  for (const replication of replications) {
+    const replicaLoads = perReplicaLoads(loads, replication);
+    for (const keys of [replication.physicalToLogical, undefined]) {
+      const packing = balancedPacking(replicaLoads, numRanks, keys);
+      const peak = maxOf(packing.packWeights);
+      if (best === null || peak < best.peak) best = { replication, packing, peak };
+    }
+  }
+  return best!;
+}
+
+/** replicateExperts capped at one copy per rank, and, where the cap changed anything, EPLB's uncapped rule. */
+function eplbReplications(loads: ArrayLike<number>, numPhysical: number, numRanks: number): Replication[] {
+  const capped = replicateExperts(loads, numPhysical, numRanks);
+  const uncapped = replicateExperts(loads, numPhysical);
+  const same = capped.replicaCounts.every((c, e) => c === uncapped.replicaCounts[e]);
+  return same ? [capped] : [capped, uncapped];
+}
+
 /**
  * Writes replicas packed onto ranks [firstRank, firstRank + numRanks) into `slots`; `toLogical`
- * maps the local expert ids of `replication` back to global logical ids.
+ * maps the local expert ids of the replication back to global logical ids.
  */
-function writePacked(
-  slots: Int32Array,
-  replication: Replication,
-  replicaLoads: Float64Array,
-  firstRank: number,
-  numRanks: number,
-  slotsPerRank: number,
-  toLogical: (local: number) => number,
-): void {
-  // Keeping an expert's replicas on distinct ranks is a preference, not a rule: a second copy on a
-  // rank still carries its share of the load, so refusing it can force a heavier rank than EPLB's
-  // plain packing of the same replicas (9 experts on 9 ranks of 2 slots: 1.27 instead of 1.13 max/mean).
-  // The distinct packing is kept unless the plain one has a lighter busiest rank.
-  const distinct = balancedPacking(replicaLoads, numRanks, replication.physicalToLogical);
-  const plain = balancedPacking(replicaLoads, numRanks);
-  const packing = maxOf(plain.packWeights) < maxOf(distinct.packWeights) ? plain : distinct;
-  for (let q = 0; q < replicaLoads.length; q++) {
+function writePacked(slots: Int32Array, packed: Packed, firstRank: number, slotsPerRank: number, toLogical: (local: number) => number): void {
+  const { replication, packing } = packed;
+  for (let q = 0; q < replication.physicalToLogical.length; q++) {
     const rank = firstRank + packing.packOf[q]!;
     slots[rank * slotsPerRank + packing.slotOf[q]!] = toLogical(replication.physicalToLogical[q]!);
   }
@@ -86,18 +108,16 @@ export const placeEplbHierarchical: LayerPolicy = (loads, shape) => {
   for (let node = 0; node < numNodes; node++) {
     const offset = node * expertsPerNode;
     for (let i = 0; i < expertsPerNode; i++) nodeLoads[i] = loads[nodeExperts[offset + i]!]!;
-    const replication = replicateExperts(nodeLoads, physicalPerNode, ranksPerNode);
-    const replicaLoads = perReplicaLoads(nodeLoads, replication);
-    writePacked(slots, replication, replicaLoads, node * ranksPerNode, ranksPerNode, slotsPerRank, (i) => nodeExperts[offset + i]!);
+    const packed = bestPacking(nodeLoads, eplbReplications(nodeLoads, physicalPerNode, ranksPerNode), ranksPerNode);
+    writePacked(slots, packed, node * ranksPerNode, slotsPerRank, (i) => nodeExperts[offset + i]!);
   }
   return slots;
 };
 
 /** DeepSeek EPLB, global: replicate over all slots of the layer, pack replicas onto every rank. */
 export const placeEplbGlobal: LayerPolicy = (loads, shape) => {
-  const replication = replicateExperts(loads, shape.numPhysical, shape.numRanks);
   const slots = new Int32Array(shape.numPhysical);
-  writePacked(slots, replication, perReplicaLoads(loads, replication), 0, shape.numRanks, shape.slotsPerRank, (e) => e);
+  writePacked(slots, bestPacking(loads, eplbReplications(loads, shape.numPhysical, shape.numRanks), shape.numRanks), 0, shape.slotsPerRank, (e) => e);
   return slots;
 };
 
@@ -105,6 +125,6 @@ export const placeEplbGlobal: LayerPolicy = (loads, shape) => {
 export const placeGreedy: LayerPolicy = (loads, shape) => {
   const replication = replicateHottestRoundRobin(loads, orderByWeightDescending(loads), shape.numPhysical);
   const slots = new Int32Array(shape.numPhysical);
-  writePacked(slots, replication, perReplicaLoads(loads, replication), 0, shape.numRanks, shape.slotsPerRank, (e) => e);
+  writePacked(slots, bestPacking(loads, [replication], shape.numRanks), 0, shape.slotsPerRank, (e) => e);
   return slots;
 };

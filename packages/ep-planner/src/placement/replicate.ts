@@ -15,9 +15,10 @@ export interface Replication {
  * spreads tokens (see `chooseReplica`). Ties go to the lower expert id.
  *
  * `maxReplicas` (the ranks the replicas will be packed onto) caps an expert's copies: a copy beyond one
- * per rank shares a rank with another and takes none of its load off that rank, so EPLB's uncapped
- * rule can leave the hot expert's ranks heavier than spending the slot elsewhere would. The cap gives
- * way only when every expert has reached it.
+ * per rank shares a rank with another, so EPLB's uncapped rule can leave the hot expert's ranks
+ * heavier than spending the slot elsewhere would. It can also do better (the rank holding two copies
+ * then takes less of the rest), so the eplb policies pack both and keep the more balanced. The cap
+ * gives way only when every expert has reached it.
  *
  * O((P − n) log n) with a max-heap keyed by load / replicas.
  */

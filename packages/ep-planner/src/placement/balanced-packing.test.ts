@@ -123,4 +123,22 @@ describe('balancedPacking with keys (replicas of one expert)', () => {
       }),
     );
   });
+
+  it('counts the items keys kept off the lightest pack: none means the plain packing, item for item', () => {
+    expect(balancedPacking([5, 5, 20, 1], 2, Int32Array.of(7, 7, 1, 2)).displaced).toBe(1);
+    expect(balancedPacking([5, 5, 20, 1], 2).displaced).toBe(0);
+    fc.assert(
+      fc.property(packingCase, fc.nat(), ([packs, weights], salt) => {
+        const keys = Int32Array.from(weights, (_, i) => (i * 7 + salt) % Math.max(1, Math.ceil(weights.length / 3)));
+        const keyed = balancedPacking(weights, packs, keys);
+        const plain = balancedPacking(weights, packs);
+        const moved = Array.from(keyed.packOf).filter((p, i) => p !== plain.packOf[i]).length;
+        if (keyed.displaced === 0) {
+          expect(Array.from(keyed.packOf)).toEqual(Array.from(plain.packOf));
+          expect(Array.from(keyed.slotOf)).toEqual(Array.from(plain.slotOf));
+        } else expect(moved).toBeGreaterThan(0);
+      }),
+      { numRuns: 300, seed: 77 },
+    );
+  });
 });

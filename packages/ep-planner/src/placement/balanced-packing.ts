@@ -8,6 +8,11 @@ export interface Packing {
   slotOf: Int32Array;
   /** Sum of the weights of the items of each pack. */
   packWeights: Float64Array;
+  /**
+   * Items `keys` sent to another pack than the lightest open one (0 without keys): when 0, the
+   * packing is exactly the plain one, which lets a caller comparing both skip computing it.
+   */
+  displaced: number;
 }
 
 /**
@@ -121,10 +126,12 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
     return false;
   };
   const skipped: number[] = [];
+  let displaced = 0;
   const order = orderByWeightDescending(weights);
   for (let k = 0; k < n; k++) {
     const item = order[k]!;
     const key = dense ? dense.ids[item]! : -1;
+    const lightest = open.peek();
     if (dense && lastOfKey![key]! >= 0) {
       // Set aside open packs that hold this key; fall back to the lightest if all of them do.
       while (open.length > 1 && holds(key, open.peek())) skipped.push(open.pop());
@@ -134,6 +141,7 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
       }
     }
     const pack = open.peek();
+    if (pack !== lightest) displaced++;
     packOf[item] = pack;
     slotOf[item] = packCounts[pack]!;
     packCounts[pack]!++;
@@ -149,5 +157,5 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
       lastOfKey![key] = item;
     }
   }
-  return { packOf, slotOf, packWeights };
+  return { packOf, slotOf, packWeights, displaced };
 }

@@ -55,6 +55,8 @@ function bestPacking(loads: ArrayLike<number>, replications: readonly Replicatio
       const packing = balancedPacking(replicaLoads, numRanks, keys);
       const peak = maxOf(packing.packWeights);
       if (best === null || peak < best.peak) best = { replication, packing, peak };
+      // No item was kept off the lightest rank: the plain packing is the same one.
+      if (packing.displaced === 0) break;
     }
   }
   return best!;

@@ -99,15 +99,18 @@ function denseKeys(keys: Int32Array): { ids: Int32Array; count: number } {
  * carries its share of the load), so the eplb policies pack both ways and keep the keyed result
  * unless the plain one has a lighter busiest pack.
  *
+ * `order` is orderByWeightDescending(weights), for a caller packing the same weights more than once.
+ *
  * O(n log n + n log m) with a heap of open packs, instead of EPLB's O(n·m) argmin scan (the key
  * check pops the few packs holding the key, typically none).
  */
-export function balancedPacking(weights: ArrayLike<number>, numPacks: number, keys?: Int32Array): Packing {
+export function balancedPacking(weights: ArrayLike<number>, numPacks: number, keys?: Int32Array, order = orderByWeightDescending(weights)): Packing {
   const n = weights.length;
   if (!Number.isInteger(numPacks) || numPacks < 1 || n % numPacks !== 0) {
     throw new RangeError(`balancedPacking: numPacks must be a positive divisor of the item count ${n}, got ${numPacks}`);
   }
   if (keys && keys.length !== n) throw new RangeError(`balancedPacking: ${keys.length} keys for ${n} items`);
+  if (order.length !== n) throw new RangeError(`balancedPacking: an order of ${order.length} items for ${n}`);
   const perPack = n / numPacks;
   const packOf = new Int32Array(n);
   const slotOf = new Int32Array(n);
@@ -127,7 +130,6 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
   };
   const skipped: number[] = [];
   let displaced = 0;
-  const order = orderByWeightDescending(weights);
   for (let k = 0; k < n; k++) {
     const item = order[k]!;
     const key = dense ? dense.ids[item]! : -1;

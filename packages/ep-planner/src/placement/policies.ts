@@ -51,8 +51,9 @@ function bestPacking(loads: ArrayLike<number>, replications: readonly Replicatio
   let best: Packed | null = null;
   for (const replication of replications) {
     const replicaLoads = perReplicaLoads(loads, replication);
+    const order = orderByWeightDescending(replicaLoads);
     for (const keys of [replication.physicalToLogical, undefined]) {
-      const packing = balancedPacking(replicaLoads, numRanks, keys);
+      const packing = balancedPacking(replicaLoads, numRanks, keys, order);
       const peak = maxOf(packing.packWeights);
       if (best === null || peak < best.peak) best = { replication, packing, peak };
       // No item was kept off the lightest rank: the plain packing is the same one.
@@ -65,6 +66,8 @@ function bestPacking(loads: ArrayLike<number>, replications: readonly Replicatio
 /** replicateExperts capped at one copy per rank, and, where the cap changed anything, EPLB's uncapped rule. */
 function eplbReplications(loads: ArrayLike<number>, numPhysical: number, numRanks: number): Replication[] {
   const capped = replicateExperts(loads, numPhysical, numRanks);
+  // An expert leaves the choice only on reaching the cap: if none did, EPLB's rule chose the same.
+  if (capped.replicaCounts.every((c) => c < numRanks)) return [capped];
   const uncapped = replicateExperts(loads, numPhysical);
   const same = capped.replicaCounts.every((c, e) => c === uncapped.replicaCounts[e]);
   return same ? [capped] : [capped, uncapped];

@@ -74,8 +74,8 @@ export function fitMatmulEfficiency(rows: readonly MatmulRow[], options: MatmulF
   // The loss has flat valleys and local minima (a curve that saturates before the smallest row, or
   // one with alpha → 0, fits many rows passably), and a single start ended 9–28 % off on rows made by
   // a curve of this very form. So a coarse grid over the knee (log-spaced from a hundredth of the
-  // smallest work to ten times the largest) and the slope picks the five best starts for
-  // Nelder–Mead; the best of those is then restarted.
+  // smallest work to ten times the largest) and the slope picks the starts for Nelder–Mead (the
+  // five best, and the best of each slope); the best of those is then restarted.
   const effStart = logit(Math.min(0.95, Math.max(...achieved) * 1.05));
   const overheadStart = Math.log(Math.min(...parsed.map((r) => r.timeS)) / 4);
   const [lo, hi] = [Math.log(works[0]! / 100), Math.log(works[works.length - 1]! * 10)];
@@ -88,7 +88,10 @@ export function fitMatmulEfficiency(rows: readonly MatmulRow[], options: MatmulF
   }
   grid.sort((a, b) => a.value - b.value);
   let best = { x: grid[0]!.x, value: grid[0]!.value };
-  for (const g of grid.slice(0, 5)) {
+  // A valley of one slope can hold the grid's whole top five while the truth lies on another: a low
+  // ceiling with its knee near 2–3 GFLOP and alpha ≈ 1 was fitted with alpha 0.7, rows 10 % off.
+  const bestPerSlope = [...new Map([...grid].reverse().map((g) => [g.x[2], g] as const)).values()];
+  for (const g of new Set([...grid.slice(0, 5), ...bestPerSlope])) {
     const tried = nelderMead(loss, g.x);
     if (tried.value < best.value) best = tried;
   }

@@ -24,26 +24,34 @@ export class JsonlLog {
     const stat = statSync(this.path, { throwIfNoEntry: false });
     if (!stat) return;
     if (!stat.isFile()) throw new MogeError('E_LOG_FILE', `${this.path}: not a file (a directory?); give the step log a file path`);
-    const lines = readFileSync(this.path, 'utf8').split('\n');
-    const kept: string[] = [];
-    let records = 0;
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        // A kill can tear the line being appended after step records, never a file's only line.
-        if (records > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
-        throw new FileFormatError(`${this.path}:${i + 1}`, 'not JSON (nor a torn last line after step records): this is not a step log; give the log a new path');
-      }
-      const parsed = StepRecordSchema.safeParse(record);
-      if (!parsed.success) throw new FileFormatError(`${this.path}:${i + 1}`, 'not a step record: this is not a step log; give the log a new path or remove the file');
-      records++;
-      if (parsed.data.step <= step) kept.push(line);
-    });
+    const fix = 'give the log a new path or remove the file';
+    const kept = parseStepLines(this.path, readFileSync(this.path, 'utf8'), fix).filter((l) => l.record.step <= step).map((l) => l.text);
     writeFileDurable(this.path, kept.length ? `${kept.join('\n')}\n` : '');
   }
+}
+
+/**
+ * The step records of a JSONL log's text with their lines, validating every line; errors name the file
+ * and the line's number in it (blank lines count) and end with `fix`. A kill can tear the line being
+ * appended after step records, never a file's only line: such a torn last line is skipped.
+ */
+function parseStepLines(path: string, text: string, fix: string): { record: StepRecord; text: string }[] {
+  const lines = text.split('\n');
+  const out: { record: StepRecord; text: string }[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      if (out.length > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
+      throw new FileFormatError(`${path}:${i + 1}`, `not JSON (nor a torn last line after step records): this is not a step log; ${fix}`);
+    }
+    const parsed = StepRecordSchema.safeParse(value);
+    if (!parsed.success) throw new FileFormatError(`${path}:${i + 1}`, `not a step record (${parsed.error.issues[0]?.message}): this is not a step log; ${fix}`);
+    out.push({ record: parsed.data, text: line });
+  });
+  return out;
 }
 
 /**
@@ -51,20 +59,5 @@ export class JsonlLog {
  * A torn last line after step records (what a killed run leaves, see truncateAfter) is skipped.
  */
 export function readStepLog(path: string): StepRecord[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const records: StepRecord[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      if (records.length > 0 && lines.slice(i + 1).every((rest) => !rest.trim())) return;
-      throw new FileFormatError(`${path}:${i + 1}`, 'not JSON (nor a torn last line after step records): this is not a step log');
-    }
-    const parsed = StepRecordSchema.safeParse(value);
-    if (!parsed.success) throw new FileFormatError(`${path}:${i + 1}`, `not a step record: ${parsed.error.issues[0]?.message}`);
-    records.push(parsed.data);
-  });
-  return records;
+  return parseStepLines(path, readFileSync(path, 'utf8'), 'check that it is the metrics.jsonl a run wrote').map((l) => l.record);
 }

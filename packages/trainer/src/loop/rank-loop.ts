@@ -153,9 +153,11 @@ export function trainRank(init: RunInit, comm: Communicator, onStep?: (r: StepRe
     // Under EP the owners' experts and moments are gathered first (a collective: every rank joins).
     const moments = checkpoint ? fullMoments(opt, layout, ep, params, comm) : undefined;
     if (isWriter) {
-      // The step's record is on disk before its checkpoint, so a checkpoint never runs ahead of the log.
+      // The step's record is on disk (fsync'd) before its checkpoint, so a checkpoint never runs ahead of
+      // the log, even after a power loss.
       log!.append(record);
       if (moments) {
+        log!.sync();
         result.checkpointDir = saveCheckpoint(
           init.runDir,
           {

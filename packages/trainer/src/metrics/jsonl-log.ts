@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FileFormatError, MogeError } from '@moge/core';
-import { writeFileDurable } from '../checkpoint/fs-durable';
+import { fsyncPath, writeFileDurable } from '../checkpoint/fs-durable';
 import { StepRecordSchema, type StepRecord } from './step-record';
 
 /** Appends step records as JSON lines (one write per line, so a kill leaves whole lines). */
@@ -12,6 +12,15 @@ export class JsonlLog {
 
   append(record: StepRecord): void {
     appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+  }
+
+  /**
+   * Forces the appended lines to disk. Called before a checkpoint is written: the checkpoint is
+   * durable (fsync'd), so without this a power loss could keep a checkpoint whose steps' records
+   * were still in the page cache, and a resume from it would carry a log with those steps missing.
+   */
+  sync(): void {
+    fsyncPath(this.path);
   }
 
   /**

@@ -22,9 +22,9 @@ export {
 export { CostRatesSchema, PlanMemoryOptionsSchema, type CostRates, type PlanMemoryOptions, type PlanMemoryOptionsInput } from './planner/plan-options';
 export { planMemory, type MemoryPlanResult, type AddedTime } from './planner/plan-memory';
 export type { Shortfall, MemoryComponent } from './planner/explain';
-export { kvBytesPerToken, kvBytesPerTokenPerLayer, kvBytesPerTokenPerDevice } from './inference/kv-cache';
+export { kvBytesPerToken, kvBytesPerTokenPerLayer, kvBytesPerTokenPerDevice, kvBytesPerTokenPerStage } from './inference/kv-cache';
 export { InferenceMemoryOptionsSchema, type InferenceMemoryOptions, type InferenceMemoryOptionsInput } from './inference/inference-options';
-export { estimateInferenceMemory, maxBatchForContext, type InferenceMemoryEstimate } from './inference/inference-estimate';
+export { estimateInferenceMemory, maxBatchForContext, type InferenceMemoryEstimate, type StageServingMemory } from './inference/inference-estimate';
 export {
   BlockManager,
   BlockManagerOptionsSchema,

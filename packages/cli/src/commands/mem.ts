@@ -222,8 +222,10 @@ function runInfer(opts: InferCli): void {
     return failIfInfeasible(problem);
   }
   process.stdout.write(`${arch.name ?? 'model'} on tp${plan.tp} dp${plan.dp} pp${plan.pp} ep${plan.ep} etp${plan.etp} · ${flags['--quant']} weights, ${flags['--kv-dtype']} KV · ${hardware}\n`);
+  // With pp > 1 the stages differ (embedding first, head and MTP last): the table is the busiest one's.
+  const device = plan.pp > 1 ? `per device of stage ${e.busiestStage} (the busiest of ${plan.pp})` : 'per device';
   printTable(
-    ['item', 'per device'],
+    ['item', device],
     [
       ['weights', gib(e.weightsBytes)],
       ['KV per token (whole model)', `${e.kvBytesPerToken} B`],

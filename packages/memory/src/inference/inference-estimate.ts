@@ -2,10 +2,19 @@ import { dtypeBytes, parseWith, quantizationWeightDType, type MoeArch, type Para
 import { checkPlanFitsArch } from '../training/stage-layout';
 import { stageParams } from '../training/static-memory';
 import { InferenceMemoryOptionsSchema, type InferenceMemoryOptions, type InferenceMemoryOptionsInput } from './inference-options';
-import { kvBytesPerToken, kvBytesPerTokenPerDevice } from './kv-cache';
+import { kvBytesPerToken, kvBytesPerTokenPerStage } from './kv-cache';
 
-/** Serving memory of the busiest device of a plan. */
+/**
+ * Serving memory of the busiest device of a plan. With pp > 1 the stages hold different weights (the
+ * embedding on the first, the head and MTP on the last) and different KV (their layers), so every
+ * stage is costed on its own: the per-device fields are those of `busiestStage`, the stage needing the
+ * most bytes at `batch`; `maxBatch` and `numBlocks` are the least over the stages, since every stage
+ * keeps each sequence's KV for its own layers (vLLM likewise takes the smallest block count of its
+ * workers).
+ */
 export interface InferenceMemoryEstimate {
+  /** The pipeline stage whose device the per-device fields describe (0 when pp = 1). */
+  busiestStage: number;
   /** Weights on the device: quantised linears plus 16-bit embeddings, head, norms and router gates. */
   weightsBytes: number;
   /** KV bytes per token for the whole model (unsharded). */
@@ -21,15 +30,28 @@ export interface InferenceMemoryEstimate {
   totalBytes: number;
   /** hbmBytes × memoryUtilization: what the engine may use. */
   usableBytes: number;
-  /** Usable bytes left for the KV cache once weights, workspace and overhead are placed (may be negative). */
+  /** Usable bytes left for the KV cache once weights, workspace and overhead are placed (may be negative); of busiestStage. */
   kvBudgetBytes: number;
-  /** Sequences at `contextLength` that fit per attention data-parallel rank (0 when even one does not). */
+  /** Sequences at `contextLength` that fit per attention data-parallel rank on every stage (0 when even one does not). */
   maxBatch: number;
   /** maxBatch × dp: sequences over the whole plan. */
   maxBatchTotal: number;
-  /** KV blocks of `blockSize` tokens the budget holds (what a BlockManager would be given). */
+  /** KV blocks of `blockSize` tokens the budget holds on every stage (what a BlockManager would be given). */
   numBlocks: number;
   fits: boolean;
+  /** Every pipeline stage's device (one entry when pp = 1). */
+  stages: StageServingMemory[];
+}
+
+/** Serving memory of a device of one pipeline stage, at `batch` sequences. */
+export interface StageServingMemory {
+  stage: number;
+  weightsBytes: number;
+  kvBytesPerTokenPerDevice: number;
+  kvBytesPerSequence: number;
+  kvBytes: number;
+  kvBudgetBytes: number;
+  totalBytes: number;
 }
 
 /**
@@ -56,39 +78,57 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
   const served = o.includeMtp ? arch : { ...arch, mtpDepth: 0 };
   const weightBytes = dtypeBytes(quantizationWeightDType(o.quantization));
   const tableBytes = o.quantization === 'fp16' ? 2 : dtypeBytes('bf16');
-  const weightsBytes = Math.max(
-    ...stageParams(served, plan).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes),
-  );
-  const perTokenDevice = kvBytesPerTokenPerDevice(arch, plan, o.kvDType, { includeMtp: o.includeMtp });
+  const stageWeights = stageParams(served, plan).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes);
+  const stageKvPerToken = kvBytesPerTokenPerStage(arch, plan, o.kvDType, { includeMtp: o.includeMtp });
   // Blocks hold whole tokens: with CP a device keeps every layer's KV of the tokens it owns (a
   // ⌈context / cp⌉ share of each sequence), so a block costs blockSize tokens at the un-split rate,
-  // not at the cp-averaged per-token figure above.
-  const perTokenHeld = kvBytesPerTokenPerDevice(arch, { ...plan, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
-  const blockBytes = o.blockSize * perTokenHeld;
-  const kvBytesPerSequence = Math.ceil(Math.ceil(o.contextLength / plan.cp) / o.blockSize) * blockBytes;
+  // not at the cp-averaged per-token figure.
+  const stageKvHeld = kvBytesPerTokenPerStage(arch, { ...plan, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
   const tokens = o.maxBatchedTokens ?? o.contextLength;
   // The residual stream stays bf16 under W8A8/W4A8 too (int8 only inside the quantised matmuls).
   const workspaceBytes = (tokens / plan.cp) * workspaceBytesPerToken(arch, plan, dtypeBytes('bf16'));
   const usableBytes = o.hbmBytes * o.memoryUtilization;
-  const kvBudgetBytes = usableBytes - weightsBytes - workspaceBytes - o.frameworkOverheadBytes;
-  const maxBatch = kvBudgetBytes > 0 ? Math.floor(kvBudgetBytes / kvBytesPerSequence) : 0;
-  const kvBytes = o.batch * kvBytesPerSequence;
-  const totalBytes = weightsBytes + workspaceBytes + o.frameworkOverheadBytes + kvBytes;
+  const stages = stageWeights.map((weightsBytes, stage) => {
+    const blockBytes = o.blockSize * stageKvHeld[stage]!;
+    const kvBytesPerSequence = Math.ceil(Math.ceil(o.contextLength / plan.cp) / o.blockSize) * blockBytes;
+    const kvBudgetBytes = usableBytes - weightsBytes - workspaceBytes - o.frameworkOverheadBytes;
+    const kvBytes = o.batch * kvBytesPerSequence;
+    return {
+      stage,
+      weightsBytes,
+      kvBytesPerTokenPerDevice: stageKvPerToken[stage]!,
+      kvBytesPerSequence,
+      kvBytes,
+      kvBudgetBytes,
+      totalBytes: weightsBytes + workspaceBytes + o.frameworkOverheadBytes + kvBytes,
+      blockBytes,
+    };
+  });
+  // What each stage's budget holds; a stage without attention layers (possible only with no-op
+  // slots) keeps no KV and limits nothing, unless its weights alone do not fit.
+  const limit = (st: (typeof stages)[number], bytesPerItem: number) =>
+    st.kvBudgetBytes <= 0 ? 0 : bytesPerItem === 0 ? undefined : Math.floor(st.kvBudgetBytes / bytesPerItem);
+  const least = (values: (number | undefined)[]) => Math.min(...values.filter((v): v is number => v !== undefined));
+  // The busiest device: most bytes at `batch`; on a tie, the one with the least KV budget.
+  const busiest = stages.reduce((a, b) => (b.totalBytes > a.totalBytes || (b.totalBytes === a.totalBytes && b.kvBudgetBytes < a.kvBudgetBytes) ? b : a));
+  const maxBatch = least(stages.map((st) => limit(st, st.kvBytesPerSequence)));
   return {
-    weightsBytes,
+    busiestStage: busiest.stage,
+    weightsBytes: busiest.weightsBytes,
     kvBytesPerToken: kvBytesPerToken(arch, o.kvDType, { includeMtp: o.includeMtp }),
-    kvBytesPerTokenPerDevice: perTokenDevice,
-    kvBytesPerSequence,
-    kvBytes,
+    kvBytesPerTokenPerDevice: busiest.kvBytesPerTokenPerDevice,
+    kvBytesPerSequence: busiest.kvBytesPerSequence,
+    kvBytes: busiest.kvBytes,
     workspaceBytes,
     overheadBytes: o.frameworkOverheadBytes,
-    totalBytes,
+    totalBytes: busiest.totalBytes,
     usableBytes,
-    kvBudgetBytes,
+    kvBudgetBytes: busiest.kvBudgetBytes,
     maxBatch,
     maxBatchTotal: maxBatch * plan.dp,
-    numBlocks: kvBudgetBytes > 0 ? Math.floor(kvBudgetBytes / blockBytes) : 0,
-    fits: totalBytes <= usableBytes,
+    numBlocks: least(stages.map((st) => limit(st, st.blockBytes))),
+    fits: busiest.totalBytes <= usableBytes,
+    stages: stages.map(({ blockBytes: _, ...st }) => st),
   };
 }
 

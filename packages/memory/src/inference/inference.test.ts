@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeSchema, GiB, QuantizationSchema } from '@moge/core';
-import { estimateInferenceMemory, kvBytesPerToken, kvBytesPerTokenPerDevice, maxBatchForContext, type InferenceMemoryOptionsInput } from '../index';
+import { estimateInferenceMemory, kvBytesPerToken, kvBytesPerTokenPerDevice, kvBytesPerTokenPerStage, maxBatchForContext, type InferenceMemoryOptionsInput } from '../index';
 import { archAndPlan } from '../training/test-arbitraries';
 import { arch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from '../training/test-archs';
 
@@ -92,32 +92,65 @@ describe('inference memory', () => {
         expect(Number.isInteger(max) && max >= 0).toBe(true);
         const at = estimateInferenceMemory(a, p, { ...o, batch: max });
         const over = estimateInferenceMemory(a, p, { ...o, batch: max + 1 });
-        // A device keeps every layer's KV of the ⌈context / cp⌉ tokens it owns, in whole blocks.
-        const perToken = kvBytesPerTokenPerDevice(a, { ...p, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
-        const blocksPerSequence = Math.ceil(Math.ceil(o.contextLength / p.cp) / o.blockSize!);
-        const perSequence = blocksPerSequence * o.blockSize! * perToken;
         expect(at.usableBytes).toBe(budget);
         expect(at.maxBatch).toBe(max);
         expect(at.maxBatchTotal).toBe(max * p.dp);
-        expect(at.kvBytesPerSequence).toBe(perSequence);
-        expect(at.kvBytes).toBe(max * perSequence);
-        expect(at.totalBytes).toBe(at.weightsBytes + at.workspaceBytes + at.overheadBytes + at.kvBytes);
-        expect(over.totalBytes).toBe(at.totalBytes + perSequence);
-        // By bytes, not by the estimate's own flags: max sequences fit (unless even the weights do not) and max + 1 do not.
-        const fixed = at.weightsBytes + at.workspaceBytes + at.overheadBytes;
-        if (fixed <= budget) expect(at.totalBytes).toBeLessThanOrEqual(budget);
-        else expect(max).toBe(0);
+        // Every stage is a device of its own: it keeps every one of its layers' KV of the ⌈context / cp⌉
+        // tokens it owns, in whole blocks, and must hold max sequences; the busiest decides.
+        const heldPerToken = kvBytesPerTokenPerStage(a, { ...p, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
+        const blocksPerSequence = Math.ceil(Math.ceil(o.contextLength / p.cp) / o.blockSize!);
+        expect(at.stages.map((st) => st.stage)).toEqual([...Array(p.pp).keys()]);
+        let oneMoreBlockOverflows = false;
+        at.stages.forEach((st, stage) => {
+          const perSequence = blocksPerSequence * o.blockSize! * heldPerToken[stage]!;
+          const fixed = st.weightsBytes + at.workspaceBytes + at.overheadBytes;
+          expect(st.kvBytesPerSequence).toBe(perSequence);
+          expect(st.kvBytes).toBe(max * perSequence);
+          expect(st.totalBytes).toBe(fixed + st.kvBytes);
+          expect(st.kvBudgetBytes).toBe(budget - fixed);
+          expect(over.stages[stage]!.totalBytes).toBe(st.totalBytes + perSequence);
+          // By bytes, not by the estimate's own flags: max sequences fit (unless even the weights do not).
+          if (fixed <= budget) expect(st.totalBytes).toBeLessThanOrEqual(budget);
+          else expect(max).toBe(0);
+          // The KV blocks handed to a block manager fit the same budget and hold the max batch.
+          const blockBytes = o.blockSize! * heldPerToken[stage]!;
+          expect(fixed + at.numBlocks * blockBytes).toBeLessThanOrEqual(Math.max(budget, fixed));
+          if (fixed + (at.numBlocks + 1) * blockBytes > budget) oneMoreBlockOverflows = true;
+        });
+        const busiest = at.stages[at.busiestStage]!;
+        expect(at.totalBytes).toBe(Math.max(...at.stages.map((st) => st.totalBytes)));
+        expect(busiest.totalBytes).toBe(at.totalBytes);
+        expect(at).toMatchObject({ weightsBytes: busiest.weightsBytes, kvBytesPerSequence: busiest.kvBytesPerSequence, kvBytes: busiest.kvBytes, kvBudgetBytes: busiest.kvBudgetBytes, kvBytesPerTokenPerDevice: busiest.kvBytesPerTokenPerDevice });
+        // ... and max + 1 do not fit, on some stage.
         expect(over.totalBytes).toBeGreaterThan(budget);
         expect(at.fits).toBe(at.totalBytes <= budget);
         expect(over.fits).toBe(false);
-        // The KV blocks handed to a block manager fit the same budget and hold the max batch.
-        const blockBytes = o.blockSize! * perToken;
-        expect(fixed + at.numBlocks * blockBytes).toBeLessThanOrEqual(Math.max(budget, fixed));
-        if (at.kvBudgetBytes > 0) expect(fixed + (at.numBlocks + 1) * blockBytes).toBeGreaterThan(budget);
+        expect(oneMoreBlockOverflows).toBe(true);
         expect(at.numBlocks).toBeGreaterThanOrEqual(max * blocksPerSequence);
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('costs each pipeline stage on its own: the weight-heavy last stage and the KV-heavy first one', () => {
+    // 5 layers + 3 no-op slots over pp 2: stage 0 holds 4 layers and the embedding; stage 1 one layer,
+    // the MTP layer, the head and the embedding copy MTP needs — with a large vocabulary, more weights
+    // but half the KV.
+    const mtp = arch({ ...PANGU_PRO_MOE, numLayers: 5, mtpDepth: 1, vocabSize: 1_000_000 });
+    const pp2 = plan({ pp: 2, noopLayers: 3, tp: 8, ep: 8 });
+    const o = { ...node, includeMtp: true };
+    const idle = estimateInferenceMemory(mtp, pp2, { ...o, batch: 0 });
+    const [first, last] = idle.stages;
+    expect(last!.weightsBytes).toBeGreaterThan(first!.weightsBytes);
+    expect(first!.kvBytesPerSequence).toBe(2 * last!.kvBytesPerSequence);
+    expect(idle.busiestStage).toBe(1);
+    expect(estimateInferenceMemory(mtp, pp2, { ...o, batch: idle.maxBatch }).busiestStage).toBe(0);
+    // Both stages hold the max batch, the first one no more: it is the one that binds.
+    expect(idle.maxBatch).toBe(Math.floor(first!.kvBudgetBytes / first!.kvBytesPerSequence));
+    expect(idle.maxBatch).toBeLessThanOrEqual(Math.floor(last!.kvBudgetBytes / last!.kvBytesPerSequence));
+    // Taking the heaviest weights with the most KV, as if one device held both, would cost batch.
+    const mixed = Math.floor((idle.usableBytes - last!.weightsBytes - idle.workspaceBytes - idle.overheadBytes) / first!.kvBytesPerSequence);
+    expect(idle.maxBatch).toBeGreaterThan(mixed);
   });
 
   it('rounds sequences up to whole blocks and reports the block count', () => {

@@ -19,12 +19,12 @@ export function kvBytesPerToken(arch: MoeArch, dtype: DType = 'bf16', options: {
 }
 
 /**
- * KV-cache bytes per token on the busiest device of a plan: the layers of its pipeline stage (MTP on the
+ * KV-cache bytes per token on a device of each pipeline stage: the layers of that stage (MTP on the
  * last), GQA heads split over TP (a KV head is replicated when tp exceeds their count), the MLA latent
  * replicated on every TP rank (it is shared by all heads, so TP cannot split it — as in vLLM), and the
  * sequence split over CP.
  */
-export function kvBytesPerTokenPerDevice(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: { includeMtp?: boolean } = {}): number {
+export function kvBytesPerTokenPerStage(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: { includeMtp?: boolean } = {}): number[] {
   const perLayer =
     arch.attention === 'mla'
       ? kvBytesPerTokenPerLayer(arch, dtype)
@@ -32,5 +32,10 @@ export function kvBytesPerTokenPerDevice(arch: MoeArch, plan: ParallelPlan, dtyp
   const layersPerStage = new Array<number>(plan.pp).fill(0);
   for (const slot of layerSlots(arch, plan)) if (slot.layer < arch.numLayers) layersPerStage[slot.stage]! += 1;
   if (options.includeMtp) layersPerStage[plan.pp - 1]! += arch.mtpDepth;
-  return (Math.max(...layersPerStage) * perLayer) / plan.cp;
+  return layersPerStage.map((layers) => (layers * perLayer) / plan.cp);
+}
+
+/** KV-cache bytes per token on the busiest device of a plan: the stage with the most attention layers. */
+export function kvBytesPerTokenPerDevice(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: { includeMtp?: boolean } = {}): number {
+  return Math.max(...kvBytesPerTokenPerStage(arch, plan, dtype, options));
 }

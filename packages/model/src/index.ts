@@ -3,11 +3,15 @@ export { getPreset, listPresets, isPresetName, type PresetName } from './presets
 export {
   archFromHfConfig,
   hfConfigFromArch,
+  splitHfConfig,
   looksLikeHfConfig,
   HfPanguConfigSchema,
+  HfExtraConfigSchema,
+  HF_ARCH_KEYS,
   HF_MODEL_TYPE,
   HF_ARCHITECTURE,
   type HfPanguConfig,
+  type HfExtraConfig,
 } from './config/hf-config';
 export {
   flopsPerToken,

@@ -5,6 +5,7 @@ export {
   saveModelDir,
   saveHfTensors,
   readModelConfig,
+  readModelConfigFile,
   CONFIG_FILE,
   WEIGHTS_FILE,
   WEIGHTS_INDEX_FILE,

@@ -7,7 +7,8 @@ import { FileFormatError, MogeError, ValidationError } from '@moge/core';
 import { getPreset } from '../presets/presets';
 import { createModelWeights, initModelWeights, weightsToHost } from '../weights/model-weights';
 import { readSafetensorsFile, writeSafetensorsFile } from '../safetensors/file';
-import { loadModelDir, readModelConfig, saveModelDir } from './model-dir';
+import { freezeWeights } from '../weights/freeze';
+import { loadModelDir, readModelConfig, readModelConfigFile, saveModelDir } from './model-dir';
 
 const backend = createReferenceBackend();
 const arch = getPreset('moge-tiny');
@@ -150,4 +151,64 @@ describe('model directories', () => {
     expect(() => loadModelDir(empty, backend)).toThrow(MogeError);
     expect(existsSync(join(empty, 'model.safetensors'))).toBe(false);
   });
+
+  it('keeps the config.json keys it does not model through a load → save round trip, as save_pretrained does', () => {
+    const dir = join(root, 'hf-extras');
+    saveModelDir(dir, weights, { dtype: 'BF16' });
+    const extras = {
+      architectures: ['PanguProMoEForCausalLM'],
+      auto_map: { AutoConfig: 'configuration_pangu_moe.PanguProMoEConfig', AutoModelForCausalLM: 'modeling_pangu_moe.PanguProMoEForCausalLM' },
+      transformers_version: '4.48.2',
+      bos_token_id: 1,
+      eos_token_id: 45892,
+      use_cache: true,
+      quantization_config: { bits: 8, skip: ['lm_head'] },
+    };
+    const original = { ...JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), ...extras };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(original));
+    const loaded = loadModelDir(dir, backend);
+    expect(loaded.extraConfig).toEqual({ ...extras, torch_dtype: 'bfloat16' });
+    expect(readModelConfigFile(dir).extraConfig).toEqual(loaded.extraConfig);
+    const out = join(root, 'hf-extras-resaved');
+    saveModelDir(out, loaded); // F32 now
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ ...original, torch_dtype: 'float32' });
+    // Frozen for inference and saved again: still there.
+    saveModelDir(out, freezeWeights(loadModelDir(out, backend)), { dtype: 'BF16' });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual(original);
+    // A changed arch wins over the keys it determines; `extraConfig` replaces the loaded keys, `{}` drops them.
+    const changed = { ...loaded, arch: { ...loaded.arch, routerAuxLossCoef: 0.05 } };
+    saveModelDir(out, changed, { extraConfig: { eos_token_id: 2, router_aux_loss_coef: 0.5, dtype: 'float16' } });
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ eos_token_id: 2, router_aux_loss_coef: 0.05, torch_dtype: 'float32', dtype: 'float32' });
+    expect(config).not.toHaveProperty('auto_map');
+    saveModelDir(out, loaded, { extraConfig: {} });
+    expect(Object.keys(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')))).not.toContain('auto_map');
+  });
+
+  it('refuses extra config keys that would change the math before writing anything, naming the key and the fix', () => {
+    const dir = join(root, 'bad-extras');
+    saveModelDir(dir, weights);
+    const snapshot = () => readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]);
+    const before = snapshot();
+    const bad = { ...weights, extraConfig: { rope_scaling: { rope_type: 'yarn', factor: 4 } } };
+    expect(() => saveModelDir(dir, bad)).toThrow(ValidationError);
+    expect(() => saveModelDir(dir, bad)).toThrow(/rope_scaling: .*remove rope_scaling/);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('keeps the files of the directory that are not the model, and tokenizer.json unless given one', () => {
+    const dir = join(root, 'user-files');
+    saveModelDir(dir, weights, { tokenizerJson: '{"v":1}', maxShardBytes: 40_000 });
+    writeFileSync(join(dir, 'README.md'), '# mine\n');
+    writeFileSync(join(dir, 'model-card.safetensors.txt'), 'not a shard');
+    saveModelDir(dir, weights, { maxShardBytes: 40_000 });
+    saveModelDir(dir, weights);
+    expect(readdirSync(dir).sort()).toEqual(['README.md', 'config.json', 'model-card.safetensors.txt', 'model.safetensors', 'tokenizer.json']);
+    expect(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).toBe('{"v":1}');
+    saveModelDir(dir, weights, { tokenizerJson: '{"v":2}', maxShardBytes: 40_000 });
+    expect(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).toBe('{"v":2}');
+    expect(readdirSync(dir)).not.toContain('model.safetensors');
+    sameWeights(weights, loadModelDir(dir, backend));
+  });
 });
+

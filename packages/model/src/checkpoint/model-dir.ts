@@ -1,29 +1,34 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { fsyncPath, writeFileAtomic } from './atomic-file';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
 import type { Backend } from '@moge/ascend-hal';
 import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
-import { archFromHfConfig, hfConfigFromArch } from '../config/hf-config';
+import { hfConfigFromArch, splitHfConfig, type HfExtraConfig } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
 import type { SafetensorsDType } from '../safetensors/dtype';
 import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
 import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
+import {
+  INDEX_FILE,
+  IndexSchema,
+  RECORDED_HASH_KEYS,
+  SINGLE_FILE,
+  STAGED_PREFIX,
+  committedFile,
+  finishInterruptedSave,
+  removeStaleWeightFiles,
+  sha256,
+} from './save-protocol';
 
 /**
  * An HF-style model directory: `config.json`, `model.safetensors` (or shards listed in
  * `model.safetensors.index.json`), optionally `tokenizer.json`.
  */
 export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export const WEIGHTS_FILE = SINGLE_FILE;
+export const WEIGHTS_INDEX_FILE = INDEX_FILE;
 export const TOKENIZER_FILE = 'tokenizer.json';
-
-const IndexSchema = z.object({
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  weight_map: z.record(z.string(), z.string().regex(/^[^/\\]+$/, 'a file name inside the model directory')),
-});
 
 function readJson(file: string): unknown {
   if (!existsSync(file)) throw new MogeError('E_NO_FILE', `${file}: no such file`);
@@ -34,10 +39,20 @@ function readJson(file: string): unknown {
   }
 }
 
+/**
+ * The architecture of a model directory (its config.json), validated, and the config.json keys
+ * beyond it (`extraConfig`: `architectures`, `torch_dtype`, `auto_map`, token ids, unknown keys).
+ * After a save interrupted between its commit and the rename of config.json, this is the config the
+ * committed weights were saved with (see `save-protocol.ts`).
+ */
+export function readModelConfigFile(dir: string): { arch: MoeArch; extraConfig: HfExtraConfig } {
+  const file = committedFile(dir, CONFIG_FILE);
+  return splitHfConfig(readJson(file), file);
+}
+
 /** The architecture of a model directory (its config.json), validated. */
 export function readModelConfig(dir: string): MoeArch {
-  const file = join(dir, CONFIG_FILE);
-  return archFromHfConfig(readJson(file), file);
+  return readModelConfigFile(dir).arch;
 }
 
 /**
@@ -77,7 +92,7 @@ function tensorFiles(dir: string): Map<string, string[]> {
  * weights are created only when all of it succeeded. Errors name the file and the tensor.
  */
 export function loadModelDir(dir: string, backend: Backend): ModelWeights {
-  const arch = readModelConfig(dir);
+  const { arch, extraConfig } = readModelConfigFile(dir);
   const files = tensorFiles(dir);
   const headers = new Map<string, SafetensorsHeader>();
   const owner = new Map<string, string>();
@@ -111,7 +126,7 @@ export function loadModelDir(dir: string, backend: Backend): ModelWeights {
     const file = owner.get(name)!;
     return readSafetensorsTensors(file, headers.get(file)!, [name]).get(name)!;
   };
-  return createModelWeights(arch, backend, stackHfTensors(arch, readOne));
+  return { ...createModelWeights(arch, backend, stackHfTensors(arch, readOne)), extraConfig };
 }
 
 export interface SaveModelOptions {
@@ -121,8 +136,14 @@ export interface SaveModelOptions {
   maxShardBytes?: number;
   /** tokenizer.json contents to write beside the weights. */
   tokenizerJson?: string;
+  /**
+   * config.json keys beyond the arch (`architectures`, `auto_map`, token ids, …), written with the
+   * arch's; the arch wins on the keys it determines, and `torch_dtype` (and transformers v5's
+   * `dtype`, when there) is the saved dtype. Default: `weights.extraConfig` — what `loadModelDir`
+   * read — so a load → save round trip keeps them; `{}` writes none.
+   */
+  extraConfig?: HfExtraConfig;
 }
-
 
 /** Writes HF-named host tensors (e.g. gradients) as one safetensors file, atomically. */
 export function saveHfTensors(file: string, arch: MoeArch, stacked: ReadonlyMap<string, HostTensor>, dtype: SafetensorsDType = 'F32'): void {
@@ -130,29 +151,36 @@ export function saveHfTensors(file: string, arch: MoeArch, stacked: ReadonlyMap<
   writeSafetensorsFile(file, [...hf].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { dtype, metadata: { format: 'pt' } });
 }
 
-/** Hugging Face's weight file names: the single file, the shard index and the shards. */
-const WEIGHT_FILE_PATTERN = /^(model\.safetensors|model\.safetensors\.index\.json|model-\d+-of-\d+\.safetensors)$/;
+const TORCH_DTYPES = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' } as const;
 
-/**
- * Removes the weight files of an earlier save that this one did not write — after the new ones are in
- * place. Left behind, a single `model.safetensors` beside a new shard index would be what Hugging
- * Face's loader reads (it looks for the single file first), and old shards would pile up.
- */
-function removeStaleWeightFiles(dir: string, written: ReadonlySet<string>): void {
-  for (const name of readdirSync(dir)) if (WEIGHT_FILE_PATTERN.test(name) && !written.has(name)) rmSync(join(dir, name), { force: true });
+/** The config.json text of a save: the arch, the extra keys, the dtype. */
+function configJsonOf(weights: ModelWeights, dtype: SafetensorsDType, extraConfig: HfExtraConfig): string {
+  const torchDtype = TORCH_DTYPES[dtype];
+  const config: Record<string, unknown> = { ...hfConfigFromArch(weights.arch, extraConfig), torch_dtype: torchDtype };
+  // transformers v5 writes the dtype as `dtype`; a stale one would contradict torch_dtype.
+  if (typeof config.dtype === 'string') config.dtype = torchDtype;
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** `name`, or `name` with a tag before `.safetensors` when a file of that name is in the directory. */
+function freeShardName(name: string, taken: ReadonlySet<string>, tag: string): string {
+  return taken.has(name) ? name.replace(/\.safetensors$/, `.${tag}.safetensors`) : name;
 }
 
 /**
- * Writes `weights` as an HF model directory. Every file is written atomically; the weights go first
- * and config.json last, so a directory with a config.json always has complete weights beside it.
- * Whatever can be refused — an arch config.json cannot express, a value the dtype cannot hold, a bad
- * shard size — is refused before the first file is written: a shard written before the refusal
- * would sit beside the previous save's index and config, a checkpoint that is half new.
+ * Writes `weights` as an HF model directory, replacing a checkpoint there so that a reader — and a
+ * crash at any point — sees the complete old checkpoint or the complete new one (the protocol is in
+ * `save-protocol.ts`: new files staged under unused names, one atomic commit, then config.json).
+ * Files of the directory that are not weight files (`model.safetensors`, the index, `model-*-of-*`
+ * shards) are never removed; tokenizer.json is replaced only when `tokenizerJson` is given.
+ *
+ * Whatever can be refused — an arch config.json cannot express, extra config keys that would change
+ * the math, a value the dtype cannot hold, a bad shard size — is refused before the first file is
+ * written. Two saves into one directory at the same time are not supported.
  */
 export function saveModelDir(dir: string, weights: ModelWeights, options: SaveModelOptions = {}): void {
   const dtype = options.dtype ?? 'F32';
-  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' }[dtype];
-  const configJson = `${JSON.stringify({ ...hfConfigFromArch(weights.arch), torch_dtype: torchDtype }, null, 2)}\n`;
+  const configJson = configJsonOf(weights, dtype, options.extraConfig ?? weights.extraConfig ?? {});
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
   try {
     checkTensorsToWrite(hf, dtype); // every name, shape and value, as a single file would hold them
@@ -163,12 +191,8 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   const bytesPer = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
   const max = options.maxShardBytes;
   if (max !== undefined && !(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
-  const written = new Set<string>();
-  if (max === undefined) {
-    writeSafetensorsFile(join(dir, WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt' } });
-    written.add(WEIGHTS_FILE);
-  } else {
-    const shards: (typeof hf)[] = [[]];
+  const shards: (typeof hf)[] = [[]];
+  if (max !== undefined) {
     let used = 0;
     for (const t of hf) {
       const bytes = t.data.length * bytesPer;
@@ -179,18 +203,63 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
       shards[shards.length - 1]!.push(t);
       used += bytes;
     }
-    const weightMap: Record<string, string> = {};
-    shards.forEach((shard, i) => {
-      const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
-      writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } });
-      written.add(name);
-      for (const t of shard) weightMap[t.name] = name;
-    });
-    const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
-    writeFileAtomic(join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
-    written.add(WEIGHTS_INDEX_FILE);
+  } else shards[0] = hf;
+  // What the committed weights record: the hashes of the config.json (and tokenizer.json) that go with them.
+  const recorded: Record<string, string> = { [RECORDED_HASH_KEYS['config.json']]: sha256(configJson) };
+  if (options.tokenizerJson !== undefined) recorded[RECORDED_HASH_KEYS['tokenizer.json']] = sha256(options.tokenizerJson);
+
+  mkdirSync(dir, { recursive: true });
+  finishInterruptedSave(dir);
+  const hadSingle = existsSync(join(dir, WEIGHTS_FILE));
+  const staged = (name: string) => join(dir, STAGED_PREFIX + name);
+  const written: string[] = []; // what to remove if the save fails before its commit
+  const keep = new Set<string>();
+
+  // 1. Stage: nothing here changes what a reader of the directory loads.
+  try {
+    written.push(staged(CONFIG_FILE));
+    writeFileAtomic(staged(CONFIG_FILE), configJson);
+    if (options.tokenizerJson !== undefined) {
+      written.push(staged(TOKENIZER_FILE));
+      writeFileAtomic(staged(TOKENIZER_FILE), options.tokenizerJson);
+    }
+    if (max === undefined) {
+      written.push(staged(WEIGHTS_FILE));
+      writeSafetensorsFile(staged(WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt', ...recorded } });
+      keep.add(WEIGHTS_FILE);
+    } else {
+      const taken = new Set(readdirSync(dir));
+      const tag = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+      const weightMap: Record<string, string> = {};
+      shards.forEach((shard, i) => {
+        const name = freeShardName(`model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`, taken, tag);
+        written.push(join(dir, name));
+        writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } });
+        keep.add(name);
+        for (const t of shard) weightMap[t.name] = name;
+      });
+      const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
+      written.push(staged(WEIGHTS_INDEX_FILE));
+      writeFileAtomic(staged(WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize, ...recorded }, weight_map: weightMap }, null, 2)}\n`);
+      keep.add(WEIGHTS_INDEX_FILE);
+    }
+    fsyncPath(dir); // the shards' names, before an index that lists them can be committed
+  } catch (e) {
+    for (const path of written) rmSync(path, { force: true });
+    throw e;
   }
-  removeStaleWeightFiles(dir, written);
-  if (options.tokenizerJson !== undefined) writeFileAtomic(join(dir, TOKENIZER_FILE), options.tokenizerJson);
-  writeFileAtomic(join(dir, CONFIG_FILE), configJson);
+
+  // 2. Commit: the one step after which a reader loads the new weights (it takes the single file first).
+  if (max === undefined) renameSync(staged(WEIGHTS_FILE), join(dir, WEIGHTS_FILE));
+  else {
+    renameSync(staged(WEIGHTS_INDEX_FILE), join(dir, WEIGHTS_INDEX_FILE));
+    if (hadSingle) rmSync(join(dir, WEIGHTS_FILE));
+  }
+  fsyncPath(dir);
+
+  // 3. Finish: the files that go with the weights, then what no reader needs any more.
+  if (options.tokenizerJson !== undefined) renameSync(staged(TOKENIZER_FILE), join(dir, TOKENIZER_FILE));
+  renameSync(staged(CONFIG_FILE), join(dir, CONFIG_FILE));
+  fsyncPath(dir);
+  removeStaleWeightFiles(dir, keep);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ValidationError } from '@moge/core';
 import { getPreset, listPresets } from '../presets/presets';
-import { archFromHfConfig, hfConfigFromArch, looksLikeHfConfig } from './hf-config';
+import { HF_ARCH_KEYS, archFromHfConfig, hfConfigFromArch, looksLikeHfConfig, splitHfConfig } from './hf-config';
 import { goldenDir } from '../test-support/golden';
 
 describe('HF config.json ↔ MoeArch', () => {
@@ -130,4 +130,32 @@ describe('HF config.json as Hugging Face writes it', () => {
       { numRuns: 30 },
     );
   });
+
+  it('splits a config into the arch and every other key, and writes those keys back (the arch wins)', () => {
+    const unknown = { quantization_config: { bits: 8, modules: ['lm_head'] }, my_note: 'kept' };
+    const json = JSON.parse(JSON.stringify({ ...plain, ...harmless, ...unknown }));
+    const { arch, extraConfig } = splitHfConfig(json);
+    expect(arch).toEqual(archFromHfConfig(plain));
+    expect(extraConfig).toEqual({ ...harmless, ...unknown });
+    for (const key of HF_ARCH_KEYS) expect(extraConfig).not.toHaveProperty(key);
+    // Every key hfConfigFromArch writes is an arch key, but architectures (the modeling class) and head_dim.
+    const written = Object.keys(hfConfigFromArch({ ...getPreset('moge-tiny'), headDim: 8 }));
+    expect(written.filter((k) => !(HF_ARCH_KEYS as readonly string[]).includes(k)).sort()).toEqual(['architectures', 'head_dim']);
+    expect(hfConfigFromArch(arch, extraConfig)).toEqual(json);
+    // The arch wins where it meets the extra keys; a changed arch writes its own values.
+    const wider = { ...arch, numLayers: 50, ropeTheta: 1e6 };
+    const out = hfConfigFromArch(wider, { ...extraConfig, num_hidden_layers: 3, head_dim: 1, rope_parameters: { rope_type: 'default', rope_theta: 5 }, architectures: ['Mine'] });
+    expect(out).toMatchObject({ num_hidden_layers: 50, rope_theta: 1e6, head_dim: 128, rope_parameters: { rope_type: 'default', rope_theta: 1e6 }, architectures: ['Mine'], my_note: 'kept' });
+    expect(archFromHfConfig(out)).toEqual({ ...wider, name: undefined });
+  });
+
+  it('refuses extra config keys that would change the math or are not JSON, naming the key', () => {
+    const arch = archFromHfConfig(plain);
+    expect(() => hfConfigFromArch(arch, { rope_scaling: { rope_type: 'linear', factor: 2 } })).toThrow(ValidationError);
+    expect(() => hfConfigFromArch(arch, { rope_scaling: { rope_type: 'linear', factor: 2 } })).toThrow(/with extraConfig:\n {2}- rope_scaling: .*remove rope_scaling/);
+    expect(() => hfConfigFromArch(arch, { attention_dropout: 0.1 })).toThrow(/attention_dropout/);
+    expect(() => hfConfigFromArch(arch, { eos_token_id: Number.NaN })).toThrow(/extraConfig.*\n {2}- eos_token_id: got NaN/);
+    expect(() => hfConfigFromArch(arch, { hook: (() => 1) as never })).toThrow(/- hook:.*\ngive JSON values/);
+  });
 });
+

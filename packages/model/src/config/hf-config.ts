@@ -101,10 +101,85 @@ export function archFromHfConfig(json: unknown, subject = 'HF config.json'): Moe
 }
 
 /**
+ * The keys of `config.json` that MoeArch determines: `hfConfigFromArch` always writes them from the
+ * arch, so they are never extra config. Not among them: `architectures` (it names the modeling class,
+ * which MoeArch does not model: a config's own value is kept) and `head_dim` (written only when it is
+ * not hidden_size / heads, so an extra `head_dim` key is kept as a key, with the arch's value).
+ */
+export const HF_ARCH_KEYS = [
+  'model_type',
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'num_key_value_heads',
+  'hidden_act',
+  'max_position_embeddings',
+  'rms_norm_eps',
+  'rope_theta',
+  'tie_word_embeddings',
+  'moe_intermediate_size',
+  'shared_expert_intermediate_size',
+  'num_experts',
+  'num_experts_per_tok',
+  'router_aux_loss_coef',
+  'num_expert_groups',
+  'attention_bias',
+] as const;
+const ARCH_KEY_SET: ReadonlySet<string> = new Set(HF_ARCH_KEYS);
+
+/**
+ * The keys of an HF `config.json` beyond what MoeArch models — `architectures`, `torch_dtype`,
+ * `auto_map`, `transformers_version`, token ids, `rope_parameters`, keys unknown to us — as JSON
+ * values. A model keeps them (`ModelWeights.extraConfig`) so that a load → save round trip writes
+ * them back, as Hugging Face's `save_pretrained` does.
+ */
+export const HfExtraConfigSchema = z.record(z.string(), z.json());
+export type HfExtraConfig = z.output<typeof HfExtraConfigSchema>;
+
+/**
+ * An HF `config.json` (already JSON-decoded) as the MoeArch it defines plus the keys it carries
+ * beyond the arch (every key but `HF_ARCH_KEYS`), both validated.
+ */
+export function splitHfConfig(json: unknown, subject = 'HF config.json'): { arch: MoeArch; extraConfig: HfExtraConfig } {
+  const arch = archFromHfConfig(json, subject);
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) if (!ARCH_KEY_SET.has(key)) extra[key] = value;
+  return { arch, extraConfig: parseWith(HfExtraConfigSchema, extra, subject) };
+}
+
+/**
  * The HF `config.json` for `arch`. Only what PanguProMoE can express: GQA attention, every layer MoE,
  * MoGE routing (plain top-k is MoGE with one group), no MTP.
+ *
+ * `extraConfig` (e.g. what `splitHfConfig` / `loadModelDir` read) is written too, and the arch wins
+ * wherever the two meet: `HF_ARCH_KEYS` in `extraConfig` are replaced, an extra `head_dim` gets the
+ * arch's value, and so does `rope_parameters.rope_theta` (where transformers v5 keeps θ). Extra keys that would change the math
+ * (`rope_scaling`, `attention_dropout`, …: `HF_MATH_FIELDS`) are refused as on load, naming the key.
  */
-export function hfConfigFromArch(arch: MoeArch): HfPanguConfig {
+export function hfConfigFromArch(arch: MoeArch, extraConfig: HfExtraConfig = {}): HfPanguConfig {
+  const extra = parseWith(HfExtraConfigSchema, extraConfig, 'extraConfig (config.json keys beyond the arch)', 'give JSON values (strings, numbers, booleans, null, arrays, objects)');
+  const config = hfConfigOfArch(arch);
+  if (Object.keys(extra).length === 0) return config;
+  const merged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extra)) if (!ARCH_KEY_SET.has(key)) merged[key] = value;
+  if ('head_dim' in extra) config.head_dim = arch.headDim;
+  const rope = merged.rope_parameters;
+  if (typeof rope === 'object' && rope !== null && !Array.isArray(rope) && 'rope_theta' in rope) merged.rope_parameters = { ...rope, rope_theta: arch.ropeTheta };
+  const out = { ...merged, ...config, ...(Array.isArray(merged.architectures) ? { architectures: merged.architectures } : {}) } as HfPanguConfig;
+  // What the extra keys may not do — change the math — is what loading refuses: check the result the same way.
+  const subject = `config.json of arch${arch.name ? ` "${arch.name}"` : ''} with extraConfig`;
+  const back = archFromHfConfig(out, subject);
+  const written = archFromHfConfig(config, subject);
+  for (const key of Object.keys(written) as (keyof MoeArch)[]) {
+    if (JSON.stringify(back[key]) !== JSON.stringify(written[key])) {
+      throw new ValidationError(subject, [{ path: String(key), received: back[key], expected: `${JSON.stringify(written[key])} (the arch's value): an extraConfig key changes it; remove that key from extraConfig` }]);
+    }
+  }
+  return out;
+}
+
+function hfConfigOfArch(arch: MoeArch): HfPanguConfig {
   const issues: { path: string; received: unknown; expected: string }[] = [];
   if (arch.attention !== 'gqa') issues.push({ path: 'attention', received: arch.attention, expected: '"gqa" (PanguProMoE has no MLA)' });
   if (arch.numExperts === 0) issues.push({ path: 'numExperts', received: 0, expected: 'a MoE model (numExperts > 0)' });

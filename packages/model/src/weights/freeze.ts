@@ -13,7 +13,7 @@ export function freezeWeights(w: ModelWeights): ModelWeights {
   const b = w.backend;
   const params = new Map<string, Tensor>();
   for (const [name, t] of w.params) params.set(name, b.constant(t));
-  return { arch: w.arch, backend: b, params };
+  return { arch: w.arch, backend: b, params, ...(w.extraConfig ? { extraConfig: w.extraConfig } : {}) };
 }
 
 /** Whether any parameter of `w` is a backend constant (e.g. made by `freezeWeights`). */

@@ -1,5 +1,6 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { MogeError, Rng, ValidationError, type MoeArch } from '@moge/core';
+import type { HfExtraConfig } from '../config/hf-config';
 import type { HostTensor } from './hf-layout';
 import { paramSpecs } from './param-specs';
 
@@ -11,6 +12,12 @@ export interface ModelWeights {
   readonly arch: MoeArch;
   readonly backend: Backend;
   readonly params: ReadonlyMap<string, Tensor>;
+  /**
+   * The HF `config.json` keys beyond the arch that the model was loaded with (`architectures`,
+   * `torch_dtype`, `auto_map`, token ids, unknown keys): `loadModelDir` sets them and `saveModelDir`
+   * writes them back, so a load → save round trip keeps them. Absent on a model made here.
+   */
+  readonly extraConfig?: HfExtraConfig;
 }
 
 /** Gradients keyed like `ModelWeights.params`. */

@@ -88,6 +88,31 @@ describe('byte-level BPE tokenizer', () => {
     );
   });
 
+  it('encodes a lone UTF-16 surrogate as U+FFFD, as TextEncoder and @huggingface/tokenizers do', () => {
+    // UTF-8 cannot hold a lone surrogate. JavaScript strings can (a pair cut by slice, a "\\ud83d"
+    // JSON escape); Python's tokenizers raises UnicodeEncodeError on them (its str → Rust conversion).
+    const hf = new Tokenizer(JSON.parse(JSON.stringify(toTokenizerJson(tok))), toTokenizerConfigJson(tok, 1024));
+    const fffd = tok.encode('\ufffd');
+    expect(fffd.length).toBeGreaterThan(0);
+    expect(tok.encode('\ud800')).toEqual(fffd);
+    expect(tok.encode('\udc00')).toEqual(fffd);
+    expect(tok.decode(tok.encode('a\ud83d b\ude00'))).toBe('a\ufffd b\ufffd');
+    expect(tok.encode('🙂'.slice(0, 1))).toEqual(fffd); // half of a pair
+    // String.prototype.toWellFormed (ES2024), spelled out: with the u flag a lone surrogate is a code point of category Cs.
+    const wellFormed = (s: string) => s.replace(/\p{Cs}/gu, '\ufffd');
+    expect(wellFormed('a\ud83d\ude00\ud83d')).toBe('a😀\ufffd');
+    const units = fc.string({ unit: fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.integer({ min: 0, max: 0xffff })).map((c) => String.fromCharCode(c)), maxLength: 40 });
+    fc.assert(
+      fc.property(units, (s) => {
+        const ids = tok.encode(s);
+        expect(ids).toEqual(tok.encode(wellFormed(s)));
+        expect(tok.decode(ids)).toBe(wellFormed(s));
+        expect(hf.encode(s, { add_special_tokens: false }).ids).toEqual(ids);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('reads back what it writes, and refuses a damaged file naming the field', () => {
     const again = fromTokenizerJson(JSON.parse(JSON.stringify(toTokenizerJson(tok))));
     const text = sample[2]!.slice(0, 2000);

@@ -13,8 +13,14 @@ export const END_OF_TEXT = '<|endoftext|>';
  * Byte-level BPE encoder/decoder (GPT-2 scheme). Encoding matches HF tokenizers for the same
  * `tokenizer.json`: special tokens are split out first, the rest is pre-tokenized with the GPT-2
  * pattern, and in each word the lowest-ranked adjacent pair is merged first (leftmost on ties) until
- * no ranked pair is left. Decoding concatenates token bytes, so any well-formed string round-trips exactly (a lone
- * surrogate, which UTF-8 cannot hold, is encoded as U+FFFD, as TextEncoder does).
+ * no ranked pair is left. Decoding concatenates token bytes, so any well-formed string round-trips exactly.
+ *
+ * A lone UTF-16 surrogate (half of a pair cut by `slice`, a `"\ud83d"` JSON escape), which UTF-8
+ * cannot hold, is encoded as U+FFFD — `encode(s)` is `encode(s.toWellFormed())`, and decoding gives
+ * U+FFFD back. That is what TextEncoder does and what @huggingface/tokenizers (JavaScript) does with
+ * the same `tokenizer.json`, ids for ids. Python's `tokenizers` cannot be given such text at all (its
+ * str → Rust String conversion raises UnicodeEncodeError). Replacing rather than throwing keeps one
+ * malformed character in a corpus or a prompt from failing a training run or a request.
  */
 export class ByteLevelBpeTokenizer {
   readonly vocab: BpeVocabulary;

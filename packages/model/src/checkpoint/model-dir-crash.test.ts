@@ -15,7 +15,7 @@ import { loadModelDir, readModelConfigFile, saveModelDir, type SaveModelOptions 
  * change to the disk are dropped, so cleanup code after the failure does nothing either, as after a
  * SIGKILL or a power cut.
  */
-const crash = vi.hoisted(() => ({ at: Infinity, steps: 0, dead: false }));
+const crash = vi.hoisted(() => ({ at: Infinity, steps: 0, dead: false, failOnly: false }));
 class Crash extends Error {}
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -23,6 +23,8 @@ vi.mock('node:fs', async (importOriginal) => {
   const step = () => {
     if (crash.dead) return false;
     if (crash.steps++ === crash.at) {
+      // failOnly: an I/O error (ENOSPC, EACCES) the process lives through, so its cleanup runs.
+      if (crash.failOnly) throw Object.assign(new Error(`ENOSPC: no space left on device (step ${crash.at})`), { code: 'ENOSPC' });
       crash.dead = true;
       throw new Crash(`crashed at step ${crash.at}`);
     }
@@ -97,7 +99,7 @@ function crashEverywhere(label: string, before: Side | undefined, after: Side): 
       saveModelDir(dir, after.weights, after.options);
       completed = true;
     } catch (e) {
-      if (!(e instanceof Crash)) throw e;
+      if (!(e instanceof Crash || (e as Error).cause instanceof Crash)) throw e;
     } finally {
       crash.at = Infinity;
       crash.dead = false;
@@ -171,5 +173,41 @@ describe('saving over a checkpoint, crashing at every step', () => {
   it('into a directory without a model: nothing or the whole new one', () => {
     const seen = crashEverywhere('fresh', undefined, { weights: c, options: sharded });
     expect(seen.new).toBeGreaterThan(0);
+  });
+
+  it('a save that fails (disk full, say) before its commit removes what it wrote; after it, says to save again', () => {
+    const template = join(root, 'failing-template');
+    saveModelDir(template, a, { ...sharded, ...extraA });
+    writeFileSync(join(template, 'README.md'), 'mine');
+    const snapshot = (dir: string) => readdirSync(dir).sort().map((f) => `${f}:${readFileSync(join(dir, f)).toString('base64')}`).join();
+    const before = snapshot(template);
+    const seen = { unchanged: 0, committed: 0 };
+    for (let at = 0; ; at++) {
+      const dir = join(root, `failing-${at}`);
+      cpSync(template, dir, { recursive: true });
+      Object.assign(crash, { at, steps: 0, dead: false, failOnly: true });
+      let err: unknown;
+      try {
+        saveModelDir(dir, c, { ...sharded, tokenizerJson: '{}' });
+      } catch (e) {
+        err = e;
+      } finally {
+        Object.assign(crash, { at: Infinity, failOnly: false });
+      }
+      if (err === undefined) break;
+      expect((err as MogeError).code).toBe('E_WRITE');
+      const message = (err as Error).message;
+      expect(message.startsWith(`${dir}: `)).toBe(true);
+      if (snapshot(dir) === before) {
+        seen.unchanged++;
+        expect(message).toMatch(/saving the model failed at .*ENOSPC.*the checkpoint there is unchanged .* save again/);
+      } else {
+        seen.committed++;
+        expect(message).toMatch(/the new weights are saved, .*ENOSPC.* save again to finish/);
+        expect(sameAs(loadModelDir(dir, backend), c)).toBe(true);
+      }
+    }
+    expect(seen.unchanged).toBeGreaterThan(8);
+    expect(seen.committed).toBeGreaterThan(0);
   });
 });

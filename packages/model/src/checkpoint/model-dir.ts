@@ -214,18 +214,18 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   const staged = (name: string) => join(dir, STAGED_PREFIX + name);
   const written: string[] = []; // what to remove if the save fails before its commit
   const keep = new Set<string>();
+  const write = (path: string, how: () => void) => {
+    written.push(path);
+    how();
+  };
 
-  // 1. Stage: nothing here changes what a reader of the directory loads.
   try {
-    written.push(staged(CONFIG_FILE));
-    writeFileAtomic(staged(CONFIG_FILE), configJson);
-    if (options.tokenizerJson !== undefined) {
-      written.push(staged(TOKENIZER_FILE));
-      writeFileAtomic(staged(TOKENIZER_FILE), options.tokenizerJson);
-    }
+    // 1. Stage: nothing here changes what a reader of the directory loads.
+    write(staged(CONFIG_FILE), () => writeFileAtomic(staged(CONFIG_FILE), configJson));
+    const tokenizerJson = options.tokenizerJson;
+    if (tokenizerJson !== undefined) write(staged(TOKENIZER_FILE), () => writeFileAtomic(staged(TOKENIZER_FILE), tokenizerJson));
     if (max === undefined) {
-      written.push(staged(WEIGHTS_FILE));
-      writeSafetensorsFile(staged(WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt', ...recorded } });
+      write(staged(WEIGHTS_FILE), () => writeSafetensorsFile(staged(WEIGHTS_FILE), hf, { dtype, metadata: { format: 'pt', ...recorded } }));
       keep.add(WEIGHTS_FILE);
     } else {
       const taken = new Set(readdirSync(dir));
@@ -233,33 +233,47 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
       const weightMap: Record<string, string> = {};
       shards.forEach((shard, i) => {
         const name = freeShardName(`model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`, taken, tag);
-        written.push(join(dir, name));
-        writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } });
+        write(join(dir, name), () => writeSafetensorsFile(join(dir, name), shard, { dtype, metadata: { format: 'pt' } }));
         keep.add(name);
         for (const t of shard) weightMap[t.name] = name;
       });
       const totalSize = hf.reduce((s, t) => s + t.data.length * bytesPer, 0);
-      written.push(staged(WEIGHTS_INDEX_FILE));
-      writeFileAtomic(staged(WEIGHTS_INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalSize, ...recorded }, weight_map: weightMap }, null, 2)}\n`);
+      const indexJson = `${JSON.stringify({ metadata: { total_size: totalSize, ...recorded }, weight_map: weightMap }, null, 2)}\n`;
+      write(staged(WEIGHTS_INDEX_FILE), () => writeFileAtomic(staged(WEIGHTS_INDEX_FILE), indexJson));
       keep.add(WEIGHTS_INDEX_FILE);
     }
     fsyncPath(dir); // the shards' names, before an index that lists them can be committed
+
+    // 2. Commit: the one step after which a reader loads the new weights (it takes the single file first).
+    if (max === undefined) renameSync(staged(WEIGHTS_FILE), join(dir, WEIGHTS_FILE));
+    else {
+      renameSync(staged(WEIGHTS_INDEX_FILE), join(dir, WEIGHTS_INDEX_FILE));
+      if (hadSingle) {
+        written.push(join(dir, WEIGHTS_INDEX_FILE)); // unused while the old single file is there
+        rmSync(join(dir, WEIGHTS_FILE));
+      }
+    }
   } catch (e) {
     for (const path of written) rmSync(path, { force: true });
-    throw e;
+    throw new MogeError(
+      'E_WRITE',
+      `${dir}: saving the model failed at ${basename(written.at(-1) ?? dir)} (${(e as Error).message}); the checkpoint there is unchanged — fix the cause (disk space, permissions) and save again`,
+      { cause: e },
+    );
   }
-
-  // 2. Commit: the one step after which a reader loads the new weights (it takes the single file first).
-  if (max === undefined) renameSync(staged(WEIGHTS_FILE), join(dir, WEIGHTS_FILE));
-  else {
-    renameSync(staged(WEIGHTS_INDEX_FILE), join(dir, WEIGHTS_INDEX_FILE));
-    if (hadSingle) rmSync(join(dir, WEIGHTS_FILE));
-  }
-  fsyncPath(dir);
 
   // 3. Finish: the files that go with the weights, then what no reader needs any more.
-  if (options.tokenizerJson !== undefined) renameSync(staged(TOKENIZER_FILE), join(dir, TOKENIZER_FILE));
-  renameSync(staged(CONFIG_FILE), join(dir, CONFIG_FILE));
-  fsyncPath(dir);
-  removeStaleWeightFiles(dir, keep);
+  try {
+    fsyncPath(dir);
+    if (options.tokenizerJson !== undefined) renameSync(staged(TOKENIZER_FILE), join(dir, TOKENIZER_FILE));
+    renameSync(staged(CONFIG_FILE), join(dir, CONFIG_FILE));
+    fsyncPath(dir);
+    removeStaleWeightFiles(dir, keep);
+  } catch (e) {
+    throw new MogeError(
+      'E_WRITE',
+      `${dir}: the new weights are saved, but putting config.json / tokenizer.json in place or removing old weight files failed (${(e as Error).message}); loadModelDir reads the new checkpoint already (with ${STAGED_PREFIX}${CONFIG_FILE} where config.json is still the old one) — save again to finish`,
+      { cause: e },
+    );
+  }
 }

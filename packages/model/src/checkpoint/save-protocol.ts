@@ -123,7 +123,7 @@ export function finishInterruptedSave(dir: string): void {
     const temp = SAVE_TEMP_PATTERN.exec(name);
     const orphan = referenced !== undefined && SHARD_PATTERN.test(name) && !referenced.has(name);
     if (orphan || name.startsWith(STAGED_PREFIX) || (temp && !isRunning(Number(temp[3])))) {
-      rmSync(join(dir, name), { force: true });
+      rmSync(join(dir, name), { force: true, recursive: name.startsWith(STAGED_PREFIX) });
       changed = true;
     }
   }

@@ -133,11 +133,11 @@ export function finishInterruptedSave(dir: string): void {
 const SHARD_PATTERN = /^model-\d+-of-\d+(\.[0-9a-z]+)?\.safetensors$/;
 
 /**
- * The shards the directory's index lists (none without an index); undefined when the index cannot be
- * read, so that nothing is taken for an orphan.
+ * The shards the directory's index lists (none when a single file is the checkpoint); undefined when
+ * there is no checkpoint or its index cannot be read, so that nothing is taken for an orphan.
  */
 function referencedShards(dir: string): Set<string> | undefined {
-  if (!existsSync(join(dir, INDEX_FILE))) return new Set();
+  if (!existsSync(join(dir, INDEX_FILE))) return existsSync(join(dir, SINGLE_FILE)) ? new Set() : undefined;
   try {
     return new Set(Object.values(IndexSchema.parse(JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8'))).weight_map));
   } catch {

@@ -183,6 +183,9 @@ export interface Backend {
   /**
    * Per-group top-k over the last axis: `scores` [T, E] with E = groups · groupSize; in every group
    * take the `kPerGroup` largest (ties → lower index first). Ids are group-major, best-first.
+   * Non-finite scores in torch.topk's order: NaN above every number (NaNs among themselves → lower
+   * index, as torch.sort(descending=True, stable=True)), then +∞, the numbers, −∞. A NaN score is
+   * selected, never skipped, so a diverged router's NaN reaches the weights and the loss.
    */
   groupTopK(scores: Tensor, groups: number, kPerGroup: number): GroupTopKResult;
 }

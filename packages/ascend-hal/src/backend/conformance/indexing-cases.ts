@@ -109,6 +109,27 @@ export function groupTopKCases(): ConformanceCase[] {
       return [r.ids, r.values];
     }));
   }
+  // Non-finite scores in torch.topk's order: NaN above every number (NaNs among themselves by the
+  // lower index), then +∞, the numbers, −∞; ±0 tie. A NaN is selected wherever it sits in a group.
+  const nan = Number.NaN;
+  const inf = Infinity;
+  const special = fromValues([7, 8], [
+    0.1, nan, 0.9, 0.3, nan, 0.5, nan, 0.2,
+    nan, nan, nan, nan, 1, nan, -inf, 2,
+    inf, 0.5, nan, inf, -inf, -inf, -inf, -inf,
+    -inf, -inf, -inf, -inf, 0, -0, 0, 0,
+    nan, nan, nan, nan, nan, nan, nan, nan,
+    0.3, 0.2, 0.1, nan, 0.4, 0.4, nan, 0.4,
+    -inf, 0.7, inf, -1, 0.7, nan, -inf, inf,
+  ]);
+  for (const [groups, k] of [[2, 2], [1, 3], [4, 1], [2, 4], [8, 1], [1, 8], [2, 1]] as const) {
+    cases.push(
+      makeCase('groupTopK', `groupTopK NaN and ±∞ [7×8] groups=${groups} k=${k}`, [special], (be, [s]) => {
+        const r = be.groupTopK(s!, groups, k);
+        return [r.ids, r.values];
+      }),
+    );
+  }
   // Ties go to the lower expert index, in every group.
   cases.push(
     makeCase('groupTopK', 'groupTopK resolves ties to the lower index', [fromValues([2, 6], [0.5, 0.5, 0.5, 0.1, 0.9, 0.9, 0, 0, 0, 0, 0, 0])], (be, [s]) => {

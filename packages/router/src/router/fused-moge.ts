@@ -10,7 +10,9 @@ import { wasmSoftmax } from './wasm/softmax-wasm';
  * Numerics: exp (table-driven, within a few float64 ulps of `Math.exp`) and the sum in float64, each
  * probability rounded to fp32 once, so a probability differs from the reference softmax kernel's by
  * at most one fp32 ulp, and only when its exact value sits within ~1e-15 of a rounding boundary.
- * The selection compares those fp32 probabilities with "ties → lower id", like `groupTopK`.
+ * The selection compares those fp32 probabilities with "ties → lower id" and NaN above every number,
+ * like `groupTopK`; a NaN or +∞ logit makes the token's whole row NaN, which selects the first K/M
+ * experts of every group, with NaN weights.
  * Where WebAssembly SIMD is available the softmax (and the K/M = 1 argmax) run in the kernels of
  * wasm/softmax-kernel.ts, with the same numerics two float64 lanes at a time, or, by default, in the
  * fp32 kernel of wasm/softmax-f32-kernel.ts (within 1e-6 relative; see `precision`).
@@ -131,17 +133,22 @@ function routeJs(logits: Float32Array, probs: Float32Array, ids: Int32Array, val
     const out = t * k;
     if (kg === 1) {
       // Pangu Pro's case (one expert per group): an argmax per group on the stored fp32 values,
-      // strict '>' so that ties go to the lower id as in groupTopK. (Measured: a separate pass is
-      // faster here than folding the argmax into the normalisation loop.)
+      // ties to the lower id and NaN above every number, as in groupTopK. (Measured: a separate pass
+      // is faster here than folding the argmax into the normalisation loop.) The best value is never
+      // NaN inside the loop (a NaN ends the search: nothing displaces it), so `!(v <= best)` is
+      // `v > best` for numbers and true for a NaN v, at the cost of `v > best`.
       for (let grp = 0; grp < m; grp++) {
         const start = base + grp * g;
         let best = 0;
         let bestValue = probs[start]!;
-        for (let i = 1; i < g; i++) {
-          const v = probs[start + i]!;
-          if (v > bestValue) {
-            bestValue = v;
-            best = i;
+        if (bestValue === bestValue) {
+          for (let i = 1; i < g; i++) {
+            const v = probs[start + i]!;
+            if (!(v <= bestValue)) {
+              bestValue = v;
+              best = i;
+              if (v !== v) break;
+            }
           }
         }
         ids[out + grp] = grp * g + best;
@@ -156,8 +163,10 @@ function routeJs(logits: Float32Array, probs: Float32Array, ids: Int32Array, val
 /**
  * The kg largest of probs[start, start+g) into ids/values[at, at+kg), best-first, by insertion into
  * the (short) output list; a later equal value never displaces an earlier one (ties → lower id).
+ * NaN ranks above every number and NaNs keep their order (lower id first), as in groupTopK: the kept
+ * NaNs sit at the front of the list, [at, at+nans), and nothing moves above them.
  */
-function selectGroup(
+export function selectGroup(
   probs: Float32Array,
   start: number,
   g: number,
@@ -168,16 +177,21 @@ function selectGroup(
   at: number,
 ): void {
   let filled = 0;
+  let nans = 0;
   for (let i = 0; i < g; i++) {
     const v = probs[start + i]!;
-    if (filled === kg && !(v > values[at + kg - 1]!)) continue;
+    // The common rejection costs one comparison, as before; a NaN v (or a full list whose last entry
+    // is NaN) falls through, and is dropped below when the list already holds kg NaNs.
+    if (filled === kg && v <= values[at + kg - 1]!) continue;
+    if (nans === kg) continue;
     let pos = filled < kg ? filled++ : kg - 1;
-    while (pos > 0 && v > values[at + pos - 1]!) {
+    while (pos > nans && !(v <= values[at + pos - 1]!)) {
       values[at + pos] = values[at + pos - 1]!;
       ids[at + pos] = ids[at + pos - 1]!;
       pos--;
     }
     values[at + pos] = v;
     ids[at + pos] = firstId + i;
+    if (v !== v) nans++;
   }
 }

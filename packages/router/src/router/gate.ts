@@ -12,8 +12,9 @@ export function renormalizeRows(values: ArrayLike<number>, tokens: number, k: nu
   for (let t = 0; t < tokens; t++) {
     let sum = 0;
     for (let j = 0; j < k; j++) sum += values[t * k + j]!;
-    // A row of all-zero scores (sigmoid underflow) keeps zero gates instead of NaN.
-    const inv = sum > 0 ? 1 / sum : 0;
+    // A row of all-zero scores (sigmoid underflow) keeps zero gates instead of NaN; a NaN score (a
+    // diverged router, selected: NaN ranks first) makes every gate of its row NaN, as v / Σv does.
+    const inv = sum > 0 ? 1 / sum : Number.isNaN(sum) ? Number.NaN : 0;
     for (let j = 0; j < k; j++) out[t * k + j] = values[t * k + j]! * inv;
   }
   return out;
@@ -75,7 +76,7 @@ export function gateBackward(
       sum += v[t * k + j]!;
       dot += dGate[t * k + j]! * gates[t * k + j]!;
     }
-    const inv = sum > 0 ? 1 / sum : 0;
+    const inv = sum > 0 ? 1 / sum : Number.isNaN(sum) ? Number.NaN : 0;
     for (let j = 0; j < k; j++) dV[t * k + j] = (dGate[t * k + j]! - dot) * inv;
   }
   return {

@@ -15,6 +15,9 @@ function withHostIds(backend: Backend, ids: Tensor, values: Tensor): Selection {
   return { ids, idsHost: Int32Array.from(backend.read(ids)), values };
 }
 
+// Every selection below is `groupTopK`'s: ties → lower id, and NaN ranks above every number (torch.topk's
+// order; NaNs among themselves → lower id), so a NaN score is selected and reaches the weights and the loss.
+
 /** MoGE: the K/M best scores in every one of the M groups; ids group-major, best-first in a group. */
 export function selectMoge(backend: Backend, scores: Tensor, c: RouterConfig): Selection {
   const { ids, values } = backend.groupTopK(scores, c.numGroups, c.topK / c.numGroups);
@@ -31,7 +34,8 @@ export function selectTopK(backend: Backend, scores: Tensor, c: RouterConfig): S
  * Group-limited top-k (DeepSeek-V3 `noaux_tc` selection without the bias term): a group's score is
  * the sum of its two best expert scores (its best one if a group has a single expert); keep the
  * `topGroups` best groups (ties → lower group index); take the top-k experts inside them, best-first
- * (ties → lower expert id).
+ * (ties → lower expert id). A NaN score makes its group's score NaN, which ranks first, and is then
+ * selected inside it.
  */
 export function selectGroupLimited(backend: Backend, scores: Tensor, c: RouterConfig): Selection {
   const tokens = scores.shape[0]!;

@@ -22,9 +22,20 @@ export function scoreRows(z: ArrayLike<number>, tokens: number, e: number, scori
   return Float64Array.from(z, (x) => 1 / (1 + Math.exp(-x)));
 }
 
-/** Indices of `ids` sorted best-first by score, ties → lower id. */
-function bestFirst(scores: ArrayLike<number>, ids: number[]): number[] {
-  return [...ids].sort((a, b) => scores[b]! - scores[a]! || a - b);
+/**
+ * a before b? torch.topk's order of values — NaN above every number (+∞ included) — with equal keys
+ * (NaN and NaN, +0 and −0) left to the caller's index tie-break, as torch.sort(stable=True) does.
+ */
+export function torchOrder(a: number, b: number): number {
+  const aNaN = Number.isNaN(a);
+  const bNaN = Number.isNaN(b);
+  if (aNaN || bNaN) return aNaN === bNaN ? 0 : aNaN ? -1 : 1;
+  return a > b ? -1 : a < b ? 1 : 0;
+}
+
+/** Indices of `ids` sorted best-first by score (NaN first), ties → lower id. */
+export function bestFirst(scores: ArrayLike<number>, ids: number[]): number[] {
+  return [...ids].sort((a, b) => torchOrder(scores[a]!, scores[b]!) || a - b);
 }
 
 /** The selection rule of each built-in router, on one token's scores (as the backend stored them). */

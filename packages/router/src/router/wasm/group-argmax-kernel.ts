@@ -9,8 +9,9 @@ type FunctionSpec = wasmEncoder.FunctionSpec;
  * for group sizes that are multiples of 4, four columns at a time: a lane-wise running best over the
  * group's vectors (strict '>', so a later vector, holding higher indices, never wins a tie), then a
  * reduction across the four lanes that breaks equal values by the lower index. As in group_argmax,
- * values are compared as i32 bit patterns (ordered like the non-negative floats; a NaN row makes
- * every pattern equal, and the first column wins).
+ * values are compared as i32 bit patterns (ordered like the non-negative floats; a NaN row, which the
+ * softmax kernels write as one pattern, CANONICAL_NAN_BITS, makes every pattern equal, and the first
+ * column wins: NaN above every number, the lower index among NaNs, as in groupTopK).
  * It also writes the MoGE gate of each choice, so that no JS loop walks the [T, M] outputs again:
  * scaleOut = routerScale[id] and weightsOut = value · routerScale[id] (routerScale: E f32).
  */

@@ -1,4 +1,5 @@
 import { wasmEncoder } from '@moge/ascend-hal';
+import { CANONICAL_NAN_BITS } from './canonical-nan';
 import { inverseFactorials } from './taylor';
 
 const { F64, I32, op, V128 } = wasmEncoder;
@@ -133,7 +134,12 @@ export const softmaxRowsF32: FunctionSpec = {
     op.get(SCRATCH), op.set(S),
     op.get(DST), op.set(P),
     op.get(DST), op.get(ROW_BYTES), op.i32Add(), op.set(END),
+    // A NaN Σ makes the whole row NaN: written as one pattern (see CANONICAL_NAN_BITS).
+    op.get(SUM), op.get(SUM), op.f64Ne(), op.if(),
+    ...walk([[...op.get(P), ...op.i32x4Const(CANONICAL_NAN_BITS), ...op.v128Store()]], false),
+    op.else(),
     ...walk([[...op.get(P), ...op.get(S), ...op.v128Load(), ...op.get(INV), ...op.f32x4Mul(), ...op.v128Store()]], true),
+    op.end(),
     // next row
     op.get(SRC), op.get(ROW_BYTES), op.i32Add(), op.set(SRC),
     op.get(DST), op.get(ROW_BYTES), op.i32Add(), op.set(DST),

@@ -1,4 +1,5 @@
 import { wasmEncoder } from '@moge/ascend-hal';
+import { CANONICAL_NAN_BITS } from './canonical-nan';
 import { inverseFactorials } from './taylor';
 import { groupArgmaxX4 } from './group-argmax-kernel';
 import { softmaxRowsF32 } from './softmax-f32-kernel';
@@ -19,7 +20,10 @@ type FunctionSpec = wasmEncoder.FunctionSpec;
  * `group_argmax(probs, ids, values, rows, cols, groupSize)`: for every contiguous group of
  * `groupSize` f32 values of every row, the position of the largest inside the row (ties → lower
  * index) and its value: MoGE's selection when K/M = 1. Branch-free (integer `select`), as the
- * comparisons of random probabilities are unpredictable.
+ * comparisons of random probabilities are unpredictable. A softmax row is either all non-negative
+ * numbers or all NaN (its Σ is NaN); the softmax kernels write a NaN row as one bit pattern
+ * (CANONICAL_NAN_BITS), so its argmax is the group's first column — NaN ranks above every number and
+ * NaNs go to the lower index, as in groupTopK and the JS path.
  *
  * exp(x), x ≤ 0: n = nearest(x/ln2), r = x − n·ln2 (ln2 split in a high part with 32 trailing zero
  * bits, so n·ln2_hi is exact, and a low part; |r| ≤ ln2/2), exp(r) by its Taylor polynomial of
@@ -52,6 +56,7 @@ const R = 13;
 const E = 14;
 
 const splat = (x: number) => [op.f64x2Const(x)];
+
 
 /** Two logits at the walking pointer, widened to f64x2. */
 const loadPair = () => [op.get(P), op.v128Load64Zero(), op.f64x2PromoteLowF32x4()];
@@ -125,11 +130,16 @@ const softmaxRows: FunctionSpec = {
     op.get(DST), op.set(P),
     op.get(DST), op.get(ROW_BYTES), op.i32Add(), op.set(END),
     op.get(VSUM), op.f64x2ExtractLane(0), op.get(VSUM), op.f64x2ExtractLane(1), op.f64Add(), op.f64x2Splat(), op.set(VSUM),
+    // A NaN Σ (a NaN or +∞ logit, or a row of −∞) makes the whole row NaN: written as one pattern.
+    op.get(VSUM), op.f64x2ExtractLane(0), op.get(VSUM), op.f64x2ExtractLane(0), op.f64Ne(), op.if(),
+    ...walk([[...op.get(P), ...op.i32x4Const(CANONICAL_NAN_BITS), ...op.v128Store64Lane(0)]], 8),
+    op.else(),
     ...walk(
       [[...op.get(P), ...op.get(S), ...op.v128Load(), ...op.get(VSUM), ...op.f64x2Div(), ...op.f32x4DemoteF64x2Zero(), ...op.v128Store64Lane(0)]],
       8,
       [[...op.get(S), ...op.i32Const(16), ...op.i32Add(), ...op.set(S)]],
     ),
+    op.end(),
     // next row
     op.get(SRC), op.get(ROW_BYTES), op.i32Add(), op.set(SRC),
     op.get(DST), op.get(ROW_BYTES), op.i32Add(), op.set(DST),
@@ -159,7 +169,8 @@ const A_COND = 13;
  * The comparisons run on the probabilities' bit patterns as i32: for non-negative floats the order of
  * the bits is the order of the values, and an integer `select` is a conditional move where a float
  * one may be a branch. Probabilities are never negative; a NaN probability makes its whole row NaN
- * (the softmax sum is NaN), and then every bit pattern is equal and the first column wins, as in JS.
+ * (the softmax sum is NaN), which the softmax kernels write as CANONICAL_NAN_BITS everywhere, so every
+ * bit pattern is equal and the first column wins, as in JS (NaN first, lower index among NaNs).
  */
 const groupArgmax: FunctionSpec = {
   name: 'group_argmax',

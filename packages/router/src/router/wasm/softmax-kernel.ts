@@ -57,7 +57,6 @@ const E = 14;
 
 const splat = (x: number) => [op.f64x2Const(x)];
 
-
 /** Two logits at the walking pointer, widened to f64x2. */
 const loadPair = () => [op.get(P), op.v128Load64Zero(), op.f64x2PromoteLowF32x4()];
 

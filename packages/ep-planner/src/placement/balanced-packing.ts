@@ -1,4 +1,5 @@
 import { IndexHeap } from './index-heap';
+import { int32Scratch } from './scratch';
 
 /** Where balanced packing put each item: its pack and its position inside the pack. */
 export interface Packing {
@@ -16,16 +17,39 @@ export interface Packing {
 }
 
 /**
+ * Working arrays of the sort and the packing, kept from one call to the next (see scratch.ts): the
+ * eplb policies sort and pack a few hundred items per layer, where fresh typed arrays per call cost
+ * about as much as the work. One per placement run; not for concurrent use.
+ */
+export class PackingScratch {
+  order: Int32Array = new Int32Array(0);
+  orderSpare: Int32Array = new Int32Array(0);
+  packCounts: Int32Array = new Int32Array(0);
+  open = new IndexHeap(0, 'min');
+  lastOfKey: Int32Array = new Int32Array(0);
+  previousOfKey: Int32Array = new Int32Array(0);
+  skipped: Int32Array = new Int32Array(0);
+}
+
+/**
  * Item indices sorted by weight, heaviest first; equal weights keep index order so the result does
  * not depend on the engine's sort.
+ */
+export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array {
+  return sortByWeightDescending(weights, new PackingScratch());
+}
+
+/**
+ * orderByWeightDescending in the arrays of `scratch`: the result is one of them, valid until the
+ * next sort with the same scratch.
  *
  * A hand-written stable merge sort rather than `Int32Array.prototype.sort` with a comparator: the
  * comparator call per comparison made the sort a third of the placement time for a layer of a few
  * hundred slots, and placement runs once per layer and EP group (11,712 times for 6,144 ranks).
  */
-export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array {
+export function sortByWeightDescending(weights: ArrayLike<number>, scratch: PackingScratch): Int32Array {
   const n = weights.length;
-  let order = new Int32Array(n);
+  let order = (scratch.order = int32Scratch(scratch.order, n));
   for (let i = 0; i < n; i++) order[i] = i;
   // Short runs by insertion sort, then bottom-up merges. Both are stable, and the input is in index
   // order, so ties stay in index order.
@@ -44,7 +68,7 @@ export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array 
     }
   }
   if (n <= RUN) return order;
-  let buffer = new Int32Array(n);
+  let buffer = (scratch.orderSpare = int32Scratch(scratch.orderSpare, n));
   for (let width = RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
@@ -104,42 +128,59 @@ function denseKeys(keys: Int32Array): { ids: Int32Array; count: number } {
  * O(n log n + n log m) with a heap of open packs, instead of EPLB's O(n·m) argmin scan (the key
  * check pops the few packs holding the key, typically none).
  */
-export function balancedPacking(weights: ArrayLike<number>, numPacks: number, keys?: Int32Array, order = orderByWeightDescending(weights)): Packing {
+export function balancedPacking(weights: ArrayLike<number>, numPacks: number, keys?: Int32Array, order?: Int32Array): Packing {
   const n = weights.length;
   if (!Number.isInteger(numPacks) || numPacks < 1 || n % numPacks !== 0) {
     throw new RangeError(`balancedPacking: numPacks must be a positive divisor of the item count ${n}, got ${numPacks}`);
   }
   if (keys && keys.length !== n) throw new RangeError(`balancedPacking: ${keys.length} keys for ${n} items`);
-  if (order.length !== n) throw new RangeError(`balancedPacking: an order of ${order.length} items for ${n}`);
+  if (order && order.length !== n) throw new RangeError(`balancedPacking: an order of ${order.length} items for ${n}`);
+  const scratch = new PackingScratch();
+  const out: Packing = { packOf: new Int32Array(n), slotOf: new Int32Array(n), packWeights: new Float64Array(numPacks), displaced: 0 };
+  packInto(out, weights, numPacks, keys, order ?? sortByWeightDescending(weights, scratch), scratch);
+  return out;
+}
+
+/**
+ * balancedPacking into `out` (packOf and slotOf of weights.length items, packWeights of numPacks),
+ * with the working arrays of `scratch`; arguments are the caller's to check. Sets out.displaced.
+ */
+export function packInto(out: Packing, weights: ArrayLike<number>, numPacks: number, keys: Int32Array | undefined, order: Int32Array, scratch: PackingScratch): void {
+  const n = weights.length;
   const perPack = n / numPacks;
-  const packOf = new Int32Array(n);
-  const slotOf = new Int32Array(n);
-  const packWeights = new Float64Array(numPacks);
-  const packCounts = new Int32Array(numPacks);
-  const open = new IndexHeap(numPacks, 'min');
+  const { packOf, slotOf, packWeights } = out;
+  packWeights.fill(0);
+  const packCounts = (scratch.packCounts = int32Scratch(scratch.packCounts, numPacks)).fill(0);
+  if (scratch.open.capacity !== numPacks) scratch.open = new IndexHeap(numPacks, 'min');
+  const open = scratch.open;
+  open.clear();
   for (let p = 0; p < numPacks; p++) open.push(p, 0);
   // Packs already holding a key, as a chain through the items placed so far: lastOfKey[key] is the
   // last placed item with that key (-1: none), previousOfKey[item] the one before it. A key has a
   // handful of replicas at most, so walking its chain is cheaper than a Set per key.
   const dense = keys ? denseKeys(keys) : null;
-  const lastOfKey = dense ? new Int32Array(dense.count).fill(-1) : null;
-  const previousOfKey = dense ? new Int32Array(n) : null;
+  const lastOfKey = dense ? (scratch.lastOfKey = int32Scratch(scratch.lastOfKey, dense.count)).fill(-1) : scratch.lastOfKey;
+  const previousOfKey = dense ? (scratch.previousOfKey = int32Scratch(scratch.previousOfKey, n)) : scratch.previousOfKey;
   const holds = (key: number, pack: number): boolean => {
-    for (let other = lastOfKey![key]!; other >= 0; other = previousOfKey![other]!) if (packOf[other] === pack) return true;
+    for (let other = lastOfKey[key]!; other >= 0; other = previousOfKey[other]!) if (packOf[other] === pack) return true;
     return false;
   };
-  const skipped: number[] = [];
+  // Packs set aside for the current item, a stack: skipped[skippedFirst..skippedCount) are still out
+  // of the heap (skippedFirst is 1 once the lightest of them went back).
+  const skipped = (scratch.skipped = int32Scratch(scratch.skipped, numPacks));
   let displaced = 0;
   for (let k = 0; k < n; k++) {
     const item = order[k]!;
     const key = dense ? dense.ids[item]! : -1;
     const lightest = open.peek();
-    if (dense && lastOfKey![key]! >= 0) {
+    let skippedFirst = 0;
+    let skippedCount = 0;
+    if (dense && lastOfKey[key]! >= 0) {
       // Set aside open packs that hold this key; fall back to the lightest if all of them do.
-      while (open.length > 1 && holds(key, open.peek())) skipped.push(open.pop());
-      if (skipped.length > 0 && holds(key, open.peek())) {
+      while (open.length > 1 && holds(key, open.peek())) skipped[skippedCount++] = open.pop();
+      if (skippedCount > 0 && holds(key, open.peek())) {
         open.push(skipped[0]!, packWeights[skipped[0]!]!);
-        skipped.shift();
+        skippedFirst = 1;
       }
     }
     const pack = open.peek();
@@ -150,14 +191,15 @@ export function balancedPacking(weights: ArrayLike<number>, numPacks: number, ke
     packWeights[pack]! += weights[item]!;
     if (packCounts[pack] === perPack) open.pop();
     else open.replaceTopKey(packWeights[pack]!);
-    while (skipped.length > 0) {
-      const p = skipped.pop()!;
+    // Back into the heap, last set aside first.
+    while (skippedCount > skippedFirst) {
+      const p = skipped[--skippedCount]!;
       open.push(p, packWeights[p]!);
     }
     if (dense) {
-      previousOfKey![item] = lastOfKey![key]!;
-      lastOfKey![key] = item;
+      previousOfKey[item] = lastOfKey[key]!;
+      lastOfKey[key] = item;
     }
   }
-  return { packOf, slotOf, packWeights, displaced };
+  out.displaced = displaced;
 }

@@ -6,9 +6,13 @@
  */
 export class IndexHeap {
   private readonly ids: Int32Array;
+  /**
+   * sign · key: a max-heap stores negated keys so that both orders sift with the min-heap's
+   * comparison (negation is exact, so the order is the same as comparing the keys themselves).
+   */
   private readonly keys: Float64Array;
   private size = 0;
-  /** +1 for a min-heap, -1 for a max-heap (keys are compared as sign·key). */
+  /** +1 for a min-heap, -1 for a max-heap. */
   private readonly sign: number;
 
   constructor(capacity: number, order: 'min' | 'max') {
@@ -21,17 +25,34 @@ export class IndexHeap {
     return this.size;
   }
 
+  /** The most ids it can hold. */
+  get capacity(): number {
+    return this.ids.length;
+  }
+
+  /** Empties the heap, so one instance can serve many packings. */
+  clear(): void {
+    this.size = 0;
+  }
+
   /** Adds `id` with `key`; each id may be present at most once. */
   push(id: number, key: number): void {
+    const ids = this.ids;
+    const keys = this.keys;
+    const k = this.sign * key;
+    // Sift up with a hole: parents move down until the new entry's place is found, then it is
+    // written once (the comparisons are those of swapping it up step by step).
     let i = this.size++;
-    this.ids[i] = id;
-    this.keys[i] = key;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) break;
-      this.swap(i, parent);
+      const kp = keys[parent]!;
+      if (!(k < kp || (k === kp && id < ids[parent]!))) break;
+      ids[i] = ids[parent]!;
+      keys[i] = kp;
       i = parent;
     }
+    ids[i] = id;
+    keys[i] = k;
   }
 
   /** The id at the top (smallest key for a min-heap, largest for a max-heap); -1 when empty. */
@@ -44,46 +65,43 @@ export class IndexHeap {
     if (this.size === 0) return -1;
     const top = this.ids[0]!;
     this.size--;
-    if (this.size > 0) {
-      this.ids[0] = this.ids[this.size]!;
-      this.keys[0] = this.keys[this.size]!;
-      this.siftDown(0);
-    }
+    if (this.size > 0) this.siftDown(this.ids[this.size]!, this.keys[this.size]!);
     return top;
   }
 
   /** Changes the key of the top element and restores the order (cheaper than pop + push). */
   replaceTopKey(key: number): void {
-    this.keys[0] = key;
-    this.siftDown(0);
+    this.siftDown(this.ids[0]!, this.sign * key);
   }
 
-  private siftDown(start: number): void {
-    let i = start;
+  /**
+   * Places (id, signed key) starting from the root: the lighter child moves up into the hole until
+   * the entry fits. Same comparisons as swapping the entry down level by level, fewer writes.
+   */
+  private siftDown(id: number, k: number): void {
+    const ids = this.ids;
+    const keys = this.keys;
+    const size = this.size;
+    let i = 0;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= this.size) return;
+      if (left >= size) break;
+      let child = left;
+      let kc = keys[left]!;
       const right = left + 1;
-      const child = right < this.size && this.before(right, left) ? right : left;
-      if (!this.before(child, i)) return;
-      this.swap(i, child);
+      if (right < size) {
+        const kr = keys[right]!;
+        if (kr < kc || (kr === kc && ids[right]! < ids[left]!)) {
+          child = right;
+          kc = kr;
+        }
+      }
+      if (!(kc < k || (kc === k && ids[child]! < id))) break;
+      ids[i] = ids[child]!;
+      keys[i] = kc;
       i = child;
     }
-  }
-
-  /** True when the entry at slot a must sit above the entry at slot b. */
-  private before(a: number, b: number): boolean {
-    const ka = this.sign * this.keys[a]!;
-    const kb = this.sign * this.keys[b]!;
-    return ka < kb || (ka === kb && this.ids[a]! < this.ids[b]!);
-  }
-
-  private swap(a: number, b: number): void {
-    const id = this.ids[a]!;
-    this.ids[a] = this.ids[b]!;
-    this.ids[b] = id;
-    const key = this.keys[a]!;
-    this.keys[a] = this.keys[b]!;
-    this.keys[b] = key;
+    ids[i] = id;
+    keys[i] = k;
   }
 }

@@ -62,10 +62,19 @@ export function buildLayerPlacement(
   if (slots.length % numRanks !== 0) {
     throw new RangeError(`buildLayerPlacement: ${slots.length} slots do not split evenly over ${numRanks} ranks`);
   }
+  return layerPlacementOwning(new Int32Array(slots), numRanks, numExperts, loads);
+}
+
+/**
+ * buildLayerPlacement for a caller that hands over `slots` (a fresh array it will not touch again):
+ * they become the placement's physicalToLogical, sorted in place, which saves a copy per layer.
+ * slots.length must be a multiple of numRanks.
+ */
+export function layerPlacementOwning(slots: Int32Array, numRanks: number, numExperts: number, loads: ArrayLike<number>): LayerPlacement {
   const slotsPerRank = slots.length / numRanks;
   // Canonical order inside a rank (by expert id): the order of packing carries no meaning, and a
   // canonical form makes placements comparable and the output deterministic.
-  const physicalToLogical = new Int32Array(slots);
+  const physicalToLogical = slots;
   for (let r = 0; r < numRanks; r++) sortRange(physicalToLogical, r * slotsPerRank, (r + 1) * slotsPerRank);
   const replicaCounts = new Int32Array(numExperts);
   for (let p = 0; p < physicalToLogical.length; p++) {
@@ -73,15 +82,27 @@ export function buildLayerPlacement(
     if (e < 0 || e >= numExperts) throw new RangeError(`buildLayerPlacement: slot ${p} holds expert ${e}, outside [0, ${numExperts})`);
     replicaCounts[e]!++;
   }
+  // logicalOffsets[e + 1] starts as the first index of expert e and serves as its cursor while the
+  // slots are listed; it ends one past e's last replica, which is its final value (no cursor copy).
   const logicalOffsets = new Int32Array(numExperts + 1);
+  let start = 0;
   for (let e = 0; e < numExperts; e++) {
     if (replicaCounts[e] === 0) throw new RangeError(`buildLayerPlacement: logical expert ${e} has no replica`);
-    logicalOffsets[e + 1] = logicalOffsets[e]! + replicaCounts[e]!;
+    logicalOffsets[e + 1] = start;
+    start += replicaCounts[e]!;
   }
   const logicalToPhysical = new Int32Array(physicalToLogical.length);
-  const fill = logicalOffsets.slice(0, numExperts);
-  for (let p = 0; p < physicalToLogical.length; p++) logicalToPhysical[fill[physicalToLogical[p]!]!++] = p;
-  const rankLoads = rankLoadsUnder({ physicalToLogical, replicaCounts }, numRanks, loads);
+  for (let p = 0; p < physicalToLogical.length; p++) logicalToPhysical[logicalOffsets[physicalToLogical[p]! + 1]!++] = p;
+  // rankLoadsUnder, rank by rank (the same sums in the same order, without a division per slot).
+  const rankLoads = new Float64Array(numRanks);
+  for (let r = 0, p = 0; r < numRanks; r++) {
+    let load = 0;
+    for (let j = 0; j < slotsPerRank; j++, p++) {
+      const e = physicalToLogical[p]!;
+      load += loads[e]! / replicaCounts[e]!;
+    }
+    rankLoads[r] = load;
+  }
   return { physicalToLogical, logicalToPhysical, logicalOffsets, replicaCounts, rankLoads, maxOverMean: maxOverMean(rankLoads) };
 }
 

@@ -1,6 +1,6 @@
 import { parseWith } from '@moge/core';
 import type { LoadMatrix } from '../loads/load-matrix';
-import { buildLayerPlacement, type LayerPlacement } from './layer-placement';
+import { layerPlacementOwning, type LayerPlacement } from './layer-placement';
 import {
   PlacementOptionsSchema,
   resolvePlacementShape,
@@ -8,7 +8,7 @@ import {
   type PlacementShape,
   type PlacementPolicy,
 } from './options';
-import { placeEplbGlobal, placeEplbHierarchical, placeGreedy, placeMoge, type LayerPolicy } from './policies';
+import { PolicyScratch, placeEplbGlobal, placeEplbHierarchical, placeGreedy, placeMoge, type LayerPolicy } from './policies';
 
 /** Expert placement of every MoE layer, with the sizes it was computed for. */
 export interface Placement extends PlacementShape {
@@ -29,8 +29,10 @@ const POLICIES: Record<PlacementPolicy, LayerPolicy> = {
 export function placeExperts(loads: LoadMatrix, options: PlacementOptionsInput): Placement {
   const shape = resolvePlacementShape(parseWith(PlacementOptionsSchema, options, 'placement options'), loads.numExperts);
   const policy = POLICIES[shape.policy];
+  const scratch = new PolicyScratch();
+  // Each policy returns fresh slots, which the layer placement takes over.
   const layers = loads.layers.map((layerLoads) =>
-    buildLayerPlacement(policy(layerLoads, shape), shape.numRanks, shape.numExperts, layerLoads),
+    layerPlacementOwning(policy(layerLoads, shape, scratch), shape.numRanks, shape.numExperts, layerLoads),
   );
   return { ...shape, layers };
 }

@@ -28,11 +28,24 @@ export function replicateExperts(weights: ArrayLike<number>, numPhysical: number
     throw new RangeError(`replicateExperts: numPhysical must be an integer ≥ the ${n} logical experts, got ${numPhysical}`);
   }
   if (!(maxReplicas >= 1)) throw new RangeError(`replicateExperts: maxReplicas must be ≥ 1, got ${maxReplicas}`);
-  const physicalToLogical = new Int32Array(numPhysical);
-  const replicaCounts = new Int32Array(n).fill(1);
+  const out: Replication = { physicalToLogical: new Int32Array(numPhysical), replicaCounts: new Int32Array(n) };
+  replicateInto(out, weights, maxReplicas, new IndexHeap(n, 'max'));
+  return out;
+}
+
+/**
+ * replicateExperts into `out` (physicalToLogical of numPhysical entries, replicaCounts of
+ * weights.length), with `hottest`, a max-heap of capacity ≥ weights.length, as working space; so a
+ * caller placing many layers reuses its arrays. Arguments are the caller's to check.
+ */
+export function replicateInto(out: Replication, weights: ArrayLike<number>, maxReplicas: number, hottest: IndexHeap): void {
+  const n = weights.length;
+  const { physicalToLogical, replicaCounts } = out;
+  const numPhysical = physicalToLogical.length;
+  replicaCounts.fill(1);
   for (let e = 0; e < n; e++) physicalToLogical[e] = e;
-  if (numPhysical === n) return { physicalToLogical, replicaCounts };
-  const hottest = new IndexHeap(n, 'max');
+  if (numPhysical === n) return;
+  hottest.clear();
   let cap = maxReplicas;
   const fill = () => {
     for (let e = 0; e < n; e++) if (replicaCounts[e]! < cap) hottest.push(e, weights[e]! / replicaCounts[e]!);
@@ -49,7 +62,6 @@ export function replicateExperts(weights: ArrayLike<number>, numPhysical: number
     if (replicaCounts[e]! >= cap) hottest.pop();
     else hottest.replaceTopKey(weights[e]! / replicaCounts[e]!);
   }
-  return { physicalToLogical, replicaCounts };
 }
 
 /**

@@ -73,13 +73,34 @@ export function sortByWeightDescending(weights: ArrayLike<number>, scratch: Pack
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
       const hi = Math.min(lo + 2 * width, n);
-      let a = lo;
-      let b = mid;
       let k = lo;
-      // Take from the right run only when strictly heavier, which keeps the merge stable.
-      while (a < mid && b < hi) buffer[k++] = weights[order[b]!]! > weights[order[a]!]! ? order[b++]! : order[a++]!;
-      while (a < mid) buffer[k++] = order[a++]!;
-      while (b < hi) buffer[k++] = order[b++]!;
+      if (mid < hi) {
+        // The head of each run and its weight are kept in locals: one array read per item taken.
+        let a = lo;
+        let b = mid;
+        let itemA = order[a]!;
+        let itemB = order[b]!;
+        let weightA = weights[itemA]!;
+        let weightB = weights[itemB]!;
+        for (;;) {
+          // Take from the right run only when strictly heavier, which keeps the merge stable.
+          if (weightB > weightA) {
+            buffer[k++] = itemB;
+            if (++b === hi) break;
+            itemB = order[b]!;
+            weightB = weights[itemB]!;
+          } else {
+            buffer[k++] = itemA;
+            if (++a === mid) break;
+            itemA = order[a]!;
+            weightA = weights[itemA]!;
+          }
+        }
+        while (a < mid) buffer[k++] = order[a++]!;
+        while (b < hi) buffer[k++] = order[b++]!;
+      } else {
+        for (let a = lo; a < hi; a++) buffer[k++] = order[a]!;
+      }
     }
     [order, buffer] = [buffer, order];
   }

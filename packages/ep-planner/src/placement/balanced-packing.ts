@@ -21,7 +21,7 @@ export interface Packing {
  * eplb policies sort and pack a few hundred items per layer, where fresh typed arrays per call cost
  * about as much as the work. One per placement run; not for concurrent use.
  */
-export class PackingScratch {
+export class PackingScratch implements SortScratch {
   order: Int32Array = new Int32Array(0);
   orderSpare: Int32Array = new Int32Array(0);
   packCounts: Int32Array = new Int32Array(0);
@@ -31,12 +31,19 @@ export class PackingScratch {
   skipped: Int32Array = new Int32Array(0);
 }
 
+/** The two arrays the weight sort works in (the result ends in one of them). */
+export interface SortScratch {
+  order: Int32Array;
+  orderSpare: Int32Array;
+}
+
 /**
  * Item indices sorted by weight, heaviest first; equal weights keep index order so the result does
  * not depend on the engine's sort.
  */
 export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array {
-  return sortByWeightDescending(weights, new PackingScratch());
+  const n = weights.length;
+  return sortByWeightDescending(weights, { order: new Int32Array(n), orderSpare: new Int32Array(n) });
 }
 
 /**
@@ -47,7 +54,7 @@ export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array 
  * comparator call per comparison made the sort a third of the placement time for a layer of a few
  * hundred slots, and placement runs once per layer and EP group (11,712 times for 6,144 ranks).
  */
-export function sortByWeightDescending(weights: ArrayLike<number>, scratch: PackingScratch): Int32Array {
+export function sortByWeightDescending(weights: ArrayLike<number>, scratch: SortScratch): Int32Array {
   const n = weights.length;
   let order = (scratch.order = int32Scratch(scratch.order, n));
   for (let i = 0; i < n; i++) order[i] = i;

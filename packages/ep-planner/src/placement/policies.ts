@@ -1,13 +1,14 @@
 import type { PlacementShape } from './options';
 import { IndexHeap } from './index-heap';
-import { PackingScratch, orderByWeightDescending, packInto, sortByWeightDescending, type Packing } from './balanced-packing';
+import { PackingScratch, packInto, sortByWeightDescending, type Packing, type SortScratch } from './balanced-packing';
 import { replicateHottestRoundRobin, replicateInto, type Replication } from './replicate';
 import { float64Scratch, int32Scratch } from './scratch';
 
 /**
  * Each policy turns one layer's loads (tokens per logical expert) into a slot assignment:
- * slots[rank · slotsPerRank + j] = logical expert. `buildLayerPlacement` derives the rest.
- * `scratch` carries working arrays from one layer to the next (see scratch.ts).
+ * slots[rank · slotsPerRank + j] = logical expert, in a fresh array that `layerPlacementOwning`
+ * (buildLayerPlacement without the copy) takes over to derive the rest. `scratch` carries working
+ * arrays from one layer to the next (see scratch.ts).
  */
 export type LayerPolicy = (loads: Float64Array, shape: PlacementShape, scratch: PolicyScratch) => Int32Array;
 
@@ -21,6 +22,8 @@ export class PolicyScratch {
   /** eplb-hierarchical's packing of groups onto nodes, kept apart: its sizes differ from the ranks'. */
   readonly groupPacking = new PackingScratch();
   groupPlacement = emptyPacking();
+  /** greedy's order of the experts (their count differs from the replicas'). */
+  readonly expertOrder: SortScratch = { order: new Int32Array(0), orderSpare: new Int32Array(0) };
   /** Two packings: the best so far and the one being tried, which trade places when it wins. */
   best = emptyPacking();
   trial = emptyPacking();
@@ -47,7 +50,7 @@ function sizedPacking(packing: Packing, numItems: number, numPacks: number): Pac
   return { packOf: new Int32Array(numItems), slotOf: new Int32Array(numItems), packWeights: new Float64Array(numPacks), displaced: 0 };
 }
 
-/** `replication` if it is sized for numLogical experts on numPhysical slots, else a new one that is. */
+/** A replication of numLogical experts on numPhysical slots, in the arrays of `replication` where they fit. */
 function sizedReplication(replication: Replication, numLogical: number, numPhysical: number): Replication {
   return {
     physicalToLogical: int32Scratch(replication.physicalToLogical, numPhysical),
@@ -208,7 +211,7 @@ export const placeEplbGlobal: LayerPolicy = (loads, shape, scratch) => {
 
 /** Baseline: naive replication of the hottest experts, then longest-processing-time packing. */
 export const placeGreedy: LayerPolicy = (loads, shape, scratch) => {
-  const replication = replicateHottestRoundRobin(loads, orderByWeightDescending(loads), shape.numPhysical);
+  const replication = replicateHottestRoundRobin(loads, sortByWeightDescending(loads, scratch.expertOrder), shape.numPhysical);
   const slots = new Int32Array(shape.numPhysical);
   writePacked(slots, bestPacking(loads, [replication], shape.numRanks, scratch), 0, shape.slotsPerRank);
   return slots;

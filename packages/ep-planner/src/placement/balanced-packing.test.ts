@@ -72,6 +72,18 @@ describe('balancedPacking', () => {
       }),
     );
   });
+
+  it('orders exactly like a comparator sort where the radix pass hands over: near-equal, negative, -0 and infinite weights', () => {
+    const nearEqual = fc.double({ min: 1e6, max: 1e6 + 1, noNaN: true });
+    const special = fc.constantFrom(-0, 0, Infinity, -1, -2.5);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(nearEqual, special, fc.double({ min: 0, max: 10, noNaN: true })), { maxLength: 300 }), (weights) => {
+        const expected = weights.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]! || a - b);
+        expect(Array.from(orderByWeightDescending(weights))).toEqual(expected);
+        expect(Array.from(orderByWeightDescending(Float64Array.from(weights)))).toEqual(expected);
+      }),
+    );
+  });
 });
 
 describe('balancedPacking with keys (replicas of one expert)', () => {

@@ -1,5 +1,8 @@
 import { IndexHeap } from './index-heap';
 import { int32Scratch } from './scratch';
+import { SortScratch, sortByWeightDescending } from './weight-order';
+
+export { orderByWeightDescending } from './weight-order';
 
 /** Where balanced packing put each item: its pack and its position inside the pack. */
 export interface Packing {
@@ -21,97 +24,12 @@ export interface Packing {
  * eplb policies sort and pack a few hundred items per layer, where fresh typed arrays per call cost
  * about as much as the work. One per placement run; not for concurrent use.
  */
-export class PackingScratch implements SortScratch {
-  order: Int32Array = new Int32Array(0);
-  orderSpare: Int32Array = new Int32Array(0);
+export class PackingScratch extends SortScratch {
   packCounts: Int32Array = new Int32Array(0);
   open = new IndexHeap(0, 'min');
   lastOfKey: Int32Array = new Int32Array(0);
   previousOfKey: Int32Array = new Int32Array(0);
   skipped: Int32Array = new Int32Array(0);
-}
-
-/** The two arrays the weight sort works in (the result ends in one of them). */
-export interface SortScratch {
-  order: Int32Array;
-  orderSpare: Int32Array;
-}
-
-/**
- * Item indices sorted by weight, heaviest first; equal weights keep index order so the result does
- * not depend on the engine's sort.
- */
-export function orderByWeightDescending(weights: ArrayLike<number>): Int32Array {
-  const n = weights.length;
-  return sortByWeightDescending(weights, { order: new Int32Array(n), orderSpare: new Int32Array(n) });
-}
-
-/**
- * orderByWeightDescending in the arrays of `scratch`: the result is one of them, valid until the
- * next sort with the same scratch.
- *
- * A hand-written stable merge sort rather than `Int32Array.prototype.sort` with a comparator: the
- * comparator call per comparison made the sort a third of the placement time for a layer of a few
- * hundred slots, and placement runs once per layer and EP group (11,712 times for 6,144 ranks).
- */
-export function sortByWeightDescending(weights: ArrayLike<number>, scratch: SortScratch): Int32Array {
-  const n = weights.length;
-  let order = (scratch.order = int32Scratch(scratch.order, n));
-  for (let i = 0; i < n; i++) order[i] = i;
-  // Short runs by insertion sort, then bottom-up merges. Both are stable, and the input is in index
-  // order, so ties stay in index order.
-  const RUN = 16;
-  for (let lo = 0; lo < n; lo += RUN) {
-    const hi = Math.min(lo + RUN, n);
-    for (let i = lo + 1; i < hi; i++) {
-      const item = order[i]!;
-      const w = weights[item]!;
-      let j = i - 1;
-      while (j >= lo && weights[order[j]!]! < w) {
-        order[j + 1] = order[j]!;
-        j--;
-      }
-      order[j + 1] = item;
-    }
-  }
-  if (n <= RUN) return order;
-  let buffer = (scratch.orderSpare = int32Scratch(scratch.orderSpare, n));
-  for (let width = RUN; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
-      let k = lo;
-      if (mid < hi) {
-        // The head of each run and its weight are kept in locals: one array read per item taken.
-        let a = lo;
-        let b = mid;
-        let itemA = order[a]!;
-        let itemB = order[b]!;
-        let weightA = weights[itemA]!;
-        let weightB = weights[itemB]!;
-        for (;;) {
-          // Take from the right run only when strictly heavier, which keeps the merge stable.
-          if (weightB > weightA) {
-            buffer[k++] = itemB;
-            if (++b === hi) break;
-            itemB = order[b]!;
-            weightB = weights[itemB]!;
-          } else {
-            buffer[k++] = itemA;
-            if (++a === mid) break;
-            itemA = order[a]!;
-            weightA = weights[itemA]!;
-          }
-        }
-        while (a < mid) buffer[k++] = order[a++]!;
-        while (b < hi) buffer[k++] = order[b++]!;
-      } else {
-        for (let a = lo; a < hi; a++) buffer[k++] = order[a]!;
-      }
-    }
-    [order, buffer] = [buffer, order];
-  }
-  return order;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { PlacementShape } from './options';
 import { IndexHeap } from './index-heap';
-import { PackingScratch, packInto, sortByWeightDescending, type Packing, type SortScratch } from './balanced-packing';
+import { PackingScratch, packInto, type Packing } from './balanced-packing';
+import { SortScratch, sortByWeightDescending } from './weight-order';
 import { replicateHottestRoundRobin, replicateInto, type Replication } from './replicate';
 import { float64Scratch, int32Scratch } from './scratch';
 
@@ -23,7 +24,7 @@ export class PolicyScratch {
   readonly groupPacking = new PackingScratch();
   groupPlacement = emptyPacking();
   /** greedy's order of the experts (their count differs from the replicas'). */
-  readonly expertOrder: SortScratch = { order: new Int32Array(0), orderSpare: new Int32Array(0) };
+  readonly expertOrder = new SortScratch();
   /** Two packings: the best so far and the one being tried, which trade places when it wins. */
   best = emptyPacking();
   trial = emptyPacking();

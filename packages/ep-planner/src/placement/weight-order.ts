@@ -106,7 +106,6 @@ function radixSortDescending(weights: ArrayLike<number>, scratch: SortScratch): 
  * placement runs once per layer and EP group (11,712 times for 6,144 ranks).
  */
 function mergeSortDescending(weights: ArrayLike<number>, scratch: SortScratch): Int32Array {
-
   const n = weights.length;
   let order = (scratch.order = int32Scratch(scratch.order, n));
   for (let i = 0; i < n; i++) order[i] = i;

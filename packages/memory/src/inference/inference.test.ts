@@ -107,7 +107,7 @@ describe('inference memory', () => {
           expect(st.kvBytesPerSequence).toBe(perSequence);
           expect(st.kvBytes).toBe(max * perSequence);
           expect(st.totalBytes).toBe(fixed + st.kvBytes);
-          expect(st.kvBudgetBytes).toBe(budget - fixed);
+          expect(st.kvBudgetBytes).toBe(budget - st.weightsBytes - at.workspaceBytes - at.overheadBytes);
           expect(over.stages[stage]!.totalBytes).toBe(st.totalBytes + perSequence);
           // By bytes, not by the estimate's own flags: max sequences fit (unless even the weights do not).
           if (fixed <= budget) expect(st.totalBytes).toBeLessThanOrEqual(budget);

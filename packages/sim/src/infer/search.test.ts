@@ -33,6 +33,15 @@ describe('searchInference', () => {
     expect(() => searchInference({ archs: [pro], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048, quantization: 'w8a8' }, profile: 'bogus' })).toThrow(/profile: got "bogus", expected one of/);
   });
 
+  it('names a bad workload field, cap or top instead of finding no layout (or batch 1 under a NaN cap)', () => {
+    const search = (over: object) => () => searchInference({ archs: [pro], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048 }, ...over });
+    expect(search({ workload: { inputLength: 0 } })).toThrow(/inference search workload:\n {2}- inputLength: got 0/);
+    expect(search({ workload: { inputLength: 2048, quantisation: 'w8a8' } })).toThrow(/quantisation[\s\S]*quantization/);
+    expect(search({ tpotCapS: Number.NaN })).toThrow(/inference search:\n {2}- tpotCapS: got NaN/);
+    expect(search({ tpotCapS: 0 })).toThrow(/tpotCapS: got 0/);
+    expect(search({ top: -1 })).toThrow(/top: got -1/);
+  });
+
   it('uses the Pangu Pro caps: 100 ms on 300I Duo, 50 ms on 800I A2', () => {
     expect(defaultTpotCapFor(parseClusterSpec('atlas-300i-duo:4'))).toBe(0.1);
     expect(defaultTpotCapFor(a2)).toBe(0.05);

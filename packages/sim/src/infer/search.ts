@@ -1,10 +1,17 @@
-import { countParameters, dtypeBytes, MogeError, quantizationWeightDType, type MoeArch } from '@moge/core';
+import { z } from 'zod';
+import { countParameters, dtypeBytes, MogeError, parseWith, quantizationWeightDType, type MoeArch } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { maxBatchUnderTpot } from './max-batch';
 import { getInferenceProfile, type InferenceProfile } from './profile';
 import { enumerateInferenceLayouts, type InferenceLayoutCandidate } from './search-space';
 import type { InferenceSimResult } from './simulate';
-import type { InferenceWorkloadInput } from './workload';
+import { InferenceWorkloadSchema, type InferenceWorkloadInput } from './workload';
+
+/** The scalar settings of searchInference, checked at its door (see searchInference). */
+const InferenceSearchSettingsSchema = z.object({
+  tpotCapS: z.number().positive(),
+  top: z.number().int().positive().default(10),
+});
 
 export interface InferenceSearchInput {
   archs: MoeArch[];
@@ -67,7 +74,11 @@ export function serverFilter(arch: MoeArch, cluster: Cluster, tpotCapS: number, 
  * per card there; report the best, normalised to a baseline, and the throughput–size Pareto front.
  */
 export function searchInference(input: InferenceSearchInput): InferenceSearchResult {
-  const { cluster, tpotCapS } = input;
+  // Checked here: below, every layout's errors are swallowed as "does not fit", so a bad workload
+  // field used to come back as "no layout meets the cap", and a NaN cap as batch 1 meeting it.
+  const { tpotCapS, top } = parseWith(InferenceSearchSettingsSchema, { tpotCapS: input.tpotCapS, top: input.top }, 'inference search');
+  parseWith(InferenceWorkloadSchema, { ...input.workload, phase: 'decode', batch: 1 }, 'inference search workload');
+  const { cluster } = input;
   // Resolved up front: below, a MogeError means "this layout does not fit the architecture" and is
   // skipped, which would turn an unknown profile name into an empty result.
   const profile = typeof input.profile === 'string' ? getInferenceProfile(input.profile) : input.profile;
@@ -122,7 +133,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
     counts: { architectures: input.archs.length, passedFilter: survivors.length, layoutsSimulated: done, meetingCap },
     filtered,
     baseline: base ? { arch: base.arch.name ?? 'custom', throughputPerCard: base.throughputPerCard } : null,
-    top: all.slice(0, input.top ?? 10).map(withRel),
+    top: all.slice(0, top).map(withRel),
     pareto: pareto.map(withRel),
   };
 }

@@ -43,4 +43,9 @@ describe('maxBatchUnderTpot', () => {
     expect(r.batch).toBe(0);
     expect(r.result).toBeNull();
   });
+
+  it('refuses a cap that is not a positive number of seconds, naming tpotCapS', () => {
+    expect(() => maxBatchUnderTpot(input, Number.NaN)).toThrow(/max batch under TPOT:\n {2}- tpotCapS: got NaN/);
+    expect(() => maxBatchUnderTpot(input, 0)).toThrow(/tpotCapS: got 0/);
+  });
 });

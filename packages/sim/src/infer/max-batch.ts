@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseWith } from '@moge/core';
 import { simulateInference, type InferenceSimInput, type InferenceSimResult } from './simulate';
 
 export interface MaxBatchResult {
@@ -20,6 +22,9 @@ export interface MaxBatchResult {
  * bisection over [1, KV limit] on "fits and meets the cap" finds it.
  */
 export function maxBatchUnderTpot(input: InferenceSimInput, tpotCapS: number): MaxBatchResult {
+  // Every comparison with NaN is false, so a NaN cap used to be "met" by batch 1 (and a cap ≤ 0 read
+  // as "batch 1 is too slow").
+  parseWith(z.object({ tpotCapS: z.number().positive() }), { tpotCapS }, 'max batch under TPOT');
   const at = (batch: number) => simulateInference({ ...input, workload: { ...input.workload, phase: 'decode', batch } });
   const meets = (r: InferenceSimResult) => r.memory.fits && r.tpotS! <= tpotCapS;
   const first = at(1);

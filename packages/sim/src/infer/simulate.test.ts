@@ -104,6 +104,15 @@ describe('simulateInference', () => {
     expect(() => run({ workload: decode({ layout: { sharedExpertTp: 3, fuseCollectives: true } }) })).toThrow(/sharedExpertTp/);
   });
 
+  it('takes the architecture and plan as JSON input, defaults filled (the plan\'s globalBatchSize too), and names a bad field', () => {
+    const json = { arch: JSON.parse(JSON.stringify(pro)) as InferenceSimInput['arch'], plan: { tp: 4, ep: 2, etp: 2, sequenceParallel: true } };
+    expect(run(json).tpotS).toBeCloseTo(run().tpotS!, 12);
+    // Attention DP4 × TP1: a plan without globalBatchSize is not refused for dp not dividing it.
+    expect(run({ plan: { dp: 4, ep: 2, etp: 2 } }).tpotS).toBeCloseTo(run({ plan: plan({ dp: 4, ep: 2, etp: 2, globalBatchSize: 4 }) }).tpotS!, 12);
+    expect(() => run({ plan: { tp: 4, ep: 2, etp: 2, sequenceParalel: true } as ParallelPlanInput })).toThrow(/invalid plan:\n {2}- sequenceParalel[\s\S]*sequenceParallel/);
+    expect(() => run({ arch: { ...pro, numLayers: 0 } })).toThrow(/invalid arch:\n {2}- numLayers: got 0/);
+  });
+
   it('refuses a tp that neither shards nor replicates the KV heads whole, and accepts one that replicates them', () => {
     // 40 query heads over 5 ranks split evenly, but 8 KV heads over 5 do not (vLLM refuses it).
     const arch = { ...getPreset('dense-32b'), vocabSize: 152_000 };

@@ -59,7 +59,18 @@ export const InferenceWorkloadSchema = z
     layout: InferenceLayoutSchema.default({ fuseCollectives: false }),
     routing: RoutingSourceSchema.default({ kind: 'balanced' }),
   })
-  .strict();
+  .strict()
+  // Fields the phase has no use for were dropped without a word: a prefill has no decode context and
+  // drafts nothing, and a decode step's KV cache already holds the whole prompt.
+  .superRefine((w, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], input: w[path as keyof typeof w], message });
+    if (w.phase === 'prefill') {
+      if (w.contextLength !== undefined) issue('contextLength', 'nothing in prefill (the context is the prompt, inputLength); drop it, or use phase "decode"');
+      if (w.speculation !== undefined) issue('speculation', 'nothing in prefill (MTP drafts decode tokens); drop it, or use phase "decode"');
+    } else if (w.contextLength !== undefined && w.contextLength < w.inputLength) {
+      issue('contextLength', `at least inputLength (${w.inputLength}): the KV cache of a decode step holds the whole prompt`);
+    }
+  });
 export type InferenceWorkload = z.output<typeof InferenceWorkloadSchema>;
 export type InferenceWorkloadInput = z.input<typeof InferenceWorkloadSchema>;
 

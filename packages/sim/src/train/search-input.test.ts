@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '@moge/core';
+import { MoeArchSchema, ValidationError } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
 import { searchTraining, type SearchInput } from './search';
@@ -33,6 +33,15 @@ describe('searchTraining checks its input at the door', () => {
       expect(e.subject).toBe('search');
       expect(e.issues.map((i) => i.path)).toEqual([field]);
     }
+  });
+
+  it('names an invalid architecture, and fills the defaults of one from JSON (it hung the layer packer on NaN)', () => {
+    const tiny = base.archs[0]!;
+    expect(searchError({ archs: [{ ...tiny, topK: 0 }] }).message).toMatch(/invalid archs\[0\] \(moge-tiny\):\n {2}- topK: got 0/);
+    const { numLayers, hiddenSize, numHeads, numKvHeads, headDim, vocabSize, denseFfnSize, numExperts, numExpertGroups, topK, expertFfnSize } = tiny;
+    const json = { numLayers, hiddenSize, numHeads, numKvHeads, headDim, vocabSize, denseFfnSize, numExperts, numExpertGroups, topK, expertFfnSize };
+    const parsed = MoeArchSchema.parse(json);
+    expect(searchTraining({ ...base, archs: [json as typeof tiny] }).top[0]!.result.stepTimeS).toBeCloseTo(searchTraining({ ...base, archs: [parsed] }).top[0]!.result.stepTimeS, 12);
   });
 
   it('still searches a valid input', () => {

@@ -1,4 +1,4 @@
-import { dtypeBytes, MogeError, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
+import { dtypeBytes, MogeError, MoeArchSchema, parseWith, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { CommCostCache } from '../common/comm-cost';
 import { ComputeCostCache } from '../common/op-cost';
@@ -125,6 +125,9 @@ const RECOMPUTE_ORDER = { none: 0, fine: 1, full: 2 } as const;
 export function searchTraining(input: SearchInput): SearchResult {
   if (input.archs.length === 0) throw new ValidationError('search', [{ path: 'archs', received: [], expected: 'at least one architecture (none fell within the ranges and budget)' }]);
   const settings = parseSearchSettings(input);
+  // Parsed here, as simulateTraining does: an invalid architecture (topK 0 with experts) was searched
+  // as if valid, and one from JSON without its defaults hung the layer packer on NaN costs.
+  const given = input.archs.map((a, i) => parseWith(MoeArchSchema, a, `archs[${i}]${a.name ? ` (${a.name})` : ''}`));
   const { objective, space, top, survivors, shortlist } = settings;
   space.recompute = [...new Set(space.recompute)].sort((a, b) => RECOMPUTE_ORDER[a] - RECOMPUTE_ORDER[b]);
   const chip = input.cluster.node.chip;
@@ -133,7 +136,7 @@ export function searchTraining(input: SearchInput): SearchResult {
   const caches = { compute: new ComputeCostCache(chip, 'bf16', profile.chipEfficiency), comm: new CommCostCache(input.cluster) };
   const template = { globalBatchSize: settings.globalBatchSize, seqLength: settings.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
   const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, settings.seqLength) : tokensPerS);
-  const counts = { architectures: input.archs.length, shortlisted: input.archs.length, enumerated: 0, fitting: 0, simulated: 0 };
+  const counts = { architectures: given.length, shortlisted: given.length, enumerated: 0, fitting: 0, simulated: 0 };
   const pool: Candidate[] = [];
   let floor = 0;
 
@@ -144,8 +147,8 @@ export function searchTraining(input: SearchInput): SearchResult {
     recompute: space.recompute.includes('fine') ? ['fine'] : [space.recompute[0]!],
   };
   const countPlans = (archs: MoeArch[], sp: PlanSpace) => archs.reduce((n, arch) => n + [...enumeratePlans(arch, sp, template)].length, 0);
-  const screening = input.archs.length > shortlist;
-  let total = screening ? countPlans(input.archs, screenSpace) : countPlans(input.archs, space);
+  const screening = given.length > shortlist;
+  let total = screening ? countPlans(given, screenSpace) : countPlans(given, space);
   let done = 0;
 
   /**
@@ -187,7 +190,7 @@ export function searchTraining(input: SearchInput): SearchResult {
     }
   };
 
-  let archs = input.archs;
+  let archs = given;
   if (screening) {
     const best = new Map<MoeArch, number>();
     for (const arch of archs) costPlans(arch, screenSpace, () => best.get(arch) ?? 0, (c) => best.set(arch, c.quickScore));

@@ -59,6 +59,13 @@ describe('balancedLayerSlots', () => {
     expect(onLast).toBeLessThanOrEqual(1);
     expect(stageLoads(slots, input).max).toBeLessThanOrEqual(5 + 1e-9);
   });
+
+  it('names a cost that is not a finite number ≥ 0 (a NaN made it double its budget forever)', () => {
+    const input = { pp: 2, vpp: 1, layerCostS: [1, Number.NaN, 1, 1], extraCostS: [0, 0] };
+    expect(() => balancedLayerSlots(input)).toThrow(/layer layout:\n {2}- layerCostS\.1: got NaN, expected a finite cost ≥ 0/);
+    expect(() => balancedLayerSlots({ ...input, layerCostS: [1, 1, 1, 1], extraCostS: [0, Infinity] })).toThrow(/extraCostS\.1: got Infinity/);
+    expect(() => chunkBalancedSplit([1, -1, 1], 2)).toThrow(/costs\.1: got -1/);
+  });
 });
 
 /** The smallest possible largest part of a contiguous split of `costs` into at most `parts` parts (dynamic programme). */

@@ -1,4 +1,14 @@
+import { ValidationError } from '@moge/core';
 import type { LayerSlot } from '@moge/memory';
+
+/**
+ * Refuses a cost that is not a finite number ≥ 0, naming it: the packers bisect a budget, and with a
+ * NaN cost no budget ever fits (balancedLayerSlots doubled its budget forever).
+ */
+function checkCosts(field: string, costs: readonly number[]): void {
+  const i = costs.findIndex((c) => !(c >= 0 && c < Infinity));
+  if (i >= 0) throw new ValidationError('layer layout', [{ path: `${field}.${i}`, received: costs[i], expected: 'a finite cost ≥ 0 in seconds' }]);
+}
 
 /**
  * How the transformer layers are split over the pipeline's model chunks:
@@ -35,6 +45,8 @@ export interface BalancedLayoutInput {
  */
 export function balancedLayerSlots(input: BalancedLayoutInput): LayerSlot[] {
   const { pp, vpp, layerCostS, extraCostS } = input;
+  checkCosts('layerCostS', layerCostS);
+  checkCosts('extraCostS', extraCostS);
   const numVirtual = pp * vpp;
   const layerVirtual = Math.max(1, Math.min(numVirtual, input.layerVirtualStages ?? numVirtual));
   const numLayers = layerCostS.length;
@@ -115,6 +127,7 @@ export function stageLoads(slots: LayerSlot[], input: BalancedLayoutInput): { lo
  * Returns the part of each unit.
  */
 export function chunkBalancedSplit(costs: readonly number[], parts: number): Int32Array {
+  checkCosts('costs', costs);
   const n = costs.length;
   const out = new Int32Array(n);
   if (n === 0 || parts <= 1) return out;

@@ -42,6 +42,18 @@ describe('searchInference', () => {
     expect(search({ top: -1 })).toThrow(/top: got -1/);
   });
 
+  it('names an invalid architecture instead of finding no layout for it, and keeps the baseline\'s identity', () => {
+    const search = (over: object) => searchInference({ archs: [pro], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048 }, ...over });
+    expect(() => search({ archs: [{ ...pro, topK: 0 }] })).toThrow(/invalid archs\[0\] \(pangu-pro-moe\):\n {2}- topK: got 0/);
+    expect(() => search({ baseline: { ...pro, numLayers: 0 } })).toThrow(/invalid baseline \(pangu-pro-moe\):\n {2}- numLayers: got 0/);
+    const smaller = { ...pro, name: 'pro-40', numLayers: 40 };
+    const r = search({ archs: [pro, smaller], baseline: smaller });
+    expect(r.baseline?.arch).toBe('pro-40');
+    expect(r.top.find((e) => e.arch.name === 'pro-40')?.relative).toBeLessThanOrEqual(1 + 1e-12);
+    // The baseline is one of the architectures, not an extra one simulated again.
+    expect(r.counts.layoutsSimulated).toBe(search({ archs: [pro, smaller] }).counts.layoutsSimulated);
+  });
+
   it('uses the Pangu Pro caps: 100 ms on 300I Duo, 50 ms on 800I A2', () => {
     expect(defaultTpotCapFor(parseClusterSpec('atlas-300i-duo:4'))).toBe(0.1);
     expect(defaultTpotCapFor(a2)).toBe(0.05);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { countParameters, dtypeBytes, MogeError, parseWith, quantizationWeightDType, type MoeArch } from '@moge/core';
+import { countParameters, dtypeBytes, MogeError, MoeArchSchema, parseWith, quantizationWeightDType, type MoeArch } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { maxBatchUnderTpot } from './max-batch';
 import { getInferenceProfile, type InferenceProfile } from './profile';
@@ -78,17 +78,26 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
   // field used to come back as "no layout meets the cap", and a NaN cap as batch 1 meeting it.
   const { tpotCapS, top } = parseWith(InferenceSearchSettingsSchema, { tpotCapS: input.tpotCapS, top: input.top }, 'inference search');
   parseWith(InferenceWorkloadSchema, { ...input.workload, phase: 'decode', batch: 1 }, 'inference search workload');
+  // An invalid architecture failed every layout (read as "no layout meets the cap"), and one from
+  // JSON without its defaults passed the server filter on NaN parameter counts. The baseline keeps
+  // its identity with the architecture it is (compared below).
+  const parsed = new Map<MoeArch, MoeArch>();
+  const parseArch = (a: MoeArch, subject: string): MoeArch => {
+    if (!parsed.has(a)) parsed.set(a, parseWith(MoeArchSchema, a, `${subject}${a.name ? ` (${a.name})` : ''}`));
+    return parsed.get(a)!;
+  };
+  const archs = input.archs.map((a, i) => parseArch(a, `archs[${i}]`));
   const { cluster } = input;
   // Resolved up front: below, a MogeError means "this layout does not fit the architecture" and is
   // skipped, which would turn an unknown profile name into an empty result.
   const profile = typeof input.profile === 'string' ? getInferenceProfile(input.profile) : input.profile;
   const filtered: { arch: string; reason: string }[] = [];
-  const survivors = input.archs.filter((a) => {
+  const survivors = archs.filter((a) => {
     const reason = serverFilter(a, cluster, tpotCapS, input.workload.quantization);
     if (reason) filtered.push({ arch: a.name ?? 'custom', reason });
     return reason === null;
   });
-  const baselineArch = input.baseline ?? input.archs[0];
+  const baselineArch = input.baseline ? parseArch(input.baseline, 'baseline') : archs[0];
   const candidates = [...survivors];
   if (baselineArch && !candidates.includes(baselineArch)) candidates.push(baselineArch);
   const work = candidates.map((arch) => ({ arch, layouts: enumerateInferenceLayouts(arch, cluster) }));
@@ -130,7 +139,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
     .sort((a, b) => b.throughputPerCard - a.throughputPerCard);
   return {
     tpotCapS,
-    counts: { architectures: input.archs.length, passedFilter: survivors.length, layoutsSimulated: done, meetingCap },
+    counts: { architectures: archs.length, passedFilter: survivors.length, layoutsSimulated: done, meetingCap },
     filtered,
     baseline: base ? { arch: base.arch.name ?? 'custom', throughputPerCard: base.throughputPerCard } : null,
     top: all.slice(0, top).map(withRel),

@@ -35,6 +35,10 @@ describe('searchTraining checks its input at the door', () => {
     }
   });
 
+  it('names survivors fewer than top (it returned fewer plans than asked for)', () => {
+    expect(searchError({ top: 3, survivors: 2 }).message).toMatch(/search:\n {2}- survivors: got 2, expected at least top \(3\)/);
+  });
+
   it('names an invalid architecture, and fills the defaults of one from JSON (it hung the layer packer on NaN)', () => {
     const tiny = base.archs[0]!;
     expect(searchError({ archs: [{ ...tiny, topK: 0 }] }).message).toMatch(/invalid archs\[0\] \(moge-tiny\):\n {2}- topK: got 0/);

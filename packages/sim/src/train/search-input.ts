@@ -18,6 +18,12 @@ const SearchSettingsSchema = z.object({
   top: positiveInt.default(10),
   survivors: positiveInt.optional(),
   shortlist: positiveInt.default(4),
+}).superRefine((s, ctx) => {
+  // Only simulated plans are ranked: fewer survivors than `top` returned fewer plans without a word.
+  // (A survivors below 1 has its own issue above.)
+  if (s.survivors !== undefined && s.survivors >= 1 && s.survivors < s.top) {
+    ctx.addIssue({ code: 'custom', path: ['survivors'], input: s.survivors, message: `at least top (${s.top}): only the plans simulated are ranked` });
+  }
 });
 
 export interface SearchSettingsInput {

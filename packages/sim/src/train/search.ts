@@ -23,7 +23,7 @@ export interface SearchInput {
   profileData?: SimProfile;
   /** Configurations to return, best first. */
   top?: number;
-  /** Plans whose schedule is simulated event by event (the best by the quick estimate). Default max(4 × top, 200): the quick estimate orders plans only roughly (bench/search.bench.ts compares against simulating every plan). */
+  /** Plans whose schedule is simulated event by event (the best by the quick estimate), at least `top`. Default max(4 × top, 200): the quick estimate orders plans only roughly (bench/search.bench.ts compares against simulating every plan). */
   survivors?: number;
   /**
    * With more architectures than this, a screening pass (one micro-batch size, fine-grained recompute)

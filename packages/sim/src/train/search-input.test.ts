@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MoeArchSchema, ValidationError } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
+import { getSimProfile } from '../common/training-profile';
 import { searchTraining, type SearchInput } from './search';
 
 const base: SearchInput = { archs: [getPreset('moge-tiny')], cluster: parseClusterSpec('atlas-800t-a2:8'), globalBatchSize: 16, seqLength: 512, space: { pp: [1], cp: [1] }, top: 1 };
@@ -46,6 +47,11 @@ describe('searchTraining checks its input at the door', () => {
     const json = { numLayers, hiddenSize, numHeads, numKvHeads, headDim, vocabSize, denseFfnSize, numExperts, numExpertGroups, topK, expertFfnSize };
     const parsed = MoeArchSchema.parse(json);
     expect(searchTraining({ ...base, archs: [json as typeof tiny] }).top[0]!.result.stepTimeS).toBeCloseTo(searchTraining({ ...base, archs: [parsed] }).top[0]!.result.stepTimeS, 12);
+  });
+
+  it('names a bad field of a profile object', () => {
+    const base = getSimProfile('ascend-910b-training');
+    expect(searchError({ profileData: { ...base, overlapEfficiency: { ...base.overlapEfficiency, value: Number.NaN } } }).message).toMatch(/invalid profileData:\n {2}- overlapEfficiency/);
   });
 
   it('still searches a valid input', () => {

@@ -3,7 +3,7 @@ import type { Cluster } from '@moge/ascend-hal';
 import { CommCostCache } from '../common/comm-cost';
 import { ComputeCostCache } from '../common/op-cost';
 import { sumComm } from '../common/pass-cost';
-import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/training-profile';
+import { defaultSimProfileFor, getSimProfile, SimProfileSchema, type SimProfile } from '../common/training-profile';
 import { trainingFlopsPerToken } from './model-flops';
 import { dataParallelCollectives } from './data-parallel';
 import { resolveOverlap, type TrainingSimOptionsInput } from './options';
@@ -132,7 +132,7 @@ export function searchTraining(input: SearchInput): SearchResult {
   space.recompute = [...new Set(space.recompute)].sort((a, b) => RECOMPUTE_ORDER[a] - RECOMPUTE_ORDER[b]);
   const chip = input.cluster.node.chip;
   const profileName = settings.options.profile;
-  const profile = input.profileData ?? (profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name));
+  const profile = input.profileData ? parseWith(SimProfileSchema, input.profileData, 'profileData') : profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name);
   const caches = { compute: new ComputeCostCache(chip, 'bf16', profile.chipEfficiency), comm: new CommCostCache(input.cluster) };
   const template = { globalBatchSize: settings.globalBatchSize, seqLength: settings.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
   const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, settings.seqLength) : tokensPerS);

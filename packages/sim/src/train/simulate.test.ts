@@ -71,6 +71,14 @@ describe('simulateTraining', () => {
     expect(() => SimProfileSchema.parse({ ...base, activationMemoryFactor: { ...factor, value: 0.9 } })).toThrow(/≥ 1/);
   });
 
+  it('names a bad field of a profile object instead of predicting a negative step or crashing', () => {
+    const base = getSimProfile('ascend-910b-training');
+    const plan = ParallelPlanSchema.parse(proPlan);
+    expect(() => simulateTraining({ arch: pro, cluster, plan, profile: { ...base, stepOverheadS: { ...base.stepOverheadS, value: -1 } } })).toThrow(/invalid profile:\n {2}- stepOverheadS/);
+    const { topKZipfExponent: _, ...missing } = base;
+    expect(() => simulateTraining({ arch: pro, cluster, plan, profile: missing as typeof base })).toThrow(/invalid profile:\n {2}- topKZipfExponent/);
+  });
+
   it('gives every layer a forward and a backward time', () => {
     expect(r.perLayer.map((l) => l.layer)).toEqual(Array.from({ length: pro.numLayers }, (_, i) => i));
     for (const l of r.perLayer) {

@@ -7,7 +7,7 @@ import { crossesNodes, planGroups, type PlanGroups } from '../common/group-layou
 import type { LayerShard } from '../common/layer-ops';
 import { ComputeCostCache } from '../common/op-cost';
 import { sumComm } from '../common/pass-cost';
-import { defaultSimProfileFor, getSimProfile, type SimProfile } from '../common/training-profile';
+import { defaultSimProfileFor, getSimProfile, SimProfileSchema, type SimProfile } from '../common/training-profile';
 import { breakdownTotal, pipelineBreakdown, type StepBreakdown } from './breakdown';
 import { dataParallelTiming } from './data-parallel';
 import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
@@ -81,7 +81,9 @@ export function simulateTraining(input: TrainingSimRequest): TrainingSimResult {
   // valid plans by the thousand, goes straight to prepareTraining.
   const arch = parseWith(MoeArchSchema, input.arch, 'arch');
   const plan = parseWith(ParallelPlanSchema, input.plan, 'plan');
-  return scheduleTraining(prepareTraining({ ...input, arch, plan }));
+  // A profile object too: a negative step overhead gave a negative step time, a missing number a TypeError.
+  const profile = input.profile && parseWith(SimProfileSchema, input.profile, 'profile');
+  return scheduleTraining(prepareTraining({ ...input, arch, plan, ...(profile ? { profile } : {}) }));
 }
 
 /** Everything about a plan before its schedule is simulated: memory, per-chunk work, transfer times. */

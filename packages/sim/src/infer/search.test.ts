@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
 import { enumerateArchs } from '../train/arch-ranges';
+import { getInferenceProfile } from './profile';
 import { defaultTpotCapFor, searchInference, serverFilter } from './search';
 import { enumerateInferenceLayouts } from './search-space';
 
@@ -52,6 +53,11 @@ describe('searchInference', () => {
     expect(r.top.find((e) => e.arch.name === 'pro-40')?.relative).toBeLessThanOrEqual(1 + 1e-12);
     // The baseline is one of the architectures, not an extra one simulated again.
     expect(r.counts.layoutsSimulated).toBe(search({ archs: [pro, smaller] }).counts.layoutsSimulated);
+  });
+
+  it('names a bad field of a profile object instead of finding no layout', () => {
+    const base = getInferenceProfile();
+    expect(() => searchInference({ archs: [pro], cluster: a2, tpotCapS: 0.05, workload: { inputLength: 2048 }, profile: { ...base, launchFraction: { ...base.launchFraction, value: 2 } } })).toThrow(/invalid inference profile:\n {2}- launchFraction/);
   });
 
   it('uses the Pangu Pro caps: 100 ms on 300I Duo, 50 ms on 800I A2', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { countParameters, dtypeBytes, MogeError, MoeArchSchema, parseWith, quantizationWeightDType, type MoeArch } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { maxBatchUnderTpot } from './max-batch';
-import { getInferenceProfile, type InferenceProfile } from './profile';
+import { getInferenceProfile, InferenceProfileSchema, type InferenceProfile } from './profile';
 import { enumerateInferenceLayouts, type InferenceLayoutCandidate } from './search-space';
 import type { InferenceSimResult } from './simulate';
 import { InferenceWorkloadSchema, type InferenceWorkloadInput } from './workload';
@@ -90,7 +90,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
   const { cluster } = input;
   // Resolved up front: below, a MogeError means "this layout does not fit the architecture" and is
   // skipped, which would turn an unknown profile name into an empty result.
-  const profile = typeof input.profile === 'string' ? getInferenceProfile(input.profile) : input.profile;
+  const profile = typeof input.profile === 'string' ? getInferenceProfile(input.profile) : input.profile && parseWith(InferenceProfileSchema, input.profile, 'inference profile');
   const filtered: { arch: string; reason: string }[] = [];
   const survivors = archs.filter((a) => {
     const reason = serverFilter(a, cluster, tpotCapS, input.workload.quantization);

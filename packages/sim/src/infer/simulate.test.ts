@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseWith, ParallelPlanSchema, ValidationError, type ParallelPlanInput } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
+import { getInferenceProfile } from './profile';
 import { simulateInference, type InferenceSimInput } from './simulate';
 import type { InferenceWorkloadInput } from './workload';
 
@@ -111,6 +112,11 @@ describe('simulateInference', () => {
     expect(run({ plan: { dp: 4, ep: 2, etp: 2 } }).tpotS).toBeCloseTo(run({ plan: plan({ dp: 4, ep: 2, etp: 2, globalBatchSize: 4 }) }).tpotS!, 12);
     expect(() => run({ plan: { tp: 4, ep: 2, etp: 2, sequenceParalel: true } as ParallelPlanInput })).toThrow(/invalid plan:\n {2}- sequenceParalel[\s\S]*sequenceParallel/);
     expect(() => run({ arch: { ...pro, numLayers: 0 } })).toThrow(/invalid arch:\n {2}- numLayers: got 0/);
+  });
+
+  it('names a bad field of a profile object instead of predicting a NaN TPOT', () => {
+    const base = getInferenceProfile();
+    expect(() => run({ profile: { ...base, stepOverheadS: { ...base.stepOverheadS, value: Number.NaN } } })).toThrow(/invalid inference profile:\n {2}- stepOverheadS/);
   });
 
   it('refuses a tp that neither shards nor replicates the KV heads whole, and accepts one that replicates them', () => {

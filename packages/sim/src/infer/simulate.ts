@@ -7,7 +7,7 @@ import type { OpModule } from '../common/ops';
 import { expertActivity } from './expert-activity';
 import { inferEmbeddingOps, inferHeadOps, inferLayerOps, mtpDraftOps, type InferShard } from './layer-ops';
 import { InferOpCost } from './op-time';
-import { getInferenceProfile, type InferenceProfile } from './profile';
+import { getInferenceProfile, InferenceProfileSchema, type InferenceProfile } from './profile';
 import { addBlock, costBlock, emptyBlockCost, type BlockCost, type BlockCostContext, type InferGroups, type OpDetail } from './step-cost';
 import { acceptedTokensPerStep, contextOf, InferenceWorkloadSchema, type InferenceWorkload, type InferenceWorkloadInput } from './workload';
 
@@ -125,7 +125,8 @@ export function simulateInference(input: InferenceSimInput): InferenceSimResult 
   const plan = parseServingPlan(input.plan);
   const { cluster } = input;
   const w = parseWith(InferenceWorkloadSchema, input.workload, 'inference workload');
-  const profile = typeof input.profile === 'object' ? input.profile : getInferenceProfile(input.profile);
+  // A profile object is checked too: a NaN or missing number came out as a NaN TPOT.
+  const profile = typeof input.profile === 'object' ? parseWith(InferenceProfileSchema, input.profile, 'inference profile') : getInferenceProfile(input.profile);
   const devices = checkLayout(arch, cluster, plan, w);
   const chip = cluster.node.chip;
   const cost = new InferOpCost(chip, w.quantization, w.kvDType, profile, w.phase === 'decode');

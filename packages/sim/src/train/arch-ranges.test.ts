@@ -27,4 +27,8 @@ describe('ArchRangesSchema', () => {
     expect(() => parse({ base: small, totalParams: { mx: 1e9 } })).toThrow(/totalParams\.mx: got 1000000000, expected no such field; did you mean "max"\?/);
     expect(() => parse({ base: small, totalParam: { max: 1e9 } })).toThrow(/totalParam: .*did you mean "totalParams"\?/);
   });
+
+  it('refuses a budget whose max is below its min, naming it', () => {
+    expect(() => parse({ base: small, totalParams: { min: 8e10, max: 6e10 } })).toThrow(/totalParams\.max: got 60000000000, expected at least min/);
+  });
 });

@@ -55,7 +55,12 @@ export const ArchRangesSchema = z.strictObject({
     const meant = closestName(key, TOTAL_PARAMS_FIELDS);
     return meant === undefined ? 'no such field (known: min, max)' : `no such field; did you mean "${meant}"?`;
   })
-    .pipe(z.strictObject({ min: z.number().nonnegative().default(0), max: z.number().positive().default(Infinity) }))
+    .pipe(
+      z
+        .strictObject({ min: z.number().nonnegative().default(0), max: z.number().positive().default(Infinity) })
+        // An empty budget used to surface later as "no architecture fell within the ranges and budget".
+        .refine((b) => b.min <= b.max, { path: ['max'], message: 'at least min' }),
+    )
     .default({ min: 0, max: Infinity }),
 });
 export type ArchRanges = z.infer<typeof ArchRangesSchema>;

@@ -11,7 +11,7 @@ export type { RecomputeCost } from './training/recompute-cost';
 export { MemoryPolicySchema, policyOf, withPolicy, type MemoryPolicy } from './training/policy';
 export { inFlightProfiles } from './training/schedule';
 export { checkPlanFitsArch, layerSlots, servingSplitsKvHeads, type LayerSlot } from './training/stage-layout';
-export { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads, tpSplitWidths, trainingPlanIssues } from './training/plan-rules';
+export { absentModules, hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads, tpSplitWidths, trainingPlanIssues } from './training/plan-rules';
 export type { StageParams, StaticBytes } from './training/static-memory';
 export {
   estimateTrainingMemory,

@@ -10,6 +10,7 @@ import {
   type PlanMemoryOptionsInput,
   type TrainingMemoryEstimate,
 } from '../index';
+import { absentModules } from '../training/plan-rules';
 import { archAndPlan } from '../training/test-arbitraries';
 import { arch, gptArch, plan } from '../training/test-archs';
 
@@ -178,8 +179,12 @@ const planningCase = archAndPlan(6).chain(({ arch, plan }) =>
       pick: fc.record({ recompute: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), numLayers: fc.option(fc.nat({ max: 8 })), swap: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) }),
     })
     .map((c) => {
-      const allowRecompute = c.allowRecompute ?? [...RecomputeModuleSchema.options];
-      const allowSwap = c.training.hostLink ? (c.allowSwap ?? [...SwapModuleSchema.options]) : [];
+      // The planner is given the lists as drawn; the test's own estimates take the modules the arch
+      // has (a plan naming another is refused), which is all the planner may pick from.
+      const absent = absentModules(arch);
+      const has = (field: 'recompute' | 'swap') => (m: string) => !absent.some((a) => a.field === field && a.module === m);
+      const allowRecompute = (c.allowRecompute ?? [...RecomputeModuleSchema.options]).filter(has('recompute'));
+      const allowSwap = c.training.hostLink ? (c.allowSwap ?? [...SwapModuleSchema.options]).filter(has('swap')) : [];
       const any: MemoryPolicy = {
         recompute: allowRecompute.filter((_, i) => c.pick.recompute[i]),
         swap: allowSwap.filter((_, i) => c.pick.swap[i]),

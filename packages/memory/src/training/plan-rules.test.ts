@@ -1,7 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@moge/core';
+import { prepareTraining } from './estimate';
+import { TrainingMemoryOptionsSchema } from './options';
+import { absentModules } from './plan-rules';
 import { checkPlanFitsArch } from './stage-layout';
-import { arch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from './test-archs';
+import { archAndPlan } from './test-arbitraries';
+import { arch, gptArch, PANGU_PRO_MOE, PANGU_ULTRA_MOE, plan } from './test-archs';
 
 const pro = arch(PANGU_PRO_MOE);
 const ultra = arch(PANGU_ULTRA_MOE);
@@ -63,5 +68,36 @@ describe('training-plan rules in checkPlanFitsArch', () => {
     expect(pathsOf(() => checkPlanFitsArch(ultra, { ...ok, seqLength: 4098 }, 'training'))).toEqual(['plan.seqLength']);
     // 6048 sequences = 63 micro-batches of 2 per DP rank: not whole groups of pp 16 under vpp 2.
     expect(pathsOf(() => checkPlanFitsArch(ultra, { ...ok, globalBatchSize: 6048 }, 'training'))).toEqual(['plan.globalBatchSize']);
+  });
+});
+
+describe('recompute and swap of modules the architecture lacks', () => {
+  it('are refused by field, saying why and what to use instead', () => {
+    const gqa = () => checkPlanFitsArch(pro, plan({ tp: 8, ep: 8, sequenceParallel: true, recompute: ['mla-up-proj', 'activation'] }));
+    expect(gqa).toThrow(/plan\.recompute: got \["mla-up-proj","activation"\], expected no "mla-up-proj": pangu-pro-moe uses GQA attention, not MLA; recompute its attention with "attention-core"/);
+    const dense = gptArch(4, 8, 64);
+    expect(pathsOf(() => checkPlanFitsArch(dense, plan({ recompute: ['permute'], swap: ['moe', 'mlp'] })))).toEqual(['plan.recompute', 'plan.swap']);
+    expect(() => checkPlanFitsArch(dense, plan({ swap: ['moe'] }))).toThrow(/no "moe": .* has no MoE layers; swap its FFN activations with "mlp"/);
+    const noShared = arch({ ...PANGU_PRO_MOE, sharedExpertFfnSize: 0 });
+    expect(() => checkPlanFitsArch(noShared, plan({ swap: ['mlp'] }))).toThrow(/no "mlp": pangu-pro-moe has neither dense FFN layers nor a shared expert/);
+    // What the architectures have passes: MLA up-projections on Pangu Ultra, the shared expert's 'mlp' on Pangu Pro.
+    expect(pathsOf(() => checkPlanFitsArch(ultra, plan({ tp: 8, ep: 8, sequenceParallel: true, noopLayers: 3, recompute: ['mla-up-proj', 'permute'], swap: ['mlp', 'moe'] })))).toEqual([]);
+    expect(pathsOf(() => checkPlanFitsArch(pro, plan({ tp: 8, ep: 8, sequenceParallel: true, swap: ['mlp', 'moe'] })))).toEqual([]);
+  });
+
+  it('are exactly those no activation of the architecture is tagged with (property over small archs and plans)', () => {
+    const options = TrainingMemoryOptionsSchema.parse({});
+    fc.assert(
+      fc.property(archAndPlan(4), ({ arch: a, plan: p }) => {
+        const tensors = prepareTraining(a, { ...p, recompute: [], swap: [] }, options).blocksByStage.flat().flatMap((b) => b.tensors);
+        const absent = absentModules(a);
+        const ruled = [['recompute', 'mla-up-proj'], ['recompute', 'permute'], ['swap', 'moe'], ['swap', 'mlp']] as const;
+        for (const [field, module] of ruled) {
+          const isAbsent = absent.some((x) => x.field === field && x.module === module);
+          expect(tensors.some((t) => t[field] === module)).toBe(!isAbsent);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { numMoeLayers, type FieldIssue, type MoeArch, type ParallelPlan } from '@moge/core';
+import { numMoeLayers, type FieldIssue, type MoeArch, type ParallelPlan, type RecomputeModule, type SwapModule } from '@moge/core';
 
 /**
  * Shapes of a training plan that Megatron-LM / MindSpeed refuse at start-up but that a cost model
@@ -79,6 +79,7 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
       expected: `a multiple of microBatchSize × dp × pp (${plan.microBatchSize}×${plan.dp}×${plan.pp} = ${perMicroBatchGroup}) when vpp > 1: Megatron-LM's interleaved schedule runs micro-batches in groups of pp, and this gives ${plan.globalBatchSize / (plan.microBatchSize * plan.dp)}; e.g. globalBatchSize ${Math.ceil(plan.globalBatchSize / perMicroBatchGroup) * perMicroBatchGroup}, or vpp 1`,
     });
   }
+  issues.push(...absentModuleIssues(arch, plan));
   if (!hasMoeLayers(arch)) {
     for (const field of ['ep', 'etp'] as const) {
       if (plan[field] !== 1) {
@@ -91,6 +92,30 @@ export function trainingPlanIssues(arch: MoeArch, plan: ParallelPlan): FieldIssu
     }
   }
   return issues;
+}
+
+/**
+ * Recompute and swap modules the architecture does not have, each with why: naming one would change
+ * nothing, so a plan that does was most likely written for another model (an MLA plan reused for
+ * GQA, a MoE plan for a dense model), and Megatron-LM would silently ignore the flag.
+ */
+export function absentModules(arch: MoeArch): { field: 'recompute' | 'swap'; module: RecomputeModule | SwapModule; why: string }[] {
+  const name = arch.name ?? 'this architecture';
+  const moe = hasMoeLayers(arch);
+  // The 'mlp' swap covers dense FFNs and the shared expert (ffn-activations.ts).
+  const mlp = !moe || arch.numDenseLayers > 0 || arch.sharedExpertFfnSize > 0;
+  return [
+    ...(arch.attention !== 'mla' ? [{ field: 'recompute', module: 'mla-up-proj', why: `${name} uses GQA attention, not MLA; recompute its attention with "attention-core"` } as const] : []),
+    ...(!moe ? [{ field: 'recompute', module: 'permute', why: `${name} has no MoE layers, so no tokens are permuted` } as const] : []),
+    ...(!moe ? [{ field: 'swap', module: 'moe', why: `${name} has no MoE layers; swap its FFN activations with "mlp"` } as const] : []),
+    ...(!mlp ? [{ field: 'swap', module: 'mlp', why: `${name} has neither dense FFN layers nor a shared expert; swap its experts' activations with "moe"` } as const] : []),
+  ];
+}
+
+function absentModuleIssues(arch: MoeArch, plan: ParallelPlan): FieldIssue[] {
+  return absentModules(arch)
+    .filter((a) => (plan[a.field] as readonly string[]).includes(a.module))
+    .map((a) => ({ path: `plan.${a.field}`, received: plan[a.field], expected: `no "${a.module}": ${a.why}, or drop it` }));
 }
 
 /**

@@ -29,6 +29,7 @@ export {
   planWorldSize,
   planExpertDataParallel,
   planNumMicroBatches,
+  servingPlanInput,
   MAX_MICRO_BATCHES,
   type ParallelPlan,
   type ParallelPlanInput,

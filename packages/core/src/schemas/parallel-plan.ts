@@ -83,6 +83,19 @@ export const ParallelPlanSchema = ParallelPlanObject.superRefine((p, ctx) => {
 export type ParallelPlan = z.output<typeof ParallelPlanSchema>;
 export type ParallelPlanInput = z.input<typeof ParallelPlanSchema>;
 
+/**
+ * The JSON input of a serving plan, ready for ParallelPlanSchema: the schema wants globalBatchSize to
+ * be a multiple of microBatchSize × dp, which means nothing for serving, so when it is left out it is
+ * that product. Anything else (not an object, bad dp) is passed through for the schema to name.
+ */
+export function servingPlanInput(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || 'globalBatchSize' in input) return input;
+  const r = input as { dp?: unknown; microBatchSize?: unknown };
+  const dp = typeof r.dp === 'number' ? r.dp : 1;
+  const mbs = typeof r.microBatchSize === 'number' ? r.microBatchSize : 1;
+  return { ...input, globalBatchSize: dp * mbs };
+}
+
 /** Devices the plan occupies. */
 export function planWorldSize(p: ParallelPlan): number {
   return p.tp * p.cp * p.dp * p.pp;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { MAX_MICRO_BATCHES, MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel } from '../index';
+import { MAX_MICRO_BATCHES, MoeArchSchema, ParallelPlanSchema, planWorldSize, planExpertDataParallel, servingPlanInput } from '../index';
 import { parseWith } from '../errors/parse';
 import { ValidationError } from '../errors/moge-error';
 
@@ -106,6 +106,14 @@ describe('ParallelPlanSchema', () => {
 
   it('rejects an expert layout that does not fit a stage', () => {
     expect(() => parseWith(ParallelPlanSchema, { tp: 2, dp: 3, ep: 4 }, 'plan')).toThrow(/ep: got 4, expected ep × etp/);
+  });
+
+  it('a serving plan may leave out globalBatchSize (microBatchSize × dp); a given one or bad input is the schema\'s to judge', () => {
+    expect(parseWith(ParallelPlanSchema, servingPlanInput({ tp: 4, dp: 2 }), 'plan').globalBatchSize).toBe(2);
+    expect(parseWith(ParallelPlanSchema, servingPlanInput({ dp: 2, microBatchSize: 3 }), 'plan').globalBatchSize).toBe(6);
+    expect(() => parseWith(ParallelPlanSchema, servingPlanInput({ dp: 2, globalBatchSize: 3 }), 'plan')).toThrow(/globalBatchSize/);
+    expect(() => parseWith(ParallelPlanSchema, servingPlanInput({ dp: 'two' }), 'plan')).toThrow(/dp/);
+    expect(servingPlanInput([1])).toEqual([1]);
   });
 
   it('refuses recomputeNumLayers without whole-layer recompute, which would drop it silently', () => {

@@ -1,4 +1,4 @@
-import { dtypeBytes, MoeArchSchema, ParallelPlanSchema, parseWith, ValidationError, type FieldIssue, type MoeArch, type MoeArchInput, type ParallelPlan, type ParallelPlanInput } from '@moge/core';
+import { dtypeBytes, MoeArchSchema, ParallelPlanSchema, parseWith, servingPlanInput, ValidationError, type FieldIssue, type MoeArch, type MoeArchInput, type ParallelPlan, type ParallelPlanInput } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { estimateInferenceMemory, servingSplitsKvHeads } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
@@ -100,20 +100,6 @@ function groupLayout(size: number, stride: number, devicesPerNode: number): Grou
 }
 
 /**
- * A serving plan from its JSON input: the schema wants globalBatchSize to be a multiple of
- * microBatchSize × dp, which means nothing for serving, so when it is left out it is that product.
- */
-function parseServingPlan(plan: ParallelPlan | ParallelPlanInput): ParallelPlan {
-  let input: unknown = plan;
-  if (typeof plan === 'object' && plan !== null && !Array.isArray(plan) && !('globalBatchSize' in plan)) {
-    const dp = typeof plan.dp === 'number' ? plan.dp : 1;
-    const mbs = typeof plan.microBatchSize === 'number' ? plan.microBatchSize : 1;
-    input = { ...plan, globalBatchSize: dp * mbs };
-  }
-  return parseWith(ParallelPlanSchema, input, 'plan');
-}
-
-/**
  * Simulates one inference step (a prefill forward, or a decode step with optional MTP drafting) on
  * the busiest device of an H2P-style layout, and reports TTFT / TPOT, throughput per card, the
  * breakdown, expert activity and the memory fit (KV capacity from @moge/memory).
@@ -122,7 +108,7 @@ export function simulateInference(input: InferenceSimInput): InferenceSimResult 
   // Parsed at the public door, as simulateTraining does: a plan or architecture from JSON (no defaults
   // filled) used to fail on its missing fields with NaN in the message ("noopLayers NaN").
   const arch = parseWith(MoeArchSchema, input.arch, 'arch');
-  const plan = parseServingPlan(input.plan);
+  const plan = parseWith(ParallelPlanSchema, servingPlanInput(input.plan), 'plan');
   const { cluster } = input;
   const w = parseWith(InferenceWorkloadSchema, input.workload, 'inference workload');
   // A profile object is checked too: a NaN or missing number came out as a NaN TPOT.

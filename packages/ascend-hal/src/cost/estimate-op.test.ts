@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InfeasibleError, type ValidationError } from '@moge/core';
+import { InfeasibleError, ValidationError } from '@moge/core';
 import { findChip, listChips } from '../catalog/chips';
 import { estimateOpTime } from './estimate-op';
-import { OpSchema } from './op';
+import { OpSchema, type Op } from './op';
 import { getEfficiencyProfile } from './profiles';
 import { MatmulCurveSchema } from './profile';
 import { attentionPairs } from './work';
@@ -51,6 +51,25 @@ describe('estimateOpTime: roofline', () => {
       expect((e as ValidationError).issues[0]).toMatchObject({ path: 'flops' });
     }
     expect(() => estimateOpTime(h200, { kind: 'grouped-matmul', groups: 2, tokensPerGroup: [1, -1], k: 8, n: 8, dtype: 'bf16' })).toThrow(/tokensPerGroup\[1\]/);
+  });
+
+  it('an unknown kind or dtype, or a per-group list of the wrong length, is named, not a TypeError or a NaN time', () => {
+    const pathOf = (op: unknown) => {
+      try {
+        estimateOpTime(h200, op as Op);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ValidationError);
+        return (e as ValidationError).issues.map((i) => i.path);
+      }
+      return expect.unreachable('accepted');
+    };
+    expect(pathOf({ kind: 'conv', dtype: 'bf16' })).toEqual(['kind']);
+    expect(pathOf(null)).toEqual(['kind']);
+    expect(pathOf({ kind: 'matmul', m: 1, k: 1, n: 1 })).toEqual(['dtype']);
+    expect(pathOf({ kind: 'matmul', m: 1, k: 1, n: 1, dtype: 'fp8' })).toEqual(['dtype']);
+    expect(pathOf({ kind: 'elementwise', elements: 10, flopsPerElement: 1, dtype: 'fp8' })).toEqual(['dtype']);
+    expect(pathOf({ kind: 'matmul', m: 1, k: 1, n: 1, dtype: 'bf16', weightDType: 'int2' })).toEqual(['weightDType']);
+    expect(pathOf({ kind: 'grouped-matmul', groups: 4, tokensPerGroup: [1, 2], k: 8, n: 8, dtype: 'bf16' })).toEqual(['tokensPerGroup']);
   });
 
   it('property: time ≥ both roofline bounds at full efficiency, and grows with M', () => {

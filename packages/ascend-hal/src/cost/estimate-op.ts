@@ -1,4 +1,4 @@
-import { InfeasibleError, ValidationError, type DType } from '@moge/core';
+import { DTypeSchema, InfeasibleError, ValidationError, type DType } from '@moge/core';
 import type { ChipSpec } from '../catalog/schemas';
 import type { Op } from './op';
 import { getEfficiencyProfile } from './profiles';
@@ -37,8 +37,28 @@ export function matrixPeak(chip: ChipSpec, dtype: DType): number {
   return peak;
 }
 
+const OP_KINDS: readonly string[] = ['matmul', 'grouped-matmul', 'elementwise', 'attention', 'custom'];
+const DTYPES: readonly string[] = DTypeSchema.options;
+
 function checkAmounts(op: Op): void {
   // Ops come from typed callers in hot loops, so this is a cheap guard, not a zod parse (OpSchema is for boundaries).
+  // An unknown kind or dtype would otherwise surface as a raw TypeError or, for elementwise bytes, a silent NaN time.
+  if (typeof op !== 'object' || op === null || !OP_KINDS.includes(op.kind)) {
+    const kind = typeof op === 'object' && op !== null ? (op as { kind?: unknown }).kind : op;
+    throw new ValidationError('op', [{ path: 'kind', received: kind, expected: `one of ${OP_KINDS.join(', ')}` }]);
+  }
+  for (const key of ['dtype', 'weightDType'] as const) {
+    const dtype = (op as { [k in typeof key]?: unknown })[key];
+    if ((key === 'dtype' || dtype !== undefined) && !DTYPES.includes(dtype as string)) {
+      throw new ValidationError(`${op.kind} op`, [{ path: key, received: dtype, expected: `one of ${DTYPES.join(', ')}` }]);
+    }
+  }
+  // A per-group list must cover every group: a short one would silently leave groups out of the FLOPs and bytes.
+  if (op.kind === 'grouped-matmul' && Array.isArray(op.tokensPerGroup) && op.tokensPerGroup.length !== op.groups) {
+    throw new ValidationError('grouped-matmul op', [
+      { path: 'tokensPerGroup', received: `${op.tokensPerGroup.length} entries`, expected: `one count per group (groups = ${op.groups}), or a single number for all` },
+    ]);
+  }
   for (const [key, value] of Object.entries(op)) {
     const values: unknown[] = Array.isArray(value) ? value : [value];
     values.forEach((v, i) => {

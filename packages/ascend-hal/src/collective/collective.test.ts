@@ -182,4 +182,11 @@ describe('estimateCollective', () => {
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-to-allv', ranks: 2, matrix: [[1, 2]] }))).toEqual(['matrix']);
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-reduce', ranks: 2 }))).toEqual(['bytes']);
   });
+
+  it('refuses sizes so large that the time would come out Infinity (no silent Infinity / NaN)', () => {
+    expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-reduce', bytes: 1e308, ranks: 8 }))).toEqual(['bytes']);
+    expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-to-allv', ranks: 2, matrix: [[0, 1e308], [1e308, 0]] }))).toEqual(['matrix[0][1]', 'matrix[1][0]']);
+    const largest = estimateCollective(h200x8, { op: 'all-reduce', bytes: Number.MAX_SAFE_INTEGER, ranks: 8 });
+    expect(Number.isFinite(largest.timeS) && Number.isFinite(largest.busBandwidth) && largest.busBandwidth > 0).toBe(true);
+  });
 });

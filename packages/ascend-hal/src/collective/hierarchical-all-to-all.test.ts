@@ -67,5 +67,7 @@ describe('estimateHierarchicalAllToAll (Pangu Ultra MoE dispatch)', () => {
   it('bad requests name the field', () => {
     expect(() => estimateHierarchicalAllToAll(cluster, { ...ultra, numExperts: 250 })).toThrow(/numExperts/);
     expect(() => estimateHierarchicalAllToAll(cluster, { ...ultra, topK: 0 })).toThrow(/topK/);
+    // Would otherwise give Infinity bytes and time.
+    expect(() => estimateHierarchicalAllToAll(cluster, { ...ultra, bytesPerToken: 1e306 })).toThrow(/bytesPerToken/);
   });
 });

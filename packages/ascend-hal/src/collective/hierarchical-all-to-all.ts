@@ -9,7 +9,7 @@ export const HierarchicalAllToAllRequestSchema = z.object({
   /** Tokens each EP rank dispatches. */
   tokensPerRank: z.number().int().nonnegative(),
   /** Bytes of one token's hidden state as sent (e.g. hidden × 2 for bf16). */
-  bytesPerToken: z.number().positive(),
+  bytesPerToken: z.number().positive().max(Number.MAX_SAFE_INTEGER), // as a collective's bytes: keeps the volumes finite
   /** Experts each token is routed to. */
   topK: z.number().int().positive(),
   /** Routed experts of the layer, spread evenly over the ranks. */

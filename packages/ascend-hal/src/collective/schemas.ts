@@ -34,7 +34,9 @@ export const COLLECTIVE_BYTES_CONVENTION: Readonly<Record<CollectiveOp, string>>
   'send-recv': 'message size',
 };
 
-const bytes = z.number().finite().nonnegative();
+// Capped at 2^53 − 1 (9 PB): far beyond any buffer, and low enough that the α-β sums (2 × bytes for an
+// all-reduce, n² matrix entries added up) stay finite instead of coming out as an Infinity time.
+const bytes = z.number().finite().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const CollectiveRequestSchema = z.object({
   op: CollectiveOpSchema,

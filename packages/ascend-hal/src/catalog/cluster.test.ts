@@ -41,6 +41,9 @@ describe('parseClusterSpec: preset strings', () => {
     expect(issuePaths(() => parseClusterSpec('hgx-h200:'))).toEqual(['devices']);
     expect(issuePaths(() => parseClusterSpec('hgx-h200:12'))).toEqual(['devices']);
     expect(issuePaths(() => parseClusterSpec('{"preset": '))).toEqual(['(json)']);
+    // Beyond 2^53 the count is already rounded by the time it is a number.
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:9007199254740993'))).toEqual(['devices']);
+    expect(issuePaths(() => parseClusterSpec('hgx-h200:99999999999999999999'))).toEqual(['devices']);
   });
 
   it('the error message lists the presets', () => {
@@ -176,5 +179,6 @@ describe('makeCluster', () => {
   it('refuses a device count that leaves a node half full', () => {
     expect(issuePaths(() => makeCluster(getNodePreset('atlas-300i-duo'), 6))).toEqual(['devices']);
     expect(makeCluster(getNodePreset('atlas-300i-duo'), 3)).toMatchObject({ numNodes: 1, devicesPerNode: 3 });
+    expect(issuePaths(() => makeCluster(getNodePreset('hgx-h200'), 2 ** 60))).toEqual(['devices']);
   });
 });

@@ -30,8 +30,9 @@ export type ClusterFile = z.infer<typeof ClusterFileSchema>;
  * whole nodes, because every model downstream assumes identical nodes.
  */
 export function makeCluster(node: NodeSpec, numDevices: number, name?: string): Cluster {
-  if (!Number.isInteger(numDevices) || numDevices < 1) {
-    throw new ValidationError('cluster', [{ path: 'devices', received: numDevices, expected: 'an integer ≥ 1' }]);
+  // Safe integers only: past 2^53 a count is already rounded (`hgx-h200:9007199254740993` would be …992).
+  if (!Number.isSafeInteger(numDevices) || numDevices < 1) {
+    throw new ValidationError('cluster', [{ path: 'devices', received: numDevices, expected: `an integer from 1 to ${Number.MAX_SAFE_INTEGER}` }]);
   }
   if (numDevices > node.devicesPerNode && numDevices % node.devicesPerNode !== 0) {
     throw new ValidationError('cluster', [
@@ -93,8 +94,8 @@ function parseClusterString(text: string): Cluster {
   }
   if (devicesText === undefined) return makeCluster(node, node.devicesPerNode);
   const devices = /^\d+$/.test(devicesText) ? Number(devicesText) : Number.NaN;
-  if (!Number.isInteger(devices) || devices < 1) {
-    throw new ValidationError('cluster spec', [{ path: 'devices', received: devicesText, expected: 'an integer ≥ 1 after the colon' }]);
+  if (!Number.isSafeInteger(devices) || devices < 1) {
+    throw new ValidationError('cluster spec', [{ path: 'devices', received: devicesText, expected: `an integer from 1 to ${Number.MAX_SAFE_INTEGER} after the colon` }]);
   }
   return makeCluster(node, devices);
 }

@@ -35,6 +35,16 @@ export interface CpuKernelOverrides {
   adoptConstant?(t: CpuTensor): void;
 }
 
+/**
+ * A dtype from untyped callers (JS, JSON) must be one the storage knows: anything else was stamped on
+ * the tensor while the data was stored as i32 (fromArray) or f32 (zeros), so kernels met a tensor
+ * whose dtype matched neither its storage nor any dtype they check for.
+ */
+function checkDType(dtype: TensorDType, kernel: string): TensorDType {
+  if (dtype !== 'f32' && dtype !== 'i32') throw new MogeError('E_DTYPE', `${kernel}: dtype ${JSON.stringify(dtype)} is not a tensor dtype; use 'f32' or 'i32'`);
+  return dtype;
+}
+
 function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
   if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
   if (data instanceof Int32Array) return data;
@@ -76,13 +86,13 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
   return {
     name,
     fromArray(data, shape, dtype) {
-      const type: TensorDType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+      const type = checkDType(dtype ?? (data instanceof Int32Array ? 'i32' : 'f32'), 'fromArray');
       const size = shapeSize(shape, 'fromArray');
       if (data.length !== size) throw shapeError('fromArray', `${data.length} values do not fill shape ${describeShape(shape)}`);
       return new CpuTensor(name, type, shape, toStorage(data, type));
     },
     zeros(shape, dtype = 'f32') {
-      return new CpuTensor(name, dtype, shape, allocate(dtype, shapeSize(shape, 'zeros')));
+      return new CpuTensor(name, dtype, shape, allocate(checkDType(dtype, 'zeros'), shapeSize(shape, 'zeros')));
     },
     full(shape, value) {
       return new CpuTensor(name, 'f32', shape, new Float32Array(shapeSize(shape, 'full')).fill(value));

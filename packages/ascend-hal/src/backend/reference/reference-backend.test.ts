@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend } from './reference-backend';
+import type { TensorDType } from '../backend';
 
 // Hand-computed cases: the reference backend is the oracle of the conformance suite, so its own
 // truth comes from arithmetic done on paper, not from another implementation.
@@ -25,6 +26,9 @@ describe('reference backend: buffers', () => {
     expect(() => t([1, 2, 3], [2, 2])).toThrow(/do not fill/);
     expect(() => be.reshape(t([1, 2], [2]), [3])).toThrow(/cannot view/);
     expect(() => be.fromArray([1.5], [1], 'i32')).toThrow(/non-integer/);
+    // An unknown dtype (from JS or JSON) is named, not stamped on i32 or f32 storage.
+    expect(() => be.fromArray([1, 2], [2], 'f16' as TensorDType)).toThrow(/fromArray: dtype "f16" is not a tensor dtype; use 'f32' or 'i32'/);
+    expect(() => be.zeros([2], 'float32' as TensorDType)).toThrow(/zeros: dtype "float32"/);
     const other = createReferenceBackend();
     expect(() => be.unary('neg', other.fromArray([1], [1]))).not.toThrow(); // same name: same family of tensors
     const foreign = { shape: [1], dtype: 'f32', size: 1, backend: 'onnxruntime' } as const;

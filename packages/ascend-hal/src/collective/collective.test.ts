@@ -171,6 +171,45 @@ describe('estimateCollective', () => {
     );
   });
 
+  it('property: a flat all-reduce costs its reduce-scatter plus its all-gather, less the one call overhead it saves', () => {
+    // Ring, direct and (on 2^k ranks) recursive halving-doubling all-reduce are each a reduce-scatter
+    // followed by an all-gather of the same algorithm: their steps and bytes add up, in one call.
+    const clusters = listNodePresets().flatMap((p) => [parseClusterSpec(`${p.spec.name}:${p.spec.devicesPerNode}`), parseClusterSpec(`${p.spec.name}:${2 * p.spec.devicesPerNode}`)]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...clusters),
+        fc.constantFrom('ring', 'direct', 'recursive-halving-doubling'),
+        fc.double({ min: 1, max: 1e10, noNaN: true }),
+        (cluster, algorithm, bytes) => {
+          const ranks = cluster.numDevices;
+          fc.pre(algorithm !== 'recursive-halving-doubling' || Number.isInteger(Math.log2(ranks)));
+          const time = (op: CollectiveOp) => estimateCollective(cluster, { op, bytes, ranks, algorithm }).timeS;
+          const { intraNode, interNode } = cluster.node;
+          const overhead = cluster.numNodes > 1 ? Math.max(tierCallOverhead(intraNode), tierCallOverhead(interNode)) : tierCallOverhead(intraNode);
+          const parts = time('reduce-scatter') + time('all-gather') - overhead;
+          expect(time('all-reduce')).toBeCloseTo(parts, 12);
+          expect(Math.abs(time('all-reduce') - parts) / parts).toBeLessThan(1e-12);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: a hierarchical all-to-all moves the flat one\'s inter-node bytes, never more (fewer, larger messages)', () => {
+    const clusters = listNodePresets().filter((p) => p.spec.devicesPerNode > 1).map((p) => parseClusterSpec(`${p.spec.name}:${4 * p.spec.devicesPerNode}`));
+    fc.assert(
+      fc.property(fc.constantFrom(...clusters), fc.integer({ min: 2, max: 4 }), fc.double({ min: 1, max: 1e10, noNaN: true }), (cluster, nodes, bytes) => {
+        const ranks = nodes * cluster.devicesPerNode;
+        const interBytes = (algorithm: 'direct' | 'hierarchical') =>
+          estimateCollective(cluster, { op: 'all-to-all', bytes, ranks, algorithm })
+            .perTier.filter((t) => t.tier === 'inter-node')
+            .reduce((sum, t) => sum + t.bytesPerRank, 0);
+        expect(interBytes('hierarchical')).toBeLessThanOrEqual(interBytes('direct') * (1 + 1e-12));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('bad requests name the field', () => {
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-reduce', bytes: 1, ranks: 16 }))).toEqual(['ranks']);
     expect(issuePaths(() => estimateCollective(a2x32, { op: 'all-reduce', bytes: 1, ranks: 12, ranksPerNode: 8 }))).toEqual(['ranksPerNode']);

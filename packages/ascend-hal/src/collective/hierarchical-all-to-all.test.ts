@@ -23,6 +23,21 @@ describe('estimateHierarchicalAllToAll (Pangu Ultra MoE dispatch)', () => {
     expect(e.timeS).toBeLessThan(e.flat.timeS);
   });
 
+  it('property: it sends fewer inter-node bytes than the flat dispatch exactly when topK ≥ nodes (ratio nodes / topK)', () => {
+    // (nodes − 1) copies of each token against topK · (nodes − 1) / nodes: the node-level gather pays
+    // off only once a token's experts are at least as many as the nodes (Pangu Ultra: 8 ≥ 4).
+    const big = parseClusterSpec('atlas-800t-a2:64');
+    fc.assert(
+      fc.property(fc.constantFrom(2, 4, 8), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4096 }), (nodes, topK, tokensPerRank) => {
+        const ranks = 8 * nodes;
+        const e = estimateHierarchicalAllToAll(big, { tokensPerRank, bytesPerToken: 14336, topK, numExperts: 256, ranks });
+        expect(e.interNodeBytesPerRank / e.flat.interNodeBytesPerRank).toBeCloseTo(nodes / topK, 12);
+        expect(e.interNodeBytesPerRank <= e.flat.interNodeBytesPerRank * (1 + 1e-12)).toBe(topK >= nodes); // equal at topK = nodes, up to rounding
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('reports bytes per tier and sequential phases: inter-node all-gather, then intra-node all-to-all', () => {
     const e = estimateHierarchicalAllToAll(cluster, ultra);
     expect(e.perTier.map((t) => [t.phase, t.tier])).toEqual([

@@ -90,6 +90,24 @@ describe('estimateOpTime: roofline', () => {
       { numRuns: 200 },
     );
   });
+
+  it('property: matmul time never falls as any of M, K, N or the batch grows (every chip, every dtype it has)', () => {
+    const dtypes = ['fp32', 'bf16', 'fp16', 'int8', 'int4'] as const;
+    const cases = listChips().flatMap((chip) => dtypes.filter((d) => chip.peakFlops[d === 'int4' ? 'int8' : d].value > 0).map((dtype) => ({ chip, dtype })));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...cases),
+        fc.record({ m: fc.nat(8192), k: fc.nat(8192), n: fc.nat(8192), batch: fc.integer({ min: 1, max: 8 }) }),
+        fc.constantFrom('m', 'k', 'n', 'batch'),
+        fc.integer({ min: 1, max: 4096 }),
+        ({ chip, dtype }, dims, grow, by) => {
+          const op = { kind: 'matmul', dtype, ...dims } as const;
+          return estimateOpTime(chip, { ...op, [grow]: op[grow] + by }).timeS >= estimateOpTime(chip, op).timeS;
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });
 
 describe('estimateOpTime: grouped matmul, attention, elementwise, custom', () => {

@@ -4,7 +4,7 @@
  * sequences (see softmax-kernel.ts) instead of being shipped as an opaque binary blob, so the code
  * that runs is the code that is reviewed. WebAssembly (with the fixed-width SIMD proposal, in every
  * current engine) is a web standard, not a Node API: the packages using it stay browser-safe.
- * It lives in @moge/ascend-hal (exported as `wasm`) so the HAL's elementwise kernels and the router's
+ * It lives in @moge/ascend-hal (exported as `wasmEncoder`) so the HAL's elementwise kernels and the router's
  * fused MoGE softmax share one encoder.
  */
 

@@ -45,6 +45,15 @@ describe('bus and algorithm bandwidth (NCCL vs HCCL conventions)', () => {
   it('a single rank has no bus bandwidth to convert', () => {
     expect(() => busToAlgBandwidth('all-reduce', 1, 1)).toThrow(RangeError);
   });
+
+  it('refuses a NaN, infinite or negative bandwidth and an unknown op instead of converting them to NaN', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1]) {
+      expect(() => algToBusBandwidth('all-reduce', 8, bad)).toThrow(/^algBandwidth: got .*, expected a finite number of bytes\/s ≥ 0$/);
+      expect(() => busToAlgBandwidth('all-reduce', 8, bad)).toThrow(/^busBandwidth: got /);
+    }
+    expect(() => busBandwidthFactor('allreduce' as CollectiveOp, 8)).toThrow(/^op: got "allreduce", expected one of all-reduce, /);
+    expect(algToBusBandwidth('all-gather', 8, 0)).toBe(0); // nothing moved is a valid rate
+  });
 });
 
 describe('estimateCollective', () => {

@@ -45,6 +45,25 @@ function checkDType(dtype: TensorDType, kernel: string): TensorDType {
   return dtype;
 }
 
+/**
+ * Index arguments must be Int32Arrays, as the interface types them: a plain array from JS with a
+ * fractional or out-of-int32 entry passed the range checks and read between rows, silently.
+ */
+function int32Arg(kernel: string, field: string, values: Int32Array): Int32Array {
+  // By tag rather than instanceof, so an Int32Array of another realm (a vm context) still passes.
+  if (!ArrayBuffer.isView(values) || (values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Int32Array') {
+    const kind = Array.isArray(values) ? 'a plain array' : values === null ? 'null' : typeof values === 'object' ? (values as object).constructor?.name ?? 'an object' : typeof values;
+    throw new MogeError('E_DTYPE', `${kernel}: ${field} must be an Int32Array, got ${kind} (Int32Array.from(...) converts it)`);
+  }
+  return values;
+}
+
+/** A scalar parameter of a kernel that would otherwise turn every output NaN (or Infinity), silently. */
+function scalarArg(kernel: string, field: string, value: number, ok: (v: number) => boolean, expected: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) throw new MogeError('E_SHAPE', `${kernel}: ${field} must be ${expected}, got ${value}`);
+  return value;
+}
+
 function toStorage(data: HostArray | readonly number[], dtype: TensorDType): HostArray {
   if (dtype === 'f32') return data instanceof Float32Array ? data : Float32Array.from(data);
   if (data instanceof Int32Array) return data;
@@ -121,9 +140,9 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
 
     matmul: (a, b, options) => mm(own(a, 'matmul'), own(b, 'matmul'), options),
     matmulBias: (a, b, bias, options) => mmBias(own(a, 'matmulBias'), own(b, 'matmulBias'), own(bias, 'matmulBias'), options),
-    groupedMatmul: (x, w, offsets, options) => gmm(own(x, 'groupedMatmul'), own(w, 'groupedMatmul'), offsets, options),
+    groupedMatmul: (x, w, offsets, options) => gmm(own(x, 'groupedMatmul'), own(w, 'groupedMatmul'), int32Arg('groupedMatmul', 'offsets', offsets), options),
     groupedMatmulWeightGrad: (x, dy, offsets) =>
-      gmmWg(own(x, 'groupedMatmulWeightGrad'), own(dy, 'groupedMatmulWeightGrad'), offsets),
+      gmmWg(own(x, 'groupedMatmulWeightGrad'), own(dy, 'groupedMatmulWeightGrad'), int32Arg('groupedMatmulWeightGrad', 'offsets', offsets)),
 
     unary: (op, a) => unary(op, own(a, 'unary')),
     binary: (op, a, b) => binary(op, own(a, 'binary'), own(b, 'binary')),
@@ -139,13 +158,14 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     softmax: (a, options) => smax(own(a, 'softmax'), options),
     softmaxBackward: (y, dy) => smaxBack(own(y, 'softmaxBackward'), own(dy, 'softmaxBackward')),
     logSoftmax: (a) => logSoftmax(own(a, 'logSoftmax')),
-    rmsNorm: (x, weight, eps) => rms(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), eps),
+    rmsNorm: (x, weight, eps) => rms(own(x, 'rmsNorm'), own(weight, 'rmsNorm'), scalarArg('rmsNorm', 'eps', eps, (e) => e >= 0, 'a finite number ≥ 0')),
     rmsNormBackward: (x, weight, invRms, dy) =>
       rmsBack(own(x, 'rmsNormBackward'), own(weight, 'rmsNormBackward'), own(invRms, 'rmsNormBackward'), own(dy, 'rmsNormBackward')),
-    rope: (x, positions, theta, options) => rot(own(x, 'rope'), positions, theta, options),
+    rope: (x, positions, theta, options) =>
+      rot(own(x, 'rope'), int32Arg('rope', 'positions', positions), scalarArg('rope', 'theta', theta, (t) => t > 0, 'a finite number > 0'), options),
 
-    gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), index),
-    scatterAddRows: (dst, index, src) => scatter(requireMutable(own(dst, 'scatterAddRows'), 'scatterAddRows'), index, own(src, 'scatterAddRows')),
+    gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), int32Arg('gatherRows', 'index', index)),
+    scatterAddRows: (dst, index, src) => scatter(requireMutable(own(dst, 'scatterAddRows'), 'scatterAddRows'), int32Arg('scatterAddRows', 'index', index), own(src, 'scatterAddRows')),
     sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
     concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
     writeColumns: (dst, src, start) => writeColumns(requireMutable(own(dst, 'writeColumns'), 'writeColumns'), own(src, 'writeColumns'), start),

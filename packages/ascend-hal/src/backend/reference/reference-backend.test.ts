@@ -29,6 +29,20 @@ describe('reference backend: buffers', () => {
     // An unknown dtype (from JS or JSON) is named, not stamped on i32 or f32 storage.
     expect(() => be.fromArray([1, 2], [2], 'f16' as TensorDType)).toThrow(/fromArray: dtype "f16" is not a tensor dtype; use 'f32' or 'i32'/);
     expect(() => be.zeros([2], 'float32' as TensorDType)).toThrow(/zeros: dtype "float32"/);
+  });
+
+  it('refuses index arrays that are not Int32Arrays and scalars that would make every output NaN', () => {
+    const table = t([1, 2, 3, 4, 5, 6], [3, 2]);
+    // A plain array with 1.5 in it passed the range check and read half a row on (garbage, silently).
+    expect(() => be.gatherRows(table, [1.5] as unknown as Int32Array)).toThrow(/gatherRows: index must be an Int32Array, got a plain array/);
+    expect(() => be.scatterAddRows(be.zeros([3, 2]), Float32Array.of(0) as unknown as Int32Array, t([1, 1], [1, 2]))).toThrow(/scatterAddRows: index must be an Int32Array, got Float32Array/);
+    expect(() => be.groupedMatmul(table, be.zeros([1, 2, 2]), [0, 3] as unknown as Int32Array)).toThrow(/groupedMatmul: offsets must be an Int32Array/);
+    expect(() => be.groupedMatmulWeightGrad(table, table, [0, 3] as unknown as Int32Array)).toThrow(/groupedMatmulWeightGrad: offsets must be an Int32Array/);
+    const x = t([1, 2, 3, 4], [1, 1, 4]);
+    expect(() => be.rope(x, [0] as unknown as Int32Array, 10000)).toThrow(/rope: positions must be an Int32Array/);
+    for (const theta of [0, -1, Number.NaN]) expect(() => be.rope(x, Int32Array.of(0), theta)).toThrow(/rope: theta must be a finite number > 0/);
+    for (const eps of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => be.rmsNorm(table, t([1, 1], [2]), eps)).toThrow(/rmsNorm: eps must be a finite number ≥ 0/);
+    expect(read(be.gatherRows(table, Int32Array.of(2, 0)))).toEqual([5, 6, 1, 2]);
     const other = createReferenceBackend();
     expect(() => be.unary('neg', other.fromArray([1], [1]))).not.toThrow(); // same name: same family of tensors
     const foreign = { shape: [1], dtype: 'f32', size: 1, backend: 'onnxruntime' } as const;

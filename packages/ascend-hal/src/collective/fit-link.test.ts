@@ -62,6 +62,10 @@ describe('the hgx-h200 NVLink tier, calibrated on measured NCCL collectives', ()
     expect(() => fitIntraNodeTier([...bench.rows, { ...bench.rows[0]!, ranks: 16 }], node)).toThrow(
       /\[32\]\.ranks/,
     );
+    // A row the collective model refuses is named by its index, not only as a bare request field.
+    expect(() => fitIntraNodeTier([bench.rows[0]!, { op: 'send-recv', ranks: 4, bytes: 1 << 20, timeS: 1e-4 }], node)).toThrow(
+      /invalid collective rows:\n {2}- \[1\]\.ranks: got 4, expected 2 for send-recv/,
+    );
     expect(() =>
       parseCollectiveBenchFile(
         { meta: bench.meta, rows: [{ ...bench.rows[0], op: 'all-sum' }, bench.rows[1]] },

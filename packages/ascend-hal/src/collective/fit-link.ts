@@ -54,6 +54,17 @@ export function fitIntraNodeTier(rows: readonly CollectiveBenchRow[], node: Node
       },
     ]);
   }
+  // A row the model refuses (send-recv over 4 ranks) would otherwise fail inside the fit, as a bare
+  // `collective request` error that does not say which row.
+  const asIs = makeCluster(node, node.devicesPerNode);
+  parsed.forEach((r, i) => {
+    try {
+      estimateCollective(asIs, { op: r.op, bytes: r.bytes, ranks: r.ranks });
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      throw new ValidationError('collective rows', e.issues.map((issue) => ({ ...issue, path: `[${i}].${issue.path}` })));
+    }
+  });
   const trial = ([effLogit, logOverhead]: number[]) => {
     const intraNode = {
       ...node.intraNode,

@@ -61,6 +61,14 @@ describe('SharedMemoryCommunicator over worker threads', () => {
     await expect(run()).rejects.toMatchObject({ code: 'E_WORKER', rank: 1 });
   });
 
+  it('refuses a slot size or timeout that is not a positive number', () => {
+    for (const slotBytes of [Number.NaN, Number.POSITIVE_INFINITY, 0, -8]) expect(() => createSharedGroup(2, { slotBytes })).toThrow(/^slotBytes must be a finite number > 0, got/);
+    for (const timeoutMs of [Number.NaN, 0, -1]) expect(() => createSharedGroup(2, { timeoutMs })).toThrow(/^timeoutMs must be > 0/);
+    // Small slots stay valid: a collective larger than a slot runs in rounds.
+    const comm = new SharedMemoryCommunicator(createSharedGroup(1, { slotBytes: 1 }), 0);
+    expect(comm.allGather(Float32Array.of(1, 2, 3))).toEqual(Float32Array.of(1, 2, 3));
+  });
+
   it('one rank: shared-memory and solo communicators are copies', () => {
     const data = Float32Array.of(1, 2, 3);
     for (const comm of [new SharedMemoryCommunicator(createSharedGroup(1), 0), new SoloCommunicator()]) {

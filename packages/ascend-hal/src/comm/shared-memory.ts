@@ -37,6 +37,11 @@ export class CommAbortedError extends MogeError {
 /** Allocates the shared buffers for a group of `size` ranks with `slotBytes` of staging per rank. */
 export function createSharedGroup(size: number, options: { slotBytes?: number; timeoutMs?: number } = {}): SharedGroupInit {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`group size must be an integer ≥ 1, got ${size}`);
+  // A NaN slot size made every collective's chunk loop run zero times (all-gather returned zeros,
+  // silently); a NaN timeout made Atomics.wait block forever instead of throwing.
+  const { slotBytes, timeoutMs } = options;
+  if (slotBytes !== undefined && !(Number.isFinite(slotBytes) && slotBytes > 0)) throw new RangeError(`slotBytes must be a finite number > 0, got ${slotBytes}`);
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0 (Infinity: wait for ever), got ${timeoutMs}`);
   const slotElems = Math.max(size, Math.floor((options.slotBytes ?? 8 * 1024 * 1024) / 8));
   return {
     size,

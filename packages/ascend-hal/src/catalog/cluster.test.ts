@@ -99,6 +99,10 @@ describe('parseClusterSpec: objects (JSON/YAML files)', () => {
     expect(issuePaths(() => parseClusterSpec({ devices: 8, node: { ...base, intraNode: { ...base.intraNode, bandwidth: -1 } } }))).toEqual(['node.intraNode.bandwidth']);
     expect(issuePaths(() => parseClusterSpec({ devices: 8, node: { ...base, chip: 'tpu-v9' } }))).toEqual(['node.chip']);
     expect(issuePaths(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { intraNode: { topology: 'full-mesh' } } }))).toEqual(['node.intraNode.links']);
+    // The message reads as a sentence: "got nothing, expected the number of … links per device".
+    expect(() => parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { intraNode: { topology: 'full-mesh' } } })).toThrow(
+      /node\.intraNode\.links: got nothing, expected the number of point-to-point links per device \(a full-mesh tier needs `links`/,
+    );
   });
 
   it('a file needs devices and a preset or a node; unknown keys are refused', () => {

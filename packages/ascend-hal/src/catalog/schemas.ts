@@ -57,7 +57,8 @@ export const LinkTierSchema = z
     callOverheadS: NonNegativeSourcedSchema.optional(),
   })
   .refine((t) => t.topology !== 'full-mesh' || t.links !== undefined, {
-    message: 'a full-mesh tier needs `links` (point-to-point links per device)',
+    // Read after "got …, expected": a noun phrase, then why.
+    message: 'the number of point-to-point links per device (a full-mesh tier needs `links`: one peer gets bandwidth / links)',
     path: ['links'],
   });
 export type LinkTier = z.output<typeof LinkTierSchema>;

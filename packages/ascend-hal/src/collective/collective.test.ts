@@ -231,6 +231,12 @@ describe('estimateCollective', () => {
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-reduce', ranks: 2 }))).toEqual(['bytes']);
   });
 
+  it('a time that underflows to 0 reports 0 bandwidth, not Infinity (or a RangeError from the conversion)', () => {
+    const free = parseClusterSpec({ preset: 'hgx-h200', devices: 8, node: { intraNode: { latencyS: 0, callOverheadS: 0 } } });
+    const e = estimateCollective(free, { op: 'all-reduce', bytes: Number.MIN_VALUE, ranks: 8 });
+    expect([e.timeS, e.algBandwidth, e.busBandwidth]).toEqual([0, 0, 0]);
+  });
+
   it('refuses sizes so large that the time would come out Infinity (no silent Infinity / NaN)', () => {
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-reduce', bytes: 1e308, ranks: 8 }))).toEqual(['bytes']);
     expect(issuePaths(() => estimateCollective(h200x8, { op: 'all-to-allv', ranks: 2, matrix: [[0, 1e308], [1e308, 0]] }))).toEqual(['matrix[0][1]', 'matrix[1][0]']);

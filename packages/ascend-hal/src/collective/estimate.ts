@@ -126,7 +126,9 @@ export function estimateCollective(cluster: Cluster, request: CollectiveRequest)
     })
     .sort((a, b) => a.timeS - b.timeS);
   const best = candidates[0]!;
-  const algBandwidth = bytes / best.timeS;
+  // A time that underflows to 0 (a sub-normal byte count on a tier with no latency nor call overhead)
+  // reports no bandwidth, as an empty collective does, rather than an Infinity rate.
+  const algBandwidth = best.timeS > 0 ? bytes / best.timeS : 0;
   return {
     ...base,
     algorithm: best.algorithm,

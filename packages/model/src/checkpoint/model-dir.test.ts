@@ -87,6 +87,21 @@ describe('model directories', () => {
     sameWeights(weights, loadModelDir(dir, backend));
   });
 
+  it('refuses to save NaN or ±∞ weights (loading would refuse them), leaving the earlier checkpoint loadable', () => {
+    const dir = join(root, 'non-finite-save');
+    saveModelDir(dir, weights);
+    const before = readFileSync(join(dir, 'model.safetensors'));
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const host = weightsToHost(weights);
+      host.get('model.norm.weight')!.data[3] = bad;
+      const diverged = createModelWeights(arch, backend, host);
+      expect(() => saveModelDir(dir, diverged)).toThrow(FileFormatError);
+      expect(() => saveModelDir(dir, diverged)).toThrow(new RegExp(`cannot save as F32: tensor model\\.norm\\.weight: element 3 is ${bad}`));
+    }
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true);
+    sameWeights(weights, loadModelDir(dir, backend));
+  });
+
   it('names every missing, extra or mis-shaped tensor before reading any data', () => {
     const dir = join(root, 'mismatch');
     saveModelDir(dir, weights);

@@ -168,6 +168,20 @@ function freeShardName(name: string, taken: ReadonlySet<string>, tag: string): s
 }
 
 /**
+ * loadModelDir refuses a NaN or ±∞ weight (corrupt data), so a save of such weights — a diverged
+ * run, say — would replace a loadable checkpoint with one that cannot be loaded: refuse it first.
+ */
+function refuseNonFinite(tensors: readonly { name: string; data: Float32Array }[]): void {
+  for (const t of tensors) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i]!)) {
+        throw new SafetensorsFormatError(`element ${i} is ${t.data[i]}; a checkpoint holds finite weights only (loading refuses it) — the weights diverged or were corrupted`, t.name);
+      }
+    }
+  }
+}
+
+/**
  * Writes `weights` as an HF model directory, replacing a checkpoint there so that a reader — and a
  * crash at any point — sees the complete old checkpoint or the complete new one (the protocol is in
  * `save-protocol.ts`: new files staged under unused names, one atomic commit, then config.json).
@@ -184,6 +198,7 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
   try {
     checkTensorsToWrite(hf, dtype); // every name, shape and value, as a single file would hold them
+    refuseNonFinite(hf);
   } catch (e) {
     if (e instanceof SafetensorsFormatError) throw new FileFormatError(dir, `cannot save as ${dtype}: ${e.message}`, { cause: e });
     throw e;

@@ -11,6 +11,9 @@ import type { KvPair } from '../layers/attention';
  */
 export interface KvCache {
   readonly batch: number;
+  /** The KV heads and head size of the arch the cache was created for: a forward of another model is refused. */
+  readonly numKvHeads: number;
+  readonly headDim: number;
   /** Positions cached per sequence (L). */
   length: number;
   layers: (KvPair | undefined)[];
@@ -18,5 +21,5 @@ export interface KvCache {
 
 export function createKvCache(arch: MoeArch, batch: number): KvCache {
   if (!Number.isInteger(batch) || batch < 1) throw new MogeError('E_KV_CACHE', `KV cache batch: got ${batch}, expected an integer ≥ 1`);
-  return { batch, length: 0, layers: new Array<KvPair | undefined>(arch.numLayers).fill(undefined) };
+  return { batch, numKvHeads: arch.numKvHeads, headDim: arch.headDim, length: 0, layers: new Array<KvPair | undefined>(arch.numLayers).fill(undefined) };
 }

@@ -4,7 +4,7 @@ import { createReferenceBackend } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { MogeError, ValidationError } from '@moge/core';
 import { getPreset } from '../presets/presets';
-import { initModelWeights, paramSpecs, weightsToHost, createModelWeights } from '../index';
+import { initModelWeights, paramSpecs, weightsToHost, createModelWeights, type ExpertRunner } from '../index';
 import { maxRelativeError } from '../test-support/golden';
 import { tokenBatchFromRows, nextTokenLabels } from './batch';
 import { createKvCache } from './kv-cache';
@@ -67,6 +67,29 @@ describe('incremental decode with a KV cache', () => {
     const cache1 = createKvCache(arch, 1);
     const f = modelForward(w, tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize), { cache: cache1 });
     expect(() => modelBackward(w, f)).toThrow(/KV cache/);
+  });
+
+  it("refuses another model's cache and one a failed forward left part-advanced, naming the cache", () => {
+    const prefill = (weights: typeof w, cache: ReturnType<typeof createKvCache>) => modelForward(weights, tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize), { cache });
+    const step = (weights: typeof w, cache: ReturnType<typeof createKvCache>) => modelForward(weights, { ids: Int32Array.of(5), batch: 1, seqLen: 1 }, { cache });
+    for (const other of [{ ...arch, numKvHeads: 1 }, { ...arch, numLayers: 3 }, { ...arch, headDim: 8 }]) {
+      const cache = createKvCache(arch, 1);
+      prefill(w, cache);
+      expect(() => step(initModelWeights(other, backend, { seed: 1 }), cache)).toThrow(/^KV cache of 2 layers × 2 KV heads × head_dim 16, the model has (3 × 2 × 16|2 × 1 × 16|2 × 2 × 8); a cache belongs to one model/);
+    }
+    // A forward that throws in layer 1 (here: its expert runner) has already extended layer 0.
+    const cache = createKvCache(arch, 1);
+    prefill(w, cache);
+    const failing: ExpertRunner = {
+      forward: () => {
+        throw new Error('worker lost');
+      },
+      backward: () => {
+        throw new Error('unused');
+      },
+    };
+    expect(() => modelForward(w, { ids: Int32Array.of(5), batch: 1, seqLen: 1 }, { cache, experts: failing })).toThrow('worker lost');
+    expect(() => step(w, cache)).toThrow(/KV cache layer 0 holds 4 positions, the cache 3 \(a forward with it failed part-way\)/);
   });
 
   it('refuses positions past max_position_embeddings, with or without a cache', () => {

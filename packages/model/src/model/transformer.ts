@@ -1,5 +1,5 @@
 import type { AllocationGroup, Backend, RmsNormResult, Tensor } from '@moge/ascend-hal';
-import { MogeError } from '@moge/core';
+import { MogeError, type MoeArch } from '@moge/core';
 import type { Router } from '@moge/router';
 import { attentionForward, type AttentionSaved } from '../layers/attention';
 import { moeForward, routerForArch, type LayerRouting, type MoeSaved } from '../layers/moe';
@@ -90,14 +90,39 @@ function checkIds(batch: TokenBatch, vocab: number): void {
   }
 }
 
+/**
+ * A cache must be this model's and whole: every layer holds `cache.length` positions of this arch's
+ * KV heads. A cache of another model fails deep in a kernel without naming the cache, and one left by
+ * a forward that threw part-way (earlier layers extended, `length` not) would attend over the wrong
+ * positions without any error.
+ */
+function checkCache(cache: KvCache, arch: MoeArch, batch: number): void {
+  const fresh = 'a cache belongs to one model and advances one forward at a time: start a new one with createKvCache(arch, batch)';
+  if (cache.batch !== batch) throw new MogeError('E_KV_CACHE', `KV cache holds ${cache.batch} sequences, the batch has ${batch}`);
+  if (cache.layers.length !== arch.numLayers || cache.numKvHeads !== arch.numKvHeads || cache.headDim !== arch.headDim) {
+    throw new MogeError(
+      'E_KV_CACHE',
+      `KV cache of ${cache.layers.length} layers × ${cache.numKvHeads} KV heads × head_dim ${cache.headDim}, the model has ${arch.numLayers} × ${arch.numKvHeads} × ${arch.headDim}; ${fresh}`,
+    );
+  }
+  cache.layers.forEach((pair, l) => {
+    if (!pair) {
+      if (cache.length > 0) throw new MogeError('E_KV_CACHE', `KV cache layer ${l} is empty but the cache holds ${cache.length} positions (a forward with it failed part-way); ${fresh}`);
+      return;
+    }
+    const filled = pair.length ?? pair.k.shape[1]! / arch.headDim;
+    if (filled !== cache.length) {
+      throw new MogeError('E_KV_CACHE', `KV cache layer ${l} holds ${filled} positions, the cache ${cache.length} (a forward with it failed part-way); ${fresh}`);
+    }
+  });
+}
+
 export function modelForward(w: ModelWeights, batch: TokenBatch, options: ForwardOptions = {}): ForwardResult {
   const b: Backend = w.backend;
   const arch = w.arch;
   checkIds(batch, arch.vocabSize);
   const cache = options.cache;
-  if (cache && cache.batch !== batch.batch) {
-    throw new MogeError('E_KV_CACHE', `KV cache holds ${cache.batch} sequences, the batch has ${batch.batch}`);
-  }
+  if (cache) checkCache(cache, arch, batch.batch);
   const pastLen = cache?.length ?? 0;
   if (pastLen + batch.seqLen > arch.maxPositionEmbeddings) {
     throw new MogeError(

@@ -160,6 +160,13 @@ describe('forward and backward', () => {
     expect(() => tokenBatchFromRows([[1, 999]], arch.vocabSize)).toThrow(/\[0\]\[1\].*999/);
   });
 
+  it('refuses an empty or fractional batch and a NaN or negative auxAlpha by name, before computing', () => {
+    expect(() => modelForward(w, { ids: new Int32Array(0), batch: 0, seqLen: 3 })).toThrow(/^token batch: 0 sequences × 3 positions, expected whole numbers ≥ 1/);
+    expect(() => modelForward(w, { ids: new Int32Array(3), batch: 1.5, seqLen: 2 })).toThrow(/^token batch: 1\.5 sequences × 2 positions/);
+    const batch = tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize);
+    for (const auxAlpha of [NaN, -0.01, Infinity]) expect(() => modelForward(w, batch, { auxAlpha })).toThrow(new RegExp(`^auxAlpha: got ${auxAlpha}, expected a finite number ≥ 0`));
+  });
+
   it('initialises deterministically from the seed', () => {
     const a = initModelWeights(arch, backend, { seed: 1 });
     const b = initModelWeights(arch, backend, { seed: 1 });

@@ -81,7 +81,12 @@ export interface ForwardOptions {
 }
 
 function checkIds(batch: TokenBatch, vocab: number): void {
-  if (batch.ids.length !== batch.batch * batch.seqLen || batch.seqLen < 1) {
+  // An empty or fractional batch otherwise reaches the kernels and fails there without naming the batch.
+  const whole = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!whole(batch.batch) || !whole(batch.seqLen)) {
+    throw new MogeError('E_BATCH', `token batch: ${batch.batch} sequences × ${batch.seqLen} positions, expected whole numbers ≥ 1 of each`);
+  }
+  if (batch.ids.length !== batch.batch * batch.seqLen) {
     throw new MogeError('E_BATCH', `token batch: ${batch.ids.length} ids for ${batch.batch} × ${batch.seqLen} positions`);
   }
   for (let i = 0; i < batch.ids.length; i++) {
@@ -134,6 +139,8 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
   const positions = new Int32Array(batch.ids.length);
   for (let i = 0; i < positions.length; i++) positions[i] = pastLen + (i % batch.seqLen);
   const auxAlpha = options.auxAlpha ?? arch.routerAuxLossCoef;
+  // NaN or a negative α would turn a good forward's loss into NaN or reward imbalance.
+  if (!(Number.isFinite(auxAlpha) && auxAlpha >= 0)) throw new MogeError('E_BAD_OPTION', `auxAlpha: got ${auxAlpha}, expected a finite number ≥ 0 (the auxiliary-loss coefficient)`);
   const router = routerForArch(arch);
 
   let x = b.gatherRows(param(w, 'model.embed_tokens.weight'), batch.ids);

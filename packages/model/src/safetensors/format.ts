@@ -52,18 +52,52 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number): number {
 }
 
 /**
+ * The first key that the top-level object of `text` (valid JSON) has twice, if any. JSON.parse keeps
+ * the last of them silently: a tensor named twice would load one entry's bytes, and the other's would
+ * be reported as a hole or an overlap without the cause.
+ */
+function repeatedTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let next = end + 1;
+        while (text[next] === ' ' || text[next] === '\n' || text[next] === '\r' || text[next] === '\t') next++;
+        if (text[next] === ':') {
+          const key = JSON.parse(text.slice(i, end + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Parses and validates the JSON header: every entry's dtype is a float format we read, its byte
  * length equals shape × element size, entries neither overlap nor leave holes, and the data section
  * ends exactly at the end of the file (a truncated file names the first tensor that is cut).
  */
 export function parseHeader(headerBytes: Uint8Array, fileSize: number): SafetensorsHeader {
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    json = JSON.parse(text);
   } catch (e) {
     throw new SafetensorsFormatError(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SafetensorsFormatError('header is not a JSON object');
+  const twice = repeatedTopLevelKey(text);
+  if (twice !== undefined) throw new SafetensorsFormatError('named twice in the header (which entry is the tensor?); the file is corrupt', twice);
   const dataStart = 8 + headerBytes.length;
   const dataLength = fileSize - dataStart;
   const entries = new Map<string, SafetensorsEntry>();

@@ -140,6 +140,25 @@ describe('safetensors files', () => {
     expect(() => writeSafetensorsFile(folder, tensors)).toThrow(/not-a-file\.safetensors: is a directory; give a file path/);
   });
 
+  it('refuses a tensor named twice in the header (JSON.parse would keep one of them silently)', () => {
+    const file = join(dir, 'twice.safetensors');
+    const withText = (json: string, dataBytes: number) => {
+      const text = Buffer.from(json);
+      const out = Buffer.alloc(8 + text.length + dataBytes);
+      out.writeBigUInt64LE(BigInt(text.length), 0);
+      text.copy(out, 8);
+      writeFileSync(file, out);
+    };
+    const entry = (b: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${b},${b + 4}]}`;
+    withText(`{"a":${entry(0)},"a":${entry(0)}}`, 4);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor a: named twice in the header/);
+    withText(`{"a":${entry(0)}, "b" : ${entry(4)},\n "a"\t:${entry(4)}}`, 8);
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor a: named twice in the header/);
+    // Names and metadata that only look alike: escaped quotes, nested keys, a key-like string value.
+    withText(`{"__metadata__":{"k":"\\"a\\":","a":"x"},"a":${entry(0)},"a\\"":${entry(4)}}`, 8);
+    expect([...readSafetensorsFile(file).tensors.keys()].sort()).toEqual(['a', 'a"']);
+  });
+
   it('refuses corrupt headers: bad JSON, wrong byte counts, holes, unknown dtypes', () => {
     const file = join(dir, 'corrupt.safetensors');
     const withHeader = (header: object, dataBytes: number) => {

@@ -44,6 +44,44 @@ describe('incremental decode with a KV cache', () => {
     );
   });
 
+  it('gives the logits of a full forward for any split of the sequence into chunks (property)', () => {
+    const chunking = fc.integer({ min: 2, max: 12 }).chain((len) => fc.tuple(fc.constant(len), fc.uniqueArray(fc.integer({ min: 1, max: len - 1 }), { maxLength: len - 1 })));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), chunking, fc.integer({ min: 0, max: 1000 }), (batch, [len, cuts], seed) => {
+        const bounds = [0, ...[...cuts].sort((x, y) => x - y), len];
+        const rows = ids(batch, len, seed);
+        const v = arch.vocabSize;
+        const full = backend.read(modelForward(w, tokenBatchFromRows(rows, arch.vocabSize)).logits);
+        const cache = createKvCache(arch, batch);
+        const got = new Float32Array(batch * len * v);
+        for (let c = 0; c + 1 < bounds.length; c++) {
+          const [from, to] = [bounds[c]!, bounds[c + 1]!];
+          const chunk = backend.read(modelForward(w, { ids: Int32Array.from(rows.flatMap((r) => r.slice(from, to))), batch, seqLen: to - from }, { cache }).logits);
+          for (let b = 0; b < batch; b++) got.set(chunk.subarray(b * (to - from) * v, (b + 1) * (to - from) * v), (b * len + from) * v);
+        }
+        expect(cache.length).toBe(len);
+        expect(maxRelativeError(got, full, 1)).toBeLessThan(1e-5);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('gives a sequence the same logits whatever else is in the batch (property)', () => {
+    const token = fc.integer({ min: 0, max: arch.vocabSize - 1 });
+    const batches = fc.integer({ min: 1, max: 8 }).chain((len) => fc.array(fc.array(token, { minLength: len, maxLength: len }), { minLength: 2, maxLength: 4 }));
+    fc.assert(
+      fc.property(batches, fc.nat(), (rows, pick) => {
+        const [batch, len] = [rows.length, rows[0]!.length];
+        const at = pick % batch;
+        const v = arch.vocabSize;
+        const together = backend.read(modelForward(w, tokenBatchFromRows(rows, arch.vocabSize)).logits).subarray(at * len * v, (at + 1) * len * v);
+        const alone = backend.read(modelForward(w, tokenBatchFromRows([rows[at]!], arch.vocabSize)).logits);
+        expect(maxRelativeError(together, alone, 1)).toBeLessThan(1e-5);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
   it('gives the logits of a full forward on the onnxruntime backend too', () => {
     const onnx = createOnnxBackend({ intraOpThreads: 1 });
     const wo = createModelWeights(arch, onnx, weightsToHost(w));

@@ -28,6 +28,79 @@ describe('safetensors dtypes', () => {
     );
   });
 
+  it('rounds every float32 — NaN, ±∞, ±0, subnormals — to the nearest F16 / BF16 value, ties to even (property)', () => {
+    // The stored 16-bit code h of x is right iff no neighbouring code of the same sign is nearer to x,
+    // and on a tie h is even. ∞ counts as the next step past the largest finite value (IEEE overflow).
+    const bits = new Uint32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    const half = new Uint16Array(1);
+    const magnitudeOf = (dtype: 'F16' | 'BF16', m: number): number => {
+      const inf = dtype === 'F16' ? 0x7c00 : 0x7f80;
+      if (m === inf) return dtype === 'F16' ? 65536 : 2 ** 128;
+      half[0] = m;
+      return decodeToFloat32(dtype, new Uint8Array(half.buffer), 1)[0]!;
+    };
+    // Any pattern; subnormals; exact ties of BF16 (low 16 bits 0x8000) and of F16 (low 13 bits 0x1000); specials.
+    const patterns = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 0x00ffffff }),
+      fc.integer({ min: 0, max: 0xffff }).map((hi) => ((hi << 16) | 0x8000) >>> 0),
+      fc.integer({ min: 0, max: 0x7ffff }).map((hi) => ((hi << 13) | 0x1000) >>> 0),
+      fc.constantFrom(0x7f800000, 0xff800000, 0x80000000, 0x7fc00000, 0xff800001, 0x477ff000, 0x7f7f8000),
+    );
+    fc.assert(
+      fc.property(patterns, (pattern) => {
+        bits[0] = pattern;
+        const x = asFloat[0]!;
+        expect(Object.is(decodeToFloat32('F32', encodeFromFloat32('F32', Float32Array.of(x)), 1)[0], x)).toBe(true);
+        for (const dtype of ['F16', 'BF16'] as const) {
+          const code = new DataView(encodeFromFloat32(dtype, Float32Array.of(x)).buffer).getUint16(0, true);
+          const back = decodeToFloat32(dtype, encodeFromFloat32(dtype, Float32Array.of(x)), 1)[0]!;
+          if (Number.isNaN(x)) {
+            expect(Number.isNaN(back), `${dtype} NaN ${pattern.toString(16)}`).toBe(true);
+            continue;
+          }
+          expect(code >> 15, `${dtype} sign of ${x}`).toBe(pattern >>> 31);
+          if (!Number.isFinite(x)) {
+            expect(back).toBe(x);
+            continue;
+          }
+          const m = code & 0x7fff;
+          const inf = dtype === 'F16' ? 0x7c00 : 0x7f80;
+          expect(m, `${dtype} ${x}: a finite or ∞ code`).toBeLessThanOrEqual(inf);
+          const a = Math.abs(x);
+          const d = Math.abs(a - magnitudeOf(dtype, m));
+          for (const n of [m - 1, m + 1]) {
+            if (n < 0 || n > inf) continue;
+            const dn = Math.abs(a - magnitudeOf(dtype, n));
+            expect(d, `${dtype} ${x} → ${m.toString(16)}, neighbour ${n.toString(16)}`).toBeLessThanOrEqual(dn);
+            if (d === dn) expect(m % 2, `${dtype} ${x}: a tie goes to the even code`).toBe(0);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes and reads back through a file exactly what the codec stores, subnormals included (property)', () => {
+    const file = join(dir, 'prop.safetensors');
+    const finite = fc.float32Array({ noNaN: true, noDefaultInfinity: true, minLength: 0, maxLength: 40 });
+    const tiny = fc.float32Array({ noNaN: true, min: Math.fround(-1e-38), max: Math.fround(1e-38), minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(finite, tiny, fc.constantFrom('F32', 'F16', 'BF16') as fc.Arbitrary<'F32' | 'F16' | 'BF16'>, (a, b, dtype) => {
+        const limit = dtype === 'F16' ? 65504 : dtype === 'BF16' ? 3.38e38 : Infinity;
+        const data = Float32Array.from([...a, ...b].filter((v) => Math.abs(v) <= limit));
+        writeSafetensorsFile(file, [{ name: 't', shape: [data.length], data }], { dtype });
+        const back = readSafetensorsFile(file).tensors.get('t')!;
+        expect(back.shape).toEqual([data.length]);
+        const codec = decodeToFloat32(dtype, encodeFromFloat32(dtype, data), data.length);
+        back.data.forEach((v, i) => expect(Object.is(v, codec[i]), `${dtype} ${data[i]}`).toBe(true));
+        if (dtype === 'F32') back.data.forEach((v, i) => expect(Object.is(v, data[i])).toBe(true));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('knows well-known half and bfloat16 bit patterns', () => {
     const enc = (d: 'F16' | 'BF16', v: number) => new DataView(encodeFromFloat32(d, Float32Array.of(v)).buffer).getUint16(0, true);
     expect(enc('F16', 1)).toBe(0x3c00);

@@ -102,6 +102,16 @@ describe('model directories', () => {
     sameWeights(weights, loadModelDir(dir, backend));
   });
 
+  it('names config.json and its field when the model code cannot run a valid config (odd head size, tied embeddings)', () => {
+    const dir = join(root, 'unrunnable');
+    saveModelDir(dir, weights);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, hidden_size: 60 }));
+    expect(() => loadModelDir(dir, backend)).toThrow(/^invalid .*unrunnable\/config\.json for @moge\/model:\n {2}- headDim: got 15, expected an even number.*\nfields are named as in MoeArch: headDim = head_dim/s);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, tie_word_embeddings: true }));
+    expect(() => loadModelDir(dir, backend)).toThrow(/unrunnable\/config\.json for @moge\/model:\n {2}- tiedEmbeddings: got true.*tiedEmbeddings = tie_word_embeddings/s);
+  });
+
   it('names every missing, extra or mis-shaped tensor before reading any data', () => {
     const dir = join(root, 'mismatch');
     saveModelDir(dir, weights);

@@ -9,6 +9,7 @@ import type { SafetensorsDType } from '../safetensors/dtype';
 import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
 import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
+import { assertSupportedArch } from '../weights/param-specs';
 import {
   INDEX_FILE,
   IndexSchema,
@@ -93,6 +94,12 @@ function tensorFiles(dir: string): Map<string, string[]> {
  */
 export function loadModelDir(dir: string, backend: Backend): ModelWeights {
   const { arch, extraConfig } = readModelConfigFile(dir);
+  // A valid config.json the model code cannot run (an odd head size, tied embeddings) is refused by
+  // the file's name and its own field names, not as an anonymous "architecture".
+  assertSupportedArch(arch, {
+    subject: `${committedFile(dir, CONFIG_FILE)} for @moge/model`,
+    hint: 'fields are named as in MoeArch: headDim = head_dim (or hidden_size / num_attention_heads when absent), tiedEmbeddings = tie_word_embeddings',
+  });
   const files = tensorFiles(dir);
   const headers = new Map<string, SafetensorsHeader>();
   const owner = new Map<string, string>();

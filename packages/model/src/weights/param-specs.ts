@@ -25,8 +25,11 @@ export function stackedExpertName(layer: number, proj: ExpertProjection): string
   return `model.layers.${layer}.mlp.experts.${proj}.weight`;
 }
 
-/** Checks that the model code can run `arch` (the PanguProMoE layout); names every unsupported field. */
-export function assertSupportedArch(arch: MoeArch): void {
+/**
+ * Checks that the model code can run `arch` (the PanguProMoE layout); names every unsupported field.
+ * `source` names where the arch came from (a config.json) and how its fields map to MoeArch's.
+ */
+export function assertSupportedArch(arch: MoeArch, source?: { subject: string; hint: string }): void {
   const issues: { path: string; received: unknown; expected: string }[] = [];
   if (arch.attention !== 'gqa') issues.push({ path: 'attention', received: arch.attention, expected: '"gqa"' });
   if (arch.numExperts === 0 || arch.numDenseLayers > 0) {
@@ -36,7 +39,10 @@ export function assertSupportedArch(arch: MoeArch): void {
   if (arch.headDim % 2 !== 0) issues.push({ path: 'headDim', received: arch.headDim, expected: 'an even number (RoPE rotates half-pairs)' });
   if (arch.tiedEmbeddings) issues.push({ path: 'tiedEmbeddings', received: true, expected: 'false (PanguProMoE has a separate lm_head)' });
   if (arch.mtpDepth > 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0: the runnable model has no MTP head (MTP is counted by the accounting and the simulator; drop mtpDepth to build weights)' });
-  if (issues.length > 0) throw new ValidationError(`architecture${arch.name ? ` "${arch.name}"` : ''} for @moge/model`, issues);
+  if (issues.length > 0) {
+    if (source) throw new ValidationError(source.subject, issues, source.hint);
+    throw new ValidationError(`architecture${arch.name ? ` "${arch.name}"` : ''} for @moge/model`, issues);
+  }
 }
 
 /** Every parameter of `arch`, in checkpoint order (embedding, layers, final norm, head). */

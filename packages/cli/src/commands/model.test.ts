@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { listPresets } from '@moge/model';
-import { readSafetensorsFile } from '@moge/model/node';
+import { createReferenceBackend } from '@moge/ascend-hal';
+import { createModelWeights, getPreset, initModelWeights, listPresets, weightsToHost } from '@moge/model';
+import { readSafetensorsFile, saveModelDir } from '@moge/model/node';
 import { captureOutput } from '../test-support/capture';
 import { main } from '../main';
 import { sharedDir } from '../../../../tools/test/shared-dir';
@@ -83,6 +84,21 @@ describe('moge model forward', () => {
     expect(await main(['model', 'forward', '--model', golden, '--input', input, '--out', kept, '--aux-alpha', '1e308'])).toBe(1);
     expect(err.join('')).toMatch(/--aux-alpha: got "1e308", expected a number in \[0, 1000\]/);
     expect(readFileSync(kept, 'utf8')).toBe('{"earlier": true}\n');
+  });
+
+  it('refuses non-finite logits (JSON would hold null) even where one-token rows leave no loss to check, writing nothing', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'overflowing');
+    const backend = createReferenceBackend();
+    const host = weightsToHost(initModelWeights(getPreset('moge-tiny'), backend, { seed: 0 }));
+    host.get('lm_head.weight')!.data.fill(3e38); // finite, so the checkpoint loads; the logits are not
+    saveModelDir(dir, createModelWeights(getPreset('moge-tiny'), backend, host));
+    const one = join(tmp, 'one-token.json');
+    writeFileSync(one, JSON.stringify({ input_ids: [[1], [2]] }));
+    const out = join(tmp, 'overflowing-out.json');
+    expect(await main(['model', 'forward', '--model', dir, '--input', one, '--out', out])).toBe(1);
+    expect(err.join('')).toMatch(/logit of token 0 at sequence 0, position 0 is (-)?Infinity: nothing written; the weights overflow float32/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('model init refuses a directory that already holds a model', async () => {

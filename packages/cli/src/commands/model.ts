@@ -97,7 +97,19 @@ function runForward(opts: Record<string, string | undefined>): void {
     throw new MogeError('E_NOT_FINITE', `the loss is ${fwd.loss.total} (cross-entropy ${fwd.loss.crossEntropy}, aux α ${fwd.loss.auxAlpha}): nothing written; check the weights (and --aux-alpha)`);
   }
   const k = weights.arch.topK;
-  writeJsonAtomic(flags['--out'], resultJson(input.input_ids as number[][], fwd, backend.read(fwd.logits), batch.batch, batch.seqLen, weights.arch.vocabSize, k));
+  const logits = backend.read(fwd.logits);
+  // JSON has no NaN or ∞: they would be written as null. A loss over next tokens catches most
+  // overflows, but rows of one token have no loss to go non-finite.
+  const bad = logits.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const vocab = weights.arch.vocabSize;
+    const [row, token] = [Math.floor(bad / vocab), bad % vocab];
+    throw new MogeError(
+      'E_NOT_FINITE',
+      `logit of token ${token} at sequence ${Math.floor(row / batch.seqLen)}, position ${row % batch.seqLen} is ${logits[bad]}: nothing written; the weights overflow float32 (check the checkpoint)`,
+    );
+  }
+  writeJsonAtomic(flags['--out'], resultJson(input.input_ids as number[][], fwd, logits, batch.batch, batch.seqLen, weights.arch.vocabSize, k));
   if (withGrad) saveHfTensors(flags['--grads']!, weights.arch, tensorsToHost(backend, modelBackward(weights, fwd)));
   const loss = fwd.loss ? ` loss ${fwd.loss.total.toFixed(6)} (CE ${fwd.loss.crossEntropy.toFixed(6)})` : '';
   process.stderr.write(`forward ${batch.batch}×${batch.seqLen} tokens on ${backend.name}:${loss} → ${flags['--out']}${withGrad ? `, grads → ${flags['--grads']}` : ''}\n`);

@@ -132,6 +132,25 @@ describe('model directories', () => {
     expect(paths).toEqual(['lm_head.weight', 'model.layers.0.mlp.experts.8.up_proj.weight', 'model.layers.0.self_attn.q_proj.bias']);
   });
 
+  it('lists the first 20 tensor issues and counts the rest when config.json describes another model', () => {
+    const dir = join(root, 'other-expert-count');
+    saveModelDir(dir, weights);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, num_experts: 4 })); // the checkpoint has 8
+    let err: unknown;
+    try {
+      loadModelDir(dir, backend);
+    } catch (e) {
+      err = e;
+    }
+    // 2 layers × (gate + router_scale mis-shaped, 4 experts × 3 projections unknown) = 28 issues.
+    const issues = (err as ValidationError).issues;
+    expect(issues).toHaveLength(21);
+    expect(issues[0]).toMatchObject({ path: 'model.layers.0.mlp.gate.weight', received: [8, 64] });
+    expect(issues[20]).toEqual({ path: '…', expected: '8 more tensors of the same kinds (28 in all); the first ones show the cause' });
+    expect((err as Error).message.split('\n')).toHaveLength(22);
+  });
+
   it('refuses a truncated shard naming file and tensor, and returns nothing', () => {
     const dir = join(root, 'truncated');
     cpSync(join(root, 'single'), dir, { recursive: true });

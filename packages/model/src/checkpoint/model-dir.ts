@@ -7,7 +7,7 @@ import { hfConfigFromArch, splitHfConfig, type HfExtraConfig } from '../config/h
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
 import type { SafetensorsDType } from '../safetensors/dtype';
 import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
-import { hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
+import { capTensorIssues, hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
 import { assertSupportedArch } from '../weights/param-specs';
 import {
@@ -125,7 +125,7 @@ export function loadModelDir(dir: string, backend: Backend): ModelWeights {
     else if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) issues.push({ path: name, received: got, expected: `shape [${shape.join(', ')}] (from config.json)` });
   }
   for (const [name, file] of owner) if (!expected.has(name)) issues.push({ path: name, expected: `no such tensor in this architecture (found in ${basename(file)})` });
-  if (issues.length > 0) throw new ValidationError(`checkpoint ${dir} against its config.json`, issues);
+  if (issues.length > 0) throw new ValidationError(`checkpoint ${dir} against its config.json`, capTensorIssues(issues));
 
   // Data, tensor by tensor (a byte range each), experts straight into their stacked buffers: the
   // process holds the weights plus one tensor, never the checkpoint twice.

@@ -48,13 +48,32 @@ export function toHfTensors(arch: MoeArch, params: ReadonlyMap<string, HostTenso
   return out;
 }
 
+type TensorIssue = { path: string; received?: unknown; expected: string };
+
+/** How many tensor issues an error lists: a checkpoint of another model has one per expert tensor (thousands). */
+export const MAX_LISTED_TENSOR_ISSUES = 20;
+
+/**
+ * The first MAX_LISTED_TENSOR_ISSUES issues and one line counting the rest. A config.json that does
+ * not match its checkpoint (another expert count, say) fails on every expert tensor: listing them all
+ * buries the first lines, which show the cause, under thousands more.
+ */
+export function capTensorIssues(issues: TensorIssue[]): TensorIssue[] {
+  if (issues.length <= MAX_LISTED_TENSOR_ISSUES) return issues;
+  const rest = issues.length - MAX_LISTED_TENSOR_ISSUES;
+  return [
+    ...issues.slice(0, MAX_LISTED_TENSOR_ISSUES),
+    { path: '…', expected: `${rest} more tensor${rest === 1 ? '' : 's'} of the same kinds (${issues.length} in all); the first ones show the cause` },
+  ];
+}
+
 /**
  * Checks an HF tensor set against `arch` — every tensor present, no unknown ones, every shape
  * exact — then stacks the experts. All problems are reported together, each naming its tensor.
  */
 export function fromHfTensors(arch: MoeArch, hf: ReadonlyMap<string, HostTensor>, subject = 'checkpoint tensors'): Map<string, HostTensor> {
   const expected = hfTensorShapes(arch);
-  const issues: { path: string; received?: unknown; expected: string }[] = [];
+  const issues: TensorIssue[] = [];
   for (const [name, shape] of expected) {
     const t = hf.get(name);
     if (!t) issues.push({ path: name, expected: `a tensor of shape [${shape.join(', ')}] (missing)` });
@@ -63,7 +82,7 @@ export function fromHfTensors(arch: MoeArch, hf: ReadonlyMap<string, HostTensor>
   for (const name of hf.keys()) {
     if (!expected.has(name)) issues.push({ path: name, expected: 'no such tensor in this architecture (unknown name)' });
   }
-  if (issues.length > 0) throw new ValidationError(subject, issues);
+  if (issues.length > 0) throw new ValidationError(subject, capTensorIssues(issues));
   return stackHfTensors(arch, (name) => hf.get(name)!);
 }
 

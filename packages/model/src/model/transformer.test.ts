@@ -198,10 +198,14 @@ describe('forward and backward', () => {
     expect(() => tokenBatchFromRows([[1, 999]], arch.vocabSize)).toThrow(/\[0\]\[1\].*999/);
   });
 
-  it('refuses an empty or fractional batch and a NaN or negative auxAlpha by name, before computing', () => {
+  it('refuses an empty or fractional batch, labels that do not fit it, and a NaN or negative auxAlpha by name, before computing', () => {
     expect(() => modelForward(w, { ids: new Int32Array(0), batch: 0, seqLen: 3 })).toThrow(/^token batch: 0 sequences × 3 positions, expected whole numbers ≥ 1/);
     expect(() => modelForward(w, { ids: new Int32Array(3), batch: 1.5, seqLen: 2 })).toThrow(/^token batch: 1\.5 sequences × 2 positions/);
     const batch = tokenBatchFromRows(ids(1, 3, 0), arch.vocabSize);
+    const two = { ids: Int32Array.of(1, 2), batch: 1, seqLen: 2 };
+    expect(() => modelForward(w, { ...two, labels: Int32Array.of(2) })).toThrow(/^token batch: 1 labels for 2 ids, expected one per position \(-1 to leave one out/);
+    expect(() => modelForward(w, { ...two, labels: Int32Array.of(2, 999) })).toThrow(/^token batch: labels\[1\] = 999, expected -1 or a token id in \[0, 256\)/);
+    expect(() => modelForward(w, { ...two, labels: Int32Array.of(-5, -1) })).toThrow(MogeError);
     for (const auxAlpha of [NaN, -0.01, Infinity]) expect(() => modelForward(w, batch, { auxAlpha })).toThrow(new RegExp(`^auxAlpha: got ${auxAlpha}, expected a finite number ≥ 0`));
   });
 

@@ -7,7 +7,7 @@ import { localExperts, type ExpertRunner } from '../layers/expert-runner';
 import { addInto } from '../layers/accumulate';
 import { linearForward } from '../layers/linear';
 import { param, type ModelWeights } from '../weights/model-weights';
-import type { TokenBatch } from './batch';
+import { IGNORE_LABEL, type TokenBatch } from './batch';
 import type { KvCache } from './kv-cache';
 import { layerWeights, type LayerWeights } from './layer-weights';
 import { collectLayerAllocations } from './layer-memory';
@@ -92,6 +92,17 @@ function checkIds(batch: TokenBatch, vocab: number): void {
   for (let i = 0; i < batch.ids.length; i++) {
     const id = batch.ids[i]!;
     if (!(id >= 0 && id < vocab)) throw new MogeError('E_BATCH', `token batch: ids[${i}] = ${id}, expected a token id in [0, ${vocab})`);
+  }
+  // Checked here, not only by the loss: that runs after the whole forward, and a short labels array
+  // reached it as "labels[i]: got undefined" (a RangeError).
+  const labels = batch.labels;
+  if (!labels) return;
+  if (labels.length !== batch.ids.length) {
+    throw new MogeError('E_BATCH', `token batch: ${labels.length} labels for ${batch.ids.length} ids, expected one per position (${IGNORE_LABEL} to leave one out of the loss)`);
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (y !== IGNORE_LABEL && !(y >= 0 && y < vocab)) throw new MogeError('E_BATCH', `token batch: labels[${i}] = ${y}, expected ${IGNORE_LABEL} or a token id in [0, ${vocab})`);
   }
 }
 

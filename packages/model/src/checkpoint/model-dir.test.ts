@@ -80,6 +80,10 @@ describe('model directories', () => {
     const overflowing = createModelWeights(arch, backend, host);
     expect(() => saveModelDir(dir, overflowing, { dtype: 'F16', maxShardBytes: 40_000 })).toThrow(FileFormatError);
     expect(() => saveModelDir(dir, overflowing, { dtype: 'F16', maxShardBytes: 40_000 })).toThrow(/refused-save: cannot save as F16: tensor lm_head\.weight: element 5 is 100000/);
+    // A dtype misspelt from JavaScript (the type does not stop it there).
+    for (const dtype of ['bf16', 'I8']) {
+      expect(() => saveModelDir(dir, weights, { dtype: dtype as 'BF16' })).toThrow(new RegExp(`^dtype: got "${dtype}", expected one of F32, F16, BF16, F64`));
+    }
     // An arch that config.json cannot express (plain top-k over 4 groups), found only when config.json was written last.
     const topk = initModelWeights({ ...arch, router: 'topk' }, backend, { seed: 4 });
     expect(() => saveModelDir(dir, topk)).toThrow(ValidationError);

@@ -5,7 +5,7 @@ import type { Backend } from '@moge/ascend-hal';
 import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
 import { hfConfigFromArch, splitHfConfig, type HfExtraConfig } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
-import type { SafetensorsDType } from '../safetensors/dtype';
+import { SAFETENSORS_DTYPES, isSafetensorsDType, type SafetensorsDType } from '../safetensors/dtype';
 import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
 import { capTensorIssues, hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
@@ -201,6 +201,8 @@ function refuseNonFinite(tensors: readonly { name: string; data: Float32Array }[
  */
 export function saveModelDir(dir: string, weights: ModelWeights, options: SaveModelOptions = {}): void {
   const dtype = options.dtype ?? 'F32';
+  // Unchecked, a misspelt dtype ('bf16') wrote headers without byte offsets over a loadable checkpoint.
+  if (!isSafetensorsDType(dtype)) throw new MogeError('E_BAD_OPTION', `dtype: got ${JSON.stringify(dtype)}, expected one of ${SAFETENSORS_DTYPES.join(', ')}`);
   const configJson = configJsonOf(weights, dtype, options.extraConfig ?? weights.extraConfig ?? {});
   const hf = [...toHfTensors(weights.arch, weightsToHost(weights))].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
   try {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SAFETENSORS_DTYPE_BYTES, firstOverflow, isSafetensorsDType, type SafetensorsDType } from './dtype';
+import { SAFETENSORS_DTYPES, SAFETENSORS_DTYPE_BYTES, firstOverflow, isSafetensorsDType, type SafetensorsDType } from './dtype';
 
 /**
  * The safetensors container (huggingface/safetensors): an 8-byte little-endian header length N, N
@@ -153,6 +153,8 @@ const METADATA_KEY = '__metadata__';
  * value `dtype` turns into ∞ — before any byte is written.
  */
 export function checkTensorsToWrite(tensors: readonly TensorToWrite[], dtype: SafetensorsDType): void {
+  // From JavaScript a misspelt dtype ('bf16') got through and wrote entries without byte offsets.
+  if (!isSafetensorsDType(dtype)) throw new SafetensorsFormatError(`dtype ${JSON.stringify(dtype)} is not one this writer stores (expected ${SAFETENSORS_DTYPES.join(', ')})`);
   const names = new Set<string>();
   for (const t of tensors) {
     if (t.name === METADATA_KEY) throw new SafetensorsFormatError(`the name is reserved for the file's metadata map; rename the tensor`, t.name);

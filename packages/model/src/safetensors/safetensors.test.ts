@@ -197,6 +197,7 @@ describe('safetensors files', () => {
       [[one('frac', [0.5, 2], Float32Array.of(1))], 'F32', /tensor frac: shape \[0\.5, 2\]/],
       [[one('ok', [1], Float32Array.of(1)), one('big', [3], Float32Array.of(1, -2, 70000))], 'F16', /tensor big: element 2 is 70000, beyond the range of F16.*save as BF16 or F32/],
       [[one('huge', [2], Float32Array.of(3e38, 3.4e38))], 'BF16', /tensor huge: element 1 is .*beyond the range of BF16.*save as F32/],
+      [[one('a', [1], Float32Array.of(1))], 'bf16' as 'BF16', /dtype "bf16" is not one this writer stores \(expected F32, F16, BF16, F64\)/],
     ];
     for (const [tensors, dtype, message] of cases) {
       expect(() => writeSafetensorsFile(file, tensors, { dtype })).toThrow(FileFormatError);

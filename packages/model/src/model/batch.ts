@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError, parseWith } from '@moge/core';
+import { ValidationError, toFieldIssues, type FieldIssue } from '@moge/core';
 
 /**
  * A batch of B sequences of S tokens, row-major (token t = b·S + s). `labels[t]` is the token that
@@ -24,18 +24,30 @@ export function nextTokenLabels(ids: Int32Array, batch: number, seqLen: number):
 
 const TokenRowsSchema = z.array(z.array(z.number().int().nonnegative()).min(1)).min(1);
 
+/** How many problems of an input_ids array an error lists; a batch of thousands of rows can have a problem in each. */
+const MAX_LISTED_ISSUES = 10;
+
+/** The first MAX_LISTED_ISSUES issues and a line counting the rest. */
+function capIssues(issues: FieldIssue[]): FieldIssue[] {
+  if (issues.length <= MAX_LISTED_ISSUES) return issues;
+  const rest = issues.length - MAX_LISTED_ISSUES;
+  return [...issues.slice(0, MAX_LISTED_ISSUES), { path: '…', received: `${rest} more`, expected: `the same fix for the other ${rest} (${issues.length} problems in all)` }];
+}
+
 /** `{"input_ids": [[...], ...]}` rows → a batch with next-token labels. Rows must be equally long and ids < vocab. */
 export function tokenBatchFromRows(rows: unknown, vocabSize: number, subject = 'input_ids'): TokenBatch {
-  const parsed = parseWith(TokenRowsSchema, rows, subject);
+  const result = TokenRowsSchema.safeParse(rows);
+  if (!result.success) throw new ValidationError(subject, capIssues(toFieldIssues(result.error, rows)));
+  const parsed = result.data;
   const seqLen = parsed[0]!.length;
-  const issues: { path: string; received: unknown; expected: string }[] = [];
+  const issues: FieldIssue[] = [];
   parsed.forEach((row, b) => {
     if (row.length !== seqLen) issues.push({ path: `[${b}]`, received: `${row.length} tokens`, expected: `${seqLen} tokens, like row 0 (rows must be equally long)` });
     row.forEach((id, s) => {
-      if (id >= vocabSize && issues.length < 10) issues.push({ path: `[${b}][${s}]`, received: id, expected: `a token id below vocab_size ${vocabSize}` });
+      if (id >= vocabSize) issues.push({ path: `[${b}][${s}]`, received: id, expected: `a token id below vocab_size ${vocabSize}` });
     });
   });
-  if (issues.length > 0) throw new ValidationError(subject, issues);
+  if (issues.length > 0) throw new ValidationError(subject, capIssues(issues));
   const ids = Int32Array.from(parsed.flat());
   return { ids, batch: parsed.length, seqLen, labels: nextTokenLabels(ids, parsed.length, seqLen) };
 }

@@ -199,6 +199,24 @@ describe('forward and backward', () => {
     expect(() => tokenBatchFromRows([[1, 999]], arch.vocabSize)).toThrow(/\[0\]\[1\].*999/);
   });
 
+  it('lists the first 10 problems of a large input_ids and counts the rest (a line per row buried the first)', () => {
+    const lines = (rows: unknown) => {
+      try {
+        tokenBatchFromRows(rows, arch.vocabSize);
+      } catch (e) {
+        return (e as Error).message.split('\n');
+      }
+      throw new Error('accepted');
+    };
+    const ragged = lines([[1, 2], ...Array.from({ length: 5000 }, () => [1])]);
+    expect(ragged).toHaveLength(12);
+    expect(ragged[11]).toBe('  - …: got "4990 more", expected the same fix for the other 4990 (5000 problems in all)');
+    const fractional = lines([Array.from({ length: 5000 }, () => 1.5)]);
+    expect(fractional).toHaveLength(12);
+    expect(fractional[1]).toMatch(/\[0\]\[0\]: got 1\.5, expected a whole number/);
+    expect(lines([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => 300 + i)])[11]).toMatch(/the other 1 \(11 problems in all\)/);
+  });
+
   it('refuses an empty or fractional batch, labels that do not fit it, and a NaN or negative auxAlpha by name, before computing', () => {
     expect(() => modelForward(w, { ids: new Int32Array(0), batch: 0, seqLen: 3 })).toThrow(/^token batch: 0 sequences × 3 positions, expected whole numbers ≥ 1/);
     expect(() => modelForward(w, { ids: new Int32Array(3), batch: 1.5, seqLen: 2 })).toThrow(/^token batch: 1\.5 sequences × 2 positions/);

@@ -1,4 +1,4 @@
-export { MogeError, ValidationError, FileFormatError, InfeasibleError, type FieldIssue } from './errors/moge-error';
+export { MogeError, ValidationError, FileFormatError, InfeasibleError, capIssues, type FieldIssue } from './errors/moge-error';
 export { closestName, parseWith, toFieldIssues } from './errors/parse';
 export { Rng, type RngState } from './rng/xoshiro128';
 export {

@@ -34,6 +34,16 @@ function describeValue(value: unknown): string {
 }
 
 /** Bad input: names every field at fault, the value found and what was expected. */
+/**
+ * The first `max` issues, then one line (`summary`) for the rest: input with a problem in every one
+ * of thousands of places (rows of a batch, tensors of another model's checkpoint) would bury the
+ * first lines, which show the cause, under thousands more.
+ */
+export function capIssues(issues: FieldIssue[], max: number, summary: (rest: number, total: number) => FieldIssue): FieldIssue[] {
+  if (issues.length <= max) return issues;
+  return [...issues.slice(0, max), summary(issues.length - max, issues.length)];
+}
+
 export class ValidationError extends MogeError {
   readonly issues: FieldIssue[];
   readonly subject: string;

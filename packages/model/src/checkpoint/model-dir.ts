@@ -5,7 +5,7 @@ import type { Backend } from '@moge/ascend-hal';
 import { FileFormatError, MogeError, ValidationError, parseWith, type MoeArch } from '@moge/core';
 import { hfConfigFromArch, splitHfConfig, type HfExtraConfig } from '../config/hf-config';
 import { readSafetensorsHeader, readSafetensorsTensors, writeSafetensorsFile } from '../safetensors/file';
-import { SAFETENSORS_DTYPES, isSafetensorsDType, type SafetensorsDType } from '../safetensors/dtype';
+import { SAFETENSORS_DTYPES, SAFETENSORS_DTYPE_BYTES, isSafetensorsDType, type SafetensorsDType } from '../safetensors/dtype';
 import { SafetensorsFormatError, checkTensorsToWrite, type SafetensorsHeader } from '../safetensors/format';
 import { capTensorIssues, hfTensorShapes, stackHfTensors, toHfTensors, type HostTensor } from '../weights/hf-layout';
 import { createModelWeights, weightsToHost, type ModelWeights } from '../weights/model-weights';
@@ -212,7 +212,7 @@ export function saveModelDir(dir: string, weights: ModelWeights, options: SaveMo
     if (e instanceof SafetensorsFormatError) throw new FileFormatError(dir, `cannot save as ${dtype}: ${e.message}`, { cause: e });
     throw e;
   }
-  const bytesPer = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
+  const bytesPer = SAFETENSORS_DTYPE_BYTES[dtype];
   const max = options.maxShardBytes;
   if (max !== undefined && !(max > 0)) throw new MogeError('E_BAD_OPTION', `maxShardBytes: got ${max}, expected a positive byte count`);
   const shards: (typeof hf)[] = [[]];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError, toFieldIssues, type FieldIssue } from '@moge/core';
+import { ValidationError, capIssues, toFieldIssues, type FieldIssue } from '@moge/core';
 
 /**
  * A batch of B sequences of S tokens, row-major (token t = b·S + s). `labels[t]` is the token that
@@ -27,17 +27,13 @@ const TokenRowsSchema = z.array(z.array(z.number().int().nonnegative()).min(1)).
 /** How many problems of an input_ids array an error lists; a batch of thousands of rows can have a problem in each. */
 const MAX_LISTED_ISSUES = 10;
 
-/** The first MAX_LISTED_ISSUES issues and a line counting the rest. */
-function capIssues(issues: FieldIssue[]): FieldIssue[] {
-  if (issues.length <= MAX_LISTED_ISSUES) return issues;
-  const rest = issues.length - MAX_LISTED_ISSUES;
-  return [...issues.slice(0, MAX_LISTED_ISSUES), { path: '…', received: `${rest} more`, expected: `the same fix for the other ${rest} (${issues.length} problems in all)` }];
-}
+const capRowIssues = (issues: FieldIssue[]) =>
+  capIssues(issues, MAX_LISTED_ISSUES, (rest, total) => ({ path: '…', received: `${rest} more`, expected: `the same fix for the other ${rest} (${total} problems in all)` }));
 
 /** `{"input_ids": [[...], ...]}` rows → a batch with next-token labels. Rows must be equally long and ids < vocab. */
 export function tokenBatchFromRows(rows: unknown, vocabSize: number, subject = 'input_ids'): TokenBatch {
   const result = TokenRowsSchema.safeParse(rows);
-  if (!result.success) throw new ValidationError(subject, capIssues(toFieldIssues(result.error, rows)));
+  if (!result.success) throw new ValidationError(subject, capRowIssues(toFieldIssues(result.error, rows)));
   const parsed = result.data;
   const seqLen = parsed[0]!.length;
   const issues: FieldIssue[] = [];
@@ -47,7 +43,7 @@ export function tokenBatchFromRows(rows: unknown, vocabSize: number, subject = '
       if (id >= vocabSize) issues.push({ path: `[${b}][${s}]`, received: id, expected: `a token id below vocab_size ${vocabSize}` });
     });
   });
-  if (issues.length > 0) throw new ValidationError(subject, capIssues(issues));
+  if (issues.length > 0) throw new ValidationError(subject, capRowIssues(issues));
   const ids = Int32Array.from(parsed.flat());
   return { ids, batch: parsed.length, seqLen, labels: nextTokenLabels(ids, parsed.length, seqLen) };
 }

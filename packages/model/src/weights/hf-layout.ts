@@ -1,4 +1,4 @@
-import { ValidationError, type MoeArch } from '@moge/core';
+import { ValidationError, capIssues, type FieldIssue, type MoeArch } from '@moge/core';
 import { EXPERT_PROJECTIONS, paramSpecs, stackedExpertName } from './param-specs';
 
 /** A host tensor: row-major float32 data and its shape. */
@@ -48,23 +48,15 @@ export function toHfTensors(arch: MoeArch, params: ReadonlyMap<string, HostTenso
   return out;
 }
 
-type TensorIssue = { path: string; received?: unknown; expected: string };
-
 /** How many tensor issues an error lists: a checkpoint of another model has one per expert tensor (thousands). */
 export const MAX_LISTED_TENSOR_ISSUES = 20;
 
-/**
- * The first MAX_LISTED_TENSOR_ISSUES issues and one line counting the rest. A config.json that does
- * not match its checkpoint (another expert count, say) fails on every expert tensor: listing them all
- * buries the first lines, which show the cause, under thousands more.
- */
-export function capTensorIssues(issues: TensorIssue[]): TensorIssue[] {
-  if (issues.length <= MAX_LISTED_TENSOR_ISSUES) return issues;
-  const rest = issues.length - MAX_LISTED_TENSOR_ISSUES;
-  return [
-    ...issues.slice(0, MAX_LISTED_TENSOR_ISSUES),
-    { path: '…', expected: `${rest} more tensor${rest === 1 ? '' : 's'} of the same kinds (${issues.length} in all); the first ones show the cause` },
-  ];
+/** The first MAX_LISTED_TENSOR_ISSUES issues and one line counting the rest (the first ones show the cause). */
+export function capTensorIssues(issues: FieldIssue[]): FieldIssue[] {
+  return capIssues(issues, MAX_LISTED_TENSOR_ISSUES, (rest, total) => ({
+    path: '…',
+    expected: `${rest} more tensor${rest === 1 ? '' : 's'} of the same kinds (${total} in all); the first ones show the cause`,
+  }));
 }
 
 /**
@@ -73,7 +65,7 @@ export function capTensorIssues(issues: TensorIssue[]): TensorIssue[] {
  */
 export function fromHfTensors(arch: MoeArch, hf: ReadonlyMap<string, HostTensor>, subject = 'checkpoint tensors'): Map<string, HostTensor> {
   const expected = hfTensorShapes(arch);
-  const issues: TensorIssue[] = [];
+  const issues: FieldIssue[] = [];
   for (const [name, shape] of expected) {
     const t = hf.get(name);
     if (!t) issues.push({ path: name, expected: `a tensor of shape [${shape.join(', ')}] (missing)` });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseWith } from '@moge/core';
-import { simulateInference, type InferenceSimInput, type InferenceSimResult } from './simulate';
+import { parseInferenceInput, simulateParsedInference, type InferenceSimInput, type InferenceSimResult } from './simulate';
 
 export interface MaxBatchResult {
   /** Largest batch (sequences over the deployment) whose TPOT stays under the cap and whose KV cache fits; 0 if none. */
@@ -25,7 +25,9 @@ export function maxBatchUnderTpot(input: InferenceSimInput, tpotCapS: number): M
   // Every comparison with NaN is false, so a NaN cap used to be "met" by batch 1 (and a cap ≤ 0 read
   // as "batch 1 is too slow").
   parseWith(z.object({ tpotCapS: z.number().positive() }), { tpotCapS }, 'max batch under TPOT');
-  const at = (batch: number) => simulateInference({ ...input, workload: { ...input.workload, phase: 'decode', batch } });
+  // Arch, plan and profile parsed once for the whole bisection (the search calls this per layout).
+  const parsed = parseInferenceInput(input);
+  const at = (batch: number) => simulateParsedInference({ ...parsed, workload: { ...input.workload, phase: 'decode', batch } });
   const meets = (r: InferenceSimResult) => r.memory.fits && r.tpotS! <= tpotCapS;
   const first = at(1);
   const kvLimitBatch = first.memory.maxBatch;

@@ -105,14 +105,38 @@ function groupLayout(size: number, stride: number, devicesPerNode: number): Grou
  * breakdown, expert activity and the memory fit (KV capacity from @moge/memory).
  */
 export function simulateInference(input: InferenceSimInput): InferenceSimResult {
-  // Parsed at the public door, as simulateTraining does: a plan or architecture from JSON (no defaults
-  // filled) used to fail on its missing fields with NaN in the message ("noopLayers NaN").
-  const arch = parseWith(MoeArchSchema, input.arch, 'arch');
-  const plan = parseWith(ParallelPlanSchema, servingPlanInput(input.plan), 'plan');
-  const { cluster } = input;
+  return simulateParsedInference(parseInferenceInput(input));
+}
+
+/** An InferenceSimInput whose arch, plan and profile are parsed; the workload is parsed per step. */
+export interface ParsedInferenceInput {
+  arch: MoeArch;
+  cluster: Cluster;
+  plan: ParallelPlan;
+  workload: InferenceWorkloadInput;
+  profile: InferenceProfile;
+}
+
+/**
+ * Parsed at the public door, as simulateTraining does: a plan or architecture from JSON (no defaults
+ * filled) used to fail on its missing fields with NaN in the message ("noopLayers NaN"), and a profile
+ * object with a NaN or missing number came out as a NaN TPOT. Callers that simulate one layout many
+ * times (maxBatchUnderTpot's bisection) parse once and call simulateParsedInference.
+ */
+export function parseInferenceInput(input: InferenceSimInput): ParsedInferenceInput {
+  return {
+    arch: parseWith(MoeArchSchema, input.arch, 'arch'),
+    cluster: input.cluster,
+    plan: parseWith(ParallelPlanSchema, servingPlanInput(input.plan), 'plan'),
+    workload: input.workload,
+    profile: typeof input.profile === 'object' ? parseWith(InferenceProfileSchema, input.profile, 'inference profile') : getInferenceProfile(input.profile),
+  };
+}
+
+/** simulateInference of an input parseInferenceInput returned. */
+export function simulateParsedInference(input: ParsedInferenceInput): InferenceSimResult {
+  const { arch, cluster, plan, profile } = input;
   const w = parseWith(InferenceWorkloadSchema, input.workload, 'inference workload');
-  // A profile object is checked too: a NaN or missing number came out as a NaN TPOT.
-  const profile = typeof input.profile === 'object' ? parseWith(InferenceProfileSchema, input.profile, 'inference profile') : getInferenceProfile(input.profile);
   const devices = checkLayout(arch, cluster, plan, w);
   const chip = cluster.node.chip;
   const cost = new InferOpCost(chip, w.quantization, w.kvDType, profile, w.phase === 'decode');

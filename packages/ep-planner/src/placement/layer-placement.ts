@@ -41,10 +41,16 @@ export function rankLoadsUnder(
 ): Float64Array {
   const slots = placement.physicalToLogical;
   const slotsPerRank = slots.length / numRanks;
+  const counts = placement.replicaCounts;
   const out = new Float64Array(numRanks);
-  for (let p = 0; p < slots.length; p++) {
-    const e = slots[p]!;
-    out[(p / slotsPerRank) | 0]! += loads[e]! / placement.replicaCounts[e]!;
+  // Rank by rank: no division per slot to find its rank (this runs for every placed layer).
+  for (let r = 0, p = 0; r < numRanks; r++) {
+    let load = 0;
+    for (let j = 0; j < slotsPerRank; j++, p++) {
+      const e = slots[p]!;
+      load += loads[e]! / counts[e]!;
+    }
+    out[r] = load;
   }
   return out;
 }
@@ -93,16 +99,7 @@ export function layerPlacementOwning(slots: Int32Array, numRanks: number, numExp
   }
   const logicalToPhysical = new Int32Array(physicalToLogical.length);
   for (let p = 0; p < physicalToLogical.length; p++) logicalToPhysical[logicalOffsets[physicalToLogical[p]! + 1]!++] = p;
-  // rankLoadsUnder, rank by rank (the same sums in the same order, without a division per slot).
-  const rankLoads = new Float64Array(numRanks);
-  for (let r = 0, p = 0; r < numRanks; r++) {
-    let load = 0;
-    for (let j = 0; j < slotsPerRank; j++, p++) {
-      const e = physicalToLogical[p]!;
-      load += loads[e]! / replicaCounts[e]!;
-    }
-    rankLoads[r] = load;
-  }
+  const rankLoads = rankLoadsUnder({ physicalToLogical, replicaCounts }, numRanks, loads);
   return { physicalToLogical, logicalToPhysical, logicalOffsets, replicaCounts, rankLoads, maxOverMean: maxOverMean(rankLoads) };
 }
 

@@ -35,6 +35,9 @@ export function crossEntropy(b: Backend, logits: Tensor, labels: Int32Array, wit
     rows.push(i);
   }
   const n = rows.length;
+  // No labelled position: loss 0 with a zero gradient, where PyTorch's mean over nothing gives NaN.
+  // A batch of padding then leaves the weights as they are instead of poisoning them (and the
+  // trainer's NaN guard), and `count: 0` tells a caller averaging over batches to give it no weight.
   if (n === 0) return { loss: 0, count: 0, dLogits: withGrad ? b.zeros([t, v]) : undefined };
   const labelIndex = Int32Array.from(rows, (r) => r * v + labels[r]!);
 

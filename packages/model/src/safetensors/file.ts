@@ -64,7 +64,7 @@ export function readSafetensorsTensors(file: string, header: SafetensorsHeader, 
       const bytes = readExactly(fd, en.end - en.begin, en.begin, file, `tensor ${name}`);
       const data = decodeToFloat32(en.dtype, bytes, count);
       for (let i = 0; i < data.length; i++) {
-        if (!Number.isFinite(data[i]!)) throw new FileFormatError(file, `tensor ${name}: element ${i} is ${data[i]} (corrupt data?)`);
+        if (!Number.isFinite(data[i]!)) throw new FileFormatError(file, `tensor ${name}: ${notFiniteReason(en.dtype, bytes, i, data[i]!)}`);
       }
       out.set(name, { shape: en.shape, data });
     }
@@ -72,6 +72,18 @@ export function readSafetensorsTensors(file: string, header: SafetensorsHeader, 
     closeSync(fd);
   }
   return out;
+}
+
+/**
+ * Why element `i` did not load. An F64 value that is finite but beyond float32's range is not
+ * corrupt, it just cannot be computed with (the model works in float32): say so, and how to fix it.
+ */
+function notFiniteReason(dtype: SafetensorsDType, bytes: Uint8Array, i: number, asF32: number): string {
+  if (dtype === 'F64') {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(8 * i, true);
+    if (Number.isFinite(v)) return `element ${i} is ${v}, beyond float32's range (±3.4e38) that the model computes in; rescale or clip the tensor before saving`;
+  }
+  return `element ${i} is ${asF32} (corrupt data?)`;
 }
 
 /** Header + all tensors of a file. */

@@ -265,4 +265,21 @@ describe('safetensors files', () => {
     writeSafetensorsFile(nan, [{ name: 'n', shape: [2], data: Float32Array.of(1, NaN) }]);
     expect(() => readSafetensorsFile(nan)).toThrow(/tensor n: element 1 is NaN/);
   });
+
+  it('says an F64 value beyond float32 is out of range, not corrupt', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-f64-'));
+    const file = join(dir, 'big.safetensors');
+    const json = Buffer.from(JSON.stringify({ x: { dtype: 'F64', shape: [2], data_offsets: [0, 16] } }).padEnd(64, ' '));
+    const data = Buffer.alloc(16);
+    data.writeDoubleLE(1, 0);
+    data.writeDoubleLE(1e300, 8);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    writeFileSync(file, Buffer.concat([len, json, data]));
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor x: element 1 is 1e\+300, beyond float32's range/);
+    expect(() => readSafetensorsFile(file)).not.toThrow(/corrupt/);
+    data.writeDoubleLE(NaN, 8);
+    writeFileSync(file, Buffer.concat([len, json, data]));
+    expect(() => readSafetensorsFile(file)).toThrow(/tensor x: element 1 is NaN \(corrupt data\?\)/);
+  });
 });

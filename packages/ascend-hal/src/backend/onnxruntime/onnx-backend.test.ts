@@ -157,5 +157,9 @@ describe('onnxruntime backend', () => {
     expect(createBackend('reference').name).toBe('reference');
     expect(createBackend('onnxruntime', { intraOpThreads: 1 }).name).toBe('onnxruntime');
     expect(() => createBackend('cuda' as never)).toThrow(ValidationError);
+    // The reference backend uses no option, but a misspelt or out-of-range one is still refused.
+    expect(createBackend('reference', { intraOpThreads: 2 }).name).toBe('reference');
+    expect(() => createBackend('reference', { intraOpThreads: 0 })).toThrow(/intraOpThreads/);
+    expect(() => createBackend('reference', { threads: 2 } as never)).toThrow(/threads/);
   });
 });

@@ -1,7 +1,7 @@
 // Public API of @moge/ep-planner: expert placement, dynamic rebalancing and dispatch plans.
 
 // Loads
-export { LoadsFileSchema, parseLoadsFile, loadMatrixFromRows, type LoadMatrix, type LoadsFile } from './loads/load-matrix';
+export { LoadsFileSchema, parseLoadsFile, loadMatrixFromRows, checkLoadMatrix, type LoadMatrix, type LoadsFile } from './loads/load-matrix';
 export { zipfLoads, type ZipfLoadOptions } from './loads/zipf';
 
 // Placement

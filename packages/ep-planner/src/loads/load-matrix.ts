@@ -43,16 +43,39 @@ export function loadMatrixFromRows(rows: readonly ArrayLike<number>[]): LoadMatr
   if (rows.length === 0) throw new ValidationError('load matrix', [{ path: 'layers', received: [], expected: 'at least one layer' }]);
   const numExperts = rows[0]!.length;
   const layers = rows.map((row, l) => {
-    if (row.length !== numExperts || numExperts === 0) {
-      throw new ValidationError('load matrix', [{ path: `layers[${l}]`, received: row.length, expected: `${numExperts || 'a positive number of'} entries` }]);
-    }
-    const out = Float64Array.from(row);
-    for (let e = 0; e < out.length; e++) {
-      if (!Number.isFinite(out[e]) || out[e]! < 0 || out[e]! > MAX_LOAD) {
-        throw new ValidationError('load matrix', [{ path: `layers[${l}][${e}]`, received: out[e], expected: `a finite load in [0, ${MAX_LOAD}]` }]);
-      }
-    }
-    return out;
+    checkLoadRow(row, numExperts, 'load matrix', `layers[${l}]`);
+    return Float64Array.from(row);
   });
   return { numLayers: layers.length, numExperts, layers };
+}
+
+/**
+ * Checks a LoadMatrix built in code (placeExperts, simulateRebalancing and the EMA predictor take the
+ * interface, not a parsed file): `numLayers` rows of `numExperts` finite loads in [0, 1e15]. Without
+ * it a NaN load placed silently with max/mean 1, a negative one made a lighter-than-empty rank, a
+ * longer row had its extra loads ignored, and a shorter one failed as "logical expert 3 has no
+ * replica". `path` prefixes the field names (e.g. `trace[2]`), so the error points at the row.
+ */
+export function checkLoadMatrix(loads: LoadMatrix, subject: string, path = 'loads'): void {
+  const { numLayers, numExperts, layers } = loads;
+  if (!Number.isInteger(numExperts) || numExperts < 1) {
+    throw new ValidationError(subject, [{ path: `${path}.numExperts`, received: numExperts, expected: 'a positive integer' }]);
+  }
+  if (!Array.isArray(layers) || layers.length === 0 || layers.length !== numLayers) {
+    const received = Array.isArray(layers) ? `${layers.length} rows` : layers;
+    throw new ValidationError(subject, [{ path: `${path}.layers`, received, expected: `numLayers (${numLayers}) rows, at least one` }]);
+  }
+  for (let l = 0; l < layers.length; l++) checkLoadRow(layers[l]!, numExperts, subject, `${path}.layers[${l}]`);
+}
+
+function checkLoadRow(row: ArrayLike<number>, numExperts: number, subject: string, path: string): void {
+  if (row.length !== numExperts || numExperts === 0) {
+    throw new ValidationError(subject, [{ path, received: row.length, expected: `${numExperts || 'a positive number of'} entries, one per expert` }]);
+  }
+  for (let e = 0; e < row.length; e++) {
+    const v = row[e]!;
+    if (!(Number.isFinite(v) && v >= 0 && v <= MAX_LOAD)) {
+      throw new ValidationError(subject, [{ path: `${path}[${e}]`, received: v, expected: `a finite load in [0, ${MAX_LOAD}]` }]);
+    }
+  }
 }

@@ -252,6 +252,21 @@ describe('placeExperts — option errors name the field, the value and what woul
     throw new Error('expected a ValidationError');
   };
 
+  it('loads built in code: a NaN, negative or wrong-length row is refused with the row and expert named', () => {
+    const layers = (...rows: number[][]) => ({ numLayers: rows.length, numExperts: 4, layers: rows.map((r) => Float64Array.from(r)) });
+    const options = { policy: 'eplb-global', numRanks: 2 } as const;
+    for (const policy of ['moge', 'eplb-global', 'eplb-hierarchical', 'greedy'] as const) {
+      expect(issue(() => placeExperts(layers([1, 2, 3, 4], [1, Number.NaN, 3, 4]), { ...options, policy }))).toEqual([
+        { path: 'loads.layers[1][1]', received: Number.NaN, expected: 'a finite load in [0, 1000000000000000]' },
+      ]);
+    }
+    expect(issue(() => placeExperts(layers([1, -3, 3, 4]), options))[0]).toMatchObject({ path: 'loads.layers[0][1]', received: -3 });
+    // A short row failed as "logical expert 3 has no replica"; a long one was placed without its extra experts.
+    expect(issue(() => placeExperts(layers([1, 2, 3, 4], [1, 2, 3]), options))[0]).toMatchObject({ path: 'loads.layers[1]', received: 3 });
+    expect(issue(() => placeExperts(layers([1, 2, 3, 4, 5]), options))[0]).toMatchObject({ path: 'loads.layers[0]', received: 5 });
+    expect(issue(() => placeExperts({ numLayers: 2, numExperts: 4, layers: [new Float64Array(4)] }, options))[0]).toMatchObject({ path: 'loads.layers' });
+  });
+
   it('redundant slots that leave ranks uneven', () => {
     const [first] = issue(() => placeExperts(loads, { policy: 'eplb-global', numRanks: 3, redundantSlots: 0 }));
     expect(first).toMatchObject({ path: 'redundantSlots', received: 0 });

@@ -1,5 +1,5 @@
 import { parseWith } from '@moge/core';
-import type { LoadMatrix } from '../loads/load-matrix';
+import { checkLoadMatrix, type LoadMatrix } from '../loads/load-matrix';
 import { layerPlacementOwning, type LayerPlacement } from './layer-placement';
 import {
   PlacementOptionsSchema,
@@ -24,9 +24,11 @@ const POLICIES: Record<PlacementPolicy, LayerPolicy> = {
 
 /**
  * Places the experts of every layer of `loads` on ranks with the chosen policy. Options are
- * validated (ValidationError naming the field) before any work is done.
+ * validated (ValidationError naming the field) before any work is done, and so are the loads (every
+ * row numExperts long, every load finite and ≥ 0; the error names the row and expert).
  */
 export function placeExperts(loads: LoadMatrix, options: PlacementOptionsInput): Placement {
+  checkLoadMatrix(loads, 'placement loads');
   const shape = resolvePlacementShape(parseWith(PlacementOptionsSchema, options, 'placement options'), loads.numExperts);
   const policy = POLICIES[shape.policy];
   const scratch = new PolicyScratch();

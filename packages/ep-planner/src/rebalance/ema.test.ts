@@ -33,4 +33,13 @@ describe('EmaLoadPredictor', () => {
     ema.observe(loadMatrixFromRows([[1, 2]]));
     expect(() => ema.observe(loadMatrixFromRows([[1, 2, 3]]))).toThrow(/1×3 loads, earlier steps 1×2/);
   });
+
+  it('refuses NaN, negative and wrong-length rows, which would stay in the average for good', () => {
+    const ema = new EmaLoadPredictor(0.5);
+    ema.observe(loadMatrixFromRows([[1, 2]]));
+    expect(() => ema.observe({ numLayers: 1, numExperts: 2, layers: [Float64Array.from([1, Number.NaN])] })).toThrow(/layers\[0\]\[1\]: got NaN/);
+    expect(() => ema.observe({ numLayers: 1, numExperts: 2, layers: [Float64Array.from([-1, 1])] })).toThrow(/layers\[0\]\[0\]: got -1/);
+    expect(() => ema.observe({ numLayers: 1, numExperts: 2, layers: [Float64Array.from([1, 1, 1])] })).toThrow(/layers\[0\]: got 3, expected 2 entries/);
+    expect(Array.from(ema.predict()!.layers[0]!)).toEqual([1, 2]);
+  });
 });

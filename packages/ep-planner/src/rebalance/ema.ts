@@ -1,4 +1,4 @@
-import type { LoadMatrix } from '../loads/load-matrix';
+import { checkLoadMatrix, type LoadMatrix } from '../loads/load-matrix';
 
 /**
  * Load prediction by exponential moving average, per layer and expert:
@@ -18,6 +18,8 @@ export class EmaLoadPredictor {
 
   /** Folds in one step's observed loads. */
   observe(loads: LoadMatrix): void {
+    // One NaN would stay in the average for good (α·NaN + …), so it is refused at the door.
+    checkLoadMatrix(loads, 'EmaLoadPredictor loads');
     if (this.state === null) {
       this.state = loads.layers.map((row) => Float64Array.from(row));
     } else {

@@ -82,4 +82,18 @@ describe('simulateRebalancing', () => {
     const odd = loadMatrixFromRows([new Array(64).fill(1)]);
     expect(() => simulateRebalancing([trace(1)[0]!, odd], options)).toThrow(/step 1 has 1×64 loads, step 0 has 2×64/);
   });
+
+  it('refuses a step with a NaN, negative or wrong-length row before simulating, naming the step and row', () => {
+    const good = trace(1)[0]!;
+    const withRow = (l: number, row: Float64Array) => ({ ...good, layers: good.layers.map((r, i) => (i === l ? row : r)) });
+    const nan = Float64Array.from(good.layers[1]!);
+    nan[5] = Number.NaN;
+    expect(() => simulateRebalancing([good, withRow(1, nan)], options)).toThrow(/trace\[1\]\.layers\[1\]\[5\]: got NaN, expected a finite load/);
+    const negative = Float64Array.from(good.layers[0]!);
+    negative[3] = -2;
+    expect(() => simulateRebalancing([good, good, withRow(0, negative)], options)).toThrow(/trace\[2\]\.layers\[0\]\[3\]: got -2/);
+    expect(() => simulateRebalancing([good, withRow(0, good.layers[0]!.subarray(0, 63))], options)).toThrow(/trace\[1\]\.layers\[0\]: got 63, expected 64 entries/);
+    const long = new Float64Array(65).fill(1);
+    expect(() => simulateRebalancing([withRow(1, long), good], options)).toThrow(/trace\[0\]\.layers\[1\]: got 65, expected 64 entries/);
+  });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
-import type { LoadMatrix } from '../loads/load-matrix';
+import { checkLoadMatrix, type LoadMatrix } from '../loads/load-matrix';
 import { PlacementOptionsSchema, resolvePlacementShape } from '../placement/options';
 import { placeExperts, type Placement } from '../placement/place';
 import { maxOverMean, rankLoadsUnder, type LayerPlacement } from '../placement/layer-placement';
@@ -89,6 +89,9 @@ function meanRealised(layers: LayerPlacement[], numRanks: number, loads: LoadMat
 export function simulateRebalancing(trace: readonly LoadMatrix[], optionsInput: RebalanceOptionsInput, cluster?: Cluster): RebalanceReport {
   const options = parseWith(RebalanceOptionsSchema, optionsInput, 'rebalance options');
   if (trace.length === 0) throw new RangeError('simulateRebalancing: the trace has no steps');
+  // Every step before any work: a NaN load used to read as max/mean 1 for its step, and a short or
+  // long row was placed as if it had numExperts entries. The error names the step and row.
+  trace.forEach((step, s) => checkLoadMatrix(step, 'rebalancing trace', `trace[${s}]`));
   const { numLayers, numExperts } = trace[0]!;
   const shape = resolvePlacementShape(options.placement, numExperts);
   const initial = placeExperts(uniformLoads(numLayers, numExperts), options.placement);

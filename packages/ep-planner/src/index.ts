@@ -21,7 +21,7 @@ export { placeExperts, meanMaxOverMean, nodeOfRank, type Placement } from './pla
 export { placementToJson, type PlacementJson, type LayerPlacementJson } from './placement/to-json';
 
 // Dispatch
-export { RoutedTokensSchema, routedTokensFrom, type RoutedTokens } from './dispatch/routed-tokens';
+export { RoutedTokensSchema, routedTokensFrom, checkRoutedTokens, type RoutedTokens } from './dispatch/routed-tokens';
 export { ReplicaChoiceSchema, assignReplicas, type ReplicaChoice, type RankLayout } from './dispatch/replica-choice';
 export {
   flatTraffic,

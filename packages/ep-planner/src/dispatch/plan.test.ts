@@ -62,6 +62,18 @@ describe('planDispatch', () => {
     expect(() => planDispatch(small, placement, 0, tokens, { tokenBytes })).toThrow(/placement\.numNodes: got 2, expected at most the 1 nodes/);
     expect(() => planDispatch(cluster, placement, 0, tokens, { tokenBytes: 0 })).toThrow(/tokenBytes/);
   });
+
+  it('refuses routed tokens built in code that name experts or ranks outside the placement, or have the wrong length', () => {
+    const tokens = (topK: number, sourceRanks: number[], expertIds: number[]) => ({ topK, sourceRanks: Int32Array.from(sourceRanks), expertIds: Int32Array.from(expertIds) });
+    // Before, ids 64 and -1 were dispatched to rank 0 and the short list lost its last assignment.
+    expect(() => planDispatch(cluster, placement, 0, tokens(2, [0, 3], [1, 64, 7, 0]), { tokenBytes })).toThrow(/expertIds\[1\]: got 64, expected an expert id in \[0, 64\)/);
+    expect(() => planDispatch(cluster, placement, 0, tokens(2, [0, 3], [1, 2, -1, 0]), { tokenBytes })).toThrow(/expertIds\[2\]: got -1/);
+    expect(() => planDispatch(cluster, placement, 0, tokens(2, [0, 16], [1, 2, 7, 0]), { tokenBytes })).toThrow(/sourceRanks\[1\]: got 16, expected a rank in \[0, 16\)/);
+    expect(() => planDispatch(cluster, placement, 0, tokens(2, [0, 3], [1, 2, 7]), { tokenBytes })).toThrow(/expertIds: got 3, expected 4 ids/);
+    expect(() => planDispatch(cluster, placement, 0, tokens(0, [0, 3], []), { tokenBytes })).toThrow(/topK: got 0, expected a positive integer/);
+    const fractional = { topK: 1, sourceRanks: [0, 1.5] as unknown as Int32Array, expertIds: Int32Array.from([1, 2]) };
+    expect(() => planDispatch(cluster, placement, 0, fractional, { tokenBytes })).toThrow(/sourceRanks\[1\]: got 1\.5/);
+  });
 });
 
 describe('routedTokensFrom', () => {

@@ -3,7 +3,7 @@ import { parseWith, ValidationError } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import type { Placement } from '../placement/place';
 import { assignReplicas, ReplicaChoiceSchema } from './replica-choice';
-import type { RoutedTokens } from './routed-tokens';
+import { checkRoutedTokens, type RoutedTokens } from './routed-tokens';
 import { expertAssignmentsPerRank, flatTraffic, hierarchicalTraffic, type FlatTraffic, type HierarchicalTraffic } from './traffic';
 import { flatDispatchCost, hierarchicalDispatchCost, type PlanCost } from './cost';
 
@@ -56,6 +56,7 @@ export function planDispatch(cluster: Cluster, placement: Placement, layer: numb
   const layerPlacement = placement.layers[layer];
   if (!layerPlacement) throw new ValidationError('dispatch plan', [{ path: 'layer', received: layer, expected: `a layer in [0, ${placement.layers.length})` }]);
   checkFits(cluster, placement);
+  checkRoutedTokens(tokens, placement.numRanks, placement.numExperts, 'dispatch tokens');
   const destRanks = assignReplicas(tokens, layerPlacement, placement, options.replicaChoice);
   const flat = flatTraffic(tokens.sourceRanks, destRanks, tokens.topK, placement);
   const hier = hierarchicalTraffic(tokens.sourceRanks, destRanks, tokens.topK, placement);

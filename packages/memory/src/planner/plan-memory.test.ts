@@ -117,6 +117,25 @@ describe('planMemory', () => {
     expect(r.summary).toMatch(/weights, gradients, optimizer states and overhead alone need .* no recompute or swap can help/);
   });
 
+  it('advises distributedOptimizer only to plans without it, and more data-parallel ranks where it already shards', () => {
+    const dense = arch({ numLayers: 4, hiddenSize: 256, numHeads: 4, numKvHeads: 4, headDim: 64, vocabSize: 1000, denseFfnSize: 1024 });
+    const advice = (dp: number, distributedOptimizer: boolean) => {
+      const r = planMemory(dense, plan({ dp, globalBatchSize: dp, seqLength: 16, distributedOptimizer }), 1e6, { rates });
+      expect(r.shortfall!.dominant.component).toBe('optimizer');
+      return r.summary.slice(r.summary.indexOf('The largest part'));
+    };
+    // It is on by default: telling such a plan to enable it sent users looking for a switch already set.
+    expect(advice(2, true)).toMatch(/distributedOptimizer already shards them over dp × cp \(2\); raise dp/);
+    expect(advice(2, true)).not.toMatch(/set distributedOptimizer|enable/);
+    expect(advice(2, false)).toMatch(/set distributedOptimizer: true, which shards the optimizer states over dp × cp \(2\)/);
+    expect(advice(1, true)).toMatch(/raise dp: the optimizer states shard over data-parallel ranks, and this plan has one/);
+    expect(advice(1, false)).toMatch(/raise dp and set distributedOptimizer: true/);
+    // With experts, the expert-data-parallel group is named too.
+    const moe = planMemory(tinyMla, plan({ dp: 4, ep: 2, seqLength: 16, globalBatchSize: 4 }), 1e5, { rates });
+    expect(moe.shortfall!.dominant.component).toBe('optimizer');
+    expect(moe.summary).toMatch(/already shards them over dp × cp \(4\) for dense parameters and the expert-data-parallel group \(2\) for experts/);
+  });
+
   it('leaves swap out without a host link, and says so', () => {
     const r = planMemory(tinyMla, p, 1024, { rates });
     expect(r.policy.swap).toEqual([]);

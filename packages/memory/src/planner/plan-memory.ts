@@ -140,7 +140,7 @@ export function planMemory(arch: MoeArch, plan: ParallelPlan, budgetBytes: numbe
     summary: '',
   };
   if (best === null) {
-    result.shortfall = explainShortfall(chosen.estimate, budgetBytes, swap.length === 0 && parsed.allowSwap.length > 0 && !parsed.hostLink);
+    result.shortfall = explainShortfall(chosen.estimate, budgetBytes, swap.length === 0 && parsed.allowSwap.length > 0 && !parsed.hostLink, plan);
     result.summary = result.shortfall.message;
   } else {
     result.summary = describeChoice(chosen, baseline, budgetBytes);

@@ -12,7 +12,7 @@ export interface LoadMatrix {
  * Loads are token counts or rates; sums of a layer's loads must stay finite (1e308 loads summed to
  * Infinity and printed NaN imbalances), and 1e15 per expert is far beyond any batch.
  */
-const MAX_LOAD = 1e15;
+export const MAX_LOAD = 1e15;
 const loadValue = z.number().finite().nonnegative().max(MAX_LOAD, `at most ${MAX_LOAD} (a token count or rate)`);
 
 /** The loads file: `{"loads": [[tokens per expert] per layer]}`; every layer lists the same experts. */

@@ -45,4 +45,25 @@ describe('zipfLoads', () => {
     expect(() => zipfLoads({ ...base, moGeGroups: 3 })).toThrow(/moGeGroups: got 3, expected a positive divisor of numExperts \(8\)/);
     expect(zipfLoads(base).numLayers).toBe(2);
   });
+
+  it('takes any finite exponent: a large negative one no longer overflows into NaN loads', () => {
+    const base = { numLayers: 1, numExperts: 64, assignmentsPerLayer: 1000, seed: 1 };
+    for (const exponent of [-200, -1e6, 1e6]) {
+      const row = Array.from(zipfLoads({ ...base, exponent }).layers[0]!).sort((a, b) => b - a);
+      expect(row.every(Number.isFinite)).toBe(true);
+      expect(row.reduce((a, v) => a + v, 0)).toBeCloseTo(1000, 9);
+      // At s = −200 the two heaviest are the 64th and 63rd ranks: (64/63)^200 to 1. Beyond, one expert takes all.
+      if (exponent === -200) expect(row[0]! / row[1]!).toBeCloseTo((64 / 63) ** 200, 9);
+      else expect(row[0]).toBeCloseTo(1000, 9);
+    }
+    // Exponents whose weights stay finite keep the plain formula (2 : 1 at s = −1 for 2 experts).
+    const two = Array.from(zipfLoads({ ...base, numExperts: 2, exponent: -1 }).layers[0]!).sort((a, b) => b - a);
+    expect(two[0]! / two[1]!).toBe(2);
+  });
+
+  it('names assignmentsPerLayer when a load could pass the 1e15 bound, not a load it produced', () => {
+    const base = { numLayers: 1, numExperts: 64, exponent: 1, seed: 1 };
+    expect(() => zipfLoads({ ...base, assignmentsPerLayer: 1e16 })).toThrow(/assignmentsPerLayer: got 10000000000000000, expected at most 1000000000000000/);
+    expect(zipfLoads({ ...base, assignmentsPerLayer: 1e15 }).numExperts).toBe(64);
+  });
 });

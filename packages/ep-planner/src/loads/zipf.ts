@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseWith, Rng } from '@moge/core';
-import { loadMatrixFromRows, type LoadMatrix } from './load-matrix';
+import { loadMatrixFromRows, MAX_LOAD, type LoadMatrix } from './load-matrix';
 
 const positiveInt = z.number().int().positive();
 
@@ -15,7 +15,7 @@ const ZipfLoadOptionsSchema = z
     /** Zipf exponent s: the k-th hottest expert gets a share ∝ 1/k^s (0 = uniform). */
     exponent: z.number().finite(),
     /** Token→expert assignments per layer (tokens × topK). */
-    assignmentsPerLayer: z.number().finite().nonnegative(),
+    assignmentsPerLayer: z.number().finite().nonnegative().max(MAX_LOAD, `at most ${MAX_LOAD}, the bound on one expert's load (a hot expert can take nearly all)`),
     seed: z.number().int().min(0).max(0xffffffff),
     /**
      * Loads as MoGE routing makes them: every one of these contiguous groups receives the same
@@ -36,6 +36,19 @@ function zipfShares(n: number, exponent: number): Float64Array {
   const shares = new Float64Array(n);
   let total = 0;
   for (let k = 0; k < n; k++) total += shares[k] = 1 / Math.pow(k + 1, exponent);
+  // A large negative exponent overflows (64^200 is Infinity) and Infinity / Infinity gave NaN loads;
+  // then scale by the largest weight in log space. Finite totals keep the plain formula's bits.
+  if (!Number.isFinite(total)) return zipfSharesLogSpace(n, exponent);
+  for (let k = 0; k < n; k++) shares[k]! /= total;
+  return shares;
+}
+
+function zipfSharesLogSpace(n: number, exponent: number): Float64Array {
+  const shares = new Float64Array(n);
+  let max = -Infinity;
+  for (let k = 0; k < n; k++) max = Math.max(max, (shares[k] = -exponent * Math.log(k + 1)));
+  let total = 0;
+  for (let k = 0; k < n; k++) total += shares[k] = Math.exp(shares[k]! - max);
   for (let k = 0; k < n; k++) shares[k]! /= total;
   return shares;
 }

@@ -15,5 +15,8 @@ describe('expertStateBytes', () => {
     expect(expertStateBytes(arch, { weightDType: 'bf16', optimizerBytesPerParam: 12 })).toEqual({ weightBytes: 2 * params, optimizerBytes: 12 * params });
     expect(expertStateBytes(arch, { weightDType: 'int8', optimizerBytesPerParam: 0 })).toEqual({ weightBytes: params, optimizerBytes: 0 });
     expect(() => expertStateBytes(arch, { weightDType: 'bf16', optimizerBytesPerParam: -1 })).toThrow(/optimizerBytesPerParam/);
+    // An unknown dtype gave NaN weight bytes and Infinity passed as a byte count, both without an error.
+    expect(() => expertStateBytes(arch, { weightDType: 'bfloat16' as 'bf16', optimizerBytesPerParam: 12 })).toThrow(/weightDType: got "bfloat16"/);
+    expect(() => expertStateBytes(arch, { weightDType: 'bf16', optimizerBytesPerParam: Infinity })).toThrow(/optimizerBytesPerParam: got Infinity/);
   });
 });

@@ -68,7 +68,8 @@ export function checkLoadMatrix(loads: LoadMatrix, subject: string, path = 'load
   for (let l = 0; l < layers.length; l++) checkLoadRow(layers[l]!, numExperts, subject, `${path}.layers[${l}]`);
 }
 
-function checkLoadRow(row: ArrayLike<number>, numExperts: number, subject: string, path: string): void {
+/** One layer's loads: `numExperts` finite loads in [0, 1e15]; the error names `path` and the expert. */
+export function checkLoadRow(row: ArrayLike<number>, numExperts: number, subject: string, path: string): void {
   if (row.length !== numExperts || numExperts === 0) {
     throw new ValidationError(subject, [{ path, received: row.length, expected: `${numExperts || 'a positive number of'} entries, one per expert` }]);
   }

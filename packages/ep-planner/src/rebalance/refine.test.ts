@@ -81,4 +81,18 @@ describe('refinePlacement', () => {
     expect(migrationBetween(current.layers[0]!, placement, current, bytes).copies).toBeLessThanOrEqual(6);
     expect(migrationBetween(current.layers[0]!, scratch, current, bytes).copies).toBeGreaterThan(20);
   });
+
+  it('refuses loads that are NaN, negative or not one per expert, and a maxMoves that is not a count', () => {
+    const placed = placeExperts(loadMatrixFromRows([[1, 2, 3, 4]]), { policy: 'eplb-global', numRanks: 2, redundantSlots: 2 });
+    const refine = (loads: number[], maxMoves = 4) => () => refinePlacement(placed.layers[0]!, loads, placed, { maxMoves, withinNode: false });
+    // Before, NaN and a short row gave rank loads of NaN and a max/mean of 1; a long row was cut short.
+    expect(refine([10, 1, 1, Number.NaN])).toThrow(/loads\[3\]: got NaN, expected a finite load/);
+    expect(refine([-50, 1, 1, 1])).toThrow(/loads\[0\]: got -50/);
+    expect(refine([10, 1, 1])).toThrow(/loads: got 3, expected 4 entries/);
+    expect(refine([10, 1, 1, 1, 99])).toThrow(/loads: got 5, expected 4 entries/);
+    expect(refine([10, 1, 1, 1], 1.5)).toThrow(/maxMoves: got 1\.5, expected a non-negative integer/);
+    expect(refine([10, 1, 1, 1], Number.NaN)).toThrow(/maxMoves: got NaN/);
+    expect(refine([10, 1, 1, 1], 0)().moves).toBe(0);
+  });
 });
+

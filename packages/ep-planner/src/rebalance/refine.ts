@@ -1,3 +1,5 @@
+import { ValidationError } from '@moge/core';
+import { checkLoadRow } from '../loads/load-matrix';
 import { buildLayerPlacement, type LayerPlacement } from '../placement/layer-placement';
 import type { PlacementShape } from '../placement/options';
 
@@ -39,6 +41,11 @@ const DONOR_CANDIDATES = 8;
  */
 export function refinePlacement(current: LayerPlacement, loads: ArrayLike<number>, shape: RefineShape, options: RefineOptions): Refinement {
   const { numRanks, ranksPerNode, numExperts } = shape;
+  // A NaN load made every rank load NaN and the result read max/mean 1; a short row did the same.
+  checkLoadRow(loads, numExperts, 'refinePlacement loads', 'loads');
+  if (!(Number.isInteger(options.maxMoves) && options.maxMoves >= 0)) {
+    throw new ValidationError('refinePlacement options', [{ path: 'maxMoves', received: options.maxMoves, expected: 'a non-negative integer (expert copies to move)' }]);
+  }
   const slots = new Int32Array(current.physicalToLogical);
   const S = slots.length / numRanks;
   const counts = new Int32Array(current.replicaCounts);

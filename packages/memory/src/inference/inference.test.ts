@@ -42,6 +42,21 @@ describe('inference memory', () => {
     expect(w4 - tables).toBeLessThan(0.25 * (bf16 - tables) * 1.01);
   });
 
+  it('counts the K and V projections a rank keeps when TP replicates KV heads (tp > numKvHeads)', () => {
+    // 8 query heads, 2 KV heads of 16 over tp 8: each rank holds 1 query head and 1 whole KV head
+    // (replicated on 4 ranks), so its K and V weights are those of one head, not 2/8 of one.
+    const gqa = arch({ numLayers: 2, hiddenSize: 64, numHeads: 8, numKvHeads: 2, headDim: 16, vocabSize: 96, denseFfnSize: 128, attentionBias: true });
+    const opts = { hbmBytes: GiB, contextLength: 16 };
+    const at = (tp: number) => estimateInferenceMemory(gqa, plan({ tp }), opts).weightsBytes;
+    const h = 64;
+    const perLayer = (tp: number, kvHeads: number) =>
+      (h * 8 * 16 + 8 * 16) / tp + (8 * 16 * h + h) / tp + 2 * kvHeads * (h * 16 + 16) + (3 * h * 128) / tp + 2 * h;
+    const expected = (tp: number, kvHeads: number) => 2 * (2 * perLayer(tp, kvHeads) + (2 * 96 * h) / tp + h);
+    expect(at(2)).toBeCloseTo(expected(2, 1), 6); // tp divides the KV heads: an even share, as before
+    expect(at(8)).toBeCloseTo(expected(8, 1), 6);
+    expect(at(4)).toBeCloseTo(expected(4, 1), 6);
+  });
+
   it('the largest batch fits and one more does not', () => {
     fc.assert(
       fc.property(fc.integer({ min: 128, max: 32768 }), fc.constantFrom('bf16', 'w8a8', 'w4a8') as fc.Arbitrary<'bf16' | 'w8a8' | 'w4a8'>, (ctx, q) => {

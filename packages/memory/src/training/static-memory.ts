@@ -28,11 +28,24 @@ function replicatedAttentionParams(arch: MoeArch): number {
   return q + h * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank;
 }
 
+/**
+ * GQA K and V projections (weights and biases) a TP rank holds beyond an even 1/tp share. Serving
+ * replicates a KV head on tp / numKvHeads ranks when tp exceeds the head count (vLLM's
+ * QKVParallelLinear), so each rank keeps ⌈numKvHeads / tp⌉ heads of K and V, not numKvHeads / tp of
+ * them; 0 whenever tp divides the KV heads (always in training, which refuses other splits).
+ */
+function replicatedKvParams(arch: MoeArch, tp: number): number {
+  if (arch.attention === 'mla') return 0;
+  const kvHead = 2 * arch.headDim * (arch.hiddenSize + (arch.attentionBias ? 1 : 0));
+  return kvHead * (Math.ceil(arch.numKvHeads / tp) - arch.numKvHeads / tp);
+}
+
 function transformerLayerParams(arch: MoeArch, layer: number, tp: number, expertShards: number): StageParams {
   const p = layerParams(arch, layer);
   const replicatedAttention = replicatedAttentionParams(arch);
   // Norms and the router gate are replicated over TP (Megatron keeps them whole on every rank).
-  const dense = (p.attention - replicatedAttention + p.denseFfn + p.sharedExpert) / tp + replicatedAttention + p.norms + p.router;
+  const dense =
+    (p.attention - replicatedAttention + p.denseFfn + p.sharedExpert) / tp + replicatedAttention + replicatedKvParams(arch, tp) + p.norms + p.router;
   return { dense, expert: p.routedExperts / expertShards, highPrecision: p.norms + p.router };
 }
 

@@ -2,7 +2,9 @@
 export { InferenceWorkloadSchema, InferenceLayoutSchema, SpeculationSchema, RoutingSourceSchema, acceptedTokensPerStep, contextOf, type InferenceWorkload, type InferenceWorkloadInput, type InferenceLayout, type Speculation, type RoutingSource } from './workload';
 export { InferenceProfileSchema, getInferenceProfile, listInferenceProfiles, DEFAULT_INFERENCE_PROFILE, type InferenceProfile } from './profile';
 export { expertActivity, expertShares, type ExpertActivity } from './expert-activity';
-export { simulateInference, type InferenceSimInput, type InferenceSimResult, type InferenceBreakdown } from './simulate';
+export { simulateInference, type InferenceSimInput, type InferenceSimResult, type InferenceBreakdown, type InferenceStage, type InferencePipeline } from './simulate';
+export { servingStageLayers, type ServingStageLayers } from './pipeline-stages';
+export type { PipelineBound } from './pipeline-step';
 export { maxBatchUnderTpot, type MaxBatchResult } from './max-batch';
 export { enumerateInferenceLayouts, PANGU_PRO_SEARCH_VARY, PANGU_PRO_SEARCH_PARAMS, type InferenceLayoutCandidate } from './search-space';
 export { searchInference, serverFilter, defaultTpotCapFor, type InferenceSearchInput, type InferenceSearchEntry, type InferenceSearchResult } from './search';

@@ -34,7 +34,10 @@ function divisors(n: number): number[] {
  * Layouts of one server for an architecture: attention TP (inside a node) × DP filling the devices;
  * routed experts ETP ∈ {1, 2} × EP filling them too; the shared expert over every device when its
  * width allows (else the attention TP); the split all-reduce whenever TP > 1 and fused collectives
- * on (the H2P recipe); plus plain TP everywhere as the conventional baseline.
+ * on (the H2P recipe); plus plain TP everywhere as the conventional baseline. No pipeline stages:
+ * on one server a stage only replaces attention DP ranks (same expert bytes and KV per device, less
+ * attention weight) at the cost of sends, ⌈B / pp⌉ micro-batches and smaller EP groups; pp is for
+ * weights that need several nodes, outside this single-server search (simulateInference takes it).
  */
 export function enumerateInferenceLayouts(arch: MoeArch, cluster: Cluster): InferenceLayoutCandidate[] {
   const n = cluster.numDevices;

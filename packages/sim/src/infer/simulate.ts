@@ -7,6 +7,8 @@ import type { OpModule } from '../common/ops';
 import { expertActivity } from './expert-activity';
 import { inferEmbeddingOps, inferHeadOps, inferLayerOps, mtpDraftOps, type InferShard } from './layer-ops';
 import { InferOpCost } from './op-time';
+import { servingStageLayers, type ServingStageLayers } from './pipeline-stages';
+import { pipelineHops, pipelineStepTime, sampledTokenBytes, stageActivationBytes, type PipelineBound } from './pipeline-step';
 import { getInferenceProfile, InferenceProfileSchema, type InferenceProfile } from './profile';
 import { addBlock, costBlock, emptyBlockCost, type BlockCost, type BlockCostContext, type InferGroups, type OpDetail } from './step-cost';
 import { acceptedTokensPerStep, contextOf, InferenceWorkloadSchema, type InferenceWorkload, type InferenceWorkloadInput } from './workload';
@@ -17,7 +19,8 @@ export interface InferenceSimInput {
   cluster: Cluster;
   /**
    * Attention DP × TP (`dp`, `tp`), routed experts EP × ETP, `sequenceParallel` = H2P's split
-   * all-reduce; parsed, or its JSON input, whose training-only `globalBatchSize` may be left out.
+   * all-reduce, `pp` pipeline stages (vLLM's `--pipeline-parallel-size`; see pipeline-step.ts);
+   * parsed, or its JSON input, whose training-only `globalBatchSize` may be left out.
    */
   plan: ParallelPlan | ParallelPlanInput;
   workload: InferenceWorkloadInput;
@@ -25,7 +28,11 @@ export interface InferenceSimInput {
   profile?: string | InferenceProfile;
 }
 
-/** Where one step's time goes on the busiest device, in seconds. */
+/**
+ * Where one step's time goes on the busiest device, in seconds. With pp > 1 the busiest device is
+ * one of the busiest stage (`pipeline.busiestStage`), and every figure is of one forward of its
+ * micro-batch (decode: ⌈batchPerDpRank / pp⌉ sequences; a sequence's step runs pp of them).
+ */
 export interface InferenceBreakdown {
   /** Kernel time by model part (launch overhead included), main model only. */
   computeByModule: Partial<Record<OpModule, number>>;
@@ -33,9 +40,11 @@ export interface InferenceBreakdown {
   comm: { tpS: number; sharedTpS: number; epS: number; etpS: number };
   /** Communication hidden under fused matmuls or the shared expert. */
   hiddenCommS: number;
-  /** MTP draft passes (speculative decoding), all of them. */
+  /** MTP draft passes (speculative decoding), all of them; they run on the last pipeline stage. */
   draftS: number;
-  /** Host-side overhead per step (profile). */
+  /** Pipeline point-to-point sends on a step's round trip (0 when pp = 1). */
+  p2pS: number;
+  /** Host-side overhead per step (profile); with pp > 1, per micro-batch step. */
   stepOverheadS: number;
   /** Kernel-launch overhead inside the compute times. */
   launchS: number;
@@ -44,6 +53,28 @@ export interface InferenceBreakdown {
   computeBoundS: number;
   /** Every operator of the main model once per kind of layer: its time, what bounds it, how often it runs. */
   ops: OpDetail[];
+}
+
+/** One pipeline stage of a serving step. */
+export interface InferenceStage extends ServingStageLayers {
+  /** Device time of one forward of a micro-batch on this stage (MTP drafts included on the last). */
+  timeS: number;
+  /** Its send to the next stage (decode's last stage: the sampled tokens back to the first; prefill's: 0). */
+  sendS: number;
+  /** Memory of one of its devices at this batch, from @moge/memory's per-stage estimate. */
+  memoryBytes: number;
+}
+
+/** The pipeline figures of a step (one stage, the whole model, when pp = 1). */
+export interface InferencePipeline {
+  pp: number;
+  /** Sequences of one in-flight micro-batch on a DP rank: ⌈batchPerDpRank / pp⌉ for decode, the whole DP rank's batch for prefill. */
+  microBatch: number;
+  stages: InferenceStage[];
+  /** The stage with the most work per micro-batch (forward + send): the breakdown's device. */
+  busiestStage: number;
+  /** What paces the decode step (pipeline-step.ts); prefill is always the round trip. */
+  limitedBy: PipelineBound;
 }
 
 export interface InferenceSimResult {
@@ -66,23 +97,32 @@ export interface InferenceSimResult {
   throughputUnit: 'output tokens/s' | 'input tokens/s';
   breakdown: InferenceBreakdown;
   experts: { localExperts: number; activeExpertsPerDevice: number; loadFactor: number };
-  memory: { weightsBytes: number; kvBytes: number; totalBytes: number; usableBytes: number; maxBatch: number; fits: boolean };
-  /** Bytes moved and FLOPs done per step on the busiest device (main model). */
+  /** Of memory's busiest stage (`busiestStage`); maxBatch is the least over the stages. */
+  memory: { weightsBytes: number; kvBytes: number; totalBytes: number; usableBytes: number; maxBatch: number; fits: boolean; busiestStage: number };
+  /** Bytes moved and FLOPs done per step on the busiest device (main model; with pp > 1, one forward of its micro-batch). */
   bytesPerStep: number;
   flopsPerStep: number;
+  pipeline: InferencePipeline;
 }
 
 function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: InferenceWorkload): number {
   const issues: FieldIssue[] = [];
-  if (plan.pp !== 1) issues.push({ path: 'plan.pp', received: plan.pp, expected: '1: the inference simulator models TP, DP, EP and ETP layouts (no pipeline stages)' });
+  // vLLM and MindIE run one contiguous run of layers per stage; interleaved chunks are a training schedule.
+  if (plan.vpp !== 1) issues.push({ path: 'plan.vpp', received: plan.vpp, expected: '1: serving engines run one model chunk per pipeline stage (no interleaving)' });
   if (plan.cp !== 1) issues.push({ path: 'plan.cp', received: plan.cp, expected: '1: context parallelism is not modelled for inference' });
   const devices = plan.tp * plan.dp * plan.pp * plan.cp;
-  // Only when the layout is otherwise valid (pp and cp 1): then tp × dp is the whole product.
+  // Only when the layout is otherwise valid (cp 1): then tp × dp × pp is the whole product.
   if (issues.length === 0 && devices !== cluster.numDevices) {
-    issues.push({ path: 'plan', received: `tp ${plan.tp} × dp ${plan.dp} = ${devices} devices`, expected: `tp × dp = the cluster's ${cluster.numDevices} devices` });
+    const product = plan.pp === 1 ? `tp ${plan.tp} × dp ${plan.dp}` : `tp ${plan.tp} × dp ${plan.dp} × pp ${plan.pp}`;
+    issues.push({ path: 'plan', received: `${product} = ${devices} devices`, expected: `${plan.pp === 1 ? 'tp × dp' : 'tp × dp × pp'} = the cluster's ${cluster.numDevices} devices` });
   }
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
-  if (devices % sharedTp !== 0) issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of tp × dp (${devices})` });
+  // The shared expert's TP group lies inside one stage (its layers are the stage's).
+  const stageDevices = plan.tp * plan.dp;
+  if (stageDevices % sharedTp !== 0) {
+    const where = plan.pp === 1 ? `tp × dp (${stageDevices})` : `tp × dp (${stageDevices}), the devices of one of the plan.pp ${plan.pp} pipeline stages`;
+    issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of ${where}` });
+  }
   if (arch.sharedExpertFfnSize % sharedTp !== 0) issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of the shared expert width (${arch.sharedExpertFfnSize})` });
   if (arch.numExperts > 0 && arch.expertFfnSize % plan.etp !== 0) issues.push({ path: 'plan.etp', received: plan.etp, expected: `a divisor of the expert width (${arch.expertFfnSize})` });
   // vLLM / MindIE shard KV heads over TP, or replicate each over tp / numKvHeads ranks when tp exceeds them;
@@ -102,7 +142,8 @@ function groupLayout(size: number, stride: number, devicesPerNode: number): Grou
 /**
  * Simulates one inference step (a prefill forward, or a decode step with optional MTP drafting) on
  * the busiest device of an H2P-style layout, and reports TTFT / TPOT, throughput per card, the
- * breakdown, expert activity and the memory fit (KV capacity from @moge/memory).
+ * breakdown, expert activity and the memory fit (KV capacity from @moge/memory). With pp > 1 every
+ * stage is costed on its own and the step composed as vLLM pipelines it (pipeline-step.ts).
  */
 export function simulateInference(input: InferenceSimInput): InferenceSimResult {
   return simulateParsedInference(parseInferenceInput(input));
@@ -146,6 +187,8 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
   const context = contextOf(w);
   const seqKv = decode ? context + seqQ : w.inputLength;
   const batchDp = Math.ceil(w.batch / plan.dp);
+  // Sequences one forward of a stage carries: decode keeps pp micro-batches in flight (pipeline-step.ts).
+  const microBatch = decode ? Math.ceil(batchDp / plan.pp) : batchDp;
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
   const dpn = cluster.devicesPerNode;
 
@@ -161,17 +204,18 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     quantization: w.quantization === 'bf16' && cost.act === 'fp16' ? 'fp16' : w.quantization,
     kvDType: w.kvDType,
     includeMtp: depth > 0,
-    maxBatchedTokens: Math.max(w.inputLength, batchDp * seqQ),
+    maxBatchedTokens: Math.max(w.inputLength, microBatch * seqQ),
   });
 
   // Tokens one expert replica group routes: the busiest DP ranks' tokens over the expert-data-parallel replicas.
-  const edp = devices / (plan.ep * plan.etp);
-  const groupTokens = (batchDp * plan.dp * seqQ) / edp;
+  const stageDevices = plan.tp * plan.dp;
+  const edp = stageDevices / (plan.ep * plan.etp);
+  const groupTokens = (microBatch * plan.dp * seqQ) / edp;
   const epNodes = Math.max(1, Math.ceil((plan.ep * plan.etp) / dpn));
   const activity = arch.numExperts > 0 ? expertActivity(arch, w.routing, plan.ep, epNodes, groupTokens) : { activeExperts: 0, loadFactor: 1 };
 
   const shard: InferShard = {
-    batch: batchDp,
+    batch: microBatch,
     seqQ,
     seqKv,
     tp: plan.tp,
@@ -199,13 +243,20 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     expertLoadFactor: activity.loadFactor,
   };
 
-  // Layers of one kind are identical: cost one of each and count them.
-  const moeLayers = arch.numExperts > 0 ? arch.numLayers - arch.numDenseLayers : 0;
-  const denseLayers = arch.numLayers - moeLayers;
-  let main = costBlock(inferEmbeddingOps(arch, shard), ctx);
-  if (denseLayers > 0) main = addBlock(main, costBlock(inferLayerOps(arch, 0, shard), ctx), denseLayers);
-  if (moeLayers > 0) main = addBlock(main, costBlock(inferLayerOps(arch, arch.numLayers - 1, shard), ctx), moeLayers);
-  main = addBlock(main, costBlock(inferHeadOps(arch, shard, decode ? seqQ : 1), ctx));
+  // Layers of one kind are identical: cost one of each, and count them stage by stage.
+  const layerStages = servingStageLayers(arch, plan);
+  const embeddingBlock = costBlock(inferEmbeddingOps(arch, shard), ctx);
+  const denseBlock = layerStages.some((st) => st.denseLayers > 0) ? costBlock(inferLayerOps(arch, 0, shard), ctx) : emptyBlockCost();
+  const moeBlock = layerStages.some((st) => st.moeLayers > 0) ? costBlock(inferLayerOps(arch, arch.numLayers - 1, shard), ctx) : emptyBlockCost();
+  const headBlock = costBlock(inferHeadOps(arch, shard, decode ? seqQ : 1), ctx);
+  // In the order pp = 1 always summed them (embedding, dense, MoE, head), so its figures are unchanged.
+  const stageBlocks = layerStages.map((st) => {
+    let block = st.embedding ? embeddingBlock : emptyBlockCost();
+    if (st.denseLayers > 0) block = addBlock(block, denseBlock, st.denseLayers);
+    if (st.moeLayers > 0) block = addBlock(block, moeBlock, st.moeLayers);
+    if (st.head) block = addBlock(block, headBlock);
+    return block;
+  });
 
   let draft: BlockCost = emptyBlockCost();
   if (depth > 0) {
@@ -218,10 +269,23 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
 
   // Each draft pass is a forward of its own (its own sampling and host work), then the verify pass.
   const stepOverheadS = profile.stepOverheadS.value * (1 + depth);
-  const stepTimeS = main.totalS + draft.totalS + stepOverheadS;
+  // The MTP module sits on the last stage, next to the head it shares.
+  const stageS = stageBlocks.map((b, s) => (layerStages[s]!.mtp ? b.totalS + draft.totalS : b.totalS));
+  const hops = pipelineHops({
+    comm: ctx.comm,
+    pp: plan.pp,
+    stageDevices,
+    devicesPerNode: dpn,
+    tp: groups.tp,
+    activationBytes: stageActivationBytes(microBatch * seqQ, arch.hiddenSize, shard.actBytes),
+    returnBytes: decode ? sampledTokenBytes(microBatch * seqQ) : null,
+    callOverheadS: cost.collectiveOverheadS,
+  });
+  const pipe = pipelineStepTime(stageS, hops, stepOverheadS, decode);
+  const stepTimeS = pipe.stepTimeS;
+  const main = stageBlocks[pipe.busiestStage]!;
   const accepted = decode ? acceptedTokensPerStep(w.speculation) : 1;
   const throughputPerCard = decode ? (w.batch * accepted) / stepTimeS / devices : (w.batch * w.inputLength) / stepTimeS / devices;
-
 
   return {
     phase: w.phase,
@@ -240,6 +304,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
       comm: { tpS: main.comm.tp, sharedTpS: main.comm['shared-tp'], epS: main.comm.ep, etpS: main.comm.etp },
       hiddenCommS: main.hiddenCommS,
       draftS: draft.totalS,
+      p2pS: pipe.p2pS,
       stepOverheadS,
       launchS: main.launchS,
       memoryBoundS: main.memoryBoundS,
@@ -247,8 +312,15 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
       ops: main.ops,
     },
     experts: { localExperts: arch.numExperts / plan.ep, activeExpertsPerDevice: activity.activeExperts, loadFactor: activity.loadFactor },
-    memory: { weightsBytes: mem.weightsBytes, kvBytes: mem.kvBytes, totalBytes: mem.totalBytes, usableBytes: mem.usableBytes, maxBatch: mem.maxBatchTotal, fits: mem.fits },
+    memory: { weightsBytes: mem.weightsBytes, kvBytes: mem.kvBytes, totalBytes: mem.totalBytes, usableBytes: mem.usableBytes, maxBatch: mem.maxBatchTotal, fits: mem.fits, busiestStage: mem.busiestStage },
     bytesPerStep: main.bytes,
     flopsPerStep: main.flops,
+    pipeline: {
+      pp: plan.pp,
+      microBatch,
+      stages: layerStages.map((st, s) => ({ ...st, timeS: stageS[s]!, sendS: hops.sendS[s]!, memoryBytes: mem.stages[s]!.totalBytes })),
+      busiestStage: pipe.busiestStage,
+      limitedBy: pipe.limitedBy,
+    },
   };
 }

@@ -90,6 +90,37 @@ describe('moge sim infer', () => {
     expect(JSON.parse(io.out()).batchPerDpRank).toBe(32);
   });
 
+  it('takes a plan with pipeline stages and prints every stage, in text and in --json', async () => {
+    const piped = ['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8', '--plan', '{"tp":4,"pp":2,"ep":4,"sequenceParallel":true}'];
+    const workload = JSON.stringify({ phase: 'decode', batch: 128, inputLength: 2048, quantization: 'w8a8', layout: { fuseCollectives: true } });
+    const json = capture();
+    expect(await main([...piped, '--workload', workload, '--json'])).toBe(0);
+    const r = JSON.parse(json.out());
+    expect(r.devices).toBe(8);
+    expect(r.pipeline.pp).toBe(2);
+    expect(r.pipeline.microBatch).toBe(64);
+    expect(r.pipeline.stages.map((s: { moeLayers: number }) => s.moeLayers)).toEqual([24, 24]);
+    expect(r.pipeline.stages[0].sendS).toBeGreaterThan(0);
+    expect(r.breakdown.p2pS).toBeCloseTo(r.pipeline.stages[0].sendS + r.pipeline.stages[1].sendS, 12);
+    vi.restoreAllMocks();
+    const text = capture();
+    expect(await main([...piped, '--workload', workload])).toBe(0);
+    expect(text.out()).toMatch(/2 pipeline stages on 8 devices/);
+    expect(text.out()).toMatch(/pipeline: 2 micro-batches of 64 sequences per DP rank in flight, step limited by [a-z-]+; point-to-point sends .+ per step/);
+    expect(text.out()).toMatch(/^0 +24 MoE, embedding +\S+ ms/m);
+    expect(text.out()).toMatch(/^1 \(busiest\) +24 MoE, head/m);
+    expect(text.out()).toMatch(/breakdown of a stage 1 device, one forward of 64 sequences per DP rank/);
+  });
+
+  it('names the fix when the stages do not fill the cluster or the layers do not divide over them', async () => {
+    const io = capture();
+    const workload = JSON.stringify({ phase: 'decode', batch: 8, inputLength: 2048 });
+    expect(await main(['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:16', '--plan', '{"tp":4,"pp":2,"ep":4}', '--workload', workload])).not.toBe(0);
+    expect(io.err()).toMatch(/tp × dp × pp = the cluster's 16 devices/);
+    expect(await main(['sim', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:40', '--plan', '{"tp":8,"pp":5,"ep":8}', '--workload', workload])).not.toBe(0);
+    expect(io.err()).toMatch(/noopLayers 2/);
+  });
+
   it('takes a profile file, and names a bad field in it', async () => {
     const good = join(tmp, 'profile.json');
     const profile = JSON.parse(readFileSync(new URL('../../../sim/profiles/inference-default.json', import.meta.url), 'utf8'));

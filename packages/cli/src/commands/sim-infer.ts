@@ -14,6 +14,7 @@ import {
   type InferenceProfile,
   type InferenceSearchEntry,
   type InferenceSimResult,
+  type InferenceStage,
   type MaxBatchResult,
 } from '@moge/sim';
 import { failIfInfeasible } from '../util/errors';
@@ -39,7 +40,8 @@ const intFlag = z
   .pipe(z.number().int().min(1, 'a whole number ≥ 1'));
 
 function planLabel(p: ParallelPlan): string {
-  return `attn DP${p.dp}×TP${p.tp}, experts ETP${p.etp}×EP${p.ep}${p.sequenceParallel ? ', split all-reduce' : ''}`;
+  const stages = p.pp > 1 ? `, ${p.pp} pipeline stages` : '';
+  return `attn DP${p.dp}×TP${p.tp}, experts ETP${p.etp}×EP${p.ep}${p.sequenceParallel ? ', split all-reduce' : ''}${stages}`;
 }
 
 const ms = (s: number | null) => (s === null ? '-' : `${(s * 1e3).toFixed(2)} ms`);
@@ -63,7 +65,27 @@ function resultJson(r: InferenceSimResult) {
     bytesPerStep: r.bytesPerStep,
     flopsPerStep: r.flopsPerStep,
     profile: r.profile,
+    pipeline: r.pipeline,
   };
+}
+
+/** Layers of a stage in a few characters: `24 MoE`, `3 dense + 13 MoE`, `+ 3 no-op`, `+ embedding`. */
+function stageContents(s: InferenceStage): string {
+  const parts = [s.denseLayers > 0 ? `${s.denseLayers} dense` : '', s.moeLayers > 0 ? `${s.moeLayers} MoE` : '', s.noopLayers > 0 ? `${s.noopLayers} no-op` : ''].filter(Boolean);
+  const ends = [s.embedding ? 'embedding' : '', s.head ? 'head' : ''].filter(Boolean);
+  return [parts.join(' + ') || 'no layers', ...ends].join(', ');
+}
+
+/** With pp > 1: every stage's forward and send, and what paces the step. */
+function printStages(r: InferenceSimResult): void {
+  const p = r.pipeline;
+  const what = r.phase === 'prefill' ? `the batch of ${p.microBatch} per DP rank through ${p.pp} stages in order` : `${p.pp} micro-batches of ${p.microBatch} sequences per DP rank in flight, step limited by ${p.limitedBy}`;
+  process.stdout.write(`pipeline: ${what}; point-to-point sends ${formatSeconds(r.breakdown.p2pS)} per step\n`);
+  printTable(
+    ['stage', 'layers', 'forward', 'send', 'memory'],
+    p.stages.map((s) => [`${s.stage}${s.stage === p.busiestStage ? ' (busiest)' : ''}`, stageContents(s), formatSeconds(s.timeS), formatSeconds(s.sendS), formatBytes(s.memoryBytes)]),
+  );
+  process.stdout.write(`\nbreakdown of a stage ${p.busiestStage} device, one forward of ${p.microBatch} sequences per DP rank (share of its ${formatSeconds(p.stages[p.busiestStage]!.timeS)}):\n`);
 }
 
 function printResult(r: InferenceSimResult, plan: ParallelPlan): void {
@@ -74,16 +96,22 @@ function printResult(r: InferenceSimResult, plan: ParallelPlan): void {
   process.stdout.write(
     `experts: ${r.experts.activeExpertsPerDevice.toFixed(2)} of ${r.experts.localExperts} per device touched, load ×${r.experts.loadFactor.toFixed(3)}; memory ${formatBytes(r.memory.totalBytes)} of ${formatBytes(r.memory.usableBytes)}${r.memory.fits ? '' : ' (does NOT fit)'}, KV holds ${r.memory.maxBatch} sequences\n\n`,
   );
+  const piped = r.pipeline.pp > 1;
+  if (piped) printStages(r);
+  // With stages the rows are the busiest stage's forward; its drafts only if it is the last stage.
+  const denominatorS = piped ? r.pipeline.stages[r.pipeline.busiestStage]!.timeS : r.stepTimeS;
+  const draftsHere = !piped || r.pipeline.stages[r.pipeline.busiestStage]!.mtp;
   const rows: [string, number][] = [
     ...Object.entries(b.computeByModule).map(([m, s]) => [`compute: ${m}`, s] as [string, number]),
     ['exposed TP comm', b.comm.tpS],
     ['exposed shared-expert TP comm', b.comm.sharedTpS],
     ['exposed EP comm', b.comm.epS],
     ['exposed ETP comm', b.comm.etpS],
-    ['MTP drafts', b.draftS],
-    ['host overhead', b.stepOverheadS],
+    ['MTP drafts', draftsHere ? b.draftS : 0],
+    ['host overhead', piped ? 0 : b.stepOverheadS],
   ];
-  printTable(['part', 'time', 'share'], rows.filter(([, s]) => s > 0).map(([k, s]) => [k, formatSeconds(s), `${((100 * s) / r.stepTimeS).toFixed(1)} %`]));
+  printTable(['part', 'time', 'share'], rows.filter(([, s]) => s > 0).map(([k, s]) => [k, formatSeconds(s), `${((100 * s) / denominatorS).toFixed(1)} %`]));
+  if (piped) process.stdout.write(`host overhead ${formatSeconds(b.stepOverheadS)} per micro-batch step\n`);
   process.stdout.write(`\nmemory-bound ops ${formatSeconds(b.memoryBoundS)}, compute-bound ops ${formatSeconds(b.computeBoundS)}; communication hidden under compute ${formatSeconds(b.hiddenCommS)}\n`);
 }
 
@@ -115,7 +143,7 @@ export function registerSimInfer(sim: Command): void {
     .description('predict TTFT (prefill) or TPOT (decode), output tokens/s per card and a breakdown of a serving step')
     .requiredOption('--arch <arch>', ARCH_HELP)
     .requiredOption('--cluster <cluster>', '<node-preset>:<devices> or a cluster file')
-    .requiredOption('--plan <plan>', 'ParallelPlan file or inline JSON: attention dp × tp, experts ep × etp, sequenceParallel = split all-reduce')
+    .requiredOption('--plan <plan>', 'ParallelPlan file or inline JSON: attention dp × tp, experts ep × etp, sequenceParallel = split all-reduce, pp = pipeline stages (devices = tp × dp × pp)')
     .requiredOption(
       '--workload <workload>',
       'file or inline JSON {phase: prefill|decode, batch, inputLength, contextLength?, quantization?: bf16|fp16|w8a8|w4a8, kvDType?, speculation?: {method: "mtp", depth, acceptanceRate}, layout?: {sharedExpertTp?, fuseCollectives?}, routing?}',

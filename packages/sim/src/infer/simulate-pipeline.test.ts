@@ -128,6 +128,11 @@ describe('simulateInference with pipeline stages', () => {
     expect(run({ tp: 4, pp: 2, ep: 4, sequenceParallel: true }, 16)).toThrow(/plan: got "tp 4 × dp 1 × pp 2 = 8 devices", expected tp × dp × pp = the cluster's 16 devices/);
     expect(run({ tp: 4, pp: 2, vpp: 2, ep: 4, sequenceParallel: true }, 8)).toThrow(/plan\.vpp: got 2, expected 1: serving engines run one model chunk per pipeline stage/);
     expect(run({ tp: 4, pp: 2, ep: 4, sequenceParallel: true }, 8, { sharedExpertTp: 8, fuseCollectives: true })).toThrow(/workload\.layout\.sharedExpertTp: got 8, expected a divisor of tp × dp \(4\), the devices of one of the plan\.pp 2 pipeline stages/);
+    // 6-device stages on 8-device nodes: stage 1 would sit on two nodes.
+    expect(run({ tp: 2, dp: 3, pp: 4, ep: 2, sequenceParallel: true }, 24)).toThrow(/plan: got "tp 2 × dp 3 = 6 devices per stage", expected with pp > 1 on several nodes, tp × dp a divisor or a multiple of the 8 devices per node, so that no pipeline stage straddles two nodes \(e\.g\. dp 4\)/);
+    expect(run({ tp: 1, dp: 3, pp: 8, ep: 1 }, 24)).toThrow(/straddles/);
+    // On one node nothing straddles: 3 stages of 2 devices.
+    expect(run({ tp: 2, pp: 3, ep: 2, sequenceParallel: true }, 6)().pipeline.pp).toBe(3);
     // Experts are spread over one stage's devices, not over the whole pipeline.
     expect(() => plan({ tp: 4, pp: 2, ep: 8 })).toThrow(/ep × etp \(8×1\) dividing tp × cp × dp \(4\)/);
   });

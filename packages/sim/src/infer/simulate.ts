@@ -96,6 +96,7 @@ export interface InferenceSimResult {
   throughputPerCard: number;
   throughputUnit: 'output tokens/s' | 'input tokens/s';
   breakdown: InferenceBreakdown;
+  /** Of one forward on a device (with pp > 1, of its micro-batch). */
   experts: { localExperts: number; activeExpertsPerDevice: number; loadFactor: number };
   /** Of memory's busiest stage (`busiestStage`); maxBatch is the least over the stages. */
   memory: { weightsBytes: number; kvBytes: number; totalBytes: number; usableBytes: number; maxBatch: number; fits: boolean; busiestStage: number };
@@ -116,9 +117,19 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
     const product = plan.pp === 1 ? `tp ${plan.tp} × dp ${plan.dp}` : `tp ${plan.tp} × dp ${plan.dp} × pp ${plan.pp}`;
     issues.push({ path: 'plan', received: `${product} = ${devices} devices`, expected: `${plan.pp === 1 ? 'tp × dp' : 'tp × dp × pp'} = the cluster's ${cluster.numDevices} devices` });
   }
+  const stageDevices = plan.tp * plan.dp;
+  // A stage's collectives are costed on one tier each (groupLayout assumes groups start on a node
+  // boundary); a stage straddling two nodes would have its EP exchange cross the scale-out link unseen.
+  const dpn = cluster.devicesPerNode;
+  if (issues.length === 0 && plan.pp > 1 && devices > dpn && stageDevices % dpn !== 0 && dpn % stageDevices !== 0) {
+    issues.push({
+      path: 'plan',
+      received: `tp ${plan.tp} × dp ${plan.dp} = ${stageDevices} devices per stage`,
+      expected: `with pp > 1 on several nodes, tp × dp a divisor or a multiple of the ${dpn} devices per node, so that no pipeline stage straddles two nodes (e.g. dp ${largestStageDp(plan.tp, dpn)})`,
+    });
+  }
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
   // The shared expert's TP group lies inside one stage (its layers are the stage's).
-  const stageDevices = plan.tp * plan.dp;
   if (stageDevices % sharedTp !== 0) {
     const where = plan.pp === 1 ? `tp × dp (${stageDevices})` : `tp × dp (${stageDevices}), the devices of one of the plan.pp ${plan.pp} pipeline stages`;
     issues.push({ path: 'workload.layout.sharedExpertTp', received: sharedTp, expected: `a divisor of ${where}` });
@@ -133,6 +144,12 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   if (arch.vocabSize % plan.tp !== 0 && plan.tp > 1) issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of vocabSize (${arch.vocabSize}) for the vocab-parallel head` });
   if (issues.length > 0) throw new ValidationError('inference layout', issues);
   return devices;
+}
+
+/** A dp that makes tp × dp fill whole nodes or split one evenly (1 when tp alone does neither). */
+function largestStageDp(tp: number, devicesPerNode: number): number {
+  if (tp >= devicesPerNode) return 1;
+  return devicesPerNode % tp === 0 ? devicesPerNode / tp : 1;
 }
 
 function groupLayout(size: number, stride: number, devicesPerNode: number): GroupLayout {

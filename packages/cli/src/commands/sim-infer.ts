@@ -79,7 +79,7 @@ function stageContents(s: InferenceStage): string {
 /** With pp > 1: every stage's forward and send, and what paces the step. */
 function printStages(r: InferenceSimResult): void {
   const p = r.pipeline;
-  const what = r.phase === 'prefill' ? `the batch of ${p.microBatch} per DP rank through ${p.pp} stages in order` : `${p.pp} micro-batches of ${p.microBatch} sequences per DP rank in flight, step limited by ${p.limitedBy}`;
+  const what = r.phase === 'prefill' ? `the batch of ${p.microBatch} per DP rank through ${p.pp} stages in order` : `${p.microBatches} micro-batch${p.microBatches === 1 ? '' : 'es'} of ${p.microBatch} sequences per DP rank in flight, step limited by ${p.limitedBy}`;
   process.stdout.write(`pipeline: ${what}; point-to-point sends ${formatSeconds(r.breakdown.p2pS)} per step\n`);
   printTable(
     ['stage', 'layers', 'forward', 'send', 'memory'],

@@ -22,6 +22,13 @@ describe('pipelineStepTime', () => {
     expect(pipelineStepTime([1, 1, 1, 1], { sendS: [0.25, 0.25, 0.25, 0.25] }, 5, true).limitedBy).toBe('host');
   });
 
+  it('decode with fewer sequences than stages: only the micro-batches that hold sequences queue at a stage', () => {
+    // One sequence over 2 stages: one micro-batch, so the step is its round trip 1 + 9 + 0.5 + 0.5 + 1 = 12, not 2 × 9.5.
+    expect(pipelineStepTime([1, 9], { sendS: [0.5, 0.5] }, 1, true, 1)).toEqual({ stepTimeS: 12, p2pS: 1, busiestStage: 1, limitedBy: 'round-trip' });
+    // Three of four: 3 × 9.5 = 28.5.
+    expect(pipelineStepTime([1, 9, 1, 1], { sendS: [0.5, 0.5, 0.5, 0.5] }, 1, true, 3).stepTimeS).toBe(28.5);
+  });
+
   it('balanced stages give pp × stage + pp × send + host, and pp = 1 gives stage + host', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.double({ min: 1e-4, max: 1, noNaN: true }), fc.double({ min: 0, max: 1e-3, noNaN: true }), fc.double({ min: 0, max: 1e-4, noNaN: true }), (pp, t, p, host) => {

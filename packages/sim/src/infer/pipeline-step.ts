@@ -13,9 +13,10 @@ import { hopCrossesNodes } from './pipeline-stages';
  * b = ⌈B / pp⌉ of a DP rank's B sequences (the busiest micro-batch). A sequence's step is one trip of
  * its micro-batch round the ring of stages (the last stage's sampled tokens go back to the first):
  *   round trip = Σ_s T_s(b) + Σ_s hop_s + host,
- * and no stage can serve its pp micro-batches faster than one after the other, nor the host schedule
+ * and no stage can serve its m micro-batches faster than one after the other, nor the host schedule
  * and sample them faster (the host is one more server of the ring):
- *   step = max(round trip, pp × max_s (T_s(b) + hop_s), pp × host).
+ *   step = max(round trip, m × max_s (T_s(b) + hop_s), m × host),
+ * m = ⌈B / b⌉ the micro-batches that hold sequences (pp, unless B < pp or the ceiling empties one).
  * With balanced stages (T_s = T, hop_s = p) that is pp × T + pp × p + host: the stages' work of pp
  * micro-batches, the ring's pp sends, and the host once. TPOT = step / accepted tokens; throughput per
  * card = B·dp / TPOT / devices. With pp = 1 it is T + host, the step without stages.
@@ -92,11 +93,11 @@ export interface PipelineStepTime {
 
 /**
  * The step time of the model above from each stage's device time `stageS` (its forward of one
- * micro-batch, MTP drafts included on the last stage), its send and the host's time per micro-batch.
+ * micro-batch, MTP drafts included on the last stage), its send, the host's time per micro-batch and
+ * the number of micro-batches in flight (default: one per stage).
  * Summed in the order that makes pp = 1 the old `T + host` bit for bit.
  */
-export function pipelineStepTime(stageS: readonly number[], hops: PipelineHops, hostS: number, decode: boolean): PipelineStepTime {
-  const pp = stageS.length;
+export function pipelineStepTime(stageS: readonly number[], hops: PipelineHops, hostS: number, decode: boolean, microBatches = stageS.length): PipelineStepTime {
   let deviceS = 0;
   for (const t of stageS) deviceS += t;
   let p2pS = 0;
@@ -108,8 +109,8 @@ export function pipelineStepTime(stageS: readonly number[], hops: PipelineHops, 
   });
   const roundTripS = deviceS + p2pS + hostS;
   if (!decode) return { stepTimeS: roundTripS, p2pS, busiestStage, limitedBy: 'round-trip' };
-  const stageBoundS = pp * busy[busiestStage]!;
-  const hostBoundS = pp * hostS;
+  const stageBoundS = microBatches * busy[busiestStage]!;
+  const hostBoundS = microBatches * hostS;
   const stepTimeS = Math.max(roundTripS, stageBoundS, hostBoundS);
   const limitedBy: PipelineBound = stepTimeS === roundTripS ? 'round-trip' : stepTimeS === stageBoundS ? 'busiest-stage' : 'host';
   return { stepTimeS, p2pS, busiestStage, limitedBy };

@@ -99,6 +99,18 @@ describe('simulateInference with pipeline stages', () => {
     );
   });
 
+  it('keeps only the micro-batches that hold sequences in flight: one sequence makes one round trip', () => {
+    const r = sim(4, 1, 4, { ...w8, phase: 'decode', batch: 1 });
+    expect(r.pipeline.microBatch).toBe(1);
+    expect(r.pipeline.microBatches).toBe(1);
+    const stages = r.pipeline.stages;
+    const roundTrip = stages.reduce((a, s) => a + s.timeS + s.sendS, 0) + r.breakdown.stepOverheadS;
+    expect(r.stepTimeS).toBeCloseTo(roundTrip, 12);
+    expect(r.pipeline.limitedBy).toBe('round-trip');
+    // 5 sequences over 4 stages: micro-batches of 2, 2, 1 and none.
+    expect(sim(4, 1, 4, { ...w8, phase: 'decode', batch: 5 }).pipeline.microBatches).toBe(3);
+  });
+
   it('runs the MTP drafts on the last stage', () => {
     const mtp = { ...w8, phase: 'decode', speculation: { method: 'mtp', depth: 1, acceptanceRate: 0.8 } } as const;
     const r = sim(4, 1, 2, { ...mtp, batch: 16 });

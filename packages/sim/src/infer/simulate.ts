@@ -70,6 +70,8 @@ export interface InferencePipeline {
   pp: number;
   /** Sequences of one in-flight micro-batch on a DP rank: ⌈batchPerDpRank / pp⌉ for decode, the whole DP rank's batch for prefill. */
   microBatch: number;
+  /** Micro-batches that hold sequences: ⌈batchPerDpRank / microBatch⌉ (pp unless the batch is short of it; 1 for prefill). */
+  microBatches: number;
   stages: InferenceStage[];
   /** The stage with the most work per micro-batch (forward + send): the breakdown's device. */
   busiestStage: number;
@@ -206,6 +208,8 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
   const batchDp = Math.ceil(w.batch / plan.dp);
   // Sequences one forward of a stage carries: decode keeps pp micro-batches in flight (pipeline-step.ts).
   const microBatch = decode ? Math.ceil(batchDp / plan.pp) : batchDp;
+  // Fewer sequences than stages (or a ceiling that empties the last micro-batch) leave fewer in flight.
+  const microBatches = Math.ceil(batchDp / microBatch);
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
   const dpn = cluster.devicesPerNode;
 
@@ -298,7 +302,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     returnBytes: decode ? sampledTokenBytes(microBatch * seqQ) : null,
     callOverheadS: cost.collectiveOverheadS,
   });
-  const pipe = pipelineStepTime(stageS, hops, stepOverheadS, decode);
+  const pipe = pipelineStepTime(stageS, hops, stepOverheadS, decode, microBatches);
   const stepTimeS = pipe.stepTimeS;
   const main = stageBlocks[pipe.busiestStage]!;
   const accepted = decode ? acceptedTokensPerStep(w.speculation) : 1;
@@ -335,6 +339,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     pipeline: {
       pp: plan.pp,
       microBatch,
+      microBatches,
       stages: layerStages.map((st, s) => ({ ...st, timeS: stageS[s]!, sendS: hops.sendS[s]!, memoryBytes: mem.stages[s]!.totalBytes })),
       busiestStage: pipe.busiestStage,
       limitedBy: pipe.limitedBy,

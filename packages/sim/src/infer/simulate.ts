@@ -31,7 +31,7 @@ export interface InferenceSimInput {
 /**
  * Where one step's time goes on the busiest device, in seconds. With pp > 1 the busiest device is
  * one of the busiest stage (`pipeline.busiestStage`), and every figure is of one forward of its
- * micro-batch (decode: ⌈batchPerDpRank / pp⌉ sequences; a sequence's step runs pp of them).
+ * micro-batch (decode: ⌈batchPerDpRank / pp⌉ sequences; a sequence's step runs `pipeline.microBatches` of them).
  */
 export interface InferenceBreakdown {
   /** Kernel time by model part (launch overhead included), main model only. */
@@ -127,7 +127,7 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
     issues.push({
       path: 'plan',
       received: `tp ${plan.tp} × dp ${plan.dp} = ${stageDevices} devices per stage`,
-      expected: `with pp > 1 on several nodes, tp × dp a divisor or a multiple of the ${dpn} devices per node, so that no pipeline stage straddles two nodes (e.g. dp ${largestStageDp(plan.tp, dpn)})`,
+      expected: `with pp > 1 on several nodes, tp × dp a divisor or a multiple of the ${dpn} devices per node, so that no pipeline stage straddles two nodes (${stageFix(plan.tp, dpn)})`,
     });
   }
   const sharedTp = w.layout.sharedExpertTp ?? plan.tp;
@@ -148,10 +148,10 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   return devices;
 }
 
-/** A dp that makes tp × dp fill whole nodes or split one evenly (1 when tp alone does neither). */
-function largestStageDp(tp: number, devicesPerNode: number): number {
-  if (tp >= devicesPerNode) return 1;
-  return devicesPerNode % tp === 0 ? devicesPerNode / tp : 1;
+/** How to make tp × dp fill one node exactly: a dp when tp divides the node, else a tp that does. */
+function stageFix(tp: number, devicesPerNode: number): string {
+  if (tp <= devicesPerNode && devicesPerNode % tp === 0) return `e.g. dp ${devicesPerNode / tp}`;
+  return `e.g. tp a divisor or a multiple of ${devicesPerNode}`;
 }
 
 function groupLayout(size: number, stride: number, devicesPerNode: number): GroupLayout {

@@ -22,6 +22,16 @@ describe('maxBatchUnderTpot', () => {
     expect(next.tpotS!).toBeGreaterThan(0.05);
   });
 
+  it('finds it with pipeline stages too, the KV limit from every stage (the least)', () => {
+    const piped: InferenceSimInput = { ...input, cluster: parseClusterSpec('atlas-800i-a2:16'), plan: { tp: 4, pp: 4, ep: 4, sequenceParallel: true }, workload: { ...input.workload, layout: { fuseCollectives: true } } };
+    const r = maxBatchUnderTpot(piped, 0.02);
+    expect(r.limitedBy).toBe('tpot');
+    expect(r.result!.pipeline.pp).toBe(4);
+    expect(r.result!.tpotS!).toBeLessThanOrEqual(0.02);
+    expect(simulateInference({ ...piped, workload: { ...piped.workload, batch: r.batch + 1 } }).tpotS!).toBeGreaterThan(0.02);
+    expect(r.kvLimitBatch).toBe(r.result!.memory.maxBatch);
+  });
+
   it('stops at the memory limit when the cap is loose: the batch fits, one more does not', () => {
     for (const case_ of [
       input,

@@ -32,6 +32,7 @@ import { hopCrossesNodes } from './pipeline-stages';
  * waiting on the host before its next micro-batch beyond the bounds above; unequal micro-batches
  * other than the busiest one (every micro-batch is costed at ⌈B / pp⌉); prefill batches pipelined
  * behind each other (prefill throughput is of the one batch); chunked prefill mixed into decode.
+ * Assumed: the profile's host overhead per step (set at pp = 1) is the host's time per micro-batch.
  */
 export interface PipelineHops {
   /** Send out of each stage (the last stage's is the ring's return hop in decode, 0 in prefill). */

@@ -29,8 +29,8 @@ const JsonlRecordSchema = z.object({ text: z.string() }).loose();
 /**
  * User data: `.jsonl` files hold one JSON object with a string `text` per line (other fields are
  * ignored), `.json` files an array of such objects; any other file is one document of plain UTF-8
- * text; a directory contributes its files in name order, subdirectories included. Errors name the
- * file and line (or record).
+ * text; a directory contributes its files in name order, subdirectories included, hidden and `__`
+ * entries skipped (isSkippedInFolder). Errors name the file and line (or record).
  */
 export function loadDocuments(paths: readonly string[]): Document[] {
   const docs = paths.flatMap((path) => documentsOf(path));
@@ -44,11 +44,26 @@ export function loadDocuments(paths: readonly string[]): Document[] {
  */
 export const MAX_DATA_FILE_BYTES = 256 * 2 ** 20;
 
+/**
+ * Entries a folder walk passes over: hidden ones (`.git`, `.DS_Store`, an editor's `.swp`) and
+ * `__`-prefixed ones (`__pycache__`, `__MACOSX`), as Hugging Face datasets' data-file resolution
+ * does. A dataset cloned with git holds `.git/` with binary objects, which would stop the run. A
+ * hidden file named in --data itself is read.
+ */
+export function isSkippedInFolder(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('__');
+}
+
 /** The documents of one --data path: a file, or a directory's files in name order, subdirectories included. */
 function documentsOf(path: string): Document[] {
   if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
   const stat = statSync(path);
-  if (stat.isDirectory()) return readdirSync(path).sort().flatMap((f) => documentsOf(join(path, f)));
+  if (stat.isDirectory()) {
+    return readdirSync(path)
+      .filter((f) => !isSkippedInFolder(f))
+      .sort()
+      .flatMap((f) => documentsOf(join(path, f)));
+  }
   if (!stat.isFile()) return [];
   if (stat.size > MAX_DATA_FILE_BYTES) {
     throw new MogeError('E_DATA_FILE', `--data ${path}: ${stat.size} bytes, more than ${MAX_DATA_FILE_BYTES} in one file; split it into several files (or JSONL lines)`);

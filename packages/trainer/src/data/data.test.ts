@@ -59,6 +59,19 @@ describe('corpus', () => {
     expect(loadDocuments([join(dir, 'stray.txt')])).toHaveLength(1);
   });
 
+  it('a folder walk skips hidden and __ entries (a git clone of a dataset, macOS litter), as HF datasets does; a hidden file named itself is read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'doc.txt'), 'the text');
+    mkdirSync(join(dir, '.git', 'objects'), { recursive: true });
+    writeFileSync(join(dir, '.git', 'index'), Buffer.from([0x44, 0x49, 0x52, 0x43, 0, 0, 0, 2]));
+    writeFileSync(join(dir, '.DS_Store'), Buffer.from([0, 0, 0, 1, 0x42, 0x75]));
+    mkdirSync(join(dir, '__MACOSX'));
+    writeFileSync(join(dir, '__MACOSX', '._doc.txt'), Buffer.from([0, 5, 0x16, 7]));
+    expect(loadDocuments([dir]).map((d) => d.source)).toEqual([join(dir, 'doc.txt')]);
+    writeFileSync(join(dir, '.notes.txt'), 'hidden but asked for');
+    expect(loadDocuments([join(dir, '.notes.txt')]).map((d) => d.text)).toEqual(['hidden but asked for']);
+  });
+
   it('refuses one byte that is not UTF-8 in good text, naming its byte offset and line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
     const head = Buffer.from('naïve text\nsecond line, then Latin-1: caf');

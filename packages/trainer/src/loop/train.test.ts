@@ -112,6 +112,14 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(resume).rejects.toThrow(/seqLen: got 32, expected the checkpoint's 16[\s\S]*schedule\.peakLr: got 1, expected the checkpoint's 0\.003/);
   });
 
+  it('a resume with a worker count that cannot split the kept batch names workers and the counts that can', async () => {
+    const first = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'resume-workers') });
+    // globalBatch 8 / microBatch 2 = 4 micro-batches: 1, 2 or 4 workers; --global-batch / --micro-batch cannot change on a resume.
+    const resume = trainModel({ steps: 3, workers: 3 }, { outDir: first.result.runDir, resume: first.result.runDir, live: false });
+    await expect(resume).rejects.toThrow(/workers: got 3, expected a divisor of the run's 4 micro-batches per step \(globalBatch 8 \/ microBatch 2, which a resume keeps\): 1, 2, 4/);
+    await expect(trainModel({ steps: 3, workers: 3 }, { outDir: first.result.runDir, resume: first.result.runDir, live: false })).rejects.not.toThrow(/--global-batch/);
+  });
+
   it('names a --vocab-size that differs from a model directory\'s', async () => {
     const dir = join(tmp, 'model-300');
     saveModelDir(dir, initModelWeights({ ...getPreset('moge-tiny'), vocabSize: 300 }, createReferenceBackend(), { seed: 1 }));

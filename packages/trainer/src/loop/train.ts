@@ -116,6 +116,25 @@ function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): voi
 }
 
 /**
+ * A resume keeps the run's batch, so a new worker count must split its micro-batches evenly. The
+ * schema's own message would advise --global-batch or --micro-batch, which a resume refuses: name the
+ * worker counts that work instead.
+ */
+function refuseWorkersThatCannotSplit(workers: unknown, saved: TrainConfig): void {
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) return; // the schema names it
+  const micro = saved.globalBatch / saved.microBatch;
+  if (micro % workers === 0) return;
+  const fits = Array.from({ length: micro }, (_, i) => i + 1).filter((n) => micro % n === 0 && n <= 64);
+  throw new ValidationError('train config (resume)', [
+    {
+      path: 'workers',
+      received: workers,
+      expected: `a divisor of the run's ${micro} micro-batches per step (globalBatch ${saved.globalBatch} / microBatch ${saved.microBatch}, which a resume keeps): ${fits.join(', ')}`,
+    },
+  ]);
+}
+
+/**
  * What a resume with another `steps` does to the learning rate, when it changes the curve of the steps
  * already taken (then the run is no longer the one a run planned for the new length would be): the
  * schedule is planned over the new length, so the next step's rate may jump. Undefined otherwise.
@@ -176,6 +195,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
     // dp and ep compute the same thing, so a resume may also change how the workers split it.
     const changed = Object.fromEntries(RESUMABLE.map((k) => [k, (input as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
+    refuseWorkersThatCannotSplit(changed.workers, ck.state.config);
     config = parseWith(TrainConfigSchema, { ...ck.state.config, ...changed, steps }, 'train config (from checkpoint)');
     const replanned = replannedScheduleNote(ck.state.config, config, ck.state.step);
     if (replanned) phase(replanned);

@@ -88,6 +88,19 @@ describe('launch emitters', () => {
     expect(valueOf(args, '--moe-layer-freq')).toBe('([0]*3+[1]*58)');
   });
 
+  it('group-limited routing whose group score the engine computes otherwise is stated, not hidden', () => {
+    // Megatron-core scores a group by its best topK / groupTopk experts; this model (DeepSeek-V3's rule) by its best two.
+    const arch = (routerTopGroups: number) => ({ ...getPreset('pangu-ultra-moe'), router: 'group-limited' as const, routerTopGroups });
+    const plan = ParallelPlanSchema.parse({ pp: 1, noopLayers: 0, ep: 8, dp: 8, globalBatchSize: 64 });
+    for (const engine of ['megatron', 'mindspeed'] as const) {
+      expect(buildLaunchArgs(arch(4), plan, { engine }).unsupported.join('\n')).not.toMatch(/group-limited/); // 8 / 4 = 2: the same groups
+      const eight = buildLaunchArgs(arch(8), plan, { engine });
+      expect(valueOf(flatArgs(eight), '--moe-router-group-topk')).toBe('8');
+      expect(eight.unsupported.join('\n')).toMatch(/group-limited routing: .*8 \/ 8 → 1 expert score\(s\).*by its best 2/);
+      expect(buildLaunchArgs(arch(2), plan, { engine }).unsupported.join('\n')).toMatch(/8 \/ 2 → 4 expert score/);
+    }
+  });
+
   it('the script is valid bash and carries every argument', () => {
     for (const engine of ['mindspeed', 'megatron'] as const) {
       const l = buildLaunchArgs(getPreset('pangu-pro-moe'), engine === 'megatron' ? panguPlanVpp1 : panguPlan, { engine });

@@ -130,7 +130,10 @@ export function buildLaunchArgs(arch: MoeArch, plan: ParallelPlan, options: Emit
       }
     }
     if (arch.router === 'group-limited') {
-      moe.push(...flag('--moe-router-num-groups', arch.numExpertGroups), ...flag('--moe-router-group-topk', arch.routerTopGroups ?? arch.numExpertGroups));
+      const groupTopk = arch.routerTopGroups ?? arch.numExpertGroups;
+      moe.push(...flag('--moe-router-num-groups', arch.numExpertGroups), ...flag('--moe-router-group-topk', groupTopk));
+      const note = groupScoreNote(arch, groupTopk);
+      if (note) unsupported.push(note);
     }
     if (arch.router === 'moge') {
       unsupported.push(
@@ -258,6 +261,19 @@ function checkPlanForEngine(arch: MoeArch, plan: ParallelPlan, engine: Engine): 
     }
   }
   if (issues.length > 0) throw new ValidationError(`plan for ${arch.name ?? 'this arch'} on ${engineName(engine)}`, issues);
+}
+
+/**
+ * Group-limited routing ranks groups by a group score. Ours (@moge/router's selectGroupLimited, as
+ * DeepSeek-V3) sums a group's two best expert scores; Megatron-core's group_limited_topk sums its best
+ * topk / group_topk (integer division), which is 2 only for shapes like DeepSeek-V3's 8 / 4. Otherwise
+ * other groups are kept for some tokens, so the run routes differently: said, not hidden.
+ */
+function groupScoreNote(arch: MoeArch, groupTopk: number): string | undefined {
+  const ours = Math.min(2, arch.numExperts / arch.numExpertGroups);
+  const theirs = Math.floor(arch.topK / groupTopk);
+  if (theirs === ours) return undefined;
+  return `group-limited routing: the engine scores a group by the sum of its best topK / groupTopk = ${arch.topK} / ${groupTopk} → ${theirs} expert score(s) (Megatron-core group_limited_topk), this model by its best ${ours} (DeepSeek-V3's rule), so other groups can be kept for some tokens; shapes with topK / routerTopGroups = ${ours} agree.`;
 }
 
 const engineName = (engine: Engine) => (engine === 'mindspeed' ? 'MindSpeed-LLM' : 'Megatron-LM');

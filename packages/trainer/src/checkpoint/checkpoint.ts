@@ -59,8 +59,18 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: numb
   for (const name of readdirSync(checkpoints)) if (name.startsWith('.tmp-')) rmSync(join(checkpoints, name), { recursive: true, force: true });
   const finalDir = join(checkpoints, stepDirName(c.state.step));
   const tmp = join(checkpoints, `.tmp-${stepDirName(c.state.step)}-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
+  try {
+    writeAndPublish(runDir, tmp, finalDir, c);
+  } catch (e) {
+    throw writeFailure(e, runDir, tmp, c.state.step);
+  }
+  pruneCheckpoints(runDir, keep, finalDir);
+  return finalDir;
+}
 
+/** The files of a checkpoint into `tmp`, published as `finalDir`, then latest.json moved to it. */
+function writeAndPublish(runDir: string, tmp: string, finalDir: string, c: CheckpointContents): void {
+  mkdirSync(tmp, { recursive: true });
   saveModelDir(tmp, c.weights, { tokenizerJson: `${JSON.stringify(toTokenizerJson(c.tokenizer))}\n` });
   writeFileSync(join(tmp, 'tokenizer_config.json'), `${JSON.stringify(toTokenizerConfigJson(c.tokenizer, c.weights.arch.maxPositionEmbeddings), null, 2)}\n`);
   const moments = [...c.optimizer.m.keys()].flatMap((name) => {
@@ -77,8 +87,33 @@ export function saveCheckpoint(runDir: string, c: CheckpointContents, keep: numb
 
   publishDir(tmp, finalDir);
   writeFileDurable(join(runDir, LATEST_FILE), `${JSON.stringify({ checkpoint: relative(runDir, finalDir), step: c.state.step })}\n`);
-  pruneCheckpoints(runDir, keep, finalDir);
-  return finalDir;
+}
+
+/**
+ * A checkpoint the file system refused (disk full, quota, permissions, read-only): the partial temp
+ * directory goes at once, since on a full disk it holds the very space a resume needs, and the error
+ * says what is intact (latest.json still names the previous checkpoint) and how to continue, instead
+ * of a bare ENOSPC with a stack. Errors that are not the file system's pass through unchanged.
+ */
+function writeFailure(e: unknown, runDir: string, tmp: string, step: number): unknown {
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+  } catch {
+    // Removing it is a courtesy; the next save clears .tmp- debris too.
+  }
+  const code = (e as { code?: unknown }).code;
+  if (!(e instanceof Error) || e instanceof MogeError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  let previous = 'no earlier checkpoint of this run was written, so there is nothing to resume yet';
+  try {
+    const dir = resolveCheckpointDir(runDir);
+    const damage = checkManifest(dir);
+    previous = damage.length === 0
+      ? `${LATEST_FILE} still names ${dir}, which is intact: fix the cause (free space, permissions) and continue with --resume ${runDir}`
+      : `${LATEST_FILE} still names ${dir}, but it is damaged too (${damage.join('; ')})`;
+  } catch {
+    // No latest.json yet: the message above stands.
+  }
+  return new MogeError('E_CHECKPOINT_WRITE', `writing the checkpoint of step ${step} into ${join(runDir, CHECKPOINTS_DIR)} failed: ${e.message}. The partial temp directory was removed; ${previous}`, { cause: e });
 }
 
 /**

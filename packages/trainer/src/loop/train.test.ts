@@ -120,6 +120,14 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(trainModel({ steps: 3, workers: 3 }, { outDir: first.result.runDir, resume: first.result.runDir, live: false })).rejects.not.toThrow(/--global-batch/);
   });
 
+  it('refuses a global batch larger than the training sequences, before allocating it', async () => {
+    const huge = trainModel(
+      { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 1, seqLen: 16, globalBatch: 1024, microBatch: 1024, backend: 'reference' },
+      { outDir: join(tmp, 'huge-batch'), live: false },
+    );
+    await expect(huge).rejects.toThrow(/globalBatch: got 1024, expected at most the \d+ training sequences of 16 tokens in this corpus/);
+  });
+
   it('names a --vocab-size that differs from a model directory\'s', async () => {
     const dir = join(tmp, 'model-300');
     saveModelDir(dir, initModelWeights({ ...getPreset('moge-tiny'), vocabSize: 300 }, createReferenceBackend(), { seed: 1 }));

@@ -244,6 +244,17 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
   docs ??= readCorpus(config, phase);
   phase(`tokenizing ${docs.length} documents into ${config.seqLen}-token sequences`);
   const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction });
+  // Every step draws globalBatch distinct sequences of an epoch's order; a larger batch would hold the
+  // same sequences several times over (and, far beyond, allocate gigabytes before the first step).
+  if (config.globalBatch > data.train.numSequences) {
+    throw new ValidationError('train config', [
+      {
+        path: 'globalBatch',
+        received: config.globalBatch,
+        expected: `at most the ${data.train.numSequences} training sequences of ${config.seqLen} tokens in this corpus (a step would repeat sequences inside its batch): lower --global-batch, or give more text (--data, --max-documents) or a shorter --seq-len`,
+      },
+    ]);
+  }
   if (expectFingerprint && expectFingerprint !== data.fingerprint) {
     throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files`);
   }

@@ -120,6 +120,15 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(trainModel({ steps: 3, workers: 3 }, { outDir: first.result.runDir, resume: first.result.runDir, live: false })).rejects.not.toThrow(/--global-batch/);
   });
 
+  it('refuses a warmup as long as the run (it would never reach the peak or decay), naming schedule.warmupSteps', async () => {
+    const opts = (name: string) => ({ outDir: join(tmp, name), live: false });
+    const base = { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], seqLen: 16, backend: 'reference' as const };
+    await expect(trainModel({ ...base, steps: 3, schedule: { warmupSteps: 3 } }, opts('warmup-3-of-3'))).rejects.toThrow(/schedule\.warmupSteps: got 3, expected fewer than steps \(3\)/);
+    await expect(trainModel({ ...base, steps: 3, schedule: { warmupSteps: 50 } }, opts('warmup-50-of-3'))).rejects.toThrow(/schedule\.warmupSteps: got 50/);
+    // The default warmup of a one-step run is that step (10 % rounded up): still allowed.
+    await expect(trainModel({ ...base, steps: 1, checkpointEvery: 0 }, opts('warmup-default-1'))).resolves.toMatchObject({ step: 1 });
+  });
+
   it('refuses a global batch larger than the training sequences, before allocating it', async () => {
     const huge = trainModel(
       { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 1, seqLen: 16, globalBatch: 1024, microBatch: 1024, backend: 'reference' },

@@ -116,6 +116,24 @@ function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): voi
 }
 
 /**
+ * A warmup given as long as the run (or longer) never reaches the peak rate nor decays, so the last
+ * step is not at minLr as the schedule promises; Megatron-LM asserts warmup < decay iterations, and
+ * the launch emitters refuse it too. Only a warmup that was given: the default is 10 % of the steps.
+ * A resume that keeps its steps runs as it was started (checkpoints of such runs stay loadable).
+ */
+function refuseWarmupPastTheEnd(c: TrainConfig, resumeWithSameSteps: boolean): void {
+  const w = c.schedule.warmupSteps;
+  if (resumeWithSameSteps || w === undefined || w < c.steps) return;
+  throw new ValidationError('train config', [
+    {
+      path: 'schedule.warmupSteps',
+      received: w,
+      expected: `fewer than steps (${c.steps}): with the warmup as long as the run the rate never reaches the peak or decays to minLr; lower --warmup (or leave it out: 10 % of the steps) or raise --steps`,
+    },
+  ]);
+}
+
+/**
  * A resume keeps the run's batch, so a new worker count must split its micro-batches evenly. The
  * schema's own message would advise --global-batch or --micro-batch, which a resume refuses: name the
  * worker counts that work instead.
@@ -239,6 +257,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     params = flatParamsOf(weights);
   }
 
+  refuseWarmupPastTheEnd(config, options.resume !== undefined && (input as { steps?: number }).steps === undefined);
   // Refuse an impossible --parallel ep here, before any worker starts.
   resolveParallelMode(config.parallel, config.workers, config.epDevices ?? arch.numExpertGroups);
   docs ??= readCorpus(config, phase);

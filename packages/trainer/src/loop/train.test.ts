@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -230,6 +230,29 @@ describe('main job configuration', () => {
 
 describe('run directories are never written over', () => {
   const fileOf = (dir: string, ...parts: string[]) => readFileSync(join(dir, ...parts));
+
+  it('a resume finds moved data files by --data (same tokens, checked by fingerprint) and refuses other contents', async () => {
+    const dir = join(tmp, 'moving-data');
+    mkdirSync(dir);
+    const before = join(dir, 'corpus.txt');
+    writeFileSync(before, readFileSync(dataFile));
+    const base = { preset: 'moge-tiny', vocabSize: 300, seqLen: 16, globalBatch: 8, microBatch: 2, seed: 11, backend: 'reference' as const, evalEvery: 3, checkpointEvery: 2 };
+    const straight = await trainModel({ ...base, data: [before], steps: 3 }, { outDir: join(tmp, 'moving-straight'), live: false });
+    const stepTwo = join(straight.runDir, 'checkpoints', 'step-00000002');
+    const after = join(dir, 'moved', 'corpus.txt');
+    mkdirSync(join(dir, 'moved'));
+    renameSync(before, after);
+    const out = join(tmp, 'moving-resumed');
+    await expect(trainModel({ steps: 3 }, { outDir: out, resume: stepTwo, live: false })).rejects.toThrow(/no such file or directory/);
+    const records: StepRecord[] = [];
+    const resumed = await trainModel({ steps: 3, data: [after] }, { outDir: out, resume: stepTwo, live: false, onStep: (r) => records.push(r) });
+    expect(records.map((r) => r.step)).toEqual([3]);
+    expect(resumed.loss).toBe(straight.loss);
+    expect(resumed.config.data).toEqual([after]);
+    const other = join(dir, 'other.txt');
+    writeFileSync(other, readFileSync(after, 'utf8').replace(/the/g, 'a'));
+    await expect(trainModel({ steps: 4, data: [other] }, { outDir: out, resume: out, live: false })).rejects.toThrow(/training data changed since the checkpoint .*they may have moved: give --data with their new paths/);
+  });
 
   it('a resume refuses an --out that holds another run, and leaves that run as it was', async () => {
     const a = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'guard-a') });

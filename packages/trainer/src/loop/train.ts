@@ -87,11 +87,12 @@ function readCorpus(c: TrainConfig, phase: (m: string) => void): Document[] {
 
 /**
  * What a resume may change — none of it changes what a step computes: how long the run goes (the
- * learning-rate plan follows, see replannedScheduleNote), how the workers split it, and how often it
- * evaluates and checkpoints. Another worker split sums in another order: expert-parallel workers agree
+ * learning-rate plan follows, see replannedScheduleNote), how the workers split it, how often it
+ * evaluates and checkpoints, and where its data files are (a corpus moved or mounted elsewhere: the
+ * data fingerprint, checked after tokenizing, proves the tokens are the same). Another worker split sums in another order: expert-parallel workers agree
  * with one worker to rounding (≈ 1e-9 in the loss), so a resume is bit-exact only with the same split.
  */
-const RESUMABLE = ['steps', 'workers', 'parallel', 'evalEvery', 'checkpointEvery', 'keepCheckpoints'] as const;
+const RESUMABLE = ['steps', 'workers', 'parallel', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'data'] as const;
 
 /**
  * A resume continues the checkpoint's run as it was configured. A setting given again with the same
@@ -207,12 +208,13 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     // Continuing in the checkpoint's own run directory, or forking into one that holds no run.
     const own = runDirOf(ck.dir);
     if (own === undefined || resolve(own) !== runDir) refuseOtherRun(runDir, `the run continued from ${ck.dir}`);
-    refuseChangedSettings(withAbsolutePaths(input), ck.state.config);
+    const given = withAbsolutePaths(input);
+    refuseChangedSettings(given, ck.state.config);
     phase(`resuming from ${ck.dir} (step ${ck.state.step})`);
     const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);
     // dp and ep compute the same thing, so a resume may also change how the workers split it.
-    const changed = Object.fromEntries(RESUMABLE.map((k) => [k, (input as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
+    const changed = Object.fromEntries(RESUMABLE.map((k) => [k, (given as Record<string, unknown>)[k]]).filter(([, v]) => v !== undefined));
     refuseWorkersThatCannotSplit(changed.workers, ck.state.config);
     config = parseWith(TrainConfigSchema, { ...ck.state.config, ...changed, steps }, 'train config (from checkpoint)');
     const replanned = replannedScheduleNote(ck.state.config, config, ck.state.step);
@@ -275,7 +277,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     ]);
   }
   if (expectFingerprint && expectFingerprint !== data.fingerprint) {
-    throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files`);
+    throw new MogeError('E_DATA_CHANGED', `the training data changed since the checkpoint (fingerprint ${data.fingerprint}, checkpoint ${expectFingerprint}); resume needs the same --data files, with the same contents (they may have moved: give --data with their new paths)`);
   }
   if (statSync(logFile, { throwIfNoEntry: false })?.isDirectory()) throw new MogeError('E_LOG_IS_DIR', `--log-json ${logFile}: is a directory; give a file path, e.g. ${join(logFile, 'metrics.jsonl')}`);
   // A fresh run starts its own log: one given elsewhere that already holds lines is another run's

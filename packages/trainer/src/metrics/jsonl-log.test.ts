@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +19,15 @@ const record = (step: number): StepRecord => ({
   expertLoads: [[1, 1]],
 });
 const lines = (...records: StepRecord[]) => records.map((r) => JSON.stringify(r)).join('\n');
+
+describe('JsonlLog.append', () => {
+  // /dev/full answers every write with ENOSPC: a full disk without mounting one.
+  it.skipIf(!existsSync('/dev/full'))('a full disk stops with E_LOG_WRITE naming the file, the step and how to continue', () => {
+    expect(() => new JsonlLog('/dev/full').append(record(7))).toThrow(
+      expect.objectContaining({ code: 'E_LOG_WRITE', message: expect.stringMatching(/^\/dev\/full: appending the record of step 7 failed: ENOSPC.*continue with --resume/) }),
+    );
+  });
+});
 
 describe('JsonlLog.truncateAfter', () => {
   it('keeps the records up to the step and drops later ones and a torn last line', () => {

@@ -10,8 +10,24 @@ export class JsonlLog {
     mkdirSync(dirname(path), { recursive: true });
   }
 
+  /**
+   * A file system that refuses the line (disk full, quota, permissions) stops the run with a message
+   * instead of a bare ENOSPC and a stack. The trainer appends a step's record before writing that
+   * step's checkpoint, so the run's latest checkpoint is an earlier one, and a resume from it cuts
+   * the log back to it, a half-written line included.
+   */
   append(record: StepRecord): void {
-    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    try {
+      appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw e;
+      throw new MogeError(
+        'E_LOG_WRITE',
+        `${this.path}: appending the record of step ${record.step} failed: ${(e as Error).message}. The run stops before that step's checkpoint; fix the cause (free space, permissions) and continue with --resume, which cuts the log back to the checkpoint it continues from`,
+        { cause: e },
+      );
+    }
   }
 
   /**

@@ -112,6 +112,19 @@ describe('training over worker threads, data and expert parallel', () => {
     await expect(resume).rejects.toThrow(/seqLen: got 32, expected the checkpoint's 16[\s\S]*schedule\.peakLr: got 1, expected the checkpoint's 0\.003/);
   });
 
+  it('a resume accepts a setting the run left to the model when given with the value it trained with', async () => {
+    // Started without router or auxAlpha (run() names the router itself): the checkpoint stores neither.
+    const plain = await trainModel(
+      { preset: 'moge-tiny', vocabSize: 300, data: [dataFile], steps: 2, seed: 11, seqLen: 16, globalBatch: 8, microBatch: 2, backend: 'reference', checkpointEvery: 2 },
+      { outDir: join(tmp, 'resume-implied'), live: false },
+    );
+    expect(loadCheckpoint(plain.runDir).state.config.router).toBeUndefined();
+    const again = (more: Record<string, unknown>) => trainModel({ steps: 3, ...more }, { outDir: plain.runDir, resume: plain.runDir, live: false });
+    await expect(again({ router: 'topk' })).rejects.toThrow(/router: got "topk", expected "moge", the model's, which the run trained with/);
+    await expect(again({ auxAlpha: 0.5 })).rejects.toThrow(/auxAlpha: got 0\.5, expected 0\.01, the model's/);
+    await expect(again({ router: 'moge', auxAlpha: 0.01 })).resolves.toMatchObject({ step: 3 });
+  });
+
   it('a resume with a worker count that cannot split the kept batch names workers and the counts that can', async () => {
     const first = await run(1, 'moge', undefined, { steps: 2, checkpointEvery: 2, out: join(tmp, 'resume-workers') });
     // globalBatch 8 / microBatch 2 = 4 micro-batches: 1, 2 or 4 workers; --global-batch / --micro-batch cannot change on a resume.

@@ -99,8 +99,10 @@ const RESUMABLE = ['steps', 'workers', 'parallel', 'evalEvery', 'checkpointEvery
  * value is fine (re-running the original command with --resume); a different value would be ignored,
  * so it is refused, naming both values.
  */
-function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): void {
+function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig, ranWith: Record<string, unknown>): void {
   const issues: { path: string; received: unknown; expected: string }[] = [];
+  // `ranWith`: settings a run may leave to the model, stored as absent, with the model's value the run
+  // trained with; naming that value (--router moge for a MoGE model) continues the same run.
   const compare = (given: Record<string, unknown>, kept: Record<string, unknown>, prefix: string) => {
     for (const [key, value] of Object.entries(given)) {
       if (value === undefined || (prefix === '' && (RESUMABLE as readonly string[]).includes(key))) continue;
@@ -108,7 +110,10 @@ function refuseChangedSettings(input: TrainConfigInput, saved: TrainConfig): voi
       if (value !== null && typeof value === 'object' && !Array.isArray(value) && was !== null && typeof was === 'object') {
         compare(value as Record<string, unknown>, was as Record<string, unknown>, `${prefix}${key}.`);
       } else if (JSON.stringify(value) !== JSON.stringify(was)) {
-        issues.push({ path: `${prefix}${key}`, received: value, expected: `the checkpoint's ${JSON.stringify(was) ?? 'nothing'} (a resume continues the run as configured: drop the setting, or start a new run)` });
+        const implied = prefix === '' && was === undefined && key in ranWith ? ranWith[key] : undefined;
+        if (implied !== undefined && JSON.stringify(value) === JSON.stringify(implied)) continue;
+        const expected = implied !== undefined ? `${JSON.stringify(implied)}, the model's, which the run trained with` : `the checkpoint's ${JSON.stringify(was) ?? 'nothing'}`;
+        issues.push({ path: `${prefix}${key}`, received: value, expected: `${expected} (a resume continues the run as configured: drop the setting, or start a new run)` });
       }
     }
   };
@@ -209,7 +214,9 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
     const own = runDirOf(ck.dir);
     if (own === undefined || resolve(own) !== runDir) refuseOtherRun(runDir, `the run continued from ${ck.dir}`);
     const given = withAbsolutePaths(input);
-    refuseChangedSettings(given, ck.state.config);
+    // The preset's router where there is one: config.json states a top-k model as MoGE with one group.
+    const base = ck.state.config.preset ? getPreset(ck.state.config.preset) : ck.weights.arch;
+    refuseChangedSettings(given, ck.state.config, { router: base.router, auxAlpha: base.routerAuxLossCoef, vocabSize: ck.weights.arch.vocabSize });
     phase(`resuming from ${ck.dir} (step ${ck.state.step})`);
     const steps = (input as { steps?: number }).steps ?? ck.state.config.steps;
     if (steps < ck.state.step) throw new ValidationError('train config', [{ path: 'steps', received: steps, expected: `at least the checkpoint's step ${ck.state.step}` }]);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -54,15 +54,23 @@ export function isSkippedInFolder(name: string): boolean {
   return name.startsWith('.') || name.startsWith('__');
 }
 
-/** The documents of one --data path: a file, or a directory's files in name order, subdirectories included. */
-function documentsOf(path: string): Document[] {
+/**
+ * The documents of one --data path: a file, or a directory's files in name order, subdirectories
+ * included. `ancestors` holds the real paths of the folders above: a symbolic link back to one of
+ * them (a loop) adds nothing and is not followed, which would otherwise nest until the path is too
+ * long for the system and fail as "no such file".
+ */
+function documentsOf(path: string, ancestors: ReadonlySet<string> = new Set()): Document[] {
   if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
   const stat = statSync(path);
   if (stat.isDirectory()) {
+    const real = realpathSync(path);
+    if (ancestors.has(real)) return [];
+    const inside = new Set(ancestors).add(real);
     return readdirSync(path)
       .filter((f) => !isSkippedInFolder(f))
       .sort()
-      .flatMap((f) => documentsOf(join(path, f)));
+      .flatMap((f) => documentsOf(join(path, f), inside));
   }
   if (!stat.isFile()) return [];
   if (stat.size > MAX_DATA_FILE_BYTES) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,19 @@ describe('corpus', () => {
     expect(loadDocuments([dir]).map((d) => d.source)).toEqual([join(dir, 'doc.txt')]);
     writeFileSync(join(dir, '.notes.txt'), 'hidden but asked for');
     expect(loadDocuments([join(dir, '.notes.txt')]).map((d) => d.text)).toEqual(['hidden but asked for']);
+  });
+
+  it('a symbolic link back to a folder above (a loop) is not followed; other linked folders are read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'a.txt'), 'top');
+    writeFileSync(join(dir, 'sub', 'b.txt'), 'below');
+    symlinkSync('.', join(dir, 'self'));
+    symlinkSync('..', join(dir, 'sub', 'up'));
+    const other = mkdtempSync(join(tmpdir(), 'moge-data-other-'));
+    writeFileSync(join(other, 'c.txt'), 'linked in');
+    symlinkSync(other, join(dir, 'z-linked'));
+    expect(loadDocuments([dir]).map((d) => d.text)).toEqual(['top', 'below', 'linked in']);
   });
 
   it('refuses one byte that is not UTF-8 in good text, naming its byte offset and line', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -61,7 +61,11 @@ export function isSkippedInFolder(name: string): boolean {
  * long for the system and fail as "no such file".
  */
 function documentsOf(path: string, ancestors: ReadonlySet<string> = new Set()): Document[] {
-  if (!existsSync(path)) throw new MogeError('E_NO_FILE', `--data ${path}: no such file or directory`);
+  if (!existsSync(path)) {
+    // A dangling link is listed by ls, so "no such file" alone would puzzle: say where it points.
+    const link = lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(path) : undefined;
+    throw new MogeError('E_NO_FILE', `--data ${path}: ${link === undefined ? 'no such file or directory' : `a symbolic link to ${link}, which does not exist (remove the link or restore its target)`}`);
+  }
   const stat = statSync(path);
   if (stat.isDirectory()) {
     const real = realpathSync(path);

@@ -85,6 +85,14 @@ describe('corpus', () => {
     expect(loadDocuments([dir]).map((d) => d.text)).toEqual(['top', 'below', 'linked in']);
   });
 
+  it('names a dangling symbolic link as one, with its target', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'a.txt'), 'text');
+    symlinkSync(join(dir, 'gone.txt'), join(dir, 'b.txt'));
+    expect(() => loadDocuments([dir])).toThrow(/--data .*b\.txt: a symbolic link to .*gone\.txt, which does not exist/);
+    expect(() => loadDocuments([join(dir, 'absent.txt')])).toThrow(/absent\.txt: no such file or directory$/);
+  });
+
   it('refuses one byte that is not UTF-8 in good text, naming its byte offset and line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
     const head = Buffer.from('naïve text\nsecond line, then Latin-1: caf');

@@ -28,7 +28,7 @@ const JsonlRecordSchema = z.object({ text: z.string() }).loose();
 
 /**
  * User data: `.jsonl` files hold one JSON object with a string `text` per line (other fields are
- * ignored), `.json` files an array of such objects; any other file is one document of plain UTF-8
+ * ignored), `.json` files an array of such objects or the same JSON Lines; any other file is one document of plain UTF-8
  * text; a directory contributes its files in name order, subdirectories included, hidden and `__`
  * entries skipped (isSkippedInFolder). Errors name the file and line (or record).
  */
@@ -109,15 +109,20 @@ function decodeTextFile(path: string, bytes: Uint8Array): string {
   );
 }
 
-/** A `.json` file: an array of {"text": "…"} records (Hugging Face datasets' JSON form), not raw text. */
+/**
+ * A `.json` file: an array of {"text": "…"} records, or JSON Lines, which is what Hugging Face
+ * datasets' `Dataset.to_json("x.json")` writes by default and what its "json" loader reads from a
+ * .json file as readily as an array. Not raw text.
+ */
 function parseJsonArray(path: string, text: string): Document[] {
-  let value: unknown;
+  if (!text.trimStart().startsWith('[')) return parseJsonl(path, text);
+  let value: unknown[];
   try {
-    value = JSON.parse(text);
+    // Text that starts with "[" and parses is an array.
+    value = JSON.parse(text) as unknown[];
   } catch (e) {
     throw new FileFormatError(path, `not valid JSON: ${(e as Error).message} (plain text goes in a .txt file)`);
   }
-  if (!Array.isArray(value)) throw new FileFormatError(path, 'a .json data file holds an array of {"text": "…"} records (or use .jsonl, one record per line)');
   return value.flatMap((record, i) => {
     const parsed = JsonlRecordSchema.safeParse(record);
     if (!parsed.success) {

@@ -34,8 +34,18 @@ describe('corpus', () => {
     expect(loadDocuments([join(dir, 'docs.json')]).map((d) => d.text)).toEqual(['one', 'two']);
     writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ text: 'one' }, { body: 'x' }]));
     expect(() => loadDocuments([join(dir, 'bad.json')])).toThrow(/bad\.json\[1\][\s\S]*text: got nothing, expected a string/);
+  });
+
+  it('reads a .json file of JSON Lines, as Hugging Face datasets writes (to_json) and reads it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moge-data-'));
+    writeFileSync(join(dir, 'export.json'), '{"text": "one", "id": 1}\n{"text": "two", "id": 2}\n');
+    expect(loadDocuments([join(dir, 'export.json')]).map((d) => d.text)).toEqual(['one', 'two']);
     writeFileSync(join(dir, 'object.json'), JSON.stringify({ text: 'one' }));
-    expect(() => loadDocuments([join(dir, 'object.json')])).toThrow(/object\.json: a \.json data file holds an array/);
+    expect(loadDocuments([join(dir, 'object.json')]).map((d) => d.text)).toEqual(['one']);
+    writeFileSync(join(dir, 'nested.json'), JSON.stringify({ data: [{ text: 'one' }] }));
+    expect(() => loadDocuments([join(dir, 'nested.json')])).toThrow(/nested\.json:1[\s\S]*text: got nothing, expected a string/);
+    writeFileSync(join(dir, 'prose.json'), 'plain words, not JSON');
+    expect(() => loadDocuments([join(dir, 'prose.json')])).toThrow(/prose\.json:1: not valid JSON/);
   });
 
   it('takes subfolders too, names the folders given when nothing has text, and refuses binary files', () => {

@@ -101,8 +101,8 @@ function writeFailure(e: unknown, runDir: string, tmp: string, step: number): un
   } catch {
     // Removing it is a courtesy; the next save clears .tmp- debris too.
   }
-  const code = (e as { code?: unknown }).code;
-  if (!(e instanceof Error) || e instanceof MogeError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  const cause = fileSystemCause(e);
+  if (!cause) return e;
   let previous = 'no earlier checkpoint of this run was written, so there is nothing to resume yet';
   try {
     const dir = resolveCheckpointDir(runDir);
@@ -113,7 +113,20 @@ function writeFailure(e: unknown, runDir: string, tmp: string, step: number): un
   } catch {
     // No latest.json yet: the message above stands.
   }
-  return new MogeError('E_CHECKPOINT_WRITE', `writing the checkpoint of step ${step} into ${join(runDir, CHECKPOINTS_DIR)} failed: ${e.message}. The partial temp directory was removed; ${previous}`, { cause: e });
+  return new MogeError('E_CHECKPOINT_WRITE', `writing the checkpoint of step ${step} into ${join(runDir, CHECKPOINTS_DIR)} failed: ${cause.message}. The partial temp directory was removed; ${previous}`, { cause: e });
+}
+
+/**
+ * The file system's error behind `e`: `e` itself (ENOSPC, EACCES, ...) or the cause of @moge/model's
+ * E_WRITE, whose own advice ("save again" into the temp directory) does not apply to a checkpoint.
+ */
+function fileSystemCause(e: unknown): Error | undefined {
+  for (let at: unknown = e, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return at;
+    if (!(at instanceof MogeError && at.code === 'E_WRITE')) return undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -13,12 +13,20 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointContents } from './check
  * A full disk, stood in for by the optimizer file's writer: it writes part of the file into the temp
  * directory and then fails as writeSync does with ENOSPC. (A real full file system needs a mount.)
  */
-const disk = vi.hoisted(() => ({ full: false }));
+const disk = vi.hoisted(() => ({ full: false, modelFull: false }));
 vi.mock('@moge/model/node', async (importOriginal) => {
   const real = await importOriginal<typeof ModelNode>();
   const { writeFileSync } = await import('node:fs');
+  const { MogeError } = await import('@moge/core');
   return {
     ...real,
+    // saveModelDir's own failure, as it reports one: E_WRITE naming its directory, the cause attached.
+    saveModelDir: (...args: Parameters<typeof real.saveModelDir>) => {
+      if (!disk.modelFull) return real.saveModelDir(...args);
+      writeFileSync(`${args[0]}/.staged-model.safetensors`, Buffer.alloc(4096));
+      const cause = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      throw new MogeError('E_WRITE', `${args[0]}: saving the model failed at model.safetensors (${cause.message}); the checkpoint there is unchanged — fix the cause (disk space, permissions) and save again`, { cause });
+    },
     writeSafetensorsFile: (...args: Parameters<typeof real.writeSafetensorsFile>) => {
       if (!disk.full) return real.writeSafetensorsFile(...args);
       writeFileSync(args[0], Buffer.alloc(4096));
@@ -58,6 +66,24 @@ describe('a checkpoint the file system refuses', () => {
     expect(readFileSync(join(run, 'latest.json'), 'utf8')).toBe(latest);
     expect(loadCheckpoint(run).state.step).toBe(2);
     expect(saveCheckpoint(run, contents(4), 2)).toBe(join(run, 'checkpoints', 'step-00000004'));
+  });
+
+  it('a model file the disk refuses (E_WRITE from saveModelDir) reads the same, without advice about the temp directory', () => {
+    const run = mkdtempSync(join(tmpdir(), 'moge-ck-full-'));
+    saveCheckpoint(run, contents(2), 2);
+    disk.modelFull = true;
+    let err: unknown;
+    try {
+      saveCheckpoint(run, contents(4), 2);
+    } catch (e) {
+      err = e;
+    } finally {
+      disk.modelFull = false;
+    }
+    expect(err).toMatchObject({ code: 'E_CHECKPOINT_WRITE' });
+    expect((err as Error).message).toMatch(/checkpoint of step 4 .* failed: ENOSPC: no space left on device, write\. The partial temp directory was removed; latest\.json still names .*step-00000002, which is intact/);
+    expect((err as Error).message).not.toMatch(/\.tmp-|save again/);
+    expect(readdirSync(join(run, 'checkpoints'))).toEqual(['step-00000002']);
   });
 
   it('on the first checkpoint says there is nothing to resume yet', () => {

@@ -22,7 +22,8 @@ export {
 export { CostRatesSchema, PlanMemoryOptionsSchema, type CostRates, type PlanMemoryOptions, type PlanMemoryOptionsInput } from './planner/plan-options';
 export { planMemory, type MemoryPlanResult, type AddedTime } from './planner/plan-memory';
 export type { Shortfall, MemoryComponent } from './planner/explain';
-export { kvBytesPerToken, kvBytesPerTokenPerLayer, kvBytesPerTokenPerDevice, kvBytesPerTokenPerStage } from './inference/kv-cache';
+export { kvBytesPerToken, kvBytesPerTokenPerLayer, kvBytesPerTokenPerDevice, kvBytesPerTokenPerStage, type KvStageOptions } from './inference/kv-cache';
+export { servingStages, vllmLayerPartition, ppLayerPartitionIssues, type ServingStage, type ServingStageOptions } from './inference/serving-stages';
 export { InferenceMemoryOptionsSchema, type InferenceMemoryOptions, type InferenceMemoryOptionsInput } from './inference/inference-options';
 export { estimateInferenceMemory, maxBatchForContext, type InferenceMemoryEstimate, type StageServingMemory } from './inference/inference-estimate';
 export {

@@ -1,8 +1,9 @@
 import { dtypeBytes, parseWith, quantizationWeightDType, type MoeArch, type ParallelPlan } from '@moge/core';
 import { checkPlanFitsArch } from '../training/stage-layout';
-import { stageParams } from '../training/static-memory';
+import { stageParamsOf } from '../training/static-memory';
 import { InferenceMemoryOptionsSchema, type InferenceMemoryOptions, type InferenceMemoryOptionsInput } from './inference-options';
 import { kvBytesPerToken, kvBytesPerTokenPerStage } from './kv-cache';
+import { servingStages } from './serving-stages';
 
 /**
  * Serving memory of the busiest device of a plan. With pp > 1 the stages hold different weights (the
@@ -78,12 +79,14 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
   const served = o.includeMtp ? arch : { ...arch, mtpDepth: 0 };
   const weightBytes = dtypeBytes(quantizationWeightDType(o.quantization));
   const tableBytes = o.quantization === 'fp16' ? 2 : dtypeBytes('bf16');
-  const stageWeights = stageParams(served, plan).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes);
-  const stageKvPerToken = kvBytesPerTokenPerStage(arch, plan, o.kvDType, { includeMtp: o.includeMtp });
+  // One split for weights and KV (servingStages: vLLM's, an explicit ppLayerPartition, or a Megatron layout).
+  const split = { ppLayerPartition: o.ppLayerPartition };
+  const stageWeights = stageParamsOf(served, plan, servingStages(served, plan, split)).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes);
+  const stageKvPerToken = kvBytesPerTokenPerStage(arch, plan, o.kvDType, { ...split, includeMtp: o.includeMtp });
   // Blocks hold whole tokens: with CP a device keeps every layer's KV of the tokens it owns (a
   // ⌈context / cp⌉ share of each sequence), so a block costs blockSize tokens at the un-split rate,
   // not at the cp-averaged per-token figure.
-  const stageKvHeld = kvBytesPerTokenPerStage(arch, { ...plan, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
+  const stageKvHeld = kvBytesPerTokenPerStage(arch, { ...plan, cp: 1 }, o.kvDType, { ...split, includeMtp: o.includeMtp });
   const tokens = o.maxBatchedTokens ?? o.contextLength;
   // The residual stream stays bf16 under W8A8/W4A8 too (int8 only inside the quantised matmuls).
   const workspaceBytes = (tokens / plan.cp) * workspaceBytesPerToken(arch, plan, dtypeBytes('bf16'));
@@ -104,8 +107,8 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
       blockBytes,
     };
   });
-  // What each stage's budget holds; a stage without attention layers (possible only with no-op
-  // slots) keeps no KV and limits nothing, unless its weights alone do not fit.
+  // What each stage's budget holds; a stage without attention layers (possible only with Megatron's
+  // no-op slots) keeps no KV and limits nothing, unless its weights alone do not fit.
   const limit = (st: (typeof stages)[number], bytesPerItem: number) =>
     st.kvBudgetBytes <= 0 ? 0 : bytesPerItem === 0 ? undefined : Math.floor(st.kvBudgetBytes / bytesPerItem);
   const least = (values: (number | undefined)[]) => Math.min(...values.filter((v): v is number => v !== undefined));
@@ -134,7 +137,8 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
 
 /**
  * Serving memory per device: weights by quantisation, KV cache per token (GQA or MLA), workspace,
- * and the largest batch that fits at `contextLength`. Plan fields used: tp, ep, etp, pp, cp, dp.
+ * and the largest batch that fits at `contextLength`. Plan fields used: tp, ep, etp, pp, cp, dp (and
+ * noopLayers, vpp: a Megatron layout's split). The layers are split over pp as servingStages says.
  */
 export function estimateInferenceMemory(arch: MoeArch, plan: ParallelPlan, options: InferenceMemoryOptionsInput): InferenceMemoryEstimate {
   return estimateInferenceMemoryParsed(arch, plan, parseWith(InferenceMemoryOptionsSchema, options, 'inference memory options'));

@@ -19,6 +19,11 @@ export const InferenceMemoryOptionsSchema = z.strictObject({
   maxBatchedTokens: z.number().int().positive().optional(),
   /** Load the MTP modules (speculative decoding) and give them KV cache. */
   includeMtp: z.boolean().default(false),
+  /**
+   * Layers of each pipeline stage, first to last (vLLM's VLLM_PP_LAYER_PARTITION, e.g. [12, 12, 11, 13]):
+   * plan.pp entries summing to numLayers. Default vLLM's split (servingStages).
+   */
+  ppLayerPartition: z.array(z.number().int().positive()).optional(),
   /** Runtime context, communication buffers, graph caches (bytes). */
   frameworkOverheadBytes: z.number().nonnegative().default(0),
 });

@@ -1,5 +1,5 @@
 import { dtypeBytes, type DType, type MoeArch, type ParallelPlan } from '@moge/core';
-import { layerSlots } from '../training/stage-layout';
+import { servingStages, type ServingStageOptions } from './serving-stages';
 
 /**
  * KV-cache bytes one layer stores per token for the whole model (no sharding).
@@ -18,24 +18,28 @@ export function kvBytesPerToken(arch: MoeArch, dtype: DType = 'bf16', options: {
   return layers * kvBytesPerTokenPerLayer(arch, dtype);
 }
 
+export interface KvStageOptions extends ServingStageOptions {
+  /** The MTP modules' KV (draft layers), on the last stage. */
+  includeMtp?: boolean;
+}
+
 /**
- * KV-cache bytes per token on a device of each pipeline stage: the layers of that stage (MTP on the
- * last), GQA heads split over TP (a KV head is replicated when tp exceeds their count), the MLA latent
- * replicated on every TP rank (it is shared by all heads, so TP cannot split it — as in vLLM), and the
- * sequence split over CP.
+ * KV-cache bytes per token on a device of each pipeline stage: the layers servingStages gives that
+ * stage (MTP on the last), GQA heads split over TP (a KV head is replicated when tp exceeds their
+ * count), the MLA latent replicated on every TP rank (it is shared by all heads, so TP cannot split
+ * it — as in vLLM), and the sequence split over CP.
  */
-export function kvBytesPerTokenPerStage(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: { includeMtp?: boolean } = {}): number[] {
+export function kvBytesPerTokenPerStage(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: KvStageOptions = {}): number[] {
   const perLayer =
     arch.attention === 'mla'
       ? kvBytesPerTokenPerLayer(arch, dtype)
       : 2 * Math.ceil(arch.numKvHeads / plan.tp) * arch.headDim * dtypeBytes(dtype);
-  const layersPerStage = new Array<number>(plan.pp).fill(0);
-  for (const slot of layerSlots(arch, plan)) if (slot.layer < arch.numLayers) layersPerStage[slot.stage]! += 1;
+  const layersPerStage = servingStages(arch, plan, options).map((s) => s.layers.length);
   if (options.includeMtp) layersPerStage[plan.pp - 1]! += arch.mtpDepth;
   return layersPerStage.map((layers) => (layers * perLayer) / plan.cp);
 }
 
 /** KV-cache bytes per token on the busiest device of a plan: the stage with the most attention layers. */
-export function kvBytesPerTokenPerDevice(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: { includeMtp?: boolean } = {}): number {
+export function kvBytesPerTokenPerDevice(arch: MoeArch, plan: ParallelPlan, dtype: DType = 'bf16', options: KvStageOptions = {}): number {
   return Math.max(...kvBytesPerTokenPerStage(arch, plan, dtype, options));
 }

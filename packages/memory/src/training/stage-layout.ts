@@ -32,7 +32,10 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
   const issues: FieldIssue[] = [];
   const chunks = plan.pp * plan.vpp;
   const slots = arch.numLayers + plan.noopLayers;
-  if (slots % chunks !== 0) {
+  // Serving engines split any layer count (vLLM's get_pp_indices: servingStages); only a Megatron
+  // layout — no-op padding or interleaved chunks — needs equal chunks.
+  const megatronLayout = purpose === 'training' || plan.noopLayers > 0 || plan.vpp !== 1;
+  if (megatronLayout && slots % chunks !== 0) {
     const pad = chunks - (slots % chunks);
     issues.push({
       path: 'plan.noopLayers',
@@ -40,6 +43,7 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
       expected: `numLayers + noopLayers (${arch.numLayers} + ${plan.noopLayers}) divisible by pp × vpp (${chunks}); e.g. noopLayers ${plan.noopLayers + pad}`,
     });
   }
+  if (!megatronLayout) issues.push(...servingPpIssues(arch, plan));
   if (arch.numHeads % plan.tp !== 0) {
     issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of numHeads (${arch.numHeads})` });
   }
@@ -65,6 +69,12 @@ export function checkPlanFitsArch(arch: MoeArch, plan: ParallelPlan, purpose: 't
     });
   }
   if (issues.length > 0) throw new ValidationError('plan for this arch', issues);
+}
+
+/** A serving split gives every stage at least one layer (an empty stage would only relay activations). */
+export function servingPpIssues(arch: MoeArch, plan: ParallelPlan): FieldIssue[] {
+  if (plan.pp <= arch.numLayers) return [];
+  return [{ path: 'plan.pp', received: plan.pp, expected: `at most numLayers (${arch.numLayers}): every pipeline stage runs at least one layer; e.g. pp ${arch.numLayers}` }];
 }
 
 /**

@@ -49,36 +49,64 @@ function transformerLayerParams(arch: MoeArch, layer: number, tp: number, expert
   return { dense, expert: p.routedExperts / expertShards, highPrecision: p.norms + p.router };
 }
 
+/** What a stage holds, as far as its weights go: its model layers, and the tables and modules beside them. */
+export interface StageContents {
+  layers: readonly number[];
+  embedding: boolean;
+  head: boolean;
+  /** All arch.mtpDepth MTP modules. */
+  mtp: boolean;
+}
+
 /**
- * Parameters per device of every stage: its layers; the embedding on stage 0; the final norm, the
- * head and the MTP modules on the last stage. With pp > 1 the last stage also holds a copy of the
- * embedding when the head is tied to it or MTP needs it (Megatron keeps and all-reduces that copy).
+ * Parameters per device of every stage of a training plan: Megatron-LM's layer slots (layerSlots),
+ * the embedding on stage 0, the final norm, the head and the MTP modules on the last stage.
  */
 export function stageParams(arch: MoeArch, plan: ParallelPlan): StageParams[] {
+  const last = plan.pp - 1;
+  const stages = Array.from({ length: plan.pp }, (_, stage): StageContents & { layers: number[] } => ({
+    layers: [],
+    embedding: stage === 0,
+    head: stage === last,
+    mtp: stage === last && arch.mtpDepth > 0,
+  }));
+  for (const slot of layerSlots(arch, plan)) if (slot.layer < arch.numLayers) stages[slot.stage]!.layers.push(slot.layer);
+  return stageParamsOf(arch, plan, stages);
+}
+
+/**
+ * Parameters per device of stages holding `stages` (training's layout, or a serving split from
+ * servingStages). A stage with the head but not the embedding also keeps a copy of the embedding
+ * when the head is tied to it or MTP needs it (Megatron keeps and all-reduces that copy; vLLM's last
+ * rank loads the tied head, and DeepSeek's MTP module its own embedding).
+ */
+export function stageParamsOf(arch: MoeArch, plan: Pick<ParallelPlan, 'tp' | 'ep' | 'etp'>, stages: readonly StageContents[]): StageParams[] {
   const tp = plan.tp;
   const expertShards = plan.ep * plan.etp;
-  const stages: StageParams[] = Array.from({ length: plan.pp }, () => ({ dense: 0, expert: 0, highPrecision: 0 }));
-  const add = (stage: number, p: StageParams) => {
-    stages[stage]!.dense += p.dense;
-    stages[stage]!.expert += p.expert;
-    stages[stage]!.highPrecision += p.highPrecision;
-  };
-  for (const slot of layerSlots(arch, plan)) {
-    if (slot.layer < arch.numLayers) add(slot.stage, transformerLayerParams(arch, slot.layer, tp, expertShards));
-  }
   const h = arch.hiddenSize;
   const table = (arch.vocabSize * h) / tp;
-  const last = plan.pp - 1;
-  const tables = (dense: number) => ({ dense, expert: 0, highPrecision: dense });
-  add(0, tables(table));
-  add(last, tables(h + (arch.tiedEmbeddings ? 0 : table)));
-  if (plan.pp > 1 && (arch.tiedEmbeddings || arch.mtpDepth > 0)) add(last, tables(table));
-  for (let d = 0; d < arch.mtpDepth; d++) {
-    const layer = transformerLayerParams(arch, arch.numLayers - 1, tp, expertShards);
-    // Two input norms, the 2h → h projection (column-parallel) and the module's final norm: countParameters' MTP layout.
-    add(last, { dense: layer.dense + 3 * h + (2 * h * h) / tp, expert: layer.expert, highPrecision: layer.highPrecision + 3 * h });
-  }
-  return stages;
+  const tables = (dense: number): StageParams => ({ dense, expert: 0, highPrecision: dense });
+  return stages.map((s) => {
+    const sum: StageParams = { dense: 0, expert: 0, highPrecision: 0 };
+    const add = (p: StageParams) => {
+      sum.dense += p.dense;
+      sum.expert += p.expert;
+      sum.highPrecision += p.highPrecision;
+    };
+    // In the order the stages always summed them (layers, embedding, head, copy, MTP): figures unchanged to the bit.
+    for (const layer of s.layers) add(transformerLayerParams(arch, layer, tp, expertShards));
+    if (s.embedding) add(tables(table));
+    if (s.head) add(tables(h + (arch.tiedEmbeddings ? 0 : table)));
+    if (s.head && !s.embedding && (arch.tiedEmbeddings || s.mtp)) add(tables(table));
+    if (s.mtp) {
+      for (let d = 0; d < arch.mtpDepth; d++) {
+        const layer = transformerLayerParams(arch, arch.numLayers - 1, tp, expertShards);
+        // Two input norms, the 2h → h projection (column-parallel) and the module's final norm: countParameters' MTP layout.
+        add({ dense: layer.dense + 3 * h + (2 * h * h) / tp, expert: layer.expert, highPrecision: layer.highPrecision + 3 * h });
+      }
+    }
+    return sum;
+  });
 }
 
 /** Weights, gradients and optimizer states of one device holding `params`. */

@@ -3,7 +3,6 @@ export { InferenceWorkloadSchema, InferenceLayoutSchema, SpeculationSchema, Rout
 export { InferenceProfileSchema, getInferenceProfile, listInferenceProfiles, DEFAULT_INFERENCE_PROFILE, type InferenceProfile } from './profile';
 export { expertActivity, expertShares, type ExpertActivity } from './expert-activity';
 export { simulateInference, type InferenceSimInput, type InferenceSimResult, type InferenceBreakdown, type InferenceStage, type InferencePipeline } from './simulate';
-export { servingStageLayers, type ServingStageLayers } from './pipeline-stages';
 export type { PipelineBound } from './pipeline-step';
 export { maxBatchUnderTpot, type MaxBatchResult } from './max-batch';
 export { enumerateInferenceLayouts, PANGU_PRO_SEARCH_VARY, PANGU_PRO_SEARCH_PARAMS, type InferenceLayoutCandidate } from './search-space';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseWith, ParallelPlanSchema, type ParallelPlanInput } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
-import { estimateInferenceMemory } from '@moge/memory';
+import { estimateInferenceMemory, servingStages } from '@moge/memory';
 import { getPreset } from '@moge/model';
 import { CommCostCache } from '../common/comm-cost';
 import { InferOpCost } from './op-time';
@@ -124,6 +124,45 @@ describe('simulateInference with pipeline stages', () => {
     expect(r.tpotS).toBeCloseTo(r.stepTimeS / 1.8, 12);
   });
 
+  it("splits the layers as @moge/memory's servingStages does (vLLM's split), so each stage's time and memory describe one device", () => {
+    const cluster = parseClusterSpec('atlas-800i-a2:40');
+    const p = plan({ tp: 8, pp: 5, ep: 8, sequenceParallel: true });
+    const r = simulateInference({ arch: pro, cluster, plan: p, workload: { ...w8, phase: 'decode', batch: 40 } });
+    expect(r.pipeline.stages.map(({ timeS: _t, sendS: _s, memoryBytes: _m, ...held }) => held)).toEqual(servingStages(pro, p));
+    expect(r.pipeline.stages.map((st) => st.moeLayers)).toEqual([9, 10, 10, 10, 9]);
+    // The simulator's memory call: the DP rank's 40 sequences at 2048 + 1 tokens, the prompt as the largest forward.
+    const mem = estimateInferenceMemory(pro, p, { hbmBytes: cluster.node.chip.hbmBytes.value, contextLength: 2049, batch: 40, quantization: 'w8a8', maxBatchedTokens: 2048 });
+    expect(r.pipeline.stages.map((st) => st.memoryBytes)).toEqual(mem.stages.map((st) => st.totalBytes));
+  });
+
+  it("the stages' times follow the split: one layer's time per layer, plus the embedding on the first stage and the head on the last (property)", () => {
+    const p = plan({ tp: 8, pp: 4, ep: 8, sequenceParallel: true });
+    const cluster = parseClusterSpec('atlas-800i-a2:32');
+    const stagesOf = (ppLayerPartition: number[]) => simulateInference({ arch: pro, cluster, plan: p, workload: { ...w8, phase: 'decode', batch: 32, layout: { fuseCollectives: true, ppLayerPartition } } }).pipeline.stages;
+    // The even split gives one layer's time (a middle stage's twelfth) and what the end stages add to their layers.
+    const even = stagesOf([12, 12, 12, 12]);
+    const layerS = even[1]!.timeS / 12;
+    const embeddingS = even[0]!.timeS - 12 * layerS;
+    const headS = even[3]!.timeS - 12 * layerS;
+    expect(even[2]!.timeS).toBeCloseTo(12 * layerS, 12);
+    expect(embeddingS).toBeGreaterThan(0);
+    expect(headS).toBeGreaterThan(embeddingS);
+    fc.assert(
+      fc.property(fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 })), ([a, b, c]) => {
+        const last = 48 - a - b - c;
+        fc.pre(last >= 1);
+        const partition = [a, b, c, last];
+        const st = stagesOf(partition);
+        expect(st.map((s) => s.moeLayers)).toEqual(partition);
+        expect(st[0]!.timeS).toBeCloseTo(a * layerS + embeddingS, 12);
+        expect(st[1]!.timeS).toBeCloseTo(b * layerS, 12);
+        expect(st[2]!.timeS).toBeCloseTo(c * layerS, 12);
+        expect(st[3]!.timeS).toBeCloseTo(last * layerS + headS, 12);
+      }),
+      { numRuns: 25, seed: 23 },
+    );
+  });
+
   it('sends between nodes when a stage fills a node, inside the node otherwise', () => {
     const inNode = sim(4, 1, 2, { ...w8, phase: 'prefill', batch: 1 });
     const across = sim(4, 2, 2, { ...w8, phase: 'prefill', batch: 2 });
@@ -134,9 +173,17 @@ describe('simulateInference with pipeline stages', () => {
   it('refuses plans it cannot run, naming the field and the fix', () => {
     const run = (p: ParallelPlanInput, devices: number, layout: InferenceWorkloadInput['layout'] = { fuseCollectives: true }) => () =>
       simulateInference({ arch: pro, cluster: parseClusterSpec(`atlas-800i-a2:${devices}`), plan: plan(p), workload: { ...w8, phase: 'decode', batch: 8, layout } });
-    // 48 layers over 5 stages: memory's split needs no-op padding, and says how much.
-    expect(run({ tp: 8, pp: 5, ep: 8, sequenceParallel: true }, 40)).toThrow(/plan\.noopLayers: got 0, expected numLayers \+ noopLayers \(48 \+ 0\) divisible by pp × vpp \(5\); e\.g\. noopLayers 2/);
-    expect(run({ tp: 8, pp: 5, ep: 8, sequenceParallel: true, noopLayers: 2 }, 40)().pipeline.stages.at(-1)!.noopLayers).toBe(2);
+    // 48 layers over 5 stages: vLLM's split needs no padding; a Megatron padding keeps its layout.
+    expect(run({ tp: 8, pp: 5, ep: 8, sequenceParallel: true }, 40)().pipeline.stages.map((st) => st.moeLayers)).toEqual([9, 10, 10, 10, 9]);
+    expect(run({ tp: 8, pp: 5, ep: 8, sequenceParallel: true, noopLayers: 2 }, 40)().pipeline.stages.map((st) => [st.moeLayers, st.noopLayers])).toEqual([[10, 0], [10, 0], [10, 0], [10, 0], [8, 2]]);
+    expect(run({ tp: 8, pp: 5, ep: 8, sequenceParallel: true, noopLayers: 1 }, 40)).toThrow(/plan\.noopLayers: got 1, expected numLayers \+ noopLayers \(48 \+ 1\) divisible by pp × vpp \(5\); e\.g\. noopLayers 2/);
+    // An explicit split (vLLM's VLLM_PP_LAYER_PARTITION) must fit the plan; the error names the workload field.
+    const partition = (ppLayerPartition: number[], noopLayers = 0) => run({ tp: 8, pp: 4, ep: 8, sequenceParallel: true, noopLayers }, 32, { fuseCollectives: true, ppLayerPartition });
+    expect(partition([12, 12, 12, 11])).toThrow(/workload\.layout\.ppLayerPartition: got \[12,12,12,11\], expected entries summing to numLayers \(48\), not 47; e\.g\. \[12, 12, 12, 12\]/);
+    expect(partition([24, 24])).toThrow(/workload\.layout\.ppLayerPartition: got \[24,24\], expected plan\.pp \(4\) entries/);
+    expect(partition([12, 12, 12, 12], 4)).toThrow(/workload\.layout\.ppLayerPartition: .*no partition with plan\.noopLayers 4/);
+    expect(partition([12, 12, 11, 13])().pipeline.stages.map((st) => st.moeLayers)).toEqual([12, 12, 11, 13]);
+    expect(run({ tp: 8, pp: 4, ep: 8, sequenceParallel: true }, 32, { fuseCollectives: true, ppLayerPartition: [24, 24, 0, 0] })).toThrow(/layout\.ppLayerPartition\[2\]: got 0, expected a number more than 0/);
     expect(run({ tp: 4, pp: 2, ep: 4, sequenceParallel: true }, 16)).toThrow(/plan: got "tp 4 × dp 1 × pp 2 = 8 devices", expected tp × dp × pp = the cluster's 16 devices/);
     expect(run({ tp: 4, pp: 2, vpp: 2, ep: 4, sequenceParallel: true }, 8)).toThrow(/plan\.vpp: got 2, expected 1: serving engines run one model chunk per pipeline stage/);
     expect(run({ tp: 4, pp: 2, ep: 4, sequenceParallel: true }, 8, { sharedExpertTp: 8, fuseCollectives: true })).toThrow(/workload\.layout\.sharedExpertTp: got 8, expected a divisor of tp × dp \(4\), the devices of one of the plan\.pp 2 pipeline stages/);

@@ -1,13 +1,12 @@
 import { dtypeBytes, MoeArchSchema, ParallelPlanSchema, parseWith, servingPlanInput, ValidationError, type FieldIssue, type MoeArch, type MoeArchInput, type ParallelPlan, type ParallelPlanInput } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
-import { estimateInferenceMemory, servingSplitsKvHeads } from '@moge/memory';
+import { estimateInferenceMemory, ppLayerPartitionIssues, servingSplitsKvHeads, servingStages, type ServingStage } from '@moge/memory';
 import { CommCostCache } from '../common/comm-cost';
 import type { GroupLayout } from '../common/group-layout';
 import type { OpModule } from '../common/ops';
 import { expertActivity } from './expert-activity';
 import { inferEmbeddingOps, inferHeadOps, inferLayerOps, mtpDraftOps, type InferShard } from './layer-ops';
 import { InferOpCost } from './op-time';
-import { servingStageLayers, type ServingStageLayers } from './pipeline-stages';
 import { pipelineHops, pipelineStepTime, sampledTokenBytes, stageActivationBytes, type PipelineBound } from './pipeline-step';
 import { getInferenceProfile, InferenceProfileSchema, type InferenceProfile } from './profile';
 import { addBlock, costBlock, emptyBlockCost, type BlockCost, type BlockCostContext, type InferGroups, type OpDetail } from './step-cost';
@@ -55,8 +54,8 @@ export interface InferenceBreakdown {
   ops: OpDetail[];
 }
 
-/** One pipeline stage of a serving step. */
-export interface InferenceStage extends ServingStageLayers {
+/** One pipeline stage of a serving step: what it holds (@moge/memory's servingStages, the split memory costs) and its figures. */
+export interface InferenceStage extends ServingStage {
   /** Device time of one forward of a micro-batch on this stage (MTP drafts included on the last). */
   timeS: number;
   /** Its send to the next stage (decode's last stage: the sampled tokens back to the first; prefill's: 0). */
@@ -108,6 +107,9 @@ export interface InferenceSimResult {
   pipeline: InferencePipeline;
 }
 
+/** Where a workload states the layer split, for errors. */
+const PARTITION_FIELD = 'workload.layout.ppLayerPartition';
+
 function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: InferenceWorkload): number {
   const issues: FieldIssue[] = [];
   // vLLM and MindIE run one contiguous run of layers per stage; interleaved chunks are a training schedule.
@@ -143,6 +145,8 @@ function checkLayout(arch: MoeArch, cluster: Cluster, plan: ParallelPlan, w: Inf
   if (!servingSplitsKvHeads(arch, plan.tp)) {
     issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor or a multiple of numKvHeads (${arch.numKvHeads}): serving engines shard KV heads over TP or replicate them whole` });
   }
+  const partition = w.layout.ppLayerPartition;
+  if (partition !== undefined) issues.push(...ppLayerPartitionIssues(arch, plan, partition, PARTITION_FIELD));
   if (arch.vocabSize % plan.tp !== 0 && plan.tp > 1) issues.push({ path: 'plan.tp', received: plan.tp, expected: `a divisor of vocabSize (${arch.vocabSize}) for the vocab-parallel head` });
   if (issues.length > 0) throw new ValidationError('inference layout', issues);
   return devices;
@@ -217,6 +221,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
   // the draft passes are costed with one MTP layer (reused for every draft step), so its weights and
   // KV are counted too.
   const served = depth > 0 && arch.mtpDepth === 0 ? { ...arch, mtpDepth: 1 } : arch;
+  const split = { ppLayerPartition: w.layout.ppLayerPartition };
   // Also checks the plan against the arch (heads over TP, experts over EP) before anything is costed.
   const mem = estimateInferenceMemory(served, plan, {
     hbmBytes: chip.hbmBytes.value,
@@ -226,6 +231,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     kvDType: w.kvDType,
     includeMtp: depth > 0,
     maxBatchedTokens: Math.max(w.inputLength, microBatch * seqQ),
+    ...split,
   });
 
   // Tokens one expert replica group routes: the busiest DP ranks' tokens over the expert-data-parallel replicas.
@@ -264,8 +270,10 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     expertLoadFactor: activity.loadFactor,
   };
 
-  // Layers of one kind are identical: cost one of each, and count them stage by stage.
-  const layerStages = servingStageLayers(arch, plan);
+  // Layers of one kind are identical: cost one of each, and count them stage by stage. The stages hold
+  // what memory's estimate above costs (the same servingStages split); MTP only when it drafts, as
+  // memory loads it only then (includeMtp).
+  const layerStages = servingStages(depth > 0 ? served : { ...arch, mtpDepth: 0 }, plan, split, PARTITION_FIELD);
   const embeddingBlock = costBlock(inferEmbeddingOps(arch, shard), ctx);
   const denseBlock = layerStages.some((st) => st.denseLayers > 0) ? costBlock(inferLayerOps(arch, 0, shard), ctx) : emptyBlockCost();
   const moeBlock = layerStages.some((st) => st.moeLayers > 0) ? costBlock(inferLayerOps(arch, arch.numLayers - 1, shard), ctx) : emptyBlockCost();

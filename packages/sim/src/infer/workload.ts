@@ -26,6 +26,11 @@ export const InferenceLayoutSchema = z.object({
   sharedExpertTp: positiveInt.optional(),
   /** Run each TP collective inside the matmul beside it (MC2-style fused kernels), hiding it under that matmul. */
   fuseCollectives: z.boolean().default(false),
+  /**
+   * Layers of each pipeline stage, first to last (vLLM's VLLM_PP_LAYER_PARTITION, e.g. [12, 12, 11, 13]):
+   * plan.pp entries summing to numLayers. Default vLLM's split (@moge/memory's servingStages).
+   */
+  ppLayerPartition: z.array(positiveInt).optional(),
 });
 export type InferenceLayout = z.output<typeof InferenceLayoutSchema>;
 

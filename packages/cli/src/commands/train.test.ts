@@ -184,6 +184,18 @@ describe('moge train', () => {
     expect(Number.isFinite(summary.loss)).toBe(true);
   });
 
+  it('refuses --parallel without --workers ≥ 2 (one worker runs the same computation under dp and ep)', async () => {
+    const { err } = capture();
+    const one = join(tmp, 'one-worker');
+    expect(await main(tinyRun(one, 2, ['--parallel', 'ep']))).toBe(1);
+    expect(err.join('')).toMatch(/^moge: --parallel ep: needs --workers 2 or more on the same command line \(with the default --workers 1 dp and ep are the same run\); give --workers, or drop --parallel/);
+    expect(await main(tinyRun(one, 2, ['--workers', '1', '--parallel', 'dp']))).toBe(1);
+    expect(err.join('')).toMatch(/--parallel dp: needs --workers 2 or more on the same command line \(with --workers 1 dp/);
+    expect(await main(['train', 'compare', '--preset', 'moge-tiny', '--steps', '1', '--out', one, '--parallel', 'dp'])).toBe(1);
+    expect(err.join('')).toMatch(/--parallel dp: needs --workers 2 or more/);
+    expect(existsSync(one)).toBe(false);
+  });
+
   it('resumes with another --workers and the run\'s own --lr given again (nothing derived for a new run is compared)', async () => {
     const dir = join(tmp, 'rescale');
     const base = ['train', '--resume', dir, '--no-live', '--json'];

@@ -110,6 +110,15 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
     },
     'moge train flags',
   );
+  // One worker runs the same computation under dp and ep (the trainer resolves it to dp), so a
+  // --parallel there would be a no-op the summary contradicts. A resume keeps the checkpoint's
+  // workers unless --workers is given, and this check cannot see them: --parallel asks for it again.
+  if (f['--parallel'] !== undefined && (f['--workers'] ?? 1) < 2) {
+    throw new MogeError(
+      'E_BAD_FLAG',
+      `--parallel ${f['--parallel']}: needs --workers 2 or more on the same command line (with ${f['--workers'] === undefined ? 'the default --workers 1' : '--workers 1'} dp and ep are the same run); give --workers, or drop --parallel`,
+    );
+  }
   const schedule: Record<string, unknown> = {};
   if (f['--schedule']) schedule.kind = f['--schedule'];
   if (f['--lr'] !== undefined) schedule.peakLr = f['--lr'];
@@ -388,7 +397,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--out <dir>', 'run directory: checkpoints/, latest.json, metrics.jsonl')
     .option('--router <kind>', 'moge | topk: train the same model with either router')
     .option('--workers <n>', 'worker threads (data + expert parallel over shared memory; default 1)')
-    .option('--parallel <mode>', 'dp | ep: with --workers, data parallel (every worker holds every expert) or expert parallel (each owns its MoGE groups; default ep when the workers divide the groups)')
+    .option('--parallel <mode>', 'dp | ep: with --workers 2 or more (also on a resume), data parallel (every worker holds every expert) or expert parallel (each owns its MoGE groups; default ep when the workers divide the groups)')
     .option('--seq-len <n>', 'tokens per sequence (default 128; with --emit --plan auto: 4096)')
     .option('--global-batch <n>', 'sequences per optimizer step over all workers (default 8; with --emit --plan auto: 1024)')
     .option('--micro-batch <n>', 'sequences per forward/backward (default 4)')

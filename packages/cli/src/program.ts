@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { version } from '../package.json';
 import { registerAll } from './commands/index';
+import { refuseRepeatedOptions } from './util/repeated-options';
 
 export function buildProgram(): Command {
   const program = new Command('moge')
@@ -10,5 +11,6 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerAll(program);
+  refuseRepeatedOptions(program);
   return program;
 }

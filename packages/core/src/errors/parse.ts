@@ -132,6 +132,18 @@ function plainExpectation(message: string): string {
   return message.replace(/^Invalid option: expected one of (.*)$/, 'one of $1').replace(/^Invalid input: expected (.+)$/, '$1');
 }
 
+/**
+ * For a value outside a list of choices (an enum: a policy, a dtype, a router), the choice it is a
+ * typo of: `--policy mog` reads "did you mean "moge"?" at the end of the list.
+ */
+function choiceSuggestion(issue: z.core.$ZodIssue, received: unknown): string {
+  if (issue.code !== 'invalid_value' || typeof received !== 'string') return '';
+  const choices = issue.values.filter((v): v is string => typeof v === 'string');
+  // Two letters are within an edit or two of any other two ("tp" of "dp"): a guess, not a typo.
+  const meant = choices.length > 1 && received.length > 2 ? closestName(received, choices) : undefined;
+  return meant !== undefined && meant !== received ? `; did you mean "${meant}"?` : '';
+}
+
 /** A union's alternatives, each in plain words: "a number or a string". */
 function unionExpectation(issue: z.core.$ZodIssue): string {
   const alternatives = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
@@ -157,9 +169,10 @@ export function toFieldIssues(error: z.ZodError, input: unknown, prefix = '', kn
       }));
     }
     const path = formatPath(issue.path);
+    const received = valueAt(input, issue.path);
     // A union's own message, when the schema gave one, says it best.
     const expected = issue.code === 'invalid_union' && issue.message === 'Invalid input' ? unionExpectation(issue) : plainExpectation(issue.message);
-    return [{ path: join(path), received: valueAt(input, issue.path), expected }];
+    return [{ path: join(path), received, expected: expected + choiceSuggestion(issue, received) }];
   });
 }
 

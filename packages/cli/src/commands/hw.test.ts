@@ -68,6 +68,11 @@ describe('moge hw list / show', () => {
     expect(await run('hw', 'show', 'h300')).toBe(1);
     expect(err.join('')).toMatch(/preset: got "h300", expected one of atlas-800t-a2/);
   });
+
+  it('show of a misspelt preset names the one meant', async () => {
+    expect(await run('hw', 'show', 'atlas800t-a2')).toBe(1);
+    expect(err.join('')).toMatch(/preset: got "atlas800t-a2", expected a node preset; did you mean "atlas-800t-a2"\?/);
+  });
 });
 
 describe('moge hw collective', () => {

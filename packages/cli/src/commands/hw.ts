@@ -31,7 +31,7 @@ import {
 } from '@moge/core';
 import { badFlag } from '../util/errors';
 import { printJson, printTable } from '../util/output';
-import { resolveCluster } from '../util/resolve-cluster';
+import { refuseMisspeltNodePreset, resolveCluster } from '../util/resolve-cluster';
 
 /** The ops `moge hw collective` takes: those that need only a byte count. */
 const CLI_OPS = [
@@ -293,6 +293,7 @@ export function registerHw(program: Command): void {
     .argument('<preset>', 'node preset name or alias (see `moge hw list`)')
     .option('--json', 'machine-readable output')
     .action((name: string, opts: { json?: boolean }) => {
+      refuseMisspeltNodePreset(name, 'node preset');
       const node = getNodePreset(name);
       if (opts.json) printJson(node);
       else showPreset(node);

@@ -134,6 +134,8 @@ describe('moge train', () => {
     // A new run never writes over an existing one.
     expect(await main(tinyRun(runDir, 2))).toBe(1);
     expect(err.join('')).toMatch(/already holds another training run[\s\S]*--resume/);
+    expect(await main(['train', '--preset', 'moge-tin', '--steps', '1', '--out', join(tmp, 'bad')])).toBe(1);
+    expect(err.join('')).toMatch(/--preset moge-tin: not a model preset \(.*\); did you mean "moge-tiny"\?/);
     expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
     expect(err.join('')).toMatch(/--parallel/);
     // Out-of-range numbers are named like any other bad value, not dumped as a raw schema error.

@@ -12,7 +12,7 @@ import { refuseIgnoredFlags } from '../util/flags';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
 import { printJson, printTable } from '../util/output';
-import { resolveArch } from '../util/resolve-arch';
+import { assertPresetFlag, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 
@@ -86,6 +86,7 @@ interface TrainCli {
 
 /** The run configuration the flags describe (only what was given; the trainer fills defaults). */
 function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
+  assertPresetFlag(o.preset);
   const f = parseWith(
     TrainFlagsSchema,
     {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError, MogeError } from '@moge/core';
 import { getPreset, hfConfigFromArch } from '@moge/model';
-import { resolveArch } from './resolve-arch';
+import { assertPresetFlag, resolveArch } from './resolve-arch';
 
 describe('resolveArch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moge-arch-'));
@@ -37,6 +37,19 @@ describe('resolveArch', () => {
     expect(() => resolveArch(bad)).toThrow(/topK: got 3/);
     expect(() => resolveArch('no-such-model')).toThrow(MogeError);
     expect(() => resolveArch('no-such-model')).toThrow(/no-such-model.*pangu-pro-moe/);
+  });
+
+  it('names the preset a misspelt name was meant to be; a path-like or distant name gets the list alone', () => {
+    expect(() => resolveArch('pangu-pro-mo')).toThrow(/^architecture "pangu-pro-mo": not a preset \(pangu-pro-moe, .*\) and no such file; did you mean "pangu-pro-moe"\?$/);
+    expect(() => resolveArch('Moge-Tiny')).toThrow(/did you mean "moge-tiny"\?$/);
+    expect(() => resolveArch(join(dir, 'pangu-pro-mo'))).toThrow(/and no such file$/);
+    expect(() => resolveArch('llama-70b')).toThrow(/and no such file$/);
+  });
+
+  it('assertPresetFlag refuses a --preset that names no preset, by flag, with the name meant', () => {
+    expect(() => assertPresetFlag('moge-tin')).toThrow(/^--preset moge-tin: not a model preset \(pangu-pro-moe, .*\); did you mean "moge-tiny"\?$/);
+    expect(() => assertPresetFlag('moge-tiny')).not.toThrow();
+    expect(() => assertPresetFlag(undefined)).not.toThrow();
   });
 
   it('reads a JSON file that starts with a UTF-8 byte-order mark', () => {

@@ -1,12 +1,24 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
+import { closestName, MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
 import { archFromHfConfig, getPreset, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
 import { ArchRangesSchema, type ArchRanges } from '@moge/sim';
 import { readStructuredFile } from './io';
 
 /** The help text of every option or argument that `resolveArch` reads: the forms it takes, presets listed. */
 export const ARCH_HELP = `preset (${listPresets().join(', ')}), MoeArch JSON/YAML file, HF config.json or model directory`;
+
+/** `; did you mean "<preset>"?` for a name that is a typo of a model preset, else nothing. */
+function presetSuggestion(name: string): string {
+  const meant = closestName(name, listPresets());
+  return meant === undefined ? '' : `; did you mean "${meant}"?`;
+}
+
+/** `--preset` of train: a model preset name, refused by flag with the name meant before any work. */
+export function assertPresetFlag(name: string | undefined): void {
+  if (name === undefined || isPresetName(name)) return;
+  throw new MogeError('E_BAD_FLAG', `--preset ${name}: not a model preset (${listPresets().join(', ')})${presetSuggestion(name)}`);
+}
 
 /**
  * `--arch`/`--model` values: a preset name (`pangu-pro-moe`), a MoeArch JSON/YAML file, an HF
@@ -18,7 +30,9 @@ export function resolveArch(value: string): MoeArch {
   let path = value;
   if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'config.json');
   if (!existsSync(path)) {
-    throw new MogeError('E_NO_ARCH', `architecture "${value}": not a preset (${listPresets().join(', ')}) and no such file`);
+    // A bare name is a preset with a typo more often than a missing file: say which one was meant.
+    const meant = /[/\\.]/.test(value) ? '' : presetSuggestion(value);
+    throw new MogeError('E_NO_ARCH', `architecture "${value}": not a preset (${listPresets().join(', ')}) and no such file${meant}`);
   }
   const json = readStructuredFile(path);
   if (looksLikeHfConfig(json)) return archFromHfConfig(json, `HF config (${path})`);

@@ -31,6 +31,12 @@ describe('resolveCluster', () => {
     expect(() => resolveCluster(join(dir, 'nope.yaml'))).toThrow(/no such file/);
   });
 
+  it('a misspelt node preset names the one meant; a name close to none lists them all', () => {
+    expect(() => resolveCluster('atlas800t-a2:8')).toThrow(/^invalid cluster spec:\n {2}- preset: got "atlas800t-a2", expected a node preset; did you mean "atlas-800t-a2"\?/);
+    expect(() => resolveCluster('hgx-h20:8')).toThrow(/did you mean "hgx-h200"\?/);
+    expect(() => resolveCluster('tpu-v5p:8')).toThrow(/expected one of atlas-800t-a2, /);
+  });
+
   it('a bad field in a file is named', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ preset: 'hgx-h200', devices: 0 }));

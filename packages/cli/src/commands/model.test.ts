@@ -101,6 +101,15 @@ describe('moge model forward', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('model init refuses a model this machine cannot hold before allocating it, writing nothing', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'init-too-large');
+    // 72 B parameters, ~805 GiB to initialise and write: beyond any machine these tests run on.
+    expect(await main(['model', 'init', '--arch', 'pangu-pro-moe', '--out', dir])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: --arch pangu-pro-moe: 72\.0 B parameters need at least 804\.54 GiB of memory to initialise and write in F32, and this machine has .*; model init is for models that fit/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('model init refuses a directory that already holds a model', async () => {
     const { err } = capture();
     const dir = join(tmp, 'init-twice');

@@ -16,6 +16,7 @@ import {
   type ForwardResult,
 } from '@moge/model';
 import { CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, loadModelDir, saveHfTensors, saveModelDir } from '@moge/model/node';
+import { assertFitsHostMemory } from '../util/host-memory';
 import { assertWritablePath, readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
@@ -189,12 +190,17 @@ const InitFlagsSchema = z.object({
   '--dtype': z.enum(['F32', 'BF16', 'F16']).default('F32'),
 });
 
+/** Bytes per element of the file `model init` writes. */
+const INIT_DTYPE_BYTES = { F32: 4, BF16: 2, F16: 2 } as const;
+
 function runInit(opts: Record<string, string | undefined>): void {
   const flags = parseWith(InitFlagsSchema, { '--arch': opts.arch, '--out': opts.out, '--seed': opts.seed, '--dtype': opts.dtype }, 'model init flags');
   // A random model over a trained one (a checkpoint directory, say) would destroy it.
   const existing = [CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE].filter((f) => existsSync(joinPath(flags['--out'], f)));
   if (existing.length) throw new MogeError('E_MODEL_EXISTS', `--out ${flags['--out']}: already holds a model (${existing.join(', ')}); give a new directory`);
   const arch = resolveArch(flags['--arch']);
+  // Every parameter in float32 (4 B), copied once more to save (4 B), then serialised in --dtype.
+  assertFitsHostMemory(arch, 8 + INIT_DTYPE_BYTES[flags['--dtype']], `--arch ${flags['--arch']}`, `to initialise and write in ${flags['--dtype']}`, 'model init is for models that fit (moge-tiny, moge-small, or a smaller MoeArch file); `moge model info` gives any model\'s sizes');
   const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });
   saveModelDir(flags['--out'], weights, { dtype: flags['--dtype'] });
   process.stderr.write(`initialised ${arch.name ?? flags['--arch']} (${formatCount(countParameters(arch).total)} parameters, seed ${flags['--seed']}) → ${flags['--out']}\n`);

@@ -186,6 +186,16 @@ describe('moge train', () => {
     expect(Number.isFinite(summary.loss)).toBe(true);
   });
 
+  it('refuses a new run of a model this machine cannot hold before reading any data', async () => {
+    const { err } = capture();
+    const big = join(tmp, 'too-large');
+    expect(await main(['train', '--preset', 'pangu-pro-moe', '--steps', '1', '--out', big, '--data', join(tmp, 'no-such-corpus.txt')])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: --preset pangu-pro-moe: 72\.0 B parameters need at least 1\.05 TiB of memory to train \(float32 weights, gradients and AdamW moments\), and this machine has .*; train moge-tiny or moge-small here/);
+    expect(await main(['train', 'compare', '--preset', 'pangu-pro-moe', '--steps', '1', '--out', big])).toBe(1);
+    expect(err.join('')).toMatch(/--preset pangu-pro-moe: 72\.0 B parameters need at least/);
+    expect(existsSync(big)).toBe(false);
+  });
+
   it('refuses --parallel without --workers ≥ 2 (one worker runs the same computation under dp and ep)', async () => {
     const { err } = capture();
     const one = join(tmp, 'one-worker');

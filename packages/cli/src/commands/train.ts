@@ -9,6 +9,7 @@ import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
 import { compareRouters, type LiveMode, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, resolveCheckpointDir, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
 import { refuseIgnoredFlags } from '../util/flags';
+import { assertFitsHostMemory } from '../util/host-memory';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
 import { printJson, printTable } from '../util/output';
@@ -163,6 +164,24 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
 }
 
 /**
+ * A new run of a model this machine cannot hold — `--preset pangu-pro-moe` — is refused before the
+ * corpus is read and the tokenizer trained: at least float32 weights, gradients and both AdamW moments
+ * (16 B per parameter). A --model directory whose config cannot be read is left to the trainer's error.
+ */
+function assertTrainableHere(o: TrainCli, input: TrainConfigInput): void {
+  let arch: MoeArch;
+  try {
+    arch = resolveArch((o.preset ?? o.model)!);
+  } catch (e) {
+    if (e instanceof MogeError) return;
+    throw e;
+  }
+  if (input.vocabSize !== undefined) arch = { ...arch, vocabSize: input.vocabSize };
+  const subject = o.preset ? `--preset ${o.preset}` : `--model ${o.model}`;
+  assertFitsHostMemory(arch, 16, subject, 'to train (float32 weights, gradients and AdamW moments)', 'train moge-tiny or moge-small here; plan a production model with `moge sim train` and launch it with `moge train --emit`');
+}
+
+/**
  * Where a resumed run writes: --out, else the run directory the checkpoint belongs to. A checkpoint
  * copied out of its run has none, and the folder above it may be anything: --out must say where.
  * (A path that is neither a run nor a checkpoint is left to the trainer, whose error says what it is.)
@@ -215,6 +234,7 @@ async function runTrain(o: TrainCli): Promise<void> {
     if (input.steps === undefined) throw new MogeError('E_BAD_FLAG', '--steps: required for a new run');
     if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one (e.g. --preset moge-tiny --vocab-size 512, or --model <checkpoint dir>)');
   }
+  if (!o.resume) assertTrainableHere(o, input);
   const outDir = o.resume ? resumeOutDir(o.resume, o.out) : o.out!;
   const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live, o.json), onPhase: phase(o.json) });
   const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers, parallel: r.parallel };
@@ -287,6 +307,7 @@ async function runCompare(o: TrainCli): Promise<void> {
   if (!o.preset === !o.model) throw new MogeError('E_BAD_FLAG', '--preset or --model: give exactly one');
   const cfg = configFromFlags({ ...o, router: undefined });
   if (cfg.steps === undefined) throw new MogeError('E_BAD_FLAG', '--steps: required');
+  assertTrainableHere(o, cfg);
   const result = await compareRouters(cfg, o.out, { live: liveFlag(o.live, o.json), onPhase: phase(o.json) });
   writeJsonAtomic(join(o.out, 'compare.json'), result);
   if (o.json) return printJson(result);

@@ -113,6 +113,15 @@ describe('moge sim train', () => {
     expect(table.err()).toMatch(/does not fit/);
   });
 
+  it('--plan auto with no plan in memory fails with E_NO_PLAN, stating the batch in tokens and what to change', async () => {
+    const io = capture();
+    expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:8', '--plan', 'auto', '--global-batch', '64', '--json'])).toBe(1);
+    expect(io.out()).toBe('');
+    expect(io.err()).toBe(
+      'moge: no plan of the search space fits pangu-pro-moe on atlas-800t-a2:8 with 64 sequences of 4096 tokens per step; give a bigger --cluster, a smaller --global-batch or --seq-length, or a --plan file\n',
+    );
+  });
+
   it('names a bad flag and a bad plan field', async () => {
     let io = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:64', '--plan', proPlan, '--dispatch', 'ring'])).toBe(1);

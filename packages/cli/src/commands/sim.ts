@@ -129,7 +129,7 @@ function registerSimTrain(sim: Command): void {
     if (flags.plan.trim() === 'auto') {
       const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch ?? '1024', '--seq-length': flags.seqLength ?? '4096' }, 'sim train flags');
       const found = searchTraining({ archs: [arch], cluster, globalBatchSize: batch['--global-batch'], seqLength: batch['--seq-length'], options, top: 1 });
-      if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan of the search space fits ${arch.name ?? 'this architecture'} on ${cluster.name} with ${batch['--global-batch']} sequences of ${batch['--seq-length']}`);
+      if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan of the search space fits ${arch.name ?? 'this architecture'} on ${cluster.name} with ${batch['--global-batch']} sequences of ${batch['--seq-length']} tokens per step; give a bigger --cluster, a smaller --global-batch or --seq-length, or a --plan file`);
       plan = found.top[0]!.plan;
     } else {
       const ignored = [flags.globalBatch !== undefined && '--global-batch', flags.seqLength !== undefined && '--seq-length'].filter(Boolean);

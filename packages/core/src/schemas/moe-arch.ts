@@ -78,6 +78,19 @@ export const MoeArchSchema = MoeArchObject.superRefine((a, ctx) => {
   if (a.numHeads % a.numKvHeads !== 0) issue('numKvHeads', `a divisor of numHeads (${a.numHeads})`);
   if (a.numDenseLayers > a.numLayers) issue('numDenseLayers', `at most numLayers (${a.numLayers})`);
   if (a.attention === 'mla' && !a.mla) issue('mla', 'MLA ranks {qLoraRank, kvLoraRank, qkRopeHeadDim, qkNopeHeadDim, vHeadDim} when attention is "mla"');
+  // Fields another setting switches off would be dropped by every tool without a word: a file that
+  // states them meant that setting, so say which one.
+  if (a.attention !== 'mla' && a.mla) issue('mla', `nothing unless attention is "mla" (it is "${a.attention}"); set attention: "mla" or drop mla`);
+  if (a.router !== 'group-limited' && a.routerTopGroups !== undefined) {
+    issue('routerTopGroups', `nothing unless router is "group-limited" (it is "${a.router}"); set router: "group-limited" or drop routerTopGroups`);
+  }
+  if (a.numExperts === 0) {
+    // A MoE file whose numExperts was left out (it defaults to 0) would otherwise become a dense model.
+    for (const field of ['topK', 'expertFfnSize', 'sharedExpertFfnSize'] as const) {
+      if (a[field] > 0) issue(field, `0 in a dense model (numExperts is 0); set numExperts for a MoE model, or drop ${field}`);
+    }
+    if (a.numExpertGroups > 1) issue('numExpertGroups', '1 in a dense model (numExperts is 0); set numExperts for a MoE model, or drop numExpertGroups');
+  }
   const hasMoe = a.numExperts > 0 && a.numDenseLayers < a.numLayers;
   if (!hasMoe) {
     if (a.denseFfnSize === 0) issue('denseFfnSize', 'a positive width for a dense model');

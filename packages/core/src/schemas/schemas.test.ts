@@ -97,6 +97,29 @@ describe('MoeArchSchema', () => {
   });
 });
 
+describe('MoeArchSchema: fields another setting switches off', () => {
+  const dense = { numLayers: 2, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, vocabSize: 300, denseFfnSize: 128 };
+  const mla = { qLoraRank: 0, kvLoraRank: 32, qkRopeHeadDim: 8, qkNopeHeadDim: 16, vHeadDim: 16 };
+
+  it('refuses MLA ranks without attention "mla", naming the switch', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, mla }, 'arch')).toThrow(/^invalid arch:\n {2}- mla: got \{.*, expected nothing unless attention is "mla" \(it is "gqa"\); set attention: "mla" or drop mla$/);
+    expect(parseWith(MoeArchSchema, { ...panguPro, attention: 'mla', mla }, 'arch').mla).toEqual(mla);
+  });
+
+  it('refuses routerTopGroups outside the group-limited router', () => {
+    expect(() => parseWith(MoeArchSchema, { ...panguPro, routerTopGroups: 4 }, 'arch')).toThrow(/routerTopGroups: got 4, expected nothing unless router is "group-limited" \(it is "moge"\)/);
+    expect(parseWith(MoeArchSchema, { ...panguPro, router: 'group-limited', routerTopGroups: 4 }, 'arch').routerTopGroups).toBe(4);
+  });
+
+  it('refuses expert fields in a dense model (numExperts left out), each by name', () => {
+    const { numExperts: _, ...noExperts } = panguPro;
+    expect(() => parseWith(MoeArchSchema, { ...noExperts, denseFfnSize: 17408 }, 'arch')).toThrow(
+      /- topK: got 8, expected 0 in a dense model \(numExperts is 0\); set numExperts for a MoE model, or drop topK\n.*expertFfnSize: got 1344, .*\n.*sharedExpertFfnSize: got 5376, .*\n.*numExpertGroups: got 8, expected 1 in a dense model/,
+    );
+    expect(parseWith(MoeArchSchema, dense, 'arch')).toMatchObject({ numExperts: 0, topK: 0, numExpertGroups: 1 });
+  });
+});
+
 describe('ParallelPlanSchema', () => {
   it('accepts the Pangu Ultra plan and derives sizes', () => {
     const p = parseWith(ParallelPlanSchema, { tp: 8, pp: 16, vpp: 2, ep: 4, dp: 48, microBatchSize: 2, globalBatchSize: 1536 }, 'plan');

@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError, MogeError } from '@moge/core';
-import { getPreset, hfConfigFromArch } from '@moge/model';
+import { MoeArchSchema, ValidationError, MogeError, type MoeArch } from '@moge/core';
+import { getPreset, hfConfigFromArch, listPresets } from '@moge/model';
+import { stringify as stringifyYaml } from 'yaml';
 import { assertPresetFlag, resolveArch } from './resolve-arch';
 
 describe('resolveArch', () => {
@@ -28,6 +30,62 @@ describe('resolveArch', () => {
     writeFileSync(join(model, 'config.json'), JSON.stringify(hfConfigFromArch(getPreset('moge-tiny'))));
     expect(resolveArch(join(model, 'config.json')).numExperts).toBe(8);
     expect(resolveArch(model).hiddenSize).toBe(64);
+  });
+
+  /** Every MoeArch a Pangu Pro `config.json` can state: MoGE router, GQA, all layers MoE, no MTP. */
+  const hfExpressibleArch = fc
+    .record({
+      layers: fc.integer({ min: 1, max: 96 }),
+      kv: fc.integer({ min: 1, max: 16 }),
+      rep: fc.integer({ min: 1, max: 8 }),
+      headDim: fc.integer({ min: 1, max: 128 }).map((d) => 2 * d),
+      hidden: fc.integer({ min: 1, max: 2048 }).map((h) => 8 * h),
+      vocab: fc.integer({ min: 1, max: 200_000 }),
+      groups: fc.integer({ min: 1, max: 16 }),
+      perGroup: fc.integer({ min: 1, max: 16 }),
+      kPer: fc.integer({ min: 1, max: 16 }),
+      expertFfn: fc.integer({ min: 1, max: 8192 }),
+      sharedFfn: fc.integer({ min: 0, max: 16384 }),
+      aux: fc.double({ min: 0, max: 1, noNaN: true }),
+      bias: fc.boolean(),
+      tied: fc.boolean(),
+      ropeTheta: fc.double({ min: 1, max: 1e9, noNaN: true }),
+      normEps: fc.double({ min: 1e-12, max: 1e-2, noNaN: true }),
+      positions: fc.integer({ min: 1, max: 1 << 20 }),
+    })
+    .map((p): MoeArch =>
+      MoeArchSchema.parse({
+        numLayers: p.layers, hiddenSize: p.hidden, numHeads: p.kv * p.rep, numKvHeads: p.kv, headDim: p.headDim, vocabSize: p.vocab, denseFfnSize: 0,
+        numExperts: p.groups * p.perGroup, numExpertGroups: p.groups, topK: p.groups * Math.min(p.kPer, p.perGroup), expertFfnSize: p.expertFfn,
+        sharedExpertFfnSize: p.sharedFfn, routerAuxLossCoef: p.aux, attentionBias: p.bias, tiedEmbeddings: p.tied, ropeTheta: p.ropeTheta, normEps: p.normEps,
+        maxPositionEmbeddings: p.positions,
+      }),
+    );
+
+  it('MoeArch -> config.json -> MoeArch through --arch is the identity, as a file and as a model directory (property)', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(hfExpressibleArch, (arch) => {
+        const model = join(dir, `rt-${n++}`);
+        mkdirSync(model);
+        writeFileSync(join(model, 'config.json'), `${JSON.stringify(hfConfigFromArch(arch), null, 2)}\n`);
+        expect(resolveArch(join(model, 'config.json'))).toEqual(arch);
+        expect(resolveArch(model)).toEqual(arch);
+      }),
+      { seed: 20261202, numRuns: 200 },
+    );
+  });
+
+  it('MoeArch -> MoeArch JSON/YAML file -> MoeArch through --arch is the identity, for every preset', () => {
+    for (const name of listPresets()) {
+      const arch = getPreset(name);
+      const json = join(dir, `${name}.json`);
+      writeFileSync(json, JSON.stringify(arch));
+      expect(resolveArch(json)).toEqual(arch);
+      const yaml = join(dir, `${name}.yaml`);
+      writeFileSync(yaml, stringifyYaml(arch));
+      expect(resolveArch(yaml)).toEqual(arch);
+    }
   });
 
   it('names the bad field or the unknown value', () => {

@@ -88,6 +88,21 @@ describe('resolveArch', () => {
     }
   });
 
+  it('refuses an HF config of another family in one line saying what to give instead', () => {
+    const llama = join(dir, 'llama', 'config.json');
+    mkdirSync(join(dir, 'llama'));
+    writeFileSync(llama, JSON.stringify({ model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, intermediate_size: 11008, vocab_size: 32000 }));
+    for (const value of [llama, join(dir, 'llama')]) {
+      expect(() => resolveArch(value)).toThrow(
+        /^\S*llama\/config\.json: model_type "llama" is not a Pangu Pro MoE config \(model_type "PanguProMoE"\), the Hugging Face family moge reads; describe this model as a MoeArch JSON\/YAML file \(.*\) or start from a preset \(pangu-pro-moe, .*\)$/,
+      );
+    }
+    // A Pangu config with a bad field still gets the field-by-field report.
+    const pangu = join(dir, 'pangu-bad.json');
+    writeFileSync(pangu, JSON.stringify({ ...hfConfigFromArch(getPreset('moge-tiny')), num_experts_per_tok: 3 }));
+    expect(() => resolveArch(pangu)).toThrow(/invalid HF config .*\n {2}- topK: got 3/);
+  });
+
   it('names the bad field or the unknown value', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...getPreset('moge-tiny'), topK: 3 }));

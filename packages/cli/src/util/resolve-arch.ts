@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { closestName, MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
-import { archFromHfConfig, getPreset, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
+import { archFromHfConfig, getPreset, HF_MODEL_TYPE, isPresetName, listPresets, looksLikeHfConfig } from '@moge/model';
 import { ArchRangesSchema, type ArchRanges } from '@moge/sim';
 import { readStructuredFile } from './io';
 
@@ -35,8 +35,25 @@ export function resolveArch(value: string): MoeArch {
     throw new MogeError('E_NO_ARCH', `architecture "${value}": not a preset (${listPresets().join(', ')}) and no such file${meant}`);
   }
   const json = readStructuredFile(path);
-  if (looksLikeHfConfig(json)) return archFromHfConfig(json, `HF config (${path})`);
+  if (looksLikeHfConfig(json)) {
+    refuseForeignModelType(json as Record<string, unknown>, path);
+    return archFromHfConfig(json, `HF config (${path})`);
+  }
   return parseWith(MoeArchSchema, json, `architecture (${path})`);
+}
+
+/**
+ * An HF config of another family (llama, qwen2_moe, deepseek_v3, …): one line saying what moge reads
+ * and how to describe that model instead — the schema's answer was "model_type: expected PanguProMoE"
+ * followed by every Pangu field the other family names differently, which reads like a broken file.
+ */
+function refuseForeignModelType(json: Record<string, unknown>, path: string): void {
+  const type = json.model_type;
+  if (type === undefined || type === HF_MODEL_TYPE) return;
+  throw new MogeError(
+    'E_HF_MODEL_TYPE',
+    `${path}: model_type ${JSON.stringify(type)} is not a Pangu Pro MoE config (model_type "${HF_MODEL_TYPE}"), the Hugging Face family moge reads; describe this model as a MoeArch JSON/YAML file (numLayers, hiddenSize, numHeads, numKvHeads, headDim, vocabSize, denseFfnSize, numExperts, …) or start from a preset (${listPresets().join(', ')})`,
+  );
 }
 
 /**

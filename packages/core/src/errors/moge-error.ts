@@ -33,7 +33,6 @@ function describeValue(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Bad input: names every field at fault, the value found and what was expected. */
 /**
  * The first `max` issues, then one line (`summary`) for the rest: input with a problem in every one
  * of thousands of places (rows of a batch, tensors of another model's checkpoint) would bury the
@@ -44,6 +43,7 @@ export function capIssues(issues: FieldIssue[], max: number, summary: (rest: num
   return [...issues.slice(0, max), summary(issues.length - max, issues.length)];
 }
 
+/** Bad input: names every field at fault, the value found and what was expected. */
 export class ValidationError extends MogeError {
   readonly issues: FieldIssue[];
   readonly subject: string;

@@ -161,6 +161,17 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/--top-p: not used without --temperature \(greedy decoding\); drop it/);
   });
 
+  it('names --emit and --steps of a launch by flag, not as a bare (root) value', async () => {
+    const { err } = capture();
+    const launch = join(tmp, 'bad-launch');
+    expect(await main(['train', '--emit', 'vllm', '--plan', 'auto', '--out', launch])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: invalid moge train --emit flags:\n {2}- --emit: got "vllm", expected one of "megatron"\|"mindspeed"\n$/);
+    err.length = 0;
+    expect(await main(['train', '--emit', 'megatron', '--plan', '{"tp":1}', '--preset', 'moge-tiny', '--steps', '0', '--out', launch])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: invalid moge train --emit flags:\n {2}- --steps: got "0", expected a whole number ≥ 1\n$/);
+    expect(existsSync(launch)).toBe(false);
+  });
+
   it('refuses --plan and --cluster without --emit (they only choose the plan of a launch)', async () => {
     const { err } = capture();
     const planned = join(tmp, 'planned');

@@ -253,7 +253,8 @@ async function runTrain(o: TrainCli): Promise<void> {
 
 /** `--emit`: launch script and arguments for the engines that train at scale. */
 async function runEmit(o: TrainCli): Promise<void> {
-  const engine = parseWith(EngineSchema, o.emit, '--emit');
+  // Keyed by flag, so the error names it ("--emit: got …") rather than a bare "(root)".
+  const engine = parseWith(z.object({ '--emit': EngineSchema }), { '--emit': o.emit }, 'moge train --emit flags')['--emit'];
   if (!o.plan) throw new MogeError('E_BAD_FLAG', '--plan: required with --emit (a ParallelPlan file, inline JSON, or "auto")');
   if (!o.out) throw new MogeError('E_BAD_FLAG', '--out: required with --emit (the folder for launch.sh and args.json)');
   const arch = resolveArch(o.model ?? o.preset ?? 'pangu-pro-moe');
@@ -299,7 +300,7 @@ function expressibleIn(arch: MoeArch, plan: ParallelPlan, engine: Engine): boole
   }
 }
 
-const emitIters = (steps?: string) => (steps ? parseWith(int(1), steps, '--steps') : 10_000);
+const emitIters = (steps?: string) => (steps ? parseWith(z.object({ '--steps': int(1) }), { '--steps': steps }, 'moge train --emit flags')['--steps'] : 10_000);
 
 async function runCompare(o: TrainCli): Promise<void> {
   refuseIgnoredFlags(o, RUN_FLAGS, 'by train compare', { hint: 'it trains both routers from scratch, each logging into its run under --out: moge/ and topk/' });

@@ -89,7 +89,7 @@ describe('moge ep place', () => {
     expect(err.join('')).toMatch(/--redundant: got 0, expected a value making numExperts \(8\) \+ --redundant a multiple of --ranks \(3\).*e\.g\. 1 or 4/);
     capture();
     expect(await main(['ep', 'place', '--loads', join(dir, 'missing.json'), '--policy', 'greedy', '--ranks', '4', '--nodes', '1'])).toBe(1);
-    expect(err.join('')).toMatch(/missing\.json: no such file/);
+    expect(err.join('')).toMatch(/--loads \S*missing\.json: no such file/);
     capture();
     expect(await main(['ep', 'place', '--loads', file, '--policy', 'greedy', '--ranks', '2', '--nodes', '1', '--redundant', '1000000'])).toBe(1);
     expect(err.join('')).toMatch(/--redundant: got 1000000, expected at most experts × ranks = 16/);

@@ -48,7 +48,7 @@ function runPlace(opts: PlaceCliOptions): void {
     { '--loads': opts.loads, '--policy': opts.policy, '--ranks': opts.ranks, '--nodes': opts.nodes, '--groups': opts.groups, '--redundant': opts.redundant },
     'ep place flags',
   );
-  const loads = parseLoadsFile(readStructuredFile(flags['--loads']), `loads file ${flags['--loads']}`);
+  const loads = parseLoadsFile(readStructuredFile(flags['--loads'], '--loads'), `loads file ${flags['--loads']}`);
   // Checked here, where a flag can be named: a copy of every expert on every rank is more replicas
   // than any placement uses (a million slots took minutes), and only two policies place by groups.
   const issues: { path: string; received: unknown; expected: string }[] = [];

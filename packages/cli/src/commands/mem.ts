@@ -134,7 +134,7 @@ function runTrain(opts: TrainCli): void {
   const flags = parseWith(TrainFlagsSchema, { '--budget': opts.budget, '--imbalance': opts.imbalance, '--overhead': opts.overhead }, 'mem train flags');
   const arch = resolveArch(opts.arch);
   const plan = resolvePlan(opts.plan ?? '{}');
-  const fromFile = opts.options === undefined ? {} : parseWith(TrainingMemoryOptionsSchema.partial(), readInlineOrFile(opts.options), `--options (${opts.options})`);
+  const fromFile = opts.options === undefined ? {} : parseWith(TrainingMemoryOptionsSchema.partial(), readInlineOrFile(opts.options, '--options'), `--options (${opts.options})`);
   const clusterSpec = opts.cluster ?? DEFAULT_TRAIN_CLUSTER;
   const cluster = resolveCluster(clusterSpec);
   const options: TrainingMemoryOptionsInput = {

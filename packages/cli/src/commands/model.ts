@@ -85,7 +85,7 @@ function runForward(opts: Record<string, string | undefined>): void {
   if (flags['--grads'] !== undefined && same(flags['--grads'], flags['--out'])) throw new MogeError('E_BAD_FLAG', `--grads ${flags['--grads']}: is the --out file too; give each output its own path`);
   const backend = createBackend(flags['--backend'], flags['--threads'] === undefined ? {} : { intraOpThreads: flags['--threads'] });
   const weights = loadModelDir(flags['--model'], backend);
-  const input = parseWith(InputFileSchema, readStructuredFile(flags['--input']), `input file ${flags['--input']}`);
+  const input = parseWith(InputFileSchema, readStructuredFile(flags['--input'], '--input'), `input file ${flags['--input']}`);
   const batch = tokenBatchFromRows(input.input_ids, weights.arch.vocabSize, `input_ids (${flags['--input']})`);
   if (flags['--grads'] && batch.seqLen < 2) {
     throw new ValidationError('model forward flags', [

@@ -74,7 +74,7 @@ describe('moge route eval', () => {
     expect(err.join('')).toMatch(/cases\[0\]\.num_experts: got nothing/);
 
     expect(await run('route', 'eval', '--input', join(dir, 'missing.json'), '--out', target)).toBe(1);
-    expect(err.join('')).toMatch(/missing\.json: no such file/);
+    expect(err.join('')).toMatch(/--input \S*missing\.json: no such file/);
     expect(existsSync(target)).toBe(false);
   });
 

@@ -30,7 +30,7 @@ interface EvalFlags {
  * validated before anything is computed or written, and written atomically.
  */
 function runEval(flags: EvalFlags): void {
-  const file = parseWith(RouterCasesFileSchema, readStructuredFile(flags.input), `router cases file ${flags.input}`);
+  const file = parseWith(RouterCasesFileSchema, readStructuredFile(flags.input, '--input'), `router cases file ${flags.input}`);
   // Checked before anything is written: a refused --check leaves an existing --out as it was.
   const missing = flags.check ? file.cases.findIndex((c) => c.expected === undefined) : -1;
   if (missing >= 0) {

@@ -4,10 +4,14 @@ import { writeFileAtomic } from '@moge/model/node';
 import { parse as parseYaml } from 'yaml';
 import { FileFormatError, MogeError } from '@moge/core';
 
-/** Reads a JSON or YAML file (by extension; JSON is tried first otherwise). Errors name the file. */
-export function readStructuredFile(path: string): unknown {
-  if (!existsSync(path)) throw new MogeError('E_NO_FILE', `${path}: no such file`);
-  if (!statSync(path).isFile()) throw new MogeError('E_NOT_A_FILE', `${path}: not a file (a directory?); expected a JSON or YAML file`);
+/**
+ * Reads a JSON or YAML file (by extension; JSON is tried first otherwise). Errors name the file, and
+ * the flag it came from when `flag` is given (`--loads x.json: no such file`).
+ */
+export function readStructuredFile(path: string, flag?: string): unknown {
+  const named = flag ? `${flag} ${path}` : path;
+  if (!existsSync(path)) throw new MogeError('E_NO_FILE', `${named}: no such file`);
+  if (!statSync(path).isFile()) throw new MogeError('E_NOT_A_FILE', `${named}: not a file (a directory?); expected a JSON or YAML file`);
   // Editors on Windows often start UTF-8 files with a byte-order mark, which JSON.parse rejects.
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   // A binary file (a checkpoint given where a config goes) would otherwise be echoed back in the error.
@@ -36,18 +40,20 @@ export function readStructuredFile(path: string): unknown {
 }
 
 /**
- * Accepts inline JSON (`{"tp": 8}`) or a path to a JSON/YAML file, as flags like `--plan` do.
+ * Accepts inline JSON (`{"tp": 8}`) or a path to a JSON/YAML file, as flags like `--plan` do. Errors
+ * name `flag` when given; a value that is neither says both forms, since `tp=8` or `null` was likely meant inline.
  */
-export function readInlineOrFile(value: string): unknown {
+export function readInlineOrFile(value: string, flag?: string): unknown {
   const trimmed = value.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
       return JSON.parse(trimmed);
     } catch (e) {
-      throw new MogeError('E_BAD_JSON', `inline JSON does not parse: ${(e as Error).message}`);
+      throw new MogeError('E_BAD_JSON', `${flag ? `${flag}: ` : ''}inline JSON does not parse: ${(e as Error).message}`);
     }
   }
-  return readStructuredFile(value);
+  if (!existsSync(value)) throw new MogeError('E_NO_FILE', `${flag ? `${flag} ` : ''}${value}: no such file, and not inline JSON (which starts with "{")`);
+  return readStructuredFile(value, flag);
 }
 
 /** Writes a file atomically (temp + fsync + rename): the shared writer from @moge/model. */

@@ -14,7 +14,7 @@ export function resolveCluster(value: string): Cluster {
   const colon = trimmed.lastIndexOf(':');
   const presetPart = colon < 0 ? trimmed : trimmed.slice(0, colon);
   if (findNodePreset(presetPart)) return parseClusterSpec(trimmed);
-  if (existsSync(trimmed) || /[/\\]|\.(json|ya?ml)$/i.test(trimmed)) return parseClusterSpec(readStructuredFile(trimmed), { file: trimmed });
+  if (existsSync(trimmed) || /[/\\]|\.(json|ya?ml)$/i.test(trimmed)) return parseClusterSpec(readStructuredFile(trimmed, '--cluster'), { file: trimmed });
   refuseMisspeltNodePreset(presetPart, 'cluster spec');
   return parseClusterSpec(trimmed);
 }

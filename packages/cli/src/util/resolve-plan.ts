@@ -6,10 +6,10 @@ const planSubject = (value: string) => `plan (${value.trim().startsWith('{') ? '
 
 /** `--plan` takes a ParallelPlan file (JSON/YAML) or inline JSON; errors name the bad field. */
 export function resolvePlan(value: string): ParallelPlan {
-  return parseWith(ParallelPlanSchema, readInlineOrFile(value), planSubject(value));
+  return parseWith(ParallelPlanSchema, readInlineOrFile(value, '--plan'), planSubject(value));
 }
 
 /** `--plan` for serving: a ParallelPlan whose training-only batch fields may be left out. */
 export function resolveServingPlan(value: string): ParallelPlan {
-  return parseWith(ParallelPlanSchema, servingPlanInput(readInlineOrFile(value)), planSubject(value));
+  return parseWith(ParallelPlanSchema, servingPlanInput(readInlineOrFile(value, '--plan')), planSubject(value));
 }

@@ -136,6 +136,9 @@ describe('moge train', () => {
     expect(err.join('')).toMatch(/already holds another training run[\s\S]*--resume/);
     expect(await main(['train', '--preset', 'moge-tin', '--steps', '1', '--out', join(tmp, 'bad')])).toBe(1);
     expect(err.join('')).toMatch(/--preset moge-tin: not a model preset \(.*\); did you mean "moge-tiny"\?/);
+    expect(await main(tinyRun(join(tmp, 'bad'), 10, ['--warmup', '10']))).toBe(1);
+    expect(err.join('')).toMatch(/--warmup 10: not below --steps \(10\), so the learning rate would never reach its peak \(--lr\) nor decay; give a --warmup below --steps/);
+    expect(existsSync(join(tmp, 'bad'))).toBe(false);
     expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
     expect(err.join('')).toMatch(/--parallel/);
     // Out-of-range numbers are named like any other bad value, not dumped as a raw schema error.

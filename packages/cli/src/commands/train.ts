@@ -121,6 +121,12 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
       `--parallel ${f['--parallel']}: needs --workers 2 or more on the same command line (with ${f['--workers'] === undefined ? 'the default --workers 1' : '--workers 1'} dp and ep are the same run); give --workers, or drop --parallel`,
     );
   }
+  // A warmup as long as the run never reaches the peak rate nor decays: the schedule asked for is not
+  // the one that would run (Megatron-LM asserts the same; --emit refuses it). A resume's steps may
+  // grow past it, so only a new run, with both flags given, is checked here.
+  if (!o.resume && f['--warmup'] !== undefined && f['--steps'] !== undefined && f['--warmup'] >= f['--steps']) {
+    throw new MogeError('E_BAD_FLAG', `--warmup ${f['--warmup']}: not below --steps (${f['--steps']}), so the learning rate would never reach its peak (--lr) nor decay; give a --warmup below --steps`);
+  }
   const schedule: Record<string, unknown> = {};
   if (f['--schedule']) schedule.kind = f['--schedule'];
   if (f['--lr'] !== undefined) schedule.peakLr = f['--lr'];
@@ -427,7 +433,7 @@ function addRunFlags(cmd: Command): Command {
     .option('--vocab-size <n>', "tokenizer/model vocabulary (overrides the preset's; ≥ 258)")
     .option('--lr <x>', 'peak learning rate (default 3e-3; min = peak / 10)')
     .option('--schedule <kind>', 'cosine | wsd (default cosine)')
-    .option('--warmup <n>', 'warmup steps (default 10 % of the steps, at most 100)')
+    .option('--warmup <n>', 'warmup steps, below --steps (default 10 % of the steps, at most 100)')
     .option('--clip <x>', 'global gradient-norm clip, 0 = off (default 1)')
     .option('--aux-alpha <x>', "auxiliary balance loss coefficient (default the model's)")
     .option('--eval-every <n>', 'held-out evaluation every n steps, 0 = only at the end (default 25)')

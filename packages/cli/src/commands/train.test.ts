@@ -175,6 +175,17 @@ describe('moge train', () => {
     expect(existsSync(launch)).toBe(false);
   });
 
+  it('an unknown mode is a usage error (status 2), with the mode meant for a typo', async () => {
+    const { out, err } = capture();
+    expect(await main(['train', 'compar', '--preset', 'moge-tiny', '--steps', '1', '--out', join(tmp, 'bad-mode')])).toBe(2);
+    expect(err.join('')).toMatch(/^error: unknown mode 'compar' of moge train: expected "compare" or none \(a path goes after --data, --out or --resume\)\n\(Did you mean compare\?\)\n/);
+    err.length = 0;
+    expect(await main(['train', 'runs/tiny', '--steps', '1'])).toBe(2);
+    expect(err.join('')).toMatch(/^error: unknown mode 'runs\/tiny' of moge train: expected "compare" or none \(a path goes after --data, --out or --resume\)\n\n/);
+    expect(out.join('')).toBe('');
+    expect(existsSync(join(tmp, 'bad-mode'))).toBe(false);
+  });
+
   it('refuses --plan and --cluster without --emit (they only choose the plan of a launch)', async () => {
     const { err } = capture();
     const planned = join(tmp, 'planned');

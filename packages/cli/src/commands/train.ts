@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createBackend } from '@moge/ascend-hal/node';
-import { MogeError, parseWith, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
+import { closestName, MogeError, parseWith, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
 import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
@@ -459,10 +459,13 @@ export function registerTrain(program: Command): void {
     .option('--emit <engine>', 'mindspeed | megatron: write launch.sh and args.json into --out instead of training')
     .option('--plan <plan>', 'with --emit: ParallelPlan file, inline JSON, or "auto" (best plan of a simulated search)')
     .option('--cluster <spec>', 'with --plan auto: the cluster to search on (default atlas-800t-a2:64 / hgx-h200:64)')
-    .action((mode: string | undefined, o: TrainCli) => {
+    .action((mode: string | undefined, o: TrainCli, cmd: Command) => {
       if (mode === undefined) return runTrain(o);
       if (mode === 'compare') return runCompare(o);
-      throw new MogeError('E_BAD_FLAG', `moge train ${mode}: unknown mode, expected "compare" or none`);
+      // The operand stands where a subcommand would: a usage error (status 2) like `moge hw lst`,
+      // with commander's kind of suggestion for a typo.
+      const meant = closestName(mode, ['compare']) ? "\n(Did you mean compare?)" : '';
+      return cmd.error(`error: unknown mode '${mode}' of moge train: expected "compare" or none (a path goes after --data, --out or --resume)${meant}`, { exitCode: 2, code: 'commander.unknownCommand' });
     });
 
   program

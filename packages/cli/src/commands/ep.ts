@@ -4,14 +4,9 @@ import { parseWith, ValidationError } from '@moge/core';
 import { parseLoadsFile, placeExperts, placementToJson, PlacementPolicySchema, type Placement } from '@moge/ep-planner';
 import { readStructuredFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
+import { intFlag } from '../util/flags';
 
 /** A flag holding a whole number ≥ min, given as text by commander. */
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `a whole number ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
 
 /** Keys are the flags themselves, so a validation error names the flag the user typed. */
 const PlaceFlagsSchema = z.object({

@@ -32,6 +32,7 @@ import {
 import { badFlag } from '../util/errors';
 import { printJson, printTable } from '../util/output';
 import { refuseMisspeltNodePreset, resolveCluster } from '../util/resolve-cluster';
+import { intFlag } from '../util/flags';
 
 /** The ops `moge hw collective` takes: those that need only a byte count. */
 const CLI_OPS = [
@@ -77,12 +78,6 @@ export function parseBytesFlag(flag: string, value: string): number {
 }
 
 /** A flag holding a whole number ≥ min, given as text by commander. */
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `an integer ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `an integer ≥ ${min}`));
 
 const ALGORITHM_CHOICES = ['auto', ...CollectiveAlgorithmSchema.options] as const;
 

@@ -20,6 +20,7 @@ import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { notePastPositions } from '../util/positions-note';
 import { resolvePlan, resolveServingPlan } from '../util/resolve-plan';
+import { intFlag } from '../util/flags';
 
 /** Hardware the commands assume when no --cluster is given; named in the output so it is never silent. */
 const DEFAULT_TRAIN_CLUSTER = 'atlas-800t-a2';
@@ -36,12 +37,6 @@ const numberFlag = (what: string, allowZero = false, max = 1e6) =>
     .regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/, what)
     .transform(Number)
     .pipe((allowZero ? z.number().nonnegative(what) : z.number().positive(what)).max(max, `${what}, at most ${max}`));
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `a whole number ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
 
 const TrainFlagsSchema = z.object({
   '--budget': numberFlag('a positive number of GiB').optional(),

@@ -21,14 +21,9 @@ import { assertWritablePath, readStructuredFile, writeJsonAtomic } from '../util
 import { printJson, printTable } from '../util/output';
 import { ARCH_HELP, resolveArch } from '../util/resolve-arch';
 import { trainingFlopsPerToken } from '@moge/sim';
+import { intFlag } from '../util/flags';
 
 /** A flag holding a whole number ≥ min, given as text by commander. */
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `a whole number ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
 
 const numberFlag = z
   .string()

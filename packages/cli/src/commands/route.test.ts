@@ -118,7 +118,7 @@ describe('moge route study', () => {
     expect(await run('route', 'study', '--batch-sizes', '16,x')).toBe(1);
     expect(err.join('')).toMatch(/--batch-sizes: got "16,x", expected comma-separated positive integers/);
     expect(await run('route', 'study', '--trials', '0')).toBe(1);
-    expect(err.join('')).toMatch(/--trials: got "0", expected an integer ≥ 1/);
+    expect(err.join('')).toMatch(/--trials: got "0", expected a whole number ≥ 1/);
     expect(await run('route', 'study', '--devices', '3')).toBe(1);
     expect(err.join('')).toMatch(/--devices: got 3, expected a divisor of --experts \(64\)/);
     expect(() => studyOptionsFromFlags({ topK: '4' })).toThrow(/--top-k: got 4, expected a multiple of --devices \(8\)/);

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { readStructuredFile, writeJsonAtomic } from '../util/io';
 import { printJson } from '../util/output';
 import { startProgress } from '../util/progress';
+import { intFlag } from '../util/flags';
 
 // ---- route eval ----------------------------------------------------------------------------------
 
@@ -69,12 +70,6 @@ function runEval(flags: EvalFlags): void {
 
 // ---- route study ---------------------------------------------------------------------------------
 
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\s*\d+\s*$/, `an integer ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `an integer ≥ ${min}`));
 
 const intListFlag = z.string().transform((s, ctx) => {
   const parts = s.split(',');

@@ -14,7 +14,7 @@ import {
   type ValidationRow,
 } from '@moge/sim';
 import { failIfInfeasible } from '../util/errors';
-import { refuseIgnoredFlags } from '../util/flags';
+import { intFlag, refuseIgnoredFlags } from '../util/flags';
 import { assertWritablePath, writeJsonAtomic } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
@@ -25,12 +25,6 @@ import { notePastPositions } from '../util/positions-note';
 import * as simInfer from './sim-infer';
 import { registerSimInfer } from './sim-infer';
 
-const intFlag = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `a whole number ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `a whole number ≥ ${min}`));
 
 /** Flags shared by `train` and `search` that shape the simulation; keys are the flags, so errors name them. */
 const SimFlagsSchema = z.object({

@@ -8,7 +8,7 @@ import { loadModelDir } from '@moge/model/node';
 import { searchTraining } from '@moge/sim';
 import { buildLaunchArgs, EngineSchema, flatArgs, type Engine, renderLaunchScript, sampleText, type TrainConfigInput } from '@moge/trainer';
 import { compareRouters, type LiveMode, LATEST_FILE, MANIFEST_FILE, readTokenizerFile, resolveCheckpointDir, runDirOf, runMainJob, trainModel, TRAINER_STATE_FILE, verifyManifest } from '@moge/trainer/node';
-import { refuseIgnoredFlags } from '../util/flags';
+import { intFlag, refuseIgnoredFlags } from '../util/flags';
 import { assertFitsHostMemory } from '../util/host-memory';
 import { assertWritablePath, writeFileAtomic, writeJsonAtomic } from '../util/io';
 import { mogeCommand } from '../util/invocation';
@@ -18,12 +18,7 @@ import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 
 /** Flags arrive as text from commander; these schemas turn them into numbers and name the flag on error. */
-const int = (min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `a whole number ≥ ${min}`)
-    .transform(Number)
-    .pipe(z.number().int(`a whole number ≥ ${min} (and below 2^53)`).min(min, `a whole number ≥ ${min}`));
+const int = intFlag;
 const num = (what: string) =>
   z
     .string()

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { MogeError } from '@moge/core';
 
 /** Options that say how a command reports, not what it does: never refused as ignored. */
@@ -24,3 +25,16 @@ export function refuseIgnoredFlags<T extends object>(o: T, used: readonly (keyof
   const hint = options.hint ?? `${mode} takes ${used.map(flag).join(', ')}`;
   throw new MogeError('E_BAD_FLAG', `${ignored.map(flag).join(', ')}: not used ${mode}; drop ${ignored.length > 1 ? 'them' : 'it'} (${hint})`);
 }
+
+/**
+ * A whole-number flag (`--ranks 8`) of at least `min`, from commander's text: one schema for every
+ * command. Digits only — `8.0`, `1e3` or `0x10` are refused rather than read as a number the user
+ * may not have meant, and the expectation says so; past 2^53 a count is no longer exact.
+ */
+export const intFlag = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `a whole number ≥ ${min}, in digits`)
+    .transform(Number)
+    .pipe(z.number().int(`a whole number ≥ ${min} (and below 2^53)`).min(min, `a whole number ≥ ${min}`));

@@ -113,6 +113,15 @@ describe('moge sim train', () => {
     expect(table.err()).toMatch(/does not fit/);
   });
 
+  it('refuses an unknown --profile by flag, with the one meant, before reading the plan or printing notes', async () => {
+    const io = capture();
+    expect(await main(['sim', 'train', '--arch', 'moge-small', '--cluster', 'atlas-800t-a2:8', '--profile', 'ascend-910b-trainin', '--plan', '{"tp":2}'])).toBe(1);
+    expect(io.err()).toBe(
+      'moge: invalid sim flags:\n  - --profile: got "ascend-910b-trainin", expected one of "ascend-910b-training"|"uncalibrated"; did you mean "ascend-910b-training"?\n',
+    );
+    expect(io.out()).toBe('');
+  });
+
   it('--plan auto with no plan in memory fails with E_NO_PLAN, stating the batch in tokens and what to change', async () => {
     const io = capture();
     expect(await main(['sim', 'train', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800t-a2:8', '--plan', 'auto', '--global-batch', '64', '--json'])).toBe(1);

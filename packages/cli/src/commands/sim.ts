@@ -5,6 +5,7 @@ import type { Cluster } from '@moge/ascend-hal';
 import * as simApi from '@moge/sim';
 import {
   enumerateArchs,
+  listSimProfiles,
   searchTraining,
   simulateTraining,
   validateTraining,
@@ -28,7 +29,9 @@ import { registerSimInfer } from './sim-infer';
 
 /** Flags shared by `train` and `search` that shape the simulation; keys are the flags, so errors name them. */
 const SimFlagsSchema = z.object({
-  '--profile': z.string().min(1).optional(),
+  // Checked with the other flags, before a plan is read or notes are printed (the simulator itself
+  // would refuse it only once it runs, under the field name "profile").
+  '--profile': z.enum(listSimProfiles().map((p) => p.name) as [string, ...string[]]).optional(),
   '--dispatch': z.enum(['flat', 'hierarchical']).default('hierarchical'),
   '--overlap': z.boolean().default(true),
   '--rebalance': z.boolean().default(true),

@@ -42,6 +42,7 @@ describe('moge train', () => {
     expect(await main([...tinyRun(runDir, 4, ['--checkpoint-every', '2', '--log-json', logFile]), '--json'])).toBe(0);
     const summary = JSON.parse(out.join(''));
     expect(summary.step).toBe(4);
+    expect(summary.upToDate).toBe(false);
     const log = readStepLog(logFile);
     expect(log.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const r of log) {
@@ -56,6 +57,13 @@ describe('moge train', () => {
     expect(readdirSync(ck).sort()).toEqual(
       ['config.json', 'manifest.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'trainer_state.json'].sort(),
     );
+  });
+
+  it('--json says upToDate (and no loss) for a resume to the step the run is at, false after training', async () => {
+    const { out } = capture();
+    expect(await main(['train', '--resume', runDir, '--steps', '4', '--log-json', logFile, '--no-live', '--json'])).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ step: 4, upToDate: true, loss: null });
+    expect(readStepLog(logFile).map((r) => r.step)).toEqual([1, 2, 3, 4]);
   });
 
   it('samples from the checkpoint with the KV cache, deterministically when greedy', async () => {

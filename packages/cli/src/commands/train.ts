@@ -238,9 +238,12 @@ async function runTrain(o: TrainCli): Promise<void> {
   if (!o.resume) assertTrainableHere(o, input);
   const outDir = o.resume ? resumeOutDir(o.resume, o.out) : o.out!;
   const r = await trainModel(input, { outDir, resume: o.resume, logFile: o.logJson, live: liveFlag(o.live, o.json), onPhase: phase(o.json) });
-  const summary = { step: r.step, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers, parallel: r.parallel };
+  // A resume to the step the run is at trains nothing and has no loss (NaN, null in JSON): upToDate
+  // says so, where a script would otherwise read a null loss as a failure.
+  const upToDate = Number.isNaN(r.loss);
+  const summary = { step: r.step, upToDate, loss: r.loss, evalLoss: r.evalLoss, checkpoint: r.checkpointDir, runDir: r.runDir, log: r.logFile, router: r.arch.router, workers: r.config.workers, parallel: r.parallel };
   if (o.json) return printJson(summary);
-  if (Number.isNaN(r.loss)) {
+  if (upToDate) {
     process.stdout.write(`nothing to do: ${r.runDir} is already at step ${r.step} (give a larger --steps to continue it)\n`);
     return;
   }

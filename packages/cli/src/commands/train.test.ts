@@ -145,7 +145,8 @@ describe('moge train', () => {
     expect(await main(['train', '--preset', 'moge-tin', '--steps', '1', '--out', join(tmp, 'bad')])).toBe(1);
     expect(err.join('')).toMatch(/--preset moge-tin: not a model preset \(.*\); did you mean "moge-tiny"\?/);
     expect(await main(tinyRun(join(tmp, 'bad'), 10, ['--warmup', '10']))).toBe(1);
-    expect(err.join('')).toMatch(/--warmup 10: not below --steps \(10\), so the learning rate would never reach its peak \(--lr\) nor decay; give a --warmup below --steps/);
+    // The trainer's own check (one rule for the CLI and library callers), before any file is written.
+    expect(err.join('')).toMatch(/schedule\.warmupSteps: got 10, expected fewer than steps \(10\).*lower --warmup/);
     expect(existsSync(join(tmp, 'bad'))).toBe(false);
     expect(await main(tinyRun(join(tmp, 'bad'), 2, ['--parallel', 'tp']))).toBe(1);
     expect(err.join('')).toMatch(/--parallel/);

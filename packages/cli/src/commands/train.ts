@@ -116,12 +116,6 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
       `--parallel ${f['--parallel']}: needs --workers 2 or more on the same command line (with ${f['--workers'] === undefined ? 'the default --workers 1' : '--workers 1'} dp and ep are the same run); give --workers, or drop --parallel`,
     );
   }
-  // A warmup as long as the run never reaches the peak rate nor decays: the schedule asked for is not
-  // the one that would run (Megatron-LM asserts the same; --emit refuses it). A resume's steps may
-  // grow past it, so only a new run, with both flags given, is checked here.
-  if (!o.resume && f['--warmup'] !== undefined && f['--steps'] !== undefined && f['--warmup'] >= f['--steps']) {
-    throw new MogeError('E_BAD_FLAG', `--warmup ${f['--warmup']}: not below --steps (${f['--steps']}), so the learning rate would never reach its peak (--lr) nor decay; give a --warmup below --steps`);
-  }
   const schedule: Record<string, unknown> = {};
   if (f['--schedule']) schedule.kind = f['--schedule'];
   if (f['--lr'] !== undefined) schedule.peakLr = f['--lr'];

@@ -3,6 +3,7 @@ import { MiB, ProvenanceSchema } from '@moge/core';
 import { listChips } from './chips';
 import { getNodePreset, listNodePresets, nodePresetNames } from './nodes';
 import { NodeSpecSchema } from './schemas';
+import { parseClusterSpec } from './cluster';
 import { listEfficiencyProfiles } from '../cost/profiles';
 
 /** Integer counts that describe structure, not measured hardware figures. */
@@ -73,6 +74,15 @@ describe('node presets', () => {
 
   it('resolve aliases and ignore case', () => {
     expect(getNodePreset('ATLAS-900-A3').name).toBe('cloudmatrix384');
+  });
+
+  it('name the preset a misspelt name is a typo of, wherever a preset is named; the list otherwise', () => {
+    const meant = /preset: got "atlas800t-a2", expected a node preset; did you mean "atlas-800t-a2"\?/;
+    expect(() => getNodePreset('atlas800t-a2')).toThrow(meant);
+    expect(() => parseClusterSpec('atlas800t-a2:8')).toThrow(meant);
+    expect(() => parseClusterSpec({ preset: 'atlas800t-a2', devices: 8 })).toThrow(meant);
+    expect(() => getNodePreset('HGX-H20')).toThrow(/did you mean "hgx-h200"\?/);
+    expect(() => getNodePreset('tpu-v5p')).toThrow(/expected one of atlas-800t-a2, /);
   });
 
   it('are frozen so no caller can change the catalog for everyone', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseWith, toFieldIssues, ValidationError } from '@moge/core';
 import { findChip, listChips } from './chips';
 import { mergeOverrides } from './merge';
-import { findNodePreset, nodePresetNames } from './nodes';
+import { findNodePreset, unknownNodePresetIssue } from './nodes';
 import { NodeSpecSchema, type Cluster, type NodeSpec } from './schemas';
 
 /**
@@ -88,7 +88,7 @@ function parseClusterString(text: string): Cluster {
   if (!node) {
     throw new ValidationError(
       'cluster spec',
-      [{ path: 'preset', received: presetName, expected: `one of ${nodePresetNames().join(', ')}` }],
+      [unknownNodePresetIssue(presetName)],
       'write a cluster as <node-preset>:<devices>, e.g. atlas-800i-a2:4, or give a JSON/YAML file',
     );
   }
@@ -107,7 +107,7 @@ function parseClusterObject(value: unknown, o: ClusterSpecOptions, subject = sub
   if (file.preset !== undefined) {
     const preset = findNodePreset(file.preset);
     if (!preset) {
-      throw new ValidationError(subject, [{ path: 'preset', received: file.preset, expected: `one of ${nodePresetNames().join(', ')}` }]);
+      throw new ValidationError(subject, [unknownNodePresetIssue(file.preset)]);
     }
     rawNode = mergeOverrides(preset, resolveChipName(file.node, subject), o.file ?? 'cluster file');
     // The preset's name alone would claim the preset's figures: say that some were changed.

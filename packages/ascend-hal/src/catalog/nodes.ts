@@ -1,4 +1,4 @@
-import { sourced, GBIT_PER_S_IN_BYTES, GB, GiB, TB, TiB, ValidationError } from '@moge/core';
+import { closestName, sourced, GBIT_PER_S_IN_BYTES, GB, GiB, TB, TiB, ValidationError, type FieldIssue } from '@moge/core';
 import { ASCEND_310P, ASCEND_910B, ASCEND_910C, NVIDIA_A100, NVIDIA_H100, NVIDIA_H200, NVIDIA_H800 } from './chips';
 import { deepFreeze } from './merge';
 import type { LinkTier, NodeSpec } from './schemas';
@@ -222,11 +222,19 @@ export function findNodePreset(name: string): NodeSpec | undefined {
   return PRESETS.find((p) => p.spec.name === key || p.aliases.includes(key))?.spec;
 }
 
-/** A node preset by name or alias; a ValidationError lists the known names otherwise. */
+/**
+ * The issue of a name that is no node preset: the preset it is a typo of (`atlas800t-a2`, `hgx-h20`),
+ * which a list of a dozen names leaves the reader to find, or else the list.
+ */
+export function unknownNodePresetIssue(name: string): FieldIssue {
+  const meant = closestName(name.trim().toLowerCase(), nodePresetNames());
+  const expected = meant === undefined ? `one of ${nodePresetNames().join(', ')}` : `a node preset; did you mean "${meant}"? (\`moge hw list\` lists them all)`;
+  return { path: 'preset', received: name, expected };
+}
+
+/** A node preset by name or alias; a ValidationError names the preset meant or lists them otherwise. */
 export function getNodePreset(name: string): NodeSpec {
   const spec = findNodePreset(name);
-  if (!spec) {
-    throw new ValidationError('node preset', [{ path: 'preset', received: name, expected: `one of ${nodePresetNames().join(', ')}` }]);
-  }
+  if (!spec) throw new ValidationError('node preset', [unknownNodePresetIssue(name)]);
   return spec;
 }

@@ -31,7 +31,7 @@ import {
 } from '@moge/core';
 import { badFlag } from '../util/errors';
 import { printJson, printTable } from '../util/output';
-import { refuseMisspeltNodePreset, resolveCluster } from '../util/resolve-cluster';
+import { resolveCluster } from '../util/resolve-cluster';
 import { intFlag } from '../util/flags';
 
 /** The ops `moge hw collective` takes: those that need only a byte count. */
@@ -288,7 +288,6 @@ export function registerHw(program: Command): void {
     .argument('<preset>', 'node preset name or alias (see `moge hw list`)')
     .option('--json', 'machine-readable output')
     .action((name: string, opts: { json?: boolean }) => {
-      refuseMisspeltNodePreset(name, 'node preset');
       const node = getNodePreset(name);
       if (opts.json) printJson(node);
       else showPreset(node);

@@ -41,6 +41,14 @@ describe('moge sim infer', () => {
     expect(r.tpotS).toBeNull();
     expect(r.ttftS).toBeGreaterThan(0);
     expect(r.throughputUnit).toBe('input tokens/s');
+    // A workload path that is no file, and bad inline JSON, name the flag.
+    expect(await main([...base, '--workload', join(tmp, 'missing.json')])).not.toBe(0);
+    expect(io.err()).toMatch(/--workload .*missing\.json: no such file/);
+    expect(await main([...base, '--workload', '{"phase":'])).not.toBe(0);
+    expect(io.err()).toMatch(/--workload: inline JSON does not parse/);
+    // Whole-number flags share the CLI's one rule, which names digits.
+    expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8', '--input-length', '1e3'])).not.toBe(0);
+    expect(io.err()).toMatch(/--input-length.*a whole number ≥ 1, in digits/);
   });
 
   it('finds the largest batch under a TPOT cap', async () => {

@@ -18,6 +18,7 @@ import {
   type MaxBatchResult,
 } from '@moge/sim';
 import { failIfInfeasible } from '../util/errors';
+import { intFlag } from '../util/flags';
 import { readInlineOrFile, readStructuredFile } from '../util/io';
 import { printJson, printTable } from '../util/output';
 import { startProgress } from '../util/progress';
@@ -33,11 +34,6 @@ const secondsFlag = z
   .transform(Number)
   .pipe(z.number().positive('a positive number of seconds'));
 
-const intFlag = z
-  .string()
-  .regex(/^\d+$/, 'a whole number ≥ 1')
-  .transform(Number)
-  .pipe(z.number().int().min(1, 'a whole number ≥ 1'));
 
 function planLabel(p: ParallelPlan): string {
   const stages = p.pp > 1 ? `, ${p.pp} pipeline stages` : '';
@@ -155,7 +151,7 @@ export function registerSimInfer(sim: Command): void {
       const arch = resolveArch(flags.arch);
       const cluster = resolveCluster(flags.cluster);
       const plan = resolveServingPlan(flags.plan);
-      const workload = readInlineOrFile(flags.workload);
+      const workload = readInlineOrFile(flags.workload, '--workload');
       if (typeof workload !== 'object' || workload === null || Array.isArray(workload)) {
         throw new MogeError('E_BAD_FLAG', `--workload: expected an object {phase, batch, inputLength, …}, got ${JSON.stringify(workload)}`);
       }
@@ -222,9 +218,9 @@ export function addInferenceSearchFlags(cmd: Command): Command {
 
 const SearchFlagsSchema = z.object({
   '--latency-cap': secondsFlag.optional(),
-  '--input-length': intFlag,
+  '--input-length': intFlag(1),
   '--quantization': QuantizationSchema,
-  '--top': intFlag,
+  '--top': intFlag(1),
 });
 
 /**

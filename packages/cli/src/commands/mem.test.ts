@@ -135,7 +135,11 @@ describe('moge mem infer', () => {
     expect(text.out).toMatch(/max batch at 2048 tokens: \d+ per attention-DP rank/);
     const tooBig = await infer(['--arch', 'pangu-pro-moe', '--plan', plan, '--context', '2048', '--batch', '100000']);
     expect(tooBig.code).toBe(1);
-    expect(tooBig.err).toMatch(/does not fit: batch 100000 needs/);
+    expect(tooBig.err).toMatch(/does not fit: batch 100000 needs .*; at most \d+ sequences of 2048 tokens fit: lower --batch to \d+ \(from 100000\)/);
+    // Weights past the device: only more parallelism or smaller weights help, and it says so.
+    const noRoom = await infer(['--arch', 'pangu-pro-moe', '--plan', '{"tp":1}', '--context', '2048', '--hbm', '64']);
+    expect(noRoom.code).toBe(1);
+    expect(noRoom.err).toMatch(/not even one sequence of 2048 tokens fits beside .* of weights: split the model over more devices \(raise tp, ep or pp in --plan\), quantise/);
     // --json prints the estimate and fails the same way.
     const tooBigJson = await infer(['--arch', 'pangu-pro-moe', '--plan', plan, '--context', '2048', '--batch', '100000', '--json']);
     expect([tooBigJson.code, JSON.parse(tooBigJson.out).fits]).toEqual([1, false]);
@@ -146,6 +150,25 @@ describe('moge mem infer', () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/note: --context 100000 is past pangu-pro-moe's maxPositionEmbeddings \(4096\)/);
     expect(JSON.parse(r.out).maxBatch).toBeGreaterThan(0);
+  });
+
+  it("splits layers over pipeline stages as --pp-layers says (vLLM's VLLM_PP_LAYER_PARTITION), and names a bad one", async () => {
+    const run = (extra: string[]) => infer(['--arch', 'pangu-pro-moe', '--plan', '{"tp":8,"pp":2,"ep":8}', '--cluster', 'atlas-800i-a2:16', '--json', ...extra]);
+    const even = JSON.parse((await run([])).out);
+    const skewed = JSON.parse((await run(['--pp-layers', '30,18'])).out);
+    expect(even.stages.map((s: { layers: number }) => s.layers)).toEqual([24, 24]);
+    expect(skewed.stages.map((s: { layers: number }) => s.layers)).toEqual([30, 18]);
+    expect(skewed.busiestStage).toBe(0);
+    expect(skewed.weightsBytes).toBeGreaterThan(even.weightsBytes);
+    const short = await run(['--pp-layers', '30,17']);
+    expect(short.code).toBe(1);
+    expect(short.err).toMatch(/ppLayerPartition: got \[30,17\], expected entries summing to numLayers \(48\)/);
+    const table = await infer(['--arch', 'pangu-pro-moe', '--plan', '{"tp":8,"pp":2,"ep":8}', '--cluster', 'atlas-800i-a2:16', '--pp-layers', '30,18']);
+    expect(table.out).toMatch(/per device of stage 0 \(the busiest of 2\)/);
+    expect(table.out).toMatch(/^layers per stage: 30, 18$/m);
+    const text = await run(['--pp-layers', '30,x']);
+    expect(text.code).toBe(1);
+    expect(text.err).toMatch(/--pp-layers: .*comma-separated whole numbers/);
   });
 
   it('takes a serving plan without the training-only globalBatchSize, as sim infer does', async () => {

@@ -9,6 +9,7 @@ import {
   peakCostRatesOf,
   planMemory,
   TrainingMemoryOptionsSchema,
+  type InferenceMemoryEstimate,
   type MemoryPlanResult,
   type TrainingMemoryEstimate,
   type TrainingMemoryOptionsInput,
@@ -54,6 +55,13 @@ const InferFlagsSchema = z.object({
   '--utilization': numberFlag('a fraction in (0, 1]').pipe(z.number().max(1, 'a fraction in (0, 1]')).default(0.9),
   '--max-batched-tokens': intFlag(1).optional(),
   '--overhead': numberFlag('a number of GiB ≥ 0', true).default(0),
+  // vLLM's VLLM_PP_LAYER_PARTITION format: layers per pipeline stage, comma-separated.
+  '--pp-layers': z
+    .string()
+    .trim()
+    .regex(/^\d+(\s*,\s*\d+)*$/, 'layers per pipeline stage, comma-separated whole numbers (e.g. 12,12,12,12)')
+    .transform((text) => text.split(',').map(Number))
+    .optional(),
 });
 
 interface TrainCli {
@@ -80,6 +88,7 @@ interface InferCli {
   utilization?: string;
   maxBatchedTokens?: string;
   overhead?: string;
+  ppLayers?: string;
   mtp?: boolean;
   json?: boolean;
 }
@@ -168,6 +177,18 @@ function runTrain(opts: TrainCli): void {
   failIfInfeasible(result && !result.fits ? result.summary : undefined);
 }
 
+/**
+ * What to change when a serving plan does not fit: with no room for even one sequence the weights
+ * (and fixed buffers) are the problem, which only more model parallelism or smaller weights solve;
+ * otherwise the batch asked for is past the largest that fits, or the context is.
+ */
+function servingFitAdvice(e: InferenceMemoryEstimate, batch: number, contextLength: number): string {
+  if (e.maxBatch === 0) {
+    return `not even one sequence of ${contextLength} tokens fits beside ${gib(e.weightsBytes)} of weights: split the model over more devices (raise tp, ep or pp in --plan), quantise the weights (--quant w8a8 or w4a8), or shorten --context`;
+  }
+  return `at most ${e.maxBatch} sequences of ${contextLength} tokens fit: lower --batch to ${e.maxBatch} (from ${batch}), shorten --context, store the KV cache in int8 (--kv-dtype int8), or raise dp / tp in --plan`;
+}
+
 function runInfer(opts: InferCli): void {
   const flags = parseWith(
     InferFlagsSchema,
@@ -181,6 +202,7 @@ function runInfer(opts: InferCli): void {
       '--utilization': opts.utilization,
       '--max-batched-tokens': opts.maxBatchedTokens,
       '--overhead': opts.overhead,
+      '--pp-layers': opts.ppLayers,
     },
     'mem infer flags',
   );
@@ -209,8 +231,9 @@ function runInfer(opts: InferCli): void {
     maxBatchedTokens: flags['--max-batched-tokens'],
     includeMtp: opts.mtp === true,
     frameworkOverheadBytes: flags['--overhead'] * GiB,
+    ...(flags['--pp-layers'] === undefined ? {} : { ppLayerPartition: flags['--pp-layers'] }),
   });
-  const problem = e.fits ? undefined : `does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable`;
+  const problem = e.fits ? undefined : `does not fit: batch ${flags['--batch']} needs ${gib(e.totalBytes)} per device, ${gib(e.usableBytes)} usable; ${servingFitAdvice(e, flags['--batch'], contextLength)}`;
   if (opts.json) {
     printJson({ ...e, contextLength, quantization: flags['--quant'], kvDType: flags['--kv-dtype'], hardware });
     // The same exit status as the table's: a script sees "does not fit" without reading `fits`.
@@ -233,6 +256,7 @@ function runInfer(opts: InferCli): void {
       [`usable (${(flags['--utilization'] * 100).toFixed(0)} % of ${gib(hbmBytes)})`, gib(e.usableBytes)],
     ],
   );
+  if (plan.pp > 1) process.stdout.write(`layers per stage: ${e.stages.map((st) => st.layers).join(', ')}\n`);
   process.stdout.write(
     `max batch at ${contextLength} tokens: ${e.maxBatch} per attention-DP rank (${e.maxBatchTotal} over dp ${plan.dp}); ${e.numBlocks} KV blocks of ${flags['--block-size']} tokens\n`,
   );
@@ -269,6 +293,7 @@ export function registerMem(program: Command): void {
     .option('--utilization <fraction>', 'fraction of device memory the engine may use', '0.9')
     .option('--max-batched-tokens <n>', 'largest forward in tokens (default: the context length)')
     .option('--overhead <GiB>', 'framework overhead per device', '0')
+    .option('--pp-layers <n,n,…>', "layers per pipeline stage (vLLM's VLLM_PP_LAYER_PARTITION); default vLLM's even split, the remainder to the stages before the last")
     .option('--mtp', 'load MTP modules and give them KV cache')
     .option('--json', 'print JSON: weightsBytes, kvBytesPerToken, kvBytesPerTokenPerDevice, maxBatch, …')
     .action((opts: InferCli) => runInfer(opts));

@@ -47,6 +47,8 @@ export interface InferenceMemoryEstimate {
 /** Serving memory of a device of one pipeline stage, at `batch` sequences. */
 export interface StageServingMemory {
   stage: number;
+  /** Model layers (dense and MoE) the stage runs: vLLM's split, or the plan's. */
+  layers: number;
   weightsBytes: number;
   kvBytesPerTokenPerDevice: number;
   kvBytesPerSequence: number;
@@ -81,7 +83,8 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
   const tableBytes = o.quantization === 'fp16' ? 2 : dtypeBytes('bf16');
   // One split for weights and KV (servingStages: vLLM's, an explicit ppLayerPartition, or a Megatron layout).
   const split = { ppLayerPartition: o.ppLayerPartition };
-  const stageWeights = stageParamsOf(served, plan, servingStages(served, plan, split)).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes);
+  const contents = servingStages(served, plan, split);
+  const stageWeights = stageParamsOf(served, plan, contents).map((p) => (p.dense - p.highPrecision + p.expert) * weightBytes + p.highPrecision * tableBytes);
   const stageKvPerToken = kvBytesPerTokenPerStage(arch, plan, o.kvDType, { ...split, includeMtp: o.includeMtp });
   // Blocks hold whole tokens: with CP a device keeps every layer's KV of the tokens it owns (a
   // ⌈context / cp⌉ share of each sequence), so a block costs blockSize tokens at the un-split rate,
@@ -98,6 +101,7 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
     const kvBytes = o.batch * kvBytesPerSequence;
     return {
       stage,
+      layers: contents[stage]!.denseLayers + contents[stage]!.moeLayers,
       weightsBytes,
       kvBytesPerTokenPerDevice: stageKvPerToken[stage]!,
       kvBytesPerSequence,

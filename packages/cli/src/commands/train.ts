@@ -412,7 +412,7 @@ function addRunFlags(cmd: Command): Command {
   return cmd
     .option('--preset <name>', 'model preset to train from random init (moge-tiny, moge-small, …)')
     .option('--model <dir>', 'HF model directory to continue training (config.json + model.safetensors [+ tokenizer.json])')
-    .option('--data <files...>', 'UTF-8 text, JSONL ({"text"} per line) or JSON ({"text"} records in an array) files, or folders of them (default: the State of the Union corpus)')
+    .option('--data <files...>', 'UTF-8 text, JSONL ({"text"} per line) or JSON ({"text"} records in an array, or JSON Lines as written by to_json of HF datasets) files, or folders of them (default: the State of the Union corpus)')
     .option('--steps <n>', "optimizer steps (with --resume: the new total; with --emit: the launch's --train-iters, default 10000)")
     .option('--seed <n>', 'seed of initialisation, data order and everything random (default 0)')
     .option('--out <dir>', 'run directory: checkpoints/, latest.json, metrics.jsonl')

@@ -13,6 +13,8 @@ export {
   type HfPanguConfig,
   type HfExtraConfig,
 } from './config/hf-config';
+export { readHfArch, type HfArchReading } from './config/families/read-hf-arch';
+export { HF_PLANNING_MODEL_TYPES, isHfPlanningModelType, type HfPlanningModelType } from './config/families/model-types';
 export {
   flopsPerToken,
   attentionFlopsPerToken,

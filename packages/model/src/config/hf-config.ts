@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MoeArchSchema, ValidationError, parseWith, type MoeArch } from '@moge/core';
 import { HF_MATH_FIELDS } from './hf-math-fields';
+import { isHfPlanningModelType } from './families/model-types';
+import { ropeThetaOf } from './rope-theta';
 
 /** `model_type` of the Pangu Pro MoE family in HF `config.json`. */
 export const HF_MODEL_TYPE = 'PanguProMoE';
@@ -48,25 +50,13 @@ export function looksLikeHfConfig(json: unknown): boolean {
   return typeof json === 'object' && json !== null && ('model_type' in json || 'hidden_size' in json);
 }
 
-/** HF's RoPE base when a config does not give one. */
-const DEFAULT_ROPE_THETA = 10000;
-
 /**
- * θ of RoPE: `rope_theta`, or where transformers v5 writes it, `rope_parameters.rope_theta`. Reading
- * only the first would run a v5 config at the default 10000 — shapes fine, every position wrong.
+ * Parses an HF `config.json` (already JSON-decoded) of a PanguProMoE model into a validated MoeArch:
+ * the model moge can load and run. Other families are refused here — `readHfArch` reads their
+ * architecture for planning, but their weights cannot be loaded.
  */
-function ropeThetaOf(hf: HfPanguConfig, subject: string): number {
-  const nested = hf.rope_parameters?.rope_theta;
-  if (hf.rope_theta !== undefined && nested !== undefined && hf.rope_theta !== nested) {
-    throw new ValidationError(subject, [
-      { path: 'rope_parameters.rope_theta', received: nested, expected: `rope_theta's value (${hf.rope_theta}): the two disagree; keep one of them` },
-    ]);
-  }
-  return hf.rope_theta ?? nested ?? DEFAULT_ROPE_THETA;
-}
-
-/** Parses an HF `config.json` (already JSON-decoded) into a validated MoeArch. */
 export function archFromHfConfig(json: unknown, subject = 'HF config.json'): MoeArch {
+  refuseOtherFamily(json, subject);
   const hf = parseWith(HfPanguConfigSchema, json, subject);
   if (hf.head_dim === undefined && hf.hidden_size % hf.num_attention_heads !== 0) {
     throw new ValidationError(subject, [
@@ -98,6 +88,22 @@ export function archFromHfConfig(json: unknown, subject = 'HF config.json'): Moe
   };
   // Cross-field rules (topK a multiple of the groups, ...) live in MoeArchSchema; name the HF fields.
   return parseWith(MoeArchSchema, arch, subject, 'fields are named as in MoeArch: topK = num_experts_per_tok, numExpertGroups = num_expert_groups, numKvHeads = num_key_value_heads');
+}
+
+/**
+ * A config of a family moge reads for planning only, named as such: the schema's answer would be
+ * "model_type: expected PanguProMoE" followed by every Pangu field the family names differently.
+ */
+function refuseOtherFamily(json: unknown, subject: string): void {
+  const type = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).model_type : undefined;
+  if (type === HF_MODEL_TYPE || !isHfPlanningModelType(type)) return;
+  throw new ValidationError(subject, [
+    {
+      path: 'model_type',
+      received: type,
+      expected: `"${HF_MODEL_TYPE}": moge reads the architecture of a ${type} config for planning (moge model info, sim, mem) but cannot load or run ${type} weights; the runnable model is Pangu Pro MoE only`,
+    },
+  ]);
 }
 
 /**

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { ValidationError, type FieldIssue } from '@moge/core';
+
+/**
+ * What the family readers share. They read a config.json as an architecture for planning only, so
+ * the rule is not the runnable model's ("refuse whatever we would compute differently") but the
+ * planner's: a difference that leaves parameter counts and FLOPs (nearly) unchanged is kept as a note,
+ * one line, for the CLI to print; one that would change them noticeably is refused, naming the field.
+ */
+
+export const positiveInt = z.number().int().positive();
+export const nonNegativeInt = z.number().int().nonnegative();
+
+/** The config keys every family reader looks at besides its own (all optional, as in HF configs). */
+export const COMMON_FIELDS = {
+  architectures: z.array(z.string()).optional(),
+  vocab_size: positiveInt,
+  hidden_size: positiveInt,
+  num_hidden_layers: positiveInt,
+  num_attention_heads: positiveInt,
+  num_key_value_heads: positiveInt.nullish(),
+  head_dim: positiveInt.nullish(),
+  max_position_embeddings: positiveInt.optional(),
+  rms_norm_eps: z.number().positive().optional(),
+  rope_theta: z.number().positive().optional(),
+  rope_parameters: z.object({ rope_type: z.string().optional(), type: z.string().optional(), rope_theta: z.number().positive().optional() }).loose().nullish(),
+  rope_scaling: z.unknown().optional(),
+  tie_word_embeddings: z.boolean().optional(),
+  hidden_act: z.string().optional(),
+  attention_dropout: z.number().nonnegative().nullish(),
+  partial_rotary_factor: z.number().positive().nullish(),
+  layer_types: z.array(z.string()).nullish(),
+  use_sliding_window: z.boolean().nullish(),
+  sliding_window: z.number().int().positive().nullish(),
+  quantization_config: z.record(z.string(), z.unknown()).nullish(),
+} as const;
+export type HfCommon = z.output<z.ZodObject<typeof COMMON_FIELDS>>;
+
+/** Notes (planning-neutral differences) and issues (refusals) collected while reading one config. */
+export class Reading {
+  readonly notes: string[] = [];
+  readonly issues: FieldIssue[] = [];
+  constructor(readonly subject: string, readonly modelType: string) {}
+  /** A difference MoeArch cannot state that barely changes planning: `field: what, and why it is harmless`. */
+  note(field: string, text: string): void {
+    this.notes.push(`${this.modelType} ${field}: ${text}`);
+  }
+  refuse(path: string, received: unknown, expected: string): void {
+    this.issues.push({ path, received, expected });
+  }
+  /** Throws the refusals gathered so far, every one named. */
+  check(): void {
+    if (this.issues.length > 0) throw new ValidationError(this.subject, this.issues, `moge reads ${this.modelType} configs as architectures for planning; a field it cannot express in MoeArch without changing parameter counts or FLOPs is refused`);
+  }
+}
+
+/** `rope_scaling` / `rope_parameters` kinds that are plain RoPE. */
+function ropeKind(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const kind = v.rope_type ?? v.type;
+  return typeof kind === 'string' && kind !== 'default' ? kind : undefined;
+}
+
+/** Head dimension: an explicit head_dim, or hidden / heads when the family derives it. */
+export function headDimOf(hf: HfCommon, r: Reading): number {
+  if (hf.head_dim != null) return hf.head_dim;
+  if (hf.hidden_size % hf.num_attention_heads !== 0) {
+    r.refuse('hidden_size', hf.hidden_size, `a multiple of num_attention_heads (${hf.num_attention_heads}) when head_dim is absent`);
+    return 1;
+  }
+  return hf.hidden_size / hf.num_attention_heads;
+}
+
+/**
+ * The checks and notes every family shares: activation, RoPE scaling, dropout, partial rotary,
+ * quantised weights (notes); sliding-window or other non-full attention layers (refused: they change
+ * the attention FLOPs and the KV cache of long sequences).
+ */
+export function readCommon(hf: HfCommon, r: Reading, opts: { slidingWindowField: 'use_sliding_window' | 'sliding_window' | 'none' }): void {
+  if (hf.hidden_act !== undefined && hf.hidden_act !== 'silu') {
+    r.note('hidden_act', `"${hf.hidden_act}": counted as the SwiGLU (silu) gated MLP; a gated MLP has the same parameters and FLOPs whatever its activation`);
+  }
+  const scaling = ropeKind(hf.rope_scaling) ?? ropeKind(hf.rope_parameters);
+  if (scaling !== undefined) {
+    r.note('rope_scaling', `"${scaling}" RoPE scaling is not modelled: it changes no parameter count or FLOPs; maxPositionEmbeddings is the config's max_position_embeddings${hf.max_position_embeddings !== undefined ? ` (${hf.max_position_embeddings})` : ''}`);
+  }
+  if (hf.attention_dropout != null && hf.attention_dropout > 0) r.note('attention_dropout', `${hf.attention_dropout}: dropout is not modelled (no parameters, negligible FLOPs)`);
+  if (hf.partial_rotary_factor != null && hf.partial_rotary_factor !== 1) r.note('partial_rotary_factor', `${hf.partial_rotary_factor}: partial RoPE is not modelled (no parameters, negligible FLOPs)`);
+  if (hf.quantization_config != null) {
+    const method = hf.quantization_config.quant_method;
+    r.note('quantization_config', `the published weights are quantised${typeof method === 'string' ? ` (${method})` : ''}; moge's memory and time figures use the dtypes of the plan, not those of the files`);
+  }
+  const notFull = (hf.layer_types ?? []).findIndex((t) => t !== 'full_attention');
+  if (notFull >= 0) r.refuse(`layer_types[${notFull}]`, hf.layer_types![notFull], '"full_attention" for every layer: sliding-window layers change attention FLOPs and the KV cache, which MoeArch cannot express');
+  if (opts.slidingWindowField === 'use_sliding_window' && hf.use_sliding_window === true) {
+    r.refuse('use_sliding_window', true, 'false: sliding-window attention changes attention FLOPs and the KV cache, which MoeArch cannot express');
+  }
+  if (opts.slidingWindowField === 'sliding_window' && hf.sliding_window != null && hf.sliding_window < (hf.max_position_embeddings ?? Infinity)) {
+    r.refuse('sliding_window', hf.sliding_window, `null (or at least max_position_embeddings): sliding-window attention changes attention FLOPs and the KV cache, which MoeArch cannot express`);
+  }
+}

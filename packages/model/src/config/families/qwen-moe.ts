@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { parseWith, type MoeArchInput } from '@moge/core';
+import { ropeThetaOf } from '../rope-theta';
+import { COMMON_FIELDS, headDimOf, nonNegativeInt, positiveInt, readCommon, type Reading } from './common';
+
+/** Qwen2-MoE / Qwen3-MoE `config.json` (transformers' Qwen2MoeConfig / Qwen3MoeConfig field names). */
+const QwenMoeSchema = z
+  .object({
+    ...COMMON_FIELDS,
+    model_type: z.enum(['qwen3_moe', 'qwen2_moe']),
+    /** Width of the dense MLP of the layers in mlp_only_layers. */
+    intermediate_size: positiveInt.optional(),
+    num_experts: positiveInt,
+    num_experts_per_tok: positiveInt,
+    moe_intermediate_size: positiveInt,
+    shared_expert_intermediate_size: nonNegativeInt.nullish(),
+    decoder_sparse_step: positiveInt.nullish(),
+    mlp_only_layers: z.array(z.number().int().nonnegative()).nullish(),
+    norm_topk_prob: z.boolean().nullish(),
+    router_aux_loss_coef: z.number().nonnegative().optional(),
+    attention_bias: z.boolean().optional(),
+    qkv_bias: z.boolean().optional(),
+  })
+  .loose();
+
+/**
+ * Qwen2-MoE and Qwen3-MoE as a MoeArch: plain top-k over `num_experts`, `moe_intermediate_size` per
+ * expert, qwen2's `shared_expert_intermediate_size` as the shared expert, leading `mlp_only_layers`
+ * as dense layers of `intermediate_size`.
+ */
+export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
+  const hf = parseWith(QwenMoeSchema, json, r.subject);
+  const qwen3 = hf.model_type === 'qwen3_moe';
+  readCommon(hf, r, { slidingWindowField: 'use_sliding_window' });
+  // transformers: layer l is MoE when l ∉ mlp_only_layers and (l + 1) % decoder_sparse_step == 0.
+  const step = hf.decoder_sparse_step ?? 1;
+  if (step !== 1) r.refuse('decoder_sparse_step', step, '1: with a step of more than one, dense layers alternate with MoE layers, which MoeArch cannot place (dense layers only lead)');
+  const dense = [...new Set(hf.mlp_only_layers ?? [])].sort((a, b) => a - b);
+  const leading = dense.every((layer, i) => layer === i);
+  if (!leading) r.refuse('mlp_only_layers', hf.mlp_only_layers, `the leading layers only ([0, 1, …, k−1]): MoeArch places dense layers before the MoE layers, not at ${JSON.stringify(dense.filter((layer, i) => layer !== i))}`);
+  if (dense.length > 0 && hf.intermediate_size === undefined) r.refuse('intermediate_size', undefined, 'the dense MLP width of the mlp_only_layers');
+  if (qwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
+  const headDim = headDimOf(hf, r);
+  const shared = qwen3 ? 0 : (hf.shared_expert_intermediate_size ?? 0);
+  if (qwen3 && (hf.shared_expert_intermediate_size ?? 0) > 0) r.note('shared_expert_intermediate_size', 'is not used by qwen3_moe (it has no shared expert)');
+  if (hf.norm_topk_prob === true) r.note('norm_topk_prob', 'true: top-k weights are renormalised to sum to 1 (no parameters, negligible FLOPs)');
+  if (shared > 0) r.note('shared_expert_intermediate_size', `the shared expert's sigmoid gate (shared_expert_gate, hidden_size = ${hf.hidden_size} parameters per MoE layer) is not counted`);
+  const bias = qwen3 ? (hf.attention_bias ?? false) : (hf.qkv_bias ?? true);
+  if (!qwen3 && bias) r.note('attention_bias', `q/k/v have biases and o has none; counted as biases on q, k, v and o (hidden_size = ${hf.hidden_size} parameters per layer too many)`);
+  if (qwen3) r.note('q_norm', `the per-head RMSNorm of q and k (2 × head_dim = ${2 * headDim} parameters per layer) is not counted`);
+  r.check();
+  return {
+    numLayers: hf.num_hidden_layers,
+    hiddenSize: hf.hidden_size,
+    numHeads: hf.num_attention_heads,
+    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
+    headDim,
+    vocabSize: hf.vocab_size,
+    denseFfnSize: dense.length > 0 ? hf.intermediate_size! : 0,
+    numExperts: hf.num_experts,
+    numExpertGroups: 1,
+    topK: hf.num_experts_per_tok,
+    expertFfnSize: hf.moe_intermediate_size,
+    sharedExpertFfnSize: shared,
+    numDenseLayers: Math.min(dense.length, hf.num_hidden_layers),
+    router: 'topk',
+    routerAuxLossCoef: hf.router_aux_loss_coef ?? 0.001,
+    attention: 'gqa',
+    attentionBias: bias,
+    ropeTheta: ropeThetaOf(hf, r.subject),
+    normEps: hf.rms_norm_eps ?? 1e-6,
+    tiedEmbeddings: hf.tie_word_embeddings ?? false,
+    maxPositionEmbeddings: hf.max_position_embeddings ?? 32768,
+  };
+}

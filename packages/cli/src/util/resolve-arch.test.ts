@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { MoeArchSchema, ValidationError, MogeError, type MoeArch } from '@moge/core';
-import { getPreset, hfConfigFromArch, listPresets } from '@moge/model';
+import { describe, expect, it, vi } from 'vitest';
+import { countParameters, MoeArchSchema, ValidationError, MogeError, type MoeArch } from '@moge/core';
+import { archFromHfConfig, getPreset, hfConfigFromArch, listPresets } from '@moge/model';
 import { stringify as stringifyYaml } from 'yaml';
-import { assertPresetFlag, resolveArch } from './resolve-arch';
+import { assertPresetFlag, resolveArch, resolveArchWithNotes } from './resolve-arch';
 
 describe('resolveArch', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moge-arch-'));
@@ -88,19 +88,68 @@ describe('resolveArch', () => {
     }
   });
 
-  it('refuses an HF config of another family in one line saying what to give instead', () => {
-    const llama = join(dir, 'llama', 'config.json');
-    mkdirSync(join(dir, 'llama'));
-    writeFileSync(llama, JSON.stringify({ model_type: 'llama', hidden_size: 4096, num_hidden_layers: 32, num_attention_heads: 32, intermediate_size: 11008, vocab_size: 32000 }));
-    for (const value of [llama, join(dir, 'llama')]) {
+  it('refuses an HF config of a family it does not read in one line saying what to give instead', () => {
+    const gemma = join(dir, 'gemma', 'config.json');
+    mkdirSync(join(dir, 'gemma'));
+    writeFileSync(gemma, JSON.stringify({ model_type: 'gemma', hidden_size: 3072, num_hidden_layers: 28, num_attention_heads: 16, intermediate_size: 24576, vocab_size: 256000 }));
+    for (const value of [gemma, join(dir, 'gemma')]) {
       expect(() => resolveArch(value)).toThrow(
-        /^\S*llama\/config\.json: model_type "llama" is not a Pangu Pro MoE config \(model_type "PanguProMoE"\), the Hugging Face family moge reads; describe this model as a MoeArch JSON\/YAML file \(.*\) or start from a preset \(pangu-pro-moe, .*\)$/,
+        /^\S*gemma\/config\.json: model_type "gemma" is not a Hugging Face family moge reads \(PanguProMoE, deepseek_v3, .*, qwen3\); describe this model as a MoeArch JSON\/YAML file \(.*\) or start from a preset \(pangu-pro-moe, .*\)$/,
       );
     }
     // A Pangu config with a bad field still gets the field-by-field report.
     const pangu = join(dir, 'pangu-bad.json');
     writeFileSync(pangu, JSON.stringify({ ...hfConfigFromArch(getPreset('moge-tiny')), num_experts_per_tok: 3 }));
     expect(() => resolveArch(pangu)).toThrow(/invalid HF config .*\n {2}- topK: got 3/);
+  });
+
+  /** The sizing fields of deepseek-ai/DeepSeek-V3's published config.json (the full file is in @moge/model's tests). */
+  const deepseekV3 = {
+    model_type: 'deepseek_v3', vocab_size: 129280, hidden_size: 7168, intermediate_size: 18432, moe_intermediate_size: 2048, num_hidden_layers: 61,
+    num_attention_heads: 128, num_key_value_heads: 128, n_shared_experts: 1, n_routed_experts: 256, routed_scaling_factor: 2.5, kv_lora_rank: 512,
+    q_lora_rank: 1536, qk_rope_head_dim: 64, v_head_dim: 128, qk_nope_head_dim: 128, topk_method: 'noaux_tc', n_group: 8, topk_group: 4,
+    num_experts_per_tok: 8, moe_layer_freq: 1, first_k_dense_replace: 3, norm_topk_prob: true, scoring_func: 'sigmoid', num_nextn_predict_layers: 1,
+    max_position_embeddings: 163840, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false,
+  };
+
+  it('reads another family\'s config.json (file or directory) as an architecture for planning, with its notes', () => {
+    const model = join(dir, 'deepseek-v3');
+    mkdirSync(model);
+    writeFileSync(join(model, 'config.json'), JSON.stringify(deepseekV3));
+    for (const value of [model, join(model, 'config.json')]) {
+      const { arch, notes } = resolveArchWithNotes(value);
+      expect(arch).toMatchObject({ attention: 'mla', numDenseLayers: 3, numExperts: 256, router: 'group-limited', routerTopGroups: 4, mtpDepth: 1 });
+      expect(Math.abs(countParameters(arch).total / 671e9 - 1)).toBeLessThan(0.01);
+      expect(notes).toContain(`${join(model, 'config.json')}: deepseek_v3 scoring_func: "sigmoid": experts are scored with sigmoid, not softmax (same experts per token and FLOPs)`);
+    }
+  });
+
+  it('resolveArch prints the notes on stderr, one line each', () => {
+    const file = join(dir, 'mixtral.json');
+    writeFileSync(file, JSON.stringify({ model_type: 'mixtral', vocab_size: 32000, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, num_local_experts: 8, num_experts_per_tok: 2 }));
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    try {
+      expect(resolveArch(file)).toMatchObject({ numExperts: 8, topK: 2, expertFfnSize: 14336 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toEqual([`note: ${file}: mixtral num_experts_per_tok: the top-k weights are a softmax over the chosen experts only (renormalised): no parameters, negligible FLOPs\n`]);
+  });
+
+  it('refuses a field MoeArch cannot express, naming it', () => {
+    const file = join(dir, 'qwen3-moe-alternating.json');
+    writeFileSync(file, JSON.stringify({ model_type: 'qwen3_moe', vocab_size: 1000, hidden_size: 64, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, num_experts: 8, num_experts_per_tok: 2, moe_intermediate_size: 32, decoder_sparse_step: 2 }));
+    expect(() => resolveArch(file)).toThrow(/decoder_sparse_step: got 2, expected 1: with a step of more than one/);
+  });
+
+  it('with runnable: true, an HF config must be PanguProMoE: other families are refused in one line', () => {
+    const file = join(dir, 'deepseek-v3-runnable.json');
+    writeFileSync(file, JSON.stringify(deepseekV3));
+    expect(() => resolveArch(file, { runnable: true })).toThrow(/^\S*deepseek-v3-runnable\.json: model_type "deepseek_v3" is read as an architecture for planning only \(moge model info, sim, mem\); the model moge builds and runs is Pangu Pro MoE/);
+    const pangu = join(dir, 'pangu-runnable.json');
+    writeFileSync(pangu, JSON.stringify(hfConfigFromArch(getPreset('moge-tiny'))));
+    expect(resolveArch(pangu, { runnable: true })).toEqual(archFromHfConfig(hfConfigFromArch(getPreset('moge-tiny'))));
   });
 
   it('names the bad field or the unknown value', () => {

@@ -54,6 +54,24 @@ export class Reading {
   }
 }
 
+/**
+ * Refuses a sizing field the config leaves out where transformers would fill in a class default that
+ * is not a neutral value (DeepseekV3Config's first_k_dense_replace is 3, Qwen2Config's
+ * num_key_value_heads 32, …): guessing would change the counts without a word. Published configs
+ * state them all; `null`, where the family allows it, is a statement.
+ */
+export function requireStated(hf: Record<string, unknown>, fields: readonly string[], r: Reading): void {
+  for (const field of fields) {
+    if (hf[field] === undefined) r.refuse(field, undefined, `a stated value: without it transformers uses its ${r.modelType} class default, which moge does not guess; copy it from the model's published config.json`);
+  }
+}
+
+/** Key/value heads: `null` means one per query head (as in transformers); absent is refused unless the family defaults to that too (llama). */
+export function kvHeadsOf(hf: HfCommon, r: Reading, absentMeansHeads: boolean): number {
+  if (hf.num_key_value_heads === undefined && !absentMeansHeads) requireStated(hf, ['num_key_value_heads'], r);
+  return hf.num_key_value_heads ?? hf.num_attention_heads;
+}
+
 /** `rope_scaling` / `rope_parameters` kinds that are plain RoPE. */
 function ropeKind(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
 import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, nonNegativeInt, positiveInt, readCommon, type Reading } from './common';
+import { COMMON_FIELDS, nonNegativeInt, positiveInt, readCommon, requireStated, type Reading } from './common';
 
 /** DeepSeek-V2 / V3 `config.json` (transformers' DeepseekV2Config / DeepseekV3Config field names). */
 const DeepseekSchema = z
@@ -45,9 +45,11 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
   const hf = parseWith(DeepseekSchema, json, r.subject);
   const v3 = hf.model_type === 'deepseek_v3';
   readCommon(hf, r, { slidingWindowField: 'none' });
+  // DeepseekV2Config and DeepseekV3Config default these differently (V3: 3 dense layers, 1 shared expert, …).
+  requireStated(hf, ['q_lora_rank', 'n_routed_experts'], r);
   const moe = hf.n_routed_experts != null;
-  if (moe && hf.num_experts_per_tok == null) r.refuse('num_experts_per_tok', hf.num_experts_per_tok, 'a positive integer when n_routed_experts is set');
-  if (moe && hf.moe_intermediate_size === undefined) r.refuse('moe_intermediate_size', undefined, 'a positive integer when n_routed_experts is set');
+  if (moe) requireStated(hf, ['num_experts_per_tok', 'moe_intermediate_size', 'n_shared_experts', 'first_k_dense_replace'], r);
+  if (moe && hf.num_experts_per_tok === null) r.refuse('num_experts_per_tok', null, 'a positive integer when n_routed_experts is set');
   // MoE on every moe_layer_freq-th layer only: dense layers in between, which MoeArch cannot place.
   if (moe && hf.moe_layer_freq !== undefined && hf.moe_layer_freq !== 1) {
     r.refuse('moe_layer_freq', hf.moe_layer_freq, '1: MoeArch places dense layers only before the MoE layers (first_k_dense_replace), not between them');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
 import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, headDimOf, positiveInt, readCommon, type Reading } from './common';
+import { COMMON_FIELDS, headDimOf, kvHeadsOf, positiveInt, readCommon, type Reading } from './common';
 
 /** Llama / Qwen2 / Qwen3 `config.json` (transformers' field names). */
 const DenseSchema = z
@@ -25,6 +25,8 @@ export function readDense(json: unknown, r: Reading): MoeArchInput {
   readCommon(hf, r, { slidingWindowField: type === 'llama' ? 'none' : 'use_sliding_window' });
   if (type === 'qwen3' && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
   const headDim = headDimOf(hf, r);
+  // LlamaConfig leaves it None (one per query head); Qwen2Config and Qwen3Config default to 32.
+  const kvHeads = kvHeadsOf(hf, r, type === 'llama');
   // Qwen2 always has q/k/v biases (no config field); llama's and qwen3's attention_bias covers q, k, v and o.
   const bias = type === 'qwen2' ? true : (hf.attention_bias ?? false);
   if (type === 'qwen2') r.note('attention_bias', `q/k/v have biases and o has none; counted as biases on q, k, v and o (hidden_size = ${hf.hidden_size} parameters per layer too many)`);
@@ -35,7 +37,7 @@ export function readDense(json: unknown, r: Reading): MoeArchInput {
     numLayers: hf.num_hidden_layers,
     hiddenSize: hf.hidden_size,
     numHeads: hf.num_attention_heads,
-    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
+    numKvHeads: kvHeads,
     headDim,
     vocabSize: hf.vocab_size,
     denseFfnSize: hf.intermediate_size,

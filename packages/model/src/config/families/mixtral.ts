@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
 import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, headDimOf, positiveInt, readCommon, type Reading } from './common';
+import { COMMON_FIELDS, headDimOf, kvHeadsOf, positiveInt, readCommon, type Reading } from './common';
 
 /** Mixtral `config.json` (transformers' MixtralConfig field names). */
 const MixtralSchema = z
@@ -22,6 +22,7 @@ export function readMixtral(json: unknown, r: Reading): MoeArchInput {
   const hf = parseWith(MixtralSchema, json, r.subject);
   readCommon(hf, r, { slidingWindowField: 'sliding_window' });
   const headDim = headDimOf(hf, r);
+  const kvHeads = kvHeadsOf(hf, r, false);
   r.note('num_experts_per_tok', 'the top-k weights are a softmax over the chosen experts only (renormalised): no parameters, negligible FLOPs');
   if (hf.router_jitter_noise) r.note('router_jitter_noise', `${hf.router_jitter_noise}: router noise in training is not modelled`);
   r.check();
@@ -29,7 +30,7 @@ export function readMixtral(json: unknown, r: Reading): MoeArchInput {
     numLayers: hf.num_hidden_layers,
     hiddenSize: hf.hidden_size,
     numHeads: hf.num_attention_heads,
-    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
+    numKvHeads: kvHeads,
     headDim,
     vocabSize: hf.vocab_size,
     denseFfnSize: 0,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
 import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, headDimOf, nonNegativeInt, positiveInt, readCommon, type Reading } from './common';
+import { COMMON_FIELDS, headDimOf, kvHeadsOf, nonNegativeInt, positiveInt, readCommon, requireStated, type Reading } from './common';
 
 /** Qwen2-MoE / Qwen3-MoE `config.json` (transformers' Qwen2MoeConfig / Qwen3MoeConfig field names). */
 const QwenMoeSchema = z
@@ -41,6 +41,8 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
   if (dense.length > 0 && hf.intermediate_size === undefined) r.refuse('intermediate_size', undefined, 'the dense MLP width of the mlp_only_layers');
   if (qwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
   const headDim = headDimOf(hf, r);
+  if (!qwen3) requireStated(hf, ['shared_expert_intermediate_size'], r);
+  const kvHeads = kvHeadsOf(hf, r, false);
   const shared = qwen3 ? 0 : (hf.shared_expert_intermediate_size ?? 0);
   if (qwen3 && (hf.shared_expert_intermediate_size ?? 0) > 0) r.note('shared_expert_intermediate_size', 'is not used by qwen3_moe (it has no shared expert)');
   if (hf.norm_topk_prob === true) r.note('norm_topk_prob', 'true: top-k weights are renormalised to sum to 1 (no parameters, negligible FLOPs)');
@@ -53,7 +55,7 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
     numLayers: hf.num_hidden_layers,
     hiddenSize: hf.hidden_size,
     numHeads: hf.num_attention_heads,
-    numKvHeads: hf.num_key_value_heads ?? hf.num_attention_heads,
+    numKvHeads: kvHeads,
     headDim,
     vocabSize: hf.vocab_size,
     denseFfnSize: dense.length > 0 ? hf.intermediate_size! : 0,

@@ -166,6 +166,18 @@ describe('readHfArch: refusals name the field', () => {
     expect(refusal(noHeadDim)).toMatch(/head_dim: got .*transformers' default is 128/s);
   });
 
+  it('refuses a sizing field left to a transformers class default it does not guess; llama\'s absent kv heads are one per head', () => {
+    const { first_k_dense_replace: _k, ...noDense } = DEEPSEEK_V3;
+    expect(refusal(noDense)).toMatch(/first_k_dense_replace: got nothing, expected a stated value: without it transformers uses its deepseek_v3 class default/);
+    const { shared_expert_intermediate_size: _s, ...noShared } = QWEN2_57B_A14B;
+    expect(refusal(noShared)).toMatch(/shared_expert_intermediate_size: got nothing/);
+    const { num_key_value_heads: _h, ...noKv } = MIXTRAL_8X7B;
+    expect(refusal(noKv)).toMatch(/num_key_value_heads: got nothing/);
+    expect(refusal({ ...noKv, model_type: 'qwen2' })).toMatch(/num_key_value_heads: got nothing/);
+    expect(readHfArch({ ...noKv, model_type: 'llama' }).arch.numKvHeads).toBe(32);
+    expect(readHfArch({ ...MIXTRAL_8X7B, num_key_value_heads: null }).arch.numKvHeads).toBe(32);
+  });
+
   it('refuses a family it does not read, listing the ones it does', () => {
     expect(refusal({ ...LLAMA_3_8B, model_type: 'gemma' })).toMatch(/model_type: got "gemma".*"deepseek_v3".*"mixtral"/s);
     expect(refusal({ hidden_size: 8 })).toMatch(/model_type: got nothing, expected one of/);

@@ -138,6 +138,38 @@ describe('readHfArch: what each family maps to', () => {
   });
 });
 
+describe('readHfArch: notes are for fields that change no count', () => {
+  /** Per family, settings of fields that may only add notes: the arch must come out the same. */
+  const neutral = fc.record({
+    hidden_act: fc.constantFrom('silu', 'gelu', 'gelu_pytorch_tanh'),
+    rope_scaling: fc.constantFrom(null, { type: 'yarn', factor: 4, original_max_position_embeddings: 4096 }, { rope_type: 'linear', factor: 2 }),
+    attention_dropout: fc.constantFrom(0, 0.1),
+    norm_topk_prob: fc.boolean(),
+    routed_scaling_factor: fc.constantFrom(1, 2.5, 16),
+    scoring_func: fc.constantFrom('softmax', 'sigmoid'),
+    seq_aux: fc.boolean(),
+    quantization_config: fc.constantFrom(undefined, { quant_method: 'fp8' }),
+  });
+
+  it('changing a noted field changes the notes, never the arch (property)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(DEEPSEEK_V3, DEEPSEEK_V2_LITE, QWEN3_30B_A3B, QWEN2_57B_A14B, MIXTRAL_8X7B, LLAMA_3_8B), neutral, (config, fields) => {
+        const base = readHfArch(config).arch;
+        const changed = readHfArch({ ...config, ...fields });
+        expect(changed.arch).toEqual(base);
+        expect(changed.notes.every((n) => n.startsWith(`${config.model_type} `))).toBe(true);
+        // …and what changed is said.
+        const noted = (field: string) => changed.notes.some((n) => n.startsWith(`${config.model_type} ${field}: `));
+        if (fields.hidden_act !== 'silu') expect(noted('hidden_act')).toBe(true);
+        if (fields.rope_scaling !== null) expect(noted('rope_scaling')).toBe(true);
+        if (fields.attention_dropout > 0) expect(noted('attention_dropout')).toBe(true);
+        if (fields.quantization_config) expect(noted('quantization_config')).toBe(true);
+      }),
+      { seed: 20261202, numRuns: 200 },
+    );
+  });
+});
+
 describe('readHfArch: refusals name the field', () => {
   const refusal = (json: unknown): string => {
     try {

@@ -67,6 +67,8 @@ describe('readHfArch: what each family maps to', () => {
   it('DeepSeek-V3: MLA, group-limited router, 3 dense layers, shared expert, MTP, and notes for what MoeArch lacks', () => {
     const { arch, notes, modelType } = readHfArch(DEEPSEEK_V3);
     expect(modelType).toBe('deepseek_v3');
+    expect(arch.name).toBe('deepseek_v3');
+    expect(readHfArch({ ...DEEPSEEK_V3, _name_or_path: 'deepseek-ai/DeepSeek-V3' }).arch.name).toBe('deepseek-ai/DeepSeek-V3');
     expect(arch).toMatchObject({
       numLayers: 61, hiddenSize: 7168, numHeads: 128, numKvHeads: 128, headDim: 192, vocabSize: 129280,
       attention: 'mla', mla: { qLoraRank: 1536, kvLoraRank: 512, qkRopeHeadDim: 64, qkNopeHeadDim: 128, vHeadDim: 128 },

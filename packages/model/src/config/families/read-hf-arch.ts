@@ -44,7 +44,11 @@ export function readHfArch(json: unknown, subject = 'HF config.json'): HfArchRea
   }
   if (type === 'PanguProMoE') return { arch: archFromHfConfig(json, subject), modelType: type, notes: [] };
   const reading = new Reading(subject, type);
-  const arch = READERS[type](json, reading);
+  // Named for the tables and messages of the planners ("custom" otherwise): the repository id a
+  // saved config records, else the family.
+  const recorded = (json as Record<string, unknown>)._name_or_path;
+  const name = typeof recorded === 'string' && recorded.trim() !== '' ? recorded : type;
+  const arch = { name, ...READERS[type](json, reading) };
   // Cross-field rules (topK ≤ numExperts, kv heads dividing heads, …) live in MoeArchSchema.
   return {
     arch: parseWith(MoeArchSchema, arch, subject, `read as a ${type} config; fields are named as in MoeArch (numKvHeads = num_key_value_heads, topK = num_experts_per_tok, numExpertGroups = n_group, routerTopGroups = topk_group)`),

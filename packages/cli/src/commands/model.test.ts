@@ -110,6 +110,20 @@ describe('moge model forward', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('model init refuses an HF config of a family read for planning only, writing nothing', async () => {
+    const { err } = capture();
+    const config = join(tmp, 'qwen3-moe-tiny.json');
+    writeFileSync(config, JSON.stringify({
+      model_type: 'qwen3_moe', vocab_size: 64, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1,
+      head_dim: 8, intermediate_size: 32, moe_intermediate_size: 8, num_experts: 4, num_experts_per_tok: 2, decoder_sparse_step: 1, mlp_only_layers: [],
+    }));
+    expect(await main(['model', 'info', config])).toBe(0); // planning reads it
+    const dir = join(tmp, 'init-qwen');
+    expect(await main(['model', 'init', '--arch', config, '--out', dir])).toBe(1);
+    expect(err.join('')).toMatch(/model_type "qwen3_moe" is read as an architecture for planning only/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('model init refuses a directory that already holds a model', async () => {
     const { err } = capture();
     const dir = join(tmp, 'init-twice');

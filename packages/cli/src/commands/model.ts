@@ -193,7 +193,8 @@ function runInit(opts: Record<string, string | undefined>): void {
   // A random model over a trained one (a checkpoint directory, say) would destroy it.
   const existing = [CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE].filter((f) => existsSync(joinPath(flags['--out'], f)));
   if (existing.length) throw new MogeError('E_MODEL_EXISTS', `--out ${flags['--out']}: already holds a model (${existing.join(', ')}); give a new directory`);
-  const arch = resolveArch(flags['--arch']);
+  // A random model of the runnable architecture: other HF families are read for planning only.
+  const arch = resolveArch(flags['--arch'], { runnable: true });
   // Every parameter in float32 (4 B), copied once more to save (4 B), then serialised in --dtype.
   assertFitsHostMemory(arch, 8 + INIT_DTYPE_BYTES[flags['--dtype']], `--arch ${flags['--arch']}`, `to initialise and write in ${flags['--dtype']}`, 'model init is for models that fit (moge-tiny, moge-small, or a smaller MoeArch file); `moge model info` gives any model\'s sizes');
   const weights = initModelWeights(arch, createBackend('reference'), { seed: flags['--seed'] });

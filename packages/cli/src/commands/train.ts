@@ -166,7 +166,7 @@ function configFromFlags(o: TrainCli): TrainConfigInput & { steps?: number } {
 function assertTrainableHere(o: TrainCli, input: TrainConfigInput): void {
   let arch: MoeArch;
   try {
-    arch = resolveArch((o.preset ?? o.model)!);
+    arch = resolveArch((o.preset ?? o.model)!, { runnable: true });
   } catch (e) {
     if (e instanceof MogeError) return;
     throw e;

@@ -11,7 +11,7 @@ export { createRouter, registerRouter, routerKinds, type RouterPlugin } from './
 export { createScoredRouter, type SelectFn, type FastForward } from './router/scored-router';
 export { selectMoge, selectTopK, selectGroupLimited, type Selection } from './router/select';
 export { mogeForwardHost, type MogeHostOptions, type MogeHostResult, type MogeShape } from './router/fused-moge';
-export { batchAuxLoss, segmentedAuxLoss, equalTokenSegments, type AuxLossResult } from './aux/aux-loss';
+export { batchAuxLoss, segmentedAuxLoss, equalTokenSegments, type AuxLossResult, type AuxLossOptions } from './aux/aux-loss';
 export {
   countExperts,
   deviceLoads,

@@ -1,5 +1,6 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { countExperts } from '../metrics/balance';
+import { auxScores, type AuxScoring } from './aux-scores';
 
 /**
  * Load-balancing auxiliary losses on the router's probabilities, with their gradient.
@@ -17,13 +18,23 @@ import { countExperts } from '../metrics/balance';
  * With G = 1 it is the batch-level loss. Segments balance experts inside the group that actually
  * shares the load, instead of letting one group's surplus hide another's deficit.
  *
+ * p_{t,i} are softmax probabilities by default, each row checked to sum to 1. With
+ * `{ scoring: 'sigmoid' }` (pass the router's config) they are sigmoid scores, first normalised per
+ * token as DeepSeek-V3's balance loss does, p_{t,i} = s_{t,i} / Σ_j s_{t,j}; `dProbs` is then the
+ * gradient w.r.t. the raw scores s, through that normalisation.
+ *
  * The loss is unscaled: the training loss adds α·aux per layer, and the caller scales `dProbs` by α
- * before passing it to `Router.backward`, which maps it through the softmax Jacobian to the logits.
+ * before passing it to `Router.backward`, which maps it through the score function's Jacobian to the logits.
  */
+export interface AuxLossOptions {
+  /** The router's score function: 'softmax' (default) or 'sigmoid'. A `RouterConfig` fits here. */
+  scoring?: AuxScoring;
+}
+
 export interface AuxLossResult {
   /** The loss (mean over segments), float64. */
   loss: number;
-  /** [T, E] ∂aux/∂probs on the backend. */
+  /** [T, E] ∂aux/∂probs on the backend (w.r.t. the scores as given, also under sigmoid scoring). */
   dProbs: Tensor;
   /** Loss of every segment (one entry for the batch-level loss). */
   segmentLosses: number[];
@@ -44,8 +55,14 @@ export function equalTokenSegments(tokens: number, groups: number): number[] {
 }
 
 /** Pangu Pro's batch-level aux loss over all T tokens. */
-export function batchAuxLoss(backend: Backend, probs: Tensor, expertIds: ArrayLike<number>, topK: number): AuxLossResult {
-  return segmentedAuxLoss(backend, probs, expertIds, topK, [0, probs.shape[0]!]);
+export function batchAuxLoss(
+  backend: Backend,
+  probs: Tensor,
+  expertIds: ArrayLike<number>,
+  topK: number,
+  options: AuxLossOptions = {},
+): AuxLossResult {
+  return segmentedAuxLoss(backend, probs, expertIds, topK, [0, probs.shape[0]!], options);
 }
 
 /**
@@ -58,7 +75,12 @@ export function segmentedAuxLoss(
   expertIds: ArrayLike<number>,
   topK: number,
   segmentOffsets: readonly number[],
+  options: AuxLossOptions = {},
 ): AuxLossResult {
+  const scoring = options.scoring ?? 'softmax';
+  if (scoring !== 'softmax' && scoring !== 'sigmoid') {
+    throw new RangeError(`aux loss scoring: got ${JSON.stringify(scoring)}, expected 'softmax' or 'sigmoid' (the router's config.scoring)`);
+  }
   if (probs.shape.length !== 2) throw new RangeError(`aux loss probs: got [${probs.shape.join(', ')}], expected [T, E]`);
   const [tokens, e] = probs.shape as [number, number];
   // Both divide the loss (f = E/(K·T)·count): K = 0 gave NaN, T = 0 an error about "segment 0".
@@ -89,9 +111,10 @@ export function segmentedAuxLoss(
     for (let j = 0; j < topK; j++) counts[row + expertIds[t * topK + j]!]! += 1;
   }
 
+  const scores = auxScores(backend, probs, scoring);
   // Σ_t p_{t,i} per segment on the backend: scatter-add the [T, E] rows onto G rows.
   const sums = backend.zeros([groups, e]);
-  backend.scatterAddRows(sums, segmentOf, probs);
+  backend.scatterAddRows(sums, segmentOf, scores.normalized);
   const probSums = backend.read(sums);
 
   const segmentLosses: number[] = [];
@@ -108,6 +131,6 @@ export function segmentedAuxLoss(
     segmentLosses.push(loss);
   }
   const loss = segmentLosses.reduce((a, b) => a + b, 0) / groups;
-  const dProbs = backend.gatherRows(backend.fromArray(grad, [groups, e]), segmentOf);
+  const dProbs = scores.backward(backend.gatherRows(backend.fromArray(grad, [groups, e]), segmentOf));
   return { loss, dProbs, segmentLosses, expertCounts };
 }

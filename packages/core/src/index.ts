@@ -39,6 +39,7 @@ export {
 export { RoutingStatsSchema, type RoutingStats, type LayerRoutingStats } from './schemas/routing-stats';
 export { ProvenanceSchema, SourcedNumberSchema, sourced, type Provenance, type SourcedNumber } from './schemas/provenance';
 export * from './units/units';
+export { maxOverMean } from './balance/max-over-mean';
 export {
   countParameters,
   layerParams,

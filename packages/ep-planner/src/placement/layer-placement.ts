@@ -1,3 +1,5 @@
+import { maxOverMean } from '@moge/core';
+
 /**
  * The placement of one MoE layer: which logical expert every physical slot holds, the inverse map,
  * replica counts and the load each rank is predicted to carry. Every policy produces its slots and
@@ -16,22 +18,15 @@ export interface LayerPlacement {
   replicaCounts: Int32Array;
   /** Predicted tokens per rank, an expert's load split evenly over its replicas. */
   rankLoads: Float64Array;
-  /** max / mean of rankLoads: 1 is perfect balance (also reported when every load is 0). */
+  /** max / mean of rankLoads (`maxOverMean` of `@moge/core`): 1 is perfect balance, also when every load is 0. */
   maxOverMean: number;
 }
 
-/** max / mean of a load vector; 1 when the mean is 0, since nothing is then imbalanced. */
-export function maxOverMean(values: ArrayLike<number>): number {
-  let max = -Infinity;
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    sum += v;
-    if (v > max) max = v;
-  }
-  const mean = sum / values.length;
-  return mean > 0 ? max / mean : 1;
-}
+/**
+ * max / mean of a load vector; 1 when every load is 0, since nothing is then imbalanced. The one
+ * definition in `@moge/core`, which `@moge/router`'s balance metrics use too.
+ */
+export { maxOverMean };
 
 /** Load per rank when `loads` (tokens per logical expert) split evenly over the replicas of `placement`. */
 export function rankLoadsUnder(

@@ -1,7 +1,8 @@
-import { RoutingStatsSchema, ValidationError } from '@moge/core';
+import { RoutingStatsSchema, ValidationError, maxOverMean as coreMaxOverMean } from '@moge/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { balanceMetrics, coefficientOfVariation, countExperts, deviceLoads, imbalanceScore, maxOverMean } from './balance';
+import * as routerApi from '../index';
 import { RoutingStatsAccumulator, type StatsAccumulatorOptions } from './stats-accumulator';
 
 describe('balance metrics', () => {
@@ -62,8 +63,16 @@ describe('balance metrics', () => {
     expect(() => countExperts([0, 8], 8)).toThrow(/expert id at 1: got 8, expected an integer in \[0, 8\)/);
     expect(() => deviceLoads(new Float64Array(8), 3)).toThrow(/numDevices: got 3, expected a positive divisor of numExperts \(8\)/);
     expect(() => imbalanceScore([1, 2], 0)).toThrow(/tokens: got 0, expected an integer > 0/);
-    expect(maxOverMean([0, 0])).toBe(0);
     expect(coefficientOfVariation([0, 0])).toBe(0);
+  });
+
+  it('read an idle layer (no assignments) as perfectly balanced: max/mean 1, IS 0, CV 0, by the one definition ep-planner uses too', () => {
+    // max/mean of all-zero loads was 0 here and 1 in ep-planner's placements.
+    expect(maxOverMean([0, 0])).toBe(1);
+    const m = balanceMetrics(new Float64Array(8), 4, 1);
+    expect([m.maxOverMean, m.imbalanceScore, m.cv]).toEqual([1, 0, 0]);
+    expect(maxOverMean).toBe(coreMaxOverMean);
+    expect(routerApi.maxOverMean).toBe(coreMaxOverMean);
   });
 });
 

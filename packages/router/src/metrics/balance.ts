@@ -1,3 +1,5 @@
+import { maxOverMean } from '@moge/core';
+
 /**
  * Load-balance metrics on host arrays. Device d holds the contiguous experts [d·E/D, (d+1)·E/D),
  * the placement MoGE assumes (one group per device when M = D).
@@ -58,15 +60,12 @@ function mean(values: ArrayLike<number>): number {
   return s / values.length;
 }
 
-/** Busiest device over the mean device load (1 = perfectly balanced; 0 when nothing was routed). */
-export function maxOverMean(loads: ArrayLike<number>): number {
-  checkLoads(loads, 'max/mean');
-  const m = mean(loads);
-  if (m === 0) return 0;
-  let max = -Infinity;
-  for (let d = 0; d < loads.length; d++) max = Math.max(max, loads[d]!);
-  return max / m;
-}
+/**
+ * Busiest device over the mean device load: 1 = perfectly balanced, also when nothing was routed.
+ * The one definition in `@moge/core`, shared with `@moge/ep-planner`'s placements, so an idle layer
+ * reads 1 in both (this package used to report 0).
+ */
+export { maxOverMean };
 
 /** Coefficient of variation of the loads: population standard deviation / mean (0 when nothing was routed). */
 export function coefficientOfVariation(loads: ArrayLike<number>): number {

@@ -30,7 +30,8 @@ export function deviceLoads(expertCounts: ArrayLike<number>, numDevices: number)
 
 /**
  * Device loads are counts: at least one device, each load finite and ≥ 0. Without this an empty
- * vector gave an IS of −∞ and a max/mean and CV of NaN, and a NaN load a NaN IS, all silently.
+ * vector gave an IS of −∞ and a CV of NaN, and a NaN load a NaN IS, all silently (core's
+ * `maxOverMean` checks the same for max/mean).
  */
 function checkLoads(loads: ArrayLike<number>, what: string): void {
   if (loads.length === 0) throw new RangeError(`${what} loads: got none, expected one load per device (at least one device)`);

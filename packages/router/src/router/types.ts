@@ -7,7 +7,11 @@ import type { RouterConfig } from './config';
  * needs them on the host anyway, and so does the router's own bookkeeping.
  */
 export interface RouterForward {
-  /** [T, E] scores over all experts: softmax probabilities (or sigmoid scores). The aux loss reads these. */
+  /**
+   * [T, E] scores over all experts: softmax probabilities (or sigmoid scores). The aux loss reads these;
+   * pass it the router's config (`batchAuxLoss(b, fwd.probs, ids, k, router.config)`) so sigmoid scores
+   * are normalised per token first.
+   */
   probs: Tensor;
   /** [T, K] i32 expert ids; order is the router's (group-major for MoGE, best-first for top-k). */
   expertIds: Tensor;

@@ -5,7 +5,7 @@ const layerStats = z.object({
   expertCounts: z.array(z.number().nonnegative()),
   /** Imbalance Score over devices: (max − min device load) / tokens. */
   imbalanceScore: z.number().nonnegative().optional(),
-  /** Busiest device's load over the mean device load. */
+  /** Busiest device's load over the mean device load (`maxOverMean`): 1 is perfect balance, an idle layer included. */
   maxOverMean: z.number().nonnegative().optional(),
   /** Coefficient of variation of device loads. */
   cv: z.number().nonnegative().optional(),

@@ -3,6 +3,7 @@ import { checkPlanFitsArch } from '../training/stage-layout';
 import { stageParamsOf } from '../training/static-memory';
 import { InferenceMemoryOptionsSchema, type InferenceMemoryOptions, type InferenceMemoryOptionsInput } from './inference-options';
 import { kvBytesPerToken, kvBytesPerTokenPerStage } from './kv-cache';
+import { samplerLogitsBytes } from './sampler-logits';
 import { servingStages } from './serving-stages';
 
 /**
@@ -25,7 +26,11 @@ export interface InferenceMemoryEstimate {
   kvBytesPerSequence: number;
   /** KV cache for `batch` sequences. */
   kvBytes: number;
-  /** Transient activations of the largest forward (`maxBatchedTokens` tokens). */
+  /**
+   * Transient bytes of busiestStage: the activations of the largest forward (`maxBatchedTokens`
+   * tokens), plus on the last stage the sampler's fp32 logits of `maxNumSeqs` sequences over the whole
+   * vocabulary (samplerLogitsBytes), as vLLM's profiling run reserves them.
+   */
   workspaceBytes: number;
   overheadBytes: number;
   totalBytes: number;
@@ -53,6 +58,8 @@ export interface StageServingMemory {
   kvBytesPerTokenPerDevice: number;
   kvBytesPerSequence: number;
   kvBytes: number;
+  /** The forward's activations, plus the sampler's logits on the last stage (the one holding the head). */
+  workspaceBytes: number;
   kvBudgetBytes: number;
   totalBytes: number;
 }
@@ -92,9 +99,12 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
   const stageKvHeld = kvBytesPerTokenPerStage(arch, { ...plan, cp: 1 }, o.kvDType, { ...split, includeMtp: o.includeMtp });
   const tokens = o.maxBatchedTokens ?? o.contextLength;
   // The residual stream stays bf16 under W8A8/W4A8 too (int8 only inside the quantised matmuls).
-  const workspaceBytes = (tokens / plan.cp) * workspaceBytesPerToken(arch, plan, dtypeBytes('bf16'));
+  const activationBytes = (tokens / plan.cp) * workspaceBytesPerToken(arch, plan, dtypeBytes('bf16'));
+  const logitsBytes = samplerLogitsBytes(arch, o.maxNumSeqs, tokens);
   const usableBytes = o.hbmBytes * o.memoryUtilization;
   const stages = stageWeights.map((weightsBytes, stage) => {
+    // Only the stage holding the head samples (vLLM runs the dummy sampler on the last PP rank alone).
+    const workspaceBytes = contents[stage]!.head ? activationBytes + logitsBytes : activationBytes;
     const blockBytes = o.blockSize * stageKvHeld[stage]!;
     const kvBytesPerSequence = Math.ceil(Math.ceil(o.contextLength / plan.cp) / o.blockSize) * blockBytes;
     const kvBudgetBytes = usableBytes - weightsBytes - workspaceBytes - o.frameworkOverheadBytes;
@@ -106,15 +116,17 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
       kvBytesPerTokenPerDevice: stageKvPerToken[stage]!,
       kvBytesPerSequence,
       kvBytes,
+      workspaceBytes,
       kvBudgetBytes,
       totalBytes: weightsBytes + workspaceBytes + o.frameworkOverheadBytes + kvBytes,
       blockBytes,
     };
   });
   // What each stage's budget holds; a stage without attention layers (possible only with Megatron's
-  // no-op slots) keeps no KV and limits nothing, unless its weights alone do not fit.
+  // no-op slots) keeps no KV and limits nothing, unless its weights and workspace alone do not fit (a
+  // budget of exactly 0 still fits, as `fits` says).
   const limit = (st: (typeof stages)[number], bytesPerItem: number) =>
-    st.kvBudgetBytes <= 0 ? 0 : bytesPerItem === 0 ? undefined : Math.floor(st.kvBudgetBytes / bytesPerItem);
+    st.kvBudgetBytes < 0 ? 0 : bytesPerItem === 0 ? undefined : Math.floor(st.kvBudgetBytes / bytesPerItem);
   const least = (values: (number | undefined)[]) => Math.min(...values.filter((v): v is number => v !== undefined));
   // The busiest device: most bytes at `batch`; on a tie, the one with the least KV budget.
   const busiest = stages.reduce((a, b) => (b.totalBytes > a.totalBytes || (b.totalBytes === a.totalBytes && b.kvBudgetBytes < a.kvBudgetBytes) ? b : a));
@@ -126,7 +138,7 @@ export function estimateInferenceMemoryParsed(arch: MoeArch, plan: ParallelPlan,
     kvBytesPerTokenPerDevice: busiest.kvBytesPerTokenPerDevice,
     kvBytesPerSequence: busiest.kvBytesPerSequence,
     kvBytes: busiest.kvBytes,
-    workspaceBytes,
+    workspaceBytes: busiest.workspaceBytes,
     overheadBytes: o.frameworkOverheadBytes,
     totalBytes: busiest.totalBytes,
     usableBytes,

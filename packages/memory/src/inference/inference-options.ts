@@ -17,6 +17,14 @@ export const InferenceMemoryOptionsSchema = z.strictObject({
   blockSize: z.number().int().positive().default(16),
   /** Largest number of tokens in one forward (chunked-prefill budget); sizes the activation workspace. Default: contextLength. */
   maxBatchedTokens: z.number().int().positive().optional(),
+  /**
+   * Sequences one forward may carry (vLLM's `--max-num-seqs`). vLLM's profiling run samples that many
+   * at once, so the last pipeline stage reserves their fp32 logits over the whole vocabulary in its
+   * workspace. Default 256: vLLM's EngineArgs default (`_set_default_args_v1`) for devices under 70 GiB,
+   * such as the 64 GB Ascend 910B of an Atlas 800I A2 (vLLM raises it to 1024 on ≥ 70 GiB GPUs other
+   * than the A100: pass that value for those).
+   */
+  maxNumSeqs: z.number().int().positive().default(256),
   /** Load the MTP modules (speculative decoding) and give them KV cache. */
   includeMtp: z.boolean().default(false),
   /**

@@ -85,6 +85,7 @@ describe('inference memory', () => {
         memoryUtilization: fc.oneof(fc.constantFrom(0.9, 0.85, 0.95, 1), fc.double({ min: 0.05, max: 1, noNaN: true })),
         maxBatchedTokens: fc.option(fc.integer({ min: 1, max: 16384 }), { nil: undefined }),
         includeMtp: fc.boolean(),
+        maxNumSeqs: fc.option(fc.integer({ min: 1, max: 2048 }), { nil: undefined }),
         frameworkOverheadBytes: fc.constantFrom(0, 1 << 20, 12345.5),
         sequences: fc.oneof(fc.integer({ min: -2, max: 64 }), fc.double({ min: -1, max: 200, noNaN: true })),
         wholeHbm: fc.boolean(),
@@ -92,6 +93,7 @@ describe('inference memory', () => {
       .map(({ sequences, wholeHbm, ...o }) => {
         const options: InferenceMemoryOptionsInput = { ...o, hbmBytes: 1, batch: 0 };
         if (o.maxBatchedTokens === undefined) delete options.maxBatchedTokens;
+        if (o.maxNumSeqs === undefined) delete options.maxNumSeqs;
         // The fixed part and one sequence's KV do not depend on the device size.
         const probe = estimateInferenceMemory(arch, plan, options);
         const hbm = (probe.totalBytes + sequences * probe.kvBytesPerSequence) / options.memoryUtilization!;
@@ -114,15 +116,19 @@ describe('inference memory', () => {
         // tokens it owns, in whole blocks, and must hold max sequences; the busiest decides.
         const heldPerToken = kvBytesPerTokenPerStage(a, { ...p, cp: 1 }, o.kvDType, { includeMtp: o.includeMtp });
         const blocksPerSequence = Math.ceil(Math.ceil(o.contextLength / p.cp) / o.blockSize!);
+        const logits = Math.min(o.maxNumSeqs ?? 256, o.maxBatchedTokens ?? o.contextLength) * a.vocabSize * 4;
         expect(at.stages.map((st) => st.stage)).toEqual([...Array(p.pp).keys()]);
         let oneMoreBlockOverflows = false;
         at.stages.forEach((st, stage) => {
           const perSequence = blocksPerSequence * o.blockSize! * heldPerToken[stage]!;
-          const fixed = st.weightsBytes + at.workspaceBytes + at.overheadBytes;
+          // The same activations on every stage; the sampler's fp32 logits of the whole vocabulary only beside the head.
+          if (stage > 0 && stage < p.pp - 1) expect(st.workspaceBytes).toBe(at.stages[0]!.workspaceBytes);
+          if (stage === p.pp - 1 && p.pp > 1) expect(st.workspaceBytes - at.stages[0]!.workspaceBytes).toBeCloseTo(logits, 0);
+          const fixed = st.weightsBytes + st.workspaceBytes + at.overheadBytes;
           expect(st.kvBytesPerSequence).toBe(perSequence);
           expect(st.kvBytes).toBe(max * perSequence);
           expect(st.totalBytes).toBe(fixed + st.kvBytes);
-          expect(st.kvBudgetBytes).toBe(budget - st.weightsBytes - at.workspaceBytes - at.overheadBytes);
+          expect(st.kvBudgetBytes).toBe(budget - st.weightsBytes - st.workspaceBytes - at.overheadBytes);
           expect(over.stages[stage]!.totalBytes).toBe(st.totalBytes + perSequence);
           // By bytes, not by the estimate's own flags: max sequences fit (unless even the weights do not).
           if (fixed <= budget) expect(st.totalBytes).toBeLessThanOrEqual(budget);
@@ -135,7 +141,7 @@ describe('inference memory', () => {
         const busiest = at.stages[at.busiestStage]!;
         expect(at.totalBytes).toBe(Math.max(...at.stages.map((st) => st.totalBytes)));
         expect(busiest.totalBytes).toBe(at.totalBytes);
-        expect(at).toMatchObject({ weightsBytes: busiest.weightsBytes, kvBytesPerSequence: busiest.kvBytesPerSequence, kvBytes: busiest.kvBytes, kvBudgetBytes: busiest.kvBudgetBytes, kvBytesPerTokenPerDevice: busiest.kvBytesPerTokenPerDevice });
+        expect(at).toMatchObject({ workspaceBytes: busiest.workspaceBytes, weightsBytes: busiest.weightsBytes, kvBytesPerSequence: busiest.kvBytesPerSequence, kvBytes: busiest.kvBytes, kvBudgetBytes: busiest.kvBudgetBytes, kvBytesPerTokenPerDevice: busiest.kvBytesPerTokenPerDevice });
         // ... and max + 1 do not fit, on some stage.
         expect(over.totalBytes).toBeGreaterThan(budget);
         expect(at.fits).toBe(at.totalBytes <= budget);
@@ -164,8 +170,32 @@ describe('inference memory', () => {
     expect(idle.maxBatch).toBe(Math.floor(first!.kvBudgetBytes / first!.kvBytesPerSequence));
     expect(idle.maxBatch).toBeLessThanOrEqual(Math.floor(last!.kvBudgetBytes / last!.kvBytesPerSequence));
     // Taking the heaviest weights with the most KV, as if one device held both, would cost batch.
-    const mixed = Math.floor((idle.usableBytes - last!.weightsBytes - idle.workspaceBytes - idle.overheadBytes) / first!.kvBytesPerSequence);
+    const mixed = Math.floor((idle.usableBytes - last!.weightsBytes - last!.workspaceBytes - idle.overheadBytes) / first!.kvBytesPerSequence);
     expect(idle.maxBatch).toBeGreaterThan(mixed);
+  });
+
+  it("reserves the sampler's fp32 logits of maxNumSeqs sequences over the whole vocabulary on the stage holding the head", () => {
+    // vLLM's profiling run samples max_num_seqs sequences at once: Pangu Pro MoE's 153,376-entry
+    // vocabulary in fp32 is 613,504 bytes a sequence, whole on every TP rank (the logits are gathered).
+    const perSequence = 153_376 * 4;
+    const o = { ...node, maxBatchedTokens: 4096 };
+    const one = estimateInferenceMemory(pro, h2p, { ...o, maxNumSeqs: 1 });
+    const byDefault = estimateInferenceMemory(pro, h2p, o);
+    expect(byDefault.workspaceBytes - one.workspaceBytes).toBe(255 * perSequence); // default 256
+    expect(estimateInferenceMemory(pro, h2p, { ...o, maxNumSeqs: 1024 }).workspaceBytes - one.workspaceBytes).toBe(1023 * perSequence);
+    expect(byDefault.kvBudgetBytes).toBe(one.kvBudgetBytes - 255 * perSequence);
+    // The same bytes at any TP degree: the vocabulary is not split once gathered.
+    const tp8 = plan({ tp: 8, ep: 8, globalBatchSize: 1 });
+    expect(estimateInferenceMemory(pro, tp8, o).workspaceBytes - estimateInferenceMemory(pro, tp8, { ...o, maxNumSeqs: 1 }).workspaceBytes).toBe(255 * perSequence);
+    // A forward of fewer tokens than maxNumSeqs samples one sequence per token (vLLM's _dummy_run).
+    const short = { ...node, maxBatchedTokens: 100 };
+    expect(estimateInferenceMemory(pro, h2p, short).workspaceBytes - estimateInferenceMemory(pro, h2p, { ...short, maxNumSeqs: 1 }).workspaceBytes).toBe(99 * perSequence);
+    // With pp > 1 only the last stage samples: the others keep the forward's activations alone.
+    const pp2 = estimateInferenceMemory(pro, plan({ tp: 4, pp: 2, ep: 4, globalBatchSize: 1 }), o);
+    const pp2one = estimateInferenceMemory(pro, plan({ tp: 4, pp: 2, ep: 4, globalBatchSize: 1 }), { ...o, maxNumSeqs: 1 });
+    expect(pp2.stages[0]!.workspaceBytes).toBe(pp2one.stages[0]!.workspaceBytes);
+    expect(pp2.stages[1]!.workspaceBytes - pp2.stages[0]!.workspaceBytes).toBe(256 * perSequence);
+    expect(pp2.workspaceBytes).toBe(pp2.stages[pp2.busiestStage]!.workspaceBytes);
   });
 
   it('rounds sequences up to whole blocks and reports the block count', () => {
@@ -197,5 +227,6 @@ describe('inference memory', () => {
 
   it('names bad workload options', () => {
     expect(() => estimateInferenceMemory(pro, h2p, { hbmBytes: 64 * GiB, contextLength: 0 })).toThrow(/contextLength: got 0/);
+    expect(() => estimateInferenceMemory(pro, h2p, { hbmBytes: 64 * GiB, contextLength: 16, maxNumSeqs: 0 })).toThrow(/maxNumSeqs/);
   });
 });

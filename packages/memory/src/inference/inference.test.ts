@@ -50,7 +50,8 @@ describe('inference memory', () => {
     const at = (tp: number) => estimateInferenceMemory(gqa, plan({ tp }), opts).weightsBytes;
     const h = 64;
     const perLayer = (tp: number, kvHeads: number) =>
-      (h * 8 * 16 + 8 * 16) / tp + (8 * 16 * h + h) / tp + 2 * kvHeads * (h * 16 + 16) + (3 * h * 128) / tp + 2 * h;
+      // q weights and bias over TP; o_proj weights over TP, its bias (h) whole on every rank (row-parallel).
+      (h * 8 * 16 + 8 * 16) / tp + (8 * 16 * h) / tp + h + 2 * kvHeads * (h * 16 + 16) + (3 * h * 128) / tp + 2 * h;
     const expected = (tp: number, kvHeads: number) => 2 * (2 * perLayer(tp, kvHeads) + (2 * 96 * h) / tp + h);
     expect(at(2)).toBeCloseTo(expected(2, 1), 6); // tp divides the KV heads: an even share, as before
     expect(at(8)).toBeCloseTo(expected(8, 1), 6);

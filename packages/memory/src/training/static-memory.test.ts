@@ -31,6 +31,28 @@ describe('weights, gradients and optimizer states', () => {
     );
   });
 
+  it('keeps the attention output bias whole on every TP rank (row-parallel: added once after the reduce)', () => {
+    // 8 heads of 16, 8 KV heads, hidden 64: per layer q/k/v biases of 3 · 128 split over TP, and the
+    // o_proj bias of 64 whole on every rank (Megatron's and vLLM's RowParallelLinear keep it so).
+    const h = 64;
+    const noBias = arch({ numLayers: 4, hiddenSize: h, numHeads: 8, numKvHeads: 8, headDim: 16, vocabSize: 96, denseFfnSize: 128 });
+    const biased = { ...noBias, attentionBias: true };
+    for (const tp of [1, 2, 4, 8]) {
+      for (const pp of [1, 2]) {
+        const p = plan({ tp, pp });
+        const without = stageParams(noBias, p);
+        stageParams(biased, p).forEach((st, stage) => {
+          expect(st.dense - without[stage]!.dense).toBeCloseTo((4 / pp) * ((3 * 128) / tp + h), 9);
+          expect(st.expert).toBe(without[stage]!.expert);
+        });
+      }
+    }
+    // By hand at tp 4, one stage: q, k, v and o weights, q/k/v biases over TP, o bias whole; SwiGLU over
+    // TP; the two norms, the final norm, and the untied embedding and head tables over TP.
+    const layer = (4 * h * 128) / 4 + (3 * 128) / 4 + h + (3 * h * 128) / 4 + 2 * h;
+    expect(stageParams(biased, plan({ tp: 4 }))[0]!.dense).toBeCloseTo(4 * layer + (2 * 96 * h) / 4 + h, 9);
+  });
+
   it('keeps a copy of a tied embedding on the last stage when pp > 1', () => {
     const a = { ...gptArch(4, 8, 64), tiedEmbeddings: true };
     const table = a.vocabSize * a.hiddenSize;

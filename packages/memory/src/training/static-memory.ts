@@ -40,9 +40,19 @@ function replicatedKvParams(arch: MoeArch, tp: number): number {
   return kvHead * (Math.ceil(arch.numKvHeads / tp) - arch.numKvHeads / tp);
 }
 
+/**
+ * Biases of row-parallel linears, whole on every TP rank: the attention output projection (o_proj) is
+ * a RowParallelLinear in Megatron-LM and vLLM alike, which splits its weight over the input dimension
+ * and adds its bias once, whole, after the reduce. GQA's `attentionBias` includes that bias (h of
+ * them); MLA and the SwiGLU FFNs here have no biases, so there are no down-projection biases to keep.
+ */
+function rowParallelBiasParams(arch: MoeArch): number {
+  return arch.attention !== 'mla' && arch.attentionBias ? arch.hiddenSize : 0;
+}
+
 function transformerLayerParams(arch: MoeArch, layer: number, tp: number, expertShards: number): StageParams {
   const p = layerParams(arch, layer);
-  const replicatedAttention = replicatedAttentionParams(arch);
+  const replicatedAttention = replicatedAttentionParams(arch) + rowParallelBiasParams(arch);
   // Norms and the router gate are replicated over TP (Megatron keeps them whole on every rank).
   const dense =
     (p.attention - replicatedAttention + p.denseFfn + p.sharedExpert) / tp + replicatedAttention + replicatedKvParams(arch, tp) + p.norms + p.router;

@@ -171,6 +171,14 @@ describe('moge mem infer', () => {
     expect(text.err).toMatch(/--pp-layers: .*comma-separated whole numbers/);
   });
 
+  it("sizes the sampler's logits by --max-num-seqs (vLLM's --max-num-seqs)", async () => {
+    const run = async (extra: string[]) => JSON.parse((await infer(['--arch', 'pangu-pro-moe', '--plan', '{"tp":4,"ep":4}', '--context', '2048', '--json', ...extra])).out);
+    const base = await run([]);
+    const more = await run(['--max-num-seqs', '1024']);
+    expect(more.workspaceBytes - base.workspaceBytes).toBe((1024 - 256) * 153376 * 4);
+    expect((await infer(['--arch', 'pangu-pro-moe', '--max-num-seqs', '0'])).err).toMatch(/--max-num-seqs/);
+  });
+
   it('takes a serving plan without the training-only globalBatchSize, as sim infer does', async () => {
     const r = await infer(['--arch', 'pangu-ultra-moe', '--plan', '{"tp":8,"ep":64,"dp":8}', '--cluster', 'atlas-800i-a2:64', '--json']);
     expect(r.err).toBe('');

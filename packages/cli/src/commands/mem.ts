@@ -54,6 +54,7 @@ const InferFlagsSchema = z.object({
   '--hbm': numberFlag('a positive number of GiB').optional(),
   '--utilization': numberFlag('a fraction in (0, 1]').pipe(z.number().max(1, 'a fraction in (0, 1]')).default(0.9),
   '--max-batched-tokens': intFlag(1).optional(),
+  '--max-num-seqs': intFlag(1).optional(),
   '--overhead': numberFlag('a number of GiB ≥ 0', true).default(0),
   // vLLM's VLLM_PP_LAYER_PARTITION format: layers per pipeline stage, comma-separated.
   '--pp-layers': z
@@ -87,6 +88,7 @@ interface InferCli {
   cluster?: string;
   utilization?: string;
   maxBatchedTokens?: string;
+  maxNumSeqs?: string;
   overhead?: string;
   ppLayers?: string;
   mtp?: boolean;
@@ -201,6 +203,7 @@ function runInfer(opts: InferCli): void {
       '--hbm': opts.hbm,
       '--utilization': opts.utilization,
       '--max-batched-tokens': opts.maxBatchedTokens,
+      '--max-num-seqs': opts.maxNumSeqs,
       '--overhead': opts.overhead,
       '--pp-layers': opts.ppLayers,
     },
@@ -229,6 +232,7 @@ function runInfer(opts: InferCli): void {
     blockSize: flags['--block-size'],
     memoryUtilization: flags['--utilization'],
     maxBatchedTokens: flags['--max-batched-tokens'],
+    maxNumSeqs: flags['--max-num-seqs'],
     includeMtp: opts.mtp === true,
     frameworkOverheadBytes: flags['--overhead'] * GiB,
     ...(flags['--pp-layers'] === undefined ? {} : { ppLayerPartition: flags['--pp-layers'] }),
@@ -292,6 +296,7 @@ export function registerMem(program: Command): void {
     .option('--cluster <spec>', `hardware, e.g. atlas-800i-a2:8 (default ${DEFAULT_INFER_CLUSTER})`)
     .option('--utilization <fraction>', 'fraction of device memory the engine may use', '0.9')
     .option('--max-batched-tokens <n>', 'largest forward in tokens (default: the context length)')
+    .option('--max-num-seqs <n>', "sequences the sampler takes at once, whose fp32 logits the workspace holds (vLLM's --max-num-seqs; default 256)")
     .option('--overhead <GiB>', 'framework overhead per device', '0')
     .option('--pp-layers <n,n,…>', "layers per pipeline stage (vLLM's VLLM_PP_LAYER_PARTITION); default vLLM's even split, the remainder to the stages before the last")
     .option('--mtp', 'load MTP modules and give them KV cache')

@@ -1,6 +1,6 @@
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { countExperts } from '../metrics/balance';
-import { auxScores, type AuxScoring } from './aux-scores';
+import { auxScores, checkSoftmaxTotals, type AuxScoring } from './aux-scores';
 
 /**
  * Load-balancing auxiliary losses on the router's probabilities, with their gradient.
@@ -18,7 +18,8 @@ import { auxScores, type AuxScoring } from './aux-scores';
  * With G = 1 it is the batch-level loss. Segments balance experts inside the group that actually
  * shares the load, instead of letting one group's surplus hide another's deficit.
  *
- * p_{t,i} are softmax probabilities by default, each row checked to sum to 1. With
+ * p_{t,i} are softmax probabilities by default, checked to sum to 1 per token on average over each
+ * segment. With
  * `{ scoring: 'sigmoid' }` (pass the router's config) they are sigmoid scores, first normalised per
  * token as DeepSeek-V3's balance loss does, p_{t,i} = s_{t,i} / Σ_j s_{t,j}; `dProbs` is then the
  * gradient w.r.t. the raw scores s, through that normalisation.
@@ -116,6 +117,7 @@ export function segmentedAuxLoss(
   const sums = backend.zeros([groups, e]);
   backend.scatterAddRows(sums, segmentOf, scores.normalized);
   const probSums = backend.read(sums);
+  if (scoring === 'softmax') checkSoftmaxTotals(probSums, e, segmentOffsets);
 
   const segmentLosses: number[] = [];
   const grad = new Float32Array(groups * e); // ∂aux/∂p for a token of segment g, row g

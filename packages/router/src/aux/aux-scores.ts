@@ -12,7 +12,14 @@ import type { RouterConfig } from '../router/config';
  */
 export type AuxScoring = RouterConfig['scoring'];
 
-/** Softmax rows must sum to 1 within this: fp32 rounding of E probabilities stays orders below it. */
+/**
+ * Softmax rows must sum to 1 within this on average: fp32 rounding of E probabilities stays orders
+ * below it. It is checked on each segment's total (`checkSoftmaxTotals`), which the loss reads anyway,
+ * not row by row: a per-row check cost every MoE layer of every step (a batch-1 decode token included)
+ * one more reduction and read. The totals catch what the check is for — scores that are no
+ * distribution, such as sigmoid scores, whose rows sum to anything up to E — though rows off in
+ * opposite directions within one segment could cancel.
+ */
 export const SOFTMAX_ROW_SUM_TOLERANCE = 1e-3;
 
 /**
@@ -31,28 +38,14 @@ export interface AuxScores {
 }
 
 /**
- * Softmax: checks that every row sums to 1 and uses the probabilities as they are (so the loss and its
- * gradient keep their exact bits). A row that does not is refused, naming it and the fix, since a
- * loss on such rows is no balance loss. A NaN row passes: a diverged router's NaN must reach the
- * loss, where the trainer stops with E_DIVERGED.
- * Sigmoid: divides each row by its sum, with the gradient through that division.
+ * Softmax: the probabilities as they are (so the loss and its gradient keep their exact bits); the
+ * caller checks them with `checkSoftmaxTotals`. Sigmoid: each row divided by its sum, with the
+ * gradient through that division.
  */
 export function auxScores(backend: Backend, probs: Tensor, scoring: AuxScoring): AuxScores {
-  const [tokens, e] = probs.shape as [number, number];
+  if (scoring === 'softmax') return { normalized: probs, backward: (d) => d };
+  const tokens = probs.shape[0]!;
   const rowSums = backend.sum(probs, -1);
-  if (scoring === 'softmax') {
-    const sums = backend.read(rowSums);
-    for (let t = 0; t < tokens; t++) {
-      const s = sums[t]!;
-      if (Math.abs(s - 1) > SOFTMAX_ROW_SUM_TOLERANCE) {
-        throw new RangeError(
-          `aux loss probs row ${t}: sums to ${s}, expected 1 within ${SOFTMAX_ROW_SUM_TOLERANCE} (softmax probabilities over the ${e} experts); ` +
-            `for sigmoid scores pass { scoring: 'sigmoid' } (e.g. the router's config), which normalises each token's scores to sum to 1 as DeepSeek-V3 does`,
-        );
-      }
-    }
-    return { normalized: probs, backward: (d) => d };
-  }
   const denom = backend.affine(backend.reshape(rowSums, [tokens, 1]), 1, SIGMOID_SUM_GUARD);
   const normalized = backend.binary('div', probs, denom);
   return {
@@ -63,4 +56,25 @@ export function auxScores(backend: Backend, probs: Tensor, scoring: AuxScoring):
       return backend.binary('div', backend.binary('sub', g, dot), denom);
     },
   };
+}
+
+/**
+ * Refuses softmax probabilities whose rows do not sum to 1 (on average over each segment, see
+ * SOFTMAX_ROW_SUM_TOLERANCE): a loss on them is no balance loss. `probSums` holds each segment's
+ * per-expert sums ([G, E]), `offsets` its token ranges. A NaN total passes: a diverged router's NaN
+ * must reach the loss, where the trainer stops with E_DIVERGED.
+ */
+export function checkSoftmaxTotals(probSums: ArrayLike<number>, e: number, offsets: readonly number[]): void {
+  for (let g = 0; g + 1 < offsets.length; g++) {
+    const tokens = offsets[g + 1]! - offsets[g]!;
+    let total = 0;
+    for (let i = 0; i < e; i++) total += probSums[g * e + i]!;
+    if (Math.abs(total - tokens) > SOFTMAX_ROW_SUM_TOLERANCE * tokens) {
+      throw new RangeError(
+        `aux loss probs, tokens ${offsets[g]}..${offsets[g + 1]! - 1}: rows sum to ${Number((total / tokens).toPrecision(4))} on average, expected 1 within ${SOFTMAX_ROW_SUM_TOLERANCE} ` +
+          `(softmax probabilities over the ${e} experts); for sigmoid scores pass { scoring: 'sigmoid' } (e.g. the router's config), ` +
+          `which normalises each token's scores to sum to 1 as DeepSeek-V3 does`,
+      );
+    }
+  }
 }

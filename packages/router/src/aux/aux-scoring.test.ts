@@ -117,12 +117,14 @@ describe('aux loss on sigmoid scores (normalised per token, as DeepSeek-V3)', ()
 });
 
 describe('aux loss on softmax probabilities', () => {
-  it('refuses rows that do not sum to 1, naming the row and the fix', () => {
+  it('refuses rows that do not sum to 1, naming the tokens and the fix', () => {
     // Sigmoid-like scores passed as probabilities: the loss on them used to come back as a number.
     const scores = backend.fromArray([0.5, 0.5, 0.9, 0.8, 0.25, 0.75], [3, 2]);
-    const msg = /aux loss probs row 1: sums to 1\.7\d*, expected 1 within 0\.001 \(softmax probabilities over the 2 experts\); for sigmoid scores pass \{ scoring: 'sigmoid' \}/;
-    expect(() => batchAuxLoss(backend, scores, [0, 1, 0], 1)).toThrow(msg);
-    expect(() => segmentedAuxLoss(backend, scores, [0, 1, 0], 1, [0, 1, 3], { scoring: 'softmax' })).toThrow(msg);
+    const msg = (range: string, mean: string) =>
+      new RegExp(`aux loss probs, tokens ${range}: rows sum to ${mean} on average, expected 1 within 0\\.001 \\(softmax probabilities over the 2 experts\\); for sigmoid scores pass \\{ scoring: 'sigmoid' \\}`);
+    expect(() => batchAuxLoss(backend, scores, [0, 1, 0], 1)).toThrow(msg('0\\.\\.2', '1\\.233'));
+    // Per segment: the first (row 0) sums to 1, the second (rows 1–2) does not.
+    expect(() => segmentedAuxLoss(backend, scores, [0, 1, 0], 1, [0, 1, 3], { scoring: 'softmax' })).toThrow(msg('1\\.\\.2', '1\\.35'));
     expect(() => batchAuxLoss(backend, scores, [0, 1, 0], 1, { scoring: 'tanh' as 'softmax' })).toThrow(
       /aux loss scoring: got "tanh", expected 'softmax' or 'sigmoid'/,
     );

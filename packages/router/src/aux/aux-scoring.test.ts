@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createRouter } from '../router/registry';
 import { randomLogits } from '../test-support/host-oracle';
 import { batchAuxLoss, equalTokenSegments, segmentedAuxLoss } from './aux-loss';
+import { numericGrad } from '../test-support/numeric-grad';
 
 /**
  * The aux loss under each score function: softmax probabilities are used as they are and must sum to
@@ -33,20 +34,6 @@ function hostSigmoidAux(z: Float64Array, ids: Int32Array, tokens: number, e: num
     for (let i = 0; i < e; i++) total += ((e / (k * tg)) * count[i]! * mean[i]!) / groups;
   }
   return total;
-}
-
-function numericGrad(x: Float64Array, f: (x: Float64Array) => number, h = 1e-5): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const keep = x[i]!;
-    x[i] = keep + h;
-    const up = f(x);
-    x[i] = keep - h;
-    const down = f(x);
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
 }
 
 describe('aux loss on sigmoid scores (normalised per token, as DeepSeek-V3)', () => {

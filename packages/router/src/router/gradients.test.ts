@@ -6,6 +6,7 @@ import { batchAuxLoss, equalTokenSegments, segmentedAuxLoss } from '../aux/aux-l
 import { randomLogits, randomScale, scoreRows } from '../test-support/host-oracle';
 import type { RouterConfig } from './config';
 import { createRouter } from './registry';
+import { numericGrad } from '../test-support/numeric-grad';
 
 /**
  * Gradients of every router against central finite differences of a float64 host re-implementation.
@@ -38,21 +39,6 @@ function hostLoss(
   }
   if (dP) for (let i = 0; i < p.length; i++) loss += dP[i]! * p[i]!;
   return loss;
-}
-
-/** Central differences of f at x (float64), step h. */
-function numericGrad(x: Float64Array, f: (x: Float64Array) => number, h = 1e-5): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const keep = x[i]!;
-    x[i] = keep + h;
-    const up = f(x);
-    x[i] = keep - h;
-    const down = f(x);
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
 }
 
 function expectClose(analytic: ArrayLike<number>, numeric: Float64Array, what: string): void {

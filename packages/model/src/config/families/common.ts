@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '@moge/core';
+import { ropeThetaOf } from '../rope-theta';
 
 /**
  * What the family readers share. They read a config.json as an architecture for planning only, so
@@ -118,3 +119,49 @@ export function readCommon(hf: HfCommon, r: Reading, opts: { slidingWindowField:
     r.refuse('sliding_window', hf.sliding_window, `null (or at least max_position_embeddings): sliding-window attention changes attention FLOPs and the KV cache, which MoeArch cannot express`);
   }
 }
+
+/** What a family defaults where its config leaves a field out, and the heads it resolved. */
+export interface GqaDefaults {
+  kvHeads: number;
+  headDim: number;
+  normEps: number;
+  maxPositions: number;
+  /** RoPE θ when the config states none (default: ropeThetaOf's). */
+  ropeTheta?: number;
+}
+
+/**
+ * The MoeArch fields every GQA family states the same way (transformers' names): sizes, heads,
+ * vocabulary, RoPE θ, norm ε, positions and tying. Each family adds its FFN and router fields.
+ */
+export function gqaArchFields(hf: HfCommon, r: Reading, d: GqaDefaults) {
+  return {
+    numLayers: hf.num_hidden_layers,
+    hiddenSize: hf.hidden_size,
+    numHeads: hf.num_attention_heads,
+    numKvHeads: d.kvHeads,
+    headDim: d.headDim,
+    vocabSize: hf.vocab_size,
+    attention: 'gqa' as const,
+    ropeTheta: ropeThetaOf(hf, r.subject, d.ropeTheta),
+    normEps: hf.rms_norm_eps ?? d.normEps,
+    tiedEmbeddings: hf.tie_word_embeddings ?? false,
+    maxPositionEmbeddings: hf.max_position_embeddings ?? d.maxPositions,
+  };
+}
+
+/**
+ * Qwen attention as MoeArch counts it: Qwen3 states head_dim (refused when absent: transformers'
+ * default is 128, not hidden / heads), and its q/k norms are not counted; Qwen2's q/k/v biases (o has
+ * none) are counted as biases on q, k, v and o. Each said as a note.
+ */
+export function qwenAttentionHeadDim(hf: HfCommon, r: Reading, qwen3: boolean): number {
+  if (qwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
+  return headDimOf(hf, r);
+}
+
+export function noteQwenAttention(hf: HfCommon, r: Reading, o: { qwen3: boolean; qkvBias: boolean; headDim: number }): void {
+  if (!o.qwen3 && o.qkvBias) r.note('attention_bias', `q/k/v have biases and o has none; counted as biases on q, k, v and o (hidden_size = ${hf.hidden_size} parameters per layer too many)`);
+  if (o.qwen3) r.note('q_norm', `the per-head RMSNorm of q and k (2 × head_dim = ${2 * o.headDim} parameters per layer) is not counted`);
+}
+

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
-import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, headDimOf, kvHeadsOf, positiveInt, readCommon, type Reading } from './common';
+import { COMMON_FIELDS, gqaArchFields, headDimOf, kvHeadsOf, positiveInt, readCommon, type Reading } from './common';
 
 /** Mixtral `config.json` (transformers' MixtralConfig field names). */
 const MixtralSchema = z
@@ -27,12 +26,7 @@ export function readMixtral(json: unknown, r: Reading): MoeArchInput {
   if (hf.router_jitter_noise) r.note('router_jitter_noise', `${hf.router_jitter_noise}: router noise in training is not modelled`);
   r.check();
   return {
-    numLayers: hf.num_hidden_layers,
-    hiddenSize: hf.hidden_size,
-    numHeads: hf.num_attention_heads,
-    numKvHeads: kvHeads,
-    headDim,
-    vocabSize: hf.vocab_size,
+    ...gqaArchFields(hf, r, { kvHeads, headDim, normEps: 1e-5, maxPositions: 4096 * 32, ropeTheta: 1e6 }),
     denseFfnSize: 0,
     numExperts: hf.num_local_experts,
     numExpertGroups: 1,
@@ -41,11 +35,6 @@ export function readMixtral(json: unknown, r: Reading): MoeArchInput {
     sharedExpertFfnSize: 0,
     router: 'topk',
     routerAuxLossCoef: hf.router_aux_loss_coef ?? 0.001,
-    attention: 'gqa',
     attentionBias: false,
-    ropeTheta: ropeThetaOf(hf, r.subject, 1e6),
-    normEps: hf.rms_norm_eps ?? 1e-5,
-    tiedEmbeddings: hf.tie_word_embeddings ?? false,
-    maxPositionEmbeddings: hf.max_position_embeddings ?? 4096 * 32,
   };
 }

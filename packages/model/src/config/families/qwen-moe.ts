@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
-import { ropeThetaOf } from '../rope-theta';
-import { COMMON_FIELDS, headDimOf, kvHeadsOf, nonNegativeInt, positiveInt, readCommon, requireStated, type Reading } from './common';
+import { COMMON_FIELDS, gqaArchFields, kvHeadsOf, nonNegativeInt, noteQwenAttention, positiveInt, qwenAttentionHeadDim, readCommon, requireStated, type Reading } from './common';
 
 /** Qwen2-MoE / Qwen3-MoE `config.json` (transformers' Qwen2MoeConfig / Qwen3MoeConfig field names). */
 const QwenMoeSchema = z
@@ -39,8 +38,7 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
   const leading = dense.every((layer, i) => layer === i);
   if (!leading) r.refuse('mlp_only_layers', hf.mlp_only_layers, `the leading layers only ([0, 1, …, k−1]): MoeArch places dense layers before the MoE layers, not at ${JSON.stringify(dense.filter((layer, i) => layer !== i))}`);
   if (dense.length > 0 && hf.intermediate_size === undefined) r.refuse('intermediate_size', undefined, 'the dense MLP width of the mlp_only_layers');
-  if (qwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
-  const headDim = headDimOf(hf, r);
+  const headDim = qwenAttentionHeadDim(hf, r, qwen3);
   if (!qwen3) requireStated(hf, ['shared_expert_intermediate_size'], r);
   const kvHeads = kvHeadsOf(hf, r, false);
   const shared = qwen3 ? 0 : (hf.shared_expert_intermediate_size ?? 0);
@@ -48,16 +46,10 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
   if (hf.norm_topk_prob === true) r.note('norm_topk_prob', 'true: top-k weights are renormalised to sum to 1 (no parameters, negligible FLOPs)');
   if (shared > 0) r.note('shared_expert_intermediate_size', `the shared expert's sigmoid gate (shared_expert_gate, hidden_size = ${hf.hidden_size} parameters per MoE layer) is not counted`);
   const bias = qwen3 ? (hf.attention_bias ?? false) : (hf.qkv_bias ?? true);
-  if (!qwen3 && bias) r.note('attention_bias', `q/k/v have biases and o has none; counted as biases on q, k, v and o (hidden_size = ${hf.hidden_size} parameters per layer too many)`);
-  if (qwen3) r.note('q_norm', `the per-head RMSNorm of q and k (2 × head_dim = ${2 * headDim} parameters per layer) is not counted`);
+  noteQwenAttention(hf, r, { qwen3, qkvBias: !qwen3 && bias, headDim });
   r.check();
   return {
-    numLayers: hf.num_hidden_layers,
-    hiddenSize: hf.hidden_size,
-    numHeads: hf.num_attention_heads,
-    numKvHeads: kvHeads,
-    headDim,
-    vocabSize: hf.vocab_size,
+    ...gqaArchFields(hf, r, { kvHeads, headDim, normEps: 1e-6, maxPositions: 32768 }),
     denseFfnSize: dense.length > 0 ? hf.intermediate_size! : 0,
     numExperts: hf.num_experts,
     numExpertGroups: 1,
@@ -67,11 +59,6 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
     numDenseLayers: Math.min(dense.length, hf.num_hidden_layers),
     router: 'topk',
     routerAuxLossCoef: hf.router_aux_loss_coef ?? 0.001,
-    attention: 'gqa',
     attentionBias: bias,
-    ropeTheta: ropeThetaOf(hf, r.subject),
-    normEps: hf.rms_norm_eps ?? 1e-6,
-    tiedEmbeddings: hf.tie_word_embeddings ?? false,
-    maxPositionEmbeddings: hf.max_position_embeddings ?? 32768,
   };
 }

@@ -142,7 +142,7 @@ export function registerSimInfer(sim: Command): void {
     .requiredOption('--plan <plan>', 'ParallelPlan file or inline JSON: attention dp × tp, experts ep × etp, sequenceParallel = split all-reduce, pp = pipeline stages (devices = tp × dp × pp)')
     .requiredOption(
       '--workload <workload>',
-      'file or inline JSON {phase: prefill|decode, batch, inputLength, contextLength?, quantization?: bf16|fp16|w8a8|w4a8, kvDType?, speculation?: {method: "mtp", depth, acceptanceRate}, layout?: {sharedExpertTp?, fuseCollectives?, ppLayerPartition?: layers per pipeline stage, as VLLM_PP_LAYER_PARTITION}, routing?}',
+      'file or inline JSON {phase: prefill|decode, batch, inputLength, contextLength?, quantization?: bf16|fp16|w8a8|w4a8, kvDType?, maxNumSeqs?, speculation?: {method: "mtp", depth, acceptanceRate}, layout?: {sharedExpertTp?, fuseCollectives?, ppLayerPartition?: layers per pipeline stage, as VLLM_PP_LAYER_PARTITION}, routing?}',
     )
     .option('--max-batch-under-tpot <seconds>', 'search the largest decode batch whose TPOT stays under this cap')
     .option('--profile <name|file>', 'inference simulator profile name or file (default inference-default)')

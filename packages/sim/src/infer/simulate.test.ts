@@ -57,6 +57,11 @@ describe('simulateInference', () => {
     expect(r.memory.maxBatch).toBeLessThan(4000);
     const longer = run({ workload: decode({ inputLength: 8192 }) });
     expect(longer.memory.maxBatch).toBeLessThan(r.memory.maxBatch);
+    // The sampler's fp32 logits of maxNumSeqs sequences (vLLM's --max-num-seqs, default 256) are held too.
+    const base = run({ workload: decode({ batch: 8 }) });
+    const more = run({ workload: decode({ batch: 8, maxNumSeqs: 1024 }) });
+    expect(more.memory.totalBytes - base.memory.totalBytes).toBe((1024 - 256) * pro.vocabSize * 4);
+    expect(more.tpotS).toBe(base.tpotS);
   });
 
   it('speeds decode up with MTP when drafts are accepted, slows it down when none are', () => {

@@ -231,6 +231,7 @@ export function simulateParsedInference(input: ParsedInferenceInput): InferenceS
     kvDType: w.kvDType,
     includeMtp: depth > 0,
     maxBatchedTokens: Math.max(w.inputLength, microBatch * seqQ),
+    ...(w.maxNumSeqs === undefined ? {} : { maxNumSeqs: w.maxNumSeqs }),
     ...split,
   });
 

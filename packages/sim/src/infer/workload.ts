@@ -60,6 +60,11 @@ export const InferenceWorkloadSchema = z
     quantization: QuantizationSchema.default('bf16'),
     /** KV-cache format (int8 = KV quantisation). */
     kvDType: DTypeSchema.default('bf16'),
+    /**
+     * Sequences the sampler takes at once (vLLM's --max-num-seqs), whose fp32 logits the memory
+     * workspace holds; default @moge/memory's (256, vLLM's on devices under 70 GiB).
+     */
+    maxNumSeqs: positiveInt.optional(),
     speculation: SpeculationSchema.optional(),
     layout: InferenceLayoutSchema.default({ fuseCollectives: false }),
     routing: RoutingSourceSchema.default({ kind: 'balanced' }),

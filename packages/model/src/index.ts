@@ -1,5 +1,5 @@
 // Public API of @moge/model (pure: no Node APIs; file I/O lives in ./node).
-export { getPreset, listPresets, isPresetName, type PresetName } from './presets/presets';
+export { getPreset, listPresets, isPresetName, presetSuggestion, type PresetName } from './presets/presets';
 export {
   archFromHfConfig,
   hfConfigFromArch,

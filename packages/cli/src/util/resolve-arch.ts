@@ -1,18 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { closestName, MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
-import { archFromHfConfig, getPreset, HF_MODEL_TYPE, HF_PLANNING_MODEL_TYPES, isHfPlanningModelType, isPresetName, listPresets, looksLikeHfConfig, readHfArch } from '@moge/model';
+import { MoeArchSchema, MogeError, parseWith, type MoeArch } from '@moge/core';
+import { archFromHfConfig, getPreset, HF_MODEL_TYPE, HF_PLANNING_MODEL_TYPES, isHfPlanningModelType, isPresetName, listPresets, looksLikeHfConfig, presetSuggestion, readHfArch } from '@moge/model';
 import { ArchRangesSchema, type ArchRanges } from '@moge/sim';
 import { readStructuredFile } from './io';
 
 /** The help text of every option or argument that `resolveArch` reads: the forms it takes, presets listed. */
 export const ARCH_HELP = `preset (${listPresets().join(', ')}), MoeArch JSON/YAML file, HF config.json (${HF_PLANNING_MODEL_TYPES.join(', ')}) or model directory`;
-
-/** `; did you mean "<preset>"?` for a name that is a typo of a model preset, else nothing. */
-function presetSuggestion(name: string): string {
-  const meant = closestName(name, listPresets());
-  return meant === undefined ? '' : `; did you mean "${meant}"?`;
-}
 
 /** `--preset` of train: a model preset name, refused by flag with the name meant before any work. */
 export function assertPresetFlag(name: string | undefined): void {

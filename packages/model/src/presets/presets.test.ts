@@ -39,4 +39,11 @@ describe('presets', () => {
     expect(() => getPreset('pangu-mega')).toThrow(ValidationError);
     expect(() => getPreset('pangu-mega')).toThrow(/pangu-mega.*moge-small/s);
   });
+
+  it('names the preset a misspelt name meant, and no preset for a name close to none', () => {
+    expect(() => getPreset('moge-smal')).toThrow(/did you mean "moge-small"\?/);
+    expect(() => getPreset('pangu_ultra_moe')).toThrow(/did you mean "pangu-ultra-moe"\?/);
+    expect(() => getPreset('llama-70b')).not.toThrow(/did you mean/);
+    expect(() => getPreset('llama-70b')).toThrow(/llama-70b/);
+  });
 });

@@ -1,4 +1,4 @@
-import { MoeArchSchema, ValidationError, type MoeArch, type MoeArchInput } from '@moge/core';
+import { closestName, MoeArchSchema, ValidationError, type MoeArch, type MoeArchInput } from '@moge/core';
 
 /**
  * Named architectures. The published models carry their paper's numbers; the two small ones are
@@ -141,10 +141,19 @@ export function isPresetName(name: string): name is PresetName {
 }
 
 /** The preset's MoeArch (a fresh copy each call, so callers may modify it). */
+/**
+ * `; did you mean "<preset>"?` when `name` is a typo of a preset (`moge-smal`), else nothing: a list of six
+ * names leaves the reader to spot the one meant.
+ */
+export function presetSuggestion(name: string): string {
+  const meant = closestName(name, listPresets());
+  return meant === undefined ? '' : `; did you mean "${meant}"?`;
+}
+
 export function getPreset(name: string): MoeArch {
   const arch = PRESETS[name];
   if (!arch) {
-    throw new ValidationError('preset', [{ path: 'name', received: name, expected: `one of ${listPresets().join(', ')}` }]);
+    throw new ValidationError('preset', [{ path: 'name', received: name, expected: `one of ${listPresets().join(', ')}${presetSuggestion(name)}` }]);
   }
   return structuredClone(arch);
 }

@@ -5,7 +5,7 @@ import { FileFormatError, MogeError, parseWith } from '@moge/core';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { paramSpecs, weightsToHost, type ModelWeights } from '@moge/model';
 import { loadModelDir, readSafetensorsFile, saveModelDir, writeSafetensorsFile } from '@moge/model/node';
-import { TrainConfigSchema } from '../config/train-config';
+import { SavedTrainConfigSchema } from '../config/train-config';
 import { DataCursorStateSchema } from '../data/cursor';
 import { toTokenizerConfigJson, toTokenizerJson } from '../tokenizer/tokenizer-json';
 import { readTokenizerFile } from '../tokenizer/tokenizer-file';
@@ -34,7 +34,7 @@ export const TrainerStateSchema = z.object({
   format: z.literal('moge-trainer-state'),
   version: z.literal(1),
   step: z.number().int().nonnegative(),
-  config: TrainConfigSchema,
+  config: SavedTrainConfigSchema,
   cursor: DataCursorStateSchema,
   dataFingerprint: z.string(),
   optimizerStep: z.number().int().nonnegative(),

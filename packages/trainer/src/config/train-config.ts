@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RouterKindSchema } from '@moge/core';
 import { AdamWConfigSchema } from '../optim/adamw';
 import { LrScheduleSchema, type LrSchedule } from '../optim/schedule';
+import { HELD_OUT_SPLIT_RULES, LATEST_HELD_OUT_SPLIT } from '../data/held-out';
 
 /**
  * Everything that decides what a training run computes. It is stored in every checkpoint; a resumed
@@ -75,7 +76,14 @@ export const TrainConfigSchema = z
     evalBatches: z.number().int().positive().default(2),
     checkpointEvery: z.number().int().nonnegative().default(25),
     keepCheckpoints: z.number().int().min(2).default(2),
+    /** Share of the corpus's tokens held out for evaluation (at least one sequence; see data/held-out.ts). */
     heldOutFraction: z.number().gt(0).lt(1).default(0.05),
+    /**
+     * The rule that splits the held-out tokens off (data/held-out.ts). New runs take the latest and
+     * store it, so a resume keeps the split the run trained with when the rule changes; a config
+     * saved before this field existed reads as rule 1 (SavedTrainConfigSchema).
+     */
+    heldOutSplit: z.literal(HELD_OUT_SPLIT_RULES).default(LATEST_HELD_OUT_SPLIT),
   })
   .superRefine((c, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -91,6 +99,16 @@ export const TrainConfigSchema = z
     }
   });
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/**
+ * A run's config as a checkpoint stores it. Runs saved before `heldOutSplit` existed were split by
+ * rule 1 and keep it: read as the latest, their held-out loss would be measured on documents they
+ * trained on, and their training stream would shift.
+ */
+export const SavedTrainConfigSchema = z.preprocess(
+  (c) => (c !== null && typeof c === 'object' && !Array.isArray(c) && !('heldOutSplit' in c) ? { ...c, heldOutSplit: 1 } : c),
+  TrainConfigSchema,
+);
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** Warmup default: 10 % of the steps, at most 100. (Takes only what it reads: the launch emitters use it too.) */

@@ -169,6 +169,17 @@ describe('held-out split', () => {
     for (const w of windowsOf(data.heldOut)) expect(train.has(w)).toBe(false);
   });
 
+  it('three documents (three text files): about heldOutFraction of the tokens held out, not a whole document', () => {
+    const docs = [0, 1, 2].map((d) => ({ text: `file ${d}: ${numbered(300 + 100 * d)}` }));
+    const data = buildTokenDataset(docs, tok, { seqLen: 16, seed: 1, heldOutFraction: 0.05 });
+    const total = data.train.tokens + data.heldOut.tokens;
+    expect(data.heldOut.tokens).toBe(Math.round(0.05 * total));
+    expect(data.heldOut.numSequences).toBeGreaterThan(0);
+    // Rule 1, which runs saved before the rule was versioned keep, held out a whole file: a quarter to a third.
+    const saved = buildTokenDataset(docs, tok, { seqLen: 16, seed: 1, heldOutFraction: 0.05, heldOutSplit: 1 });
+    expect(saved.heldOut.tokens / total).toBeGreaterThan(0.2);
+  });
+
   it('documents too short to fill a held-out window: more are held out, none also trained on', () => {
     const docs = Array.from({ length: 40 }, (_, d) => ({ text: `doc ${d}: ${numbered(3)}` }));
     const data = buildTokenDataset(docs, tok, { seqLen: 64, seed: 2, heldOutFraction: 0.05 });

@@ -1,13 +1,14 @@
 import { Rng } from '@moge/core';
 import type { ByteLevelBpeTokenizer } from '../tokenizer/tokenizer';
 import { END_OF_TEXT } from '../tokenizer/tokenizer';
-import { splitHeldOut } from './held-out';
+import { LATEST_HELD_OUT_SPLIT, splitHeldOut, type HeldOutSplitRule } from './held-out';
 
 /**
  * Token sequences for causal language modelling. Documents are shuffled once by the seed, encoded
  * with `<|endoftext|>` after each, split into training and held-out streams that share no token
- * (by document where whole documents fill a held-out window, see held-out.ts), concatenated and cut into windows of `seqLen + 1` tokens (inputs = first seqLen,
- * targets = last seqLen), stepping by seqLen so every token is predicted once.
+ * (by document where whole documents hold about the held-out share, see held-out.ts), concatenated
+ * and cut into windows of `seqLen + 1` tokens (inputs = first seqLen, targets = last seqLen),
+ * stepping by seqLen so every token is predicted once.
  */
 export interface PackedSplit {
   /** [numSequences, seqLen + 1] row-major. */
@@ -27,8 +28,10 @@ export interface TokenDataset {
 export interface DatasetOptions {
   seqLen: number;
   seed: number;
-  /** Fraction of documents held out for evaluation (at least one, and at least one window of tokens). */
+  /** Share of the tokens held out for evaluation, at least one window (default 0.05; see held-out.ts). */
   heldOutFraction?: number;
+  /** Which rule splits off the held-out tokens (default the latest; a resumed run keeps its own, see held-out.ts). */
+  heldOutSplit?: HeldOutSplitRule;
 }
 
 export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: ByteLevelBpeTokenizer, options: DatasetOptions): TokenDataset {
@@ -37,7 +40,7 @@ export function buildTokenDataset(docs: readonly { text: string }[], tokenizer: 
   const order = docs.map((_, i) => i);
   new Rng(options.seed).fork('documents').shuffle(order);
   const docTokens = order.map((i) => documentStream([docs[i]!.text], tokenizer, eot));
-  const split = splitHeldOut(docTokens, options.seqLen + 1, options.heldOutFraction ?? 0.05);
+  const split = splitHeldOut(docTokens, options.seqLen + 1, options.heldOutFraction ?? 0.05, options.heldOutSplit ?? LATEST_HELD_OUT_SPLIT);
   const train = pack(split.train, options.seqLen);
   const heldOut = pack(split.heldOut, options.seqLen);
   return { train, heldOut, fingerprint: fingerprint(train.windows, heldOut.windows) };

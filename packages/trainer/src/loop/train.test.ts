@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TrainConfigSchema } from '../config/train-config';
-import { loadSotuCorpus } from '../data/corpus';
+import { loadDocuments, loadSotuCorpus } from '../data/corpus';
+import { buildTokenDataset } from '../data/dataset';
+import type { HeldOutSplitRule } from '../data/held-out';
 import { mainJobConfig, sampleCommandFor } from '../jobs/main-job';
 import { loadCheckpoint } from '../checkpoint/checkpoint';
+import { buildManifest } from '../checkpoint/manifest';
 import { lockRunDir } from '../checkpoint/run-dir';
 import type { StepRecord } from '../metrics/step-record';
 import type { ParallelMode } from '../parallel/mode';
-import { replannedScheduleNote, trainModel, type TrainRunResult } from './train';
+import { prepareRun, replannedScheduleNote, trainModel, type TrainRunResult } from './train';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { getPreset, initModelWeights } from '@moge/model';
 import { saveModelDir } from '@moge/model/node';
@@ -299,5 +302,47 @@ describe('run directories are never written over', () => {
       release();
     }
     await expect(run(1, 'moge', undefined, { steps: 1, out: dir })).resolves.toBeDefined();
+  });
+});
+
+describe('the held-out split a run was saved with', () => {
+  // Three text files: rule 1 holds out a whole one (about a third of the tokens), rule 2 about 5 % of them.
+  const text = readFileSync(dataFile, 'utf8');
+  const files = [0, 1, 2].map((i) => {
+    const file = join(tmp, `third-${i}.txt`);
+    writeFileSync(file, text.slice(i * 4000, (i + 1) * 4000));
+    return file;
+  });
+  const base = { preset: 'moge-tiny', vocabSize: 300, data: files, seqLen: 16, globalBatch: 8, microBatch: 2, seed: 11, backend: 'reference' as const, evalEvery: 3, checkpointEvery: 2 };
+  const stateOf = (checkpointDir: string) => JSON.parse(readFileSync(join(checkpointDir, 'trainer_state.json'), 'utf8')) as { config: Record<string, unknown> };
+
+  it('a new run stores the rule it split by', async () => {
+    const r = await trainModel({ ...base, steps: 1, checkpointEvery: 1 }, { outDir: join(tmp, 'split-new'), live: false });
+    expect(stateOf(r.checkpointDir!).config.heldOutSplit).toBe(2);
+  });
+
+  it('a run saved before the rule was versioned resumes with its own split, bit for bit, and keeps it in its new checkpoints', async () => {
+    const straightRecords: StepRecord[] = [];
+    const straight = await trainModel({ ...base, steps: 3, heldOutSplit: 1 }, { outDir: join(tmp, 'split-old'), live: false, onStep: (r) => straightRecords.push(r) });
+    // What the trainer wrote before heldOutSplit existed: the same config without the field (and a manifest of that file).
+    const stepTwo = join(straight.runDir, 'checkpoints', 'step-00000002');
+    const state = stateOf(stepTwo);
+    delete state.config.heldOutSplit;
+    writeFileSync(join(stepTwo, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    writeFileSync(join(stepTwo, 'manifest.json'), `${JSON.stringify(buildManifest(stepTwo), null, 2)}\n`);
+
+    const tokenizer = loadCheckpoint(stepTwo).tokenizer;
+    const dataset = (rule: HeldOutSplitRule) => buildTokenDataset(loadDocuments(files), tokenizer, { seqLen: 16, seed: 11, heldOutSplit: rule });
+    expect(dataset(2).heldOut.tokens).toBeLessThan(dataset(1).heldOut.tokens / 2); // the rules differ on this corpus
+    const init = prepareRun({ steps: 3 }, { outDir: straight.runDir, resume: stepTwo });
+    expect(init.config.heldOutSplit).toBe(1);
+    expect(init.heldOut.windows).toEqual(dataset(1).heldOut.windows);
+    expect(init.train.windows).toEqual(dataset(1).train.windows);
+
+    const records: StepRecord[] = [];
+    const resumed = await trainModel({ steps: 3 }, { outDir: join(tmp, 'split-old-resumed'), resume: stepTwo, live: false, onStep: (r) => records.push(r) });
+    const numbers = (rs: StepRecord[]) => rs.map((r) => [r.step, r.loss, r.evalLoss]);
+    expect(numbers(records)).toEqual(numbers(straightRecords.slice(2)));
+    expect(stateOf(resumed.checkpointDir!).config.heldOutSplit).toBe(1);
   });
 });

@@ -271,7 +271,7 @@ export function prepareRun(input: TrainConfigInput, options: TrainRunOptions): R
   resolveParallelMode(config.parallel, config.workers, config.epDevices ?? arch.numExpertGroups);
   docs ??= readCorpus(config, phase);
   phase(`tokenizing ${docs.length} documents into ${config.seqLen}-token sequences`);
-  const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction });
+  const data = buildTokenDataset(docs, tokenizer, { seqLen: config.seqLen, seed: config.seed, heldOutFraction: config.heldOutFraction, heldOutSplit: config.heldOutSplit });
   // Every step draws globalBatch distinct sequences of an epoch's order; a larger batch would hold the
   // same sequences several times over (and, far beyond, allocate gigabytes before the first step).
   if (config.globalBatch > data.train.numSequences) {

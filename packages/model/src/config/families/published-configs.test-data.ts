@@ -193,6 +193,34 @@ export const LLAMA_3_8B = {
   vocab_size: 128256,
 };
 
+/**
+ * Qwen/Qwen1.5-MoE-A2.7B (qwen2_moe), the sizing fields only: transformers 5.18's Qwen2MoeConfig
+ * defaults (configuration_qwen2_moe.py:77-103), whose docstring names this checkpoint, and its stated
+ * context and RoPE base. Published: 14.3 B total, 2.7 B active.
+ */
+export const QWEN1_5_MOE_A2_7B = {
+  architectures: ['Qwen2MoeForCausalLM'],
+  decoder_sparse_step: 1,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  intermediate_size: 5632,
+  max_position_embeddings: 8192,
+  model_type: 'qwen2_moe',
+  moe_intermediate_size: 1408,
+  norm_topk_prob: false,
+  num_attention_heads: 16,
+  num_experts: 60,
+  num_experts_per_tok: 4,
+  num_hidden_layers: 24,
+  num_key_value_heads: 16,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  shared_expert_intermediate_size: 5632,
+  tie_word_embeddings: false,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
 /** Qwen/Qwen2-57B-A14B, config.json (qwen2_moe). Published: 57 B total, 14 B active. */
 export const QWEN2_57B_A14B = {
   architectures: ['Qwen2MoeForCausalLM'],

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { countParameters, type MoeArch } from '@moge/core';
+import { readHfArch } from './read-hf-arch';
+import { DEEPSEEK_V2_LITE, DEEPSEEK_V3, LLAMA_3_8B, MIXTRAL_8X7B, QWEN1_5_MOE_A2_7B, QWEN2_57B_A14B, QWEN3_30B_A3B } from './published-configs.test-data';
+import { transformersParamCount } from './transformers-param-count.test-support';
+
+/** `config` without `keys`: what transformers then fills in from its config class defaults. */
+function omit(config: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !keys.includes(key)));
+}
+
+/**
+ * What countParameters counts and transformers 5.18 does not instantiate, or the reverse. Qwen2's o
+ * bias, which Qwen2 lacks, its shared-expert gate, which MoeArch lacks, and Qwen3's q/k norms are
+ * notes of readHfArch (`note`). The router's per-expert vector (Pangu's router_scale, DeepSeek-V3's
+ * e_score_correction_bias), counted by @moge/core for every MoE family, is not: Mixtral's, Qwen-MoE's
+ * and DeepSeek-V2's routers have only the weight (modeling_mixtral.py:102, modeling_qwen2_moe.py:325,
+ * modeling_qwen3_moe.py:256, modeling_deepseek_v2.py:92) — num_experts parameters per MoE layer.
+ */
+function namedDifferences(type: string, arch: MoeArch): { note?: RegExp; params: number }[] {
+  const moeLayers = arch.numExperts > 0 ? arch.numLayers - arch.numDenseLayers : 0;
+  const h = arch.hiddenSize;
+  return [
+    { params: type === 'deepseek_v3' ? 0 : moeLayers * arch.numExperts },
+    { note: /q\/k\/v have biases and o has none/, params: type === 'qwen2' || type === 'qwen2_moe' ? arch.numLayers * h : 0 },
+    { note: /shared_expert_gate.*is not counted/, params: type === 'qwen2_moe' ? -moeLayers * h : 0 },
+    { note: /RMSNorm of q and k .* is not counted/, params: type === 'qwen3' || type === 'qwen3_moe' ? -arch.numLayers * 2 * arch.headDim : 0 },
+  ];
+}
+
+/** A small dense decoder's sizes (not a published model), for the dense Qwen families. */
+const DENSE = { hidden_size: 1024, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8, intermediate_size: 3072, vocab_size: 151936 };
+
+const CONFIGS: Record<string, Record<string, unknown>> = {
+  DEEPSEEK_V3,
+  DEEPSEEK_V2_LITE,
+  QWEN3_30B_A3B,
+  QWEN2_57B_A14B,
+  QWEN1_5_MOE_A2_7B,
+  MIXTRAL_8X7B,
+  LLAMA_3_8B,
+  'dense qwen2': { ...DENSE, model_type: 'qwen2' },
+  'dense qwen3, tied embeddings': { ...DENSE, model_type: 'qwen3', head_dim: 128, tie_word_embeddings: true },
+  'Llama-3-8B with attention_bias, without num_key_value_heads': { ...omit(LLAMA_3_8B, 'num_key_value_heads'), attention_bias: true },
+  'Qwen1.5-MoE-A2.7B with mlp_only_layers [1, 0]': { ...QWEN1_5_MOE_A2_7B, mlp_only_layers: [1, 0] },
+};
+
+describe('readHfArch against transformers 5.18 module shapes', () => {
+  it.each(Object.keys(CONFIGS))('%s: countParameters is what transformers instantiates, up to the noted differences', (name) => {
+    const config = CONFIGS[name]!;
+    const { arch, notes } = readHfArch(config);
+    const ours = countParameters(arch);
+    const theirs = transformersParamCount(config);
+    const differences = namedDifferences(config.model_type as string, arch).filter((d) => d.params !== 0);
+    const named = differences.reduce((sum, d) => sum + d.params, 0);
+    expect(ours.total - theirs.total).toBe(named);
+    expect(ours.active - theirs.active).toBe(named);
+    expect(ours.mtp.total).toBe(theirs.mtp);
+    for (const { note } of differences) if (note) expect(notes.some((n) => note.test(n))).toBe(true);
+  });
+
+  it('Qwen1.5-MoE-A2.7B (the Qwen2MoeConfig defaults): 14.3 B total, 2.7 B active', () => {
+    const c = countParameters(readHfArch(QWEN1_5_MOE_A2_7B).arch);
+    expect(Math.abs(c.total / 14.3e9 - 1)).toBeLessThan(0.01);
+    expect(Math.abs(c.active / 2.7e9 - 1)).toBeLessThan(0.01);
+  });
+});

@@ -31,7 +31,11 @@ const DeepseekSchema = z
     aux_loss_alpha: z.number().nonnegative().optional(),
     seq_aux: z.boolean().optional(),
     num_nextn_predict_layers: nonNegativeInt.optional(),
+    /** transformers v5's name for num_nextn_predict_layers (DeepseekV3Config.attribute_map). */
+    num_mtp_layers: nonNegativeInt.optional(),
     attention_bias: z.boolean().optional(),
+    /** DeepseekV2Config only: biases on the dense and shared-expert MLPs. */
+    mlp_bias: z.boolean().optional(),
   })
   .loose();
 
@@ -59,13 +63,18 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
     r.note('num_key_value_heads', `${hf.num_key_value_heads} is not used by MLA (keys and values come from the latent for every one of the ${heads} heads)`);
   }
   if (hf.attention_bias === true) r.note('attention_bias', 'true: MLA projection biases are not counted (a few thousand parameters per layer)');
-  const groups = hf.n_group ?? 1;
-  // V3 always routes group-limited (noaux_tc); V2 only with topk_method "group_limited_greedy".
+  // Absent, DeepseekV3Config routes in 8 groups, the best 4 (transformers 5.18 configuration_deepseek_v3.py:98-99);
+  // DeepseekV2Config leaves both None (configuration_deepseek_v2.py:109, 115). null is one group.
+  const groups = hf.n_group === undefined ? (v3 ? 8 : 1) : (hf.n_group ?? 1);
+  const topGroups = hf.topk_group === undefined ? (v3 ? 4 : groups) : (hf.topk_group ?? groups);
+  // V3 always routes group-limited (modeling_deepseek_v3.py:144-163 reads no topk_method); V2 only with
+  // topk_method "group_limited_greedy" (modeling_deepseek_v2.py:102-114).
   const grouped = moe && groups > 1 && (v3 || hf.topk_method === 'group_limited_greedy');
   if (moe && groups > 1 && !grouped) r.note('n_group', `${groups} is not used by topk_method "${hf.topk_method ?? 'greedy'}" (plain top-k over all experts)`);
   if (grouped && !v3) r.note('topk_method', '"group_limited_greedy" ranks groups by their best expert; the group-limited router ranks them by the sum of their two best (the DeepSeek-V3 rule): same experts per token and FLOPs, other group choices');
   if (moe) routerNotes(hf, r, v3);
-  if (!v3 && hf.num_nextn_predict_layers) r.note('num_nextn_predict_layers', 'read as MTP depth, though deepseek_v2 has no MTP modules');
+  if (!v3 && hf.num_nextn_predict_layers) r.note('num_nextn_predict_layers', 'not read: deepseek_v2 has no MTP modules');
+  if (!v3 && hf.mlp_bias === true) r.note('mlp_bias', 'true: the biases of the dense and shared-expert MLPs are not counted (2 × width + hidden_size parameters per MLP)');
   const mla = { qLoraRank: hf.q_lora_rank ?? 0, kvLoraRank: hf.kv_lora_rank, qkRopeHeadDim: hf.qk_rope_head_dim, qkNopeHeadDim: hf.qk_nope_head_dim, vHeadDim: hf.v_head_dim };
   r.check();
   const expertWidth = moe ? hf.moe_intermediate_size! : 0;
@@ -85,12 +94,12 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
     sharedExpertFfnSize: moe ? (hf.n_shared_experts ?? 0) * expertWidth : 0,
     numDenseLayers: moe ? Math.min(hf.first_k_dense_replace ?? 0, hf.num_hidden_layers) : 0,
     router: grouped ? 'group-limited' : 'topk',
-    ...(grouped ? { routerTopGroups: hf.topk_group ?? groups } : {}),
+    ...(grouped ? { routerTopGroups: topGroups } : {}),
     routerAuxLossCoef: hf.aux_loss_alpha ?? 0.001,
     attention: 'mla',
     mla,
     attentionBias: false,
-    mtpDepth: v3 ? (hf.num_nextn_predict_layers ?? 0) : 0,
+    mtpDepth: v3 ? mtpDepthOf(hf) : 0,
     ropeTheta: ropeThetaOf(hf, r.subject),
     normEps: hf.rms_norm_eps ?? 1e-6,
     tiedEmbeddings: hf.tie_word_embeddings ?? false,
@@ -98,14 +107,37 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
   };
 }
 
-/** How DeepSeek weights the chosen experts: none of it changes which parameters run or their FLOPs. */
+/**
+ * MTP modules of a V3 config: absent, DeepseekV3Config has one (transformers 5.18
+ * configuration_deepseek_v3.py:117 `num_mtp_layers: int = 1`, aliased to num_nextn_predict_layers at :80).
+ */
+function mtpDepthOf(hf: z.output<typeof DeepseekSchema>): number {
+  return hf.num_nextn_predict_layers ?? hf.num_mtp_layers ?? 1;
+}
+
+/**
+ * How DeepSeek weights the chosen experts, as transformers 5.18 computes it: none of it changes which
+ * parameters run or their FLOPs. V3 scores with sigmoid plus e_score_correction_bias and
+ * renormalises by norm_topk_prob (default true) whatever scoring_func / topk_method say
+ * (modeling_deepseek_v3.py:144-169); V2 scores with softmax and never renormalises
+ * (modeling_deepseek_v2.py:98-117), though DeepSeek's own V2 code applies norm_topk_prob.
+ */
 function routerNotes(hf: z.output<typeof DeepseekSchema>, r: Reading, v3: boolean): void {
-  const scoring = hf.scoring_func ?? 'softmax';
-  if (scoring !== 'softmax') r.note('scoring_func', `"${scoring}": experts are scored with ${scoring}, not softmax (same experts per token and FLOPs)`);
-  const method = hf.topk_method ?? (v3 ? 'noaux_tc' : 'greedy');
-  if (method === 'noaux_tc') r.note('topk_method', '"noaux_tc": auxiliary-loss-free balancing by a per-expert bias (e_score_correction_bias, counted as the router\'s per-expert vector); the simulator routes with the group-limited rule and its own balance assumptions');
-  const scale = hf.routed_scaling_factor ?? 1;
+  const scoring = v3 ? 'sigmoid' : 'softmax';
+  const ignored = (field: string, value: string) => `; the config's ${field} "${value}" is not read by transformers' ${v3 ? 'DeepseekV3' : 'DeepseekV2'}`;
+  const statedScoring = hf.scoring_func !== undefined && hf.scoring_func !== scoring ? ignored('scoring_func', hf.scoring_func) : '';
+  if (v3 || statedScoring) r.note('scoring_func', `"${scoring}": experts are scored with ${scoring}${v3 ? ', not softmax' : ''} (same experts per token and FLOPs)${statedScoring}`);
+  const v2Methods = ['greedy', 'group_limited_greedy'];
+  if (!v3 && hf.topk_method !== undefined && !v2Methods.includes(hf.topk_method)) {
+    r.note('topk_method', `"${hf.topk_method}" is not a method of transformers' DeepseekV2 router (greedy, group_limited_greedy); read as plain top-k over all experts`);
+  }
+  if (v3) {
+    const statedMethod = hf.topk_method !== undefined && hf.topk_method !== 'noaux_tc' ? ignored('topk_method', hf.topk_method) : '';
+    r.note('topk_method', `"noaux_tc": auxiliary-loss-free balancing by a per-expert bias (e_score_correction_bias, counted as the router's per-expert vector); the simulator routes with the group-limited rule and its own balance assumptions${statedMethod}`);
+  }
+  const scale = hf.routed_scaling_factor ?? (v3 ? 2.5 : 1);
   if (scale !== 1) r.note('routed_scaling_factor', `${scale}: routed outputs are scaled (no parameters, negligible FLOPs)`);
-  if (hf.norm_topk_prob === true) r.note('norm_topk_prob', 'true: top-k weights are renormalised to sum to 1 (no parameters, negligible FLOPs)');
+  if (v3 && (hf.norm_topk_prob ?? true)) r.note('norm_topk_prob', 'true: top-k weights are renormalised to sum to 1 (no parameters, negligible FLOPs)');
+  if (!v3 && hf.norm_topk_prob === true) r.note('norm_topk_prob', 'true: not applied by transformers\' DeepseekV2 (DeepSeek\'s own code renormalises the top-k weights); no parameters, negligible FLOPs either way');
   if (hf.seq_aux === true) r.note('seq_aux', 'true: the balance loss is per sequence, not per batch (aux_loss_alpha is read as routerAuxLossCoef)');
 }

@@ -42,6 +42,8 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   'dense qwen2': { ...DENSE, model_type: 'qwen2' },
   'dense qwen3, tied embeddings': { ...DENSE, model_type: 'qwen3', head_dim: 128, tie_word_embeddings: true },
   'Llama-3-8B with attention_bias, without num_key_value_heads': { ...omit(LLAMA_3_8B, 'num_key_value_heads'), attention_bias: true },
+  // Fields left to the config class defaults.
+  'DeepSeek-V3 without n_group, topk_group, num_nextn_predict_layers': omit(DEEPSEEK_V3, 'n_group', 'topk_group', 'num_nextn_predict_layers'),
   'Qwen1.5-MoE-A2.7B with mlp_only_layers [1, 0]': { ...QWEN1_5_MOE_A2_7B, mlp_only_layers: [1, 0] },
 };
 
@@ -63,5 +65,42 @@ describe('readHfArch against transformers 5.18 module shapes', () => {
     const c = countParameters(readHfArch(QWEN1_5_MOE_A2_7B).arch);
     expect(Math.abs(c.total / 14.3e9 - 1)).toBeLessThan(0.01);
     expect(Math.abs(c.active / 2.7e9 - 1)).toBeLessThan(0.01);
+  });
+});
+
+describe('readHfArch: fields left to the transformers 5.18 config class defaults', () => {
+  it('deepseek_v3 without n_group / topk_group routes as DeepseekV3Config does: 8 groups, the best 4', () => {
+    const { arch } = readHfArch(omit(DEEPSEEK_V3, 'n_group', 'topk_group'));
+    expect(arch).toMatchObject({ router: 'group-limited', numExpertGroups: 8, routerTopGroups: 4 });
+    expect(readHfArch(omit(DEEPSEEK_V3, 'topk_group')).arch.routerTopGroups).toBe(4);
+  });
+
+  it('deepseek_v3 without num_nextn_predict_layers has DeepseekV3Config\'s one MTP module; num_mtp_layers (its v5 name) is read too', () => {
+    expect(readHfArch(omit(DEEPSEEK_V3, 'num_nextn_predict_layers')).arch.mtpDepth).toBe(1);
+    expect(readHfArch({ ...omit(DEEPSEEK_V3, 'num_nextn_predict_layers'), num_mtp_layers: 2 }).arch.mtpDepth).toBe(2);
+    expect(readHfArch({ ...DEEPSEEK_V3, num_nextn_predict_layers: 0 }).arch.mtpDepth).toBe(0);
+  });
+});
+
+describe('readHfArch: router notes say what transformers 5.18 computes', () => {
+  const note = (config: Record<string, unknown>, field: string) => readHfArch(config).notes.find((n) => n.startsWith(`${config.model_type as string} ${field}: `));
+
+  it('deepseek_v3 scores with sigmoid and renormalises whatever scoring_func / topk_method / an absent norm_topk_prob say', () => {
+    const bare = omit(DEEPSEEK_V3, 'scoring_func', 'topk_method', 'norm_topk_prob', 'routed_scaling_factor');
+    expect(note(bare, 'scoring_func')).toMatch(/"sigmoid"/);
+    expect(note(bare, 'topk_method')).toMatch(/"noaux_tc"/);
+    expect(note(bare, 'norm_topk_prob')).toMatch(/renormalised/);
+    expect(note(bare, 'routed_scaling_factor')).toMatch(/^deepseek_v3 routed_scaling_factor: 2\.5/);
+    expect(note({ ...DEEPSEEK_V3, scoring_func: 'softmax' }, 'scoring_func')).toMatch(/"sigmoid".*scoring_func "softmax" is not read/);
+    expect(note({ ...DEEPSEEK_V3, topk_method: 'greedy' }, 'topk_method')).toMatch(/topk_method "greedy" is not read/);
+  });
+
+  it('deepseek_v2 scores with softmax and does not renormalise, whatever scoring_func / norm_topk_prob say', () => {
+    expect(note(DEEPSEEK_V2_LITE, 'scoring_func')).toBeUndefined();
+    expect(note({ ...DEEPSEEK_V2_LITE, scoring_func: 'sigmoid' }, 'scoring_func')).toMatch(/"softmax".*scoring_func "sigmoid" is not read by transformers' DeepseekV2/);
+    expect(note({ ...DEEPSEEK_V2_LITE, norm_topk_prob: true }, 'norm_topk_prob')).toMatch(/not applied by transformers' DeepseekV2/);
+    expect(note({ ...DEEPSEEK_V2_LITE, mlp_bias: true }, 'mlp_bias')).toMatch(/not counted/);
+    expect(note({ ...DEEPSEEK_V2_LITE, topk_method: 'noaux_tc' }, 'topk_method')).toMatch(/"noaux_tc" is not a method of transformers' DeepseekV2 router/);
+    expect(readHfArch({ ...DEEPSEEK_V2_LITE, topk_method: 'noaux_tc', n_group: 8, topk_group: 3 }).arch).toMatchObject({ router: 'topk', numExpertGroups: 1 });
   });
 });

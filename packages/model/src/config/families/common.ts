@@ -151,12 +151,14 @@ export function gqaArchFields(hf: HfCommon, r: Reading, d: GqaDefaults) {
 }
 
 /**
- * Qwen attention as MoeArch counts it: Qwen3 states head_dim (refused when absent: transformers'
- * default is 128, not hidden / heads), and its q/k norms are not counted; Qwen2's q/k/v biases (o has
- * none) are counted as biases on q, k, v and o. Each said as a note.
+ * Qwen attention as MoeArch counts it: a dense Qwen3 config must state head_dim (refused when absent:
+ * Qwen3Config's default is 128, not hidden / heads — transformers 5.18 configuration_qwen3.py:68),
+ * while Qwen3MoeConfig has no head_dim field and its attention takes hidden_size // heads when the
+ * config states none (modeling_qwen3_moe.py:129), as Qwen2's does. Qwen3's q/k norms are not counted;
+ * Qwen2's q/k/v biases (o has none) are counted as biases on q, k, v and o. Each said as a note.
  */
-export function qwenAttentionHeadDim(hf: HfCommon, r: Reading, qwen3: boolean): number {
-  if (qwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
+export function qwenAttentionHeadDim(hf: HfCommon, r: Reading, denseQwen3: boolean): number {
+  if (denseQwen3 && hf.head_dim == null) r.refuse('head_dim', hf.head_dim, 'the per-head width, as Qwen3 configs state it (transformers\' default is 128, not hidden_size / num_attention_heads)');
   return headDimOf(hf, r);
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseWith, type MoeArchInput } from '@moge/core';
-import { COMMON_FIELDS, gqaArchFields, kvHeadsOf, nonNegativeInt, noteQwenAttention, positiveInt, qwenAttentionHeadDim, readCommon, requireStated, type Reading } from './common';
+import { COMMON_FIELDS, gqaArchFields, headDimOf, kvHeadsOf, nonNegativeInt, noteQwenAttention, positiveInt, readCommon, requireStated, type Reading } from './common';
 
 /** Qwen2-MoE / Qwen3-MoE `config.json` (transformers' Qwen2MoeConfig / Qwen3MoeConfig field names). */
 const QwenMoeSchema = z
@@ -38,8 +38,13 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
   const leading = dense.every((layer, i) => layer === i);
   if (!leading) r.refuse('mlp_only_layers', hf.mlp_only_layers, `the leading layers only ([0, 1, …, k−1]): MoeArch places dense layers before the MoE layers, not at ${JSON.stringify(dense.filter((layer, i) => layer !== i))}`);
   if (dense.length > 0 && hf.intermediate_size === undefined) r.refuse('intermediate_size', undefined, 'the dense MLP width of the mlp_only_layers');
-  const headDim = qwenAttentionHeadDim(hf, r, qwen3);
+  // Qwen2MoeConfig and Qwen3MoeConfig have no head_dim field: absent, the attention takes
+  // hidden_size // heads (transformers 5.18 modeling_qwen3_moe.py:129, modeling_qwen2_moe.py:224).
+  const headDim = headDimOf(hf, r);
   if (!qwen3) requireStated(hf, ['shared_expert_intermediate_size'], r);
+  // No None here: Qwen3MoeConfig types it int (configuration_qwen3_moe.py:90) and Qwen2MoeConfig, unlike
+  // Qwen2Config, has no None → heads fallback (configuration_qwen2_moe.py:82, 109-120).
+  if (hf.num_key_value_heads === null) r.refuse('num_key_value_heads', null, `a number of key/value heads: ${hf.model_type} has no null (one per query head) default; state ${hf.num_attention_heads} for one per head`);
   const kvHeads = kvHeadsOf(hf, r, false);
   const shared = qwen3 ? 0 : (hf.shared_expert_intermediate_size ?? 0);
   if (qwen3 && (hf.shared_expert_intermediate_size ?? 0) > 0) r.note('shared_expert_intermediate_size', 'is not used by qwen3_moe (it has no shared expert)');

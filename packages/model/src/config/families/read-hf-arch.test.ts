@@ -195,9 +195,9 @@ describe('readHfArch: refusals name the field', () => {
     expect(refusal({ ...LLAMA_3_8B, layer_types: ['full_attention', 'sliding_attention'] })).toMatch(/layer_types\[1\]: got "sliding_attention"/);
   });
 
-  it('refuses a qwen3 config without head_dim, rather than guessing hidden_size / heads', () => {
-    const { head_dim: _, ...noHeadDim } = QWEN3_30B_A3B;
-    expect(refusal(noHeadDim)).toMatch(/head_dim: got .*transformers' default is 128/s);
+  it('refuses a dense qwen3 config without head_dim (Qwen3Config defaults it to 128), rather than guessing hidden_size / heads', () => {
+    const dense = { model_type: 'qwen3', hidden_size: 1024, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8, intermediate_size: 3072, vocab_size: 151936 };
+    expect(refusal(dense)).toMatch(/head_dim: got .*transformers' default is 128/s);
   });
 
   it('refuses a sizing field left to a transformers class default it does not guess; llama\'s absent kv heads are one per head', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countParameters, type MoeArch } from '@moge/core';
+import fc from 'fast-check';
+import { countParameters, ValidationError, type MoeArch } from '@moge/core';
 import { readHfArch } from './read-hf-arch';
 import { DEEPSEEK_V2_LITE, DEEPSEEK_V3, LLAMA_3_8B, MIXTRAL_8X7B, QWEN1_5_MOE_A2_7B, QWEN2_57B_A14B, QWEN3_30B_A3B } from './published-configs.test-data';
 import { transformersParamCount } from './transformers-param-count.test-support';
@@ -44,6 +45,7 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   'Llama-3-8B with attention_bias, without num_key_value_heads': { ...omit(LLAMA_3_8B, 'num_key_value_heads'), attention_bias: true },
   // Fields left to the config class defaults.
   'DeepSeek-V3 without n_group, topk_group, num_nextn_predict_layers': omit(DEEPSEEK_V3, 'n_group', 'topk_group', 'num_nextn_predict_layers'),
+  'Qwen3-30B-A3B without head_dim': omit(QWEN3_30B_A3B, 'head_dim'),
   'Qwen1.5-MoE-A2.7B with mlp_only_layers [1, 0]': { ...QWEN1_5_MOE_A2_7B, mlp_only_layers: [1, 0] },
 };
 
@@ -79,6 +81,24 @@ describe('readHfArch: fields left to the transformers 5.18 config class defaults
     expect(readHfArch(omit(DEEPSEEK_V3, 'num_nextn_predict_layers')).arch.mtpDepth).toBe(1);
     expect(readHfArch({ ...omit(DEEPSEEK_V3, 'num_nextn_predict_layers'), num_mtp_layers: 2 }).arch.mtpDepth).toBe(2);
     expect(readHfArch({ ...DEEPSEEK_V3, num_nextn_predict_layers: 0 }).arch.mtpDepth).toBe(0);
+  });
+
+  it('qwen3_moe / qwen2_moe without head_dim: hidden_size / heads, as their attention takes it (their configs have no head_dim)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(QWEN3_30B_A3B, QWEN2_57B_A14B, QWEN1_5_MOE_A2_7B), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }), (config, heads, kvDivisor) => {
+        const kv = heads % kvDivisor === 0 ? heads / kvDivisor : heads;
+        const json = { ...omit(config, 'head_dim'), num_attention_heads: heads, num_key_value_heads: kv, hidden_size: heads * 64 };
+        expect(readHfArch(json).arch.headDim).toBe(64);
+      }),
+      { seed: 20261202, numRuns: 100 },
+    );
+  });
+
+  it('qwen2_moe / qwen3_moe refuse a null num_key_value_heads (transformers has no one-per-head fallback there)', () => {
+    for (const config of [QWEN3_30B_A3B, QWEN2_57B_A14B]) {
+      expect(() => readHfArch({ ...config, num_key_value_heads: null })).toThrow(ValidationError);
+      expect(() => readHfArch({ ...config, num_key_value_heads: null })).toThrow(/num_key_value_heads: got null.*has no null/s);
+    }
   });
 });
 

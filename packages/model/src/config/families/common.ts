@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '@moge/core';
 import { ropeThetaOf } from '../rope-theta';
+import { firstQwenSlidingLayer } from './qwen-sliding';
 
 /**
  * What the family readers share. They read a config.json as an architecture for planning only, so
@@ -33,6 +34,8 @@ export const COMMON_FIELDS = {
   layer_types: z.array(z.string()).nullish(),
   use_sliding_window: z.boolean().nullish(),
   sliding_window: z.number().int().positive().nullish(),
+  /** Qwen: which layers use_sliding_window makes sliding (firstQwenSlidingLayer). */
+  max_window_layers: nonNegativeInt.optional(),
   quantization_config: z.record(z.string(), z.unknown()).nullish(),
 } as const;
 export type HfCommon = z.output<z.ZodObject<typeof COMMON_FIELDS>>;
@@ -113,7 +116,9 @@ export function readCommon(hf: HfCommon, r: Reading, opts: { slidingWindowField:
   const notFull = (hf.layer_types ?? []).findIndex((t) => t !== 'full_attention');
   if (notFull >= 0) r.refuse(`layer_types[${notFull}]`, hf.layer_types![notFull], '"full_attention" for every layer: sliding-window layers change attention FLOPs and the KV cache, which MoeArch cannot express');
   if (opts.slidingWindowField === 'use_sliding_window' && hf.use_sliding_window === true) {
-    r.refuse('use_sliding_window', true, 'false: sliding-window attention changes attention FLOPs and the KV cache, which MoeArch cannot express');
+    const first = firstQwenSlidingLayer(hf, r.modelType);
+    if (first >= 0) r.refuse('use_sliding_window', true, `false: it makes layer ${first} (max_window_layers ${hf.max_window_layers ?? 28}) a sliding-window layer, which changes attention FLOPs and the KV cache, which MoeArch cannot express`);
+    else r.note('use_sliding_window', `true, but no layer slides (max_window_layers ${hf.max_window_layers ?? 28}${hf.sliding_window === null ? ', sliding_window null' : ''}): every layer is full attention, as in transformers`);
   }
   if (opts.slidingWindowField === 'sliding_window' && hf.sliding_window != null && hf.sliding_window < (hf.max_position_embeddings ?? Infinity)) {
     r.refuse('sliding_window', hf.sliding_window, `null (or at least max_position_embeddings): sliding-window attention changes attention FLOPs and the KV cache, which MoeArch cannot express`);

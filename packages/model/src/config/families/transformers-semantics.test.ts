@@ -124,3 +124,34 @@ describe('readHfArch: router notes say what transformers 5.18 computes', () => {
     expect(readHfArch({ ...DEEPSEEK_V2_LITE, topk_method: 'noaux_tc', n_group: 8, topk_group: 3 }).arch).toMatchObject({ router: 'topk', numExpertGroups: 1 });
   });
 });
+
+describe('readHfArch: use_sliding_window slides the layers transformers 5.18 makes sliding, and only those', () => {
+  const refused = (config: Record<string, unknown>): string | undefined => {
+    try {
+      readHfArch(config);
+      return undefined;
+    } catch (e) {
+      expect(e).toBeInstanceOf(ValidationError);
+      return (e as ValidationError).message;
+    }
+  };
+  const dense = { qwen2: { ...DENSE, model_type: 'qwen2' }, qwen3: { ...DENSE, model_type: 'qwen3', head_dim: 128 } };
+
+  it('qwen2 / qwen3: the layers from max_window_layers on (28 when absent)', () => {
+    for (const config of Object.values(dense)) {
+      // 28 layers, max_window_layers 28: no layer slides.
+      const { arch, notes } = readHfArch({ ...config, use_sliding_window: true });
+      expect(arch).toEqual(readHfArch(config).arch);
+      expect(notes.some((n) => /use_sliding_window: true, but no layer slides \(max_window_layers 28\)/.test(n))).toBe(true);
+      expect(refused({ ...config, use_sliding_window: true, max_window_layers: 20 })).toMatch(/use_sliding_window: got true.*layer 20 \(max_window_layers 20\)/s);
+      expect(refused({ ...config, use_sliding_window: true, max_window_layers: 20, sliding_window: null })).toBeUndefined();
+    }
+  });
+
+  it('qwen2_moe: the even layers below max_window_layers; qwen3_moe: every layer', () => {
+    expect(refused({ ...QWEN2_57B_A14B, use_sliding_window: true })).toMatch(/layer 0 \(max_window_layers 28\)/);
+    expect(refused({ ...QWEN2_57B_A14B, use_sliding_window: true, max_window_layers: 0 })).toBeUndefined();
+    expect(refused({ ...QWEN3_30B_A3B, use_sliding_window: true, max_window_layers: 0, sliding_window: 4096 })).toMatch(/use_sliding_window: got true.*layer 0/s);
+    expect(refused({ ...QWEN3_30B_A3B, use_sliding_window: true })).toBeUndefined(); // its sliding_window is null
+  });
+});

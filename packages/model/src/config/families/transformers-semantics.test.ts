@@ -63,6 +63,12 @@ describe('readHfArch against transformers 5.18 module shapes', () => {
     for (const { note } of differences) if (note) expect(notes.some((n) => note.test(n))).toBe(true);
   });
 
+  // The class defaults are these models' sizes (each class's docstring names the checkpoint): a
+  // fixture field that differs from them is a transcription error.
+  it.each([['DeepSeek-V3', DEEPSEEK_V3], ['Mixtral-8x7B', MIXTRAL_8X7B], ['Qwen1.5-MoE-A2.7B', QWEN1_5_MOE_A2_7B]])('%s counts as its config class defaults do', (_, config) => {
+    expect(transformersParamCount(config)).toEqual(transformersParamCount({ model_type: config.model_type }));
+  });
+
   it('Qwen1.5-MoE-A2.7B (the Qwen2MoeConfig defaults): 14.3 B total, 2.7 B active', () => {
     const c = countParameters(readHfArch(QWEN1_5_MOE_A2_7B).arch);
     expect(Math.abs(c.total / 14.3e9 - 1)).toBeLessThan(0.01);

@@ -70,6 +70,8 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
   // V3 always routes group-limited (modeling_deepseek_v3.py:144-163 reads no topk_method); V2 only with
   // topk_method "group_limited_greedy" (modeling_deepseek_v2.py:102-114).
   const grouped = moe && groups > 1 && (v3 || hf.topk_method === 'group_limited_greedy');
+  // DeepseekV2Config's None for either leaves "group_limited_greedy" nothing to route with (modeling_deepseek_v2.py:105-106).
+  if (moe && !v3 && hf.topk_method === 'group_limited_greedy') requireStated(hf, ['n_group', 'topk_group'], r);
   if (moe && groups > 1 && !grouped) r.note('n_group', `${groups} is not used by topk_method "${hf.topk_method ?? 'greedy'}" (plain top-k over all experts)`);
   if (grouped && !v3) r.note('topk_method', '"group_limited_greedy" ranks groups by their best expert; the group-limited router ranks them by the sum of their two best (the DeepSeek-V3 rule): same experts per token and FLOPs, other group choices');
   if (moe) routerNotes(hf, r, v3);

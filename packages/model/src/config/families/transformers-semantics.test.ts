@@ -81,6 +81,10 @@ describe('readHfArch: fields left to the transformers 5.18 config class defaults
     const { arch } = readHfArch(omit(DEEPSEEK_V3, 'n_group', 'topk_group'));
     expect(arch).toMatchObject({ router: 'group-limited', numExpertGroups: 8, routerTopGroups: 4 });
     expect(readHfArch(omit(DEEPSEEK_V3, 'topk_group')).arch.routerTopGroups).toBe(4);
+    // DeepseekV2Config leaves both None: "group_limited_greedy" without them is refused, naming them.
+    const v2Grouped = { ...DEEPSEEK_V2_LITE, topk_method: 'group_limited_greedy', n_group: 8, topk_group: 3 };
+    expect(() => readHfArch(omit(v2Grouped, 'topk_group'))).toThrow(/topk_group: got nothing, expected a stated value/);
+    expect(() => readHfArch(omit(v2Grouped, 'n_group', 'topk_group'))).toThrow(/n_group: got nothing.*topk_group: got nothing/s);
   });
 
   it('deepseek_v3 without num_nextn_predict_layers has DeepseekV3Config\'s one MTP module; num_mtp_layers (its v5 name) is read too', () => {

@@ -21,6 +21,8 @@ export { plannedMemoryPolicy } from './train/memory-policy';
 export { ULT_T1, ULT_T0, PRO_T1_BEFORE, PRO_T1_AFTER, PUBLISHED, type TrainingCase } from './train/validation-cases';
 export { searchTraining, type SearchInput, type SearchEntry, type SearchResult } from './train/search';
 export { enumeratePlans, fineRecompute, PlanSpaceSchema, type PlanSpace, type PlanSpaceInput, type PlanTemplate } from './train/search-space';
+export { explainEmptyPlanSpace, type EmptyPlanSpaceExplanation } from './train/empty-plan-space';
+export { PLAN_SPACE_RULES, type PlanSpaceRule } from './train/plan-space-rules';
 export { ArchRangesSchema, enumerateArchs, type ArchRanges } from './train/arch-ranges';
 export { layerOpBreakdown, type LayerOpBreakdown, type OpTiming, type OpClass } from './train/op-breakdown';
 export { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type PrepareOptions, type SimCaches } from './train/simulate';

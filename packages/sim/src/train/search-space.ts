@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { MAX_MICRO_BATCHES, ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
-import { hasMoeLayers, seqLengthMultiple, tpSplitsFfn, tpSplitsKvHeads } from '@moge/memory';
+import { ParallelPlanSchema, type MoeArch, type ParallelPlan, type RecomputeModule } from '@moge/core';
+import { hasMoeLayers } from '@moge/memory';
+import { batchRule, cpRule, expertRule, noopLayersFor, ppRule, tpRule, vppRule, type PlanTemplate } from './plan-space-rules';
 
 const ints = z.array(z.number().int().positive()).min(1);
 
@@ -29,52 +30,38 @@ export function fineRecompute(arch: MoeArch): RecomputeModule[] {
   return modules;
 }
 
-export interface PlanTemplate {
-  globalBatchSize: number;
-  seqLength: number;
-  /** Devices a plan must fill exactly. */
-  devices: number;
-  devicesPerNode: number;
-}
+export type { PlanTemplate } from './plan-space-rules';
 
 /**
  * Every plan of `space` that can run `arch` on exactly `t.devices` devices with the given batch:
  * TP within a node and dividing the heads, KV heads and FFN widths, ETP the expert width, the sequence splitting over CP and SP (@moge/memory's plan-rules), EP dividing the experts and the stage's devices, layers
  * padded with a few no-op slots to fill pp × vpp chunks, micro-batch counts the interleaved schedule
- * accepts. Plans are generated lazily: a search over tens of thousands needs no big array.
+ * accepts (the checks are plan-space-rules.ts). Plans are generated lazily: a search over tens of thousands needs no big array.
  */
 export function* enumeratePlans(arch: MoeArch, space: PlanSpace, t: PlanTemplate): Generator<ParallelPlan> {
   // Parsed once for the defaults; the loops below enforce the schema's cross-field rules themselves,
-  // so each plan is a plain spread (a search enumerates hundreds of thousands).
-  const base = ParallelPlanSchema.parse({ seqLength: t.seqLength });
+  // so each plan is a plain spread (a search enumerates hundreds of thousands). Parsed at the first
+  // plan: explainEmptyPlanSpace probes thousands of batches and clusters that have none.
+  let base: ParallelPlan | undefined;
   const moe = hasMoeLayers(arch);
   for (const tp of space.tp) {
-    if (tp > t.devicesPerNode || arch.numHeads % tp !== 0 || !tpSplitsKvHeads(arch, tp) || !tpSplitsFfn(arch, tp)) continue;
+    if (tpRule(arch, tp, t)) continue;
     for (const cp of space.cp) {
-      // Plans set sequenceParallel whenever tp > 1 (below), so the sequence must split over cp and tp.
-      if (t.seqLength % seqLengthMultiple({ tp, cp, sequenceParallel: tp > 1 }) !== 0) continue;
+      if (cpRule(tp, cp, t)) continue;
       for (const pp of space.pp) {
-        if (pp > arch.numLayers) continue;
-        const stage = tp * cp * pp;
-        if (t.devices % stage !== 0) continue;
-        const dp = t.devices / stage;
+        if (ppRule(arch, tp, cp, pp, t)) continue;
+        const dp = t.devices / (tp * cp * pp);
         for (const vpp of space.vpp) {
-          if (vpp > 1 && pp === 1) continue;
-          const chunks = pp * vpp;
-          if (chunks > arch.numLayers) continue;
-          const noopLayers = (chunks - (arch.numLayers % chunks)) % chunks;
-          if (noopLayers > space.maxNoopLayers) continue;
+          if (vppRule(arch, pp, vpp, space.maxNoopLayers)) continue;
+          const noopLayers = noopLayersFor(arch, pp * vpp);
           for (const mbs of space.microBatchSize) {
-            if (t.globalBatchSize % (mbs * dp) !== 0) continue;
-            const m = t.globalBatchSize / (mbs * dp);
-            if (vpp > 1 && m % pp !== 0) continue;
-            if (m < pp || m > MAX_MICRO_BATCHES) continue;
+            if (batchRule(pp, vpp, dp, mbs, t)) continue;
             for (const ep of moe ? space.ep : [1]) {
-              if (moe && arch.numExperts % ep !== 0) continue;
               for (const etp of moe ? space.etp : [1]) {
-                if ((tp * cp * dp) % (ep * etp) !== 0 || (moe && arch.expertFfnSize % etp !== 0)) continue;
+                if (expertRule(arch, moe, tp * cp * dp, ep, etp)) continue;
                 for (const r of space.recompute) {
                   const recompute = r === 'none' ? [] : r === 'full' ? (['layer'] as RecomputeModule[]) : fineRecompute(arch);
+                  base ??= ParallelPlanSchema.parse({ seqLength: t.seqLength });
                   yield {
                     ...base,
                     tp,

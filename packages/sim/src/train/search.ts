@@ -8,6 +8,7 @@ import { trainingFlopsPerToken } from './model-flops';
 import { dataParallelCollectives } from './data-parallel';
 import { resolveOverlap, type TrainingSimOptionsInput } from './options';
 import { parseSearchSettings } from './search-input';
+import { explainEmptyPlanSpace, type EmptyPlanSpaceExplanation } from './empty-plan-space';
 import { enumeratePlans, type PlanSpace, type PlanSpaceInput } from './search-space';
 import { prepareTraining, scheduleTraining, trainingMemory, type PreparedTrainingSim, type TrainingSimResult } from './simulate';
 
@@ -56,6 +57,12 @@ export interface SearchResult {
   top: SearchEntry[];
   /** Simulated configurations no other beats on both throughput and peak memory. */
   pareto: SearchEntry[];
+  /**
+   * Only when the space enumerated no plan at all (counts.enumerated 0): which rules removed every
+   * combination and the nearest global batches and device counts that would have plans. Plans that
+   * were enumerated but do not fit in memory are a different failure, told by counts.fitting.
+   */
+  emptyPlanSpace?: EmptyPlanSpaceExplanation;
 }
 
 interface Candidate {
@@ -238,7 +245,12 @@ export function searchTraining(input: SearchInput): SearchResult {
           (o.result.tokensPerSecond > e.result.tokensPerSecond || o.result.peakMemoryBytesPerDevice < e.result.peakMemoryBytesPerDevice),
       ),
   );
-  return { objective, counts, top: simulated.slice(0, top), pareto };
+  const result: SearchResult = { objective, counts, top: simulated.slice(0, top), pareto };
+  if (counts.enumerated === 0) {
+    const why = explainEmptyPlanSpace(given, space, template);
+    if (why) result.emptyPlanSpace = why;
+  }
+  return result;
 }
 
 /** MFU ranks architectures by tokens/s × model FLOPs per token (the per-device peak is common to all). */

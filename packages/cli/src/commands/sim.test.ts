@@ -191,6 +191,24 @@ describe('moge sim search', () => {
     expect(await main(['sim', 'search', '--arch', 'pangu-ultra-moe', '--cluster', 'atlas-800t-a2:8', '--global-batch', '16', '--seq-length', '4096', '--json'])).toBe(1);
     expect(JSON.parse(io.out()).top).toEqual([]);
     expect(io.err()).toMatch(/no plan fits: \d+ enumerated, 0 fit in memory/);
+    expect(JSON.parse(io.out())).not.toHaveProperty('emptyPlanSpace');
+  });
+
+  // 6144 = 3 × 2048 devices leave every dp a factor 3, which 1024 sequences lack: a bigger cluster or a
+  // smaller batch is not the fix, a batch or cluster of the right shape is.
+  it('says why no plan is enumerated and which --global-batch and --cluster have plans, for search and train --plan auto', async () => {
+    const ultra6144 = ['--arch', 'pangu-ultra-moe', '--cluster', 'atlas-800t-a2:6144'];
+    for (const args of [['sim', 'search', ...ultra6144, '--json'], ['sim', 'train', ...ultra6144, '--plan', 'auto']]) {
+      const io = capture();
+      expect(await main(args)).toBe(1);
+      const err = io.err();
+      expect(err).toMatch(/^moge: no plan to search: none of the \d+ tp × cp × pp × vpp × micro-batch × ep × etp combinations .* 1024 sequences of 4096 tokens on atlas-800t-a2:6144's 6144 devices/);
+      expect(err).toMatch(/\d+ fail "the global batch is a multiple of dp·micro-batch size" — the last rule removed all \d+ that the others had left/);
+      expect(err).toMatch(/Plans exist with --global-batch \d+ or \d+, or with --cluster atlas-800t-a2:\d+ or atlas-800t-a2:\d+\./);
+      expect(err).not.toMatch(/bigger --cluster|smaller --global-batch/);
+      if (args[1] === 'search') expect(JSON.parse(io.out()).emptyPlanSpace.globalBatchSizes.above).toBeGreaterThan(1024);
+      vi.restoreAllMocks();
+    }
   });
 });
 

@@ -23,6 +23,7 @@ import { ARCH_HELP, resolveArch, resolveArchOrRanges } from '../util/resolve-arc
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
 import { notePastPositions } from '../util/positions-note';
+import { emptyPlanSpaceError } from './sim-empty-space';
 import * as simInfer from './sim-infer';
 import { registerSimInfer } from './sim-infer';
 
@@ -126,6 +127,7 @@ function registerSimTrain(sim: Command): void {
     if (flags.plan.trim() === 'auto') {
       const batch = parseWith(BatchFlagsSchema, { '--global-batch': flags.globalBatch ?? '1024', '--seq-length': flags.seqLength ?? '4096' }, 'sim train flags');
       const found = searchTraining({ archs: [arch], cluster, globalBatchSize: batch['--global-batch'], seqLength: batch['--seq-length'], options, top: 1 });
+      if (found.emptyPlanSpace) throw emptyPlanSpaceError(found.emptyPlanSpace, cluster, batch['--global-batch'], batch['--seq-length']);
       if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan of the search space fits ${arch.name ?? 'this architecture'} on ${cluster.name} with ${batch['--global-batch']} sequences of ${batch['--seq-length']} tokens per step; give a bigger --cluster, a smaller --global-batch or --seq-length, or a --plan file`);
       plan = found.top[0]!.plan;
     } else {
@@ -232,9 +234,11 @@ function registerSimSearch(sim: Command): void {
     }
     // Like `sim train --plan auto`: finding nothing is a failure a script should see (after the counts).
     const noPlan = () =>
-      new MogeError('E_NO_PLAN', `no plan fits: ${result.counts.enumerated} enumerated, ${result.counts.fitting} fit in memory; give a bigger --cluster, a smaller --global-batch or --seq-length, or more recompute`);
+      result.emptyPlanSpace
+        ? emptyPlanSpaceError(result.emptyPlanSpace, cluster, f['--global-batch'], f['--seq-length'], archs.length)
+        : new MogeError('E_NO_PLAN', `no plan fits: ${result.counts.enumerated} enumerated, ${result.counts.fitting} fit in memory; give a bigger --cluster, a smaller --global-batch or --seq-length, or more recompute`);
     if (flags.json) {
-      printJson({ objective: result.objective, counts: result.counts, architectures: archs.length, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson) });
+      printJson({ objective: result.objective, counts: result.counts, architectures: archs.length, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson), ...(result.emptyPlanSpace ? { emptyPlanSpace: result.emptyPlanSpace } : {}) });
       if (result.top.length === 0) throw noPlan();
       return;
     }

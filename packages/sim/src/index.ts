@@ -15,7 +15,7 @@ export { simulatePipeline, type PipelineSimInput, type PipelineSimResult, type S
 export { TrainingSimOptionsSchema, ExpertLoadSchema, OverlapSchema, FusedOperatorsSchema, resolveFusedOperators, type FusedOperators, type TrainingSimOptions, type TrainingSimOptionsInput, type ExpertLoad, type Overlap } from './train/options';
 export { simulateTraining, MFU_CONVENTION, type TrainingSimInput, type TrainingSimRequest, type TrainingSimResult, type LayerTiming } from './train/simulate';
 export { breakdownTotal, type StepBreakdown } from './train/breakdown';
-export { buildChromeTrace, type ChromeTrace, type ChromeTraceEvent } from './train/trace';
+export { buildChromeTrace, STEP_PERIOD_DEFINITION, type ChromeTrace, type ChromeTraceEvent, type StepPeriod } from './train/trace';
 export { validateTraining, runCase, searchRankRow, type ValidationRow, type ValidateOptions } from './train/validate';
 export { plannedMemoryPolicy } from './train/memory-policy';
 export { ULT_T1, ULT_T0, PRO_T1_BEFORE, PRO_T1_AFTER, PUBLISHED, type TrainingCase } from './train/validation-cases';

@@ -341,13 +341,14 @@ export function scheduleTraining(prep: PreparedTrainingSim): TrainingSimResult {
     profile: profile.name,
   };
   if (options.trace) {
-    result.trace = buildChromeTrace(pipe.events, dp, stageEndS, pipe.makespanS, {
-      arch: arch.name ?? 'custom',
-      cluster: cluster.name,
-      plan,
-      stepTimeS,
-      mfu,
-    });
+    result.trace = buildChromeTrace(
+      pipe.events,
+      dp,
+      stageEndS,
+      pipe.makespanS,
+      { arch: arch.name ?? 'custom', cluster: cluster.name, plan, mfu },
+      { stepTimeS, firstForwardS: firstForwardS.map((t, s) => (s === 0 ? 0 : t)) },
+    );
   }
   return result;
 }

@@ -24,7 +24,42 @@ export const PANGU_PRO_SEARCH_VARY = {
 };
 export const PANGU_PRO_SEARCH_PARAMS = { min: 60e9, max: 80e9 };
 
-function divisors(n: number): number[] {
+/** What a layout search reads of a cluster: its size and the devices of a node. */
+export type InferenceServer = Pick<Cluster, 'numDevices' | 'devicesPerNode'>;
+
+/** The rules a serving layout of enumerateInferenceLayouts meets, in the order it checks them. */
+export const INFERENCE_LAYOUT_RULES = {
+  'tp-within-node': 'attention TP inside a node (tp ≤ devices per node)',
+  'tp-splits-heads': 'attention TP divides the query heads and the vocabulary',
+  'ep-fills-devices': 'the routed experts fill the devices: ETP (1 or 2) divides the device count',
+  'ep-divides-experts': 'EP = devices / ETP divides the routed experts',
+  'etp-divides-expert-ffn': 'ETP divides the expert FFN width',
+  'plan-valid': 'a valid ParallelPlan (@moge/core schema)',
+} as const;
+export type InferenceLayoutRule = keyof typeof INFERENCE_LAYOUT_RULES;
+
+export function attentionTpRule(arch: MoeArch, tp: number, server: InferenceServer): InferenceLayoutRule | undefined {
+  if (tp > server.devicesPerNode) return 'tp-within-node';
+  if (arch.numHeads % tp !== 0 || arch.vocabSize % tp !== 0) return 'tp-splits-heads';
+  return undefined;
+}
+
+/** Expert TP 1 or 2 for an MoE, nothing to split for a dense model. */
+export function expertTpOptions(arch: MoeArch): number[] {
+  return arch.numExperts > 0 ? [1, 2] : [1];
+}
+
+/** Routed experts spread over every device: EP × ETP = devices. */
+export function expertLayoutRule(arch: MoeArch, devices: number, etp: number): InferenceLayoutRule | undefined {
+  if (arch.numExperts === 0) return undefined;
+  const ep = devices / etp;
+  if (!Number.isInteger(ep)) return 'ep-fills-devices';
+  if (arch.numExperts % ep !== 0) return 'ep-divides-experts';
+  if (arch.expertFfnSize % etp !== 0) return 'etp-divides-expert-ffn';
+  return undefined;
+}
+
+export function divisors(n: number): number[] {
   const out: number[] = [];
   for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
   return out;
@@ -39,16 +74,16 @@ function divisors(n: number): number[] {
  * attention weight) at the cost of sends, ⌈B / pp⌉ micro-batches and smaller EP groups; pp is for
  * weights that need several nodes, outside this single-server search (simulateInference takes it).
  */
-export function enumerateInferenceLayouts(arch: MoeArch, cluster: Cluster): InferenceLayoutCandidate[] {
+export function enumerateInferenceLayouts(arch: MoeArch, cluster: InferenceServer): InferenceLayoutCandidate[] {
   const n = cluster.numDevices;
   const out: InferenceLayoutCandidate[] = [];
   const seen = new Set<string>();
   const moe = arch.numExperts > 0;
   for (const tp of divisors(n)) {
-    if (tp > cluster.devicesPerNode || arch.numHeads % tp !== 0 || arch.vocabSize % tp !== 0) continue;
-    for (const etp of moe ? [1, 2] : [1]) {
+    if (attentionTpRule(arch, tp, cluster)) continue;
+    for (const etp of expertTpOptions(arch)) {
+      if (expertLayoutRule(arch, n, etp)) continue;
       const ep = moe ? n / etp : 1;
-      if (moe && (!Number.isInteger(ep) || arch.numExperts % ep !== 0 || arch.expertFfnSize % etp !== 0)) continue;
       const sharedTp = arch.sharedExpertFfnSize > 0 && arch.sharedExpertFfnSize % n === 0 ? n : tp;
       const plan = ParallelPlanSchema.safeParse({ tp, dp: n / tp, ep, etp: moe ? etp : 1, sequenceParallel: tp > 1, globalBatchSize: n / tp });
       if (!plan.success) continue;

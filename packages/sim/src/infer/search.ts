@@ -3,6 +3,7 @@ import { countParameters, dtypeBytes, MogeError, MoeArchSchema, parseWith, quant
 import type { Cluster } from '@moge/ascend-hal';
 import { maxBatchUnderTpot } from './max-batch';
 import { getInferenceProfile, InferenceProfileSchema, type InferenceProfile } from './profile';
+import { explainEmptyLayoutSpace, type EmptyLayoutSpaceExplanation } from './empty-layout-space';
 import { enumerateInferenceLayouts, type InferenceLayoutCandidate } from './search-space';
 import type { InferenceSimResult } from './simulate';
 import { InferenceWorkloadSchema, type InferenceWorkloadInput } from './workload';
@@ -50,6 +51,8 @@ export interface InferenceSearchResult {
   top: InferenceSearchEntry[];
   /** Best layout per architecture that no other beats on both throughput per card and total parameters. */
   pareto: InferenceSearchEntry[];
+  /** Only when no architecture had a layout to simulate on this server: why, and the device counts that have one. */
+  emptyLayoutSpace?: EmptyLayoutSpaceExplanation;
 }
 
 /**
@@ -137,6 +140,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
   const pareto = best
     .filter((e) => !best.some((o) => o !== e && o.throughputPerCard >= e.throughputPerCard && o.totalParams >= e.totalParams && (o.throughputPerCard > e.throughputPerCard || o.totalParams > e.totalParams)))
     .sort((a, b) => b.throughputPerCard - a.throughputPerCard);
+  const emptyLayoutSpace = total === 0 && candidates.length > 0 ? explainEmptyLayoutSpace(candidates, cluster, cluster.node.devicesPerNode) : undefined;
   return {
     tpotCapS,
     counts: { architectures: archs.length, passedFilter: survivors.length, layoutsSimulated: done, meetingCap },
@@ -144,6 +148,7 @@ export function searchInference(input: InferenceSearchInput): InferenceSearchRes
     baseline: base ? { arch: base.arch.name ?? 'custom', throughputPerCard: base.throughputPerCard } : null,
     top: all.slice(0, top).map(withRel),
     pareto: pareto.map(withRel),
+    ...(emptyLayoutSpace ? { emptyLayoutSpace } : {}),
   };
 }
 

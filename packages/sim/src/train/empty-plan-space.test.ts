@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { MoeArch } from '@moge/core';
 import { parseClusterSpec } from '@moge/ascend-hal';
 import { getPreset } from '@moge/model';
+import { clusterSize, isNearest } from '../common/nearest.testing';
 import { explainEmptyPlanSpace, tallyPlanSpaceRules } from './empty-plan-space';
 import type { PlanSpaceRule, PlanTemplate } from './plan-space-rules';
 import { searchTraining } from './search';
@@ -10,14 +11,6 @@ import { enumeratePlans, PlanSpaceSchema, type PlanSpace } from './search-space'
 
 const ultra = getPreset('pangu-ultra-moe');
 const hasPlan = (archs: MoeArch[], space: PlanSpace, t: PlanTemplate) => archs.some((a) => !enumeratePlans(a, space, t).next().done);
-
-/** The suggestions have plans, and nothing nearer (in steps of `step`) does. */
-function expectNearest(given: number, found: { below?: number; above?: number }, step: number, ok: (n: number) => boolean, max: number) {
-  if (found.below !== undefined) expect(ok(found.below)).toBe(true);
-  if (found.above !== undefined) expect(ok(found.above)).toBe(true);
-  for (let n = (found.below ?? 0) + step; n < given; n += step) expect(ok(n)).toBe(false);
-  for (let n = given + step; n < (found.above ?? max + step); n += step) expect(ok(n)).toBe(false);
-}
 
 describe('explainEmptyPlanSpace', () => {
   const space = PlanSpaceSchema.parse({});
@@ -33,9 +26,8 @@ describe('explainEmptyPlanSpace', () => {
     expect(why.eliminatedBy.find((r) => r.rule === why.mostEliminating)!.combinations).toBe(Math.max(...why.eliminatedBy.map((r) => r.combinations)));
     expect(why.globalBatchSizes.below).toBeDefined();
     expect(why.globalBatchSizes.above).toBeDefined();
-    expect(why.devices.below! % 8).toBe(0);
-    expectNearest(1024, why.globalBatchSizes, 1, (globalBatchSize) => hasPlan([ultra], space, { ...t, globalBatchSize }), 2048);
-    expectNearest(6144, why.devices, 8, (devices) => hasPlan([ultra], space, { ...t, devices }), 12288);
+    expect(isNearest(1024, why.globalBatchSizes, 2048, () => true, (globalBatchSize) => hasPlan([ultra], space, { ...t, globalBatchSize }))).toBe(true);
+    expect(isNearest(6144, why.devices, 12288, clusterSize(8), (devices) => hasPlan([ultra], space, { ...t, devices, devicesPerNode: 8 }))).toBe(true);
     // With the batch of the brief's workaround the space has plans: nothing to explain.
     expect(explainEmptyPlanSpace([ultra], space, { ...t, globalBatchSize: 1536 })).toBeUndefined();
   });
@@ -55,23 +47,24 @@ describe('explainEmptyPlanSpace', () => {
         fc.constantFrom(...archs),
         fc.record({ tp: sub([1, 2, 4, 8]), cp: sub([1, 2, 4]), pp: sub([1, 2, 3, 4]), vpp: sub([1, 2, 3]), ep: sub([1, 2, 4, 8]), etp: sub([1, 2]), microBatchSize: sub([1, 2, 4]), recompute: sub(['none', 'full'] as const), maxNoopLayers: fc.integer({ min: 0, max: 2 }) }),
         fc.integer({ min: 1, max: 48 }),
-        fc.constantFrom(1, 2, 4, 6, 8, 12, 16, 24, 40),
+        fc.constantFrom(1, 2, 3, 4, 6, 8, 16, 24, 40),
         fc.constantFrom(256, 384, 1024),
         (arch, spaceInput, globalBatchSize, devices, seqLength) => {
           const sp = PlanSpaceSchema.parse(spaceInput);
-          const t: PlanTemplate = { globalBatchSize, seqLength, devices, devicesPerNode: 8 };
+          // A cluster of part of an 8-device node has that many devices per node.
+          const t: PlanTemplate = { globalBatchSize, seqLength, devices, devicesPerNode: Math.min(devices, 8) };
           const tally = new Map<PlanSpaceRule, number>();
           const combinations = tallyPlanSpaceRules(arch, sp, t, tally);
           const removed = [...tally.values()].reduce((s, n) => s + n, 0);
           const plans = [...enumeratePlans(arch, sp, t)];
           expect((combinations - removed) * sp.recompute.length).toBe(plans.length);
-          const why = explainEmptyPlanSpace([arch], sp, t);
+          const why = explainEmptyPlanSpace([arch], sp, t, 8);
           expect(why === undefined).toBe(plans.length > 0);
           if (!why) return;
           expect(why.combinations).toBe(combinations);
-          const step = devices % 8 === 0 ? 8 : 1;
-          expectNearest(globalBatchSize, why.globalBatchSizes, 1, (g) => hasPlan([arch], sp, { ...t, globalBatchSize: g }), 2 * globalBatchSize);
-          expectNearest(devices, why.devices, step, (d) => hasPlan([arch], sp, { ...t, devices: d }), 2 * devices);
+          expect(isNearest(globalBatchSize, why.globalBatchSizes, 2 * globalBatchSize, () => true, (g) => hasPlan([arch], sp, { ...t, globalBatchSize: g }))).toBe(true);
+          const onCluster = (d: number) => hasPlan([arch], sp, { ...t, devices: d, devicesPerNode: Math.min(d, 8) });
+          expect(isNearest(devices, why.devices, Math.max(2 * devices, 16), clusterSize(8), onCluster)).toBe(true);
         },
       ),
       { numRuns: 150, seed: 7 },

@@ -1,5 +1,6 @@
 import type { MoeArch } from '@moge/core';
 import { hasMoeLayers } from '@moge/memory';
+import { nearestClusterSizes, nearestSizes, type NearestSizes } from '../common/nearest';
 import { batchRule, cpRule, expertRule, PLAN_SPACE_RULES, ppRule, tpRule, vppRule, type PlanSpaceRule, type PlanTemplate } from './plan-space-rules';
 import { enumeratePlans, type PlanSpace } from './search-space';
 
@@ -15,19 +16,21 @@ export interface EmptyPlanSpaceExplanation {
   /** The rule that removed the most combinations. */
   mostEliminating: PlanSpaceRule;
   /** The nearest global batch sizes below and above the given one with a plan on these devices (searched down to 1 and up to twice the batch). */
-  globalBatchSizes: { below?: number; above?: number };
-  /** The nearest device counts below and above the given one with a plan for this global batch: whole nodes when the cluster is, searched up to twice the devices. */
-  devices: { below?: number; above?: number };
+  globalBatchSizes: NearestSizes;
+  /** The nearest device counts below and above the given one with a plan for this global batch: part of one node or whole nodes, searched up to twice the devices (or two nodes). */
+  devices: NearestSizes;
 }
 
 /**
  * Explains a search that enumerates no plan at all (as opposed to plans that do not fit in memory):
  * which of enumeratePlans' rules removed the combinations of `space`, and the nearest global batch
  * sizes and device counts for which it would yield at least one plan for one of `archs`. Returns
- * undefined when the space does have a plan. Each probe stops at its first plan (enumeratePlans is
+ * undefined when the space does have a plan. `nodeDevices` is what a whole node holds
+ * (cluster.node.devicesPerNode): the device counts suggested are clusters that can exist, part of one
+ * node or whole nodes. Each probe stops at its first plan (enumeratePlans is
  * lazy), so this stays well under a second even for thousands of devices.
  */
-export function explainEmptyPlanSpace(archs: readonly MoeArch[], space: PlanSpace, t: PlanTemplate): EmptyPlanSpaceExplanation | undefined {
+export function explainEmptyPlanSpace(archs: readonly MoeArch[], space: PlanSpace, t: PlanTemplate, nodeDevices = t.devicesPerNode): EmptyPlanSpaceExplanation | undefined {
   const hasPlan = (probe: PlanTemplate) => archs.some((arch) => !enumeratePlans(arch, space, probe).next().done);
   if (hasPlan(t)) return undefined;
 
@@ -39,32 +42,13 @@ export function explainEmptyPlanSpace(archs: readonly MoeArch[], space: PlanSpac
     .map((rule) => ({ rule, requires: PLAN_SPACE_RULES[rule], combinations: tally.get(rule)! }));
   const mostEliminating = eliminatedBy.reduce((a, b) => (b.combinations > a.combinations ? b : a)).rule;
 
-  const nodeStep = t.devices % t.devicesPerNode === 0 ? t.devicesPerNode : 1;
   return {
     combinations,
     eliminatedBy,
     mostEliminating,
-    globalBatchSizes: nearest(t.globalBatchSize, 1, 2 * t.globalBatchSize, (globalBatchSize) => hasPlan({ ...t, globalBatchSize })),
-    devices: nearest(t.devices, nodeStep, 2 * t.devices, (devices) => hasPlan({ ...t, devices })),
+    globalBatchSizes: nearestSizes(t.globalBatchSize, 2 * t.globalBatchSize, (globalBatchSize) => hasPlan({ ...t, globalBatchSize })),
+    devices: nearestClusterSizes(t.devices, nodeDevices, (devices, devicesPerNode) => hasPlan({ ...t, devices, devicesPerNode })),
   };
-}
-
-/** The nearest multiples of `step` either side of `from` (within step … max) that `ok` accepts. */
-function nearest(from: number, step: number, max: number, ok: (n: number) => boolean): { below?: number; above?: number } {
-  const out: { below?: number; above?: number } = {};
-  for (let n = from - step; n >= step; n -= step) {
-    if (ok(n)) {
-      out.below = n;
-      break;
-    }
-  }
-  for (let n = from + step; n <= max; n += step) {
-    if (ok(n)) {
-      out.above = n;
-      break;
-    }
-  }
-  return out;
 }
 
 /**

@@ -247,7 +247,7 @@ export function searchTraining(input: SearchInput): SearchResult {
   );
   const result: SearchResult = { objective, counts, top: simulated.slice(0, top), pareto };
   if (counts.enumerated === 0) {
-    const why = explainEmptyPlanSpace(given, space, template);
+    const why = explainEmptyPlanSpace(given, space, template, input.cluster.node.devicesPerNode);
     if (why) result.emptyPlanSpace = why;
   }
   return result;

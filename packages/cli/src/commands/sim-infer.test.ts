@@ -184,6 +184,20 @@ describe('moge sim search --mode infer', () => {
     expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:8', '--latency-cap', '0.001', '--json'])).toBe(1);
     expect(JSON.parse(io.out()).top).toEqual([]);
     expect(io.err()).toMatch(/no layout meets the TPOT cap of 1\.00 ms on atlas-800i-a2:8 .*raise --latency-cap/);
+    expect(JSON.parse(io.out())).not.toHaveProperty('emptyLayoutSpace');
+  });
+
+  // Pangu Pro's 64 experts do not split over 3 devices: no layout is simulated at all, so the cap is
+  // not what to raise; the sizes that have layouts are.
+  it('says why no layout exists and which --cluster sizes have one, instead of "raise --latency-cap"', async () => {
+    const io = capture();
+    expect(await main(['sim', 'search', '--mode', 'infer', '--arch', 'pangu-pro-moe', '--cluster', 'atlas-800i-a2:3', '--json'])).toBe(1);
+    expect(JSON.parse(io.out()).emptyLayoutSpace.devices).toEqual({ below: expect.any(Number), above: expect.any(Number) });
+    const err = io.err();
+    expect(err).toMatch(/^moge: no layout to simulate: none of the \d+ attention-TP × expert-TP combinations suits atlas-800i-a2:3's 3 devices/);
+    expect(err).toMatch(/\d+ fail "EP = devices \/ ETP divides the routed experts" — the last of them removed/);
+    expect(err).toMatch(/Layouts exist with --cluster atlas-800i-a2:\d+ or atlas-800i-a2:\d+\./);
+    expect(err).not.toMatch(/latency-cap|input-length/);
   });
 
   it('defaults the cap to 100 ms on 300I Duo', async () => {

@@ -26,6 +26,7 @@ import { ARCH_HELP, resolveArch, resolveArchOrRanges } from '../util/resolve-arc
 import { resolveCluster } from '../util/resolve-cluster';
 import { notePastPositions } from '../util/positions-note';
 import { resolveServingPlan } from '../util/resolve-plan';
+import { emptyLayoutSpaceError } from './sim-empty-space';
 
 /** A positive number of seconds given as a flag (`--max-batch-under-tpot 0.05`). */
 const secondsFlag = z
@@ -288,9 +289,11 @@ export function runInferenceSearchCommand(opts: InferenceSearchCommandOptions): 
   }
   // As the training search: finding nothing is a failure a script should see (after the counts).
   const noLayout = () =>
-    new MogeError('E_NO_PLAN', `no layout meets the TPOT cap of ${ms(tpotCapS)} on ${cluster.name} (${result.counts.layoutsSimulated} simulated); raise --latency-cap, shorten --input-length, or give a bigger --cluster`);
+    result.emptyLayoutSpace
+      ? emptyLayoutSpaceError(result.emptyLayoutSpace, cluster, archs.length)
+      : new MogeError('E_NO_PLAN', `no layout meets the TPOT cap of ${ms(tpotCapS)} on ${cluster.name} (${result.counts.layoutsSimulated} simulated); raise --latency-cap, shorten --input-length, or give a bigger --cluster`);
   if (opts.json) {
-    printJson({ mode: 'infer', tpotCapS, counts: result.counts, baseline: result.baseline, filtered: result.filtered, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson) });
+    printJson({ mode: 'infer', tpotCapS, counts: result.counts, baseline: result.baseline, filtered: result.filtered, top: result.top.map(entryJson), pareto: result.pareto.map(entryJson), ...(result.emptyLayoutSpace ? { emptyLayoutSpace: result.emptyLayoutSpace } : {}) });
     if (result.top.length === 0) throw noLayout();
     return;
   }

@@ -203,7 +203,7 @@ describe('moge sim search', () => {
       expect(await main(args)).toBe(1);
       const err = io.err();
       expect(err).toMatch(/^moge: no plan to search: none of the \d+ tp × cp × pp × vpp × micro-batch × ep × etp combinations .* 1024 sequences of 4096 tokens on atlas-800t-a2:6144's 6144 devices/);
-      expect(err).toMatch(/\d+ fail "the global batch is a multiple of dp·micro-batch size" — the last rule removed all \d+ that the others had left/);
+      expect(err).toMatch(/\d+ fail "the global batch is a multiple of dp·micro-batch size" — the last of them removed the \d+ that the earlier ones had left/);
       expect(err).toMatch(/Plans exist with --global-batch \d+ or \d+, or with --cluster atlas-800t-a2:\d+ or atlas-800t-a2:\d+\./);
       expect(err).not.toMatch(/bigger --cluster|smaller --global-batch/);
       if (args[1] === 'search') expect(JSON.parse(io.out()).emptyPlanSpace.globalBatchSizes.above).toBeGreaterThan(1024);

@@ -26,7 +26,15 @@ const over = (architectures: number) => (architectures > 1 ? ` (over ${architect
  * does): it says which of the search's rules removed the combinations and which nearby --global-batch
  * and --cluster sizes have plans.
  */
-export function emptyPlanSpaceError(why: EmptyPlanSpaceExplanation, cluster: Cluster, globalBatch: number, seqLength: number, architectures = 1): MogeError {
+export function emptyPlanSpaceError(
+  why: EmptyPlanSpaceExplanation,
+  cluster: Cluster,
+  globalBatch: number,
+  seqLength: number,
+  architectures = 1,
+  /** The command's name for the sequence-length flag (`moge train` says --seq-len). */
+  seqFlag = '--seq-length',
+): MogeError {
   const options: string[] = [];
   const batches = [why.globalBatchSizes.below, why.globalBatchSizes.above].filter((n) => n !== undefined);
   if (batches.length) options.push(`--global-batch ${batches.join(' or ')}`);
@@ -34,7 +42,7 @@ export function emptyPlanSpaceError(why: EmptyPlanSpaceExplanation, cluster: Clu
   if (clusters) options.push(clusters);
   const advice = options.length
     ? `Plans exist with ${options.join(', or with ')}`
-    : `No global batch from 1 to ${2 * globalBatch} and no cluster size near ${cluster.numDevices} devices has a plan either: change the architecture or --seq-length`;
+    : `No global batch from 1 to ${2 * globalBatch} and no cluster size near ${cluster.numDevices} devices has a plan either: change the architecture or ${seqFlag}`;
   return new MogeError(
     'E_NO_PLAN',
     `no plan to search: none of the ${why.combinations} tp × cp × pp × vpp × micro-batch × ep × etp combinations of the search space${over(architectures)} can run ${globalBatch} sequences of ${seqLength} tokens on ${cluster.name}'s ${cluster.numDevices} devices (none was left to check for memory). ${rulesText(why.eliminatedBy)} ${advice}.`,

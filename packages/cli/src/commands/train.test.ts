@@ -368,6 +368,16 @@ describe('moge train --emit', () => {
     expect(args.args).toEqual(expect.arrayContaining(['--num-layers', '48']));
   });
 
+  it('--plan auto with no plan in the search space says why and which --global-batch and --cluster have plans', async () => {
+    const { err } = capture();
+    const dir = join(tmp, 'emit-auto-empty');
+    expect(await main(['train', '--emit', 'mindspeed', '--plan', 'auto', '--preset', 'pangu-ultra-moe', '--cluster', 'atlas-800t-a2:6144', '--out', dir])).toBe(1);
+    expect(err.join('')).toMatch(/^moge: no plan to search: .* 1024 sequences of 4096 tokens on atlas-800t-a2:6144's 6144 devices/);
+    expect(err.join('')).toMatch(/Plans exist with --global-batch \d+ or \d+, or with --cluster atlas-800t-a2:\d+ or atlas-800t-a2:\d+\./);
+    expect(err.join('')).not.toMatch(/bigger --cluster/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('rejects an unknown engine with the choices', async () => {
     const { err } = capture();
     expect(await main(['train', '--emit', 'deepspeed', '--plan', '{}', '--preset', 'pangu-pro-moe', '--out', join(tmp, 'e2')])).toBe(1);

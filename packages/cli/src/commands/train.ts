@@ -16,6 +16,7 @@ import { printJson, printTable } from '../util/output';
 import { assertPresetFlag, resolveArch } from '../util/resolve-arch';
 import { resolveCluster } from '../util/resolve-cluster';
 import { resolvePlan } from '../util/resolve-plan';
+import { emptyPlanSpaceError } from './sim-empty-space';
 
 /** Flags arrive as text from commander; these schemas turn them into numbers and name the flag on error. */
 const int = intFlag;
@@ -261,6 +262,7 @@ async function runEmit(o: TrainCli): Promise<void> {
     const flags = parseWith(z.object({ '--global-batch': int(1).default(1024), '--seq-len': int(2).default(4096) }), { '--global-batch': o.globalBatch, '--seq-len': o.seqLen }, 'moge train --emit flags');
     const cluster = resolveCluster(o.cluster ?? (engine === 'mindspeed' ? 'atlas-800t-a2:64' : 'hgx-h200:64'));
     const found = searchTraining({ archs: [arch], cluster, globalBatchSize: flags['--global-batch'], seqLength: flags['--seq-len'], top: 100 });
+    if (found.emptyPlanSpace) throw emptyPlanSpaceError(found.emptyPlanSpace, cluster, flags['--global-batch'], flags['--seq-len'], 1, '--seq-len');
     if (found.top.length === 0) throw new MogeError('E_NO_PLAN', `no plan fits ${arch.name ?? 'this model'} on ${cluster.name}; give a bigger --cluster or a --plan file`);
     // The fastest plan the engine can express: Megatron-LM has no no-op layers, for one, so a layout
     // that needs them is passed over (the emitter's own check decides, one rule in one place).

@@ -1,0 +1,120 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * What `npm pack` ships for every workspace package, checked without building or installing: the
+ * paths package.json promises (exports, bin, main, module, types) are ones its tsup entries write,
+ * and every package its published code imports is one npm installs beside it. The cli holds these
+ * checks because it is the package that depends on all the others.
+ */
+const packagesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const packageNames = readdirSync(packagesDir).filter((p) => existsSync(join(packagesDir, p, 'package.json')));
+
+interface Manifest {
+  name: string;
+  exports?: Record<string, unknown>;
+  bin?: Record<string, string>;
+  main?: string;
+  module?: string;
+  types?: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+interface TsupOptions {
+  entry: Record<string, string>;
+  format: string[];
+  dts?: boolean;
+}
+
+const manifest = (pkg: string): Manifest => JSON.parse(readFileSync(join(packagesDir, pkg, 'package.json'), 'utf8')) as Manifest;
+
+async function tsupOptions(pkg: string): Promise<TsupOptions> {
+  const mod = (await import(join(packagesDir, pkg, 'tsup.config.ts'))) as { default: TsupOptions };
+  return mod.default;
+}
+
+/** The files tsup writes for these options in a `"type": "module"` package (ESM `.js`, CommonJS `.cjs`). */
+function tsupOutputs(options: TsupOptions): Set<string> {
+  const out = new Set<string>();
+  for (const name of Object.keys(options.entry)) {
+    for (const format of options.format) {
+      const cjs = format === 'cjs';
+      out.add(`./dist/${name}.${cjs ? 'cjs' : 'js'}`);
+      if (options.dts) out.add(`./dist/${name}.${cjs ? 'd.cts' : 'd.ts'}`);
+    }
+  }
+  return out;
+}
+
+/** Every file path an `exports` value names, with the condition path that leads to it. */
+function exportTargets(value: unknown, at: string): { at: string; target: string }[] {
+  if (typeof value === 'string') return [{ at, target: value }];
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => exportTargets(v, `${at} → ${k}`));
+  return [];
+}
+
+/** Paths package.json promises to consumers: exports (but the repository-only `@moge/source` sources), bin, main, module, types. */
+function promisedPaths(m: Manifest): { at: string; target: string }[] {
+  const fromExports = Object.entries(m.exports ?? {})
+    .filter(([subpath]) => subpath !== './package.json')
+    .flatMap(([subpath, v]) => exportTargets(v, `exports["${subpath}"]`))
+    .filter((t) => !t.at.includes('@moge/source'));
+  const top = (['main', 'module', 'types'] as const).flatMap((k) => (m[k] ? [{ at: k, target: m[k] }] : []));
+  const bins = Object.entries(m.bin ?? {}).map(([name, target]) => ({ at: `bin.${name}`, target }));
+  return [...fromExports, ...top, ...bins].map((t) => ({ ...t, target: t.target.startsWith('./') ? t.target : `./${t.target}` }));
+}
+
+// `import … from 'x'`, `export … from 'x'`, `import 'x'` and `import('x')`; group 2 marks type-only ones,
+// which TypeScript erases. Import clauses hold no parentheses, so a match never runs across a function body.
+const IMPORT_RE = /^\s*(import|export)\s+(type\s+)?(?:[^'";()]*?\s+from\s+)?'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm;
+
+function resolveRelative(fromFile: string, spec: string): string | undefined {
+  const base = resolve(dirname(fromFile), spec);
+  return [base, `${base}.ts`, join(base, 'index.ts')].find((f) => f.endsWith('.ts') && existsSync(f));
+}
+
+/** The packages a bundle of these entries imports at run time: tsup's walk of relative imports, the bare ones collected. */
+function runtimeImports(pkgDir: string, entries: string[]): Map<string, string> {
+  const found = new Map<string, string>(); // package name → first file importing it
+  const seen = new Set<string>();
+  const queue = entries.map((e) => join(pkgDir, e));
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+      if (m[2]) continue;
+      const spec = (m[3] ?? m[4])!;
+      if (spec.startsWith('.')) {
+        const next = resolveRelative(file, spec);
+        if (next) queue.push(next);
+        continue;
+      }
+      if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!)) continue;
+      const name = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+      if (!found.has(name)) found.set(name, relative(pkgDir, file));
+    }
+  }
+  return found;
+}
+
+describe.each(packageNames)('the published @moge/%s', (pkg) => {
+  it('names in package.json only files its tsup entries write', async () => {
+    const written = tsupOutputs(await tsupOptions(pkg));
+    const missing = promisedPaths(manifest(pkg)).filter((t) => !written.has(t.target));
+    expect(missing, `tsup writes ${[...written].join(', ')}`).toEqual([]);
+  });
+
+  it('declares every package its published code imports (tsup would bundle a copy of an undeclared one)', async () => {
+    const m = manifest(pkg);
+    // tsup leaves dependencies and peerDependencies external; anything else it inlines into dist.
+    const external = new Set([...Object.keys(m.dependencies ?? {}), ...Object.keys(m.peerDependencies ?? {})]);
+    const imported = runtimeImports(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
+    const undeclared = [...imported].filter(([name]) => !external.has(name)).map(([name, file]) => `${name} (imported by ${file})`);
+    expect(undeclared).toEqual([]);
+  });
+});

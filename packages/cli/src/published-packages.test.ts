@@ -20,6 +20,7 @@ interface Manifest {
   main?: string;
   module?: string;
   types?: string;
+  typesVersions?: Record<string, Record<string, string[]>>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 }
@@ -107,6 +108,15 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     const written = tsupOutputs(await tsupOptions(pkg));
     const missing = promisedPaths(manifest(pkg)).filter((t) => !written.has(t.target));
     expect(missing, `tsup writes ${[...written].join(', ')}`).toEqual([]);
+  });
+
+  it('gives every subpath export its types under moduleResolution node10 too (typesVersions; node10 reads no exports)', () => {
+    const m = manifest(pkg);
+    const subpaths = Object.keys(m.exports ?? {}).filter((s) => s !== '.' && s !== './package.json');
+    const node10 = Object.fromEntries(subpaths.map((s) => [s.slice(2), m.typesVersions?.['*']?.[s.slice(2)]]));
+    // The ESM declaration file, the one the top-level "types" gives node10 for the package root.
+    const expected = Object.fromEntries(subpaths.map((s) => [s.slice(2), exportTargets(m.exports![s], '').filter((t) => t.at.endsWith('import → types')).map((t) => t.target)]));
+    expect(node10).toEqual(expected);
   });
 
   it('declares every package its published code imports (tsup would bundle a copy of an undeclared one)', async () => {

@@ -17,6 +17,7 @@ interface Manifest {
   name: string;
   exports?: Record<string, unknown>;
   bin?: Record<string, string>;
+  files?: string[];
   main?: string;
   module?: string;
   types?: string;
@@ -103,6 +104,18 @@ function runtimeImports(pkgDir: string, entries: string[]): Map<string, string> 
   return found;
 }
 
+/** Files under packages/<pkg>/ that a README passes to a `moge` command in its examples. */
+function readmeExampleFiles(): { pkg: string; path: string; readme: string }[] {
+  const found: { pkg: string; path: string; readme: string }[] = [];
+  for (const readme of packageNames) {
+    for (const line of readFileSync(join(packagesDir, readme, 'README.md'), 'utf8').split('\n')) {
+      if (!/^\s*moge\s/.test(line)) continue;
+      for (const m of line.matchAll(/\bpackages\/([a-z-]+)\/(\S+)/g)) found.push({ pkg: m[1]!, path: m[2]!, readme });
+    }
+  }
+  return found;
+}
+
 describe.each(packageNames)('the published @moge/%s', (pkg) => {
   it('names in package.json only files its tsup entries write', async () => {
     const written = tsupOutputs(await tsupOptions(pkg));
@@ -126,5 +139,17 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     const imported = runtimeImports(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
     const undeclared = [...imported].filter(([name]) => !external.has(name)).map(([name, file]) => `${name} (imported by ${file})`);
     expect(undeclared).toEqual([]);
+  });
+});
+
+describe('README examples', () => {
+  it('pass moge only package files that npm pack ships (the package.json "files" list covers them)', () => {
+    const examples = readmeExampleFiles();
+    const unshipped = examples.filter(({ pkg, path }) => {
+      const files = manifest(pkg).files ?? [];
+      return !existsSync(join(packagesDir, pkg, path)) || !files.some((f) => path === f || path.startsWith(`${f}/`));
+    });
+    expect(examples.length).toBeGreaterThan(0);
+    expect(unshipped).toEqual([]);
   });
 });

@@ -79,9 +79,9 @@ function resolveRelative(fromFile: string, spec: string): string | undefined {
   return [base, `${base}.ts`, join(base, 'index.ts')].find((f) => f.endsWith('.ts') && existsSync(f));
 }
 
-/** The packages a bundle of these entries imports at run time: tsup's walk of relative imports, the bare ones collected. */
-function runtimeImports(pkgDir: string, entries: string[]): Map<string, string> {
-  const found = new Map<string, string>(); // package name → first file importing it
+/** tsup's walk of relative imports from these entries: the source files in the bundle, and the packages they import at run time. */
+function bundleOf(pkgDir: string, entries: string[]): { files: string[]; imports: Map<string, string> } {
+  const imports = new Map<string, string>(); // package name → first file importing it
   const seen = new Set<string>();
   const queue = entries.map((e) => join(pkgDir, e));
   while (queue.length) {
@@ -98,10 +98,23 @@ function runtimeImports(pkgDir: string, entries: string[]): Map<string, string> 
       }
       if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!)) continue;
       const name = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
-      if (!found.has(name)) found.set(name, relative(pkgDir, file));
+      if (!imports.has(name)) imports.set(name, relative(pkgDir, file));
     }
   }
-  return found;
+  return { files: [...seen], imports };
+}
+
+/**
+ * Built files the code finds beside itself at run time: `new URL('./x.js', import.meta.url)` (a worker
+ * entry, say). Bundled, `import.meta.url` is the dist file's, so `x.js` must be in dist too.
+ */
+function filesLocatedBesideItself(pkgDir: string, files: string[]): { file: string; target: string }[] {
+  return files.flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('import.meta.url'))
+      .flatMap((line) => [...line.matchAll(/'\.\/([\w.-]+\.c?js)'/g)].map((m) => ({ file: relative(pkgDir, file), target: `./dist/${m[1]}` }))),
+  );
 }
 
 /** Files under packages/<pkg>/ that a README passes to a `moge` command in its examples. */
@@ -132,12 +145,20 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     expect(node10).toEqual(expected);
   });
 
+  it('writes every file its published code locates beside itself through import.meta.url (a worker entry)', async () => {
+    const options = await tsupOptions(pkg);
+    const written = tsupOutputs(options);
+    const pkgDir = join(packagesDir, pkg);
+    const located = filesLocatedBesideItself(pkgDir, bundleOf(pkgDir, Object.values(options.entry)).files);
+    expect(located.filter((l) => !written.has(l.target))).toEqual([]);
+  });
+
   it('declares every package its published code imports (tsup would bundle a copy of an undeclared one)', async () => {
     const m = manifest(pkg);
     // tsup leaves dependencies and peerDependencies external; anything else it inlines into dist.
     const external = new Set([...Object.keys(m.dependencies ?? {}), ...Object.keys(m.peerDependencies ?? {})]);
-    const imported = runtimeImports(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
-    const undeclared = [...imported].filter(([name]) => !external.has(name)).map(([name, file]) => `${name} (imported by ${file})`);
+    const { imports } = bundleOf(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
+    const undeclared = [...imports].filter(([name]) => !external.has(name)).map(([name, file]) => `${name} (imported by ${file})`);
     expect(undeclared).toEqual([]);
   });
 });

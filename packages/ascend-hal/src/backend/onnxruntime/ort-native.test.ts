@@ -6,8 +6,11 @@ vi.mock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof NodeModule>();
   return {
     ...actual,
-    createRequire: () => (id: string) => {
-      throw new Error(`Cannot find module '${id}'\nRequire stack: ...`);
+    createRequire: () => {
+      const notFound = (id: string) => {
+        throw Object.assign(new Error(`Cannot find module '${id}'\nRequire stack: ...`), { code: 'MODULE_NOT_FOUND' });
+      };
+      return Object.assign(notFound, { resolve: notFound });
     },
   };
 });

@@ -8,11 +8,10 @@
  * does. That file layout is not public API, which is why @moge/ascend-hal pins onnxruntime-node to
  * exactly 1.30.0 (package.json); re-check `dist/backend.js` before moving the pin.
  */
-import { createRequire } from 'node:module';
 import { MogeError } from '@moge/core';
 import type * as OrtApi from 'onnxruntime-node';
 import type * as OrtBinding from 'onnxruntime-node/dist/binding.js';
-import { firstLine } from '../host/koffi';
+import { describePlaces, peerSearchPlaces, requireFromFirst } from '../../peer/require-peer';
 
 export type OrtTensor = OrtApi.Tensor;
 
@@ -29,23 +28,30 @@ let modules: OrtModules | undefined;
 /**
  * onnxruntime-node, loaded on first use: it is an optional peer dependency (≈ 290 MB installed), so
  * the packages that only plan (sim, memory, ep-planner) and the reference backend work without it.
+ * It is looked for beside this package, then from the program and the working directory (see
+ * `peerSearchPlaces`); a copy found there must be the pinned release, since we drive its binding.
  */
 export function loadOnnxRuntime(): OrtModules {
   if (modules) return modules;
-  const load = createRequire(import.meta.url);
-  try {
+  const places = peerSearchPlaces(import.meta.url);
+  const found = requireFromFirst(places, (load) => {
+    const main = load.resolve('onnxruntime-node'); // before package.json, so "not found" names the package
+    const { version } = load('onnxruntime-node/package.json') as { version: string };
+    if (version !== ONNXRUNTIME_NODE_VERSION) throw new Error(`found onnxruntime-node ${version} at ${main}`);
     const api = load('onnxruntime-node') as typeof OrtApi;
     const native = load('onnxruntime-node/dist/binding.js') as typeof OrtBinding;
-    modules = { Tensor: api.Tensor, binding: native.binding, initOrt: native.initOrt };
-  } catch (e) {
+    return { Tensor: api.Tensor, binding: native.binding, initOrt: native.initOrt };
+  });
+  if (!found.ok) {
     throw new MogeError(
       'E_MISSING_DEPENDENCY',
-      `the onnxruntime backend needs onnxruntime-node ${ONNXRUNTIME_NODE_VERSION}, which did not load (${firstLine(e)}). ` +
-        `Install it beside @moge/ascend-hal: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@${ONNXRUNTIME_NODE_VERSION} ` +
+      `the onnxruntime backend needs onnxruntime-node ${ONNXRUNTIME_NODE_VERSION}, which did not load (${found.reason}). ` +
+        `Looked from ${describePlaces(found.tried)}. ` +
+        `Install it in the project (or beside the global package) that uses the backend: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@${ONNXRUNTIME_NODE_VERSION} ` +
         '(the variable skips its optional CUDA download), or use the reference backend.',
-      { cause: e },
     );
   }
+  modules = found.value;
   return modules;
 }
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { MogeError } from '@moge/core';
+import { describePlaces, peerSearchPlaces, requireFromFirst } from '../peer/require-peer';
 import { abortSharedGroup, createSharedGroup, SharedMemoryCommunicator, type SharedGroupInit } from './shared-memory';
 
 /**
@@ -12,8 +12,8 @@ import { abortSharedGroup, createSharedGroup, SharedMemoryCommunicator, type Sha
  * throw), every worker is stopped, and the first error is re-thrown here with its rank.
  *
  * `entry` is a module that calls `joinWorkerGroup()` and finishes with `finishWorker(result)`. A
- * TypeScript entry (sources under development or tests) is loaded through tsx with the `@moge/source`
- * export condition, so workers see sibling packages from source exactly as the parent does.
+ * TypeScript entry is loaded through tsx (looked for from the entry, then as `peerSearchPlaces` says),
+ * with the `@moge/source` export condition only where that leads anywhere (see `workerExecArgv`).
  */
 export interface WorkerGroupOptions {
   size: number;
@@ -47,13 +47,35 @@ import(workerData.__tsxApi)
 /**
  * URL of tsx's ESM register API. Resolved through tsx's own `exports` map (its `import` branch):
  * `require.resolve` would pick the CommonJS build, which cannot register the ESM loader in a worker.
+ * tsx is the application's (a dev dependency of this repository, not a dependency of ours), so it is
+ * looked for from the entry first: under a strict layout (pnpm) ours cannot see the project's.
  */
-function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
+function tsxEsmApiUrl(entry: URL): string {
+  const places = [{ what: 'the worker entry', file: fileURLToPath(entry) }, ...peerSearchPlaces(import.meta.url)];
+  const found = requireFromFirst(places, (load) => load.resolve('tsx/package.json'));
+  if (!found.ok) {
+    throw new MogeError(
+      'E_MISSING_DEPENDENCY',
+      `the TypeScript worker entry ${entry.href} runs through tsx, which did not load (${found.reason}). Looked from ${describePlaces(found.tried)}. ` +
+        'Install it in the project (npm install --save-dev tsx), or give runWorkerGroup the compiled .js entry.',
+    );
+  }
+  const pkg = JSON.parse(readFileSync(found.value, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return pathToFileURL(join(dirname(found.value), pkg.exports['./esm/api']!.import.default)).href;
 }
+
+/**
+ * Node flags of a TypeScript worker, given the URL of this module. The `@moge/source` export condition
+ * leads to src/, which only the repository has (npm ships dist/), so workers get it only when this
+ * module itself runs from its TypeScript sources (tests, `tsx --conditions=@moge/source`): they then
+ * see sibling packages from source exactly as the parent does. Run from the published dist, the
+ * workers keep the parent's flags (undefined: Node's default) and resolve dist like the parent.
+ */
+export function workerExecArgv(moduleUrl: string): string[] | undefined {
+  return isTypeScript(new URL(moduleUrl)) ? ['--conditions=@moge/source'] : undefined;
+}
+
+const isTypeScript = (file: URL) => /\.[cm]?ts$/.test(file.pathname);
 
 /**
  * The code the group's error carries: the worker's own MogeError code when it threw one (a thread
@@ -67,16 +89,16 @@ function workerErrorCode(e: Error): string {
 
 export async function runWorkerGroup<R>(options: WorkerGroupOptions): Promise<R[]> {
   const init = createSharedGroup(options.size, { slotBytes: options.slotBytes, timeoutMs: options.timeoutMs });
-  const isTs = /\.[cm]?ts$/.test(options.entry.pathname);
+  const tsxApi = isTypeScript(options.entry) ? tsxEsmApiUrl(options.entry) : undefined;
   const workers: Worker[] = [];
   const results: R[] = new Array(options.size);
   let firstError: Error | undefined;
   const done = Array.from({ length: options.size }, (_, rank) => {
     const data: GroupWorkerData & { __tsxApi?: string } = { __mogeGroup: true, rank, init, payload: options.payload, entry: options.entry.href };
     let worker: Worker;
-    if (isTs) {
-      data.__tsxApi = tsxEsmApiUrl();
-      worker = new Worker(TS_BOOTSTRAP, { eval: true, workerData: data, execArgv: ['--conditions=@moge/source'] });
+    if (tsxApi) {
+      data.__tsxApi = tsxApi;
+      worker = new Worker(TS_BOOTSTRAP, { eval: true, workerData: data, execArgv: workerExecArgv(import.meta.url) });
     } else {
       worker = new Worker(options.entry, { workerData: data });
     }

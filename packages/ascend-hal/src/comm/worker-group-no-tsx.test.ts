@@ -4,14 +4,10 @@ import { describe, expect, it, vi } from 'vitest';
 // As if tsx were installed nowhere the lookup goes (it is the application's, not a dependency of ours).
 vi.mock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof NodeModule>();
+  const { requireFindingNothing } = await import('../peer/require-finding-nothing.test-support');
   return {
     ...actual,
-    createRequire: () => {
-      const notFound = (id: string) => {
-        throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
-      };
-      return Object.assign(notFound, { resolve: notFound });
-    },
+    createRequire: () => requireFindingNothing(),
   };
 });
 

@@ -10,16 +10,12 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 const halDir = dirname(fileURLToPath(import.meta.url)).replace(/src[\\/]backend[\\/]onnxruntime$/, '');
 vi.mock('node:module', async (importOriginal) => {
   const actual = await importOriginal<typeof NodeModule>();
+  const { requireFindingNothing } = await import('../../peer/require-finding-nothing.test-support');
   return {
     ...actual,
     createRequire: (from: string | URL) => {
       const file = from instanceof URL || from.startsWith('file:') ? fileURLToPath(from) : from;
-      if (file.startsWith(halDir)) {
-        const notFound = (id: string) => {
-          throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
-        };
-        return Object.assign(notFound, { resolve: notFound });
-      }
+      if (file.startsWith(halDir)) return requireFindingNothing();
       return actual.createRequire(from);
     },
   };

@@ -153,6 +153,13 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     expect(located.filter((l) => !written.has(l.target))).toEqual([]);
   });
 
+  it('ships the license text its "license" field names (LICENSE, listed in "files")', () => {
+    const m = manifest(pkg) as Manifest & { license?: string };
+    expect(m.license, 'package.json "license"').toBe('Apache-2.0');
+    expect(m.files, 'package.json "files"').toContain('LICENSE');
+    expect(readFileSync(join(packagesDir, pkg, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+  });
+
   it('declares every package its published code imports (tsup would bundle a copy of an undeclared one)', async () => {
     const m = manifest(pkg);
     // tsup leaves dependencies and peerDependencies external; anything else it inlines into dist.

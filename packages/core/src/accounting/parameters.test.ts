@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MoeArchSchema } from '../schemas/moe-arch';
+import fc from 'fast-check';
+import { MoeArchSchema, numMoeLayers } from '../schemas/moe-arch';
 import { countParameters } from './parameters';
 
 const panguPro = MoeArchSchema.parse({
@@ -25,6 +26,25 @@ describe('countParameters', () => {
     expect(Math.abs(c.total / 718e9 - 1)).toBeLessThan(0.01);
     expect(Math.abs(c.activeExcludingEmbedding / 39e9 - 1)).toBeLessThan(0.01);
     expect(c.mtp.total).toBeGreaterThan(0);
+  });
+
+  it('without the router\'s per-expert vector, counts numExperts fewer parameters per MoE layer, in total, active and every MTP layer', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(panguPro, panguUltra), fc.integer({ min: 0, max: 3 }), (base, numDenseLayers) => {
+        const arch = MoeArchSchema.parse({ ...base, numDenseLayers, denseFfnSize: numDenseLayers > 0 ? 1024 : base.denseFfnSize });
+        const withVector = countParameters(arch);
+        const without = countParameters({ ...arch, routerExpertVector: false });
+        const perLayer = numMoeLayers(arch) * arch.numExperts;
+        expect(withVector.total - without.total).toBe(perLayer);
+        expect(withVector.active - without.active).toBe(perLayer);
+        expect(withVector.mtp.total - without.mtp.total).toBe(arch.mtpDepth * arch.numExperts);
+        for (const [i, layer] of without.perLayer.entries()) {
+          expect(layer.router).toBe(layer.kind === 'moe' ? arch.numExperts * arch.hiddenSize : 0);
+          expect(withVector.perLayer[i]!.router - layer.router).toBe(layer.kind === 'moe' ? arch.numExperts : 0);
+        }
+      }),
+      { seed: 20261202, numRuns: 8 },
+    );
   });
 
   it('counts a dense model with no expert parameters', () => {

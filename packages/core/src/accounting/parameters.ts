@@ -49,7 +49,7 @@ export interface LayerParams {
   /** Routed-expert parameters a single token uses (topK experts). */
   routedExpertsActive: number;
   sharedExpert: number;
-  /** Router gate (E × hidden) plus the per-expert router_scale. */
+  /** Router gate (E × hidden) plus, when `routerExpertVector`, its per-expert vector (E: router_scale, e_score_correction_bias). */
   router: number;
   total: number;
   active: number;
@@ -64,7 +64,7 @@ export function layerParams(arch: MoeArch, layer: number): LayerParams {
   const routedExperts = moe ? arch.numExperts * expertParams(arch) : 0;
   const routedExpertsActive = moe ? arch.topK * expertParams(arch) : 0;
   const sharedExpert = moe ? swigluParams(h, arch.sharedExpertFfnSize) : 0;
-  const router = moe ? arch.numExperts * h + arch.numExperts : 0;
+  const router = moe ? arch.numExperts * h + (arch.routerExpertVector ? arch.numExperts : 0) : 0;
   const common = attention + norms + denseFfn + sharedExpert + router;
   return {
     layer,

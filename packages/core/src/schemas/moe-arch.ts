@@ -57,6 +57,13 @@ const MoeArchObject = z.strictObject({
   /** Groups kept per token by the group-limited router (DeepSeek-V3 `topk_group`). */
   routerTopGroups: positiveInt.optional(),
   routerAuxLossCoef: z.number().nonnegative().default(0.01),
+  /**
+   * Whether each MoE layer's router has, besides its numExperts × hiddenSize weight, a learned vector
+   * of numExperts parameters: Pangu's `router_scale` (MoGE weights the chosen experts by p · scale),
+   * DeepSeek-V3's `e_score_correction_bias`. Mixtral, Qwen2/3-MoE and DeepSeek-V2 routers have only
+   * the weight (false). Counted by the parameter accounting; a PanguProMoE checkpoint always has it.
+   */
+  routerExpertVector: z.boolean().default(true),
   attention: z.enum(['gqa', 'mla']).default('gqa'),
   mla: MlaRanksSchema.optional(),
   /** Biases on the q/k/v/o projections (Pangu Pro MoE has them). */
@@ -90,6 +97,7 @@ export const MoeArchSchema = MoeArchObject.superRefine((a, ctx) => {
       if (a[field] > 0) issue(field, `0 in a dense model (numExperts is 0); set numExperts for a MoE model, or drop ${field}`);
     }
     if (a.numExpertGroups > 1) issue('numExpertGroups', '1 in a dense model (numExperts is 0); set numExperts for a MoE model, or drop numExpertGroups');
+    if (!a.routerExpertVector) issue('routerExpertVector', 'true (its default) in a dense model (numExperts is 0: no router); set numExperts for a MoE model, or drop routerExpertVector');
   }
   const hasMoe = a.numExperts > 0 && a.numDenseLayers < a.numLayers;
   if (!hasMoe) {

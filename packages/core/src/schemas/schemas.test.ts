@@ -118,6 +118,15 @@ describe('MoeArchSchema: fields another setting switches off', () => {
     );
     expect(parseWith(MoeArchSchema, dense, 'arch')).toMatchObject({ numExperts: 0, topK: 0, numExpertGroups: 1 });
   });
+
+  it('defaults routerExpertVector to true (Pangu\'s router_scale) and refuses false in a dense model, by name', () => {
+    expect(parseWith(MoeArchSchema, panguPro, 'arch').routerExpertVector).toBe(true);
+    expect(parseWith(MoeArchSchema, { ...panguPro, routerExpertVector: false }, 'arch').routerExpertVector).toBe(false);
+    expect(() => parseWith(MoeArchSchema, { ...dense, routerExpertVector: false }, 'arch')).toThrow(
+      /^invalid arch:\n {2}- routerExpertVector: got false, expected true \(its default\) in a dense model \(numExperts is 0: no router\); set numExperts for a MoE model, or drop routerExpertVector$/,
+    );
+    expect(parseWith(MoeArchSchema, { ...dense, routerExpertVector: true }, 'arch').routerExpertVector).toBe(true);
+  });
 });
 
 describe('ParallelPlanSchema', () => {

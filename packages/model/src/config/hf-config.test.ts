@@ -57,6 +57,8 @@ describe('HF config.json ↔ MoeArch', () => {
   it('refuses what PanguProMoE cannot express', () => {
     expect(() => hfConfigFromArch(getPreset('pangu-ultra-moe'))).toThrow(/attention.*mla/s);
     expect(() => hfConfigFromArch(getPreset('dense-32b'))).toThrow(/numExperts/);
+    // A Mixtral-style router (no per-expert vector) would lose nothing in config.json but gain a router_scale.
+    expect(() => hfConfigFromArch({ ...getPreset('moge-tiny'), routerExpertVector: false })).toThrow(/- routerExpertVector: got false, expected true \(every PanguProMoE router has router_scale\)/);
     expect(listPresets()).toContain('dense-32b');
   });
 });

@@ -194,6 +194,7 @@ function hfConfigOfArch(arch: MoeArch): HfPanguConfig {
     issues.push({ path: 'router', received: arch.router, expected: '"moge", or one expert group (plain top-k)' });
   }
   if (arch.mtpDepth !== 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0 (MTP layers are not part of PanguProMoE config.json)' });
+  if (!arch.routerExpertVector) issues.push({ path: 'routerExpertVector', received: false, expected: 'true (every PanguProMoE router has router_scale)' });
   if (issues.length > 0) throw new ValidationError(`arch${arch.name ? ` "${arch.name}"` : ''} as PanguProMoE config.json`, issues);
   const config: HfPanguConfig = {
     model_type: HF_MODEL_TYPE,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createReferenceBackend } from '@moge/ascend-hal';
-import { MoeArchSchema, countParameters, layerParams } from '@moge/core';
+import { MoeArchSchema, ValidationError, countParameters, layerParams } from '@moge/core';
 import { getPreset } from '../presets/presets';
 import { initModelWeights } from './model-weights';
 import { hfTensorShapes } from './hf-layout';
+import { paramSpecs } from './param-specs';
 
 const backend = createReferenceBackend();
 const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
@@ -64,5 +65,15 @@ describe('parameter accounting against real tensors', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('assertSupportedArch', () => {
+  it('refuses, by name, a router without the per-expert vector (router_scale is what MoGE weights experts by)', () => {
+    const arch = { ...getPreset('moge-tiny'), routerExpertVector: false };
+    expect(() => paramSpecs(arch)).toThrow(ValidationError);
+    expect(() => paramSpecs(arch)).toThrow(/- routerExpertVector: got false, expected true: the runnable model's router has router_scale/);
+    expect(() => initModelWeights(arch, backend, { seed: 0 })).toThrow(/routerExpertVector/);
+    expect(paramSpecs(getPreset('moge-tiny')).some((s) => s.name.endsWith('.mlp.router_scale'))).toBe(true);
   });
 });

@@ -38,6 +38,8 @@ export function assertSupportedArch(arch: MoeArch, source?: { subject: string; h
   if (arch.router !== 'moge' && arch.router !== 'topk') issues.push({ path: 'router', received: arch.router, expected: '"moge" or "topk"' });
   if (arch.headDim % 2 !== 0) issues.push({ path: 'headDim', received: arch.headDim, expected: 'an even number (RoPE rotates half-pairs)' });
   if (arch.tiedEmbeddings) issues.push({ path: 'tiedEmbeddings', received: true, expected: 'false (PanguProMoE has a separate lm_head)' });
+  // A router without a per-expert vector (Mixtral, Qwen-MoE, DeepSeek-V2) is planning-only: MoGE weights the chosen experts by p · router_scale.
+  if (!arch.routerExpertVector) issues.push({ path: 'routerExpertVector', received: false, expected: 'true: the runnable model\'s router has router_scale (a routing-weight scale per expert); drop routerExpertVector to build weights' });
   if (arch.mtpDepth > 0) issues.push({ path: 'mtpDepth', received: arch.mtpDepth, expected: '0: the runnable model has no MTP head (MTP is counted by the accounting and the simulator; drop mtpDepth to build weights)' });
   if (issues.length > 0) {
     if (source) throw new ValidationError(source.subject, issues, source.hint);

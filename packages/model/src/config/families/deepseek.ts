@@ -98,6 +98,9 @@ export function readDeepseek(json: unknown, r: Reading): MoeArchInput {
     router: grouped ? 'group-limited' : 'topk',
     ...(grouped ? { routerTopGroups: topGroups } : {}),
     routerAuxLossCoef: hf.aux_loss_alpha ?? 0.001,
+    // V3's router has e_score_correction_bias, one per expert (a persistent buffer, in the checkpoint);
+    // V2's is the weight alone (transformers 5.18 modeling_deepseek_v2.py:92). A dense model has no router.
+    ...(moe ? { routerExpertVector: v3 } : {}),
     attention: 'mla',
     mla,
     attentionBias: false,

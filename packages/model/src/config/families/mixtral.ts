@@ -35,6 +35,8 @@ export function readMixtral(json: unknown, r: Reading): MoeArchInput {
     sharedExpertFfnSize: 0,
     router: 'topk',
     routerAuxLossCoef: hf.router_aux_loss_coef ?? 0.001,
+    // MixtralSparseMoeBlock's gate is the weight alone (transformers 5.18 modeling_mixtral.py:102).
+    routerExpertVector: false,
     attentionBias: false,
   };
 }

@@ -64,6 +64,8 @@ export function readQwenMoe(json: unknown, r: Reading): MoeArchInput {
     numDenseLayers: Math.min(dense.length, hf.num_hidden_layers),
     router: 'topk',
     routerAuxLossCoef: hf.router_aux_loss_coef ?? 0.001,
+    // The gate is the weight alone (transformers 5.18 modeling_qwen2_moe.py:325, modeling_qwen3_moe.py:256).
+    routerExpertVector: false,
     attentionBias: bias,
   };
 }

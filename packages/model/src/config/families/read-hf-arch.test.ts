@@ -119,6 +119,15 @@ describe('readHfArch: what each family maps to', () => {
     expect(notes).toHaveLength(1);
   });
 
+  it('the router\'s per-expert vector: DeepSeek-V3\'s e_score_correction_bias and Pangu\'s router_scale; none in Mixtral, Qwen-MoE, DeepSeek-V2 routers', () => {
+    const vector = (config: Record<string, unknown>) => readHfArch(config).arch.routerExpertVector;
+    expect(vector(DEEPSEEK_V3)).toBe(true);
+    expect(vector(hfConfigFromArch(getPreset('pangu-pro-moe')))).toBe(true);
+    for (const config of [DEEPSEEK_V2_LITE, MIXTRAL_8X7B, QWEN2_57B_A14B, QWEN3_30B_A3B]) expect(vector(config)).toBe(false);
+    // A DeepSeek config without routed experts is dense: no router to describe (MoeArch refuses false there).
+    for (const config of [DEEPSEEK_V3, DEEPSEEK_V2_LITE]) expect(readHfArch({ ...config, n_routed_experts: null }).arch).toMatchObject({ numExperts: 0, routerExpertVector: true });
+  });
+
   it('dense qwen2 / qwen3: q/k/v biases (qwen2), explicit head_dim and tied embeddings (qwen3)', () => {
     const base = { hidden_size: 1024, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8, intermediate_size: 3072, vocab_size: 151936 };
     expect(readHfArch({ ...base, model_type: 'qwen2' }).arch).toMatchObject({ attentionBias: true, headDim: 64, numExperts: 0, denseFfnSize: 3072 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { countParameters, ValidationError, type MoeArch } from '@moge/core';
+import { countParameters, numMoeLayers, ValidationError, type MoeArch } from '@moge/core';
 import { readHfArch } from './read-hf-arch';
 import { DEEPSEEK_V2_LITE, DEEPSEEK_V3, LLAMA_3_8B, MIXTRAL_8X7B, QWEN1_5_MOE_A2_7B, QWEN2_57B_A14B, QWEN3_30B_A3B } from './published-configs.test-data';
 import { transformersParamCount } from './transformers-param-count.test-support';
@@ -11,18 +11,16 @@ function omit(config: Record<string, unknown>, ...keys: string[]): Record<string
 }
 
 /**
- * What countParameters counts and transformers 5.18 does not instantiate, or the reverse. Qwen2's o
- * bias, which Qwen2 lacks, its shared-expert gate, which MoeArch lacks, and Qwen3's q/k norms are
- * notes of readHfArch (`note`). The router's per-expert vector (Pangu's router_scale, DeepSeek-V3's
- * e_score_correction_bias), counted by @moge/core for every MoE family, is not: Mixtral's, Qwen-MoE's
- * and DeepSeek-V2's routers have only the weight (modeling_mixtral.py:102, modeling_qwen2_moe.py:325,
- * modeling_qwen3_moe.py:256, modeling_deepseek_v2.py:92) — num_experts parameters per MoE layer.
+ * What countParameters counts and transformers 5.18 does not instantiate, or the reverse: only what
+ * MoeArch cannot state, each a note of readHfArch. Qwen2's o bias, which Qwen2 lacks, its
+ * shared-expert gate, which MoeArch lacks, and Qwen3's q/k norms. (The router's per-expert vector is
+ * stated: routerExpertVector, true for DeepSeek-V3's e_score_correction_bias, false for the Mixtral,
+ * Qwen-MoE and DeepSeek-V2 routers, which have only the weight.)
  */
-function namedDifferences(type: string, arch: MoeArch): { note?: RegExp; params: number }[] {
-  const moeLayers = arch.numExperts > 0 ? arch.numLayers - arch.numDenseLayers : 0;
+function namedDifferences(type: string, arch: MoeArch): { note: RegExp; params: number }[] {
   const h = arch.hiddenSize;
+  const moeLayers = numMoeLayers(arch);
   return [
-    { params: type === 'deepseek_v3' ? 0 : moeLayers * arch.numExperts },
     { note: /q\/k\/v have biases and o has none/, params: type === 'qwen2' || type === 'qwen2_moe' ? arch.numLayers * h : 0 },
     { note: /shared_expert_gate.*is not counted/, params: type === 'qwen2_moe' ? -moeLayers * h : 0 },
     { note: /RMSNorm of q and k .* is not counted/, params: type === 'qwen3' || type === 'qwen3_moe' ? -arch.numLayers * 2 * arch.headDim : 0 },
@@ -60,7 +58,7 @@ describe('readHfArch against transformers 5.18 module shapes', () => {
     expect(ours.total - theirs.total).toBe(named);
     expect(ours.active - theirs.active).toBe(named);
     expect(ours.mtp.total).toBe(theirs.mtp);
-    for (const { note } of differences) if (note) expect(notes.some((n) => note.test(n))).toBe(true);
+    for (const { note } of differences) expect(notes.some((n) => note.test(n))).toBe(true);
   });
 
   // The class defaults are these models' sizes (each class's docstring names the checkpoint): a

@@ -80,28 +80,41 @@ function resolveRelative(fromFile: string, spec: string): string | undefined {
 }
 
 /** tsup's walk of relative imports from these entries: the source files in the bundle, and the packages they import at run time. */
-function bundleOf(pkgDir: string, entries: string[]): { files: string[]; imports: Map<string, string> } {
+function bundleOf(pkgDir: string, entries: string[]): { files: string[]; imports: Map<string, string>; otherUses: Set<string> } {
   const imports = new Map<string, string>(); // package name → first file importing it
+  // Packages the bundle uses without a run-time import: type-only imports (the published .d.ts keep
+  // them) and packages located by name (`require.resolve('x/package.json')`).
+  const otherUses = new Set<string>();
   const seen = new Set<string>();
   const queue = entries.map((e) => join(pkgDir, e));
   while (queue.length) {
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
-      if (m[2]) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\brequire(?:\.resolve)?\(\s*'([^'.][^']*)'/g)) otherUses.add(packageName(m[1]!));
+    for (const m of text.matchAll(IMPORT_RE)) {
       const spec = (m[3] ?? m[4])!;
+      if (m[2]) {
+        if (!spec.startsWith('.')) otherUses.add(packageName(spec));
+        continue;
+      }
       if (spec.startsWith('.')) {
         const next = resolveRelative(file, spec);
         if (next) queue.push(next);
         continue;
       }
       if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!)) continue;
-      const name = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+      const name = packageName(spec);
       if (!imports.has(name)) imports.set(name, relative(pkgDir, file));
     }
   }
-  return { files: [...seen], imports };
+  return { files: [...seen], imports, otherUses };
+}
+
+/** The package a bare specifier names (`@scope/name/sub` → `@scope/name`, `name/sub` → `name`). */
+function packageName(spec: string): string {
+  return spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 }
 
 /**
@@ -128,6 +141,13 @@ function readmeExampleFiles(): { pkg: string; path: string; readme: string }[] {
   }
   return found;
 }
+
+/**
+ * Dependencies a package declares without importing them: onnxruntime-node is an optional peer of
+ * @moge/ascend-hal (loaded by name at run time), and the cli and the trainer, whose default backend is
+ * onnxruntime, declare it so that installing them installs it.
+ */
+const PEER_SUPPLIERS: Record<string, string[]> = { cli: ['onnxruntime-node'], trainer: ['onnxruntime-node'] };
 
 describe.each(packageNames)('the published @moge/%s', (pkg) => {
   it('names in package.json only files its tsup entries write', async () => {
@@ -167,6 +187,12 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     const { imports } = bundleOf(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
     const undeclared = [...imports].filter(([name]) => !external.has(name)).map(([name, file]) => `${name} (imported by ${file})`);
     expect(undeclared).toEqual([]);
+  });
+
+  it('declares no dependency its published code does not import (an install would fetch it for nothing)', async () => {
+    const { imports, otherUses } = bundleOf(join(packagesDir, pkg), Object.values((await tsupOptions(pkg)).entry));
+    const unused = Object.keys(manifest(pkg).dependencies ?? {}).filter((name) => !imports.has(name) && !otherUses.has(name) && !PEER_SUPPLIERS[pkg]?.includes(name));
+    expect(unused).toEqual([]);
   });
 });
 

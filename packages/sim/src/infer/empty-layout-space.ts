@@ -1,5 +1,6 @@
 import type { MoeArch } from '@moge/core';
 import { nearestClusterSizes, type NearestSizes } from '../common/nearest';
+import { chargeRule, rulesThatEliminated } from '../common/rule-tally';
 import { attentionTpRule, divisors, enumerateInferenceLayouts, expertLayoutRule, expertTpOptions, INFERENCE_LAYOUT_RULES, type InferenceLayoutRule, type InferenceServer } from './search-space';
 
 /** Why the inference search has no serving layout to simulate on a server, and what sizes would. */
@@ -22,7 +23,7 @@ export function explainEmptyLayoutSpace(archs: readonly MoeArch[], server: Infer
   const hasLayout = (s: InferenceServer) => archs.some((arch) => enumerateInferenceLayouts(arch, s).length > 0);
   if (hasLayout(server)) return undefined;
   const tally = new Map<InferenceLayoutRule, number>();
-  const charge = (rule: InferenceLayoutRule, n: number) => tally.set(rule, (tally.get(rule) ?? 0) + n);
+  const charge = (rule: InferenceLayoutRule, n: number) => chargeRule(tally, rule, n);
   let combinations = 0;
   for (const arch of archs) {
     const etps = expertTpOptions(arch);
@@ -37,12 +38,9 @@ export function explainEmptyLayoutSpace(archs: readonly MoeArch[], server: Infer
       for (const etp of etps) charge(expertLayoutRule(arch, server.numDevices, etp) ?? 'plan-valid', 1);
     }
   }
-  const eliminatedBy = (Object.keys(INFERENCE_LAYOUT_RULES) as InferenceLayoutRule[])
-    .filter((rule) => tally.has(rule))
-    .map((rule) => ({ rule, requires: INFERENCE_LAYOUT_RULES[rule], combinations: tally.get(rule)! }));
   return {
     combinations,
-    eliminatedBy,
+    eliminatedBy: rulesThatEliminated(tally, INFERENCE_LAYOUT_RULES),
     devices: nearestClusterSizes(server.numDevices, nodeDevices, (numDevices, devicesPerNode) => hasLayout({ numDevices, devicesPerNode })),
   };
 }

@@ -1,6 +1,7 @@
 import type { MoeArch } from '@moge/core';
 import { hasMoeLayers } from '@moge/memory';
 import { nearestClusterSizes, nearestSizes, type NearestSizes } from '../common/nearest';
+import { chargeRule, rulesThatEliminated } from '../common/rule-tally';
 import { batchRule, cpRule, expertRule, PLAN_SPACE_RULES, ppRule, tpRule, vppRule, type PlanSpaceRule, type PlanTemplate } from './plan-space-rules';
 import { enumeratePlans, type PlanSpace } from './search-space';
 
@@ -37,9 +38,7 @@ export function explainEmptyPlanSpace(archs: readonly MoeArch[], space: PlanSpac
   const tally = new Map<PlanSpaceRule, number>();
   let combinations = 0;
   for (const arch of archs) combinations += tallyPlanSpaceRules(arch, space, t, tally);
-  const eliminatedBy = (Object.keys(PLAN_SPACE_RULES) as PlanSpaceRule[])
-    .filter((rule) => tally.has(rule))
-    .map((rule) => ({ rule, requires: PLAN_SPACE_RULES[rule], combinations: tally.get(rule)! }));
+  const eliminatedBy = rulesThatEliminated(tally, PLAN_SPACE_RULES);
   const mostEliminating = eliminatedBy.reduce((a, b) => (b.combinations > a.combinations ? b : a)).rule;
 
   return {
@@ -65,10 +64,7 @@ export function tallyPlanSpaceRules(arch: MoeArch, space: PlanSpace, t: PlanTemp
   const perPp = space.vpp.length * perVpp;
   const perCp = space.pp.length * perPp;
   const perTp = space.cp.length * perCp;
-  const charge = (rule: PlanSpaceRule | undefined, n: number) => {
-    if (rule) tally.set(rule, (tally.get(rule) ?? 0) + n);
-    return rule !== undefined;
-  };
+  const charge = (rule: PlanSpaceRule | undefined, n: number) => chargeRule(tally, rule, n);
   for (const tp of space.tp) {
     if (charge(tpRule(arch, tp, t), perTp)) continue;
     for (const cp of space.cp) {

@@ -190,13 +190,14 @@ export function opFlops(op: ComputeOp): number {
   }
 }
 
-/** Adds two passes (blocks run one after another). */
-export function addPass(a: PassCost, b: PassCost): PassCost {
-  return {
-    computeS: a.computeS + b.computeS,
-    comm: { tp: a.comm.tp + b.comm.tp, cp: a.comm.cp + b.comm.cp, ep: a.comm.ep + b.comm.ep, etp: a.comm.etp + b.comm.etp },
-    hiddenS: a.hiddenS + b.hiddenS,
-  };
+/** `into` += `b` (blocks run one after another), field by field (sums a chunk's blocks without a new object per block). */
+export function accumulatePass(into: PassCost, b: PassCost): void {
+  into.computeS += b.computeS;
+  into.comm.tp += b.comm.tp;
+  into.comm.cp += b.comm.cp;
+  into.comm.ep += b.comm.ep;
+  into.comm.etp += b.comm.etp;
+  into.hiddenS += b.hiddenS;
 }
 
 export const emptyPass = (): PassCost => ({ computeS: 0, comm: noComm(), hiddenS: 0 });

@@ -1,6 +1,7 @@
 import { dtypeBytes, MogeError, MoeArchSchema, parseWith, ValidationError, type MoeArch, type ParallelPlan } from '@moge/core';
 import type { Cluster } from '@moge/ascend-hal';
 import { CommCostCache } from '../common/comm-cost';
+import { BlockCostMemo } from './block-cost-memo';
 import { ComputeCostCache } from '../common/op-cost';
 import { sumComm } from '../common/pass-cost';
 import { defaultSimProfileFor, getSimProfile, SimProfileSchema, type SimProfile } from '../common/training-profile';
@@ -140,7 +141,9 @@ export function searchTraining(input: SearchInput): SearchResult {
   const chip = input.cluster.node.chip;
   const profileName = settings.options.profile;
   const profile = input.profileData ? parseWith(SimProfileSchema, input.profileData, 'profileData') : profileName ? getSimProfile(profileName) : defaultSimProfileFor(chip.name);
-  const caches = { compute: new ComputeCostCache(chip, 'bf16', profile.chipEfficiency), comm: new CommCostCache(input.cluster) };
+  const compute = new ComputeCostCache(chip, 'bf16', profile.chipEfficiency);
+  const comm = new CommCostCache(input.cluster);
+  const caches = { compute, comm, blocks: new BlockCostMemo(compute, comm) };
   const template = { globalBatchSize: settings.globalBatchSize, seqLength: settings.seqLength, devices: input.cluster.numDevices, devicesPerNode: input.cluster.devicesPerNode };
   const scoreOf = (arch: MoeArch, tokensPerS: number) => (objective === 'mfu' ? tokensPerS * modelFlopsScale(arch, settings.seqLength) : tokensPerS);
   const counts = { architectures: given.length, shortlisted: given.length, enumerated: 0, fitting: 0, simulated: 0 };

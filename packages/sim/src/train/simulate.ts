@@ -13,6 +13,7 @@ import { dataParallelTiming } from './data-parallel';
 import { MFU_CONVENTION, trainingFlopsPerToken } from './model-flops';
 import { resolveFusedOperators, resolveOverlap, TrainingSimOptionsSchema, type TrainingSimOptions, type TrainingSimOptionsInput } from './options';
 import { simulatePipeline } from './pipeline-sim';
+import type { BlockCostMemo } from './block-cost-memo';
 import { buildLayoutCandidate, layoutTails, type ChunkWork, type LayoutCandidate, type StageWorkInput } from './stage-work';
 import { buildChromeTrace, type ChromeTrace } from './trace';
 
@@ -117,6 +118,8 @@ export interface PreparedTrainingSim {
 export interface SimCaches {
   compute: ComputeCostCache;
   comm: CommCostCache;
+  /** Block costs shared across the plans (made for `compute` and `comm`). */
+  blocks?: BlockCostMemo;
 }
 
 export interface PrepareOptions {
@@ -204,6 +207,7 @@ export function prepareTraining(input: TrainingSimInput, caches?: SimCaches, pre
     hostLatencyS: cluster.node.hostLink.latencyS.value,
     overlapSwap: overlap.intraLayer,
     layout: options.layerLayout,
+    blockCosts: caches?.blocks,
   };
   const [firstTail, ...otherTails] = layoutTails(stageInput);
   const first = buildLayoutCandidate(stageInput, firstTail!);

@@ -1,7 +1,8 @@
 import { isMoeLayer, layerParams, type MoeArch, type ParallelPlan } from '@moge/core';
 import { layerSlots, type LayerSlot } from '@moge/memory';
 import { embeddingOps, headOps, layerOps, mtpBodyOps, mtpHeadOps, mtpOps, type LayerShard } from '../common/layer-ops';
-import { addPass, costBlock, emptyPass, sumComm, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
+import { accumulatePass, costBlock, emptyPass, sumComm, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
+import type { BlockCostMemo } from './block-cost-memo';
 import { balancedLayerSlots, chunkBalancedSplit, type LayerLayout } from './layer-layout';
 
 /** A block that runs inside a model chunk: a transformer layer, a no-op slot, or the model's ends. */
@@ -52,6 +53,8 @@ export interface StageWorkInput {
   layout: LayerLayout;
   /** Where the output head and the MTP modules go (see TailPlacement); default `last-chunk`. */
   tail?: TailPlacement;
+  /** Block costs shared with other plans of a search (absent: each block kind costed here, once). */
+  blockCosts?: BlockCostMemo;
 }
 
 /**
@@ -132,22 +135,22 @@ function blockWeightS(c: BlockCost): number {
 export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   const { arch, plan, shard, ctx } = input;
   const recomputeLayer = plan.recompute.includes('layer');
-  const cache = new Map<string, BlockCost>();
-  const cost = (key: string, make: () => BlockCost): BlockCost => {
-    let c = cache.get(key);
-    if (!c) cache.set(key, (c = make()));
-    return c;
-  };
+  const cost = input.blockCosts?.scope(arch, shard, ctx) ?? memoOfThisPlan();
   const swapped = input.swappedBytes;
   const swapTime = (bytes: number) => (bytes > 0 ? bytes / input.hostBandwidth + input.hostLatencyS : 0);
 
   const work: ChunkWork[][] = Array.from({ length: plan.pp }, (_, stage) =>
     Array.from({ length: plan.vpp }, (_, chunk) => ({ stage, chunk, blocks: [], forward: emptyPass(), backward: emptyPass(), recomputeS: 0, swapS: 0, denseParams: 0, expertParams: 0 })),
   );
-  const push = (w: ChunkWork, block: Omit<ChunkBlock, 'denseParams' | 'expertParams'>) => {
-    const p = blockParams(arch, plan, block);
-    w.blocks.push({ ...block, denseParams: p.dense, expertParams: p.expert });
+  // A search builds this for every plan it looks at (≈ 10⁵ for a ranges search): blocks are built as
+  // literals of one shape and parameter counts looked up per block kind, not spread and recounted.
+  const paramsOf = new Map<ChunkBlock['kind'], { dense: number; expert: number }>();
+  const push = (w: ChunkWork, kind: ChunkBlock['kind'], layer: number, cost: BlockCost, fullRecompute: boolean, swap: { swapOutS: number; swapInS: number }) => {
+    let p = paramsOf.get(kind); // a block's parameters depend on its kind only (blockParams)
+    if (!p) paramsOf.set(kind, (p = blockParams(arch, plan, { kind, layer })));
+    w.blocks.push({ kind, layer, cost, fullRecompute, swapOutS: swap.swapOutS, swapInS: swap.swapInS, denseParams: p.dense, expertParams: p.expert });
   };
+  const noSwap = { swapOutS: 0, swapInS: 0 };
 
   const embeddingCost = cost('embedding', () => costBlock(embeddingOps(arch, shard), ctx, false));
   const ownTail = (input.tail === 'own-stages' || input.tail === 'chunk-balanced') && input.layout === 'balanced';
@@ -191,12 +194,12 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     slots = layerSlots(arch, plan);
   }
 
-  push(work[0]![0]!, { kind: 'embedding', layer: -1, cost: embeddingCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  push(work[0]![0]!, 'embedding', -1, embeddingCost, false, noSwap);
   const indexInChunk = new Map<string, number>();
   for (const slot of slots) {
     const w = work[slot.stage]![slot.chunk]!;
     if (slot.layer >= arch.numLayers) {
-      push(w, { kind: 'noop', layer: slot.layer, cost: zeroBlock(), fullRecompute: false, swapOutS: 0, swapInS: 0 });
+      push(w, 'noop', slot.layer, zeroBlock(), false, noSwap);
       continue;
     }
     const k = `${slot.stage}/${slot.chunk}`;
@@ -206,23 +209,24 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     const kind = isMoeLayer(arch, slot.layer) ? 'moe' : 'dense';
     const c = kindCost(slot.layer, full);
     const t = swapTime(swapped.get(slot.layer) ?? 0);
-    push(w, { kind, layer: slot.layer, cost: c, fullRecompute: full, ...swapExposure(t, c, input.overlapSwap) });
+    push(w, kind, slot.layer, c, full, swapExposure(t, c, input.overlapSwap));
   }
   const last = work[plan.pp - 1]![plan.vpp - 1]!;
-  if (!ownTail) push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  if (!ownTail) push(last, 'head', -1, headCost, false, noSwap);
   for (let d = 0; d < arch.mtpDepth; d++) {
     // Every MTP depth has the same shape; only op names differ.
     const c = mtpCost;
     const t = swapTime(swapped.get(arch.numLayers + plan.noopLayers + d) ?? 0);
     const v = mtpVirtual[d]!;
-    push(work[v % plan.pp]![Math.floor(v / plan.pp)]!, { kind: 'mtp', layer: d, cost: c, fullRecompute: recomputeLayer, ...swapExposure(t, c, input.overlapSwap) });
+    push(work[v % plan.pp]![Math.floor(v / plan.pp)]!, 'mtp', d, c, recomputeLayer, swapExposure(t, c, input.overlapSwap));
   }
-  if (ownTail) push(last, { kind: 'head', layer: -1, cost: headCost, fullRecompute: false, swapOutS: 0, swapInS: 0 });
+  if (ownTail) push(last, 'head', -1, headCost, false, noSwap);
 
   for (const w of work.flat()) {
     for (const b of w.blocks) {
-      w.forward = addPass(w.forward, b.cost.forward);
-      w.backward = addPass(w.backward, b.cost.backward);
+      // In place: each chunk's passes are its own (a fresh emptyPass above).
+      accumulatePass(w.forward, b.cost.forward);
+      accumulatePass(w.backward, b.cost.backward);
       w.recomputeS += b.cost.recomputeS;
       w.swapS += b.swapOutS + b.swapInS;
       w.denseParams += b.denseParams;
@@ -230,6 +234,16 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     }
   }
   return work;
+}
+
+/** Each block kind costed once for one plan (no memo shared across plans). */
+function memoOfThisPlan(): (key: string, make: () => BlockCost) => BlockCost {
+  const cache = new Map<string, BlockCost>();
+  return (key, make) => {
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = make()));
+    return c;
+  };
 }
 
 /** Swap-out hides under the block's forward, swap-in (prefetched) under its backward, when allowed. */

@@ -58,4 +58,22 @@ describe('searchTraining', () => {
     expect(new Set(s.top.map((e) => e.arch)).size).toBeLessThanOrEqual(2);
     for (let i = 1; i < s.top.length; i++) expect(s.top[i - 1]!.result.mfu).toBeGreaterThanOrEqual(s.top[i]!.result.mfu);
   });
+
+  it('screens with every recompute policy of the space: architectures that fit only with full recompute are still found', () => {
+    // 24 NPUs, 8K tokens: none of these fits with fine-grained recompute, all of them with full.
+    const archs = enumerateArchs(
+      ArchRangesSchema.parse({ base: pro, vary: { hiddenSize: [4096, 5120], numLayers: [40, 48] }, totalParams: { min: 5e10, max: 9e10 } }),
+    );
+    const small = parseClusterSpec('atlas-800t-a2:24');
+    const batch = { archs, cluster: small, globalBatchSize: 48, seqLength: 8192, top: 3 };
+    expect(searchTraining({ ...batch, space: { recompute: ['fine'] }, shortlist: archs.length }).counts.fitting).toBe(0);
+    const unscreened = searchTraining({ ...batch, shortlist: archs.length });
+    const screened = searchTraining({ ...batch, shortlist: 2 });
+    expect(screened.counts.shortlisted).toBe(2);
+    expect(screened.top.length).toBeGreaterThan(0);
+    expect(screened.top[0]!.plan.recompute).toEqual(['layer']);
+    // The screen keeps the architecture the unscreened search ranks first.
+    expect(screened.top[0]!.arch).toEqual(unscreened.top[0]!.arch);
+    expect(screened.top[0]!.result.tokensPerSecond).toBe(unscreened.top[0]!.result.tokensPerSecond);
+  });
 });

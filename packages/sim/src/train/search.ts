@@ -28,7 +28,7 @@ export interface SearchInput {
   /** Plans whose schedule is simulated event by event (the best by the quick estimate), at least `top`. Default max(4 × top, 200): the quick estimate orders plans only roughly (bench/search.bench.ts compares against simulating every plan). */
   survivors?: number;
   /**
-   * With more architectures than this, a screening pass (one micro-batch size, fine-grained recompute)
+   * With more architectures than this, a screening pass (the smallest micro-batch size only)
    * ranks them first and only this many get the full plan space — the papers' filter → shortlist →
    * simulate funnel. Default 4.
    */
@@ -150,11 +150,14 @@ export function searchTraining(input: SearchInput): SearchResult {
   const pool: Candidate[] = [];
   let floor = 0;
 
-  // Screening space: one micro-batch size and the middle recompute policy, the rest as asked.
+  // Screening space: the smallest micro-batch (the least memory), the rest as asked. Every recompute
+  // policy of the space, cheapest first as costPlans settles them: with fine recompute alone an
+  // architecture that fits only with full recompute dropped out (a search that found nothing), and
+  // one that fits without recompute was ranked by its slower fine-recompute plans.
   const screenSpace: PlanSpace = {
     ...space,
     microBatchSize: [Math.min(...space.microBatchSize)],
-    recompute: space.recompute.includes('fine') ? ['fine'] : [space.recompute[0]!],
+    recompute: space.recompute,
   };
   const countPlans = (archs: MoeArch[], sp: PlanSpace) => archs.reduce((n, arch) => n + [...enumeratePlans(arch, sp, template)].length, 0);
   const screening = given.length > shortlist;

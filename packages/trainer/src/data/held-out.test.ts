@@ -14,7 +14,7 @@ describe('splitHeldOut', () => {
       fc.property(
         fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 12 }),
         fc.integer({ min: 2, max: 40 }),
-        fc.double({ min: 0.01, max: 0.5, noNaN: true }),
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
         fc.constantFrom(...HELD_OUT_SPLIT_RULES),
         (lengths, window, fraction, rule) => {
           const docs = numberedDocs(lengths);
@@ -23,7 +23,8 @@ describe('splitHeldOut', () => {
           try {
             split = splitHeldOut(docs, window, fraction, rule);
           } catch (e) {
-            expect((e as { code?: string }).code).toBe('E_CORPUS_TOO_SMALL');
+            // Too small a corpus, or (with room for both sides) too large a fraction.
+            expect((e as { code?: string }).code).toBe(total < 2 * window ? 'E_CORPUS_TOO_SMALL' : 'E_BAD_OPTION');
             expect(total - Math.max(window, Math.round(total * fraction))).toBeLessThan(window);
             return;
           }
@@ -39,6 +40,12 @@ describe('splitHeldOut', () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('a fraction that leaves training less than a window is named as the problem, not the corpus', () => {
+    const docs = numberedDocs([400, 400, 400]);
+    expect(() => splitHeldOut(docs, 64, 0.97, 2)).toThrow(/heldOutFraction 0\.97 holds out 1164 of the corpus's 1200 tokens .*lower heldOutFraction \(at most 0\.946/);
+    expect(() => splitHeldOut(numberedDocs([100]), 64, 0.05, 2)).toThrow(/fewer than two sequences of 64/);
   });
 
   it('rule 2 holds out between half and twice the fraction of the tokens, or one window where that is more (property)', () => {

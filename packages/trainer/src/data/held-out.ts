@@ -53,6 +53,15 @@ export function splitHeldOut(docs: readonly Int32Array[], window: number, fracti
 
   const all = concat(docs);
   const tail = Math.max(window, Math.round(all.length * fraction));
+  if (all.length - tail < window && all.length >= 2 * window) {
+    // The corpus has room for both sides; the fraction asked for leaves training short.
+    const most = Math.floor((1000 * (all.length - window)) / all.length) / 1000;
+    throw new MogeError(
+      'E_BAD_OPTION',
+      `heldOutFraction ${fraction} holds out ${tail} of the corpus's ${all.length} tokens and leaves ${all.length - tail}, less than one sequence of ${window} to train on: ` +
+        `lower heldOutFraction (at most ${most} for this corpus; 0.01–0.1 is usual)`,
+    );
+  }
   if (all.length - tail < window) {
     throw new MogeError(
       'E_CORPUS_TOO_SMALL',

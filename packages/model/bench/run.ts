@@ -116,6 +116,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** The lowest and the highest of `xs`. */
+function spread(xs: number[]): [number, number] {
+  return [Math.min(...xs), Math.max(...xs)];
+}
+
 /** Wall and CPU seconds of `fn`, or the Timing it returns when it times only part of itself. */
 function timeOnce(fn: () => Timing | void): Timing {
   const c0 = process.cpuUsage();
@@ -298,6 +303,8 @@ const report = rows.map((r) => {
     torchTokensPerS: paired ? r.tokens / median(r.torch.map((t) => t.wallS)) : undefined,
     wallRatio: paired ? median(r.ours.map((o, i) => r.torch[i]!.wallS / o.wallS)) : undefined,
     cpuRatio: paired ? median(r.ours.map((o, i) => r.torch[i]!.cpuS / o.cpuS)) : undefined,
+    // The spread of the per-round wall ratios: on a shared host it is often wider than any difference worth measuring.
+    wallRatioRange: paired ? spread(r.ours.map((o, i) => r.torch[i]!.wallS / o.wallS)) : undefined,
     ours: r.ours,
     torch: r.torch,
   };
@@ -313,11 +320,12 @@ if (args.json) {
 } else {
   const f = (n: number | undefined, d = 0) => (n === undefined ? '—' : n.toFixed(d));
   console.log(`${args.preset} on onnxruntime vs PyTorch eager (${TORCH_PYTHON}), ${threads} thread(s), median of ${rounds} alternating rounds of ${repeats} timed runs each`);
-  console.log(['workload'.padEnd(48), 'ours tok/s', 'torch tok/s', 'wall ×', 'cpu ×'].join('  '));
+  console.log(['workload'.padEnd(48), 'ours tok/s', 'torch tok/s', 'wall ×', 'rounds ×  ', 'cpu ×'].join('  '));
   for (const r of report) {
-    console.log([r.workload.padEnd(48), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), f(r.cpuRatio, 2).padStart(5)].join('  '));
+    const range = r.wallRatioRange ? `${f(r.wallRatioRange[0], 2)}–${f(r.wallRatioRange[1], 2)}` : '—';
+    console.log([r.workload.padEnd(48), f(r.oursTokensPerS).padStart(10), f(r.torchTokensPerS).padStart(11), f(r.wallRatio, 2).padStart(6), range.padStart(10), f(r.cpuRatio, 2).padStart(5)].join('  '));
   }
-  console.log('× = PyTorch time / ours (> 1: we are faster). Goals: train ≥ 1, decode ≥ 2.');
+  console.log('× = PyTorch time / ours (> 1: we are faster), the median of the rounds; rounds × = the lowest and highest round. Goals: train ≥ 1, decode ≥ 2.');
   console.log(openBlasLine(openBlas));
   console.log(gcLine());
   if (decodeWeights.includes('frozen')) {

@@ -44,11 +44,15 @@ export class BlockCostMemo {
     // Resolved once per plan: the lookups per layer then hash only the short block key.
     let blocks = costs.get(context);
     if (!blocks) costs.set(context, (blocks = new Map()));
-    const map = blocks;
-    return (key, make) => {
-      let c = map.get(key);
-      if (!c) map.set(key, (c = make()));
-      return c;
-    };
+    return blockLookup(blocks);
   }
+}
+
+/** Get-or-cost over `costs`: a block kind is costed once, on first use. */
+export function blockLookup(costs: Map<string, BlockCost>): (key: string, make: () => BlockCost) => BlockCost {
+  return (key, make) => {
+    let c = costs.get(key);
+    if (!c) costs.set(key, (c = make()));
+    return c;
+  };
 }

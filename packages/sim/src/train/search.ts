@@ -150,15 +150,11 @@ export function searchTraining(input: SearchInput): SearchResult {
   const pool: Candidate[] = [];
   let floor = 0;
 
-  // Screening space: the smallest micro-batch (the least memory), the rest as asked. Every recompute
-  // policy of the space, cheapest first as costPlans settles them: with fine recompute alone an
-  // architecture that fits only with full recompute dropped out (a search that found nothing), and
+  // Screening space: the smallest micro-batch (the least memory), the rest as asked — every recompute
+  // policy of the space included, cheapest first as costPlans settles them: with fine recompute alone
+  // an architecture that fits only with full recompute dropped out (a search that found nothing), and
   // one that fits without recompute was ranked by its slower fine-recompute plans.
-  const screenSpace: PlanSpace = {
-    ...space,
-    microBatchSize: [Math.min(...space.microBatchSize)],
-    recompute: space.recompute,
-  };
+  const screenSpace: PlanSpace = { ...space, microBatchSize: [Math.min(...space.microBatchSize)] };
   const countPlans = (archs: MoeArch[], sp: PlanSpace) => archs.reduce((n, arch) => n + [...enumeratePlans(arch, sp, template)].length, 0);
   const screening = given.length > shortlist;
   let total = screening ? countPlans(given, screenSpace) : countPlans(given, space);

@@ -2,7 +2,7 @@ import { isMoeLayer, layerParams, type MoeArch, type ParallelPlan } from '@moge/
 import { layerSlots, type LayerSlot } from '@moge/memory';
 import { embeddingOps, headOps, layerOps, mtpBodyOps, mtpHeadOps, mtpOps, type LayerShard } from '../common/layer-ops';
 import { accumulatePass, costBlock, emptyPass, sumComm, type BlockCost, type BlockCostContext, type PassCost } from '../common/pass-cost';
-import type { BlockCostMemo } from './block-cost-memo';
+import { blockLookup, type BlockCostMemo } from './block-cost-memo';
 import { balancedLayerSlots, chunkBalancedSplit, type LayerLayout } from './layer-layout';
 
 /** A block that runs inside a model chunk: a transformer layer, a no-op slot, or the model's ends. */
@@ -135,7 +135,8 @@ function blockWeightS(c: BlockCost): number {
 export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
   const { arch, plan, shard, ctx } = input;
   const recomputeLayer = plan.recompute.includes('layer');
-  const cost = input.blockCosts?.scope(arch, shard, ctx) ?? memoOfThisPlan();
+  // Without a memo shared across plans, each block kind is still costed once for this plan.
+  const cost = input.blockCosts?.scope(arch, shard, ctx) ?? blockLookup(new Map());
   const swapped = input.swappedBytes;
   const swapTime = (bytes: number) => (bytes > 0 ? bytes / input.hostBandwidth + input.hostLatencyS : 0);
 
@@ -234,16 +235,6 @@ export function buildStageWork(input: StageWorkInput): ChunkWork[][] {
     }
   }
   return work;
-}
-
-/** Each block kind costed once for one plan (no memo shared across plans). */
-function memoOfThisPlan(): (key: string, make: () => BlockCost) => BlockCost {
-  const cache = new Map<string, BlockCost>();
-  return (key, make) => {
-    let c = cache.get(key);
-    if (!c) cache.set(key, (c = make()));
-    return c;
-  };
 }
 
 /** Swap-out hides under the block's forward, swap-in (prefetched) under its backward, when allowed. */

@@ -143,7 +143,7 @@ def saved_tensors(out):
             if attr.startswith('_saved_') and not attr.endswith('_sym_sizes_opt'):
                 try:
                     found.append((attr, getattr(fn, attr)))
-                except Exception:
+                except Exception:  # a slot that holds nothing here (an optional tensor left undefined) raises on reading
                     pass
         if hasattr(fn, 'saved_tensors'):
             found.append(('saved_tensors', fn.saved_tensors))

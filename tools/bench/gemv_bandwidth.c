@@ -9,8 +9,9 @@
  *   avx512      a plain 4-row AVX-512 kernel;
  *   avx512-pf   the same with a software prefetch PF rows ahead;
  *   sse128-pf   the same in 128-bit vectors, the width WebAssembly SIMD has.
- * Native code is not something the packages ship (koffi calls system libraries only), so this is a
- * measurement of the lever, not a kernel of ours.
+ * The lever it measured is now @moge/ascend-hal's own one-row kernel
+ * (packages/ascend-hal/native/one-row-products.c: the sse128-pf kernel in portable vector C, 16 rows
+ * ahead), compiled at install; this harness stays the measurement behind it.
  *
  *   gcc -O3 -march=native tools/bench/gemv_bandwidth.c -o /tmp/gemv_bandwidth \
  *     /usr/lib/x86_64-linux-gnu/libopenblas.so.0 && /tmp/gemv_bandwidth [PF rows, default 8]

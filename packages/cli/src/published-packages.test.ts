@@ -173,6 +173,17 @@ describe.each(packageNames)('the published @moge/%s', (pkg) => {
     expect(located.filter((l) => !written.has(l.target))).toEqual([]);
   });
 
+  it('ships what its install scripts run: the script, and the native sources it compiles', () => {
+    const m = manifest(pkg) as Manifest & { scripts?: Record<string, string> };
+    const shipped = (path: string) => (m.files ?? []).some((f) => path === f || path.startsWith(`${f}/`));
+    const lifecycle = ['preinstall', 'install', 'postinstall'].map((s) => m.scripts?.[s]).filter((s): s is string => s !== undefined);
+    const scriptFiles = lifecycle.map((command) => /^node (\S+)/.exec(command)?.[1] ?? `(not "node <file>": ${command})`);
+    const nativeDir = join(packagesDir, pkg, 'native');
+    const sources = existsSync(nativeDir) ? readdirSync(nativeDir).filter((f) => f.endsWith('.c')).map((f) => `native/${f}`) : [];
+    if (sources.length > 0) expect(scriptFiles, 'native sources without an install script to build them').not.toEqual([]);
+    expect([...scriptFiles, ...sources].filter((f) => !existsSync(join(packagesDir, pkg, f)) || !shipped(f))).toEqual([]);
+  });
+
   it('ships the license text its "license" field names (LICENSE, listed in "files")', () => {
     const m = manifest(pkg) as Manifest & { license?: string };
     expect(m.license, 'package.json "license"').toBe('Apache-2.0');

@@ -6,9 +6,12 @@ import { createOnnxBackend, gemmLibrary } from '../onnxruntime/onnx-backend';
 import { onnxKernels } from '../onnxruntime/ort-kernels';
 import { SessionCache } from '../onnxruntime/session-cache';
 import { ConstSessionCache } from '../onnxruntime/const-session-cache';
-import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting } from './blas-kernels';
+import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting, type GemmKernels } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas } from './openblas';
 import { describeOverOpenBlas, jsBlas, jsSgemm } from './js-blas.test-support';
+import { withNativeGroupedRows, withNativeOneRowProducts } from './native-one-row';
+import { loadNativeKernels, type NativeKernels } from '../native/native-kernels';
+import { describeOverNativeKernels, jsNativeKernels } from '../native/native-kernels.test-support';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
@@ -17,10 +20,13 @@ createOnnxBackend({ intraOpThreads: 1 });
 const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
 
 
-/** Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback. */
-function backendOver(lib: OpenBlas, routing?: BlasRouting) {
+/**
+ * Every product native (no JS path for small ones) on `lib`, onnxruntime's kernels as the fallback;
+ * `wrap` puts overrides in front, as createOnnxBackend does.
+ */
+function backendOver(lib: OpenBlas, routing?: BlasRouting, wrap: (kernels: GemmKernels) => GemmKernels = (k) => k) {
   const options = { intraOpThreads: 1 };
-  return createCpuBackend('onnxruntime', blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0, routing));
+  return createCpuBackend('onnxruntime', wrap(blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0, routing)));
 }
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>) {
@@ -69,9 +75,9 @@ describe('blasRoutingFor', () => {
   });
 });
 
-/** The OpenBLAS kernels over `lib` with `routing`, against the reference backend. */
-function kernelSuite(lib: OpenBlas, routing: BlasRouting): void {
-  const be = backendOver(lib, routing);
+/** The OpenBLAS kernels over `lib` with `routing` (and `wrap`'s overrides), against the reference backend. */
+function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmKernels) => GemmKernels): void {
+  const be = backendOver(lib, routing, wrap);
   it('matmul: 2-D, transposed, batched and broadcast operands (property)', () => {
     fc.assert(
       fc.property(
@@ -144,3 +150,53 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting): void {
 describe.each(ROUTINGS)('OpenBLAS kernels over a JS sgemm (every machine), %s', (_name, routing) => kernelSuite(jsBlas, routing));
 describeOverOpenBlas(blas, 'OpenBLAS kernels', (lib) => describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(lib, routing)));
 
+
+describe('withNativeOneRowProducts', () => {
+  it('sends one-row products to the native kernels (rows for a [N, K] B, columns for [K, N]) and the rest to OpenBLAS', () => {
+    const calls: string[] = [];
+    const native: NativeKernels = {
+      ...jsNativeKernels,
+      gemvRows: (...args) => (calls.push('rows'), jsNativeKernels.gemvRows(...args)),
+      gemvColumns: (...args) => (calls.push('columns'), jsNativeKernels.gemvColumns(...args)),
+      library: 'counting',
+    };
+    const lib = withNativeOneRowProducts({ ...jsBlas, sgemm: (...args) => (calls.push('sgemm'), jsSgemm(...args)) }, native);
+    for (const [m, transA, transB, want] of [[1, false, true, 'rows'], [1, true, false, 'columns'], [2, false, true, 'sgemm']] as const) {
+      calls.length = 0;
+      const [k, n] = [5, 3];
+      const [a, b] = [values(m * k, 1), values(k * n, 2)];
+      const [got, expected] = [values(m * n, 3), values(m * n, 3)];
+      lib.sgemm(transA, transB, m, n, k, 0.5, a, transA ? m : k, b, transB ? k : n, 1, got, n);
+      jsSgemm(transA, transB, m, n, k, 0.5, a, transA ? m : k, b, transB ? k : n, 1, expected, n);
+      expect(calls).toEqual([want]);
+      close(got, expected);
+    }
+  });
+});
+
+describe('withNativeGroupedRows', () => {
+  it('takes grouped products with at most one row per expert (transB), and leaves the rest to the kernels behind it', () => {
+    let nativeCalls = 0;
+    const native: NativeKernels = { ...jsNativeKernels, gemvRowsGrouped: (...args) => (nativeCalls++, jsNativeKernels.gemvRowsGrouped(...args)) };
+    const be = backendOver(jsBlas, AVX512_ROUTING, (k) => withNativeGroupedRows(k, native));
+    const [k, n] = [4, 3];
+    const cases: [number[], boolean, number][] = [[[1, 0, 1, 1], true, 1], [[0, 0, 0, 0], true, 1], [[1, 2, 0, 1], true, 0], [[1, 0, 1, 1], false, 0]];
+    for (const [sizes, transB, calls] of cases) {
+      nativeCalls = 0;
+      const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((p, q) => p + q, 0))]);
+      const rows = offsets[sizes.length]!;
+      const [x, w] = [values(rows * k, 1), values(sizes.length * k * n, 2)];
+      const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
+      const got = be.groupedMatmul(be.fromArray(x, [rows, k]), be.fromArray(w, wShape), offsets, { transB });
+      expect(nativeCalls).toBe(calls);
+      close(be.read(got), oracle.read(oracle.groupedMatmul(oracle.fromArray(x, [rows, k]), oracle.fromArray(w, wShape), offsets, { transB })));
+    }
+  });
+});
+
+// The whole kernel suite again with one-row products on the built native library, where it loads.
+describeOverNativeKernels(loadNativeKernels(), 'OpenBLAS kernels with one-row products', (native) =>
+  describeOverOpenBlas(blas, 'and the rest', (lib) =>
+    describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(withNativeOneRowProducts(lib, native), routing, (k) => withNativeGroupedRows(k, native))),
+  ),
+);

@@ -1,0 +1,88 @@
+/**
+ * moge's own native kernels (native/one-row-products.c, compiled at install by
+ * scripts/build-native.mjs), called through koffi. Why they exist: a one-row product streams its
+ * weights from memory, and a kernel that prefetches rows ahead streams them ≈ 1.5× as fast as
+ * OpenBLAS's sgemv on one core (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step.
+ *
+ * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
+ * `--ignore-scripts`, Windows), koffi is missing, or MOGE_NATIVE_KERNELS=0, loadNativeKernels()
+ * says why and the products stay on OpenBLAS. MOGE_NATIVE_KERNELS=<path> loads another build.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { firstLine, loadKoffi } from '../host/koffi';
+
+/** The C side's moge_kernels_abi(): a library built from other sources is refused, not called. */
+export const NATIVE_KERNELS_ABI = 2;
+
+/** y = alpha·op(W)·x + beta·y over row-major f32 arrays (views: their byteOffset is honoured). */
+export interface NativeKernels {
+  /** W is rows × k (row stride ldw): y (rows) = alpha·W·x (k) + beta·y. */
+  gemvRows(rows: number, k: number, alpha: number, w: Float32Array, ldw: number, x: Float32Array, beta: number, y: Float32Array): void;
+  /** W is k × n (row stride ldw): y (n) = alpha·Wᵀ·x (k) + beta·y. */
+  gemvColumns(k: number, n: number, alpha: number, w: Float32Array, ldw: number, x: Float32Array, beta: number, y: Float32Array): void;
+  /**
+   * A grouped matmul whose groups each have at most one row: for each group g with a row
+   * i = offsets[g], y[i] (n) = W_g·x[i] (k), W being [groups, n, k]. The caller checks the row counts
+   * (a group with more rows is left unwritten).
+   */
+  gemvRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /** The shared library that was loaded. */
+  library: string;
+}
+
+export type NativeKernelsLoad = { ok: true; kernels: NativeKernels } | { ok: false; reason: string };
+
+/** The file scripts/build-native.mjs writes (kept in step with it). */
+export function libraryFileName(platform: NodeJS.Platform = process.platform): string {
+  return platform === 'darwin' ? 'libmoge_kernels.dylib' : 'libmoge_kernels.so';
+}
+
+/** Where the install script puts the library: native/build/ beside this package's package.json. */
+function builtLibraryPath(): string {
+  const packageJson = createRequire(import.meta.url).resolve('@moge/ascend-hal/package.json');
+  return join(dirname(packageJson), 'native', 'build', libraryFileName());
+}
+
+let cached: NativeKernelsLoad | undefined;
+
+/** Loads the native kernels once per process, as MOGE_NATIVE_KERNELS says; later calls return the same result. */
+export function loadNativeKernels(): NativeKernelsLoad {
+  return (cached ??= openNativeKernels(process.env.MOGE_NATIVE_KERNELS));
+}
+
+/**
+ * Loads the library (uncached): `setting` is MOGE_NATIVE_KERNELS's value — unset or empty for the
+ * one the install script built, `0` for none, else a path.
+ */
+export function openNativeKernels(setting: string | undefined): NativeKernelsLoad {
+  if (setting === '0') return { ok: false, reason: 'turned off by MOGE_NATIVE_KERNELS=0' };
+  const path = setting || builtLibraryPath();
+  if (!existsSync(path)) {
+    return { ok: false, reason: `${path} not found (built at install when a C compiler is present: run \`node scripts/build-native.mjs\` in @moge/ascend-hal)` };
+  }
+  const loaded = loadKoffi();
+  if (!loaded.ok) return loaded;
+  try {
+    const lib = loaded.koffi.load(path);
+    const abi = lib.func('int moge_kernels_abi()')() as number;
+    if (abi !== NATIVE_KERNELS_ABI) {
+      return { ok: false, reason: `${path} has ABI ${abi}, this package expects ${NATIVE_KERNELS_ABI} (rebuild it: \`node scripts/build-native.mjs\` in @moge/ascend-hal)` };
+    }
+    const rows = lib.func('void moge_gemv_rows(int, int, float, float *, int, float *, float, float *)');
+    const columns = lib.func('void moge_gemv_columns(int, int, float, float *, int, float *, float, float *)');
+    const grouped = lib.func('void moge_gemv_rows_grouped(int, int *, int, int, float *, float *, float *)');
+    return {
+      ok: true,
+      kernels: {
+        gemvRows: (r, k, alpha, w, ldw, x, beta, y) => void rows(r, k, alpha, w, ldw, x, beta, y),
+        gemvColumns: (k, n, alpha, w, ldw, x, beta, y) => void columns(k, n, alpha, w, ldw, x, beta, y),
+        gemvRowsGrouped: (groups, offsets, n, k, w, x, y) => void grouped(groups, offsets, n, k, w, x, y),
+        library: path,
+      },
+    };
+  } catch (e) {
+    return { ok: false, reason: `${path} did not load: ${firstLine(e)}` };
+  }
+}

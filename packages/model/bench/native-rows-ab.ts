@@ -1,0 +1,60 @@
+/**
+ * One-row products on moge's native prefetching kernels (@moge/ascend-hal's default when the library
+ * was built at install) against OpenBLAS's sgemv (`nativeKernels: false`), in one process on one
+ * machine: moge-small decode on the onnxruntime backend, 1 thread. The two alternate round by round
+ * (median of per-round ratios), so machine load hits both alike. Also checks that both give the same
+ * logits (within f32 summation order).
+ *   npx tsx --expose-gc --conditions=@moge/source bench/native-rows-ab.ts [--rounds 9]
+ */
+import { parseArgs } from 'node:util';
+import { createOnnxBackend, nativeKernelsStatus } from '@moge/ascend-hal/node';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelForward, type ModelWeights } from '../src/index';
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: got "${args.rounds}", expected a whole number ≥ 1`);
+const status = nativeKernelsStatus();
+if (!status.loaded) throw new Error(`native kernels not loaded, nothing to compare: ${status.reason}`);
+const arch = getPreset('moge-small');
+const [steps, prefill] = [64, 64];
+
+const sides = {
+  openblas: initModelWeights(arch, createOnnxBackend({ intraOpThreads: 1, nativeKernels: false }), { seed: 1 }),
+  native: initModelWeights(arch, createOnnxBackend({ intraOpThreads: 1 }), { seed: 1 }),
+};
+const frozen = { openblas: freezeWeights(sides.openblas), native: freezeWeights(sides.native) };
+
+/** Milliseconds a decode step, and the last step's logits. */
+function decode(w: ModelWeights, batch: number): { ms: number; logits: Float32Array } {
+  const cache = createKvCache(arch, batch);
+  modelForward(w, { ids: Int32Array.from({ length: batch * prefill }, (_, i) => (i * 7919) % arch.vocabSize), batch, seqLen: prefill }, { cache });
+  let logits: Float32Array = new Float32Array(0);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const out = modelForward(w, { ids: Int32Array.from({ length: batch }, (_, b) => (i * 31 + b) % arch.vocabSize), batch, seqLen: 1 }, { cache });
+    logits = w.backend.read(out.logits) as Float32Array;
+  }
+  return { ms: (performance.now() - t0) / steps, logits };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const workloads: [string, typeof frozen, number][] = [
+  ['decode batch 1, frozen', frozen, 1],
+  ['decode batch 1, ordinary', sides, 1],
+  ['decode batch 32, frozen', frozen, 32],
+];
+console.log(`moge-small, onnxruntime backend, 1 thread: one-row products on ${status.path} vs OpenBLAS, median of ${rounds} alternating rounds`);
+console.log(['workload'.padEnd(26), 'OpenBLAS ms/step'.padStart(16), 'native ms/step'.padStart(14), 'speed-up ×'.padStart(10), 'rounds ×'.padStart(11), 'max |Δlogit|'.padStart(12)].join('  '));
+for (const [name, weights, batch] of workloads) {
+  const a = decode(weights.openblas, batch);
+  const b = decode(weights.native, batch); // warm-up, and the logits compared
+  const maxDiff = a.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - b.logits[i]!)), 0);
+  const [old, now]: [number[], number[]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? (['native', 'openblas'] as const) : (['openblas', 'native'] as const);
+    for (const side of order) (side === 'native' ? now : old).push(decode(weights[side], batch).ms);
+  }
+  const ratios = old.map((o, i) => o / now[i]!);
+  const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  console.log([name.padEnd(26), median(old).toFixed(3).padStart(16), median(now).toFixed(3).padStart(14), median(ratios).toFixed(2).padStart(10), range.padStart(11), maxDiff.toExponential(1).padStart(12)].join('  '));
+}

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { offsetsOf } from '../conformance/case-builder';
 import { createCpuBackend } from '../cpu/cpu-backend';
 import { createReferenceBackend } from '../reference/reference-backend';
 import { createOnnxBackend, gemmLibrary } from '../onnxruntime/onnx-backend';
@@ -115,7 +116,7 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmK
   it('grouped matmul and its weight gradient, empty experts included (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(5), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.boolean(), fc.nat(100), (sizes, k, n, transB, salt) => {
-        const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((p, q) => p + q, 0))]);
+        const offsets = offsetsOf(sizes);
         const rows = offsets[sizes.length]!;
         const x = values(rows * k, salt);
         const w = values(sizes.length * k * n, salt + 1);
@@ -183,7 +184,7 @@ describe('withNativeGroupedRows', () => {
     const cases: [number[], boolean, number][] = [[[1, 0, 1, 1], true, 1], [[0, 0, 0, 0], true, 1], [[1, 2, 0, 1], true, 0], [[1, 0, 1, 1], false, 0]];
     for (const [sizes, transB, calls] of cases) {
       nativeCalls = 0;
-      const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((p, q) => p + q, 0))]);
+      const offsets = offsetsOf(sizes);
       const rows = offsets[sizes.length]!;
       const [x, w] = [values(rows * k, 1), values(sizes.length * k * n, 2)];
       const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];

@@ -23,6 +23,12 @@ export type CaseResult = Tensor | readonly Tensor[] | number;
 
 const f32 = (shape: readonly number[], data: Float32Array): HostTensor => ({ shape, data });
 export const i32 = (shape: readonly number[], values: ArrayLike<number>): HostTensor => ({ shape, data: Int32Array.from(values) });
+/** A grouped matmul's offsets (prefix sums, length groups + 1) for groups of these row counts. */
+export function offsetsOf(sizes: readonly number[]): Int32Array {
+  const offsets = new Int32Array(sizes.length + 1);
+  sizes.forEach((s, g) => (offsets[g + 1] = offsets[g]! + s));
+  return offsets;
+}
 export const fromValues = (shape: readonly number[], values: ArrayLike<number>): HostTensor => f32(shape, Float32Array.from(values));
 
 /** Uniform values in [lo, hi), deterministic per (seed label). */

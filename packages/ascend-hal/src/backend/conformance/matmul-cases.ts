@@ -1,5 +1,5 @@
 import type { MatmulOptions } from '../backend';
-import { i32, makeCase, rngFor, uniform, type ConformanceCase } from './case-builder';
+import { i32, makeCase, offsetsOf, rngFor, uniform, type ConformanceCase } from './case-builder';
 
 const TRANSPOSES: readonly MatmulOptions[] = [{}, { transB: true }, { transA: true }, { transA: true, transB: true }];
 
@@ -83,12 +83,6 @@ const SEGMENTS: readonly { k: number; n: number; sizes: number[] }[] = [
   { k: 1, n: 7, sizes: [2, 3] },
   { k: 9, n: 1, sizes: [3, 0, 2] },
 ];
-
-function offsetsOf(sizes: readonly number[]): Int32Array {
-  const offsets = new Int32Array(sizes.length + 1);
-  sizes.forEach((s, g) => (offsets[g + 1] = offsets[g]! + s));
-  return offsets;
-}
 
 export function groupedMatmulCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
+import { offsetsOf } from '../conformance/case-builder';
 import { libraryFileName, loadNativeKernels, NATIVE_KERNELS_ABI, openNativeKernels, type NativeKernels } from './native-kernels';
 import { describeOverNativeKernels, jsNativeKernels } from './native-kernels.test-support';
 
@@ -68,7 +69,7 @@ function contract(kernels: NativeKernels): void {
   it('gemvRowsGrouped: each group with a row gets W_g·x for that row, whatever groups are empty (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }), fc.nat(100), (hasRow, n, k, salt) => {
-        const offsets = Int32Array.from([0, ...hasRow.map((_, i) => hasRow.slice(0, i + 1).filter(Boolean).length)]);
+        const offsets = offsetsOf(hasRow.map(Number));
         const rows = offsets[hasRow.length]!;
         const w = viewAt(values(hasRow.length * n * k, salt), 1);
         const x = viewAt(values(rows * k, salt + 1), 2);

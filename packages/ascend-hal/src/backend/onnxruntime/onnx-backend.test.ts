@@ -1,6 +1,7 @@
 import { ValidationError } from '@moge/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { offsetsOf } from '../conformance/case-builder';
 import { backendConformanceCases, checkConformanceCase } from '../conformance/conformance';
 import { createBackend } from '../create-backend';
 import { createReferenceBackend } from '../reference/reference-backend';
@@ -90,7 +91,7 @@ describe('onnxruntime backend', () => {
     expect(constCache.stats.built).toBe(6);
     const experts = t([4, 3, 5], true);
     for (const sizes of [[1, 0, 0, 0], [0, 2, 0, 3], [2, 2, 2, 2]]) {
-      const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+      const offsets = offsetsOf(sizes);
       const rows = offsets[4]!;
       expect(Array.from(k.groupedMatmul(t([rows, 5]), experts, offsets, { transB: true }).data)).toEqual(new Array(rows * 3).fill(5));
     }
@@ -101,7 +102,7 @@ describe('onnxruntime backend', () => {
     const native = createOnnxBackend({ intraOpThreads: 1, smallMatmulMacs: 0 });
     fc.assert(
       fc.property(fc.array(fc.nat(6), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.boolean(), fc.nat(1000), (sizes, k, n, transB, seed) => {
-        const offsets = Int32Array.from([0, ...sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+        const offsets = offsetsOf(sizes);
         const rows = offsets[sizes.length]!;
         const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(seed + salt + i * 0.37));
         const x = values(rows * k, 1);

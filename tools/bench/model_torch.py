@@ -9,10 +9,11 @@ p * router_scale, no renormalisation), SwiGLU experts dispatched per expert (the
 an ungated shared expert, loss = mean next-token CE + alpha * sum of per-layer aux losses.
 
 Modes (fixed thread count via torch.set_num_threads):
-  --check <expected.json>   compare logits/loss with a golden file (sanity check of this script)
+  check --expected <file>   compare logits/loss with a golden file (sanity check of this script)
   train                     forward + backward tokens/s on a [batch, seq] batch
   decode                    KV-cache decode tokens/s after a prefill, for a given batch size
-Prints one JSON object on stdout.
+  serve                     train and decode runs on request, one per stdin line, kept loaded
+Prints one JSON object on stdout (serve: one a line, after a {"ready": true, ...} line).
 """
 import argparse
 import json
@@ -191,10 +192,10 @@ def timed(fn, repeats, warmup):
     return median(walls), median(cpus)
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["check", "train", "decode"])
-    ap.add_argument("--model", required=True)
+    ap.add_argument("mode", choices=["check", "train", "decode", "serve"])
+    ap.add_argument("--model", help="model directory (every mode but serve)")
     ap.add_argument("--expected", help="golden expected.json (check mode)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=4)
@@ -206,40 +207,39 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
                     help="decode: the dtype PyTorch computes in (the checkpoint's values are loaded into it)")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    return ap
+
+
+def check(args):
     cfg, w = load_model(args.model)
+    exp = json.load(open(args.expected))
+    m = Model(cfg, w)
+    with torch.no_grad():
+        logits, ce, auxes, total = m.loss(torch.tensor(exp["input_ids"]), exp["loss"]["aux_alpha"])
+    ref = torch.tensor(exp["logits"]).view_as(logits)
+    return {"max_abs_logit_diff": (logits - ref).abs().max().item(), "total": total.item(), "expected_total": exp["loss"]["total"]}
+
+
+def train(args, cfg, m):
     alpha = args.alpha if args.alpha is not None else cfg.get("router_aux_loss_coef", 0.01)
-    V = cfg["vocab_size"]
     gen = torch.Generator().manual_seed(args.seed)
+    ids = torch.randint(0, cfg["vocab_size"], (args.batch, args.seq), generator=gen)
 
-    if args.mode == "check":
-        exp = json.load(open(args.expected))
-        m = Model(cfg, w)
-        with torch.no_grad():
-            logits, ce, auxes, total = m.loss(torch.tensor(exp["input_ids"]), exp["loss"]["aux_alpha"])
-        ref = torch.tensor(exp["logits"]).view_as(logits)
-        print(json.dumps({"max_abs_logit_diff": (logits - ref).abs().max().item(), "total": total.item(), "expected_total": exp["loss"]["total"]}))
-        return
+    def step():
+        for t in m.w.values():
+            t.grad = None
+        _, _, _, total = m.loss(ids, alpha)
+        total.backward()
 
-    if args.mode == "train":
-        m = Model(cfg, w, requires_grad=True)
-        ids = torch.randint(0, V, (args.batch, args.seq), generator=gen)
+    wall, cpu = timed(step, args.repeats, args.warmup)
+    return {"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall, "blas_core": openblas_core()}
 
-        def step():
-            for t in m.w.values():
-                t.grad = None
-            _, _, _, total = m.loss(ids, alpha)
-            total.backward()
 
-        wall, cpu = timed(step, args.repeats, args.warmup)
-        print(json.dumps({"mode": "train", "threads": args.threads, "batch": args.batch, "seq": args.seq, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.seq / wall, "blas_core": openblas_core()}))
-        return
+def decode(args, cfg, m):
+    gen = torch.Generator().manual_seed(args.seed)
+    prompt = torch.randint(0, cfg["vocab_size"], (args.batch, args.seq), generator=gen)
 
-    m = Model(cfg, w, dtype=getattr(torch, args.dtype))
-    prompt = torch.randint(0, V, (args.batch, args.seq), generator=gen)
-
-    def decode():
+    def run():
         cache = {}
         with torch.inference_mode():
             logits, _, _ = m.forward(prompt, cache, 0)
@@ -250,8 +250,57 @@ def main():
                 tok = logits[:, -1].argmax(-1, keepdim=True)
             return time.perf_counter() - t0, time.process_time() - c0
 
-    wall, cpu = timed(decode, args.repeats, args.warmup)
-    print(json.dumps({"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.steps / wall, "blas_core": openblas_core()}))
+    wall, cpu = timed(run, args.repeats, args.warmup)
+    return {"mode": "decode", "threads": args.threads, "batch": args.batch, "prefill": args.seq, "steps": args.steps, "wall_s": wall, "cpu_s": cpu, "tokens_per_s": args.batch * args.steps / wall, "blas_core": openblas_core()}
+
+
+def measure(args, models):
+    """One train or decode measurement; `models` caches the loaded Model per (directory, mode, dtype)."""
+    key = (args.model, args.mode, args.dtype)
+    if key not in models:
+        cfg, w = load_model(args.model)
+        models[key] = (cfg, Model(cfg, w, requires_grad=True) if args.mode == "train" else Model(cfg, w, dtype=getattr(torch, args.dtype)))
+    cfg, m = models[key]
+    return (train if args.mode == "train" else decode)(args, cfg, m)
+
+
+def serve(ap, threads):
+    """Answers measurement requests, one per stdin line, each the argument list of a train or decode
+    run (JSON array of strings, e.g. ["decode", "--model", "/tmp/m", "--batch", "1"]), with one JSON line
+    on stdout. The bench keeps this process for its whole run rather than starting one per round: a
+    process started from the bench's own (large) process made the bench's next runs up to 2x slower
+    for a while, on this host (see packages/model/README.md)."""
+    def refuse(message):
+        raise ValueError(message)
+
+    ap.error = refuse  # a malformed request gets an error reply instead of ending the process
+    models = {}
+    print(json.dumps({"ready": True, "threads": threads, "blas_core": openblas_core()}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            args = ap.parse_args(json.loads(line))
+            if args.mode not in ("train", "decode") or not args.model:
+                raise ValueError(f"serve: a request is a train or decode run with --model, got {line.strip()}")
+            if args.threads != threads:
+                raise ValueError(f"serve: this process runs {threads} thread(s); start another for --threads {args.threads}")
+            reply = measure(args, models)
+        except (ValueError, OSError, KeyError) as e:
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
+
+
+def main():
+    ap = parser()
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.mode == "serve":
+        serve(ap, args.threads)
+        return
+    if not args.model:
+        ap.error(f"{args.mode}: --model is required")
+    print(json.dumps(check(args) if args.mode == "check" else measure(args, {})))
 
 
 if __name__ == "__main__":

@@ -24,14 +24,15 @@
  *
  * The two sides alternate, round by round (ours, then PyTorch), so both see the same load. In a round
  * each side runs an untimed warm-up of the same work and then `--repeats` timed runs (default 3), and
- * the round keeps their median (PyTorch's in its own process, ours in this one: otherwise ours would
+ * the round keeps their median (PyTorch's in its worker process, ours in this one: otherwise ours would
  * start cold after the other process had the caches): on a shared host the load drifts by several ×
- * within a minute, and a single run of a 32-token decode swings by ±30 % with it. Each round gives a
+ * within a minute, and a single run of a 32-token decode swings by ±30 % with it. PyTorch runs in one
+ * worker process for the whole bench (`model_torch.py serve`, started first; torch-worker.ts says
+ * why), which keeps each checkpoint loaded from round to round. Each round gives a
  * ratio, PyTorch's time over ours (> 1 = we are faster), for wall-clock time and for process CPU time
  * (user + system, all threads); the report is the median over rounds.
  * Goals (issue 3): training ≥ 1×, decode ≥ 2× PyTorch eager.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,6 +44,7 @@ import { Rng } from '@moge/core';
 import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
 import { openBlasLine, openBlasSetting } from '../../../tools/bench/openblas-pin';
+import { TorchWorker, type TorchMeasurement } from './torch-worker';
 
 const { values: args } = parseArgs({
   options: {
@@ -175,38 +177,23 @@ function decode(w: ModelWeights, prompt: Int32Array, batch: number): Timing {
   return { wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6 };
 }
 
-interface TorchResult {
-  wallS: number;
-  cpuS: number;
-}
+const torchScript = join(repoRoot, 'tools', 'bench', 'model_torch.py');
+// Started before anything else is allocated: see torch-worker.ts for why one process, and why first.
+const torchWorker = await TorchWorker.start(TORCH_PYTHON, torchScript, threads);
+const torchMissing = typeof torchWorker === 'string' ? torchWorker : undefined;
+/** The OpenBLAS kernel family PyTorch's process runs (tools/bench/blas_core.py). */
+const torchBlasCore = typeof torchWorker === 'string' ? 'unknown' : torchWorker.blasCore;
 
-let torchMissing: string | undefined;
-/** The OpenBLAS kernel family PyTorch's process ran (tools/bench/blas_core.py). */
-let torchBlasCore = 'unknown';
-let torchProbed = false;
-function torch(mode: 'train' | 'decode', dir: string, extra: string[]): TorchResult | undefined {
-  if (!torchProbed) {
-    torchProbed = true;
-    const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      torchMissing = `PyTorch not importable with ${TORCH_PYTHON} (${(probe.stderr || String(probe.error ?? '')).trim().split('\n').pop()}), skipped`;
-    }
-  }
-  if (torchMissing) return undefined;
-  const script = join(repoRoot, 'tools', 'bench', 'model_torch.py');
-  const argv = [script, mode, '--model', dir, '--threads', String(threads), '--repeats', String(repeats), '--warmup', '1', ...extra];
-  const r = spawnSync(TORCH_PYTHON, argv, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`${TORCH_PYTHON} ${argv.join(' ')} failed:\n${r.stderr}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; blas_core?: string };
-  torchBlasCore = out.blas_core ?? torchBlasCore;
-  return { wallS: out.wall_s, cpuS: out.cpu_s };
+async function torch(mode: 'train' | 'decode', dir: string, extra: string[]): Promise<TorchMeasurement | undefined> {
+  if (typeof torchWorker === 'string') return undefined;
+  return torchWorker.measure([mode, '--model', dir, '--threads', String(threads), '--repeats', String(repeats), '--warmup', '1', ...extra]);
 }
 
 interface Row {
   workload: string;
   tokens: number;
   ours: Timing[];
-  torch: TorchResult[];
+  torch: TorchMeasurement[];
 }
 
 /** Median wall and CPU time over `repeats` timed runs of `fn` (what model_torch.py reports for PyTorch). */
@@ -215,13 +202,19 @@ function timeMedian(fn: () => Timing | void): Timing {
   return { wallS: median(runs.map((t) => t.wallS)), cpuS: median(runs.map((t) => t.cpuS)) };
 }
 
-/** `rounds` × (an untimed warm-up and `repeats` timed runs of ours, one PyTorch process that does the same). */
-function compare(workload: string, tokens: number, ours: () => Timing | void, theirs: () => TorchResult | undefined): Row {
+/**
+ * `rounds` × (an untimed warm-up and `repeats` timed runs of ours, then the same in the PyTorch
+ * worker), after one untimed measurement in the worker: PyTorch's first measurement of a workload in
+ * a process runs far slower than the next, its warm-up run notwithstanding (decode at batch 32: 49–52
+ * against 21 ms a step, until its allocator has settled), and would inflate our first round's ratio.
+ */
+async function compare(workload: string, tokens: number, ours: () => Timing | void, theirs: () => Promise<TorchMeasurement | undefined>): Promise<Row> {
   const row: Row = { workload, tokens, ours: [], torch: [] };
+  await theirs();
   for (let r = 0; r < rounds; r++) {
     ours();
     row.ours.push(timeMedian(ours));
-    const t = theirs();
+    const t = await theirs();
     if (t) row.torch.push(t);
   }
   return row;
@@ -269,7 +262,7 @@ try {
   const frozen = decodeWeights.includes('frozen') ? freezeOnce(w, randomIds(rng, prefill, arch.vocabSize)) : undefined;
   const trainIds = randomIds(rng, trainBatch * seq, arch.vocabSize);
   rows.push(
-    compare(`train step ${trainBatch}×${seq}`, trainBatch * seq, () => trainStep(w, trainIds), () =>
+    await compare(`train step ${trainBatch}×${seq}`, trainBatch * seq, () => trainStep(w, trainIds), () =>
       torch('train', dir, ['--batch', String(trainBatch), '--seq', String(seq)]),
     ),
   );
@@ -284,13 +277,14 @@ try {
     const torchDecode = (modelDir: string) => () => torch('decode', modelDir, ['--batch', String(batch), '--seq', String(prefill), '--steps', String(steps)]);
     for (const kind of decodeWeights) {
       const weights = kind === 'frozen' ? frozen! : w;
-      rows.push(compare(`decode batch ${batch}, ${kind} (prefill ${prefill}, ${steps} st.)`, batch * steps, () => decode(weights, prompt, batch), torchDecode(dir)));
+      rows.push(await compare(`decode batch ${batch}, ${kind} (prefill ${prefill}, ${steps} st.)`, batch * steps, () => decode(weights, prompt, batch), torchDecode(dir)));
     }
     if (bf16Frozen) {
-      rows.push(compare(`decode batch ${batch}, frozen, bf16 checkpoint`, batch * steps, () => decode(bf16Frozen, prompt, batch), torchDecode(bf16Dir)));
+      rows.push(await compare(`decode batch ${batch}, frozen, bf16 checkpoint`, batch * steps, () => decode(bf16Frozen, prompt, batch), torchDecode(bf16Dir)));
     }
   }
 } finally {
+  if (typeof torchWorker !== 'string') await torchWorker.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

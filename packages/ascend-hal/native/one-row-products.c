@@ -17,9 +17,6 @@
 
 typedef float f32x4 __attribute__((vector_size(16)));
 
-/* Bumped whenever a signature changes, so a stale build is refused rather than called wrongly. */
-int moge_kernels_abi(void) { return 2; }
-
 /* Rows asked for ahead of the ones being read (16 KB ahead on moge-small's 256-float rows): the
  * best of 4, 8, 16 and 32 rows in a moge-small decode step. */
 enum { PREFETCH_ROWS = 16 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Compiles native/one-row-products.c into native/build/ (the package's `install` script). Optional by
+ * Compiles native/*.c (SOURCES) into one library in native/build/ (the package's `install` script). Optional by
  * design, like koffi and OpenBLAS: without a C compiler, on Windows, or with MOGE_SKIP_NATIVE_BUILD=1,
  * it says why in one line and exits 0, and one-row products stay on OpenBLAS. No -march=native: the
  * library must run on any CPU of this architecture (an image built on one host runs on others).
@@ -14,7 +14,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'native', 'one-row-products.c');
+// Every C file of native/, listed so that a stray file there is never compiled in.
+const SOURCES = ['abi.c', 'one-row-products.c', 'data-movement.c'];
+const sources = SOURCES.map((file) => join(root, 'native', file));
 const outDir = join(root, 'native', 'build');
 // Kept in step with libraryFileName() in src/backend/native/native-kernels.ts.
 const fileName = process.platform === 'darwin' ? 'libmoge_kernels.dylib' : 'libmoge_kernels.so';
@@ -30,7 +32,7 @@ const compiler = process.env.CC || 'cc';
 mkdirSync(outDir, { recursive: true });
 const target = join(outDir, fileName);
 const temporary = `${target}.${process.pid}.tmp`;
-const result = spawnSync(compiler, ['-O3', '-std=gnu11', '-fPIC', '-shared', source, '-o', temporary], { encoding: 'utf8' });
+const result = spawnSync(compiler, ['-O3', '-std=gnu11', '-fPIC', '-shared', ...sources, '-o', temporary], { encoding: 'utf8' });
 if (result.error || result.status !== 0) {
   rmSync(temporary, { force: true });
   const detail = result.error ? result.error.message : (result.stderr || `exit ${result.status}`).trim().split('\n')[0];

@@ -1,14 +1,15 @@
 /**
- * One-row products on moge's native prefetching kernels (@moge/ascend-hal's default when the library
- * was built at install) against OpenBLAS's sgemv (`nativeKernels: false`), in one process on one
- * machine: moge-small decode on the onnxruntime backend, 1 thread. The two alternate round by round
+ * moge's native kernels (@moge/ascend-hal's default when the library was built at install: one-row
+ * products on prefetching kernels, transposes and row gathers as memcpy runs) against none
+ * (`nativeKernels: false`: OpenBLAS's sgemv, copies in JS), in one process on one machine: moge-small
+ * decode and a training step on the onnxruntime backend, 1 thread. The two alternate round by round
  * (median of per-round ratios), so machine load hits both alike. Also checks that both give the same
  * logits (within f32 summation order).
  *   npx tsx --expose-gc --conditions=@moge/source bench/native-rows-ab.ts [--rounds 9]
  */
 import { parseArgs } from 'node:util';
 import { createOnnxBackend, nativeKernelsStatus } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelForward, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const rounds = Number(args.rounds);
@@ -37,22 +38,33 @@ function decode(w: ModelWeights, batch: number): { ms: number; logits: Float32Ar
   return { ms: (performance.now() - t0) / steps, logits };
 }
 
+/** Milliseconds of a training step (forward + backward) on a 4 × 256 batch, and its logits. */
+function trainStep(w: ModelWeights): { ms: number; logits: Float32Array } {
+  const ids = Int32Array.from({ length: 4 * 256 }, (_, i) => (i * 7919) % arch.vocabSize);
+  const t0 = performance.now();
+  const forward = modelForward(w, { ids, batch: 4, seqLen: 256, labels: nextTokenLabels(ids, 4, 256) });
+  modelBackward(w, forward);
+  return { ms: performance.now() - t0, logits: w.backend.read(forward.logits) as Float32Array };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const workloads: [string, typeof frozen, number][] = [
-  ['decode batch 1, frozen', frozen, 1],
-  ['decode batch 1, ordinary', sides, 1],
-  ['decode batch 32, frozen', frozen, 32],
+type Run = (w: ModelWeights) => { ms: number; logits: Float32Array };
+const workloads: [string, typeof frozen, Run][] = [
+  ['decode batch 1, frozen', frozen, (w) => decode(w, 1)],
+  ['decode batch 1, ordinary', sides, (w) => decode(w, 1)],
+  ['decode batch 32, frozen', frozen, (w) => decode(w, 32)],
+  ['train step 4×256', sides, trainStep],
 ];
-console.log(`moge-small, onnxruntime backend, 1 thread: one-row products on ${status.path} vs OpenBLAS, median of ${rounds} alternating rounds`);
-console.log(['workload'.padEnd(26), 'OpenBLAS ms/step'.padStart(16), 'native ms/step'.padStart(14), 'speed-up ×'.padStart(10), 'rounds ×'.padStart(11), 'max |Δlogit|'.padStart(12)].join('  '));
-for (const [name, weights, batch] of workloads) {
-  const a = decode(weights.openblas, batch);
-  const b = decode(weights.native, batch); // warm-up, and the logits compared
+console.log(`moge-small, onnxruntime backend, 1 thread: native kernels of ${status.path} vs none, median of ${rounds} alternating rounds`);
+console.log(['workload'.padEnd(26), 'without ms/step'.padStart(16), 'native ms/step'.padStart(14), 'speed-up ×'.padStart(10), 'rounds ×'.padStart(11), 'max |Δlogit|'.padStart(12)].join('  '));
+for (const [name, weights, run] of workloads) {
+  const a = run(weights.openblas);
+  const b = run(weights.native); // warm-up, and the logits compared
   const maxDiff = a.logits.reduce((m, v, i) => Math.max(m, Math.abs(v - b.logits[i]!)), 0);
   const [old, now]: [number[], number[]] = [[], []];
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 ? (['native', 'openblas'] as const) : (['openblas', 'native'] as const);
-    for (const side of order) (side === 'native' ? now : old).push(decode(weights[side], batch).ms);
+    for (const side of order) (side === 'native' ? now : old).push(run(weights[side]).ms);
   }
   const ratios = old.map((o, i) => o / now[i]!);
   const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;

@@ -76,6 +76,6 @@ const total = run();
 const rows = [...stats.entries()].sort((x, y) => y[1].ms - x[1].ms);
 const inBackend = rows.reduce((s, [, v]) => s + v.ms, 0);
 console.log(`${mode} (${weightKind} weights): ${total.toFixed(1)} ms timed, ${inBackend.toFixed(1)} ms inside Backend calls`);
-for (const [key, s] of rows.slice(0, 30)) {
+for (const [key, s] of rows.slice(0, Number(process.env.TOP ?? 30))) {
   console.log(`${s.ms.toFixed(2).padStart(9)} ms ${String(s.n).padStart(5)} calls ${((1000 * s.ms) / s.n).toFixed(1).padStart(8)} µs/call  ${key}`);
 }

@@ -5,7 +5,7 @@ import { MogeError } from '@moge/core';
 import type { Backend, HostArray, MatmulOptions, Tensor, TensorDType } from '../backend';
 import { affine, axpyInPlace, binary, swiglu, swigluBackward, unary } from '../reference/elementwise';
 import { groupTopK } from '../reference/group-topk';
-import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose, writeColumns } from '../reference/indexing';
+import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose, writeColumns, type CopyRows } from '../reference/indexing';
 import { groupedMatmul, groupedMatmulWeightGrad, matmul, matmulBias } from '../reference/matmul';
 import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { max, sum, sumAll } from '../reference/reductions';
@@ -24,6 +24,8 @@ export interface CpuKernelOverrides {
   softmax?(a: CpuTensor, options?: { causal?: boolean }): CpuTensor;
   softmaxBackward?(y: CpuTensor, dy: CpuTensor): CpuTensor;
   transpose?(a: CpuTensor, perm: readonly number[]): CpuTensor;
+  /** The row copy of gatherRows, after its checks (the checks and the output stay with the backend). */
+  gatherRowsCopy?: CopyRows;
   rmsNormBackward?(x: CpuTensor, weight: CpuTensor, invRms: CpuTensor, dy: CpuTensor): { dx: CpuTensor; dWeight: CpuTensor };
   rmsNorm?(x: CpuTensor, weight: CpuTensor, eps: number): { y: CpuTensor; invRms: CpuTensor };
   rope?(x: CpuTensor, positions: Int32Array, theta: number, options?: { inverse?: boolean }): CpuTensor;
@@ -164,7 +166,7 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
     rope: (x, positions, theta, options) =>
       rot(own(x, 'rope'), int32Arg('rope', 'positions', positions), scalarArg('rope', 'theta', theta, (t) => t > 0, 'a finite number > 0'), options),
 
-    gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), int32Arg('gatherRows', 'index', index)),
+    gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), int32Arg('gatherRows', 'index', index), overrides.gatherRowsCopy),
     scatterAddRows: (dst, index, src) => scatter(requireMutable(own(dst, 'scatterAddRows'), 'scatterAddRows'), int32Arg('scatterAddRows', 'index', index), own(src, 'scatterAddRows')),
     sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
     concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),

@@ -1,4 +1,6 @@
 import { allocateOutput, CpuTensor, permutedStrides } from './cpu-tensor';
+import type { NativeKernels } from '../native/native-kernels';
+import { COPY_RUNS_MAX_LEAD } from '../native/native-kernels';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**
@@ -8,13 +10,18 @@ import { transpose as referenceTranspose } from '../reference/indexing';
  */
 export const SET_MIN_RUN = 32;
 
+/** transposeRuns with its runs copied by moge's native library (a memcpy each instead of a view and a set). */
+export function nativeTransposeRuns(native: Pick<NativeKernels, 'copyRuns'>): (a: CpuTensor, perm: readonly number[]) => CpuTensor {
+  return (a, perm) => transposeRuns(a, perm, SET_MIN_RUN, native);
+}
+
 /**
  * Transpose for the permutations attention uses, which all keep the last axis in place
  * ([T, H, D] → [H, T, D] and the like): the data moves in runs of D contiguous elements, so the
  * odometer advances once per run instead of once per element as in the reference kernel. Any other
  * permutation, and every malformed one (whose error the reference produces), goes to the reference.
  */
-export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: number = SET_MIN_RUN): CpuTensor {
+export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: number = SET_MIN_RUN, native?: Pick<NativeKernels, 'copyRuns'>): CpuTensor {
   const rank = a.shape.length;
   const valid = perm.length === rank && new Set(perm).size === rank && perm.every((p) => Number.isInteger(p) && p >= 0 && p < rank);
   if (!valid || rank < 2 || perm[rank - 1] !== rank - 1) return referenceTranspose(a, perm);
@@ -25,6 +32,10 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: 
   const out = allocateOutput(a.dtype, a.size);
   const src = a.data;
   const runs = run === 0 ? 0 : a.size / run;
+  if (native && lead <= COPY_RUNS_MAX_LEAD && a.size < 2 ** 31) {
+    native.copyRuns(src, out, runs, run, Int32Array.from(outShape.slice(0, lead)), Int32Array.from(strides));
+    return new CpuTensor(a.backend, a.dtype, outShape, out);
+  }
   const coord = new Array<number>(lead).fill(0);
   let from = 0;
   for (let r = 0, to = 0; r < runs; r++, to += run) {

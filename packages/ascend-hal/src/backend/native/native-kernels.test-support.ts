@@ -14,6 +14,23 @@ export const jsNativeKernels: NativeKernels = {
       jsSgemm(false, true, 1, n, k, 1, x.subarray(row * k, (row + 1) * k), k, w.subarray(g * n * k, (g + 1) * n * k), k, 0, out, n);
     }
   },
+  copyRuns: (src, dst, runs, run, shape, strides) => {
+    const coord = new Array<number>(shape.length).fill(0);
+    let from = 0;
+    for (let r = 0; r < runs; r++) {
+      for (let j = 0; j < run; j++) dst[r * run + j] = src[from + j]!;
+      for (let ax = shape.length - 1; ax >= 0; ax--) {
+        coord[ax]!++;
+        from += strides[ax]!;
+        if (coord[ax]! < shape[ax]!) break;
+        from -= strides[ax]! * coord[ax]!;
+        coord[ax] = 0;
+      }
+    }
+  },
+  gatherRows: (table, dst, index, d) => {
+    for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
+  },
   library: 'js',
 };
 

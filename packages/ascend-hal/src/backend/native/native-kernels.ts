@@ -1,12 +1,14 @@
 /**
- * moge's own native kernels (native/one-row-products.c, compiled at install by
- * scripts/build-native.mjs), called through koffi. Why they exist: a one-row product streams its
- * weights from memory, and a kernel that prefetches rows ahead streams them ≈ 1.5× as fast as
- * OpenBLAS's sgemv on one core (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step.
+ * moge's own native kernels (native/*.c, compiled at install by scripts/build-native.mjs), called
+ * through koffi. Why they exist: a one-row product streams its weights from memory, and a kernel
+ * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
+ * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; and copying attention's runs and
+ * the MoE dispatch's rows costs a view per run in JS, a memcpy in C (native/data-movement.c).
  *
  * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
  * `--ignore-scripts`, Windows), koffi is missing, or MOGE_NATIVE_KERNELS=0, loadNativeKernels()
- * says why and the products stay on OpenBLAS. MOGE_NATIVE_KERNELS=<path> loads another build.
+ * says why and the products stay on OpenBLAS, the copies in JS. MOGE_NATIVE_KERNELS=<path> loads
+ * another build.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { firstLine, loadKoffi } from '../host/koffi';
 
 /** The C side's moge_kernels_abi(): a library built from other sources is refused, not called. */
-export const NATIVE_KERNELS_ABI = 2;
+export const NATIVE_KERNELS_ABI = 3;
 
 /** y = alpha·op(W)·x + beta·y over row-major f32 arrays (views: their byteOffset is honoured). */
 export interface NativeKernels {
@@ -28,11 +30,23 @@ export interface NativeKernels {
    * (a group with more rows is left unwritten).
    */
   gemvRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /**
+   * dst = src permuted along its leading axes, the last in place (4-byte elements): `runs` runs of
+   * `run` elements, run r read where an odometer over dst's leading `shape` reaches after r steps,
+   * `strides` being src's strides (elements) of those axes. At most COPY_RUNS_MAX_LEAD axes; the
+   * caller checks everything (nothing is checked natively).
+   */
+  copyRuns(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, runs: number, run: number, shape: Int32Array, strides: Int32Array): void;
+  /** dst row i = table row index[i], rows of d 4-byte elements; the caller checks the indices. */
+  gatherRows(table: Float32Array | Int32Array, dst: Float32Array | Int32Array, index: Int32Array, d: number): void;
   /** The shared library that was loaded. */
   library: string;
 }
 
 export type NativeKernelsLoad = { ok: true; kernels: NativeKernels } | { ok: false; reason: string };
+
+/** The most leading axes copyRuns walks (COPY_RUNS_MAX_LEAD in native/data-movement.c). */
+export const COPY_RUNS_MAX_LEAD = 8;
 
 /** The file scripts/build-native.mjs writes (kept in step with it). */
 export function libraryFileName(platform: NodeJS.Platform = process.platform): string {
@@ -73,12 +87,16 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const rows = lib.func('void moge_gemv_rows(int, int, float, float *, int, float *, float, float *)');
     const columns = lib.func('void moge_gemv_columns(int, int, float, float *, int, float *, float, float *)');
     const grouped = lib.func('void moge_gemv_rows_grouped(int, int *, int, int, float *, float *, float *)');
+    const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
+    const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
     return {
       ok: true,
       kernels: {
         gemvRows: (r, k, alpha, w, ldw, x, beta, y) => void rows(r, k, alpha, w, ldw, x, beta, y),
         gemvColumns: (k, n, alpha, w, ldw, x, beta, y) => void columns(k, n, alpha, w, ldw, x, beta, y),
         gemvRowsGrouped: (groups, offsets, n, k, w, x, y) => void grouped(groups, offsets, n, k, w, x, y),
+        copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
+        gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
         library: path,
       },
     };

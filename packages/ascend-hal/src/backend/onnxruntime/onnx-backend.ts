@@ -5,7 +5,7 @@ import { createCpuBackend } from '../cpu/cpu-backend';
 import { collectAllocations, recycle } from '../cpu/buffer-recycling';
 import { useOutputAllocator } from '../cpu/cpu-tensor';
 import { uninitializedAllocator } from '../cpu/uninitialized-allocator';
-import { transposeRuns } from '../cpu/fast-transpose';
+import { nativeTransposeRuns, transposeRuns } from '../cpu/fast-transpose';
 import { onnxElementwiseKernels } from './ort-elementwise';
 import { wasmKernels } from '../wasm/wasm-kernels';
 import { chooseElementwiseKernels } from './elementwise-choice';
@@ -60,10 +60,11 @@ export const OnnxBackendOptionsSchema = z
      */
     openBlas: z.boolean().optional(),
     /**
-     * With OpenBLAS, one-row products (a batch-1 decode step's) on moge's own prefetching kernels
-     * (native/one-row-products.c, built at install when a C compiler is present): they stream the
-     * weights ≈ 1.5× as fast as OpenBLAS's sgemv on one core. Default true; false, or no built
-     * library (see nativeKernelsStatus()), keeps OpenBLAS's sgemv.
+     * moge's own native kernels (native/*.c, built at install when a C compiler is present): with
+     * OpenBLAS, one-row products (a batch-1 decode step's) on prefetching kernels that stream the
+     * weights ≈ 1.5× as fast as OpenBLAS's sgemv on one core; and the transposes and row gathers
+     * as memcpy runs instead of a JS view per run. Default true; false, or no built library (see
+     * nativeKernelsStatus()), keeps OpenBLAS's sgemv and the JS copies.
      */
     nativeKernels: z.boolean().optional(),
     /**
@@ -114,16 +115,19 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const ortGemm = onnxKernels(cache, constCache, kernelOptions);
   const blas = parsed.openBlas === false ? undefined : loadOpenBlas();
   if (blas?.ok && parsed.intraOpThreads !== undefined) blas.blas.setThreads(parsed.intraOpThreads);
-  const native = blas?.ok && parsed.nativeKernels !== false ? loadNativeKernels() : undefined;
-  const gemmBlas = blas?.ok ? (native?.ok ? withNativeOneRowProducts(blas.blas, native.kernels) : blas.blas) : undefined;
+  const loadedNative = parsed.nativeKernels === false ? undefined : loadNativeKernels();
+  const native = loadedNative?.ok ? loadedNative.kernels : undefined;
+  // The one-row products replace OpenBLAS's sgemv, so they come with OpenBLAS (MLAS's sessions stay whole).
+  const gemmBlas = blas?.ok ? (native ? withNativeOneRowProducts(blas.blas, native) : blas.blas) : undefined;
   const blasGemm = gemmBlas ? blasKernels(gemmBlas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
-  const f32Gemm = native?.ok ? withNativeGroupedRows(blasGemm, native.kernels) : blasGemm;
+  const f32Gemm = native && gemmBlas ? withNativeGroupedRows(blasGemm, native) : blasGemm;
   const bf16Store = parsed.bf16Weights === false ? null : bf16WeightStore();
   const rowGemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
   const wasmModule = parsed.wasmKernels === false ? null : wasmKernelModule();
   const gemm = wasmModule ? smallBatchedMatmul(wasmModule, rowGemm) : rowGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
-  const backend = createCpuBackend('onnxruntime', { transpose: transposeRuns, ...elementwise, ...gemm, ...reductions });
+  const movement = native ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows } : { transpose: transposeRuns };
+  const backend = createCpuBackend('onnxruntime', { ...movement, ...elementwise, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }
 

@@ -1,3 +1,4 @@
+import type { HostArray } from '../backend';
 import { CpuTensor, allocateOutput, describeShape, permutedStrides, repeatRow, rowsAndCols, shapeError } from '../cpu/cpu-tensor';
 
 function checkIndex(kernel: string, index: Int32Array, limit: number): void {
@@ -7,12 +8,25 @@ function checkIndex(kernel: string, index: Int32Array, limit: number): void {
   }
 }
 
-/** out[i] = table[index[i]]: table [V, D] → [n, D] (any dtype, e.g. i32 lookup tables too). */
-export function gatherRows(table: CpuTensor, index: Int32Array): CpuTensor {
+/**
+ * Copies rows index[i] of `table` (rows of d elements) to row i of `out`, the indices already checked:
+ * what moge's native library can do instead of gatherRows' JS loop (NativeKernels.gatherRows).
+ */
+export type CopyRows = (table: HostArray, out: HostArray, index: Int32Array, d: number) => void;
+
+/**
+ * out[i] = table[index[i]]: table [V, D] → [n, D] (any dtype, e.g. i32 lookup tables too). `copyRows`
+ * copies the rows once the shapes and indices are checked (default: the JS loop below).
+ */
+export function gatherRows(table: CpuTensor, index: Int32Array, copyRows?: CopyRows): CpuTensor {
   if (table.shape.length !== 2) throw shapeError('gatherRows', `table must be [V, D], got ${describeShape(table.shape)}`);
   const [v, d] = table.shape as [number, number];
   checkIndex('gatherRows', index, v);
   const out = allocateOutput(table.dtype, index.length * d);
+  if (copyRows) {
+    copyRows(table.data, out, index, d);
+    return new CpuTensor(table.backend, table.dtype, [index.length, d], out);
+  }
   for (let i = 0; i < index.length; ) {
     const row = index[i]! * d;
     out.set(table.data.subarray(row, row + d), i * d);

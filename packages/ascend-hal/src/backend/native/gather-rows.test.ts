@@ -1,0 +1,38 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { CpuTensor } from '../cpu/cpu-tensor';
+import { gatherRows } from '../reference/indexing';
+import { loadNativeKernels, type NativeKernels } from './native-kernels';
+import { describeOverNativeKernels } from './native-kernels.test-support';
+
+describeOverNativeKernels(loadNativeKernels(), 'gatherRows', (native: NativeKernels) => {
+  it('copies the same rows as the JS loop: f32 and i32 tables, repeated and empty indices, views (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.boolean(),
+        fc.nat(3),
+        fc.array(fc.nat(100), { maxLength: 40 }),
+        (rows, d, ints, offset, picks) => {
+          const size = rows * d;
+          const buffer = ints ? new Int32Array(size + offset + 2).fill(-7) : new Float32Array(size + offset + 2).fill(Number.NaN);
+          for (let i = 0; i < size; i++) buffer[offset + i] = ints ? i * 3 - 50 : Math.sin(i);
+          const table = new CpuTensor('x', ints ? 'i32' : 'f32', [rows, d], buffer.subarray(offset, offset + size));
+          const index = Int32Array.from(picks, (p) => p % rows);
+          const got = gatherRows(table, index, native.gatherRows);
+          const want = gatherRows(table, index);
+          expect(got.shape).toEqual(want.shape);
+          expect(got.dtype).toBe(want.dtype);
+          expect(Array.from(got.data)).toEqual(Array.from(want.data));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('checks the indices before copying anything natively', () => {
+    const table = new CpuTensor('x', 'f32', [2, 3], new Float32Array(6));
+    expect(() => gatherRows(table, Int32Array.of(0, 2), native.gatherRows)).toThrow(/index\[1\] = 2 is outside \[0, 2\)/);
+  });
+});

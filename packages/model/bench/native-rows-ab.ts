@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createOnnxBackend, nativeKernelsStatus } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, type ModelWeights } from '../src/index';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const rounds = Number(args.rounds);
@@ -43,7 +43,7 @@ function trainStep(w: ModelWeights): { ms: number; logits: Float32Array } {
   const ids = Int32Array.from({ length: 4 * 256 }, (_, i) => (i * 7919) % arch.vocabSize);
   const t0 = performance.now();
   const forward = modelForward(w, { ids, batch: 4, seqLen: 256, labels: nextTokenLabels(ids, 4, 256) });
-  modelBackward(w, forward);
+  releaseGrads(w, modelBackward(w, forward));
   return { ms: performance.now() - t0, logits: w.backend.read(forward.logits) as Float32Array };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads } from '../src/index';
 
 const mode = process.argv[2] ?? 'decode1';
 if (!['decode1', 'decode32', 'train'].includes(mode)) throw new Error(`mode: got "${mode}", expected decode1, decode32 or train`);
@@ -54,7 +54,7 @@ function run(): number {
     const [batch, seqLen] = [4, 256];
     const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
     timing = true;
-    modelBackward(w, modelForward(w, { ids, batch, seqLen, labels: nextTokenLabels(ids, batch, seqLen) }));
+    releaseGrads(w, modelBackward(w, modelForward(w, { ids, batch, seqLen, labels: nextTokenLabels(ids, batch, seqLen) })));
     timing = false;
     return performance.now() - t0;
   }

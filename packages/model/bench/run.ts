@@ -41,7 +41,7 @@ import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
 import { openBlasLine, openBlasSetting } from '../../../tools/bench/openblas-pin';
 import { TorchWorker, type TorchMeasurement } from './torch-worker';
@@ -152,7 +152,8 @@ function randomIds(rng: Rng, n: number, vocab: number): Int32Array {
 function trainStep(w: ModelWeights, ids: Int32Array): Timing | void {
   const labels = nextTokenLabels(ids, trainBatch, seq);
   const fwd = modelForward(w, { ids, batch: trainBatch, seqLen: seq, labels });
-  modelBackward(w, fwd);
+  // As the trainer does once it has added them in (PyTorch's step sets .grad to None likewise).
+  releaseGrads(w, modelBackward(w, fwd));
 }
 
 /** Greedy decode of `steps` tokens after a prefill; only the decode steps are timed. */

@@ -40,7 +40,7 @@ export {
 export { freezeWeights, hasFrozenWeights, assertTrainable } from './weights/freeze';
 export { tokenBatchFromRows, nextTokenLabels, IGNORE_LABEL, type TokenBatch } from './model/batch';
 export { modelForward, type ForwardResult, type ForwardOptions, type LossReport, type ForwardState } from './model/transformer';
-export { modelBackward } from './model/backward';
+export { modelBackward, releaseGrads } from './model/backward';
 export { createKvCache, type KvCache } from './model/kv-cache';
 export { crossEntropy, type CrossEntropy } from './model/loss';
 export { planDispatch, type DispatchPlan } from './layers/dispatch';

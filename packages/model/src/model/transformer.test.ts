@@ -8,7 +8,7 @@ import { initModelWeights, paramSpecs, weightsToHost, createModelWeights, type E
 import { maxRelativeError } from '../test-support/golden';
 import { tokenBatchFromRows, nextTokenLabels } from './batch';
 import { createKvCache } from './kv-cache';
-import { modelBackward } from './backward';
+import { modelBackward, releaseGrads } from './backward';
 import { modelForward } from './transformer';
 
 const arch = getPreset('moge-tiny');
@@ -261,6 +261,8 @@ describe('activation recycling (onnxruntime)', () => {
       // The caller's routing report survives the recycling of the layers it came from.
       expect(fwd.routing.map((r) => Int32Array.from(r.expertIds))).toEqual(routing);
       for (const g of grads.values()) out.push(Float32Array.from(b.read(g)));
+      // The next step's gradients (and dLogits) reuse these buffers.
+      releaseGrads(weights, grads);
     }
     return out;
   }
@@ -271,6 +273,24 @@ describe('activation recycling (onnxruntime)', () => {
     expect(on.length).toBe(off.length);
     for (let i = 0; i < on.length; i++) expect(on[i]).toEqual(off[i]);
     expect(on.every((g) => g.every(Number.isFinite))).toBe(true);
+  });
+
+  it('releaseGrads hands every gradient buffer back (poisoned with NaN under vitest), keeps the logits, and is a no-op the second time', () => {
+    const b = createOnnxBackend({ intraOpThreads: 1 });
+    const weights = createModelWeights(arch, b, host);
+    const fwd = modelForward(weights, labelled);
+    const logits = Float32Array.from(b.read(fwd.logits));
+    const grads = modelBackward(weights, fwd);
+    expect([...grads.values()].every((g) => b.read(g).every(Number.isFinite))).toBe(true);
+    releaseGrads(weights, grads);
+    // Kernel outputs the backend pooled (here the head's and the stacked experts' gradients; small
+    // products of this tiny arch run in JS or onnxruntime, whose outputs are not pooled) come back NaN.
+    const pooled = ['lm_head.weight', ...[...grads.keys()].filter((name) => name.includes('.mlp.experts.'))];
+    expect(pooled.length).toBeGreaterThan(1);
+    for (const name of pooled) expect(b.read(grads.get(name)!).every(Number.isNaN), name).toBe(true);
+    expect(Float32Array.from(b.read(fwd.logits))).toEqual(logits);
+    expect(() => releaseGrads(weights, grads)).not.toThrow();
+    releaseGrads(weights, new Map());
   });
 
   it('refuses a second backward of one forward, and collects nothing without a backward to follow', () => {

@@ -1,5 +1,5 @@
 import { jsVectorMath, type VectorMath } from '@moge/ascend-hal';
-import { modelBackward, modelForward, type ExpertRunner, type ModelWeights } from '@moge/model';
+import { modelBackward, modelForward, releaseGrads, type ExpertRunner, type ModelWeights } from '@moge/model';
 import { imbalanceScore } from '@moge/router';
 import type { FlatLayout } from './flat-params';
 
@@ -65,6 +65,8 @@ export function runMicrobatch(
     }
     math.axpy(gradAccum.subarray(slot.offset, slot.offset + slot.size), host, scale);
   }
+  // Added in: the next micro-batch's backward reuses their buffers (modelBackward's releaseGrads).
+  releaseGrads(weights, grads);
   const loss = fwd.loss!;
   return {
     crossEntropy: loss.crossEntropy,

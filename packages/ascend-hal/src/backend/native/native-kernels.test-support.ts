@@ -1,10 +1,8 @@
 import { describe } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { CpuTensor } from '../cpu/cpu-tensor';
-import { swiglu, swigluBackward } from '../reference/elementwise';
+import { swigluBackward } from '../reference/elementwise';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
-
-const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
 
 /** The native kernels' contract in JS (through the JS sgemm): a stand-in where the library is not built. */
 export const jsNativeKernels: NativeKernels = {
@@ -35,8 +33,8 @@ export const jsNativeKernels: NativeKernels = {
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
-  swiglu: (g, u, y) => y.set(swiglu(tensor(g), tensor(u)).data),
   swigluBackward: (g, u, dy, dg, du) => {
+    const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
     const [dGate, dUp] = swigluBackward(tensor(g), tensor(u), tensor(dy));
     dg.set(dGate.data);
     du.set(dUp.data);

@@ -4,7 +4,7 @@
  * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
  * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; copying attention's runs and
  * the MoE dispatch's rows costs a view per run in JS, a memcpy in C (native/data-movement.c); and
- * SwiGLU's backward in WebAssembly copies its five operands in and out (native/swiglu.c).
+ * SwiGLU's backward in WebAssembly copies its five operands in and out (native/swiglu-backward.c).
  *
  * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
  * `--ignore-scripts`, Windows), koffi is missing, or MOGE_NATIVE_KERNELS=0, loadNativeKernels()
@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { firstLine, loadKoffi } from '../host/koffi';
 
 /** The C side's moge_kernels_abi(): a library built from other sources is refused, not called. */
-export const NATIVE_KERNELS_ABI = 5;
+export const NATIVE_KERNELS_ABI = 4;
 
 /** y = alpha·op(W)·x + beta·y over row-major f32 arrays (views: their byteOffset is honoured). */
 export interface NativeKernels {
@@ -40,8 +40,6 @@ export interface NativeKernels {
   copyRuns(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, runs: number, run: number, shape: Int32Array, strides: Int32Array): void;
   /** dst row i = table row index[i], rows of d 4-byte elements; the caller checks the indices. */
   gatherRows(table: Float32Array | Int32Array, dst: Float32Array | Int32Array, index: Int32Array, d: number): void;
-  /** y = silu(g)·u over whole arrays of one length (the caller checks). */
-  swiglu(g: Float32Array, u: Float32Array, y: Float32Array): void;
   /** For y = silu(g)·u: dg and du from dy, over whole arrays of one length (the caller checks). */
   swigluBackward(g: Float32Array, u: Float32Array, dy: Float32Array, dg: Float32Array, du: Float32Array): void;
   /** The shared library that was loaded. */
@@ -94,7 +92,6 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const grouped = lib.func('void moge_gemv_rows_grouped(int, int *, int, int, float *, float *, float *)');
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
-    const swiglu = lib.func('void moge_swiglu(float *, float *, float *, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
     return {
       ok: true,
@@ -104,7 +101,6 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         gemvRowsGrouped: (groups, offsets, n, k, w, x, y) => void grouped(groups, offsets, n, k, w, x, y),
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
-        swiglu: (g, u, y) => void swiglu(g, u, y, g.length),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),
         library: path,
       },

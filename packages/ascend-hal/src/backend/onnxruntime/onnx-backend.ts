@@ -17,7 +17,7 @@ import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
 import { withNativeGroupedRows, withNativeOneRowProducts } from '../blas/native-one-row';
 import { loadNativeKernels } from '../native/native-kernels';
-import { nativeSwigluKernels } from '../native/native-swiglu';
+import { nativeSwigluBackward } from '../native/native-swiglu-backward';
 import { SessionCache } from './session-cache';
 import { bf16WeightStore } from '../wasm/bf16-weight-store';
 import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
@@ -64,9 +64,9 @@ export const OnnxBackendOptionsSchema = z
      * moge's own native kernels (native/*.c, built at install when a C compiler is present): with
      * OpenBLAS, one-row products (a batch-1 decode step's) on prefetching kernels that stream the
      * weights ≈ 1.5× as fast as OpenBLAS's sgemv on one core; the transposes and row gathers as
-     * memcpy runs instead of a JS view per run; and SwiGLU (from 256 k elements) and its backward
-     * without WebAssembly's copies. Default true; false, or no built library (see
-     * nativeKernelsStatus()), keeps OpenBLAS's sgemv, the JS copies and the other kernels.
+     * memcpy runs instead of a JS view per run; and SwiGLU's backward without WebAssembly's copies.
+     * Default true; false, or no built library (see nativeKernelsStatus()), keeps OpenBLAS's sgemv,
+     * the JS copies and the WebAssembly kernel.
      */
     nativeKernels: z.boolean().optional(),
     /**
@@ -128,7 +128,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const wasmModule = parsed.wasmKernels === false ? null : wasmKernelModule();
   const gemm = wasmModule ? smallBatchedMatmul(wasmModule, rowGemm) : rowGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
-  const nativeOnly = native ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, ...nativeSwigluKernels(native, elementwise) } : { transpose: transposeRuns };
+  const nativeOnly = native ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, ...nativeSwigluBackward(native) } : { transpose: transposeRuns };
   const backend = createCpuBackend('onnxruntime', { ...elementwise, ...nativeOnly, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }

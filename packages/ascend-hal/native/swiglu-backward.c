@@ -1,15 +1,13 @@
 /*
- * SwiGLU and its backward over flat f32 arrays: y = silu(g)·u, and dG, dU from dy. The experts'
- * activations of a moge-small training step are 1M elements a call. In WebAssembly every operand of
- * the backward is copied into the module's memory and back (src/backend/wasm/kernel-module.ts), five
- * operands, which cost as much as the kernel: here the arrays are read and written in place, 1.5–1.6×
- * as fast from 16 k to 1 M elements. The forward ran on onnxruntime, whose MLAS computes the sigmoid
- * 16 lanes wide (AVX-512): twice as fast as this 4-wide code on warm data up to 128 k elements, but
- * its outputs are fresh external memory that the garbage collector must trace, and at the training
- * step's sizes a step ran 1.02× as fast with this kernel (native-swiglu.ts has the threshold).
+ * SwiGLU's backward over flat f32 arrays: for y = silu(g)·u, dG and dU from dy. The experts'
+ * activations of a moge-small training step are 1M elements a call; in WebAssembly every operand is
+ * copied into the module's memory and back (src/backend/wasm/kernel-module.ts), five operands here,
+ * which cost as much as the kernel. This kernel reads and writes the arrays in place: 1.5–1.6× as
+ * fast from 16 k to 1 M elements. (The forward stays on onnxruntime: MLAS's sigmoid runs 16 lanes
+ * wide with AVX-512, twice as fast as this 4-wide code on warm data.)
  *
- * The same arithmetic as the WebAssembly kernels (src/backend/wasm/pointwise-kernels.ts, whose
- * comments explain the groupings that keep fp32 from overflowing), with their exp: 2^n · p(r) on a
+ * The same arithmetic as the WebAssembly kernel (src/backend/wasm/pointwise-kernels.ts, whose
+ * comments explain the groupings that keep fp32 from overflowing), with its exp: 2^n · p(r) on a
  * clamped argument, within ~3 fp32 ulps. Portable C, GCC/Clang vector extensions 4 floats wide.
  */
 #include <stdint.h>
@@ -66,23 +64,6 @@ static inline f32x4 exp4(f32x4 x) {
   f32x4 scale;
   memcpy(&scale, &bits, sizeof scale);
   return select4(x > splat(88.0f), splat(__builtin_inff()), p * scale);
-}
-
-/* y = g · (u / (1 + exp(−g))): u divided first, as in the WebAssembly kernel. */
-void moge_swiglu(const float *g, const float *u, float *y, int n) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const f32x4 x = load4(g + i);
-    store4(y + i, x * (load4(u + i) / (splat(1.0f) + exp4(-x))));
-  }
-  if (i < n) {
-    float gt[4] = {0, 0, 0, 0}, ut[4] = {0, 0, 0, 0}, yt[4];
-    const size_t rest = (size_t)(n - i) * sizeof(float);
-    memcpy(gt, g + i, rest);
-    memcpy(ut, u + i, rest);
-    moge_swiglu(gt, ut, yt, 4);
-    memcpy(y + i, yt, rest);
-  }
 }
 
 /* With s = σ(g): dU = dy · (g · s), dG = dy · ((u · s) · (1 + g · (1 − s))). */

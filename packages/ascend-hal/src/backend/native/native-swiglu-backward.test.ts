@@ -1,0 +1,54 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { CpuTensor } from '../cpu/cpu-tensor';
+import { swigluBackward } from '../reference/elementwise';
+import { loadNativeKernels, type NativeKernels } from './native-kernels';
+import { describeOverNativeKernels } from './native-kernels.test-support';
+import { nativeSwigluBackward } from './native-swiglu-backward';
+
+/** `values` as a view `offset` floats into a NaN-filled buffer, so a kernel that ignored byteOffset reads NaN. */
+function tensorAt(values: number[], offset: number): CpuTensor {
+  const buffer = new Float32Array(offset + values.length + 3).fill(Number.NaN);
+  buffer.set(values, offset);
+  return new CpuTensor('x', 'f32', [values.length], buffer.subarray(offset, offset + values.length));
+}
+
+describeOverNativeKernels(loadNativeKernels(), 'SwiGLU backward', (native: NativeKernels) => {
+  const kernel = nativeSwigluBackward(native).swigluBackward;
+
+  it('matches the float64 reference within fp32 rounding, any length (the 4-wide tail included), on views (property)', () => {
+    const gate = fc.float({ min: -30, max: 30, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(gate, fc.float({ min: -4, max: 4, noNaN: true }), fc.float({ min: -4, max: 4, noNaN: true })), { maxLength: 23 }), fc.nat(3), (rows, offset) => {
+        const [g, u, dy] = [0, 1, 2].map((k) => tensorAt(rows.map((r) => r[k]!), offset)) as [CpuTensor, CpuTensor, CpuTensor];
+        const [gotG, gotU] = kernel(g, u, dy);
+        const [wantG, wantU] = swigluBackward(g, u, dy);
+        for (const [got, want] of [[gotG, wantG], [gotU, wantU]] as const) {
+          expect(got.shape).toEqual(want.shape);
+          for (let i = 0; i < rows.length; i++) expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(2e-6 * (1 + Math.abs(want.data[i]!)));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the extremes finite where the reference is, and NaN where the gate is NaN', () => {
+    const g = tensorAt([-3e38, 3e38, -100, 100, -88.5, 88.5, 0, Number.NaN], 1);
+    const ones = tensorAt(new Array<number>(8).fill(1), 2);
+    const [gotG, gotU] = kernel(g, ones, ones);
+    const [wantG, wantU] = swigluBackward(g, ones, ones);
+    for (const [got, want] of [[gotG, wantG], [gotU, wantU]] as const) {
+      for (let i = 0; i < 8; i++) {
+        const [a, b] = [got.data[i]!, want.data[i]!];
+        if (Number.isNaN(b)) expect(a).toBeNaN();
+        else expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(b)));
+      }
+    }
+  });
+
+  it('leaves mismatched shapes to the reference kernel, which names them', () => {
+    const a = new CpuTensor('x', 'f32', [2, 3], new Float32Array(6));
+    const b = new CpuTensor('x', 'f32', [3, 2], new Float32Array(6));
+    expect(() => kernel(a, b, a)).toThrow(/swigluBackward/);
+  });
+});

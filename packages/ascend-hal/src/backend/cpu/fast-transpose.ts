@@ -1,6 +1,5 @@
 import { allocateOutput, CpuTensor, permutedStrides } from './cpu-tensor';
-import type { NativeKernels } from '../native/native-kernels';
-import { COPY_RUNS_MAX_LEAD } from '../native/native-kernels';
+import { COPY_RUNS_MAX_LEAD, type NativeKernels } from '../native/native-kernels';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**

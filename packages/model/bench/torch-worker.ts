@@ -3,7 +3,7 @@
  * asked for each measurement over stdin and answering one JSON line on stdout.
  *
  * Why not a process per measurement (what the bench did before 2026-12-02): starting a child from
- * the bench's own process — ≈ 1 GB resident once it holds the weights, their frozen copies and a
+ * the bench's own process — hundreds of MB resident once it holds the weights, their frozen copies and a
  * training step's buffers — slowed the bench's *next* runs, up to 2× for a few hundred milliseconds
  * on this host (decode at batch 1: 1.5–1.9 ms a token before a child, 2.3–4.2 for the first runs
  * after it, even when the child was `sleep 1`; sleeping, spinning or streaming memory in-process for

@@ -164,3 +164,23 @@ describe('onnxruntime backend', () => {
     expect(() => createBackend('reference', { threads: 2 } as never)).toThrow(/threads/);
   });
 });
+
+describe('onnxruntime outputs in pooled storage', () => {
+  it('writes its sessions\' outputs (SwiGLU, softmax, a matmul routed to it) into buffers the backend can recycle', () => {
+    const b = createOnnxBackend({ intraOpThreads: 1, openBlas: false, nativeKernels: false });
+    const n = 1 << 15; // 128 KiB of f32: past the size below which outputs share slabs instead of being pooled
+    const g = b.fromArray(Float32Array.from({ length: n }, (_, i) => Math.sin(i)), [n / 256, 256]);
+    const w = b.fromArray(Float32Array.from({ length: 256 * 256 }, (_, i) => Math.cos(i) / 16), [256, 256]);
+    for (const [name, run] of [
+      ['swiglu', () => b.swiglu(g, g)],
+      ['softmax', () => b.softmax(g)],
+      ['matmul', () => b.matmul(g, w)],
+    ] as const) {
+      const { result, group } = b.collectAllocations!(run);
+      expect(group.byteLength, name).toBe(result.size * 4);
+      expect(result.size, name).toBe(n);
+      // and the values are onnxruntime's, written in full (the pooled buffer starts as NaN under vitest)
+      expect(b.read(result).every(Number.isFinite), name).toBe(true);
+    }
+  });
+});

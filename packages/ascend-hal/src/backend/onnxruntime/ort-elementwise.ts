@@ -37,7 +37,7 @@ export function onnxElementwiseKernels(cache: SessionCache, minElements: number 
       if (gate.size < minElements || !sameShape(gate.shape, up.shape) || up.dtype !== 'f32') return jsSwiglu(gate, up);
       const dims = [gate.size];
       const session = cache.get('swiglu', swigluGraph);
-      const out = session.run({ g: f32Feed(gate.f32('swiglu'), dims), u: f32Feed(up.f32('swiglu'), dims) });
+      const out = session.run({ g: f32Feed(gate.f32('swiglu'), dims), u: f32Feed(up.f32('swiglu'), dims) }, dims);
       return new CpuTensor(gate.backend, 'f32', gate.shape, out);
     },
 
@@ -62,13 +62,15 @@ export function onnxElementwiseKernels(cache: SessionCache, minElements: number 
       const data = a.f32('softmax');
       if (!options?.causal) {
         const session = cache.get('softmax', softmaxGraph);
-        return new CpuTensor(a.backend, 'f32', a.shape, session.run({ x: f32Feed(data, [a.size / cols, cols]) }));
+        const dims = [a.size / cols, cols];
+        return new CpuTensor(a.backend, 'f32', a.shape, session.run({ x: f32Feed(data, dims) }, dims));
       }
       const sq = rank >= 2 ? a.shape[rank - 2]! : 0;
       if (sq === 0 || cols < sq) return jsSoftmax(a, options);
       if (!mask || mask.sq !== sq || mask.sk !== cols) mask = { sq, sk: cols, data: causalVisible(sq, cols) };
       const session = cache.get('causal_softmax', causalSoftmaxGraph, [OUTPUT]);
-      const out = session.run({ x: f32Feed(data, [a.size / (sq * cols), sq, cols]), visible: boolFeed(mask.data, [sq, cols]) });
+      const dims = [a.size / (sq * cols), sq, cols];
+      const out = session.run({ x: f32Feed(data, dims), visible: boolFeed(mask.data, [sq, cols]) }, dims);
       return new CpuTensor(a.backend, 'f32', a.shape, out);
     },
 
@@ -77,7 +79,7 @@ export function onnxElementwiseKernels(cache: SessionCache, minElements: number 
       if (y.size < minElements || cols === 0 || !sameShape(y.shape, dy.shape) || y.dtype !== 'f32' || dy.dtype !== 'f32') return jsSoftmaxBackward(y, dy);
       const dims = [y.size / cols, cols];
       const session = cache.get('softmax_backward', softmaxBackwardGraph);
-      const out = session.run({ p: f32Feed(y.f32('softmaxBackward'), dims), dy: f32Feed(dy.f32('softmaxBackward'), dims), axes: lastAxis });
+      const out = session.run({ p: f32Feed(y.f32('softmaxBackward'), dims), dy: f32Feed(dy.f32('softmaxBackward'), dims), axes: lastAxis }, dims);
       return new CpuTensor(y.backend, 'f32', y.shape, out);
     },
 

@@ -93,14 +93,15 @@ export function onnxKernels(
     const feeds: Record<string, OrtTensor> = { a: f32Feed(a.f32('matmul'), aDims) };
     // The stored shape is part of the key: a reshape shares the storage but is another graph.
     const layout = `${+transA}${+transB}:${b.shape.join('x')}`;
-    if (!bias) return constCache.get([bOperand.data], `gemm:${layout}`, () => constGemmGraph(transA, transB, bOperand)).run(feeds);
+    const outDims = [transA ? aDims[1]! : aDims[0]!, transB ? b.shape[0]! : b.shape[1]!];
+    if (!bias) return constCache.get([bOperand.data], `gemm:${layout}`, () => constGemmGraph(transA, transB, bOperand)).run(feeds, outDims);
     const c = bias.f32('matmulBias');
     if (bias.constant) {
       const build = () => constGemmGraph(transA, transB, bOperand, { data: c, dims: [c.length] });
-      return constCache.get([bOperand.data, c], `gemm_bias:${layout}`, build).run(feeds);
+      return constCache.get([bOperand.data, c], `gemm_bias:${layout}`, build).run(feeds, outDims);
     }
     feeds.c = f32Feed(c, [c.length]);
-    return constCache.get([bOperand.data], `gemm_cbias:${layout}`, () => constGemmGraph(transA, transB, bOperand, 'input')).run(feeds);
+    return constCache.get([bOperand.data], `gemm_cbias:${layout}`, () => constGemmGraph(transA, transB, bOperand, 'input')).run(feeds, outDims);
   };
   return {
     matmul(a: CpuTensor, b: CpuTensor, options?: MatmulOptions): CpuTensor {
@@ -120,14 +121,14 @@ export function onnxKernels(
         const aDims = p.aBatched ? [p.batch * p.m, p.k] : aLast;
         if (b.constant) return new CpuTensor(a.backend, 'f32', p.outShape, constGemm(a, aDims, b, p.transA, p.transB));
         const session = cache.get(`gemm:${+p.transA}${+p.transB}`, () => gemmGraph(p.transA, p.transB));
-        out = session.run({ a: f32Feed(ad, aDims), b: f32Feed(bd, bDims) });
+        out = session.run({ a: f32Feed(ad, aDims), b: f32Feed(bd, bDims) }, [p.batch * p.m, p.n]);
       } else {
         const aRank = p.aBatched ? 3 : 2;
         const bRank = p.bBatched ? 3 : 2;
         const aDims = p.aBatched ? [p.batch, ...aLast] : aLast;
         const key = `bmm:${aRank}${bRank}${+p.transA}${+p.transB}`;
         const session = cache.get(key, () => batchedMatmulGraph(aRank, bRank, p.transA, p.transB));
-        out = session.run({ a: f32Feed(ad, aDims), b: f32Feed(bd, bDims) });
+        out = session.run({ a: f32Feed(ad, aDims), b: f32Feed(bd, bDims) }, [p.batch, p.m, p.n]);
       }
       return new CpuTensor(a.backend, 'f32', p.outShape, out);
     },
@@ -138,7 +139,7 @@ export function onnxKernels(
       if (bias.size !== p.n || p.m * p.n * p.k <= small) return jsMatmulBias(a, b, bias, options);
       if (b.constant) return new CpuTensor(a.backend, 'f32', p.outShape, constGemm(a, a.shape, b, p.transA, p.transB, bias));
       const session = cache.get(`gemm_bias:${+p.transA}${+p.transB}`, () => gemmBiasGraph(p.transA, p.transB));
-      const out = session.run({ a: f32Feed(a.f32('matmulBias'), a.shape), b: f32Feed(b.f32('matmulBias'), b.shape), c: f32Feed(bias.f32('matmulBias'), [p.n]) });
+      const out = session.run({ a: f32Feed(a.f32('matmulBias'), a.shape), b: f32Feed(b.f32('matmulBias'), b.shape), c: f32Feed(bias.f32('matmulBias'), [p.n]) }, [p.m, p.n]);
       return new CpuTensor(a.backend, 'f32', p.outShape, out);
     },
 
@@ -153,7 +154,7 @@ export function onnxKernels(
         const groups = offsets.length - 1;
         const sizes = Array.from({ length: groups }, (_, g) => offsets[g + 1]! - offsets[g]!);
         const session = constCache.get([wd], `gmm:${+transB}:${w.shape.join('x')}`, () => constGroupedMatmulGraph(wd, groups, k, n, transB));
-        return new CpuTensor(x.backend, 'f32', [t, n], session.run({ x: f32Feed(xd, [t, k]), sizes: i64Feed(sizes) }));
+        return new CpuTensor(x.backend, 'f32', [t, n], session.run({ x: f32Feed(xd, [t, k]), sizes: i64Feed(sizes) }, [t, n]));
       }
       const { experts, sizes } = nonEmptySegments(offsets);
       const used = experts.length;
@@ -161,7 +162,7 @@ export function onnxKernels(
       const wDims = transB ? [n, k] : [k, n];
       for (let i = 0; i < used; i++) feeds[`w${i}`] = f32Feed(wd.subarray(experts[i]! * k * n, (experts[i]! + 1) * k * n), wDims);
       const session = cache.get(`gmm:${used}:${+transB}`, () => groupedMatmulGraph(used, transB));
-      return new CpuTensor(x.backend, 'f32', [t, n], session.run(feeds));
+      return new CpuTensor(x.backend, 'f32', [t, n], session.run(feeds, [t, n]));
     },
 
     groupedMatmulWeightGrad(x: CpuTensor, dy: CpuTensor, offsets: Int32Array): CpuTensor {

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadNativeKernels, type NativeKernels } from '../native/native-kernels';
-import { describeOverNativeKernels } from '../native/native-kernels.test-support';
+import { describeOverNativeKernels, viewAt } from '../native/native-kernels.test-support';
 import { transpose } from '../reference/indexing';
 import { CpuTensor } from './cpu-tensor';
 import { nativeTransposeRuns, transposeRuns } from './fast-transpose';
 
 type Transpose = (a: CpuTensor, perm: readonly number[]) => CpuTensor;
-
-/** `data` as a view `offset` elements into a larger buffer of the same type, so a kernel that ignored byteOffset reads the wrong values. */
-function viewAt<T extends Float32Array | Int32Array>(data: T, offset: number): T {
-  const buffer = new (data.constructor as new (n: number) => T)(offset + data.length + 2).fill(-7);
-  buffer.set(data, offset);
-  return buffer.subarray(offset, offset + data.length) as T;
-}
 
 function equalsReference(kernel: Transpose): void {
   it('equals the reference transpose for every permutation, short runs and long (memcpy) runs, f32 and i32, on views', () => {
@@ -23,7 +16,7 @@ function equalsReference(kernel: Transpose): void {
       fc.property(shape, lastAxis, fc.boolean(), fc.integer({ min: 0, max: 1000 }), fc.nat(3), (lead, last, ints, seed, offset) => {
         const dims = [...lead, last];
         const size = dims.reduce((p, d) => p * d, 1);
-        const data = viewAt(ints ? Int32Array.from({ length: size }, (_, i) => i) : Float32Array.from({ length: size }, (_, i) => Math.sin(i + seed)), offset);
+        const data = viewAt(ints ? Int32Array.from({ length: size }, (_, i) => i) : Float32Array.from({ length: size }, (_, i) => Math.sin(i + seed)), offset, -7);
         const a = new CpuTensor('x', ints ? 'i32' : 'f32', dims, data);
         // every permutation of the leading axes, last axis kept (the fast path), and one that moves it
         const perms = permutations(lead.length).map((p) => [...p, lead.length]);

@@ -1,3 +1,4 @@
+import type { HostArray } from '../backend';
 import { allocateOutput, CpuTensor, permutedStrides } from './cpu-tensor';
 import { COPY_RUNS_MAX_LEAD, type NativeKernels } from '../native/native-kernels';
 import { transpose as referenceTranspose } from '../reference/indexing';
@@ -31,22 +32,38 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: 
   const out = allocateOutput(a.dtype, a.size);
   const src = a.data;
   const runs = run === 0 ? 0 : a.size / run;
-  if (native && lead <= COPY_RUNS_MAX_LEAD && a.size < 2 ** 31) {
-    native.copyRuns(src, out, runs, run, Int32Array.from(outShape.slice(0, lead)), Int32Array.from(strides));
-    return new CpuTensor(a.backend, a.dtype, outShape, out);
-  }
+  const leadShape = outShape.slice(0, lead);
+  if (native && lead <= COPY_RUNS_MAX_LEAD && a.size < 2 ** 31) native.copyRuns(src, out, runs, run, Int32Array.from(leadShape), Int32Array.from(strides));
+  else copyRuns(src, out, runs, run, leadShape, strides, setMinRun);
+  return new CpuTensor(a.backend, a.dtype, outShape, out);
+}
+
+/**
+ * The JS side of NativeKernels.copyRuns (same arguments): run r of dst is read where an odometer over
+ * dst's leading `shape` reaches after r steps, `strides` being src's strides of those axes. Runs of at
+ * least `setMinRun` elements are copied with TypedArray.set, shorter ones element by element.
+ */
+export function copyRuns(
+  src: HostArray,
+  dst: HostArray,
+  runs: number,
+  run: number,
+  shape: ArrayLike<number>,
+  strides: ArrayLike<number>,
+  setMinRun: number = SET_MIN_RUN,
+): void {
+  const lead = shape.length;
   const coord = new Array<number>(lead).fill(0);
   let from = 0;
   for (let r = 0, to = 0; r < runs; r++, to += run) {
-    if (run >= setMinRun) out.set(src.subarray(from, from + run), to);
-    else for (let j = 0; j < run; j++) out[to + j] = src[from + j]!;
+    if (run >= setMinRun) dst.set(src.subarray(from, from + run), to);
+    else for (let j = 0; j < run; j++) dst[to + j] = src[from + j]!;
     for (let ax = lead - 1; ax >= 0; ax--) {
       coord[ax]!++;
       from += strides[ax]!;
-      if (coord[ax]! < outShape[ax]!) break;
+      if (coord[ax]! < shape[ax]!) break;
       from -= strides[ax]! * coord[ax]!;
       coord[ax] = 0;
     }
   }
-  return new CpuTensor(a.backend, a.dtype, outShape, out);
 }

@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { CpuTensor } from '../cpu/cpu-tensor';
 import { gatherRows } from '../reference/indexing';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels } from './native-kernels.test-support';
+import { describeOverNativeKernels, viewAt } from './native-kernels.test-support';
 
 describeOverNativeKernels(loadNativeKernels(), 'gatherRows', (native: NativeKernels) => {
   it('copies the same rows as the JS loop: f32 and i32 tables, repeated and empty indices, views (property)', () => {
@@ -16,9 +16,8 @@ describeOverNativeKernels(loadNativeKernels(), 'gatherRows', (native: NativeKern
         fc.array(fc.nat(100), { maxLength: 40 }),
         (rows, d, ints, offset, picks) => {
           const size = rows * d;
-          const buffer = ints ? new Int32Array(size + offset + 2).fill(-7) : new Float32Array(size + offset + 2).fill(Number.NaN);
-          for (let i = 0; i < size; i++) buffer[offset + i] = ints ? i * 3 - 50 : Math.sin(i);
-          const table = new CpuTensor('x', ints ? 'i32' : 'f32', [rows, d], buffer.subarray(offset, offset + size));
+          const data = ints ? viewAt(Int32Array.from({ length: size }, (_, i) => i * 3 - 50), offset, -7) : viewAt(Float32Array.from({ length: size }, (_, i) => Math.sin(i)), offset);
+          const table = new CpuTensor('x', ints ? 'i32' : 'f32', [rows, d], data);
           const index = Int32Array.from(picks, (p) => p % rows);
           const got = gatherRows(table, index, native.gatherRows);
           const want = gatherRows(table, index);

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { CpuTensor } from '../cpu/cpu-tensor';
+import { copyRuns } from '../cpu/fast-transpose';
 import { swigluBackward } from '../reference/elementwise';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
 
@@ -16,20 +17,7 @@ export const jsNativeKernels: NativeKernels = {
       jsSgemm(false, true, 1, n, k, 1, x.subarray(row * k, (row + 1) * k), k, w.subarray(g * n * k, (g + 1) * n * k), k, 0, out, n);
     }
   },
-  copyRuns: (src, dst, runs, run, shape, strides) => {
-    const coord = new Array<number>(shape.length).fill(0);
-    let from = 0;
-    for (let r = 0; r < runs; r++) {
-      for (let j = 0; j < run; j++) dst[r * run + j] = src[from + j]!;
-      for (let ax = shape.length - 1; ax >= 0; ax--) {
-        coord[ax]!++;
-        from += strides[ax]!;
-        if (coord[ax]! < shape[ax]!) break;
-        from -= strides[ax]! * coord[ax]!;
-        coord[ax] = 0;
-      }
-    }
-  },
+  copyRuns: (src, dst, runs, run, shape, strides) => copyRuns(src, dst, runs, run, shape, strides),
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
@@ -48,4 +36,15 @@ export const jsNativeKernels: NativeKernels = {
  */
 export function describeOverNativeKernels(loaded: NativeKernelsLoad, title: string, suite: (kernels: NativeKernels) => void): void {
   describe.skipIf(!loaded.ok)(`${title} on the native library${loaded.ok ? '' : ` (not loaded: ${loaded.reason})`}`, () => suite(loaded.ok ? loaded.kernels : jsNativeKernels));
+}
+
+/**
+ * `data` as a view `offset` elements into a larger buffer of the same type filled with `fill` (and a
+ * few spare elements after it), so a kernel that ignored byteOffset, or wrote past the end, reads or
+ * leaves the wrong values.
+ */
+export function viewAt<T extends Float32Array | Int32Array>(data: T, offset: number, fill: number = Number.NaN): T {
+  const buffer = new (data.constructor as new (n: number) => T)(offset + data.length + 3).fill(fill);
+  buffer.set(data, offset);
+  return buffer.subarray(offset, offset + data.length) as T;
 }

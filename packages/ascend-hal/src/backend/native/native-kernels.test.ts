@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { offsetsOf } from '../conformance/case-builder';
 import { libraryFileName, loadNativeKernels, NATIVE_KERNELS_ABI, openNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels, jsNativeKernels } from './native-kernels.test-support';
+import { describeOverNativeKernels, jsNativeKernels, viewAt } from './native-kernels.test-support';
 
 // Whether this machine has the C compiler the install script uses by default.
 const cc = spawnSync('cc', ['--version']);
@@ -18,13 +18,6 @@ const values = (count: number, salt: number) => Float32Array.from({ length: coun
 function close(got: ArrayLike<number>, want: ArrayLike<number>) {
   expect(got.length).toBe(want.length);
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
-}
-
-/** A view at `offset` floats into a larger buffer, so a kernel that ignored byteOffset would read the wrong floats. */
-function viewAt(data: Float32Array, offset: number): Float32Array {
-  const buffer = new Float32Array(offset + data.length + 3).fill(Number.NaN);
-  buffer.set(data, offset);
-  return buffer.subarray(offset, offset + data.length);
 }
 
 const shapes = fc.record({

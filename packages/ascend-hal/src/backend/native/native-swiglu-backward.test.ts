@@ -3,14 +3,12 @@ import { expect, it } from 'vitest';
 import { CpuTensor } from '../cpu/cpu-tensor';
 import { swigluBackward } from '../reference/elementwise';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels } from './native-kernels.test-support';
+import { describeOverNativeKernels, viewAt } from './native-kernels.test-support';
 import { nativeSwigluBackward } from './native-swiglu-backward';
 
 /** `values` as a view `offset` floats into a NaN-filled buffer, so a kernel that ignored byteOffset reads NaN. */
 function tensorAt(values: number[], offset: number): CpuTensor {
-  const buffer = new Float32Array(offset + values.length + 3).fill(Number.NaN);
-  buffer.set(values, offset);
-  return new CpuTensor('x', 'f32', [values.length], buffer.subarray(offset, offset + values.length));
+  return new CpuTensor('x', 'f32', [values.length], viewAt(Float32Array.from(values), offset));
 }
 
 describeOverNativeKernels(loadNativeKernels(), 'SwiGLU backward', (native: NativeKernels) => {

@@ -10,7 +10,7 @@ import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting, type GemmKernels } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas } from './openblas';
 import { describeOverOpenBlas, jsBlas, jsSgemm } from './js-blas.test-support';
-import { withNativeGroupedRows, withNativeOneRowProducts } from './native-one-row';
+import { FEW_ROWS_MAX, withNativeFewRows, withNativeOneRowProducts } from './native-products';
 import { loadNativeKernels, type NativeKernels } from '../native/native-kernels';
 import { describeOverNativeKernels, jsNativeKernels } from '../native/native-kernels.test-support';
 
@@ -175,29 +175,81 @@ describe('withNativeOneRowProducts', () => {
   });
 });
 
-describe('withNativeGroupedRows', () => {
-  it('takes grouped products with at most one row per expert (transB), and leaves the rest to the kernels behind it', () => {
-    let nativeCalls = 0;
-    const native: NativeKernels = { ...jsNativeKernels, gemvRowsGrouped: (...args) => (nativeCalls++, jsNativeKernels.gemvRowsGrouped(...args)) };
-    const be = backendOver(jsBlas, AVX512_ROUTING, (k) => withNativeGroupedRows(k, native));
+describe('withNativeFewRows', () => {
+  /** A native stand-in that counts its calls by kernel. */
+  function counting() {
+    const calls: string[] = [];
+    const native: NativeKernels = {
+      ...jsNativeKernels,
+      gemvRowsGrouped: (...args) => (calls.push('gemvRowsGrouped'), jsNativeKernels.gemvRowsGrouped(...args)),
+      fewRowsGrouped: (...args) => (calls.push('fewRowsGrouped'), jsNativeKernels.fewRowsGrouped(...args)),
+      fewRowsTimesWt: (...args) => (calls.push('fewRowsTimesWt'), jsNativeKernels.fewRowsTimesWt(...args)),
+    };
+    return { calls, be: backendOver(jsBlas, AVX512_ROUTING, (k) => withNativeFewRows(k, native)) };
+  }
+
+  it('takes grouped products (transB) whose experts got at most FEW_ROWS_MAX rows: one row each on the one-row kernel', () => {
+    const { calls, be } = counting();
     const [k, n] = [4, 3];
-    const cases: [number[], boolean, number][] = [[[1, 0, 1, 1], true, 1], [[0, 0, 0, 0], true, 1], [[1, 2, 0, 1], true, 0], [[1, 0, 1, 1], false, 0]];
-    for (const [sizes, transB, calls] of cases) {
-      nativeCalls = 0;
+    const cases: [number[], boolean, string[]][] = [
+      [[1, 0, 1, 1], true, ['gemvRowsGrouped']],
+      [[1, 2, 0, 1], true, ['fewRowsGrouped']],
+      [[FEW_ROWS_MAX, 0, 3], true, ['fewRowsGrouped']],
+      [[FEW_ROWS_MAX + 1, 0, 3], true, []],
+      [[0, 0, 0, 0], true, []],
+      [[1, 2, 0, 1], false, []],
+    ];
+    for (const [sizes, transB, want] of cases) {
+      calls.length = 0;
       const offsets = offsetsOf(sizes);
       const rows = offsets[sizes.length]!;
       const [x, w] = [values(rows * k, 1), values(sizes.length * k * n, 2)];
       const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
       const got = be.groupedMatmul(be.fromArray(x, [rows, k]), be.fromArray(w, wShape), offsets, { transB });
-      expect(nativeCalls).toBe(calls);
+      expect(calls, `sizes ${sizes}, transB ${transB}`).toEqual(want);
       close(be.read(got), oracle.read(oracle.groupedMatmul(oracle.fromArray(x, [rows, k]), oracle.fromArray(w, wShape), offsets, { transB })));
     }
+  });
+
+  it('takes matmul and matmulBias of 2 to FEW_ROWS_MAX rows (of any leading axes) against a [N, K] weight, nothing else', () => {
+    const { calls, be } = counting();
+    const [k, n] = [5, 3];
+    const cases: [number[], number[], { transA?: boolean; transB?: boolean }, boolean][] = [
+      [[2, k], [n, k], { transB: true }, true],
+      [[FEW_ROWS_MAX, k], [n, k], { transB: true }, true],
+      [[4, 8, k], [n, k], { transB: true }, true],
+      [[1, k], [n, k], { transB: true }, false],
+      [[FEW_ROWS_MAX + 1, k], [n, k], { transB: true }, false],
+      [[4, k], [k, n], {}, false],
+      [[k, 4], [n, k], { transA: true, transB: true }, false],
+      [[2, 4, k], [2, n, k], { transB: true }, false],
+    ];
+    for (const [aShape, bShape, options, native] of cases) {
+      const [a, b] = [values(aShape.reduce((p, d) => p * d), 3), values(bShape.reduce((p, d) => p * d), 4)];
+      const bias = values(n, 5);
+      const want = oracle.read(oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), options));
+      calls.length = 0;
+      close(be.read(be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), options)), want);
+      expect(calls, `matmul ${aShape} · ${bShape} ${JSON.stringify(options)}`).toEqual(native ? ['fewRowsTimesWt'] : []);
+      if (aShape.length !== 2 || bShape.length !== 2) continue;
+      calls.length = 0;
+      const withBias = want.map((v, i) => v + bias[i % n]!);
+      close(be.read(be.matmulBias(be.fromArray(a, aShape), be.fromArray(b, bShape), be.fromArray(bias, [n]), options)), withBias);
+      expect(calls, `matmulBias ${aShape} · ${bShape} ${JSON.stringify(options)}`).toEqual(native ? ['fewRowsTimesWt'] : []);
+    }
+  });
+
+  it('leaves a bias of the wrong length to the kernels behind it, which name it', () => {
+    const { calls, be } = counting();
+    const bad = () => be.matmulBias(be.fromArray(values(8, 1), [2, 4]), be.fromArray(values(12, 2), [3, 4]), be.fromArray(values(2, 3), [2]), { transB: true });
+    expect(bad).toThrow(/bias/);
+    expect(calls).toEqual([]);
   });
 });
 
 // The whole kernel suite again with one-row products on the built native library, where it loads.
-describeOverNativeKernels(loadNativeKernels(), 'OpenBLAS kernels with one-row products', (native) =>
+describeOverNativeKernels(loadNativeKernels(), 'OpenBLAS kernels with one-row and few-row products', (native) =>
   describeOverOpenBlas(blas, 'and the rest', (lib) =>
-    describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(withNativeOneRowProducts(lib, native), routing, (k) => withNativeGroupedRows(k, native))),
+    describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(withNativeOneRowProducts(lib, native), routing, (k) => withNativeFewRows(k, native))),
   ),
 );

@@ -17,6 +17,20 @@ export const jsNativeKernels: NativeKernels = {
       jsSgemm(false, true, 1, n, k, 1, x.subarray(row * k, (row + 1) * k), k, w.subarray(g * n * k, (g + 1) * n * k), k, 0, out, n);
     }
   },
+  fewRowsTimesWt: (rows, n, k, w, x, bias, y) => {
+    if (bias) for (let r = 0; r < rows; r++) y.set(bias, r * n);
+    jsSgemm(false, true, rows, n, k, 1, x, k, w, k, bias ? 1 : 0, y, n);
+  },
+  fewRowsGrouped: (groups, offsets, n, k, w, x, y) => {
+    for (let g = 0; g < groups; g++) {
+      const [start, end] = [offsets[g]!, offsets[g + 1]!];
+      if (end === start) continue;
+      const out = y.subarray(start * n, end * n);
+      jsSgemm(false, true, end - start, n, k, 1, x.subarray(start * k, end * k), k, w.subarray(g * n * k, (g + 1) * n * k), k, 0, out, n);
+    }
+  },
+  fewRowsIsa: () => 'js',
+  fewRowsSelect: (isa) => isa === '',
   copyRuns: (src, dst, runs, run, shape, strides) => copyRuns(src, dst, runs, run, shape, strides),
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;

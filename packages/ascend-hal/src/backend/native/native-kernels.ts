@@ -2,7 +2,8 @@
  * moge's own native kernels (native/*.c, compiled at install by scripts/build-native.mjs), called
  * through koffi. Why they exist: a one-row product streams its weights from memory, and a kernel
  * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
- * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; copying attention's runs and
+ * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; a product of a few rows (a
+ * batch-32 decode step's) runs best unpacked, reading each weight once (native/few-rows-products.c); copying attention's runs and
  * the MoE dispatch's rows costs a view per run in JS, a memcpy in C (native/data-movement.c); and
  * SwiGLU's backward in WebAssembly copies its five operands in and out (native/swiglu-backward.c).
  *
@@ -17,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { firstLine, loadKoffi } from '../host/koffi';
 
 /** The C side's moge_kernels_abi(): a library built from other sources is refused, not called. */
-export const NATIVE_KERNELS_ABI = 4;
+export const NATIVE_KERNELS_ABI = 5;
 
 /** y = alpha·op(W)·x + beta·y over row-major f32 arrays (views: their byteOffset is honoured). */
 export interface NativeKernels {
@@ -31,6 +32,23 @@ export interface NativeKernels {
    * (a group with more rows is left unwritten).
    */
   gemvRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /**
+   * Y (rows × n) = X (rows × k)·Wᵀ + bias, W n × k row-major; bias (n) may be null: a product of a
+   * few rows (a batch-32 decode step's) that reads each weight once (native/few-rows-products.c).
+   */
+  fewRowsTimesWt(rows: number, n: number, k: number, w: Float32Array, x: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+  /**
+   * A grouped matmul with few rows per group: rows offsets[g] .. offsets[g + 1] of X (k each) times
+   * W_gᵀ, W being [groups, n, k], into the same rows of Y (n each). Every row of Y belongs to a group.
+   */
+  fewRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /** The instruction set the few-row products run on: "avx512", "avx2", "baseline" (or "js"). */
+  fewRowsIsa(): string;
+  /**
+   * Runs the few-row products on instruction set `isa` from now on ("" for the best this CPU has),
+   * process-wide: for tests and benchmarks. False, changing nothing, where the CPU lacks it.
+   */
+  fewRowsSelect(isa: '' | 'avx512' | 'avx2' | 'baseline'): boolean;
   /**
    * dst = src permuted along its leading axes, the last in place (4-byte elements): `runs` runs of
    * `run` elements, run r read where an odometer over dst's leading `shape` reaches after r steps,
@@ -90,6 +108,10 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const rows = lib.func('void moge_gemv_rows(int, int, float, float *, int, float *, float, float *)');
     const columns = lib.func('void moge_gemv_columns(int, int, float, float *, int, float *, float, float *)');
     const grouped = lib.func('void moge_gemv_rows_grouped(int, int *, int, int, float *, float *, float *)');
+    const fewRows = lib.func('void moge_few_rows_times_wt(int, int, int, float *, float *, float *, float *)');
+    const fewRowsGrouped = lib.func('void moge_few_rows_grouped(int, int *, int, int, float *, float *, float *)');
+    const fewRowsIsa = lib.func('const char *moge_few_rows_isa()');
+    const fewRowsSelect = lib.func('int moge_few_rows_select(const char *)');
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
@@ -99,6 +121,10 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         gemvRows: (r, k, alpha, w, ldw, x, beta, y) => void rows(r, k, alpha, w, ldw, x, beta, y),
         gemvColumns: (k, n, alpha, w, ldw, x, beta, y) => void columns(k, n, alpha, w, ldw, x, beta, y),
         gemvRowsGrouped: (groups, offsets, n, k, w, x, y) => void grouped(groups, offsets, n, k, w, x, y),
+        fewRowsTimesWt: (rows, n, k, w, x, bias, y) => void fewRows(rows, n, k, w, x, bias, y),
+        fewRowsGrouped: (groups, offsets, n, k, w, x, y) => void fewRowsGrouped(groups, offsets, n, k, w, x, y),
+        fewRowsIsa: () => fewRowsIsa() as string,
+        fewRowsSelect: (isa) => fewRowsSelect(isa) === 1,
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),

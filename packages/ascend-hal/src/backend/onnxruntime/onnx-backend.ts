@@ -15,7 +15,7 @@ import { blasSum } from '../blas/blas-sum';
 import { wasmKernelModule } from '../wasm/kernel-module';
 import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
-import { withNativeGroupedRows, withNativeOneRowProducts } from '../blas/native-one-row';
+import { withNativeFewRows, withNativeOneRowProducts } from '../blas/native-products';
 import { loadNativeKernels } from '../native/native-kernels';
 import { nativeSwigluBackward } from '../native/native-swiglu-backward';
 import { SessionCache } from './session-cache';
@@ -122,7 +122,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   // The one-row products replace OpenBLAS's sgemv, so they come with OpenBLAS (MLAS's sessions stay whole).
   const gemmBlas = blas?.ok ? (native ? withNativeOneRowProducts(blas.blas, native) : blas.blas) : undefined;
   const blasGemm = gemmBlas ? blasKernels(gemmBlas, ortGemm, parsed.smallMatmulMacs ?? BLAS_SMALL_MATMUL_MACS) : ortGemm;
-  const f32Gemm = native && gemmBlas ? withNativeGroupedRows(blasGemm, native) : blasGemm;
+  const f32Gemm = native && gemmBlas ? withNativeFewRows(blasGemm, native) : blasGemm;
   const bf16Store = parsed.bf16Weights === false ? null : bf16WeightStore();
   const rowGemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
   const wasmModule = parsed.wasmKernels === false ? null : wasmKernelModule();
@@ -143,10 +143,11 @@ export function gemmLibrary(): { library: 'openblas'; path: string; coreName: st
 }
 
 /**
- * Whether the onnxruntime backend's one-row products run on moge's native kernels on this machine by
- * default (the library loaded, and where from), or why they stay on OpenBLAS.
+ * Whether the onnxruntime backend's one-row and few-row products run on moge's native kernels on
+ * this machine by default (the library loaded, where from, and the instruction set of its few-row
+ * kernel: "avx512", "avx2" or "baseline"), or why they stay on OpenBLAS and onnxruntime.
  */
-export function nativeKernelsStatus(): { loaded: true; path: string } | { loaded: false; reason: string } {
+export function nativeKernelsStatus(): { loaded: true; path: string; fewRowsIsa: string } | { loaded: false; reason: string } {
   const native = loadNativeKernels();
-  return native.ok ? { loaded: true, path: native.kernels.library } : { loaded: false, reason: native.reason };
+  return native.ok ? { loaded: true, path: native.kernels.library, fewRowsIsa: native.kernels.fewRowsIsa() } : { loaded: false, reason: native.reason };
 }

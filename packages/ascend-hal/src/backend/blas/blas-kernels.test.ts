@@ -234,14 +234,14 @@ describe('withNativeFewRows', () => {
       if (aShape.length !== 2 || bShape.length !== 2) continue;
       calls.length = 0;
       const withBias = want.map((v, i) => v + bias[i % n]!);
-      close(be.read(be.matmulBias(be.fromArray(a, aShape), be.fromArray(b, bShape), be.fromArray(bias, [n]), options)), withBias);
+      close(be.read(be.matmulBias!(be.fromArray(a, aShape), be.fromArray(b, bShape), be.fromArray(bias, [n]), options)), withBias);
       expect(calls, `matmulBias ${aShape} · ${bShape} ${JSON.stringify(options)}`).toEqual(native ? ['fewRowsTimesWt'] : []);
     }
   });
 
   it('leaves a bias of the wrong length to the kernels behind it, which name it', () => {
     const { calls, be } = counting();
-    const bad = () => be.matmulBias(be.fromArray(values(8, 1), [2, 4]), be.fromArray(values(12, 2), [3, 4]), be.fromArray(values(2, 3), [2]), { transB: true });
+    const bad = () => be.matmulBias!(be.fromArray(values(8, 1), [2, 4]), be.fromArray(values(12, 2), [3, 4]), be.fromArray(values(2, 3), [2]), { transB: true });
     expect(bad).toThrow(/bias/);
     expect(calls).toEqual([]);
   });

@@ -13,7 +13,7 @@ import { loadOpenBlas } from '../src/backend/blas/openblas';
 import { blasKernels, BLAS_SMALL_MATMUL_MACS } from '../src/backend/blas/blas-kernels';
 import { blasSum } from '../src/backend/blas/blas-sum';
 import { createCpuBackend } from '../src/backend/cpu/cpu-backend';
-import { CpuTensor } from '../src/backend/cpu/cpu-tensor';
+import type { CpuTensor } from '../src/backend/cpu/cpu-tensor';
 import { ConstSessionCache } from '../src/backend/onnxruntime/const-session-cache';
 import { createOnnxBackend } from '../src/backend/node-index';
 import { onnxKernels } from '../src/backend/onnxruntime/ort-kernels';

@@ -1,7 +1,8 @@
 /*
  * Moving tensor data without arithmetic, over 4-byte elements (f32 or i32 alike): the transposes of
  * attention (which keep the last axis in place, so data moves in runs of a head's D elements) and
- * row gathers (the MoE dispatch's expert-sorted copy of the tokens). In JS each run or row costs a
+ * row gathers (the MoE dispatch's expert-sorted copy of the tokens), and strided row copies (column
+ * slices and concatenations). In JS each run or row costs a
  * subarray view plus TypedArray.set, ≈ 85 ns for a 64-float run, so a training step of moge-small
  * spent ≈ 30 ms in them; here a run is a memcpy.
  *
@@ -44,4 +45,16 @@ void moge_gather_rows(const void *table, void *dst, const int *index, int n, int
   uint32_t *to = (uint32_t *)dst;
   const size_t bytes = (size_t)d * sizeof(uint32_t);
   for (int i = 0; i < n; i++) memcpy(to + (size_t)i * d, from + (size_t)index[i] * d, bytes);
+}
+
+/*
+ * `rows` rows of `width` elements from src (row stride src_stride elements) to dst (row stride
+ * dst_stride): the column slices, concatenations and in-place column writes of a decode step's
+ * attention and KV cache (Backend.sliceColumns / concatColumns / writeColumns), a memcpy a row.
+ */
+void moge_copy_strided(const void *src, int src_stride, void *dst, int dst_stride, int rows, int width) {
+  const uint32_t *from = (const uint32_t *)src;
+  uint32_t *to = (uint32_t *)dst;
+  const size_t bytes = (size_t)width * sizeof(uint32_t);
+  for (int r = 0; r < rows; r++) memcpy(to + (size_t)r * dst_stride, from + (size_t)r * src_stride, bytes);
 }

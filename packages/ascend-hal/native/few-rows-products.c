@@ -77,6 +77,16 @@ static void single_row_of_w(int rows, int k, const float *w, const float *x, flo
   }
 }
 
+/* Y[r, 0] = X[r]·w for one column w of W (row stride ldw; when n is not a multiple of the lanes). */
+static void single_column_of_w(int rows, int k, const float *w, int ldw, const float *x, float *y, int ldy) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * k;
+    float s = 0.0f;
+    for (int o = 0; o < k; o++) s += xr[o] * w[(size_t)o * ldw];
+    y[(size_t)r * ldy] = s;
+  }
+}
+
 /* The baseline instantiation: 8 lanes (SSE2 pairs on x86-64, NEON pairs on arm64), 2-row tiles. */
 #define VEC f32x8
 #define LANES 8
@@ -121,28 +131,42 @@ typedef float f32x16 __attribute__((vector_size(64)));
 #endif
 
 typedef void RowsTimesWt(int rows, int n, int k, const float *w, const float *x, float *y, int ldy, const float *bias, const float *after);
+typedef void RowsTimesW(int rows, int k, int n, const float *w, const float *x, float *y);
 
-static RowsTimesWt *chosen;
+/* One instantiation's kernels. */
+typedef struct {
+  const char *name;
+  RowsTimesWt *times_wt;
+  RowsTimesW *times_w;
+} Isa;
+
+static const Isa BASELINE = {"baseline", rows_times_wt_baseline, rows_times_w_baseline};
+#ifdef HAVE_X86_INSTANTIATIONS
+static const Isa AVX2 = {"avx2", rows_times_wt_avx2, rows_times_w_avx2};
+static const Isa AVX512 = {"avx512", rows_times_wt_avx512, rows_times_w_avx512};
+#endif
+
+static const Isa *chosen;
 
 /* The best instantiation this CPU runs. */
-static RowsTimesWt *best_for_cpu(void) {
+static const Isa *best_for_cpu(void) {
 #ifdef HAVE_X86_INSTANTIATIONS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return rows_times_wt_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return rows_times_wt_avx2;
+  if (__builtin_cpu_supports("avx512f")) return &AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &AVX2;
 #endif
-  return rows_times_wt_baseline;
+  return &BASELINE;
 }
 
 /* The instantiation in use: the best for this CPU unless moge_few_rows_select chose another. */
-static RowsTimesWt *rows_times_wt(void) {
+static const Isa *isa(void) {
   if (!chosen) chosen = best_for_cpu();
   return chosen;
 }
 
 /* Y (rows × n) = X (rows × k)·Wᵀ + bias, W n × k row-major; bias (n floats) may be NULL. */
 void moge_few_rows_times_wt(int rows, int n, int k, const float *w, const float *x, const float *bias, float *y) {
-  rows_times_wt()(rows, n, k, w, x, y, n, bias, w + (size_t)n * k);
+  isa()->times_wt(rows, n, k, w, x, y, n, bias, w + (size_t)n * k);
 }
 
 /*
@@ -152,7 +176,7 @@ void moge_few_rows_times_wt(int rows, int n, int k, const float *w, const float 
  * got no tokens), which a call per group cannot know.
  */
 void moge_few_rows_grouped(int groups, const int *offsets, int n, int k, const float *w, const float *x, float *y) {
-  RowsTimesWt *kernel = rows_times_wt();
+  RowsTimesWt *kernel = isa()->times_wt;
   int g = 0;
   while (g < groups && offsets[g + 1] == offsets[g]) g++;
   while (g < groups) {
@@ -166,29 +190,44 @@ void moge_few_rows_grouped(int groups, const int *offsets, int n, int k, const f
   }
 }
 
-/* Which instantiation runs ("avx512", "avx2" or "baseline"). */
-const char *moge_few_rows_isa(void) {
-  RowsTimesWt *k = rows_times_wt();
-#ifdef HAVE_X86_INSTANTIATIONS
-  if (k == rows_times_wt_avx512) return "avx512";
-  if (k == rows_times_wt_avx2) return "avx2";
-#endif
-  return "baseline";
+/*
+ * Products per batch, each of a few rows: Y_b (rows × n) = X_b (rows × k)·W_bᵀ, W_b n × k — a
+ * decode step's attention scores, a query block against its cached keys. X, W and Y hold `batch`
+ * such matrices back to back; each batch's keys prefetch the next batch's.
+ */
+void moge_batched_times_wt(int batch, int rows, int n, int k, const float *w, const float *x, float *y) {
+  RowsTimesWt *kernel = isa()->times_wt;
+  const size_t wb = (size_t)n * k, xb = (size_t)rows * k, yb = (size_t)rows * n;
+  for (int b = 0; b < batch; b++) kernel(rows, n, k, w + b * wb, x + b * xb, y + b * yb, n, NULL, w + (b + 1) * wb);
 }
 
 /*
- * Runs the instantiation named `isa` from now on, or the best for this CPU for "" — so that tests
+ * Products per batch, each of a few rows: Y_b (rows × n) = X_b (rows × k)·W_b, W_b k × n — a
+ * decode step's attention output (probabilities times cached values) and the MoE combine (each
+ * token's k expert outputs weighted by its routing scores).
+ */
+void moge_batched_times_w(int batch, int rows, int k, int n, const float *w, const float *x, float *y) {
+  RowsTimesW *kernel = isa()->times_w;
+  const size_t wb = (size_t)k * n, xb = (size_t)rows * k, yb = (size_t)rows * n;
+  for (int b = 0; b < batch; b++) kernel(rows, k, n, w + b * wb, x + b * xb, y + b * yb);
+}
+
+/* Which instantiation runs ("avx512", "avx2" or "baseline"). */
+const char *moge_few_rows_isa(void) { return isa()->name; }
+
+/*
+ * Runs the instantiation named `name` from now on, or the best for this CPU for "" — so that tests
  * cover every instantiation the CPU can run, not only the one it picks. Returns 0, changing
  * nothing, for a name unknown here or an instruction set the CPU lacks.
  */
-int moge_few_rows_select(const char *isa) {
-  RowsTimesWt *best = best_for_cpu();
-  RowsTimesWt *wanted = NULL;
-  if (strcmp(isa, "") == 0) wanted = best;
-  else if (strcmp(isa, "baseline") == 0) wanted = rows_times_wt_baseline;
+int moge_few_rows_select(const char *name) {
+  const Isa *best = best_for_cpu();
+  const Isa *wanted = NULL;
+  if (strcmp(name, "") == 0) wanted = best;
+  else if (strcmp(name, "baseline") == 0) wanted = &BASELINE;
 #ifdef HAVE_X86_INSTANTIATIONS
-  else if (strcmp(isa, "avx2") == 0 && best != rows_times_wt_baseline) wanted = rows_times_wt_avx2;
-  else if (strcmp(isa, "avx512") == 0 && best == rows_times_wt_avx512) wanted = rows_times_wt_avx512;
+  else if (strcmp(name, "avx2") == 0 && best != &BASELINE) wanted = &AVX2;
+  else if (strcmp(name, "avx512") == 0 && best == &AVX512) wanted = &AVX512;
 #endif
   if (!wanted) return 0;
   chosen = wanted;

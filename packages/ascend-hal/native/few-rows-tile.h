@@ -94,3 +94,50 @@ ISA_ATTR static void SUFFIX(rows_times_wt)(int rows, int n, int k, const float *
   }
   for (; j < n; j++) single_row_of_w(rows, k, w + (size_t)j * k, x, y + j, ldy, bias ? bias[j] : 0.0f);
 }
+
+/*
+ * Y[i, c·LANES .. (c+1)·LANES) = X[i]·W[:, those columns] for R ≤ TILE_ROWS rows i of X (row stride
+ * k) and C ≤ 4 vectors of columns from w (W's row stride ldw), Y's row stride ldy: each step down
+ * W loads C vectors of one row and adds them, times X's value broadcast, to R × C sums. R and C are
+ * constants at every call.
+ */
+ISA_ATTR INLINE void SUFFIX(tile_w)(const int R, const int C, int k, const float *w, int ldw, const float *x, float *y, int ldy) {
+  VEC a[TILE_ROWS][4];
+  for (int i = 0; i < R; i++)
+    for (int c = 0; c < C; c++) a[i][c] = (VEC){0};
+  for (int o = 0; o < k; o++) {
+    const float *wo = w + (size_t)o * ldw;
+    VEC q[4];
+    for (int c = 0; c < C; c++) q[c] = SUFFIX(load)(wo + c * LANES);
+    for (int i = 0; i < R; i++) {
+      const float xi = x[(size_t)i * k + o];
+      for (int c = 0; c < C; c++) a[i][c] += q[c] * xi;
+    }
+  }
+  for (int i = 0; i < R; i++)
+    for (int c = 0; c < C; c++) memcpy(y + (size_t)i * ldy + c * LANES, &a[i][c], sizeof a[i][c]);
+}
+
+/* The rows of X in tiles of TILE_ROWS (then 2, then 1) against C vectors of W's columns from w. */
+ISA_ATTR INLINE void SUFFIX(row_tiles_w)(const int C, int rows, int k, const float *w, int ldw, const float *x, float *y, int ldy) {
+  int r = 0;
+  for (; r + TILE_ROWS <= rows; r += TILE_ROWS) SUFFIX(tile_w)(TILE_ROWS, C, k, w, ldw, x + (size_t)r * k, y + (size_t)r * ldy, ldy);
+#if TILE_ROWS == 4
+  if (r + 2 <= rows) {
+    SUFFIX(tile_w)(2, C, k, w, ldw, x + (size_t)r * k, y + (size_t)r * ldy, ldy);
+    r += 2;
+  }
+#endif
+  if (r < rows) SUFFIX(tile_w)(1, C, k, w, ldw, x + (size_t)r * k, y + (size_t)r * ldy, ldy);
+}
+
+/*
+ * Y (rows × n) = X (rows × k)·W (k × n, row-major): columns in blocks of 4 vectors, then single
+ * vectors, then one at a time. Reads W row after row (the hardware's stream prefetch suffices).
+ */
+ISA_ATTR static void SUFFIX(rows_times_w)(int rows, int k, int n, const float *w, const float *x, float *y) {
+  int j = 0;
+  for (; j + 4 * LANES <= n; j += 4 * LANES) SUFFIX(row_tiles_w)(4, rows, k, w + j, n, x, y + j, n);
+  for (; j + LANES <= n; j += LANES) SUFFIX(row_tiles_w)(1, rows, k, w + j, n, x, y + j, n);
+  for (; j < n; j++) single_column_of_w(rows, k, w + j, n, x, y + j, n);
+}

@@ -10,7 +10,7 @@ import { ConstSessionCache } from '../onnxruntime/const-session-cache';
 import { AVX512_ROUTING, blasKernels, blasRoutingFor, HASWELL_ROUTING, type BlasRouting, type GemmKernels } from './blas-kernels';
 import { loadOpenBlas, type OpenBlas } from './openblas';
 import { describeOverOpenBlas, jsBlas, jsSgemm } from './js-blas.test-support';
-import { FEW_ROWS_MAX, withNativeFewRows, withNativeOneRowProducts } from './native-products';
+import { FEW_ROWS_MAX, withNativeBatchedFewRows, withNativeFewRows, withNativeOneRowProducts } from './native-products';
 import { loadNativeKernels, type NativeKernels } from '../native/native-kernels';
 import { describeOverNativeKernels, jsNativeKernels } from '../native/native-kernels.test-support';
 
@@ -247,9 +247,38 @@ describe('withNativeFewRows', () => {
   });
 });
 
+describe('withNativeBatchedFewRows', () => {
+  it('takes products per batch (both operands batched alike, A not transposed) of at most FEW_ROWS_MAX rows each', () => {
+    const calls: string[] = [];
+    const native: NativeKernels = {
+      ...jsNativeKernels,
+      batchedTimesWt: (...args) => (calls.push('batchedTimesWt'), jsNativeKernels.batchedTimesWt(...args)),
+      batchedTimesW: (...args) => (calls.push('batchedTimesW'), jsNativeKernels.batchedTimesW(...args)),
+    };
+    const be = backendOver(jsBlas, AVX512_ROUTING, (k) => withNativeBatchedFewRows(k, native));
+    const [k, n] = [6, 5];
+    const cases: [number[], number[], { transA?: boolean; transB?: boolean }, string[]][] = [
+      [[3, 2, k], [3, n, k], { transB: true }, ['batchedTimesWt']],
+      [[3, 1, k], [3, k, n], {}, ['batchedTimesW']],
+      [[2, 2, FEW_ROWS_MAX, k], [2, 2, k, n], {}, ['batchedTimesW']],
+      [[3, FEW_ROWS_MAX + 1, k], [3, k, n], {}, []],
+      [[3, k, 2], [3, k, n], { transA: true }, []],
+      [[2, k], [3, k, n], {}, []],
+      [[3, 2, k], [k, n], {}, []],
+    ];
+    for (const [aShape, bShape, options, want] of cases) {
+      const [a, b] = [values(aShape.reduce((p, d) => p * d), 1), values(bShape.reduce((p, d) => p * d), 2)];
+      calls.length = 0;
+      const got = be.read(be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), options));
+      expect(calls, `${aShape} · ${bShape} ${JSON.stringify(options)}`).toEqual(want);
+      close(got, oracle.read(oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), options)));
+    }
+  });
+});
+
 // The whole kernel suite again with one-row products on the built native library, where it loads.
 describeOverNativeKernels(loadNativeKernels(), 'OpenBLAS kernels with one-row and few-row products', (native) =>
   describeOverOpenBlas(blas, 'and the rest', (lib) =>
-    describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(withNativeOneRowProducts(lib, native), routing, (k) => withNativeFewRows(k, native))),
+    describe.each(ROUTINGS)('%s', (_name, routing) => kernelSuite(withNativeOneRowProducts(lib, native), routing, (k) => withNativeBatchedFewRows(withNativeFewRows(k, native), native))),
   ),
 );

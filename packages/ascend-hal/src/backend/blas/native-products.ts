@@ -96,3 +96,27 @@ export function withNativeFewRows(inner: GemmKernels, native: NativeKernels): Ge
     },
   };
 }
+
+/**
+ * `inner` with products per batch of at most FEW_ROWS_MAX rows each — both operands batched alike,
+ * A not transposed — on the native batched kernels: a decode step's attention (a few query rows
+ * against each sequence's cached keys, then values) and the MoE combine (each token's expert
+ * outputs weighted by its routing scores). A loop of sgemm calls spends ≈ 1.5 µs a call on koffi
+ * and packing; onnxruntime's batched MatMul and the WebAssembly kernels copy their operands.
+ * It goes in front of those (createOnnxBackend), and takes products of one row too.
+ */
+export function withNativeBatchedFewRows<K extends Pick<GemmKernels, 'matmul'>>(inner: K, native: NativeKernels): K {
+  return {
+    ...inner,
+    matmul(a, b, options) {
+      if (options?.transA || !allF32(a, b) || a.shape.length < 3 || b.shape.length < 3) return inner.matmul(a, b, options);
+      const p = resolveMatmul(a.shape, b.shape, options);
+      if (!p.aBatched || !p.bBatched || p.m > FEW_ROWS_MAX || p.batch * p.m * p.n === 0) return inner.matmul(a, b, options);
+      const out = allocateOutputF32(p.batch * p.m * p.n);
+      const [ad, bd] = [a.data as Float32Array, b.data as Float32Array];
+      if (p.transB) native.batchedTimesWt(p.batch, p.m, p.n, p.k, bd, ad, out);
+      else native.batchedTimesW(p.batch, p.m, p.k, p.n, bd, ad, out);
+      return new CpuTensor(a.backend, 'f32', p.outShape, out);
+    },
+  };
+}

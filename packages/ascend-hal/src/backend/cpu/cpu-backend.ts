@@ -5,7 +5,7 @@ import { MogeError } from '@moge/core';
 import type { Backend, HostArray, MatmulOptions, Tensor, TensorDType } from '../backend';
 import { affine, axpyInPlace, binary, swiglu, swigluBackward, unary } from '../reference/elementwise';
 import { groupTopK } from '../reference/group-topk';
-import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose, writeColumns, type CopyRows } from '../reference/indexing';
+import { concatColumns, gatherRows, scatterAddRows, sliceColumns, transpose, writeColumns, type CopyRows, type CopyStrided } from '../reference/indexing';
 import { groupedMatmul, groupedMatmulWeightGrad, matmul, matmulBias } from '../reference/matmul';
 import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { max, sum, sumAll } from '../reference/reductions';
@@ -26,6 +26,8 @@ export interface CpuKernelOverrides {
   transpose?(a: CpuTensor, perm: readonly number[]): CpuTensor;
   /** The row copy of gatherRows, after its checks (the checks and the output stay with the backend). */
   gatherRowsCopy?: CopyRows;
+  /** The row loop of sliceColumns, concatColumns and writeColumns, once their shapes are checked. */
+  copyStrided?: CopyStrided;
   rmsNormBackward?(x: CpuTensor, weight: CpuTensor, invRms: CpuTensor, dy: CpuTensor): { dx: CpuTensor; dWeight: CpuTensor };
   rmsNorm?(x: CpuTensor, weight: CpuTensor, eps: number): { y: CpuTensor; invRms: CpuTensor };
   rope?(x: CpuTensor, positions: Int32Array, theta: number, options?: { inverse?: boolean }): CpuTensor;
@@ -168,9 +170,10 @@ export function createCpuBackend(name: string, overrides: CpuKernelOverrides = {
 
     gatherRows: (table, index) => gatherRows(own(table, 'gatherRows'), int32Arg('gatherRows', 'index', index), overrides.gatherRowsCopy),
     scatterAddRows: (dst, index, src) => scatter(requireMutable(own(dst, 'scatterAddRows'), 'scatterAddRows'), int32Arg('scatterAddRows', 'index', index), own(src, 'scatterAddRows')),
-    sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width),
-    concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns'))),
-    writeColumns: (dst, src, start) => writeColumns(requireMutable(own(dst, 'writeColumns'), 'writeColumns'), own(src, 'writeColumns'), start),
+    sliceColumns: (a, start, width) => sliceColumns(own(a, 'sliceColumns'), start, width, overrides.copyStrided),
+    concatColumns: (parts) => concatColumns(parts.map((p) => own(p, 'concatColumns')), overrides.copyStrided),
+    writeColumns: (dst, src, start) =>
+      writeColumns(requireMutable(own(dst, 'writeColumns'), 'writeColumns'), own(src, 'writeColumns'), start, overrides.copyStrided),
     transpose: (a, p) => perm(own(a, 'transpose'), p),
     groupTopK: (scores, groups, kPerGroup) => groupTopK(own(scores, 'groupTopK'), groups, kPerGroup),
   };

@@ -3,6 +3,7 @@ import { jsSgemm } from '../blas/js-blas.test-support';
 import { CpuTensor } from '../cpu/cpu-tensor';
 import { copyRuns } from '../cpu/fast-transpose';
 import { swigluBackward } from '../reference/elementwise';
+import { copyStridedJs } from '../reference/indexing';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
 
 /** The native kernels' contract in JS (through the JS sgemm): a stand-in where the library is not built. */
@@ -29,12 +30,23 @@ export const jsNativeKernels: NativeKernels = {
       jsSgemm(false, true, end - start, n, k, 1, x.subarray(start * k, end * k), k, w.subarray(g * n * k, (g + 1) * n * k), k, 0, out, n);
     }
   },
+  batchedTimesWt: (batch, rows, n, k, w, x, y) => {
+    for (let b = 0; b < batch; b++) {
+      jsSgemm(false, true, rows, n, k, 1, x.subarray(b * rows * k), k, w.subarray(b * n * k), k, 0, y.subarray(b * rows * n, (b + 1) * rows * n), n);
+    }
+  },
+  batchedTimesW: (batch, rows, k, n, w, x, y) => {
+    for (let b = 0; b < batch; b++) {
+      jsSgemm(false, false, rows, n, k, 1, x.subarray(b * rows * k), k, w.subarray(b * k * n), n, 0, y.subarray(b * rows * n, (b + 1) * rows * n), n);
+    }
+  },
   fewRowsIsa: () => 'js',
   fewRowsSelect: (isa) => isa === '',
   copyRuns: (src, dst, runs, run, shape, strides) => copyRuns(src, dst, runs, run, shape, strides),
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
+  copyStrided: (src, srcStride, dst, dstStride, rows, width) => copyStridedJs(src, srcStride, dst, dstStride, rows, width),
   swigluBackward: (g, u, dy, dg, du) => {
     const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
     const [dGate, dUp] = swigluBackward(tensor(g), tensor(u), tensor(dy));

@@ -4,7 +4,8 @@
  * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
  * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; a product of a few rows (a
  * batch-32 decode step's) runs best unpacked, reading each weight once (native/few-rows-products.c); copying attention's runs and
- * the MoE dispatch's rows costs a view per run in JS, a memcpy in C (native/data-movement.c); and
+ * the MoE dispatch's rows, and column slices, costs a view per run in JS, a memcpy in C
+ * (native/data-movement.c); and
  * SwiGLU's backward in WebAssembly copies its five operands in and out (native/swiglu-backward.c).
  *
  * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
@@ -42,6 +43,13 @@ export interface NativeKernels {
    * W_gᵀ, W being [groups, n, k], into the same rows of Y (n each). Every row of Y belongs to a group.
    */
   fewRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /**
+   * Products per batch of a few rows each: Y_b (rows × n) = X_b (rows × k)·W_bᵀ with W_b n × k, for
+   * `batch` matrices back to back in X, W and Y (a decode step's attention scores).
+   */
+  batchedTimesWt(batch: number, rows: number, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
+  /** The same with W_b k × n: Y_b = X_b·W_b (attention's output, the MoE combine). */
+  batchedTimesW(batch: number, rows: number, k: number, n: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
   /** The instruction set the few-row products run on: "avx512", "avx2", "baseline" (or "js"). */
   fewRowsIsa(): string;
   /**
@@ -58,6 +66,11 @@ export interface NativeKernels {
   copyRuns(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, runs: number, run: number, shape: Int32Array, strides: Int32Array): void;
   /** dst row i = table row index[i], rows of d 4-byte elements; the caller checks the indices. */
   gatherRows(table: Float32Array | Int32Array, dst: Float32Array | Int32Array, index: Int32Array, d: number): void;
+  /**
+   * `rows` rows of `width` 4-byte elements from src (row stride srcStride) to dst (row stride
+   * dstStride), each starting at its view's first element; the caller checks the extents.
+   */
+  copyStrided(src: Float32Array | Int32Array, srcStride: number, dst: Float32Array | Int32Array, dstStride: number, rows: number, width: number): void;
   /** For y = silu(g)·u: dg and du from dy, over whole arrays of one length (the caller checks). */
   swigluBackward(g: Float32Array, u: Float32Array, dy: Float32Array, dg: Float32Array, du: Float32Array): void;
   /** The shared library that was loaded. */
@@ -110,10 +123,13 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const grouped = lib.func('void moge_gemv_rows_grouped(int, int *, int, int, float *, float *, float *)');
     const fewRows = lib.func('void moge_few_rows_times_wt(int, int, int, float *, float *, float *, float *)');
     const fewRowsGrouped = lib.func('void moge_few_rows_grouped(int, int *, int, int, float *, float *, float *)');
+    const batchedTimesWt = lib.func('void moge_batched_times_wt(int, int, int, int, float *, float *, float *)');
+    const batchedTimesW = lib.func('void moge_batched_times_w(int, int, int, int, float *, float *, float *)');
     const fewRowsIsa = lib.func('const char *moge_few_rows_isa()');
     const fewRowsSelect = lib.func('int moge_few_rows_select(const char *)');
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
+    const copyStrided = lib.func('void moge_copy_strided(void *, int, void *, int, int, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
     return {
       ok: true,
@@ -123,10 +139,13 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         gemvRowsGrouped: (groups, offsets, n, k, w, x, y) => void grouped(groups, offsets, n, k, w, x, y),
         fewRowsTimesWt: (rows, n, k, w, x, bias, y) => void fewRows(rows, n, k, w, x, bias, y),
         fewRowsGrouped: (groups, offsets, n, k, w, x, y) => void fewRowsGrouped(groups, offsets, n, k, w, x, y),
+        batchedTimesWt: (batch, rows, n, k, w, x, y) => void batchedTimesWt(batch, rows, n, k, w, x, y),
+        batchedTimesW: (batch, rows, k, n, w, x, y) => void batchedTimesW(batch, rows, k, n, w, x, y),
         fewRowsIsa: () => fewRowsIsa() as string,
         fewRowsSelect: (isa) => fewRowsSelect(isa) === 1,
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
+        copyStrided: (src, srcStride, dst, dstStride, rows, width) => void copyStrided(src, srcStride, dst, dstStride, rows, width),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),
         library: path,
       },

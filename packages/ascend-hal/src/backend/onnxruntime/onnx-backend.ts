@@ -15,7 +15,7 @@ import { blasSum } from '../blas/blas-sum';
 import { wasmKernelModule } from '../wasm/kernel-module';
 import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
-import { withNativeFewRows, withNativeOneRowProducts } from '../blas/native-products';
+import { withNativeBatchedFewRows, withNativeFewRows, withNativeOneRowProducts } from '../blas/native-products';
 import { loadNativeKernels } from '../native/native-kernels';
 import { nativeSwigluBackward } from '../native/native-swiglu-backward';
 import { SessionCache } from './session-cache';
@@ -126,9 +126,12 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const bf16Store = parsed.bf16Weights === false ? null : bf16WeightStore();
   const rowGemm = bf16Store ? bf16WeightKernels(bf16Store, f32Gemm) : f32Gemm;
   const wasmModule = parsed.wasmKernels === false ? null : wasmKernelModule();
-  const gemm = wasmModule ? smallBatchedMatmul(wasmModule, rowGemm) : rowGemm;
+  const smallGemm = wasmModule ? smallBatchedMatmul(wasmModule, rowGemm) : rowGemm;
+  const gemm = native ? withNativeBatchedFewRows(smallGemm, native) : smallGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
-  const nativeOnly = native ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, ...nativeSwigluBackward(native) } : { transpose: transposeRuns };
+  const nativeOnly = native
+    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwigluBackward(native) }
+    : { transpose: transposeRuns };
   const backend = createCpuBackend('onnxruntime', { ...elementwise, ...nativeOnly, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
 }

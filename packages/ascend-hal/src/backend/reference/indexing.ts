@@ -15,6 +15,18 @@ function checkIndex(kernel: string, index: Int32Array, limit: number): void {
 export type CopyRows = (table: HostArray, out: HostArray, index: Int32Array, d: number) => void;
 
 /**
+ * `rows` rows of `width` elements from src (row stride srcStride) to dst (row stride dstStride), src
+ * and dst starting at their first element: the row loop of sliceColumns, concatColumns and
+ * writeColumns, which moge's native library can do instead (NativeKernels.copyStrided).
+ */
+export type CopyStrided = (src: HostArray, srcStride: number, dst: HostArray, dstStride: number, rows: number, width: number) => void;
+
+/** CopyStrided in JS: a view and TypedArray.set a row. */
+export const copyStridedJs: CopyStrided = (src, srcStride, dst, dstStride, rows, width) => {
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * srcStride, r * srcStride + width), r * dstStride);
+};
+
+/**
  * out[i] = table[index[i]]: table [V, D] → [n, D] (any dtype, e.g. i32 lookup tables too). `copyRows`
  * copies the rows once the shapes and indices are checked (default: the JS loop below).
  */
@@ -64,18 +76,18 @@ export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor
  * Columns [start, start + width) of the last axis. Leading axes are all treated as rows, so a
  * [T, H, D] tensor slices its last axis too (the interface names the 2-D case).
  */
-export function sliceColumns(a: CpuTensor, start: number, width: number): CpuTensor {
+export function sliceColumns(a: CpuTensor, start: number, width: number, copy: CopyStrided = copyStridedJs): CpuTensor {
   const { rows, cols } = rowsAndCols(a.shape, 'sliceColumns');
   if (!Number.isInteger(start) || !Number.isInteger(width) || start < 0 || width < 0 || start + width > cols) {
     throw shapeError('sliceColumns', `columns [${start}, ${start + width}) are outside [0, ${cols})`);
   }
   const out = allocateOutput(a.dtype, rows * width);
-  for (let r = 0; r < rows; r++) out.set(a.data.subarray(r * cols + start, r * cols + start + width), r * width);
+  if (rows * width > 0) copy(a.data.subarray(start), cols, out, width, rows, width);
   return new CpuTensor(a.backend, a.dtype, [...a.shape.slice(0, -1), width], out);
 }
 
 /** dst[r, start + j] = src[r, j], in place: the columns of `src` land at `start` in every row of `dst`. */
-export function writeColumns(dst: CpuTensor, src: CpuTensor, start: number): void {
+export function writeColumns(dst: CpuTensor, src: CpuTensor, start: number, copy: CopyStrided = copyStridedJs): void {
   const { rows, cols } = rowsAndCols(dst.shape, 'writeColumns');
   const w = src.shape[src.shape.length - 1] ?? 0;
   const srcRows = w === 0 ? rowsAndCols(src.shape, 'writeColumns').rows : src.size / w;
@@ -85,11 +97,11 @@ export function writeColumns(dst: CpuTensor, src: CpuTensor, start: number): voi
   if (!Number.isInteger(start) || start < 0 || start + w > cols) {
     throw shapeError('writeColumns', `columns [${start}, ${start + w}) are outside [0, ${cols})`);
   }
-  for (let r = 0; r < rows; r++) dst.data.set(src.data.subarray(r * w, (r + 1) * w), r * cols + start);
+  if (rows * w > 0) copy(src.data, w, dst.data.subarray(start), cols, rows, w);
 }
 
 /** Concatenates along the last axis; all parts share the leading axes and the dtype. */
-export function concatColumns(parts: readonly CpuTensor[]): CpuTensor {
+export function concatColumns(parts: readonly CpuTensor[], copy: CopyStrided = copyStridedJs): CpuTensor {
   if (parts.length === 0) throw shapeError('concatColumns', 'needs at least one part');
   const first = parts[0]!;
   const lead = first.shape.slice(0, -1);
@@ -104,7 +116,7 @@ export function concatColumns(parts: readonly CpuTensor[]): CpuTensor {
   let col = 0;
   for (const p of parts) {
     const w = p.shape[p.shape.length - 1]!;
-    for (let r = 0; r < rows; r++) out.set(p.data.subarray(r * w, (r + 1) * w), r * total + col);
+    if (rows * w > 0) copy(p.data, w, out.subarray(col), total, rows, w);
     col += w;
   }
   return new CpuTensor(first.backend, first.dtype, [...lead, total], out);

@@ -7,6 +7,9 @@
  * ≈ 50 GFLOP/s. Here each block of 4 weight rows is read once from memory, asked for PREFETCH_ROWS
  * rows ahead, and used from registers against every row of X: running dot products along k, summed
  * across lanes once per output by a shuffle tree (tools/bench/few_rows_bandwidth.c has the figures).
+ * The same kernels serve products per batch (a decode step's attention over each sequence's cached
+ * keys, Y_b = X_b·K_bᵀ), and a second tile, Y = X·W with W k × n, its other half (probabilities
+ * times cached values) and the MoE combine: where a loop of sgemm calls paid ≈ 1.5 µs a call.
  *
  * Portable vector C, instantiated per instruction set from few-rows-tile.h: on x86-64 with GCC or
  * Clang an AVX-512 one (16 lanes, 4 × 4 tiles: 32 registers) and an AVX2 + FMA one (8 lanes, 2 × 4

@@ -1,6 +1,6 @@
 /*
  * How fast one core runs a batch-32 decode step's expert products of moge-small (the question behind
- * packages/ascend-hal/native/few-rows-products.c): per layer, 32 tokens each routed to one expert
+ * packages/ascend-hal/native/vector-kernels.c): per layer, 32 tokens each routed to one expert
  * in every group of 4 (MoGE top-4 of 16, at random), so ≈ 8 rows an expert, times each expert's
  * gate, up and down weights (256 × 256). Six layers' weights are one 75.5 MB block, so they come
  * from memory as in the model. Kernels, alternating within a round:
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../../packages/ascend-hal/native/few-rows-products.c"
+#include "../../packages/ascend-hal/native/vector-kernels.c"
 
 void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                  int ldb, float beta, float *c, int ldc);

@@ -63,7 +63,7 @@ for (const perExpert of [2, 4, 8, 16, 32, 64]) {
   rows.push([`16 experts × [${perExpert}×${k}]·[${n}×${k}]ᵀ`, variants([experts, n, k], experts * n * k, (b, w) => b.groupedMatmul(x[b === withNative ? 0 : 1]!, w, offsets, { transB: true }))]);
 }
 
-console.log(`few-row kernel: ${native.kernels.fewRowsIsa()} instantiation; µs a call, median of ${ROUNDS} interleaved rounds, weights cold`);
+console.log(`few-row kernel: ${native.kernels.vectorIsa()} instantiation; µs a call, median of ${ROUNDS} interleaved rounds, weights cold`);
 console.log(`${'product'.padEnd(36)} ${'few-row'.padStart(9)} ${'pre-packed'.padStart(11)} ${'OpenBLAS'.padStart(9)}`);
 for (const [shape, vs] of rows) {
   // Every copy once first: a constant's pre-packed session is made at its first product.

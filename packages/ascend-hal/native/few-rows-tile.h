@@ -1,14 +1,86 @@
 /*
- * One instantiation of the few-row product (few-rows-products.c includes this once per instruction
- * set). The includer defines:
- *   VEC          a GCC/Clang vector of LANES floats (8 or 16)
- *   LANES        its width
- *   TILE_ROWS    rows of X per tile (4 with 32 vector registers, 2 with 16)
- *   ISA_ATTR     the function attribute that selects the instruction set (may be empty)
- *   SUFFIX(name) the instantiation's name for `name`
- * A tile is TILE_ROWS rows of X against 4 rows of W: TILE_ROWS × 4 running dot products, each
- * weight vector loaded once per step and used TILE_ROWS times, each X vector 4 times.
+ * Few-row f32 products against row-major weights, Y = X·Wᵀ (+ bias), W being n × k: what a batch-32
+ * decode step does with every expert (32 tokens × top-4 over 16 experts is 8 rows an expert on
+ * average) and with its dense weights (32 rows). Such a product reads each weight once and does
+ * 2·rows FLOPs per 4 bytes. A GEMM library packs the weight first (a second pass over it, per call
+ * and per expert), and onnxruntime's pre-packed session ran moge-small's expert products at
+ * ≈ 50 GFLOP/s. Here each block of 4 weight rows is read once from memory, asked for PREFETCH_ROWS
+ * rows ahead, and used from registers against every row of X: running dot products along k, summed
+ * across lanes once per output by a shuffle tree (tools/bench/few_rows_bandwidth.c has the figures).
+ * The same kernels serve products per batch (a decode step's attention over each sequence's cached
+ * keys, Y_b = X_b·K_bᵀ), and a second tile, Y = X·W with W k × n, its other half (probabilities
+ * times cached values) and the MoE combine: where a loop of sgemm calls paid ≈ 1.5 µs a call.
+ *
+ * One instantiation per instruction set (vector-kernels.c includes this once per set, after
+ * defining VEC (LANES floats, 8 or 16), IVEC (LANES int32s), LANES, TILE_ROWS (rows of X per tile: 4
+ * with 32 vector registers, 2 with 16), ISA_ATTR (the attribute selecting the set, may be empty) and
+ * SUFFIX(name) (the instantiation's name for `name`). A tile is TILE_ROWS rows of X against 4 rows
+ * of W: TILE_ROWS × 4 running dot products, each weight vector loaded once per step and used
+ * TILE_ROWS times, each X vector 4 times.
  */
+
+/* What every instantiation shares, defined once. */
+#ifndef MOGE_FEW_ROWS_SHARED
+#define MOGE_FEW_ROWS_SHARED
+
+/* Weight rows asked for ahead of the 4-row block being read (tools/bench/few_rows_bandwidth.c). */
+enum { PREFETCH_ROWS = 8 };
+
+#if defined(__clang__) || __GNUC__ >= 12
+#define SHUFFLE8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE8(a, b, ...) __builtin_shuffle(a, b, (i32x8){__VA_ARGS__})
+#endif
+/* Lanes {a0+a1, b0+b1, a2+a3, b2+b3, …}; then {Σa[0..3], Σb[0..3], Σc[0..3], Σd[0..3], Σa[4..7], …} from two of those. */
+#define PAIRS8(a, b) (SHUFFLE8(a, b, 0, 8, 2, 10, 4, 12, 6, 14) + SHUFFLE8(a, b, 1, 9, 3, 11, 5, 13, 7, 15))
+#define QUADS8(a, b) (SHUFFLE8(a, b, 0, 1, 8, 9, 4, 5, 12, 13) + SHUFFLE8(a, b, 2, 3, 10, 11, 6, 7, 14, 15))
+
+INLINE f32x4 load4(const float *p) {
+  f32x4 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+INLINE void store4(float *p, f32x4 v) { memcpy(p, &v, sizeof v); }
+
+INLINE f32x4 low4(f32x8 v) {
+  f32x4 h;
+  memcpy(&h, &v, sizeof h);
+  return h;
+}
+
+INLINE f32x4 high4(f32x8 v) {
+  f32x4 h;
+  memcpy(&h, (const char *)&v + sizeof h, sizeof h);
+  return h;
+}
+
+/* Asks for lines first .. first + count - 1 (of 64 bytes) of the `total` lines at `block`. */
+INLINE void prefetch_lines(const char *block, int first, int count, int total) {
+  for (int line = first; line < first + count && line < total; line++) __builtin_prefetch(block + (size_t)64 * line, 0, 3);
+}
+
+/* Y[r, 0] = X[r]·w + bias for one row w of W (when n is not a multiple of 4): plain loops. */
+static void single_row_of_w(int rows, int k, const float *w, const float *x, float *y, int ldy, float bias) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * k;
+    float s = 0.0f;
+    for (int o = 0; o < k; o++) s += xr[o] * w[o];
+    y[(size_t)r * ldy] = s + bias;
+  }
+}
+
+/* Y[r, 0] = X[r]·w for one column w of W (row stride ldw; when n is not a multiple of the lanes). */
+static void single_column_of_w(int rows, int k, const float *w, int ldw, const float *x, float *y, int ldy) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * k;
+    float s = 0.0f;
+    for (int o = 0; o < k; o++) s += xr[o] * w[(size_t)o * ldw];
+    y[(size_t)r * ldy] = s;
+  }
+}
+
+#endif
 
 ISA_ATTR INLINE VEC SUFFIX(load)(const float *p) {
   VEC v;

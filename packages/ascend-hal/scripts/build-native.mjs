@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Every C file of native/, listed so that a stray file there is never compiled in.
-const SOURCES = ['abi.c', 'one-row-products.c', 'few-rows-products.c', 'data-movement.c', 'swiglu-backward.c'];
+const SOURCES = ['abi.c', 'one-row-products.c', 'vector-kernels.c', 'data-movement.c'];
 const sources = SOURCES.map((file) => join(root, 'native', file));
 const outDir = join(root, 'native', 'build');
 // Kept in step with libraryFileName() in src/backend/native/native-kernels.ts.

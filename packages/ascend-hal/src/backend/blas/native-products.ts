@@ -5,7 +5,7 @@
  * - products of a few rows against a weight stored [N, K] (transB: every Linear weight and expert;
  *   a batch-32 decode step's), dense or grouped, instead of OpenBLAS's sgemm (which packs the weight
  *   on every call, per expert) or onnxruntime's pre-packed sessions: the native kernel reads each
- *   weight once and keeps it in registers for every row (native/few-rows-products.c).
+ *   weight once and keeps it in registers for every row (native/vector-kernels.c).
  * Everything else stays where it was.
  */
 import type { MatmulOptions } from '../backend';

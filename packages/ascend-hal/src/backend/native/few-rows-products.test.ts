@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { offsetsOf } from '../conformance/case-builder';
 import { nativeKernelsStatus } from '../onnxruntime/onnx-backend';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels, jsNativeKernels, viewAt } from './native-kernels.test-support';
+import { describeOverNativeKernels, describeOverVectorIsas, jsNativeKernels, viewAt } from './native-kernels.test-support';
 
 const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
 
@@ -118,41 +118,19 @@ function contract(kernels: NativeKernels): void {
 
 const loaded = loadNativeKernels();
 
-// Every instantiation this CPU runs, not only the one it picks; the pick is restored afterwards.
-for (const isa of ['avx512', 'avx2', 'baseline'] as const) {
-  const runs = loaded.ok && loaded.kernels.fewRowsSelect(isa);
-  if (loaded.ok) loaded.kernels.fewRowsSelect('');
-  describe.skipIf(loaded.ok && !runs)(`few-row products, ${isa}${loaded.ok && !runs ? ' (this CPU lacks it)' : ''}`, () => {
-    describeOverNativeKernels(loaded, `few-row products (${isa})`, (kernels) => {
-      afterAll(() => void kernels.fewRowsSelect(''));
-      it('runs the instantiation selected', () => {
-        kernels.fewRowsSelect(isa);
-        expect(kernels.fewRowsIsa()).toBe(isa);
-      });
-      // Selected before every call: another test file in this process may have changed it.
-      const selected = <A extends unknown[]>(f: (...args: A) => void) => (...args: A) => (kernels.fewRowsSelect(isa), f(...args));
-      contract({
-        ...kernels,
-        fewRowsTimesWt: selected(kernels.fewRowsTimesWt),
-        fewRowsGrouped: selected(kernels.fewRowsGrouped),
-        batchedTimesWt: selected(kernels.batchedTimesWt),
-        batchedTimesW: selected(kernels.batchedTimesW),
-      });
-    });
-  });
-}
+describeOverVectorIsas(loaded, 'few-row products', contract);
 
-describeOverNativeKernels(loaded, 'few-row instantiation choice', (kernels) => {
-  afterAll(() => void kernels.fewRowsSelect(''));
+describeOverNativeKernels(loaded, 'vector instantiation choice', (kernels) => {
+  afterAll(() => void kernels.selectVectorIsa(''));
   it('picks the best the CPU has, refuses names it does not know', () => {
-    expect(kernels.fewRowsSelect('')).toBe(true);
-    const best = kernels.fewRowsIsa();
+    expect(kernels.selectVectorIsa('')).toBe(true);
+    const best = kernels.vectorIsa();
     expect(['avx512', 'avx2', 'baseline']).toContain(best);
-    expect(kernels.fewRowsSelect('nonsense' as 'avx2')).toBe(false);
-    expect(kernels.fewRowsIsa()).toBe(best);
+    expect(kernels.selectVectorIsa('nonsense' as 'avx2')).toBe(false);
+    expect(kernels.vectorIsa()).toBe(best);
   });
 
   it('nativeKernelsStatus() names the instantiation in use', () => {
-    expect(nativeKernelsStatus()).toEqual({ loaded: true, path: kernels.library, fewRowsIsa: kernels.fewRowsIsa() });
+    expect(nativeKernelsStatus()).toEqual({ loaded: true, path: kernels.library, vectorIsa: kernels.vectorIsa() });
   });
 });

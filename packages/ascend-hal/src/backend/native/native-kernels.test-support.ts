@@ -1,8 +1,8 @@
-import { describe } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { CpuTensor } from '../cpu/cpu-tensor';
 import { copyRuns } from '../cpu/fast-transpose';
-import { swigluBackward } from '../reference/elementwise';
+import { swiglu, swigluBackward } from '../reference/elementwise';
 import { copyStridedJs } from '../reference/indexing';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
 
@@ -40,13 +40,17 @@ export const jsNativeKernels: NativeKernels = {
       jsSgemm(false, false, rows, n, k, 1, x.subarray(b * rows * k), k, w.subarray(b * k * n), n, 0, y.subarray(b * rows * n, (b + 1) * rows * n), n);
     }
   },
-  fewRowsIsa: () => 'js',
-  fewRowsSelect: (isa) => isa === '',
+  vectorIsa: () => 'js',
+  selectVectorIsa: (isa) => isa === '',
   copyRuns: (src, dst, runs, run, shape, strides) => copyRuns(src, dst, runs, run, shape, strides),
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
   copyStrided: (src, srcStride, dst, dstStride, rows, width) => copyStridedJs(src, srcStride, dst, dstStride, rows, width),
+  swiglu: (g, u, y) => {
+    const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
+    y.set(swiglu(tensor(g), tensor(u)).data);
+  },
   swigluBackward: (g, u, dy, dg, du) => {
     const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
     const [dGate, dUp] = swigluBackward(tensor(g), tensor(u), tensor(dy));
@@ -73,4 +77,38 @@ export function viewAt<T extends Float32Array | Int32Array>(data: T, offset: num
   const buffer = new (data.constructor as new (n: number) => T)(offset + data.length + 3).fill(fill);
   buffer.set(data, offset);
   return buffer.subarray(offset, offset + data.length) as T;
+}
+
+/** The instruction sets the vector kernels are instantiated for (native/vector-kernels.c). */
+export const VECTOR_ISAS = ['avx512', 'avx2', 'baseline'] as const;
+
+/**
+ * `suite`'s tests once per vector instantiation this CPU runs (not only the one it picks), on
+ * kernels that select it before every call — another test file in this process may select another —
+ * and that restore the CPU's pick afterwards. Where the library does not load, as describeOverNativeKernels.
+ */
+export function describeOverVectorIsas(loaded: NativeKernelsLoad, title: string, suite: (kernels: NativeKernels) => void): void {
+  for (const isa of VECTOR_ISAS) {
+    const runs = loaded.ok && loaded.kernels.selectVectorIsa(isa);
+    if (loaded.ok) loaded.kernels.selectVectorIsa('');
+    describe.skipIf(loaded.ok && !runs)(`${title}, ${isa}${loaded.ok && !runs ? ' (this CPU lacks it)' : ''}`, () => {
+      describeOverNativeKernels(loaded, `${title} (${isa})`, (kernels) => {
+        afterAll(() => void kernels.selectVectorIsa(''));
+        it('runs the instantiation selected', () => {
+          kernels.selectVectorIsa(isa);
+          expect(kernels.vectorIsa()).toBe(isa);
+        });
+        const selected = <A extends unknown[]>(f: (...args: A) => void) => (...args: A) => (kernels.selectVectorIsa(isa), f(...args));
+        suite({
+          ...kernels,
+          fewRowsTimesWt: selected(kernels.fewRowsTimesWt),
+          fewRowsGrouped: selected(kernels.fewRowsGrouped),
+          batchedTimesWt: selected(kernels.batchedTimesWt),
+          batchedTimesW: selected(kernels.batchedTimesW),
+          swiglu: selected(kernels.swiglu),
+          swigluBackward: selected(kernels.swigluBackward),
+        });
+      });
+    });
+  }
 }

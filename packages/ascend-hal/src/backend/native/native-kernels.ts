@@ -3,10 +3,10 @@
  * through koffi. Why they exist: a one-row product streams its weights from memory, and a kernel
  * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
  * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; a product of a few rows (a
- * batch-32 decode step's) runs best unpacked, reading each weight once (native/few-rows-products.c); copying attention's runs and
+ * batch-32 decode step's) runs best unpacked, reading each weight once (native/vector-kernels.c); copying attention's runs and
  * the MoE dispatch's rows, and column slices, costs a view per run in JS, a memcpy in C
  * (native/data-movement.c); and
- * SwiGLU's backward in WebAssembly copies its five operands in and out (native/swiglu-backward.c).
+ * SwiGLU in WebAssembly copies its operands in and out (native/pointwise-tile.h).
  *
  * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
  * `--ignore-scripts`, Windows), koffi is missing, or MOGE_NATIVE_KERNELS=0, loadNativeKernels()
@@ -35,7 +35,7 @@ export interface NativeKernels {
   gemvRowsGrouped(groups: number, offsets: Int32Array, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
   /**
    * Y (rows × n) = X (rows × k)·Wᵀ + bias, W n × k row-major; bias (n) may be null: a product of a
-   * few rows (a batch-32 decode step's) that reads each weight once (native/few-rows-products.c).
+   * few rows (a batch-32 decode step's) that reads each weight once (native/vector-kernels.c).
    */
   fewRowsTimesWt(rows: number, n: number, k: number, w: Float32Array, x: Float32Array, bias: Float32Array | null, y: Float32Array): void;
   /**
@@ -51,12 +51,12 @@ export interface NativeKernels {
   /** The same with W_b k × n: Y_b = X_b·W_b (attention's output, the MoE combine). */
   batchedTimesW(batch: number, rows: number, k: number, n: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
   /** The instruction set the few-row products run on: "avx512", "avx2", "baseline" (or "js"). */
-  fewRowsIsa(): string;
+  vectorIsa(): string;
   /**
    * Runs the few-row products on instruction set `isa` from now on ("" for the best this CPU has),
    * process-wide: for tests and benchmarks. False, changing nothing, where the CPU lacks it.
    */
-  fewRowsSelect(isa: '' | 'avx512' | 'avx2' | 'baseline'): boolean;
+  selectVectorIsa(isa: '' | 'avx512' | 'avx2' | 'baseline'): boolean;
   /**
    * dst = src permuted along its leading axes, the last in place (4-byte elements): `runs` runs of
    * `run` elements, run r read where an odometer over dst's leading `shape` reaches after r steps,
@@ -71,6 +71,8 @@ export interface NativeKernels {
    * dstStride), each starting at its view's first element; the caller checks the extents.
    */
   copyStrided(src: Float32Array | Int32Array, srcStride: number, dst: Float32Array | Int32Array, dstStride: number, rows: number, width: number): void;
+  /** y = silu(g)·u over whole arrays of one length (the caller checks). */
+  swiglu(g: Float32Array, u: Float32Array, y: Float32Array): void;
   /** For y = silu(g)·u: dg and du from dy, over whole arrays of one length (the caller checks). */
   swigluBackward(g: Float32Array, u: Float32Array, dy: Float32Array, dg: Float32Array, du: Float32Array): void;
   /** The shared library that was loaded. */
@@ -125,11 +127,12 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const fewRowsGrouped = lib.func('void moge_few_rows_grouped(int, int *, int, int, float *, float *, float *)');
     const batchedTimesWt = lib.func('void moge_batched_times_wt(int, int, int, int, float *, float *, float *)');
     const batchedTimesW = lib.func('void moge_batched_times_w(int, int, int, int, float *, float *, float *)');
-    const fewRowsIsa = lib.func('const char *moge_few_rows_isa()');
-    const fewRowsSelect = lib.func('int moge_few_rows_select(const char *)');
+    const vectorIsa = lib.func('const char *moge_vector_isa()');
+    const selectVectorIsa = lib.func('int moge_vector_isa_select(const char *)');
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
     const copyStrided = lib.func('void moge_copy_strided(void *, int, void *, int, int, int)');
+    const swiglu = lib.func('void moge_swiglu(float *, float *, float *, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
     return {
       ok: true,
@@ -141,11 +144,12 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         fewRowsGrouped: (groups, offsets, n, k, w, x, y) => void fewRowsGrouped(groups, offsets, n, k, w, x, y),
         batchedTimesWt: (batch, rows, n, k, w, x, y) => void batchedTimesWt(batch, rows, n, k, w, x, y),
         batchedTimesW: (batch, rows, k, n, w, x, y) => void batchedTimesW(batch, rows, k, n, w, x, y),
-        fewRowsIsa: () => fewRowsIsa() as string,
-        fewRowsSelect: (isa) => fewRowsSelect(isa) === 1,
+        vectorIsa: () => vectorIsa() as string,
+        selectVectorIsa: (isa) => selectVectorIsa(isa) === 1,
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
         copyStrided: (src, srcStride, dst, dstStride, rows, width) => void copyStrided(src, srcStride, dst, dstStride, rows, width),
+        swiglu: (g, u, y) => void swiglu(g, u, y, g.length),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),
         library: path,
       },

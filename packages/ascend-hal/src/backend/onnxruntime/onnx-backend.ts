@@ -17,7 +17,7 @@ import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
 import { withNativeBatchedFewRows, withNativeFewRows, withNativeOneRowProducts } from '../blas/native-products';
 import { loadNativeKernels } from '../native/native-kernels';
-import { nativeSwigluBackward } from '../native/native-swiglu-backward';
+import { nativeSwiglu } from '../native/native-swiglu';
 import { SessionCache } from './session-cache';
 import { bf16WeightStore } from '../wasm/bf16-weight-store';
 import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
@@ -130,7 +130,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const gemm = native ? withNativeBatchedFewRows(smallGemm, native) : smallGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
   const nativeOnly = native
-    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwigluBackward(native) }
+    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwiglu(native) }
     : { transpose: transposeRuns };
   const backend = createCpuBackend('onnxruntime', { ...elementwise, ...nativeOnly, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };
@@ -150,7 +150,7 @@ export function gemmLibrary(): { library: 'openblas'; path: string; coreName: st
  * this machine by default (the library loaded, where from, and the instruction set of its few-row
  * kernel: "avx512", "avx2" or "baseline"), or why they stay on OpenBLAS and onnxruntime.
  */
-export function nativeKernelsStatus(): { loaded: true; path: string; fewRowsIsa: string } | { loaded: false; reason: string } {
+export function nativeKernelsStatus(): { loaded: true; path: string; vectorIsa: string } | { loaded: false; reason: string } {
   const native = loadNativeKernels();
-  return native.ok ? { loaded: true, path: native.kernels.library, fewRowsIsa: native.kernels.fewRowsIsa() } : { loaded: false, reason: native.reason };
+  return native.ok ? { loaded: true, path: native.kernels.library, vectorIsa: native.kernels.vectorIsa() } : { loaded: false, reason: native.reason };
 }

@@ -1,0 +1,97 @@
+/*
+ * SwiGLU and its backward over flat f32 arrays, y = silu(g)·u and dG, dU from dy: one instantiation
+ * per instruction set (vector-kernels.c includes this once per set; VEC, IVEC, LANES, ISA_ATTR and
+ * SUFFIX as for few-rows-tile.h). The experts' activations of a moge-small training step are 1 M
+ * elements a call. In WebAssembly every operand is copied into the module's memory and back
+ * (src/backend/wasm/kernel-module.ts), and onnxruntime's outputs are fresh arrays; here the arrays
+ * are read and written in place, LANES at a time.
+ *
+ * The arithmetic of the WebAssembly kernels (src/backend/wasm/pointwise-kernels.ts, whose comments
+ * explain the groupings that keep fp32 from overflowing), with their exp: 2^n · p(r) on a clamped
+ * argument, within ~3 fp32 ulps (fused multiply-adds, where the set has them, move the last bits).
+ */
+
+ISA_ATTR INLINE VEC SUFFIX(splat)(float x) { return (VEC){0} + x; }
+
+/* Lane-wise select: where mask is all ones, a; elsewhere b. */
+ISA_ATTR INLINE VEC SUFFIX(select)(IVEC mask, VEC a, VEC b) {
+  IVEC ai, bi;
+  memcpy(&ai, &a, sizeof ai);
+  memcpy(&bi, &b, sizeof bi);
+  const IVEC r = (ai & mask) | (bi & ~mask);
+  VEC out;
+  memcpy(&out, &r, sizeof out);
+  return out;
+}
+
+/*
+ * exp of each lane: x clamped to [−87, 88] (a NaN stays NaN) so that 2^n is a normal number built
+ * from exponent bits, n = nearest(x / ln 2) by the 1.5·2^23 shifter, r = x − n·ln 2 with ln 2 split
+ * in two (C1 exact in n·C1), exp(r) by a degree-5 polynomial; +∞ above 88. Constants as kernel-dsl.ts.
+ */
+ISA_ATTR INLINE VEC SUFFIX(exp)(VEC x) {
+  const VEC shifter = SUFFIX(splat)(12582912.0f); /* 1.5 · 2^23 */
+  VEC r = SUFFIX(select)(x < SUFFIX(splat)(-87.0f), SUFFIX(splat)(-87.0f), x);
+  r = SUFFIX(select)(r > SUFFIX(splat)(88.0f), SUFFIX(splat)(88.0f), r);
+  const VEC j = r * 1.44269504088896341f + shifter;
+  const VEC n = j - shifter;
+  r = r - n * 0.693359375f - n * -2.12194440e-4f;
+  VEC p = SUFFIX(splat)(0.008297654793071f);
+  p = p * r + 0.04191538197643546f;
+  p = p * r + 0.16667574733013435f;
+  p = p * r + 0.4999889485139918f;
+  p = p * r + 0.9999996919902643f;
+  p = p * r + 1.0000000716546544f;
+  IVEC bits;
+  memcpy(&bits, &j, sizeof bits);
+  bits = (bits << 23) + (127 << 23);
+  VEC scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return SUFFIX(select)(x > SUFFIX(splat)(88.0f), SUFFIX(splat)(__builtin_inff()), p * scale);
+}
+
+/* y = g · (u / (1 + exp(−g))): u divided first, as in the WebAssembly kernel. */
+ISA_ATTR INLINE VEC SUFFIX(swiglu1)(VEC g, VEC u) { return g * (u / (1.0f + SUFFIX(exp)(-g))); }
+
+ISA_ATTR static void SUFFIX(swiglu)(const float *g, const float *u, float *y, int n) {
+  int i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    const VEC v = SUFFIX(swiglu1)(SUFFIX(load)(g + i), SUFFIX(load)(u + i));
+    memcpy(y + i, &v, sizeof v);
+  }
+  if (i < n) {
+    float gt[LANES] = {0}, ut[LANES] = {0}, yt[LANES];
+    const size_t rest = (size_t)(n - i) * sizeof(float);
+    memcpy(gt, g + i, rest);
+    memcpy(ut, u + i, rest);
+    const VEC v = SUFFIX(swiglu1)(SUFFIX(load)(gt), SUFFIX(load)(ut));
+    memcpy(yt, &v, sizeof v);
+    memcpy(y + i, yt, rest);
+  }
+}
+
+/* With s = σ(g): dU = dy · (g · s), dG = dy · ((u · s) · (1 + g · (1 − s))). */
+ISA_ATTR INLINE void SUFFIX(swiglu_backward1)(const float *g, const float *u, const float *dy, float *dg, float *du) {
+  const VEC x = SUFFIX(load)(g);
+  const VEC s = 1.0f / (1.0f + SUFFIX(exp)(-x));
+  const VEC d = SUFFIX(load)(dy);
+  const VEC vu = d * (x * s);
+  const VEC vg = d * ((SUFFIX(load)(u) * s) * (1.0f + x * (1.0f - s)));
+  memcpy(du, &vu, sizeof vu);
+  memcpy(dg, &vg, sizeof vg);
+}
+
+ISA_ATTR static void SUFFIX(swiglu_backward)(const float *g, const float *u, const float *dy, float *dg, float *du, int n) {
+  int i = 0;
+  for (; i + LANES <= n; i += LANES) SUFFIX(swiglu_backward1)(g + i, u + i, dy + i, dg + i, du + i);
+  if (i < n) {
+    float gt[LANES] = {0}, ut[LANES] = {0}, dt[LANES] = {0}, dgt[LANES], dut[LANES];
+    const size_t rest = (size_t)(n - i) * sizeof(float);
+    memcpy(gt, g + i, rest);
+    memcpy(ut, u + i, rest);
+    memcpy(dt, dy + i, rest);
+    SUFFIX(swiglu_backward1)(gt, ut, dt, dgt, dut);
+    memcpy(dg + i, dgt, rest);
+    memcpy(du + i, dut, rest);
+  }
+}

@@ -1,5 +1,6 @@
 /*
- * SwiGLU and its backward over flat f32 arrays, y = silu(g)·u and dG, dU from dy: one instantiation
+ * SwiGLU and its backward over flat f32 arrays, y = silu(g)·u and dG, dU from dy, and softmax over
+ * rows (causal or not) and its backward: one instantiation
  * per instruction set (vector-kernels.c includes this once per set; VEC, IVEC, LANES, ISA_ATTR and
  * SUFFIX as for few-rows-tile.h). The experts' activations of a moge-small training step are 1 M
  * elements a call. In WebAssembly every operand is copied into the module's memory and back
@@ -93,5 +94,81 @@ ISA_ATTR static void SUFFIX(swiglu_backward)(const float *g, const float *u, con
     SUFFIX(swiglu_backward1)(gt, ut, dt, dgt, dut);
     memcpy(dg + i, dgt, rest);
     memcpy(du + i, dut, rest);
+  }
+}
+
+/* The largest lane of v (NaN lanes ignored, as a select on v > m does). */
+ISA_ATTR INLINE float SUFFIX(lane_max)(VEC v) {
+  float m = v[0];
+  for (int i = 1; i < LANES; i++) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+/*
+ * Softmax of each row of x (rows × cols) into y. With sq > 0 it is causal over [.., sq, cols]
+ * blocks: row r sees its first (r mod sq) + cols − sq + 1 columns (clamped to [0, cols]) and the
+ * rest are 0, as the reference kernel does — and only the visible columns are computed, so a causal
+ * training softmax does half the work. Three passes over a row's visible columns: max, exp(x − max)
+ * and its sum (a NaN's exp is NaN, so a row with a NaN gets NaN everywhere, as in the reference),
+ * scaling by 1 / sum.
+ */
+ISA_ATTR static void SUFFIX(softmax_rows)(const float *x, float *y, int rows, int cols, int sq) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * cols;
+    float *yr = y + (size_t)r * cols;
+    int visible = cols;
+    if (sq > 0) {
+      visible = r % sq + cols - sq + 1;
+      visible = visible < 0 ? 0 : visible > cols ? cols : visible;
+    }
+    const int vv = visible - visible % LANES;
+    VEC mv = SUFFIX(splat)(-__builtin_inff());
+    for (int j = 0; j < vv; j += LANES) {
+      const VEC v = SUFFIX(load)(xr + j);
+      mv = SUFFIX(select)(v > mv, v, mv);
+    }
+    float m = SUFFIX(lane_max)(mv);
+    for (int j = vv; j < visible; j++) m = xr[j] > m ? xr[j] : m;
+    VEC sv = {0};
+    for (int j = 0; j < vv; j += LANES) {
+      const VEC e = SUFFIX(exp)(SUFFIX(load)(xr + j) - m);
+      memcpy(yr + j, &e, sizeof e);
+      sv += e;
+    }
+    float sum = 0.0f;
+    for (int i = 0; i < LANES; i++) sum += sv[i];
+    if (vv < visible) {
+      /* The tail through one vector: lanes past it hold the max (exp 1) and are not summed. */
+      float t[LANES];
+      for (int i = 0; i < LANES; i++) t[i] = vv + i < visible ? xr[vv + i] : m;
+      const VEC e = SUFFIX(exp)(SUFFIX(load)(t) - m);
+      for (int i = 0; vv + i < visible; i++) yr[vv + i] = e[i], sum += e[i];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < vv; j += LANES) {
+      const VEC v = SUFFIX(load)(yr + j) * inv;
+      memcpy(yr + j, &v, sizeof v);
+    }
+    for (int j = vv; j < visible; j++) yr[j] *= inv;
+    if (visible < cols) memset(yr + visible, 0, (size_t)(cols - visible) * sizeof(float));
+  }
+}
+
+/* dx = y · (dy − Σ dy·y) per row of y, dy (rows × cols). */
+ISA_ATTR static void SUFFIX(softmax_backward_rows)(const float *y, const float *dy, float *dx, int rows, int cols) {
+  const int cv = cols - cols % LANES;
+  for (int r = 0; r < rows; r++) {
+    const float *yr = y + (size_t)r * cols, *dr = dy + (size_t)r * cols;
+    float *xr = dx + (size_t)r * cols;
+    VEC dv = {0};
+    for (int j = 0; j < cv; j += LANES) dv += SUFFIX(load)(yr + j) * SUFFIX(load)(dr + j);
+    float dot = 0.0f;
+    for (int i = 0; i < LANES; i++) dot += dv[i];
+    for (int j = cv; j < cols; j++) dot += yr[j] * dr[j];
+    for (int j = 0; j < cv; j += LANES) {
+      const VEC v = SUFFIX(load)(yr + j) * (SUFFIX(load)(dr + j) - dot);
+      memcpy(xr + j, &v, sizeof v);
+    }
+    for (int j = cv; j < cols; j++) xr[j] = yr[j] * (dr[j] - dot);
   }
 }

@@ -9,7 +9,7 @@
  *
  *   few-rows-tile.h   products of a few rows against a weight: dense, grouped (the MoE experts) and
  *                     per batch (decode attention, the MoE combine)
- *   pointwise-tile.h  SwiGLU and its backward
+ *   pointwise-tile.h  SwiGLU, softmax (causal or not), and their backwards
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +84,8 @@ typedef void RowsTimesWt(int rows, int n, int k, const float *w, const float *x,
 typedef void RowsTimesW(int rows, int k, int n, const float *w, const float *x, float *y);
 typedef void Swiglu(const float *g, const float *u, float *y, int n);
 typedef void SwigluBackward(const float *g, const float *u, const float *dy, float *dg, float *du, int n);
+typedef void SoftmaxRows(const float *x, float *y, int rows, int cols, int sq);
+typedef void SoftmaxBackwardRows(const float *y, const float *dy, float *dx, int rows, int cols);
 
 /* One instantiation's kernels. */
 typedef struct {
@@ -92,9 +94,12 @@ typedef struct {
   RowsTimesW *times_w;
   Swiglu *swiglu;
   SwigluBackward *swiglu_backward;
+  SoftmaxRows *softmax_rows;
+  SoftmaxBackwardRows *softmax_backward_rows;
 } Isa;
 
-#define ISA(label, suffix) {label, rows_times_wt_##suffix, rows_times_w_##suffix, swiglu_##suffix, swiglu_backward_##suffix}
+#define ISA(label, suffix)                                                                                              \
+  {label, rows_times_wt_##suffix, rows_times_w_##suffix, swiglu_##suffix, swiglu_backward_##suffix, softmax_rows_##suffix, softmax_backward_rows_##suffix}
 static const Isa BASELINE = ISA("baseline", baseline);
 #ifdef HAVE_X86_INSTANTIATIONS
 static const Isa AVX2 = ISA("avx2", avx2);
@@ -172,6 +177,14 @@ void moge_swiglu(const float *g, const float *u, float *y, int n) { isa()->swigl
 
 /* For y = silu(g)·u over n floats: dG and dU from dy. */
 void moge_swiglu_backward(const float *g, const float *u, const float *dy, float *dg, float *du, int n) { isa()->swiglu_backward(g, u, dy, dg, du, n); }
+
+/* Softmax of each row of x (rows × cols) into y; causal over [.., sq, cols] blocks when sq > 0. */
+void moge_softmax_rows(const float *x, float *y, int rows, int cols, int sq) { isa()->softmax_rows(x, y, rows, cols, sq); }
+
+/* dx = y · (dy − Σ dy·y) per row (rows × cols). */
+void moge_softmax_backward_rows(const float *y, const float *dy, float *dx, int rows, int cols) {
+  isa()->softmax_backward_rows(y, dy, dx, rows, cols);
+}
 
 /* Which instantiation runs ("avx512", "avx2" or "baseline"). */
 const char *moge_vector_isa(void) { return isa()->name; }

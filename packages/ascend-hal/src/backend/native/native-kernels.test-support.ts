@@ -4,6 +4,7 @@ import { CpuTensor } from '../cpu/cpu-tensor';
 import { copyRuns } from '../cpu/fast-transpose';
 import { swiglu, swigluBackward } from '../reference/elementwise';
 import { copyStridedJs } from '../reference/indexing';
+import { softmax, softmaxBackward } from '../reference/softmax';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
 
 /** The native kernels' contract in JS (through the JS sgemm): a stand-in where the library is not built. */
@@ -47,6 +48,13 @@ export const jsNativeKernels: NativeKernels = {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
   copyStrided: (src, srcStride, dst, dstStride, rows, width) => copyStridedJs(src, srcStride, dst, dstStride, rows, width),
+  softmaxRows: (x, y, rows, cols, sq) => {
+    const shape = sq > 0 ? [rows / sq, sq, cols] : [rows, cols];
+    y.set(softmax(new CpuTensor('js', 'f32', shape, x), { causal: sq > 0 }).data);
+  },
+  softmaxBackwardRows: (y, dy, dx, rows, cols) => {
+    dx.set(softmaxBackward(new CpuTensor('js', 'f32', [rows, cols], y), new CpuTensor('js', 'f32', [rows, cols], dy)).data);
+  },
   swiglu: (g, u, y) => {
     const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
     y.set(swiglu(tensor(g), tensor(u)).data);
@@ -106,6 +114,8 @@ export function describeOverVectorIsas(loaded: NativeKernelsLoad, title: string,
           batchedTimesWt: selected(kernels.batchedTimesWt),
           batchedTimesW: selected(kernels.batchedTimesW),
           swiglu: selected(kernels.swiglu),
+          softmaxRows: selected(kernels.softmaxRows),
+          softmaxBackwardRows: selected(kernels.softmaxBackwardRows),
           swigluBackward: selected(kernels.swigluBackward),
         });
       });

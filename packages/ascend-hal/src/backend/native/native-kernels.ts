@@ -50,7 +50,14 @@ export interface NativeKernels {
   batchedTimesWt(batch: number, rows: number, n: number, k: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
   /** The same with W_b k × n: Y_b = X_b·W_b (attention's output, the MoE combine). */
   batchedTimesW(batch: number, rows: number, k: number, n: number, w: Float32Array, x: Float32Array, y: Float32Array): void;
-  /** The instruction set the few-row products run on: "avx512", "avx2", "baseline" (or "js"). */
+  /**
+   * Softmax of each row of x (rows × cols) into y; with sq > 0 causal over [.., sq, cols] blocks (row
+   * r sees its first r mod sq + cols − sq + 1 columns, the rest are 0). The caller checks the sizes.
+   */
+  softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number, sq: number): void;
+  /** dx = y · (dy − Σ dy·y) per row of y and dy (rows × cols). */
+  softmaxBackwardRows(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  /** The instruction set the vector kernels (few-row products, SwiGLU, softmax) run on: "avx512", "avx2", "baseline" (or "js"). */
   vectorIsa(): string;
   /**
    * Runs the few-row products on instruction set `isa` from now on ("" for the best this CPU has),
@@ -132,6 +139,8 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
     const copyStrided = lib.func('void moge_copy_strided(void *, int, void *, int, int, int)');
+    const softmaxRows = lib.func('void moge_softmax_rows(float *, float *, int, int, int)');
+    const softmaxBackwardRows = lib.func('void moge_softmax_backward_rows(float *, float *, float *, int, int)');
     const swiglu = lib.func('void moge_swiglu(float *, float *, float *, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
     return {
@@ -149,6 +158,8 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
         copyStrided: (src, srcStride, dst, dstStride, rows, width) => void copyStrided(src, srcStride, dst, dstStride, rows, width),
+        softmaxRows: (x, y, rows, cols, sq) => void softmaxRows(x, y, rows, cols, sq),
+        softmaxBackwardRows: (y, dy, dx, rows, cols) => void softmaxBackwardRows(y, dy, dx, rows, cols),
         swiglu: (g, u, y) => void swiglu(g, u, y, g.length),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),
         library: path,

@@ -1,8 +1,8 @@
 /*
- * SwiGLU and its backward over flat f32 arrays, y = silu(g)·u and dG, dU from dy, and softmax over
- * rows (causal or not) and its backward: one instantiation
- * per instruction set (vector-kernels.c includes this once per set; VEC, IVEC, LANES, ISA_ATTR and
- * SUFFIX as for few-rows-tile.h). The experts' activations of a moge-small training step are 1 M
+ * The memory-bound kernels over f32 arrays: SwiGLU and its backward (y = silu(g)·u; dG, dU from dy),
+ * softmax over rows (causal or not) and its backward, RMSNorm and its backward, affine and axpy. One
+ * instantiation per instruction set (vector-kernels.c includes this once per set; VEC, IVEC (LANES
+ * int32s), DVEC (LANES doubles), LANES, ISA_ATTR and SUFFIX as for few-rows-tile.h). The experts' activations of a moge-small training step are 1 M
  * elements a call. In WebAssembly every operand is copied into the module's memory and back
  * (src/backend/wasm/kernel-module.ts), and onnxruntime's outputs are fresh arrays; here the arrays
  * are read and written in place, LANES at a time.
@@ -170,5 +170,95 @@ ISA_ATTR static void SUFFIX(softmax_backward_rows)(const float *y, const float *
       memcpy(xr + j, &v, sizeof v);
     }
     for (int j = cv; j < cols; j++) xr[j] = yr[j] * (dr[j] - dot);
+  }
+}
+
+/* y = x·scale + shift over n floats (y may be x). */
+ISA_ATTR static void SUFFIX(affine)(const float *x, float *y, int n, float scale, float shift) {
+  int i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    const VEC v = SUFFIX(load)(x + i) * scale + shift;
+    memcpy(y + i, &v, sizeof v);
+  }
+  for (; i < n; i++) y[i] = x[i] * scale + shift;
+}
+
+/* y += alpha·x over n floats, in place. */
+ISA_ATTR static void SUFFIX(axpy)(float *y, const float *x, int n, float alpha) {
+  int i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    const VEC v = SUFFIX(load)(y + i) + alpha * SUFFIX(load)(x + i);
+    memcpy(y + i, &v, sizeof v);
+  }
+  for (; i < n; i++) y[i] = y[i] + alpha * x[i];
+}
+
+/* Σ lanes of v, in double. */
+ISA_ATTR INLINE double SUFFIX(lane_sum_wide)(VEC v) {
+  double s = 0.0;
+  for (int i = 0; i < LANES; i++) s += v[i];
+  return s;
+}
+
+/*
+ * RMSNorm of each row of x (rows × cols): y = w·(x·r), r = 1/√(mean(x²) + eps), r kept in inv[row]
+ * for the backward. The squares are summed in double, as the reference does: a float square of
+ * |x| > 1.8e19 would overflow.
+ */
+ISA_ATTR static void SUFFIX(rms_norm_rows)(const float *x, const float *w, float *y, float *inv, int rows, int cols, float eps) {
+  const int cv = cols - cols % LANES;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * cols;
+    float *yr = y + (size_t)r * cols;
+    DVEC acc = {0};
+    for (int j = 0; j < cv; j += LANES) {
+      const DVEC v = __builtin_convertvector(SUFFIX(load)(xr + j), DVEC);
+      acc += v * v;
+    }
+    double ss = 0.0;
+    for (int i = 0; i < LANES; i++) ss += acc[i];
+    for (int j = cv; j < cols; j++) ss += (double)xr[j] * xr[j];
+    const float rr = (float)(1.0 / __builtin_sqrt(ss / cols + eps));
+    inv[r] = rr;
+    for (int j = 0; j < cv; j += LANES) {
+      const VEC v = SUFFIX(load)(w + j) * (SUFFIX(load)(xr + j) * rr);
+      memcpy(yr + j, &v, sizeof v);
+    }
+    for (int j = cv; j < cols; j++) yr[j] = w[j] * (xr[j] * rr);
+  }
+}
+
+/*
+ * RMSNorm's backward with x̂ = x·r and g = dy·w: dx = r·(g − x̂·mean(g·x̂)) per row, and
+ * dW = Σ_rows dy·x̂ accumulated in double (dw, cols doubles, zeroed by the caller), as the reference.
+ */
+ISA_ATTR static void SUFFIX(rms_norm_backward_rows)(const float *x, const float *w, const float *inv, const float *dy, float *dx, double *dw, int rows, int cols) {
+  const int cv = cols - cols % LANES;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * cols, *dr = dy + (size_t)r * cols;
+    float *out = dx + (size_t)r * cols;
+    const float rr = inv[r];
+    VEC dotv = {0};
+    for (int j = 0; j < cv; j += LANES) {
+      const VEC xhat = SUFFIX(load)(xr + j) * rr, d = SUFFIX(load)(dr + j);
+      dotv += d * SUFFIX(load)(w + j) * xhat;
+      const DVEC add = __builtin_convertvector(d * xhat, DVEC);
+      DVEC acc;
+      memcpy(&acc, dw + j, sizeof acc);
+      acc += add;
+      memcpy(dw + j, &acc, sizeof acc);
+    }
+    double dot = SUFFIX(lane_sum_wide)(dotv);
+    for (int j = cv; j < cols; j++) {
+      const float xhat = xr[j] * rr;
+      dot += (double)(dr[j] * w[j] * xhat);
+      dw[j] += (double)(dr[j] * xhat);
+    }
+    const float mean = (float)(dot / cols);
+    for (int j = 0; j < cv; j += LANES) {
+      const VEC v = rr * (SUFFIX(load)(dr + j) * SUFFIX(load)(w + j) - SUFFIX(load)(xr + j) * rr * mean);
+      memcpy(out + j, &v, sizeof v);
+    }
+    for (int j = cv; j < cols; j++) out[j] = rr * (dr[j] * w[j] - xr[j] * rr * mean);
   }
 }

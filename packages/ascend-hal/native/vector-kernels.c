@@ -9,7 +9,7 @@
  *
  *   few-rows-tile.h   products of a few rows against a weight: dense, grouped (the MoE experts) and
  *                     per batch (decode attention, the MoE combine)
- *   pointwise-tile.h  SwiGLU, softmax (causal or not), and their backwards
+ *   pointwise-tile.h  SwiGLU, softmax (causal or not), RMSNorm and their backwards; affine, axpy
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,10 +26,12 @@
 typedef float f32x4 __attribute__((vector_size(16)));
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef double f64x8 __attribute__((vector_size(64)));
 
 /* The baseline instantiation: 8 lanes (SSE2 pairs on x86-64, NEON pairs on arm64), 2-row tiles. */
 #define VEC f32x8
 #define IVEC i32x8
+#define DVEC f64x8
 #define LANES 8
 #define TILE_ROWS 2
 #define ISA_ATTR
@@ -38,6 +40,7 @@ typedef int32_t i32x8 __attribute__((vector_size(32)));
 #include "pointwise-tile.h"
 #undef VEC
 #undef IVEC
+#undef DVEC
 #undef LANES
 #undef TILE_ROWS
 #undef ISA_ATTR
@@ -48,6 +51,7 @@ typedef int32_t i32x8 __attribute__((vector_size(32)));
 /* AVX2 + FMA (x86-64-v3): 16 vector registers, so 2-row tiles of 8 lanes. */
 #define VEC f32x8
 #define IVEC i32x8
+#define DVEC f64x8
 #define LANES 8
 #define TILE_ROWS 2
 #define ISA_ATTR __attribute__((target("avx2,fma")))
@@ -56,6 +60,7 @@ typedef int32_t i32x8 __attribute__((vector_size(32)));
 #include "pointwise-tile.h"
 #undef VEC
 #undef IVEC
+#undef DVEC
 #undef LANES
 #undef TILE_ROWS
 #undef ISA_ATTR
@@ -64,8 +69,10 @@ typedef int32_t i32x8 __attribute__((vector_size(32)));
 /* AVX-512: 32 vector registers, so 4-row tiles of 16 lanes (16 accumulators, 4 weights, 1 row). */
 typedef float f32x16 __attribute__((vector_size(64)));
 typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef double f64x16 __attribute__((vector_size(128)));
 #define VEC f32x16
 #define IVEC i32x16
+#define DVEC f64x16
 #define LANES 16
 #define TILE_ROWS 4
 #define ISA_ATTR __attribute__((target("avx512f,avx2,fma")))
@@ -74,6 +81,7 @@ typedef int32_t i32x16 __attribute__((vector_size(64)));
 #include "pointwise-tile.h"
 #undef VEC
 #undef IVEC
+#undef DVEC
 #undef LANES
 #undef TILE_ROWS
 #undef ISA_ATTR
@@ -86,6 +94,10 @@ typedef void Swiglu(const float *g, const float *u, float *y, int n);
 typedef void SwigluBackward(const float *g, const float *u, const float *dy, float *dg, float *du, int n);
 typedef void SoftmaxRows(const float *x, float *y, int rows, int cols, int sq);
 typedef void SoftmaxBackwardRows(const float *y, const float *dy, float *dx, int rows, int cols);
+typedef void Affine(const float *x, float *y, int n, float scale, float shift);
+typedef void Axpy(float *y, const float *x, int n, float alpha);
+typedef void RmsNormRows(const float *x, const float *w, float *y, float *inv, int rows, int cols, float eps);
+typedef void RmsNormBackwardRows(const float *x, const float *w, const float *inv, const float *dy, float *dx, double *dw, int rows, int cols);
 
 /* One instantiation's kernels. */
 typedef struct {
@@ -96,10 +108,24 @@ typedef struct {
   SwigluBackward *swiglu_backward;
   SoftmaxRows *softmax_rows;
   SoftmaxBackwardRows *softmax_backward_rows;
+  Affine *affine;
+  Axpy *axpy;
+  RmsNormRows *rms_norm_rows;
+  RmsNormBackwardRows *rms_norm_backward_rows;
 } Isa;
 
 #define ISA(label, suffix)                                                                                              \
-  {label, rows_times_wt_##suffix, rows_times_w_##suffix, swiglu_##suffix, swiglu_backward_##suffix, softmax_rows_##suffix, softmax_backward_rows_##suffix}
+  {label,                                                                                                                \
+   rows_times_wt_##suffix,                                                                                               \
+   rows_times_w_##suffix,                                                                                                \
+   swiglu_##suffix,                                                                                                      \
+   swiglu_backward_##suffix,                                                                                             \
+   softmax_rows_##suffix,                                                                                                \
+   softmax_backward_rows_##suffix,                                                                                       \
+   affine_##suffix,                                                                                                      \
+   axpy_##suffix,                                                                                                        \
+   rms_norm_rows_##suffix,                                                                                               \
+   rms_norm_backward_rows_##suffix}
 static const Isa BASELINE = ISA("baseline", baseline);
 #ifdef HAVE_X86_INSTANTIATIONS
 static const Isa AVX2 = ISA("avx2", avx2);
@@ -184,6 +210,22 @@ void moge_softmax_rows(const float *x, float *y, int rows, int cols, int sq) { i
 /* dx = y · (dy − Σ dy·y) per row (rows × cols). */
 void moge_softmax_backward_rows(const float *y, const float *dy, float *dx, int rows, int cols) {
   isa()->softmax_backward_rows(y, dy, dx, rows, cols);
+}
+
+/* y = x·scale + shift over n floats. */
+void moge_affine(const float *x, float *y, int n, float scale, float shift) { isa()->affine(x, y, n, scale, shift); }
+
+/* y += alpha·x over n floats, in place. */
+void moge_axpy(float *y, const float *x, int n, float alpha) { isa()->axpy(y, x, n, alpha); }
+
+/* RMSNorm of each row (rows × cols): y = w·(x·r), r = 1/√(mean(x²) + eps) into inv. */
+void moge_rms_norm_rows(const float *x, const float *w, float *y, float *inv, int rows, int cols, float eps) {
+  isa()->rms_norm_rows(x, w, y, inv, rows, cols, eps);
+}
+
+/* RMSNorm's backward: dx (rows × cols), and dW accumulated into dw (cols doubles, zeroed by the caller). */
+void moge_rms_norm_backward_rows(const float *x, const float *w, const float *inv, const float *dy, float *dx, double *dw, int rows, int cols) {
+  isa()->rms_norm_backward_rows(x, w, inv, dy, dx, dw, rows, cols);
 }
 
 /* Which instantiation runs ("avx512", "avx2" or "baseline"). */

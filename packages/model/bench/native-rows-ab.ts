@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createOnnxBackend, nativeKernelsStatus } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, releaseLogits, type ModelWeights } from '../src/index';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '9' } } });
 const rounds = Number(args.rounds);
@@ -44,6 +44,7 @@ function trainStep(w: ModelWeights): { ms: number; logits: Float32Array } {
   const t0 = performance.now();
   const forward = modelForward(w, { ids, batch: 4, seqLen: 256, labels: nextTokenLabels(ids, 4, 256) });
   releaseGrads(w, modelBackward(w, forward));
+  releaseLogits(w, forward);
   return { ms: performance.now() - t0, logits: w.backend.read(forward.logits) as Float32Array };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Backend, Tensor } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, releaseLogits } from '../src/index';
 
 const mode = process.argv[2] ?? 'decode1';
 if (!['decode1', 'decode32', 'train'].includes(mode)) throw new Error(`mode: got "${mode}", expected decode1, decode32 or train`);
@@ -25,7 +25,8 @@ const shapeOf = (t: unknown) => ((t as Tensor | undefined)?.shape ?? []).join('x
 function keyOf(kernel: string, args: unknown[]): string {
   if (kernel === 'matmul' || kernel === 'matmulBias') return `${kernel} ${shapeOf(args[0])}·${shapeOf(args[1])}`;
   if (kernel.startsWith('grouped')) return `${kernel} ${shapeOf(args[0])}·${shapeOf(args[1])}`;
-  return kernel;
+  // SHAPES=1 splits every other kernel by its first operand's shape too.
+  return process.env.SHAPES === '1' && args[0] && typeof args[0] === 'object' && 'shape' in args[0] ? `${kernel} ${shapeOf(args[0])}` : kernel;
 }
 
 const b = new Proxy(raw, {
@@ -54,7 +55,9 @@ function run(): number {
     const [batch, seqLen] = [4, 256];
     const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i * 7919) % arch.vocabSize);
     timing = true;
-    releaseGrads(w, modelBackward(w, modelForward(w, { ids, batch, seqLen, labels: nextTokenLabels(ids, batch, seqLen) })));
+    const fwd = modelForward(w, { ids, batch, seqLen, labels: nextTokenLabels(ids, batch, seqLen) });
+    releaseGrads(w, modelBackward(w, fwd));
+    releaseLogits(w, fwd);
     timing = false;
     return performance.now() - t0;
   }

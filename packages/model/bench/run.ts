@@ -41,7 +41,7 @@ import { parseArgs } from 'node:util';
 import { createReferenceBackend } from '@moge/ascend-hal';
 import { createOnnxBackend } from '@moge/ascend-hal/node';
 import { Rng } from '@moge/core';
-import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, type ModelWeights } from '../src/index';
+import { createKvCache, freezeWeights, getPreset, initModelWeights, modelBackward, modelForward, nextTokenLabels, releaseGrads, releaseLogits, type ModelWeights } from '../src/index';
 import { loadModelDir, saveModelDir } from '../src/node';
 import { openBlasLine, openBlasSetting } from '../../../tools/bench/openblas-pin';
 import { TorchWorker, type TorchMeasurement } from './torch-worker';
@@ -154,6 +154,7 @@ function trainStep(w: ModelWeights, ids: Int32Array): Timing | void {
   const fwd = modelForward(w, { ids, batch: trainBatch, seqLen: seq, labels });
   // As the trainer does once it has added them in (PyTorch's step sets .grad to None likewise).
   releaseGrads(w, modelBackward(w, fwd));
+  releaseLogits(w, fwd);
 }
 
 /** Greedy decode of `steps` tokens after a prefill; only the decode steps are timed. */

@@ -39,7 +39,7 @@ export {
 } from './weights/model-weights';
 export { freezeWeights, hasFrozenWeights, assertTrainable } from './weights/freeze';
 export { tokenBatchFromRows, nextTokenLabels, IGNORE_LABEL, type TokenBatch } from './model/batch';
-export { modelForward, type ForwardResult, type ForwardOptions, type LossReport, type ForwardState } from './model/transformer';
+export { modelForward, releaseLogits, type ForwardResult, type ForwardOptions, type LossReport, type ForwardState } from './model/transformer';
 export { modelBackward, releaseGrads } from './model/backward';
 export { createKvCache, type KvCache } from './model/kv-cache';
 export { crossEntropy, type CrossEntropy } from './model/loss';

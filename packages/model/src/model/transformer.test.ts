@@ -9,7 +9,7 @@ import { maxRelativeError } from '../test-support/golden';
 import { tokenBatchFromRows, nextTokenLabels } from './batch';
 import { createKvCache } from './kv-cache';
 import { modelBackward, releaseGrads } from './backward';
-import { modelForward } from './transformer';
+import { modelForward, releaseLogits } from './transformer';
 
 const arch = getPreset('moge-tiny');
 const backend = createReferenceBackend();
@@ -291,6 +291,28 @@ describe('activation recycling (onnxruntime)', () => {
     expect(Float32Array.from(b.read(fwd.logits))).toEqual(logits);
     expect(() => releaseGrads(weights, grads)).not.toThrow();
     releaseGrads(weights, new Map());
+  });
+
+  it('releaseLogits hands the logits back (NaN under vitest) without touching the loss or what backward needs, once', () => {
+    const b = createOnnxBackend({ intraOpThreads: 1 });
+    const weights = createModelWeights(arch, b, host);
+    // 64 tokens × 256: logits of 64 KiB, the size from which outputs get pooled buffers of their own.
+    const big = tokenBatchFromRows(ids(4, 16, 7), arch.vocabSize);
+    const bigLabelled = { ...big, labels: nextTokenLabels(big.ids, big.batch, big.seqLen) };
+    const kept = modelForward(weights, bigLabelled);
+    const want = modelBackward(weights, kept);
+    const fwd = modelForward(weights, bigLabelled);
+    const loss = fwd.loss!.total;
+    releaseLogits(weights, fwd);
+    expect(b.read(fwd.logits).every(Number.isNaN)).toBe(true);
+    expect(fwd.loss!.total).toBe(loss);
+    // Released before the backward: it reads dLogits and the final norm, never the logits.
+    const grads = modelBackward(weights, fwd);
+    for (const [name, g] of want) expect(Array.from(b.read(grads.get(name)!)), name).toEqual(Array.from(b.read(g)));
+    expect(() => releaseLogits(weights, fwd)).not.toThrow();
+    const inference = modelForward(weights, bigLabelled, { withGrad: false });
+    releaseLogits(weights, inference);
+    expect(b.read(inference.logits).every(Number.isNaN)).toBe(true);
   });
 
   it('refuses a second backward of one forward, and collects nothing without a backward to follow', () => {

@@ -50,6 +50,8 @@ export interface ForwardState {
   dLogits?: Tensor;
   /** dLogits' buffer, recycled by `modelBackward` once the head's backward has used it. */
   lossAllocations?: AllocationGroup;
+  /** The logits' buffer, recycled by `releaseLogits`. */
+  logitsAllocations?: AllocationGroup;
   auxAlpha: number;
   cached: boolean;
   /** Set by `modelBackward`, which recycles the activations: a second backward is refused. */
@@ -182,16 +184,17 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
   if (cache) cache.length += batch.seqLen;
 
   const normFinal = b.rmsNorm(x, param(w, 'model.norm.weight'), arch.normEps);
-  const logits = linearForward(b, normFinal.y, param(w, 'lm_head.weight'));
-  const state: ForwardState = { batch, positions, router, layers, xFinal: x, normFinal, auxAlpha, cached: cache !== undefined };
+  // Collected so that a caller done with them can hand their buffer back (releaseLogits).
+  const { result: logits, group: logitsAllocations } = collectLayerAllocations(b, () => linearForward(b, normFinal.y, param(w, 'lm_head.weight')));
+  const state: ForwardState = { batch, positions, router, layers, xFinal: x, normFinal, auxAlpha, cached: cache !== undefined, logitsAllocations };
 
   let loss: LossReport | undefined;
   if (batch.labels) {
     const labels = batch.labels;
     // The softmax and dLogits are [tokens, vocab] each (16 MB at moge-small's 1024 × 4096): collected
-    // so that the softmax is recycled at once and dLogits once the head's backward has used it.
-    const lossPart = () => crossEntropy(b, logits, labels, options.withGrad ?? true);
-    const { result: ce, group } = backwardFollows ? collectLayerAllocations(b, lossPart) : { result: lossPart(), group: undefined };
+    // so that the softmax is recycled at once and dLogits once the head's backward has used it (at
+    // once too when no backward follows).
+    const { result: ce, group } = collectLayerAllocations(b, () => crossEntropy(b, logits, labels, options.withGrad ?? true));
     state.lossAllocations = recycleLayerAllocations(b, group, ce.dLogits ? [ce.dLogits] : []);
     const auxUnscaledPerLayer = routing.map((r) => r.auxLoss);
     const auxSum = auxUnscaledPerLayer.reduce((s, a) => s + a, 0);
@@ -199,4 +202,19 @@ export function modelForward(w: ModelWeights, batch: TokenBatch, options: Forwar
     if (options.withGrad ?? true) state.dLogits = ce.dLogits;
   }
   return { logits, loss, routing, state };
+}
+
+/**
+ * Hands the buffer of `fwd.logits` back to the backend for reuse, once the caller is done with them
+ * (after modelBackward, or after reading the loss). Why: the logits are [tokens, vocab] (16 MB a
+ * moge-small training micro-batch) and the one forward output the model cannot release itself; left
+ * to the garbage collector, a step whose logits found no freed block took fresh memory, whose first
+ * touch cost ≈ 45 ms on a virtual machine (packages/model/bench/op-profile.ts, SHAPES=1). The logits
+ * must not be read afterwards (under vitest their values turn NaN); backward does not need them. A
+ * second call, or a backend without recycling: nothing happens.
+ */
+export function releaseLogits(w: ModelWeights, fwd: ForwardResult): void {
+  const group = fwd.state.logitsAllocations;
+  fwd.state.logitsAllocations = undefined;
+  recycleLayerAllocations(w.backend, group);
 }

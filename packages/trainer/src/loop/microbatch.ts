@@ -1,5 +1,5 @@
 import { jsVectorMath, type VectorMath } from '@moge/ascend-hal';
-import { modelBackward, modelForward, releaseGrads, type ExpertRunner, type ModelWeights } from '@moge/model';
+import { modelBackward, modelForward, releaseGrads, releaseLogits, type ExpertRunner, type ModelWeights } from '@moge/model';
 import { imbalanceScore } from '@moge/router';
 import type { FlatLayout } from './flat-params';
 
@@ -54,6 +54,8 @@ export function runMicrobatch(
 ): MicrobatchStats {
   const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { auxAlpha, experts });
   const grads = modelBackward(weights, fwd);
+  // Only the loss and routing are read from here on: the logits' buffer goes back for the next micro-batch.
+  releaseLogits(weights, fwd);
   const b = weights.backend;
   for (const slot of layout.slots) {
     const g = grads.get(slot.name);
@@ -79,6 +81,7 @@ export function runMicrobatch(
 /** Held-out cross-entropy sum and token count of one micro-batch (no gradients). */
 export function evalMicrobatch(weights: ModelWeights, windows: Int32Array, n: number, seqLen: number, experts?: ExpertRunner): { sum: number; count: number } {
   const fwd = modelForward(weights, windowsToBatch(windows, n, seqLen), { withGrad: false, experts });
+  releaseLogits(weights, fwd);
   return { sum: fwd.loss!.crossEntropy * n * seqLen, count: n * seqLen };
 }
 

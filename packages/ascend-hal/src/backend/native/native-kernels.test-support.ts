@@ -4,6 +4,7 @@ import { CpuTensor } from '../cpu/cpu-tensor';
 import { copyRuns } from '../cpu/fast-transpose';
 import { swiglu, swigluBackward } from '../reference/elementwise';
 import { copyStridedJs } from '../reference/indexing';
+import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { softmax, softmaxBackward } from '../reference/softmax';
 import type { NativeKernels, NativeKernelsLoad } from './native-kernels';
 
@@ -54,6 +55,23 @@ export const jsNativeKernels: NativeKernels = {
   },
   softmaxBackwardRows: (y, dy, dx, rows, cols) => {
     dx.set(softmaxBackward(new CpuTensor('js', 'f32', [rows, cols], y), new CpuTensor('js', 'f32', [rows, cols], dy)).data);
+  },
+  affine: (x, y, scale, shift) => {
+    for (let i = 0; i < x.length; i++) y[i] = x[i]! * scale + shift;
+  },
+  axpy: (y, x, alpha) => {
+    for (let i = 0; i < y.length; i++) y[i] = y[i]! + alpha * x[i]!;
+  },
+  rmsNormRows: (x, w, y, inv, rows, cols, eps) => {
+    const out = rmsNorm(new CpuTensor('js', 'f32', [rows, cols], x), new CpuTensor('js', 'f32', [cols], w), eps);
+    y.set(out.y.data);
+    inv.set(out.invRms.data);
+  },
+  rmsNormBackwardRows: (x, w, inv, dy, dx, dw, rows, cols) => {
+    const t = (data: Float32Array, shape: number[]) => new CpuTensor('js', 'f32', shape, data);
+    const out = rmsNormBackward(t(x, [rows, cols]), t(w, [cols]), t(inv, [rows]), t(dy, [rows, cols]));
+    dx.set(out.dx.data);
+    for (let j = 0; j < cols; j++) dw[j]! += out.dWeight.data[j]!;
   },
   swiglu: (g, u, y) => {
     const tensor = (data: Float32Array) => new CpuTensor('js', 'f32', [data.length], data);
@@ -115,6 +133,10 @@ export function describeOverVectorIsas(loaded: NativeKernelsLoad, title: string,
           batchedTimesW: selected(kernels.batchedTimesW),
           swiglu: selected(kernels.swiglu),
           softmaxRows: selected(kernels.softmaxRows),
+          affine: selected(kernels.affine),
+          axpy: selected(kernels.axpy),
+          rmsNormRows: selected(kernels.rmsNormRows),
+          rmsNormBackwardRows: selected(kernels.rmsNormBackwardRows),
           softmaxBackwardRows: selected(kernels.softmaxBackwardRows),
           swigluBackward: selected(kernels.swigluBackward),
         });

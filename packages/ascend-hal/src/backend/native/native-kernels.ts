@@ -57,6 +57,14 @@ export interface NativeKernels {
   softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number, sq: number): void;
   /** dx = y · (dy − Σ dy·y) per row of y and dy (rows × cols). */
   softmaxBackwardRows(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  /** y = x·scale + shift over whole arrays of one length (y may be x; the caller checks). */
+  affine(x: Float32Array, y: Float32Array, scale: number, shift: number): void;
+  /** y += alpha·x in place, over whole arrays of one length (the caller checks). */
+  axpy(y: Float32Array, x: Float32Array, alpha: number): void;
+  /** RMSNorm of each row of x (rows × cols): y = w·(x·r), r = 1/√(mean(x²) + eps) into inv (rows). */
+  rmsNormRows(x: Float32Array, w: Float32Array, y: Float32Array, inv: Float32Array, rows: number, cols: number, eps: number): void;
+  /** RMSNorm's backward: dx (rows × cols), and dW added into dw (cols doubles, zeroed by the caller). */
+  rmsNormBackwardRows(x: Float32Array, w: Float32Array, inv: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float64Array, rows: number, cols: number): void;
   /** The instruction set the vector kernels (few-row products, SwiGLU, softmax) run on: "avx512", "avx2", "baseline" (or "js"). */
   vectorIsa(): string;
   /**
@@ -141,6 +149,10 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const copyStrided = lib.func('void moge_copy_strided(void *, int, void *, int, int, int)');
     const softmaxRows = lib.func('void moge_softmax_rows(float *, float *, int, int, int)');
     const softmaxBackwardRows = lib.func('void moge_softmax_backward_rows(float *, float *, float *, int, int)');
+    const affine = lib.func('void moge_affine(float *, float *, int, float, float)');
+    const axpy = lib.func('void moge_axpy(float *, float *, int, float)');
+    const rmsNormRows = lib.func('void moge_rms_norm_rows(float *, float *, float *, float *, int, int, float)');
+    const rmsNormBackwardRows = lib.func('void moge_rms_norm_backward_rows(float *, float *, float *, float *, float *, double *, int, int)');
     const swiglu = lib.func('void moge_swiglu(float *, float *, float *, int)');
     const swigluBackward = lib.func('void moge_swiglu_backward(float *, float *, float *, float *, float *, int)');
     return {
@@ -160,6 +172,10 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         copyStrided: (src, srcStride, dst, dstStride, rows, width) => void copyStrided(src, srcStride, dst, dstStride, rows, width),
         softmaxRows: (x, y, rows, cols, sq) => void softmaxRows(x, y, rows, cols, sq),
         softmaxBackwardRows: (y, dy, dx, rows, cols) => void softmaxBackwardRows(y, dy, dx, rows, cols),
+        affine: (x, y, scale, shift) => void affine(x, y, x.length, scale, shift),
+        axpy: (y, x, alpha) => void axpy(y, x, y.length, alpha),
+        rmsNormRows: (x, w, y, inv, rows, cols, eps) => void rmsNormRows(x, w, y, inv, rows, cols, eps),
+        rmsNormBackwardRows: (x, w, inv, dy, dx, dw, rows, cols) => void rmsNormBackwardRows(x, w, inv, dy, dx, dw, rows, cols),
         swiglu: (g, u, y) => void swiglu(g, u, y, g.length),
         swigluBackward: (g, u, dy, dg, du) => void swigluBackward(g, u, dy, dg, du, g.length),
         library: path,

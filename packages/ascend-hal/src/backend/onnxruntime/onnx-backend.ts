@@ -17,6 +17,7 @@ import { smallBatchedMatmul } from '../wasm/small-batched-matmul';
 import { loadOpenBlas } from '../blas/openblas';
 import { withNativeBatchedFewRows, withNativeFewRows, withNativeOneRowProducts } from '../blas/native-products';
 import { loadNativeKernels } from '../native/native-kernels';
+import { nativePointwise } from '../native/native-pointwise';
 import { nativeSoftmax } from '../native/native-softmax';
 import { nativeSwiglu } from '../native/native-swiglu';
 import { SessionCache } from './session-cache';
@@ -131,7 +132,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const gemm = native ? withNativeBatchedFewRows(smallGemm, native) : smallGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
   const nativeOnly = native
-    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwiglu(native), ...nativeSoftmax(native) }
+    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwiglu(native), ...nativeSoftmax(native), ...nativePointwise(native, elementwise) }
     : { transpose: transposeRuns };
   const backend = createCpuBackend('onnxruntime', { ...elementwise, ...nativeOnly, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };

@@ -58,3 +58,16 @@ void moge_copy_strided(const void *src, int src_stride, void *dst, int dst_strid
   const size_t bytes = (size_t)width * sizeof(uint32_t);
   for (int r = 0; r < rows; r++) memcpy(to + (size_t)r * dst_stride, from + (size_t)r * src_stride, bytes);
 }
+
+/*
+ * dst row index[i] += src row i, rows of d floats, in order (a repeated index adds up): the
+ * embedding's gradient and the MoE combine's backward (Backend.scatterAddRows), without copying the
+ * whole table into WebAssembly memory and back. The caller checks the indices.
+ */
+void moge_scatter_add_rows(float *dst, const float *src, const int *index, int n, int d) {
+  for (int i = 0; i < n; i++) {
+    float *to = dst + (size_t)index[i] * d;
+    const float *from = src + (size_t)i * d;
+    for (int j = 0; j < d; j++) to[j] += from[j];
+  }
+}

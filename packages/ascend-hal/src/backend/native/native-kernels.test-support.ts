@@ -48,6 +48,9 @@ export const jsNativeKernels: NativeKernels = {
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
+  scatterAddRows: (dst, index, src, d) => {
+    for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[index[i]! * d + j]! += src[i * d + j]!;
+  },
   copyStrided: (src, srcStride, dst, dstStride, rows, width) => copyStridedJs(src, srcStride, dst, dstStride, rows, width),
   softmaxRows: (x, y, rows, cols, sq) => {
     const shape = sq > 0 ? [rows / sq, sq, cols] : [rows, cols];

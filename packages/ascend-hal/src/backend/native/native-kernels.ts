@@ -79,6 +79,8 @@ export interface NativeKernels {
    * caller checks everything (nothing is checked natively).
    */
   copyRuns(src: Float32Array | Int32Array, dst: Float32Array | Int32Array, runs: number, run: number, shape: Int32Array, strides: Int32Array): void;
+  /** dst row index[i] += src row i, rows of d floats, in order; the caller checks the indices. */
+  scatterAddRows(dst: Float32Array, index: Int32Array, src: Float32Array, d: number): void;
   /** dst row i = table row index[i], rows of d 4-byte elements; the caller checks the indices. */
   gatherRows(table: Float32Array | Int32Array, dst: Float32Array | Int32Array, index: Int32Array, d: number): void;
   /**
@@ -146,6 +148,7 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
     const selectVectorIsa = lib.func('int moge_vector_isa_select(const char *)');
     const copyRuns = lib.func('void moge_copy_runs(void *, void *, int, int, int, int *, int *)');
     const gatherRows = lib.func('void moge_gather_rows(void *, void *, int *, int, int)');
+    const scatterAddRows = lib.func('void moge_scatter_add_rows(float *, float *, int *, int, int)');
     const copyStrided = lib.func('void moge_copy_strided(void *, int, void *, int, int, int)');
     const softmaxRows = lib.func('void moge_softmax_rows(float *, float *, int, int, int)');
     const softmaxBackwardRows = lib.func('void moge_softmax_backward_rows(float *, float *, float *, int, int)');
@@ -169,6 +172,7 @@ export function openNativeKernels(setting: string | undefined): NativeKernelsLoa
         selectVectorIsa: (isa) => selectVectorIsa(isa) === 1,
         copyRuns: (src, dst, runs, run, shape, strides) => void copyRuns(src, dst, runs, run, shape.length, shape, strides),
         gatherRows: (table, dst, index, d) => void gatherRows(table, dst, index, index.length, d),
+        scatterAddRows: (dst, index, src, d) => void scatterAddRows(dst, src, index, index.length, d),
         copyStrided: (src, srcStride, dst, dstStride, rows, width) => void copyStrided(src, srcStride, dst, dstStride, rows, width),
         softmaxRows: (x, y, rows, cols, sq) => void softmaxRows(x, y, rows, cols, sq),
         softmaxBackwardRows: (y, dy, dx, rows, cols) => void softmaxBackwardRows(y, dy, dx, rows, cols),

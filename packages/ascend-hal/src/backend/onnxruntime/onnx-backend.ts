@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Backend } from '../backend';
 import { createCpuBackend } from '../cpu/cpu-backend';
 import { collectAllocations, recycle } from '../cpu/buffer-recycling';
-import { useOutputAllocator } from '../cpu/cpu-tensor';
+import { useOutputAllocator, type CpuTensor } from '../cpu/cpu-tensor';
 import { uninitializedAllocator } from '../cpu/uninitialized-allocator';
 import { nativeTransposeRuns, transposeRuns } from '../cpu/fast-transpose';
 import { onnxElementwiseKernels } from './ort-elementwise';
@@ -26,6 +26,7 @@ import { bf16WeightKernels } from '../wasm/bf16-weight-kernels';
 import { ConstSessionCache } from './const-session-cache';
 import { retainFreedMemory } from '../host/retain-freed-memory';
 import { loadOnnxRuntime } from './ort-native';
+import { scatterAddRows } from '../reference/indexing';
 
 export const OnnxBackendOptionsSchema = z
   .object({
@@ -132,7 +133,15 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): Backend {
   const gemm = native ? withNativeBatchedFewRows(smallGemm, native) : smallGemm;
   const reductions = blas?.ok ? blasSum(blas.blas) : {};
   const nativeOnly = native
-    ? { transpose: nativeTransposeRuns(native), gatherRowsCopy: native.gatherRows, copyStrided: native.copyStrided, ...nativeSwiglu(native), ...nativeSoftmax(native), ...nativePointwise(native, elementwise) }
+    ? {
+        transpose: nativeTransposeRuns(native),
+        gatherRowsCopy: native.gatherRows,
+        copyStrided: native.copyStrided,
+        scatterAddRows: (dst: CpuTensor, index: Int32Array, src: CpuTensor) => scatterAddRows(dst, index, src, native.scatterAddRows),
+        ...nativeSwiglu(native),
+        ...nativeSoftmax(native),
+        ...nativePointwise(native, elementwise),
+      }
     : { transpose: transposeRuns };
   const backend = createCpuBackend('onnxruntime', { ...elementwise, ...nativeOnly, ...gemm, ...reductions });
   return parsed.recycleBuffers === false ? backend : { ...backend, collectAllocations, recycle };

@@ -54,7 +54,14 @@ export function gatherRows(table: CpuTensor, index: Int32Array, copyRows?: CopyR
 }
 
 /** dst[index[i]] += src[i], in place; repeated indices accumulate in order. */
-export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor): void {
+/**
+ * dst row index[i] += src row i (rows of d floats, in order): the loop of scatterAddRows, which moge's
+ * native library can do instead (NativeKernels.scatterAddRows).
+ */
+export type AddRows = (dst: Float32Array, index: Int32Array, src: Float32Array, d: number) => void;
+
+/** dst[index[i]] += src[i] for rows of [V, D] / [n, D]; `addRows` adds once the shapes and indices are checked. */
+export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor, addRows?: AddRows): void {
   if (dst.shape.length !== 2 || src.shape.length !== 2 || dst.shape[1] !== src.shape[1] || src.shape[0] !== index.length) {
     throw shapeError(
       'scatterAddRows',
@@ -65,6 +72,7 @@ export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor
   checkIndex('scatterAddRows', index, v);
   const y = dst.f32('scatterAddRows');
   const x = src.f32('scatterAddRows');
+  if (addRows) return addRows(y, index, x, d);
   for (let i = 0; i < index.length; i++) {
     const to = index[i]! * d;
     const from = i * d;

@@ -147,3 +147,22 @@ export function describeOverVectorIsas(loaded: NativeKernelsLoad, title: string,
     });
   }
 }
+
+/** An f32 tensor of `shape` holding `values`, on a view `offset` floats into a larger NaN-filled buffer. */
+export const f32TensorAt = (shape: number[], values: number[], offset: number): CpuTensor => new CpuTensor('x', 'f32', shape, viewAt(Float32Array.from(values), offset));
+
+/**
+ * got within `tolerance` of want everywhere (relative, plus absolute), NaN exactly where want is NaN;
+ * the first few misses are listed, one failed expectation in all (an expect per element is slow at
+ * training sizes).
+ */
+export function expectCloseTensor(got: CpuTensor, want: CpuTensor, tolerance = 2e-6): void {
+  expect(got.shape).toEqual(want.shape);
+  const bad: string[] = [];
+  for (let i = 0; i < want.size && bad.length < 5; i++) {
+    const [a, b] = [got.data[i]!, want.data[i]!];
+    const ok = Number.isNaN(b) ? Number.isNaN(a) : Math.abs(a - b) <= tolerance * (1 + Math.abs(b));
+    if (!ok) bad.push(`[${i}] ${a} vs ${b}`);
+  }
+  expect(bad).toEqual([]);
+}

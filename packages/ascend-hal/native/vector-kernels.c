@@ -36,15 +36,7 @@ typedef double f64x8 __attribute__((vector_size(64)));
 #define TILE_ROWS 2
 #define ISA_ATTR
 #define SUFFIX(name) name##_baseline
-#include "few-rows-tile.h"
-#include "pointwise-tile.h"
-#undef VEC
-#undef IVEC
-#undef DVEC
-#undef LANES
-#undef TILE_ROWS
-#undef ISA_ATTR
-#undef SUFFIX
+#include "instantiate.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X86_INSTANTIATIONS 1
@@ -56,15 +48,7 @@ typedef double f64x8 __attribute__((vector_size(64)));
 #define TILE_ROWS 2
 #define ISA_ATTR __attribute__((target("avx2,fma")))
 #define SUFFIX(name) name##_avx2
-#include "few-rows-tile.h"
-#include "pointwise-tile.h"
-#undef VEC
-#undef IVEC
-#undef DVEC
-#undef LANES
-#undef TILE_ROWS
-#undef ISA_ATTR
-#undef SUFFIX
+#include "instantiate.h"
 
 /* AVX-512: 32 vector registers, so 4-row tiles of 16 lanes (16 accumulators, 4 weights, 1 row). */
 typedef float f32x16 __attribute__((vector_size(64)));
@@ -77,15 +61,7 @@ typedef double f64x16 __attribute__((vector_size(128)));
 #define TILE_ROWS 4
 #define ISA_ATTR __attribute__((target("avx512f,avx2,fma")))
 #define SUFFIX(name) name##_avx512
-#include "few-rows-tile.h"
-#include "pointwise-tile.h"
-#undef VEC
-#undef IVEC
-#undef DVEC
-#undef LANES
-#undef TILE_ROWS
-#undef ISA_ATTR
-#undef SUFFIX
+#include "instantiate.h"
 #endif
 
 typedef void RowsTimesWt(int rows, int n, int k, const float *w, const float *x, float *y, int ldy, const float *bias, const float *after);

@@ -90,7 +90,8 @@ function loopsWell(r: BlasRouting, batch: number, macsPerBatch: number): boolean
   return batch <= r.loopMaxBatches && macsPerBatch <= r.loopMaxMacsPerBatch;
 }
 
-function maxSegmentRows(offsets: Int32Array): number {
+/** The most rows any one group (expert) of a grouped product got. */
+export function maxSegmentRows(offsets: Int32Array): number {
   let max = 0;
   for (let g = 0; g + 1 < offsets.length; g++) max = Math.max(max, offsets[g + 1]! - offsets[g]!);
   return max;

@@ -5,7 +5,9 @@
  * - products of a few rows against a weight stored [N, K] (transB: every Linear weight and expert;
  *   a batch-32 decode step's), dense or grouped, instead of OpenBLAS's sgemm (which packs the weight
  *   on every call, per expert) or onnxruntime's pre-packed sessions: the native kernel reads each
- *   weight once and keeps it in registers for every row (native/vector-kernels.c).
+ *   weight once and keeps it in registers for every row (native/vector-kernels.c);
+ * - products per batch of a few rows each (decode attention over the KV cache, the MoE combine)
+ *   instead of a loop of sgemm calls or a WebAssembly kernel that copies its operands.
  * Everything else stays where it was.
  */
 import type { MatmulOptions } from '../backend';
@@ -13,7 +15,7 @@ import { allF32, allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
 import { resolveMatmul } from '../cpu/matmul-shapes';
 import type { NativeKernels } from '../native/native-kernels';
 import { resolveGrouped } from '../reference/matmul';
-import type { GemmKernels } from './blas-kernels';
+import { maxSegmentRows, type GemmKernels } from './blas-kernels';
 import type { OpenBlas, Sgemm } from './openblas';
 
 /**
@@ -37,12 +39,6 @@ export function withNativeOneRowProducts(blas: OpenBlas, native: NativeKernels):
     else native.gemvColumns(k, n, alpha, b, ldb, a, beta, c);
   };
   return { ...blas, sgemm: oneRowFirst };
-}
-
-function maxSegmentRows(offsets: Int32Array): number {
-  let max = 0;
-  for (let g = 0; g + 1 < offsets.length; g++) max = Math.max(max, offsets[g + 1]! - offsets[g]!);
-  return max;
 }
 
 /**

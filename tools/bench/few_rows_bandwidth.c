@@ -5,7 +5,7 @@
  * gate, up and down weights (256 × 256). Six layers' weights are one 75.5 MB block, so they come
  * from memory as in the model. Kernels, alternating within a round:
  *   openblas   cblas_sgemm per expert with rows (X·Wᵀ), what @moge/ascend-hal called through koffi;
- *   few-rows   moge_few_rows_grouped, one call per product (the clone the CPU picks).
+ *   few-rows   moge_few_rows_grouped, one call per product (the instantiation the CPU picks: AVX-512, AVX2 or baseline).
  * onnxruntime's pre-packed session is measured in the model instead (packages/model/bench/op-profile.ts).
  *
  *   gcc -O3 tools/bench/few_rows_bandwidth.c -o /tmp/few_rows_bandwidth \

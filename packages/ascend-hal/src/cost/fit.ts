@@ -28,14 +28,16 @@ const logistic = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 
 function withParams(base: EfficiencyProfile, p: readonly number[], source: string): EfficiencyProfile {
-  const [effLogit, logW0, logAlpha, logOverhead] = p as [number, number, number, number];
+  const [effLogit, logW0, alphaLogit, logOverhead] = p as [number, number, number, number];
   return {
     ...base,
     matmul: {
       effMax: sourced(logistic(effLogit), source, 'measured'),
       w0Flops: sourced(Math.exp(logW0), source, 'measured'),
-      // Capped at 1, as MatmulCurveSchema requires (time must grow with the work).
-      alpha: sourced(Math.min(1, Math.exp(logAlpha)), source, 'measured'),
+      // In (0, 1], as MatmulCurveSchema requires (time must grow with the work): a logistic, not a
+      // cap, so the loss has no flat region beyond 1 for the simplex to wander in (a curve with
+      // alpha ≈ 1 was fitted 3 % off that way).
+      alpha: sourced(logistic(alphaLogit), source, 'measured'),
     },
     launchOverheadS: sourced(Math.exp(logOverhead), source, 'measured'),
   };
@@ -81,8 +83,8 @@ export function fitMatmulEfficiency(rows: readonly MatmulRow[], options: MatmulF
   const [lo, hi] = [Math.log(works[0]! / 100), Math.log(works[works.length - 1]! * 10)];
   const grid: { x: number[]; value: number }[] = [];
   for (let i = 0; i <= 16; i++) {
-    for (const alpha of [0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1]) {
-      const x = [effStart, lo + ((hi - lo) * i) / 16, Math.log(alpha), overheadStart];
+    for (const alpha of [0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 0.99]) {
+      const x = [effStart, lo + ((hi - lo) * i) / 16, logit(alpha), overheadStart];
       grid.push({ x, value: loss(x) });
     }
   }

@@ -12,7 +12,7 @@
  */
 import type { MatmulOptions } from '../backend';
 import { allF32, allocateOutputF32, CpuTensor } from '../cpu/cpu-tensor';
-import { resolveMatmul } from '../cpu/matmul-shapes';
+import { resolveMatmul, type MatmulProblem } from '../cpu/matmul-shapes';
 import type { NativeKernels } from '../native/native-kernels';
 import { resolveGrouped } from '../reference/matmul';
 import { maxSegmentRows, type GemmKernels } from './blas-kernels';
@@ -42,15 +42,15 @@ export function withNativeOneRowProducts(blas: OpenBlas, native: NativeKernels):
 }
 
 /**
- * The rows of a product the few-row kernel takes — op(A)·Bᵀ with A's rows (of any leading axes) against
- * one 2-D f32 weight B stored [N, K], 2 to FEW_ROWS_MAX of them — or 0 for a product it does not take.
- * One row stays with the one-row kernels behind it.
+ * The shapes of a product the few-row kernel takes — op(A)·Bᵀ with A's rows (of any leading axes)
+ * against one 2-D f32 weight B stored [N, K], 2 to FEW_ROWS_MAX of them — or null for a product it
+ * does not take. One row stays with the one-row kernels behind it.
  */
-function fewRowsOf(a: CpuTensor, b: CpuTensor, options: MatmulOptions | undefined): number {
-  if (!options?.transB || options.transA || !allF32(a, b) || a.shape.length < 2 || b.shape.length !== 2) return 0;
+function fewRowsOf(a: CpuTensor, b: CpuTensor, options: MatmulOptions | undefined): (MatmulProblem & { rows: number }) | null {
+  if (!options?.transB || options.transA || !allF32(a, b) || a.shape.length < 2 || b.shape.length !== 2) return null;
   const p = resolveMatmul(a.shape, b.shape, options);
   const rows = p.batch * p.m;
-  return rows >= 2 && rows <= FEW_ROWS_MAX ? rows : 0;
+  return rows >= 2 && rows <= FEW_ROWS_MAX ? { ...p, rows } : null;
 }
 
 /**
@@ -61,22 +61,21 @@ function fewRowsOf(a: CpuTensor, b: CpuTensor, options: MatmulOptions | undefine
  * while finishing its own (they are not the next in memory: a token runs 4 of 16).
  */
 export function withNativeFewRows(inner: GemmKernels, native: NativeKernels): GemmKernels {
-  const product = (a: CpuTensor, b: CpuTensor, bias: CpuTensor | null, rows: number, options: MatmulOptions | undefined): CpuTensor => {
-    const p = resolveMatmul(a.shape, b.shape, options);
-    const out = allocateOutputF32(rows * p.n);
-    native.fewRowsTimesWt(rows, p.n, p.k, b.data as Float32Array, a.data as Float32Array, bias ? (bias.data as Float32Array) : null, out);
+  const product = (a: CpuTensor, b: CpuTensor, bias: CpuTensor | null, p: MatmulProblem & { rows: number }): CpuTensor => {
+    const out = allocateOutputF32(p.rows * p.n);
+    native.fewRowsTimesWt(p.rows, p.n, p.k, b.data as Float32Array, a.data as Float32Array, bias ? (bias.data as Float32Array) : null, out);
     return new CpuTensor(a.backend, 'f32', p.outShape, out);
   };
   return {
     ...inner,
     matmul(a, b, options) {
-      const rows = fewRowsOf(a, b, options);
-      return rows ? product(a, b, null, rows, options) : inner.matmul(a, b, options);
+      const p = fewRowsOf(a, b, options);
+      return p ? product(a, b, null, p) : inner.matmul(a, b, options);
     },
     matmulBias(a, b, bias, options) {
-      const rows = a.shape.length === 2 && allF32(bias) ? fewRowsOf(a, b, options) : 0;
-      if (!rows || bias.size !== b.shape[0]) return inner.matmulBias(a, b, bias, options);
-      return product(a, b, bias, rows, options);
+      const p = a.shape.length === 2 && allF32(bias) ? fewRowsOf(a, b, options) : null;
+      if (!p || bias.size !== b.shape[0]) return inner.matmulBias(a, b, bias, options);
+      return product(a, b, bias, p);
     },
     groupedMatmul(x, w, offsets, options) {
       if (!options?.transB || !allF32(x, w) || x.shape.length !== 2 || w.shape.length !== 3) return inner.groupedMatmul(x, w, offsets, options);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { CpuTensor } from '../cpu/cpu-tensor';
 import { copyRuns } from '../cpu/fast-transpose';
-import { swiglu, swigluBackward } from '../reference/elementwise';
+import { affine, axpyInPlace, swiglu, swigluBackward } from '../reference/elementwise';
 import { copyStridedJs } from '../reference/indexing';
 import { rmsNorm, rmsNormBackward } from '../reference/norm';
 import { softmax, softmaxBackward } from '../reference/softmax';
@@ -44,14 +44,14 @@ export const jsNativeKernels: NativeKernels = {
   },
   vectorIsa: () => 'js',
   selectVectorIsa: (isa) => isa === '',
-  copyRuns: (src, dst, runs, run, shape, strides) => copyRuns(src, dst, runs, run, shape, strides),
+  copyRuns,
   gatherRows: (table, dst, index, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[i * d + j] = table[index[i]! * d + j]!;
   },
   scatterAddRows: (dst, index, src, d) => {
     for (let i = 0; i < index.length; i++) for (let j = 0; j < d; j++) dst[index[i]! * d + j]! += src[i * d + j]!;
   },
-  copyStrided: (src, srcStride, dst, dstStride, rows, width) => copyStridedJs(src, srcStride, dst, dstStride, rows, width),
+  copyStrided: copyStridedJs,
   softmaxRows: (x, y, rows, cols, sq) => {
     const shape = sq > 0 ? [rows / sq, sq, cols] : [rows, cols];
     y.set(softmax(new CpuTensor('js', 'f32', shape, x), { causal: sq > 0 }).data);
@@ -59,12 +59,8 @@ export const jsNativeKernels: NativeKernels = {
   softmaxBackwardRows: (y, dy, dx, rows, cols) => {
     dx.set(softmaxBackward(new CpuTensor('js', 'f32', [rows, cols], y), new CpuTensor('js', 'f32', [rows, cols], dy)).data);
   },
-  affine: (x, y, scale, shift) => {
-    for (let i = 0; i < x.length; i++) y[i] = x[i]! * scale + shift;
-  },
-  axpy: (y, x, alpha) => {
-    for (let i = 0; i < y.length; i++) y[i] = y[i]! + alpha * x[i]!;
-  },
+  affine: (x, y, scale, shift) => y.set(affine(new CpuTensor('js', 'f32', [x.length], x), scale, shift).data),
+  axpy: (y, x, alpha) => axpyInPlace(new CpuTensor('js', 'f32', [y.length], y), new CpuTensor('js', 'f32', [x.length], x), alpha),
   rmsNormRows: (x, w, y, inv, rows, cols, eps) => {
     const out = rmsNorm(new CpuTensor('js', 'f32', [rows, cols], x), new CpuTensor('js', 'f32', [cols], w), eps);
     y.set(out.y.data);

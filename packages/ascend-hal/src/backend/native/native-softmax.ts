@@ -12,27 +12,25 @@ import { allF32, allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tens
 import { softmax as jsSoftmax, softmaxBackward as jsSoftmaxBackward } from '../reference/softmax';
 import type { NativeKernels } from './native-kernels';
 
-/** Rows and columns of a tensor the native kernels take: rank ≥ 1, fewer than 2³¹ elements. */
-function rowsOf(shape: readonly number[]): { rows: number; cols: number } | null {
-  if (shape.length === 0) return null;
-  const cols = shape[shape.length - 1]!;
-  const size = shape.reduce((p, d) => p * d, 1);
-  if (size >= 2 ** 31 || size === 0) return null;
-  return { rows: size / cols, cols };
+/** Rows and columns of a tensor the native kernels take: rank ≥ 1, 1 to 2³¹ − 1 elements. */
+function rowsOf(t: CpuTensor): { rows: number; cols: number } | null {
+  if (t.shape.length === 0 || t.size === 0 || t.size >= 2 ** 31) return null;
+  const cols = t.shape[t.shape.length - 1]!;
+  return { rows: t.size / cols, cols };
 }
 
 export function nativeSoftmax(native: Pick<NativeKernels, 'softmaxRows' | 'softmaxBackwardRows'>): Required<Pick<CpuKernelOverrides, 'softmax' | 'softmaxBackward'>> {
   return {
     softmax(a, options) {
       const causal = options?.causal ?? false;
-      const dims = allF32(a) && (!causal || a.shape.length >= 2) ? rowsOf(a.shape) : null;
+      const dims = allF32(a) && (!causal || a.shape.length >= 2) ? rowsOf(a) : null;
       if (!dims) return jsSoftmax(a, options);
       const y = allocateOutputF32(a.size);
       native.softmaxRows(a.data as Float32Array, y, dims.rows, dims.cols, causal ? a.shape[a.shape.length - 2]! : 0);
       return new CpuTensor(a.backend, 'f32', a.shape, y);
     },
     softmaxBackward(y, dy) {
-      const dims = allF32(y, dy) && sameShape(y.shape, dy.shape) ? rowsOf(y.shape) : null;
+      const dims = allF32(y, dy) && sameShape(y.shape, dy.shape) ? rowsOf(y) : null;
       if (!dims) return jsSoftmaxBackward(y, dy);
       const dx = allocateOutputF32(y.size);
       native.softmaxBackwardRows(y.data as Float32Array, dy.data as Float32Array, dx, dims.rows, dims.cols);

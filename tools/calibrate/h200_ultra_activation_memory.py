@@ -2,9 +2,9 @@
 """Activation memory that Pangu Ultra MoE layers keep for backward on one GPU, per micro-batch in flight.
 
 Why: @moge/memory counts a layer's activations tensor by tensor (Korthikanti et al.; Megatron-core's
-MoE and MLA), and the simulator ranks Pangu Ultra's PP16 x VPP2 plan #37 partly because that count
+MoE and MLA), and the simulator ranks Pangu Ultra's PP16 x VPP2 plan outside its top 5 (#37 when this was written) partly because that count
 lets plans with fewer stages fit in 64 GiB. The count would be wrong if a real implementation keeps
-more (`activationMemoryFactor` in a profile scales it; `ult-s1-memory-whatif.ts` shows the ranking
+more (`activationMemoryFactor` in a profile scales it; `ult-s1-whatif.ts` shows the ranking
 moves only at x1.6 and more). This measures what PyTorch's autograd and caching allocator actually
 hold for the per-rank work of the ULT-T1 layout.
 

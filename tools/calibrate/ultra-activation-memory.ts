@@ -3,7 +3,7 @@
  * what PyTorch held on one H200 (`h200_ultra_activation_memory.py`, data/h200-ultra-activation-memory.json).
  *
  * Why ask: the simulator ranks Pangu Ultra's PP16 × VPP2 plan below plans with fewer stages (ULT-S1),
- * which fit in 64 GiB by this count; `ult-s1-memory-whatif.ts` shows the rank moves only when the
+ * which fit in 64 GiB by this count; `ult-s1-whatif.ts` shows the rank moves only when the
  * activations are 1.6× the count or more. The measurement is one rank's work under the ULT-T1 layout
  * (TP8 + SP, experts over 32 ranks, micro-batch 1 × 4096 tokens, balanced expert load): the bytes one
  * micro-batch keeps per layer (the slope over micro-batches in flight), and the backward's working set

@@ -47,7 +47,7 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(r.errorKind).toBe('rank');
     expect(r.published).toBe(5);
     expect(r.predicted).toBeGreaterThanOrEqual(1);
-    // Goal not met (top 5): #37 (#33 before data-parallel buckets). Pangu Ultra's plan lost to other plans with the same 32 model
+    // Goal not met (top 5): #38 (#37 before the 2026-12-03 refit, #33 before data-parallel buckets). Pangu Ultra's plan lost to other plans with the same 32 model
     // chunks on half the stages (PP8 × VPP4: half the pipeline fill, and it fits in memory by
     // @moge/memory's estimate) and to TP4 × CP2. At PP16, whole layers cannot even out 61 layers +
     // the MTP module + the loss stage (the heads of the model and of the MTP module, vocab 153,600:
@@ -60,7 +60,7 @@ describe('validateTraining (targets.md training cases)', () => {
     expect(best).toMatch(/ VPP[2-5] /);
   });
 
-  // The goal itself, known to be missed (#37 above): `it.fails` keeps the miss visible in the code and
+  // The goal itself, known to be missed (#38 above): `it.fails` keeps the miss visible in the code and
   // turns into a failure, to be flipped to `it`, the day the rank reaches the top 5.
   it.fails('meets the ULT-S1 goal: Pangu Ultra\'s layout among the search\'s top 5 (known miss)', () => {
     const r = rows.find((x) => x.id === 'ULT-S1')!;

@@ -2,8 +2,9 @@
  * The memory-bound kernels over f32 arrays: SwiGLU and its backward (y = silu(g)·u; dG, dU from dy),
  * softmax over rows (causal or not) and its backward, RMSNorm and its backward, affine and axpy. One
  * instantiation per instruction set (vector-kernels.c includes this once per set; VEC, IVEC (LANES
- * int32s), DVEC (LANES doubles), LANES, ISA_ATTR and SUFFIX as for few-rows-tile.h). The experts' activations of a moge-small training step are 1 M
- * elements a call. In WebAssembly every operand is copied into the module's memory and back
+ * int32s), DVEC (LANES doubles), LANES, ISA_ATTR and SUFFIX as for few-rows-tile.h). The experts'
+ * activations of a moge-small training step are 1 M elements a call. In WebAssembly every operand is
+ * copied into the module's memory and back
  * (src/backend/wasm/kernel-module.ts), and onnxruntime's outputs are fresh arrays; here the arrays
  * are read and written in place, LANES at a time.
  *
@@ -97,6 +98,13 @@ ISA_ATTR static void SUFFIX(swiglu_backward)(const float *g, const float *u, con
   }
 }
 
+/* Σ lanes of v, lane 0 first. */
+ISA_ATTR INLINE float SUFFIX(lane_sum)(VEC v) {
+  float s = 0.0f;
+  for (int i = 0; i < LANES; i++) s += v[i];
+  return s;
+}
+
 /* The largest lane of v (NaN lanes ignored, as a select on v > m does). */
 ISA_ATTR INLINE float SUFFIX(lane_max)(VEC v) {
   float m = v[0];
@@ -135,8 +143,7 @@ ISA_ATTR static void SUFFIX(softmax_rows)(const float *x, float *y, int rows, in
       memcpy(yr + j, &e, sizeof e);
       sv += e;
     }
-    float sum = 0.0f;
-    for (int i = 0; i < LANES; i++) sum += sv[i];
+    float sum = SUFFIX(lane_sum)(sv);
     if (vv < visible) {
       /* The tail through one vector: lanes past it hold the max (exp 1) and are not summed. */
       float t[LANES];
@@ -162,8 +169,7 @@ ISA_ATTR static void SUFFIX(softmax_backward_rows)(const float *y, const float *
     float *xr = dx + (size_t)r * cols;
     VEC dv = {0};
     for (int j = 0; j < cv; j += LANES) dv += SUFFIX(load)(yr + j) * SUFFIX(load)(dr + j);
-    float dot = 0.0f;
-    for (int i = 0; i < LANES; i++) dot += dv[i];
+    float dot = SUFFIX(lane_sum)(dv);
     for (int j = cv; j < cols; j++) dot += yr[j] * dr[j];
     for (int j = 0; j < cv; j += LANES) {
       const VEC v = SUFFIX(load)(yr + j) * (SUFFIX(load)(dr + j) - dot);

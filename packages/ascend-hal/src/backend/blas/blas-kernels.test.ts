@@ -12,13 +12,12 @@ import { loadOpenBlas, type OpenBlas } from './openblas';
 import { describeOverOpenBlas, jsBlas, jsSgemm } from './js-blas.test-support';
 import { FEW_ROWS_MAX, withNativeBatchedFewRows, withNativeFewRows, withNativeOneRowProducts } from './native-products';
 import { loadNativeKernels, type NativeKernels } from '../native/native-kernels';
-import { describeOverNativeKernels, jsNativeKernels } from '../native/native-kernels.test-support';
+import { describeOverNativeKernels, expectCloseArrays, jsNativeKernels, sinValues } from '../native/native-kernels.test-support';
 
 const oracle = createReferenceBackend();
 const blas = loadOpenBlas();
 // Installs the uninitialized (under vitest: NaN-filled) output allocator, as a real backend does.
 createOnnxBackend({ intraOpThreads: 1 });
-const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
 
 
 /**
@@ -30,10 +29,7 @@ function backendOver(lib: OpenBlas, routing?: BlasRouting, wrap: (kernels: GemmK
   return createCpuBackend('onnxruntime', wrap(blasKernels(lib, onnxKernels(new SessionCache(options), new ConstSessionCache(options)), 0, routing)));
 }
 
-function close(got: ArrayLike<number>, want: ArrayLike<number>) {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!)));
-}
+const close = (got: ArrayLike<number>, want: ArrayLike<number>) => expectCloseArrays(got, want, 1e-4);
 
 describe('gemmLibrary', () => {
   it('names OpenBLAS when it loaded, else the reason onnxruntime keeps the matmuls', () => {
@@ -59,18 +55,18 @@ describe('blasRoutingFor', () => {
       run(backendOver(counting, routing));
       return n;
     };
-    const frozen8Rows = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(8 * 4, 1), [8, 4]), be.constant(be.fromArray(values(24, 2), [6, 4])), { transB: true });
-    const frozenRow = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(4, 1), [1, 4]), be.constant(be.fromArray(values(24, 2), [6, 4])), { transB: true });
+    const frozen8Rows = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(sinValues(8 * 4, 1), [8, 4]), be.constant(be.fromArray(sinValues(24, 2), [6, 4])), { transB: true });
+    const frozenRow = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(sinValues(4, 1), [1, 4]), be.constant(be.fromArray(sinValues(24, 2), [6, 4])), { transB: true });
     for (const routing of [HASWELL_ROUTING, AVX512_ROUTING]) {
       expect(calls(routing, frozen8Rows)).toBe(0);
       expect(calls(routing, frozenRow)).toBe(1);
     }
-    const batches = (count: number) => (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(count * 8, 3), [count, 2, 4]), be.fromArray(values(count * 12, 4), [count, 4, 3]));
+    const batches = (count: number) => (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(sinValues(count * 8, 3), [count, 2, 4]), be.fromArray(sinValues(count * 12, 4), [count, 4, 3]));
     expect(calls(HASWELL_ROUTING, batches(8))).toBe(0);
     expect(calls(AVX512_ROUTING, batches(8))).toBe(8);
     expect(calls(AVX512_ROUTING, batches(65))).toBe(0);
     // Big products per batch loop whatever their count.
-    const bigBatches = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(values(65 * 64 * 32, 5), [65, 64, 32]), be.fromArray(values(65 * 32 * 32, 6), [65, 32, 32]));
+    const bigBatches = (be: ReturnType<typeof backendOver>) => void be.matmul(be.fromArray(sinValues(65 * 64 * 32, 5), [65, 64, 32]), be.fromArray(sinValues(65 * 32 * 32, 6), [65, 32, 32]));
     expect(calls(HASWELL_ROUTING, bigBatches)).toBe(0);
     expect(calls(AVX512_ROUTING, bigBatches)).toBe(65);
   });
@@ -89,8 +85,8 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmK
           const bLast = transB ? [n, k] : [k, n];
           const aShape = batched === 'a' || batched === 'both' ? [batch, ...aLast] : aLast;
           const bShape = batched === 'b' || batched === 'both' ? [batch, ...bLast] : bLast;
-          const a = values(aShape.reduce((p, d) => p * d, 1), salt);
-          const b = values(bShape.reduce((p, d) => p * d, 1), salt + 1);
+          const a = sinValues(aShape.reduce((p, d) => p * d, 1), salt);
+          const b = sinValues(bShape.reduce((p, d) => p * d, 1), salt + 1);
           const got = be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), { transA, transB });
           const want = oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), { transA, transB });
           expect(got.shape).toEqual(want.shape);
@@ -103,10 +99,10 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmK
 
   it('matmulBias adds the bias to every row, for one row and for many', () => {
     for (const [m, k, n, transB] of [[1, 5, 3, false], [7, 4, 6, true], [33, 16, 8, false]] as const) {
-      const a = values(m * k, 1);
+      const a = sinValues(m * k, 1);
       const bShape = transB ? [n, k] : [k, n];
-      const b = values(k * n, 2);
-      const bias = values(n, 3);
+      const b = sinValues(k * n, 2);
+      const bias = sinValues(n, 3);
       const got = be.matmulBias!(be.fromArray(a, [m, k]), be.fromArray(b, bShape), be.fromArray(bias, [n]), { transB });
       const want = oracle.matmulBias!(oracle.fromArray(a, [m, k]), oracle.fromArray(b, bShape), oracle.fromArray(bias, [n]), { transB });
       close(be.read(got), oracle.read(want));
@@ -118,9 +114,9 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmK
       fc.property(fc.array(fc.nat(5), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.boolean(), fc.nat(100), (sizes, k, n, transB, salt) => {
         const offsets = offsetsOf(sizes);
         const rows = offsets[sizes.length]!;
-        const x = values(rows * k, salt);
-        const w = values(sizes.length * k * n, salt + 1);
-        const dy = values(rows * n, salt + 2);
+        const x = sinValues(rows * k, salt);
+        const w = sinValues(sizes.length * k * n, salt + 1);
+        const dy = sinValues(rows * n, salt + 2);
         const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
         close(
           be.read(be.groupedMatmul(be.fromArray(x, [rows, k]), be.fromArray(w, wShape), offsets, { transB })),
@@ -138,8 +134,8 @@ function kernelSuite(lib: OpenBlas, routing: BlasRouting, wrap?: (kernels: GemmK
 
   it('constant (frozen) weights: OpenBLAS or pre-packed sessions as routed, same numbers', () => {
     for (const rows of [1, 2, 8]) {
-      const w = values(4 * 6, 5);
-      const x = values(rows * 4, 6);
+      const w = sinValues(4 * 6, 5);
+      const x = sinValues(rows * 4, 6);
       const got = be.matmul(be.fromArray(x, [rows, 4]), be.constant(be.fromArray(w, [6, 4])), { transB: true });
       close(be.read(got), oracle.read(oracle.matmul(oracle.fromArray(x, [rows, 4]), oracle.fromArray(w, [6, 4]), { transB: true })));
     }
@@ -165,8 +161,8 @@ describe('withNativeOneRowProducts', () => {
     for (const [m, transA, transB, want] of [[1, false, true, 'rows'], [1, true, false, 'columns'], [2, false, true, 'sgemm']] as const) {
       calls.length = 0;
       const [k, n] = [5, 3];
-      const [a, b] = [values(m * k, 1), values(k * n, 2)];
-      const [got, expected] = [values(m * n, 3), values(m * n, 3)];
+      const [a, b] = [sinValues(m * k, 1), sinValues(k * n, 2)];
+      const [got, expected] = [sinValues(m * n, 3), sinValues(m * n, 3)];
       lib.sgemm(transA, transB, m, n, k, 0.5, a, transA ? m : k, b, transB ? k : n, 1, got, n);
       jsSgemm(transA, transB, m, n, k, 0.5, a, transA ? m : k, b, transB ? k : n, 1, expected, n);
       expect(calls).toEqual([want]);
@@ -203,7 +199,7 @@ describe('withNativeFewRows', () => {
       calls.length = 0;
       const offsets = offsetsOf(sizes);
       const rows = offsets[sizes.length]!;
-      const [x, w] = [values(rows * k, 1), values(sizes.length * k * n, 2)];
+      const [x, w] = [sinValues(rows * k, 1), sinValues(sizes.length * k * n, 2)];
       const wShape = transB ? [sizes.length, n, k] : [sizes.length, k, n];
       const got = be.groupedMatmul(be.fromArray(x, [rows, k]), be.fromArray(w, wShape), offsets, { transB });
       expect(calls, `sizes ${sizes}, transB ${transB}`).toEqual(want);
@@ -225,8 +221,8 @@ describe('withNativeFewRows', () => {
       [[2, 4, k], [2, n, k], { transB: true }, false],
     ];
     for (const [aShape, bShape, options, native] of cases) {
-      const [a, b] = [values(aShape.reduce((p, d) => p * d), 3), values(bShape.reduce((p, d) => p * d), 4)];
-      const bias = values(n, 5);
+      const [a, b] = [sinValues(aShape.reduce((p, d) => p * d), 3), sinValues(bShape.reduce((p, d) => p * d), 4)];
+      const bias = sinValues(n, 5);
       const want = oracle.read(oracle.matmul(oracle.fromArray(a, aShape), oracle.fromArray(b, bShape), options));
       calls.length = 0;
       close(be.read(be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), options)), want);
@@ -241,7 +237,7 @@ describe('withNativeFewRows', () => {
 
   it('leaves a bias of the wrong length to the kernels behind it, which name it', () => {
     const { calls, be } = counting();
-    const bad = () => be.matmulBias!(be.fromArray(values(8, 1), [2, 4]), be.fromArray(values(12, 2), [3, 4]), be.fromArray(values(2, 3), [2]), { transB: true });
+    const bad = () => be.matmulBias!(be.fromArray(sinValues(8, 1), [2, 4]), be.fromArray(sinValues(12, 2), [3, 4]), be.fromArray(sinValues(2, 3), [2]), { transB: true });
     expect(bad).toThrow(/bias/);
     expect(calls).toEqual([]);
   });
@@ -267,7 +263,7 @@ describe('withNativeBatchedFewRows', () => {
       [[3, 2, k], [k, n], {}, []],
     ];
     for (const [aShape, bShape, options, want] of cases) {
-      const [a, b] = [values(aShape.reduce((p, d) => p * d), 1), values(bShape.reduce((p, d) => p * d), 2)];
+      const [a, b] = [sinValues(aShape.reduce((p, d) => p * d), 1), sinValues(bShape.reduce((p, d) => p * d), 2)];
       calls.length = 0;
       const got = be.read(be.matmul(be.fromArray(a, aShape), be.fromArray(b, bShape), options));
       expect(calls, `${aShape} · ${bShape} ${JSON.stringify(options)}`).toEqual(want);

@@ -1,6 +1,6 @@
 import type { HostArray } from '../backend';
 import { allocateOutput, CpuTensor, permutedStrides } from './cpu-tensor';
-import { COPY_RUNS_MAX_LEAD, type NativeKernels } from '../native/native-kernels';
+import { COPY_RUNS_MAX_LEAD, fitsNativeCount, type NativeKernels } from '../native/native-kernels';
 import { transpose as referenceTranspose } from '../reference/indexing';
 
 /**
@@ -33,7 +33,7 @@ export function transposeRuns(a: CpuTensor, perm: readonly number[], setMinRun: 
   const src = a.data;
   const runs = run === 0 ? 0 : a.size / run;
   const leadShape = outShape.slice(0, lead);
-  if (native && lead <= COPY_RUNS_MAX_LEAD && a.size < 2 ** 31) native.copyRuns(src, out, runs, run, Int32Array.from(leadShape), Int32Array.from(strides));
+  if (native && lead <= COPY_RUNS_MAX_LEAD && fitsNativeCount(a.size)) native.copyRuns(src, out, runs, run, Int32Array.from(leadShape), Int32Array.from(strides));
   else copyRuns(src, out, runs, run, leadShape, strides, setMinRun);
   return new CpuTensor(a.backend, a.dtype, outShape, out);
 }

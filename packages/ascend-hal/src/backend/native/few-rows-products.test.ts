@@ -3,16 +3,10 @@ import { afterAll, expect, it } from 'vitest';
 import { offsetsOf } from '../conformance/case-builder';
 import { nativeKernelsStatus } from '../onnxruntime/onnx-backend';
 import { loadNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels, describeOverVectorIsas, jsNativeKernels, viewAt } from './native-kernels.test-support';
+import { describeOverNativeKernels, describeOverVectorIsas, expectCloseArrays, expectGroupedLikeJs, jsNativeKernels, sinValues, viewAt } from './native-kernels.test-support';
 
-const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
-
-function close(got: ArrayLike<number>, want: ArrayLike<number>) {
-  expect(got.length).toBe(want.length);
-  // Sums of up to ~70 products of values in [-1, 1], in another order (and fused on AVX2/AVX-512).
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
-}
-
+// Sums of up to ~70 products of values in [-1, 1], in another order (and fused on AVX2/AVX-512): within
+// expectCloseArrays' 1e-5.
 // Rows past a 4-row tile, n past a 4-row block of W, k past 16 lanes: every remainder path runs.
 const problem = fc.record({
   rows: fc.integer({ min: 1, max: 13 }),
@@ -27,15 +21,15 @@ function contract(kernels: NativeKernels): void {
   it('fewRowsTimesWt: Y = X·Wᵀ (+ bias) for any shapes, with or without bias, on views (property)', () => {
     fc.assert(
       fc.property(problem, ({ rows, n, k, withBias, offset, salt }) => {
-        const w = viewAt(values(n * k, salt), offset);
-        const x = viewAt(values(rows * k, salt + 1), offset + 1);
-        const bias = withBias ? viewAt(values(n, salt + 2), offset + 2) : null;
+        const w = viewAt(sinValues(n * k, salt), offset);
+        const x = viewAt(sinValues(rows * k, salt + 1), offset + 1);
+        const bias = withBias ? viewAt(sinValues(n, salt + 2), offset + 2) : null;
         const want = new Float32Array(rows * n);
         jsNativeKernels.fewRowsTimesWt(rows, n, k, w, x, bias, want);
         // Y is written, never read: NaN there must not leak into the result.
         const got = viewAt(new Float32Array(rows * n).fill(Number.NaN), offset);
         kernels.fewRowsTimesWt(rows, n, k, w, x, bias, got);
-        close(got, want);
+        expectCloseArrays(got, want);
       }),
       { numRuns: 300 },
     );
@@ -44,30 +38,15 @@ function contract(kernels: NativeKernels): void {
   it('fewRowsGrouped: each group\'s rows times its W_gᵀ, whatever groups are empty (property)', () => {
     const sizes = fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 12 });
     fc.assert(
-      fc.property(sizes, fc.integer({ min: 1, max: 21 }), fc.integer({ min: 1, max: 40 }), fc.nat(100), (counts, n, k, salt) => {
-        const offsets = offsetsOf(counts);
-        const t = offsets[counts.length]!;
-        const w = viewAt(values(counts.length * n * k, salt), 1);
-        const x = viewAt(values(t * k, salt + 1), 2);
-        const want = new Float32Array(t * n);
-        jsNativeKernels.fewRowsGrouped(counts.length, offsets, n, k, w, x, want);
-        const got = viewAt(new Float32Array(t * n).fill(Number.NaN), 3);
-        kernels.fewRowsGrouped(counts.length, offsets, n, k, w, x, got);
-        close(got, want);
-      }),
+      fc.property(sizes, fc.integer({ min: 1, max: 21 }), fc.integer({ min: 1, max: 40 }), fc.nat(100), (counts, n, k, salt) =>
+        expectGroupedLikeJs(kernels, 'fewRowsGrouped', offsetsOf(counts), n, k, salt, true),
+      ),
       { numRuns: 300 },
     );
   });
 
   it('fewRowsGrouped at decode size: 32 tokens over 16 experts of 256 × 256, prefetching across experts', () => {
-    const [groups, n, k] = [16, 256, 256];
-    const offsets = offsetsOf([9, 0, 7, 16, 8, 8, 0, 16, 5, 11, 3, 13, 4, 12, 0, 16]);
-    const t = offsets[groups]!;
-    const [w, x] = [values(groups * n * k, 9), values(t * k, 10)];
-    const [want, got] = [new Float32Array(t * n), new Float32Array(t * n)];
-    jsNativeKernels.fewRowsGrouped(groups, offsets, n, k, w, x, want);
-    kernels.fewRowsGrouped(groups, offsets, n, k, w, x, got);
-    close(got, want);
+    expectGroupedLikeJs(kernels, 'fewRowsGrouped', offsetsOf([9, 0, 7, 16, 8, 8, 0, 16, 5, 11, 3, 13, 4, 12, 0, 16]), 256, 256, 9, false);
   });
 
   const batched = fc.record({
@@ -82,8 +61,8 @@ function contract(kernels: NativeKernels): void {
     it(`${kernel}: ${law} per batch, for any shapes (column blocks, single vectors and scalar columns) (property)`, () => {
       fc.assert(
         fc.property(batched, ({ batch, rows, n, k, salt }) => {
-          const w = viewAt(values(batch * n * k, salt), 1);
-          const x = viewAt(values(batch * rows * k, salt + 1), 2);
+          const w = viewAt(sinValues(batch * n * k, salt), 1);
+          const x = viewAt(sinValues(batch * rows * k, salt + 1), 2);
           const want = new Float32Array(batch * rows * n);
           const got = viewAt(new Float32Array(batch * rows * n).fill(Number.NaN), 3);
           if (kernel === 'batchedTimesWt') {
@@ -93,7 +72,7 @@ function contract(kernels: NativeKernels): void {
             jsNativeKernels.batchedTimesW(batch, rows, k, n, w, x, want);
             kernels.batchedTimesW(batch, rows, k, n, w, x, got);
           }
-          close(got, want);
+          expectCloseArrays(got, want);
         }),
         { numRuns: 300 },
       );
@@ -102,8 +81,8 @@ function contract(kernels: NativeKernels): void {
 
   it('carries NaN and infinities like the reference sums', () => {
     const [rows, n, k] = [5, 8, 33];
-    const x = values(rows * k, 4);
-    const w = values(n * k, 5);
+    const x = sinValues(rows * k, 4);
+    const w = sinValues(n * k, 5);
     x[2 * k + 7] = Number.NaN;
     w[3 * k + 32] = Number.POSITIVE_INFINITY;
     const [want, got] = [new Float32Array(rows * n), new Float32Array(rows * n)];

@@ -8,17 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { jsSgemm } from '../blas/js-blas.test-support';
 import { offsetsOf } from '../conformance/case-builder';
 import { libraryFileName, loadNativeKernels, NATIVE_KERNELS_ABI, openNativeKernels, type NativeKernels } from './native-kernels';
-import { describeOverNativeKernels, jsNativeKernels, viewAt } from './native-kernels.test-support';
+import { describeOverNativeKernels, expectCloseArrays, expectGroupedLikeJs, sinValues, viewAt } from './native-kernels.test-support';
 
 // Whether this machine has the C compiler the install script uses by default.
 const cc = spawnSync('cc', ['--version']);
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const values = (count: number, salt: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(salt + i * 0.37));
-
-function close(got: ArrayLike<number>, want: ArrayLike<number>) {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
-}
 
 const shapes = fc.record({
   outer: fc.integer({ min: 1, max: 37 }),
@@ -46,15 +40,15 @@ function contract(kernels: NativeKernels): void {
         fc.property(shapes, ({ outer, inner, pad, alpha, beta, offset, salt }) => {
           const ldw = inner + pad;
           const { x: xLength, y: yLength } = lengths(outer, inner);
-          const w = viewAt(values(outer * ldw, salt), offset);
-          const x = viewAt(values(xLength, salt + 1), offset);
-          const y0 = values(yLength, salt + 2);
+          const w = viewAt(sinValues(outer * ldw, salt), offset);
+          const x = viewAt(sinValues(xLength, salt + 1), offset);
+          const y0 = sinValues(yLength, salt + 2);
           const want = y0.slice();
           jsSgemm(false, transB, 1, yLength, xLength, alpha, x, xLength, w, ldw, beta, want, yLength);
           // β = 0 never reads y: NaN there must not leak into the result.
           const got = viewAt(beta === 0 ? new Float32Array(yLength).fill(Number.NaN) : y0, offset);
           kernels[kernel](outer, inner, alpha, w, ldw, x, beta, got);
-          close(got, want);
+          expectCloseArrays(got, want);
         }),
         { numRuns: 300 },
       );
@@ -63,39 +57,25 @@ function contract(kernels: NativeKernels): void {
 
   it('gemvRowsGrouped: each group with a row gets W_g·x for that row, whatever groups are empty (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }), fc.nat(100), (hasRow, n, k, salt) => {
-        const offsets = offsetsOf(hasRow.map(Number));
-        const rows = offsets[hasRow.length]!;
-        const w = viewAt(values(hasRow.length * n * k, salt), 1);
-        const x = viewAt(values(rows * k, salt + 1), 2);
-        const want = new Float32Array(rows * n);
-        jsNativeKernels.gemvRowsGrouped(hasRow.length, offsets, n, k, w, x, want);
-        const got = viewAt(new Float32Array(rows * n).fill(Number.NaN), 3);
-        kernels.gemvRowsGrouped(hasRow.length, offsets, n, k, w, x, got);
-        close(got, want);
-      }),
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }), fc.nat(100), (hasRow, n, k, salt) =>
+        expectGroupedLikeJs(kernels, 'gemvRowsGrouped', offsetsOf(hasRow.map(Number)), n, k, salt, true),
+      ),
       { numRuns: 300 },
     );
   });
 
   it('gemvRowsGrouped at decode size: 4 of 16 experts of 256 × 256, prefetching from one active expert into the next', () => {
-    const [groups, n, k] = [16, 256, 256];
-    const offsets = Int32Array.from([0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4]);
-    const [w, x] = [values(groups * n * k, 9), values(4 * k, 10)];
-    const [want, got] = [new Float32Array(4 * n), new Float32Array(4 * n)];
-    jsNativeKernels.gemvRowsGrouped(groups, offsets, n, k, w, x, want);
-    kernels.gemvRowsGrouped(groups, offsets, n, k, w, x, got);
-    close(got, want);
+    expectGroupedLikeJs(kernels, 'gemvRowsGrouped', Int32Array.from([0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4]), 256, 256, 9, false);
   });
 
   it('streams a decode-sized matrix (4096 × 256, past the prefetch distance) to the same sums', () => {
     const [rows, k] = [4096, 256];
-    const w = values(rows * k, 7);
-    const x = values(k, 8);
+    const w = sinValues(rows * k, 7);
+    const x = sinValues(k, 8);
     const [want, got] = [new Float32Array(rows), new Float32Array(rows)];
     jsSgemm(false, true, 1, rows, k, 1, x, k, w, k, 0, want, rows);
     kernels.gemvRows(rows, k, 1, w, k, x, 0, got);
-    close(got, want);
+    expectCloseArrays(got, want);
   });
 }
 

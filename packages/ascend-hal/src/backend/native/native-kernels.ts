@@ -3,10 +3,10 @@
  * through koffi. Why they exist: a one-row product streams its weights from memory, and a kernel
  * that prefetches rows ahead streams them ≈ 1.5× as fast as OpenBLAS's sgemv on one core
  * (tools/bench/gemv_bandwidth.c) — most of a batch-1 decode step; a product of a few rows (a
- * batch-32 decode step's) runs best unpacked, reading each weight once (native/vector-kernels.c); copying attention's runs and
- * the MoE dispatch's rows, and column slices, costs a view per run in JS, a memcpy in C
- * (native/data-movement.c); and
- * SwiGLU in WebAssembly copies its operands in and out (native/pointwise-tile.h).
+ * batch-32 decode step's) runs best unpacked, reading each weight once (native/vector-kernels.c);
+ * copying attention's runs, the MoE dispatch's rows and column slices costs a view per run in JS, a
+ * memcpy in C (native/data-movement.c); and the WebAssembly kernels of SwiGLU, softmax and RMSNorm
+ * copy their operands in and out (native/pointwise-tile.h).
  *
  * Optional by design, like OpenBLAS: when the library was not built (no C compiler at install,
  * `--ignore-scripts`, Windows), koffi is missing, or MOGE_NATIVE_KERNELS=0, loadNativeKernels()
@@ -65,10 +65,10 @@ export interface NativeKernels {
   rmsNormRows(x: Float32Array, w: Float32Array, y: Float32Array, inv: Float32Array, rows: number, cols: number, eps: number): void;
   /** RMSNorm's backward: dx (rows × cols), and dW added into dw (cols doubles, zeroed by the caller). */
   rmsNormBackwardRows(x: Float32Array, w: Float32Array, inv: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float64Array, rows: number, cols: number): void;
-  /** The instruction set the vector kernels (few-row products, SwiGLU, softmax) run on: "avx512", "avx2", "baseline" (or "js"). */
+  /** The instruction set the vector kernels (native/vector-kernels.c) run on: "avx512", "avx2", "baseline" (or "js"). */
   vectorIsa(): string;
   /**
-   * Runs the few-row products on instruction set `isa` from now on ("" for the best this CPU has),
+   * Runs the vector kernels on instruction set `isa` from now on ("" for the best this CPU has),
    * process-wide: for tests and benchmarks. False, changing nothing, where the CPU lacks it.
    */
   selectVectorIsa(isa: '' | 'avx512' | 'avx2' | 'baseline'): boolean;
@@ -97,6 +97,9 @@ export interface NativeKernels {
 }
 
 export type NativeKernelsLoad = { ok: true; kernels: NativeKernels } | { ok: false; reason: string };
+
+/** Whether `count` elements fit the native kernels' C `int` counts (below 2³¹); larger arrays stay in JS. */
+export const fitsNativeCount = (count: number): boolean => count < 2 ** 31;
 
 /** The most leading axes copyRuns walks (COPY_RUNS_MAX_LEAD in native/data-movement.c). */
 export const COPY_RUNS_MAX_LEAD = 8;

@@ -12,7 +12,7 @@ import type { CpuKernelOverrides } from '../cpu/cpu-backend';
 import { allF32, allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
 import { affine as jsAffine, axpyInPlace as jsAxpy } from '../reference/elementwise';
 import { rmsNorm as jsRmsNorm, rmsNormBackward as jsRmsNormBackward } from '../reference/norm';
-import type { NativeKernels } from './native-kernels';
+import { fitsNativeCount, type NativeKernels } from './native-kernels';
 
 type Pointwise = Pick<NativeKernels, 'affine' | 'axpy' | 'rmsNormRows' | 'rmsNormBackwardRows'>;
 type Kernels = Pick<CpuKernelOverrides, 'affine' | 'axpyInPlace' | 'rmsNorm' | 'rmsNormBackward'>;
@@ -40,7 +40,7 @@ export function nativePointwise(native: Pointwise, inner: Kernels = {}): Require
     rmsNorm: inner.rmsNorm ?? jsRmsNorm,
     rmsNormBackward: inner.rmsNormBackward ?? jsRmsNormBackward,
   };
-  const large = (t: CpuTensor) => t.size >= NATIVE_POINTWISE_MIN && t.size < 2 ** 31;
+  const large = (t: CpuTensor) => t.size >= NATIVE_POINTWISE_MIN && fitsNativeCount(t.size);
   return {
     affine(a, scale, shift = 0) {
       if (!allF32(a) || !large(a)) return fallback.affine(a, scale, shift);

@@ -10,11 +10,11 @@
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
 import { allF32, allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
 import { softmax as jsSoftmax, softmaxBackward as jsSoftmaxBackward } from '../reference/softmax';
-import type { NativeKernels } from './native-kernels';
+import { fitsNativeCount, type NativeKernels } from './native-kernels';
 
 /** Rows and columns of a tensor the native kernels take: rank ≥ 1, 1 to 2³¹ − 1 elements. */
 function rowsOf(t: CpuTensor): { rows: number; cols: number } | null {
-  if (t.shape.length === 0 || t.size === 0 || t.size >= 2 ** 31) return null;
+  if (t.shape.length === 0 || t.size === 0 || !fitsNativeCount(t.size)) return null;
   const cols = t.shape[t.shape.length - 1]!;
   return { rows: t.size / cols, cols };
 }

@@ -8,18 +8,18 @@
 import type { CpuKernelOverrides } from '../cpu/cpu-backend';
 import { allF32, allocateOutputF32, CpuTensor, sameShape } from '../cpu/cpu-tensor';
 import { swiglu as jsSwiglu, swigluBackward as jsSwigluBackward } from '../reference/elementwise';
-import type { NativeKernels } from './native-kernels';
+import { fitsNativeCount, type NativeKernels } from './native-kernels';
 
 export function nativeSwiglu(native: Pick<NativeKernels, 'swiglu' | 'swigluBackward'>): Required<Pick<CpuKernelOverrides, 'swiglu' | 'swigluBackward'>> {
   return {
     swiglu(gate, up) {
-      if (!allF32(gate, up) || !sameShape(gate.shape, up.shape) || gate.size >= 2 ** 31) return jsSwiglu(gate, up);
+      if (!allF32(gate, up) || !sameShape(gate.shape, up.shape) || !fitsNativeCount(gate.size)) return jsSwiglu(gate, up);
       const y = allocateOutputF32(gate.size);
       native.swiglu(gate.data as Float32Array, up.data as Float32Array, y);
       return new CpuTensor(gate.backend, 'f32', gate.shape, y);
     },
     swigluBackward(gate, up, dy) {
-      if (!allF32(gate, up, dy) || !sameShape(gate.shape, up.shape) || !sameShape(gate.shape, dy.shape) || gate.size >= 2 ** 31) {
+      if (!allF32(gate, up, dy) || !sameShape(gate.shape, up.shape) || !sameShape(gate.shape, dy.shape) || !fitsNativeCount(gate.size)) {
         return jsSwigluBackward(gate, up, dy);
       }
       const dg = allocateOutputF32(gate.size);

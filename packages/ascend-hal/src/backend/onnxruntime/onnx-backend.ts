@@ -158,8 +158,8 @@ export function gemmLibrary(): { library: 'openblas'; path: string; coreName: st
 
 /**
  * Whether the onnxruntime backend's one-row and few-row products run on moge's native kernels on
- * this machine by default (the library loaded, where from, and the instruction set of its few-row
- * kernel: "avx512", "avx2" or "baseline"), or why they stay on OpenBLAS and onnxruntime.
+ * this machine by default (the library loaded, where from, and the instruction set of its vector
+ * kernels: "avx512", "avx2" or "baseline"), or why they stay on OpenBLAS and onnxruntime.
  */
 export function nativeKernelsStatus(): { loaded: true; path: string; vectorIsa: string } | { loaded: false; reason: string } {
   const native = loadNativeKernels();

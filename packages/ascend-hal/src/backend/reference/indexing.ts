@@ -53,14 +53,16 @@ export function gatherRows(table: CpuTensor, index: Int32Array, copyRows?: CopyR
   return new CpuTensor(table.backend, table.dtype, [index.length, d], out);
 }
 
-/** dst[index[i]] += src[i], in place; repeated indices accumulate in order. */
 /**
  * dst row index[i] += src row i (rows of d floats, in order): the loop of scatterAddRows, which moge's
  * native library can do instead (NativeKernels.scatterAddRows).
  */
 export type AddRows = (dst: Float32Array, index: Int32Array, src: Float32Array, d: number) => void;
 
-/** dst[index[i]] += src[i] for rows of [V, D] / [n, D]; `addRows` adds once the shapes and indices are checked. */
+/**
+ * dst[index[i]] += src[i] for rows of [V, D] / [n, D], in place; repeated indices accumulate in order.
+ * `addRows` adds once the shapes and indices are checked (default: the JS loop below).
+ */
 export function scatterAddRows(dst: CpuTensor, index: Int32Array, src: CpuTensor, addRows?: AddRows): void {
   if (dst.shape.length !== 2 || src.shape.length !== 2 || dst.shape[1] !== src.shape[1] || src.shape[0] !== index.length) {
     throw shapeError(
